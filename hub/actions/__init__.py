@@ -1,0 +1,1 @@
+"""Action buttons and self-service actions: a signed POST to the user's server, every run audited."""

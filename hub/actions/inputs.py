@@ -1,0 +1,39 @@
+"""Checking the values a person filled in against the inputs an action declares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.models import ActionInput, ValidationProblem
+
+MAX_TEXT = 2000
+
+
+def validate_inputs(declared: list[ActionInput], given: dict[str, Any]) -> dict[str, Any]:
+    """The values to send (defaults filled in); a ValidationProblem naming `inputs.<name>` otherwise."""
+    names = {i.name for i in declared}
+    for name in given:
+        if name not in names:
+            allowed = ", ".join(sorted(names)) or "none"
+            raise ValidationProblem(f"unknown input `{name}`; this action takes: {allowed}", f"inputs.{name}")
+    values: dict[str, Any] = {}
+    for spec in declared:
+        field = f"inputs.{spec.name}"
+        value = given.get(spec.name, spec.default)
+        if value is None or value == "":
+            if spec.required:
+                raise ValidationProblem(f"`{spec.name}` is required", field)
+            continue
+        if spec.type == "text":
+            if not isinstance(value, str) or len(value) > MAX_TEXT:
+                raise ValidationProblem(f"`{spec.name}` must be text of at most {MAX_TEXT} characters", field)
+        elif spec.type == "number":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValidationProblem(f"`{spec.name}` must be a number", field)
+        elif spec.type == "bool":
+            if not isinstance(value, bool):
+                raise ValidationProblem(f"`{spec.name}` must be true or false", field)
+        elif value not in spec.choices:
+            raise ValidationProblem(f"`{spec.name}` must be one of {', '.join(spec.choices)}", field)
+        values[spec.name] = value
+    return values

@@ -1,0 +1,276 @@
+"""Running an action: check who may, validate the inputs, POST the signed request, keep the run.
+
+Unlike notifications, an action runs while the person waits: they clicked a button and want its answer
+(the target's `message`). It is not retried by the hub, since running a command twice is worse than telling
+the person it failed. The run row is written before the request, so even a hub that dies mid-call leaves
+a trace of who started what.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+import httpx
+import msgspec
+from sqlalchemy import select, update
+
+from hub.actions.catalog import SelfServiceAction
+from hub.actions.inputs import validate_inputs
+from hub.actions.signing import sign_headers
+from hub.auth import ApiKey
+from hub.db import schema
+from hub.ingest import draft_from_input
+from hub.models import ActionOut, EventIn, EventOut, ValidationProblem, now_utc
+from hub.outbound import BlockedAddress, ResponseTooLarge
+
+if TYPE_CHECKING:
+    from hub.core import Hub
+
+MAX_EXCERPT = 1000
+MAX_MESSAGE = 500
+
+
+class Forbidden(Exception):
+    """The caller may not run this action (403)."""
+
+
+class Expired(Exception):
+    """The action's `expires_at` has passed (410)."""
+
+
+class Actor(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Who clicked: an API key, or a signed-in person (with their teams)."""
+
+    type: Literal["api_key", "user"]
+    id: str
+    name: str
+    email: str | None = None
+    teams: list[str] = []
+    admin: bool = False
+
+
+class RunOut(msgspec.Struct, kw_only=True):
+    id: str
+    action: str
+    event_id: str | None
+    project: str
+    actor: Actor
+    inputs: dict[str, Any]
+    status: str  # running, done, failed
+    http_status: int | None
+    latency_ms: float | None
+    # The target's `message`, shown to the person who clicked; or why the run failed.
+    message: str | None
+    response: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+def allowed(actor: Actor, teams: list[str]) -> bool:
+    """No teams named: anyone who may run actions. Otherwise admins, and members of one of the teams."""
+    return not teams or actor.admin or bool({t.lower() for t in teams} & set(actor.teams))
+
+
+def _message_of(body: bytes) -> str | None:
+    try:
+        data = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return None
+    message = data.get("message") if isinstance(data, dict) else None
+    return message[:MAX_MESSAGE] if isinstance(message, str) else None
+
+
+class ActionRunner:
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    async def actor_for(self, key: ApiKey) -> Actor:
+        user_id = getattr(key, "user_id", None)
+        if user_id:
+            user = await self.hub.people.get_user(user_id)
+            if user is not None:
+                return Actor(
+                    type="user",
+                    id=user.id,
+                    name=user.name,
+                    email=user.email,
+                    teams=user.teams,
+                    admin=user.role == "admin",
+                )
+        return Actor(type="api_key", id=key.id, name=key.name, admin="admin" in key.scopes)
+
+    async def run_event_action(
+        self, event: EventOut, project_id: int, key: str, given: dict[str, Any], actor: Actor
+    ) -> RunOut:
+        """Raises LookupError (no such action), ValidationProblem, Expired or Forbidden before anything is sent."""
+        action = next((a for a in event.actions if a.key == key), None)
+        if action is None:
+            raise LookupError(f"event {event.id} has no action `{key}`")
+        if action.external:
+            raise ValidationProblem(f"action `{key}` is an external link; open its URL instead of running it", "key")
+        if action.expires_at is not None and action.expires_at <= now_utc():
+            raise Expired(f"action `{key}` expired at {action.expires_at.isoformat()}")
+        if not allowed(actor, action.teams):
+            raise Forbidden(f"only members of {', '.join(action.teams)} may run `{key}`")
+        inputs = validate_inputs(action.inputs, given)
+        body: dict[str, Any] = {
+            "event": {
+                "id": event.id,
+                "key": key,
+                "meta": action.meta,
+                "user_id": event.user_id,
+                "project": event.project,
+                "channel": event.channel,
+                "event": event.event,
+                "created_at": event.created_at,
+            },
+            "actor": actor,
+        }
+        if action.inputs:
+            body["inputs"] = inputs
+        return await self._execute(event.project, project_id, int(event.id), key, action, body, actor, inputs)
+
+    async def run_self_service(self, action: SelfServiceAction, given: dict[str, Any], actor: Actor) -> RunOut:
+        if not allowed(actor, action.teams):
+            raise Forbidden(f"only members of {', '.join(action.teams)} may run `{action.name}`")
+        inputs = validate_inputs(action.inputs, given)
+        body: dict[str, Any] = {
+            "action": {"name": action.name, "label": action.label, "project": action.project},
+            "actor": actor,
+        }
+        if action.inputs:
+            body["inputs"] = inputs
+        async with self.hub.db.writer.begin() as conn:
+            project_id = (await self.hub.projects.ensure(conn, [action.project], now_utc()))[action.project]
+        run = await self._execute(action.project, project_id, None, action.name, action, body, actor, inputs)
+        if action.record is not None:
+            await self._record(action, run)
+        return run
+
+    async def _execute(
+        self,
+        project: str,
+        project_id: int,
+        event_id: int | None,
+        name: str,
+        action: ActionOut | SelfServiceAction,
+        body: dict[str, Any],
+        actor: Actor,
+        inputs: dict[str, Any],
+    ) -> RunOut:
+        run = RunOut(
+            id="run_" + secrets.token_hex(10),
+            action=name,
+            event_id=str(event_id) if event_id is not None else None,
+            project=project,
+            actor=actor,
+            inputs=inputs,
+            status="running",
+            http_status=None,
+            latency_ms=None,
+            message=None,
+            response=None,
+            created_at=now_utc(),
+            finished_at=None,
+        )
+        async with self.hub.db.writer.begin() as conn:
+            await conn.execute(
+                schema.action_runs.insert().values(
+                    id=run.id,
+                    project_id=project_id,
+                    event_id=event_id,
+                    action=name,
+                    actor=msgspec.to_builtins(actor),
+                    inputs=inputs or None,
+                    status="running",
+                    created_at=run.created_at,
+                )
+            )
+        payload = msgspec.json.encode(body)
+        headers = {
+            "Content-Type": "application/json",
+            **sign_headers(
+                await self.hub.action_secrets.signing_secrets(project), f"msg_{run.id}", int(time.time()), payload
+            ),
+        }
+        started = time.perf_counter()
+        try:
+            response = await self.hub.outbound.post(
+                action.url, content=payload, headers=headers, timeout_seconds=self.hub.settings.actions.timeout_seconds
+            )
+            run.http_status = response.status
+            run.response = response.body[:MAX_EXCERPT].decode("utf-8", "replace") or None
+            run.message = _message_of(response.body)
+            run.status = "done" if 200 <= response.status < 300 else "failed"
+        except BlockedAddress as exc:
+            run.status, run.message = "failed", f"refused: {exc}"
+        except ResponseTooLarge as exc:
+            run.http_status = exc.response.status_code
+            run.status = "done" if 200 <= run.http_status < 300 else "failed"
+            run.response = exc.partial[:MAX_EXCERPT].decode("utf-8", "replace")
+        except httpx.TimeoutException:
+            run.status, run.message = "failed", "the action's server did not answer in time"
+        except httpx.HTTPError as exc:
+            run.status, run.message = "failed", f"could not reach the action's server: {type(exc).__name__}"
+        run.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+        run.finished_at = now_utc()
+        async with self.hub.db.writer.begin() as conn:
+            await conn.execute(
+                update(schema.action_runs)
+                .where(schema.action_runs.c.id == run.id)
+                .values(
+                    status=run.status,
+                    http_status=run.http_status,
+                    latency_ms=run.latency_ms,
+                    response=run.response,
+                    message=run.message,
+                    finished_at=run.finished_at,
+                )
+            )
+        return run
+
+    async def _record(self, action: SelfServiceAction, run: RunOut) -> None:
+        """The run as an event in the configured channel, so the feed shows who did what."""
+        assert action.record is not None
+        verb = "ran" if run.status == "done" else "tried to run"
+        event = EventIn(
+            event=f"{run.actor.name} {verb} {action.label}"[:250],
+            channel=action.record.channel,
+            icon=action.record.icon,
+            description=run.message,
+            tags={"action": action.name, "status": run.status, "run": run.id},
+            severity="info" if run.status == "done" else "warning",
+        )
+        draft = draft_from_input(event, project=action.project, source="actions", received_at=now_utc())
+        await self.hub.ingestor.store([draft])
+
+    async def runs(self, *, event_id: int | None = None, action: str | None = None, limit: int = 100) -> list[RunOut]:
+        r = schema.action_runs.c
+        query = select(schema.action_runs).order_by(r.created_at.desc()).limit(limit)
+        if event_id is not None:
+            query = query.where(r.event_id == event_id)
+        if action is not None:
+            query = query.where(r.action == action, r.event_id.is_(None))
+        async with self.hub.db.reader.connect() as conn:
+            rows = (await conn.execute(query)).all()
+            return [
+                RunOut(
+                    id=row.id,
+                    action=row.action,
+                    event_id=str(row.event_id) if row.event_id is not None else None,
+                    project=await self.hub.projects.slug(conn, row.project_id),
+                    actor=msgspec.convert(row.actor, Actor),
+                    inputs=row.inputs or {},
+                    status=row.status,
+                    http_status=row.http_status,
+                    latency_ms=row.latency_ms,
+                    message=row.message,
+                    response=row.response,
+                    created_at=row.created_at,
+                    finished_at=row.finished_at,
+                )
+                for row in rows
+            ]

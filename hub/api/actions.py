@@ -1,0 +1,140 @@
+"""Running actions: event buttons (`/api/v1/events/{id}/actions/{key}`), self-service actions
+(`/api/v1/actions`), their audit trail, and each project's signing secret (admin only)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+
+from hub.actions.catalog import SelfServiceAction
+from hub.actions.runner import Expired, Forbidden, RunOut
+from hub.actions.secrets import SecretInfo
+from hub.api.common import api_key, hub_of, require
+from hub.db.events import get_event
+from hub.ids import parse_event_id
+from hub.models import SLUG_PATTERN, ActionInput, ValidationProblem
+
+MAX_INPUTS = 10
+
+
+class RunIn(msgspec.Struct, forbid_unknown_fields=True):
+    inputs: Annotated[dict[str, Any], msgspec.Meta(max_length=MAX_INPUTS)] = {}
+
+
+class CatalogEntry(msgspec.Struct):
+    name: str
+    label: str
+    description: str
+    project: str
+    inputs: list[ActionInput]
+    teams: list[str]
+    records_to_channel: str | None
+
+
+def _entry(action: SelfServiceAction) -> CatalogEntry:
+    return CatalogEntry(
+        action.name,
+        action.label,
+        action.description,
+        action.project,
+        action.inputs,
+        action.teams,
+        action.record.channel if action.record else None,
+    )
+
+
+async def _event(request: Request, event_id: str) -> tuple[Any, int]:
+    hub = hub_of(request)
+    key = api_key(request)
+    number = parse_event_id(event_id)
+    async with hub.db.reader.connect() as conn:
+        found = await get_event(conn, hub.projects, number) if number is not None else None
+    visible = found is not None and (key.project_id is None or found[1] == key.project_id)
+    sees = getattr(key, "sees", None)
+    if found is None or not visible or (sees is not None and not sees(found[1])):
+        raise NotFoundException(f"no event with id {event_id}")
+    return found
+
+
+def _refusals(exc: Exception) -> HTTPException:
+    if isinstance(exc, Expired):
+        return HTTPException(status_code=410, detail=str(exc))
+    if isinstance(exc, Forbidden):
+        return PermissionDeniedException(str(exc))
+    return NotFoundException(str(exc))
+
+
+class EventActionsController(Controller):
+    path = "/api/v1/events/{event_id:str}"
+    tags = ["actions"]
+
+    @post("/actions/{key:str}", guards=[require("act")], status_code=200, summary="Run an event's action button")
+    async def run(self, request: Request, event_id: str, key: str, data: RunIn | None = None) -> RunOut:
+        """Signs and POSTs to the action's URL; the run (with the target's `message`) is the answer.
+
+        410 when the action expired, 403 when its teams exclude the caller, 400 for an external link or bad
+        inputs (naming `inputs.<name>`)."""
+        hub = hub_of(request)
+        event, project_id = await _event(request, event_id)
+        actor = await hub.actions.actor_for(api_key(request))
+        try:
+            return await hub.actions.run_event_action(event, project_id, key, (data or RunIn()).inputs, actor)
+        except (Expired, Forbidden, LookupError) as exc:
+            raise _refusals(exc) from None
+
+    @get("/runs", guards=[require("read")], summary="Every run of this event's actions, newest first")
+    async def runs(self, request: Request, event_id: str) -> list[RunOut]:
+        event, _ = await _event(request, event_id)
+        return await hub_of(request).actions.runs(event_id=int(event.id))
+
+
+class SelfServiceController(Controller):
+    path = "/api/v1/actions"
+    tags = ["actions"]
+
+    @get("/", guards=[require("read")], summary="Self-service actions from the config file")
+    async def catalog(self, request: Request) -> list[CatalogEntry]:
+        return [_entry(a) for a in hub_of(request).settings.self_service_actions]
+
+    @post("/{name:str}/runs", guards=[require("act")], status_code=200, summary="Run a self-service action")
+    async def run(self, request: Request, name: str, data: RunIn | None = None) -> RunOut:
+        hub = hub_of(request)
+        action = next((a for a in hub.settings.self_service_actions if a.name == name), None)
+        if action is None:
+            raise NotFoundException(f"no self-service action {name}")
+        key = api_key(request)
+        if key.project and key.project != action.project:
+            raise NotFoundException(f"no self-service action {name}")
+        actor = await hub.actions.actor_for(key)
+        try:
+            return await hub.actions.run_self_service(action, (data or RunIn()).inputs, actor)
+        except Forbidden as exc:
+            raise _refusals(exc) from None
+
+    @get("/{name:str}/runs", guards=[require("read")], summary="Runs of a self-service action, newest first")
+    async def runs(self, request: Request, name: str) -> list[RunOut]:
+        return await hub_of(request).actions.runs(action=name)
+
+
+class ActionSecretsController(Controller):
+    path = "/api/v1/action-secrets"
+    tags = ["actions"]
+    guards = [require("admin")]
+
+    @get("/{project:str}", summary="The project's action signing secret (made on first use)")
+    async def show(self, request: Request, project: str) -> SecretInfo:
+        return await hub_of(request).action_secrets.info(_slug(project))
+
+    @post("/{project:str}/rotate", status_code=200, summary="Rotate it; the old one also signs for a grace period")
+    async def rotate(self, request: Request, project: str) -> SecretInfo:
+        return await hub_of(request).action_secrets.rotate(_slug(project))
+
+
+def _slug(project: str) -> str:
+    if not re.fullmatch(SLUG_PATTERN, project):
+        raise ValidationProblem("`project` must be a project slug (letters, digits, `_ . -`; 1 to 64)", "project")
+    return project.lower()

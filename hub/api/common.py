@@ -1,0 +1,107 @@
+"""What many handlers share: the API-key guard, body reading with limits, and project resolution."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import msgspec
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
+
+from hub.api.session_auth import caller_for, session_user
+from hub.auth import ApiKey
+from hub.models import ValidationProblem
+from hub.ratelimit import retry_after_header
+
+if TYPE_CHECKING:
+    from hub.core import Hub
+
+T = TypeVar("T")
+Guard = Callable[[ASGIConnection, BaseRouteHandler], Coroutine[Any, Any, None]]
+
+
+def hub_of(connection: ASGIConnection) -> Hub:
+    return connection.app.state.hub
+
+
+def bearer_token(connection: ASGIConnection) -> str | None:
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def require(scope: str) -> Guard:
+    """A guard: a valid, unrevoked key with `scope` (admin has every scope), within its rate limit.
+
+    Without a bearer key, a web app session counts instead (see hub.api.session_auth), its role as scopes.
+    """
+
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        hub = hub_of(connection)
+        token = bearer_token(connection)
+        user = await session_user(hub, connection) if token is None else None
+        if token is None and user is None:
+            raise NotAuthorizedException(
+                "missing API key: send `Authorization: Bearer <key>`", headers={"WWW-Authenticate": "Bearer"}
+            )
+        key = caller_for(user) if user is not None else await hub.keys.authenticate(token or "")
+        if key is None:
+            raise NotAuthorizedException("invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+        if not key.allows(scope):
+            who = f"your role ({user.role})" if user is not None else "this API key"
+            raise PermissionDeniedException(f"{who} lacks the `{scope}` scope")
+        rate = key.rate_limit if key.rate_limit is not None else hub.settings.ingest.rate_limit_per_key
+        wait = hub.limiter.acquire(key.id, rate)
+        if wait:
+            raise HTTPException(
+                status_code=429,
+                detail=f"rate limit of {rate:g} requests/s for this key exceeded",
+                headers={"Retry-After": retry_after_header(wait)},
+            )
+        connection.state.api_key = key
+
+    return guard
+
+
+def api_key(request: Request) -> ApiKey:
+    return request.state.api_key
+
+
+async def read_body(request: Request, limit: int, *, allow_text: bool = False) -> bytes:
+    """The raw body, refused with 413 past `limit` bytes and 415 when it is not JSON."""
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type and "json" not in content_type and not (allow_text and content_type.startswith("text/plain")):
+        raise HTTPException(status_code=415, detail=f"send the body as application/json, not {content_type}")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise HTTPException(status_code=413, detail=f"request body is larger than the limit of {limit} bytes")
+    body = await request.body()
+    if len(body) > limit:
+        raise HTTPException(status_code=413, detail=f"request body is larger than the limit of {limit} bytes")
+    if not body:
+        raise ValidationProblem("the request body is empty; send a JSON object")
+    return body
+
+
+def decode(body: bytes, type_: type[T]) -> T:
+    """Decode and validate; a ValidationError carries the model so the error handler can name allowed values."""
+    try:
+        return msgspec.json.decode(body, type=type_)
+    except msgspec.ValidationError as exc:
+        exc.model = type_  # type: ignore[attr-defined]
+        raise
+
+
+def project_for(key: ApiKey, requested: str | None, default: str | None = None) -> str:
+    """The project an event goes to: the key's own, or the one named (which a project-bound key must match)."""
+    if key.project:
+        if requested and requested.lower() != key.project:
+            raise PermissionDeniedException(f"this API key may only send to project `{key.project}`")
+        return key.project
+    if requested:
+        return requested.lower()
+    if default:
+        return default
+    raise ValidationProblem("`project` is required (or use an API key bound to a project)", "project")

@@ -1,0 +1,102 @@
+"""What the three compatible APIs share: peer-shaped errors, peer fields mapped onto EventIn, and storing.
+
+Each peer's body is turned into the hub's own `EventIn` with `msgspec.convert`, so every native rule applies;
+only the names in error messages are changed back to the ones the peer's client sent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import emoji
+import msgspec
+from litestar import Request, Response
+
+from hub.api.common import api_key, hub_of, project_for, read_body
+from hub.api.errors import ErrorBody, describe_validation, exception_handlers
+from hub.ingest import draft_from_input
+from hub.models import EventIn, StoredResult, ValidationProblem, now_utc
+
+Render = Callable[[ErrorBody, dict[str, str]], Response[Any]]
+
+_PATH = re.compile(r"`\$\.([^`]*)`")
+_NAME = re.compile(r"`(\w+)`")
+_SEGMENT = re.compile(r"[A-Za-z_]\w*")
+_NOT_SLUG = re.compile(r"[^a-z0-9_.-]+")
+# A NUL character, raw or as a JSON `\u0000` escape (one not itself escaped as `\\u0000`).
+_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000|\x00")
+
+
+def peer_errors(render: Render) -> dict[Any, Callable[[Request, Exception], Response[Any]]]:
+    """Exception handlers for a peer's routes: the native handler decides status and message, `render` the shape.
+
+    Every key of the native map is overridden, so no error on these routes leaves in the native shape.
+    """
+
+    def handle(request: Request, exc: Exception) -> Response[Any]:
+        native = next(exception_handlers[kind] for kind in type(exc).__mro__ if kind in exception_handlers)
+        response = native(request, exc)
+        return render(response.content, response.headers)
+
+    return dict.fromkeys(exception_handlers, handle)
+
+
+async def read_payload(request: Request, *, allow_text: bool = False) -> bytes:
+    """The body within the ingest limit. NUL characters are refused: PostgreSQL cannot store them in text."""
+    body = await read_body(request, hub_of(request).settings.ingest.max_body_bytes, allow_text=allow_text)
+    if _NUL.search(body):
+        raise ValidationProblem("the body contains a NUL character (\\u0000), which the hub cannot store")
+    return body
+
+
+def rename_fields(message: str, field: str | None, names: Mapping[str, str]) -> tuple[str, str | None]:
+    """Spell hub field names in a message and a dotted path the way the peer's client named them."""
+
+    def path(dotted: str) -> str:
+        return _SEGMENT.sub(lambda m: names.get(m[0], m[0]), dotted)
+
+    message = _PATH.sub(lambda m: f"`$.{path(m[1])}`", message)
+    message = _NAME.sub(lambda m: f"`{names.get(m[1], m[1])}`", message)
+    return message, path(field) if field else None
+
+
+def to_event(data: dict[str, Any], names: Mapping[str, str] | None = None) -> EventIn:
+    """Validate a mapped body as the native EventIn; errors name the peer's fields (`names`: hub -> peer)."""
+    try:
+        return msgspec.convert(data, EventIn)
+    except msgspec.ValidationError as exc:
+        message, field = describe_validation(exc, model=EventIn)
+        raise ValidationProblem(*rename_fields(message, field, names or {})) from None
+
+
+async def store_event(
+    request: Request, data: dict[str, Any], source: str, names: Mapping[str, str] | None = None
+) -> StoredResult:
+    """The native ingest path: EventIn, the key's project rule, a draft, the group-committing writer."""
+    event_in = to_event(data, names)
+    project = project_for(api_key(request), event_in.project)
+    try:
+        draft = draft_from_input(event_in, project=project, source=source, received_at=now_utc())
+    except ValidationProblem:
+        raise
+    except (ValueError, OverflowError, OSError):
+        # `datetime.fromtimestamp` fails this way past the year 9999; the native rule does not bound it first.
+        raise ValidationProblem("`timestamp` is out of range", "timestamp") from None
+    [result] = await hub_of(request).ingestor.store([draft])
+    return result
+
+
+def slugify(text: str, limit: int = 64) -> str:
+    """A free-form name as a hub slug: lower case, runs of other characters as one dash."""
+    return _NOT_SLUG.sub("-", text.strip().lower()).strip("-._")[:limit].rstrip("-._")
+
+
+def leading_emoji(text: str) -> tuple[str | None, str]:
+    """Split `🚀 Deployed` into the emoji (whole, even when several code points) and the trimmed rest."""
+    text = text.strip()
+    found = emoji.emoji_list(text)
+    if found and found[0]["match_start"] == 0:
+        return found[0]["emoji"], text[found[0]["match_end"] :].strip()
+    return None, text

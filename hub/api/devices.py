@@ -1,0 +1,44 @@
+"""`/api/v1/push/subscriptions`: the signed-in person's own devices for web push (register, list, forget).
+
+Admins manage anyone's devices under `/api/v1/users/{user}/push-subscriptions`; these routes are the
+self-service side the web app uses, so a member or viewer can turn notifications on for themselves.
+"""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+
+from hub.api.common import api_key, hub_of, require
+from hub.people.models import SubscriptionIn, SubscriptionOut
+
+
+def signed_in_user(request: Request) -> str:
+    user_id = api_key(request).user_id
+    if user_id is None:
+        raise PermissionDeniedException(
+            "these routes are for signed-in people; with an API key use /api/v1/users/{user}/push-subscriptions"
+        )
+    return user_id
+
+
+class DevicesController(Controller):
+    path = "/api/v1/push/subscriptions"
+    tags = ["push"]
+    guards = [require("read")]
+
+    @post("/", summary="Register this browser for web push, for the signed-in person")
+    async def register(self, request: Request, data: SubscriptionIn) -> Response[SubscriptionOut]:
+        stored = await hub_of(request).people.add_subscription(signed_in_user(request), data)
+        if stored is None:
+            raise NotFoundException("your user no longer exists")
+        return Response(stored, status_code=201)
+
+    @get("/", summary="The signed-in person's registered browsers")
+    async def list(self, request: Request) -> list[SubscriptionOut]:
+        return await hub_of(request).people.list_subscriptions(signed_in_user(request)) or []
+
+    @delete("/{subscription_id:str}", summary="Forget one of your browsers")
+    async def forget(self, request: Request, subscription_id: str) -> None:
+        if not await hub_of(request).people.remove_subscription(subscription_id, signed_in_user(request)):
+            raise NotFoundException(f"you have no push subscription {subscription_id}")

@@ -1,0 +1,129 @@
+"""Every error leaves as JSON `{"message": ..., "field": ...}` with a fitting status; never a stack trace.
+
+The `message` key is what the LogSnag, Logsh and Operational.co clients print, so their users see the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException
+
+from hub.models import ValidationProblem
+
+log = logging.getLogger(__name__)
+
+_AT_PATH = re.compile(r" - at `(?:[^`]*` in `)?\$\.?([^`]*)`$")
+_DEFAULT_MESSAGES = {
+    404: "not found",
+    405: "method not allowed on this path",
+    413: "request body too large",
+}
+
+
+class ErrorBody(msgspec.Struct, omit_defaults=True):
+    message: str
+    status: int
+    field: str | None = None
+
+
+def error_response(
+    status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> Response[ErrorBody]:
+    return Response(
+        ErrorBody(message=message, status=status, field=field),
+        status_code=status,
+        media_type=MediaType.JSON,
+        headers=headers,
+    )
+
+
+def field_of(exc: msgspec.ValidationError, prefix: str = "") -> str | None:
+    """The dotted field a msgspec error points at (`$.actions[0].url` -> `actions[0].url`)."""
+    match = _AT_PATH.search(str(exc))
+    if not match:
+        return prefix.rstrip(".") or None
+    return (prefix + match.group(1).replace("[...]", "")).strip(".") or None
+
+
+def _type_at(model: type, path: str) -> msgspec.inspect.Type | None:
+    """Follow `a.b[0].c` through a Struct's declared types."""
+    node: msgspec.inspect.Type = msgspec.inspect.type_info(model)
+    for name, index in re.findall(r"\.?([A-Za-z_]\w*)|\[(\d+)\]", path):
+        while isinstance(node, msgspec.inspect.UnionType):
+            node = next((t for t in node.types if not isinstance(t, msgspec.inspect.NoneType)), node.types[0])
+        if isinstance(node, msgspec.inspect.Metadata):
+            node = node.type
+        if name and isinstance(node, msgspec.inspect.StructType):
+            node = next((f.type for f in node.fields if f.encode_name == name), None)
+        elif index and isinstance(node, msgspec.inspect.ListType):
+            node = node.item_type
+        else:
+            return None
+        if node is None:
+            return None
+    return node
+
+
+def describe_validation(
+    exc: msgspec.ValidationError, prefix: str = "", model: type | None = None
+) -> tuple[str, str | None]:
+    """msgspec's message with the field's full path, and the allowed values spelled out for enums."""
+    message = str(exc)
+    match = _AT_PATH.search(message)
+    if model is not None and match and message.startswith("Invalid enum value"):
+        node = _type_at(model, match.group(1))
+        if isinstance(node, msgspec.inspect.LiteralType):
+            allowed = ", ".join(repr(v) for v in node.values)
+            message = message.replace(" - at", f" (expected one of {allowed}) - at", 1)
+    if prefix:
+        message = message.replace("`$", f"`$.{prefix.rstrip('.')}", 1)
+    return message, field_of(exc, prefix)
+
+
+def on_validation_problem(_: Request, exc: ValidationProblem) -> Response[ErrorBody]:
+    return error_response(400, str(exc), exc.field)
+
+
+def on_msgspec_validation(_: Request, exc: msgspec.ValidationError) -> Response[ErrorBody]:
+    message, field = describe_validation(exc, model=getattr(exc, "model", None))
+    return error_response(400, message, field)
+
+
+def on_decode_error(_: Request, exc: msgspec.DecodeError) -> Response[ErrorBody]:
+    return error_response(400, f"the body is not valid JSON: {exc}")
+
+
+def on_http_exception(_: Request, exc: HTTPException) -> Response[ErrorBody]:
+    message = exc.detail
+    if (
+        not message
+        or message == getattr(exc, "default_detail", None)
+        or message in {"Not Found", "Request Entity Too Large", "Method Not Allowed"}
+    ):
+        message = _DEFAULT_MESSAGES.get(exc.status_code, message or "error")
+    if exc.status_code == 400 and isinstance(exc.extra, list) and exc.extra:
+        # Litestar's own parameter validation: name the parameter.
+        first = exc.extra[0]
+        if isinstance(first, dict) and first.get("key"):
+            return error_response(
+                400, f"{first.get('message')} - at `{first['key']}` ({first.get('source')})", str(first["key"])
+            )
+    return error_response(exc.status_code, str(message), headers=exc.headers)
+
+
+def on_unexpected(request: Request, exc: Exception) -> Response[ErrorBody]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal error; the hub's log has the details")
+
+
+exception_handlers = {
+    ValidationProblem: on_validation_problem,
+    msgspec.ValidationError: on_msgspec_validation,
+    msgspec.DecodeError: on_decode_error,
+    HTTPException: on_http_exception,
+    Exception: on_unexpected,
+}

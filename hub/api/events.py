@@ -1,0 +1,145 @@
+"""Events: store one (`POST /api/v1/events`) or a batch, list them with filters, read one with its context."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+
+from hub.api.common import api_key, decode, hub_of, project_for, read_body, require
+from hub.api.errors import ErrorBody, describe_validation
+from hub.api.filters import build_filter
+from hub.db.events import MAX_PAGE, get_children, get_event, list_events
+from hub.ids import parse_event_id
+from hub.ingest import Draft, draft_from_input
+from hub.models import EventIn, EventOut, Page, ValidationProblem, now_utc
+
+
+class BatchIn(msgspec.Struct, forbid_unknown_fields=True):
+    events: Annotated[list[msgspec.Raw], msgspec.Meta(min_length=1)]
+
+
+class BatchItem(msgspec.Struct, omit_defaults=True):
+    index: int
+    status: int
+    event: EventOut | None = None
+    error: ErrorBody | None = None
+
+
+class BatchOut(msgspec.Struct):
+    stored: int
+    replayed: int
+    failed: int
+    results: list[BatchItem]
+
+
+class EventDetail(msgspec.Struct):
+    event: EventOut
+    children: list[EventOut]
+
+
+class EventsController(Controller):
+    path = "/api/v1/events"
+    tags = ["events"]
+
+    @post("/", guards=[require("ingest")], status_code=201, summary="Store one event")
+    async def create(self, request: Request) -> Response[EventOut]:
+        """201 with the stored event; 200 with the original when `idempotency_key` was seen within 24 h."""
+        hub = hub_of(request)
+        body = await read_body(request, hub.settings.ingest.max_body_bytes)
+        event_in = decode(body, EventIn)
+        draft = draft_from_input(
+            event_in, project=project_for(api_key(request), event_in.project), source="api", received_at=now_utc()
+        )
+        [result] = await hub.ingestor.store([draft])
+        return Response(result.event, status_code=201 if result.created else 200)
+
+    @post("/batch", guards=[require("ingest")], status_code=200, summary="Store up to 1,000 events")
+    async def create_batch(self, request: Request) -> BatchOut:
+        """Each item is validated and answered on its own; the valid ones are stored in one transaction."""
+        hub = hub_of(request)
+        limits = hub.settings.ingest
+        batch = decode(await read_body(request, limits.max_batch_body_bytes), BatchIn)
+        if len(batch.events) > limits.max_batch_events:
+            raise ValidationProblem(f"`events` may hold at most {limits.max_batch_events} items", "events")
+        key = api_key(request)
+        received_at = now_utc()
+        results: list[BatchItem | None] = [None] * len(batch.events)
+        drafts: list[tuple[int, Draft]] = []
+        for index, raw in enumerate(batch.events):
+            try:
+                event_in = decode(raw, EventIn)
+                project = project_for(key, event_in.project)
+                drafts.append(
+                    (index, draft_from_input(event_in, project=project, source="api", received_at=received_at))
+                )
+            except msgspec.ValidationError as exc:
+                message, field = describe_validation(exc, f"events[{index}].", EventIn)
+                results[index] = BatchItem(index, 400, error=ErrorBody(message, 400, field))
+            except ValidationProblem as exc:
+                field = f"events[{index}].{exc.field}" if exc.field else f"events[{index}]"
+                results[index] = BatchItem(index, 400, error=ErrorBody(str(exc), 400, field))
+            except Exception as exc:  # a project this key may not write to
+                status = getattr(exc, "status_code", 400)
+                results[index] = BatchItem(index, status, error=ErrorBody(str(getattr(exc, "detail", exc)), status))
+        stored = await hub.ingestor.store([d for _, d in drafts]) if drafts else []
+        for (index, _), result in zip(drafts, stored, strict=True):
+            results[index] = BatchItem(index, 201 if result.created else 200, event=result.event)
+        items = [r for r in results if r is not None]
+        return BatchOut(
+            stored=sum(1 for r in items if r.status == 201),
+            replayed=sum(1 for r in items if r.status == 200),
+            failed=sum(1 for r in items if r.status >= 400),
+            results=items,
+        )
+
+    @get("/", guards=[require("read")], summary="List events, newest first")
+    async def list(
+        self,
+        request: Request,
+        project: str | None = None,
+        channel: str | None = None,
+        tag: Annotated[list[str] | None, Parameter(description="key:value, repeatable")] = None,
+        user_id: str | None = None,
+        severity: Annotated[str | None, Parameter(description="comma-separated: info,warning,critical")] = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        test: bool = False,
+        q: Annotated[str | None, Parameter(max_length=200)] = None,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        hub = hub_of(request)
+        f = await build_filter(
+            hub,
+            api_key(request),
+            project=project,
+            channel=channel,
+            tag=tag,
+            user_id=user_id,
+            severity=severity,
+            since=since,
+            until=until,
+            test=test,
+            q=q,
+        )
+        async with hub.db.reader.connect() as conn:
+            items, next_cursor = await list_events(conn, hub.db, hub.projects, f, cursor, limit)
+        return Page(items=items, next_cursor=next_cursor)
+
+    @get("/{event_id:str}", guards=[require("read")], summary="One event, with its context children")
+    async def get(self, request: Request, event_id: str) -> EventDetail:
+        hub = hub_of(request)
+        key = api_key(request)
+        number = parse_event_id(event_id)
+        async with hub.db.reader.connect() as conn:
+            found = await get_event(conn, hub.projects, number) if number is not None else None
+            if found is None or not key.sees(found[1]):
+                raise NotFoundException(f"no event with id {event_id}")
+            event = found[0]
+            children = await get_children(conn, hub.projects, number) if event.parent_id is None else []
+        return EventDetail(event=event, children=children)

@@ -1,0 +1,81 @@
+"""Turning query parameters into an EventFilter, within what the caller's key may read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from litestar.exceptions import PermissionDeniedException
+
+from hub.auth import ApiKey
+from hub.core import Hub
+from hub.db.events import EventFilter
+from hub.models import SEVERITIES, ValidationProblem
+
+
+def parse_tags(tags: list[str] | None) -> list[tuple[str, str]]:
+    pairs = []
+    for item in tags or []:
+        key, sep, value = item.partition(":")
+        if not sep or not key:
+            raise ValidationProblem("`tag` must look like key:value", "tag")
+        pairs.append((key.lower(), value))
+    return pairs
+
+
+def parse_severity(severity: str | None) -> list[str]:
+    chosen = [s.strip() for s in (severity or "").split(",") if s.strip()]
+    for s in chosen:
+        if s not in SEVERITIES:
+            raise ValidationProblem(f"`severity` must be one of {', '.join(SEVERITIES)}", "severity")
+    return chosen
+
+
+async def visible_projects(hub: Hub, key: ApiKey, project: str | None) -> list[int] | None:
+    """Project ids the caller may read and asked for; None means every project."""
+    if key.project and project and project.lower() != key.project:
+        raise PermissionDeniedException(f"this API key may only read project `{key.project}`")
+    wanted = key.project or (project.lower() if project else None)
+    if wanted is None:
+        return None if key.project_ids is None else sorted(key.project_ids) or [-1]
+    async with hub.db.reader.connect() as conn:
+        project_id = await hub.projects.lookup(conn, wanted)
+    if project_id is not None and not key.sees(project_id):
+        raise PermissionDeniedException(f"you are not a member of project `{wanted}`")
+    return [project_id] if project_id is not None else [-1]
+
+
+async def visible_slugs(hub: Hub, key: ApiKey) -> frozenset[str] | None:
+    """The slugs of a signed-in user's projects, for matching streamed events in memory."""
+    if key.project_ids is None:
+        return None
+    async with hub.db.reader.connect() as conn:
+        return frozenset([await hub.projects.slug(conn, project_id) for project_id in key.project_ids])
+
+
+async def build_filter(
+    hub: Hub,
+    key: ApiKey,
+    *,
+    project: str | None,
+    channel: str | None,
+    tag: list[str] | None,
+    user_id: str | None,
+    severity: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    test: bool,
+    q: str | None,
+) -> EventFilter:
+    return EventFilter(
+        project_ids=await visible_projects(hub, key, project),
+        project=key.project or (project.lower() if project else None),
+        visible=await visible_slugs(hub, key),
+        channel=channel.lower() if channel else None,
+        tags=parse_tags(tag),
+        user_id=user_id,
+        severity=parse_severity(severity),
+        since=since,
+        until=until,
+        test=test,
+        q=q or None,
+    )

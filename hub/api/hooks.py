@@ -1,0 +1,117 @@
+"""`POST /hooks/{plugin}/{source}`: the one inbound route for every webhook source plugin.
+
+The core looks the source up, asks the plugin to verify and parse the delivery, de-duplicates by the
+sender's delivery id, and stores the events. A delivery the plugin cannot render still becomes a readable
+event; the sender never sees a 500 for its payload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, post
+from litestar.exceptions import HTTPException, NotFoundException
+
+from hub.api.common import hub_of
+from hub.api.errors import error_response
+from hub.core import Hub
+from hub.models import EventIn, now_utc
+from hub.pluginapi import Delivery, Rejected, WebhookRequest, truncate
+
+log = logging.getLogger(__name__)
+
+FALLBACK_CONTENT_BYTES = 32 * 1024
+
+
+class HookAnswer(msgspec.Struct):
+    ok: bool
+    duplicate: bool
+    events: list[str]
+
+
+def fallback_delivery(request: WebhookRequest) -> Delivery:
+    """A readable event for a delivery the plugin failed to render: the payload itself, as far as it fits."""
+    try:
+        payload: Any = msgspec.json.decode(request.body)
+    except msgspec.DecodeError:
+        payload = {"body": request.body[:FALLBACK_CONTENT_BYTES].decode("utf-8", "replace")}
+    if len(msgspec.json.encode(payload)) > FALLBACK_CONTENT_BYTES:
+        payload = {"truncated_body": request.body[:FALLBACK_CONTENT_BYTES].decode("utf-8", "replace")}
+    event = EventIn(
+        event=truncate(f"{request.plugin} delivery to {request.source}", 250) or "",
+        description="The plugin could not render this delivery; the payload is attached.",
+        icon="📨",
+        tags={"plugin": request.plugin, "source": request.source},
+        content=payload,
+    )
+    return Delivery(delivery_id="body-" + hashlib.sha256(request.body).hexdigest(), events=[event])
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise HTTPException(status_code=413, detail=f"webhook body is larger than the limit of {limit} bytes")
+    body = await request.body()
+    if len(body) > limit:
+        raise HTTPException(status_code=413, detail=f"webhook body is larger than the limit of {limit} bytes")
+    return body
+
+
+async def _store(
+    hub: Hub, request: WebhookRequest, delivery: Delivery, source_id: str, project: str, channel: str | None
+) -> HookAnswer:
+    results = await hub.ingest_from_plugin(
+        delivery.events,
+        project=project,
+        source=request.plugin,
+        channel=channel,
+        dedupe_key=f"hook:{source_id}:{delivery.delivery_id}" if delivery.delivery_id else None,
+        dedupe_window=timedelta(days=hub.settings.webhooks.dedupe_days),
+        received_at=request.received_at,
+    )
+    duplicate = bool(results) and not any(r.created for r in results)
+    return HookAnswer(ok=True, duplicate=duplicate, events=[r.event.id for r in results])
+
+
+@post(
+    "/hooks/{plugin:str}/{source:str}",
+    tags=["webhooks"],
+    status_code=200,
+    summary="Receive a webhook delivery for a configured source",
+)
+async def receive_webhook(request: Request, plugin: str, source: str) -> Response[Any]:
+    hub = hub_of(request)
+    stored = await hub.sources.get(plugin, source)
+    handler = hub.plugins.sources.get(plugin)
+    if stored is None or handler is None:
+        raise NotFoundException(f"no webhook source {plugin}/{source} is configured")
+    delivery_request = WebhookRequest(
+        plugin=plugin,
+        source=source,
+        method=request.method,
+        headers={k.lower(): v for k, v in request.headers.items()},
+        query=dict(request.query_params),
+        body=await _read_limited(request, hub.settings.webhooks.max_body_bytes),
+        received_at=now_utc(),
+        settings=hub.plugins.settings.get(plugin),
+    )
+    try:
+        handler.verify(delivery_request, stored.secrets)
+        delivery = handler.parse(delivery_request)
+    except Rejected as exc:
+        return error_response(exc.status, exc.message)
+    except Exception:
+        log.exception("plugin %s failed to handle a delivery to source %s", plugin, source)
+        delivery = fallback_delivery(delivery_request)
+    try:
+        answer = await _store(hub, delivery_request, delivery, stored.id, stored.project, stored.channel)
+    except msgspec.ValidationError as exc:
+        log.error("plugin %s produced an invalid event (%s); storing the raw delivery instead", plugin, exc)
+        answer = await _store(
+            hub, delivery_request, fallback_delivery(delivery_request), stored.id, stored.project, stored.channel
+        )
+    return Response(delivery.reply if delivery.reply is not None else answer, status_code=200)

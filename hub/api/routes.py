@@ -1,0 +1,101 @@
+"""Admin API for routing rules: list (config file and stored), create or replace, delete, and explain."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Request, delete, get, post, put
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import Parameter
+
+from hub.api.common import api_key, hub_of, project_for, require
+from hub.ingest import draft_from_input
+from hub.models import EventIn, EventOut, ValidationProblem, now_utc
+from hub.routing.book import RuleConflict
+from hub.routing.router import DEFAULT_RULE, Verdict, plan, silent_reason
+from hub.routing.rules import Rule
+
+
+class RuleOut(msgspec.Struct):
+    rule: Rule
+    # "config" rules come from the config file and are read-only here; "api" rules are stored.
+    origin: str
+    position: int
+
+
+class RouteTestOut(msgspec.Struct):
+    notifies: bool
+    silent_reason: str | None
+    verdicts: list[Verdict]
+
+
+def event_for_test(data: EventIn, project: str) -> EventOut:
+    """The event as it would be stored, without storing it."""
+    draft = draft_from_input(data, project=project, source="api", received_at=now_utc())
+    return msgspec.convert(
+        {
+            **msgspec.structs.asdict(draft),
+            "id": "0",
+            "tags": draft.tags or {},
+            "actions": draft.actions or [],
+            "parent_id": None,
+        },
+        EventOut,
+        strict=False,
+    )
+
+
+def explain_event(rules: list[Rule], event: EventOut) -> RouteTestOut:
+    reason = silent_reason(event)
+    verdicts = plan(rules, event)
+    return RouteTestOut(
+        notifies=reason is None and any(v.matched for v in verdicts), silent_reason=reason, verdicts=verdicts
+    )
+
+
+class RoutesController(Controller):
+    path = "/api/v1/routes"
+    tags = ["routing"]
+    guards = [require("admin")]
+
+    @get("/", summary="Routing rules in evaluation order (config file first)")
+    async def list_rules(self, request: Request) -> list[RuleOut]:
+        book = hub_of(request).rules
+        configured = [RuleOut(r, "config", i) for i, r in enumerate(book.configured)]
+        stored = [RuleOut(r, "api", i + len(configured)) for i, r in enumerate(await book.stored())]
+        return [*configured, *stored]
+
+    @put("/{name:str}", summary="Create or replace a stored rule (`position` moves it among the stored rules)")
+    async def save(
+        self,
+        request: Request,
+        name: str,
+        data: Rule,
+        position: Annotated[int | None, Parameter(ge=0, le=10_000)] = None,
+    ) -> Rule:
+        if data.name != name:
+            raise ValidationProblem(f"`name` must be {name!r}, as in the URL", "name")
+        if name == DEFAULT_RULE.name:
+            raise ValidationProblem("`default` is the built-in fallback rule's name; choose another", "name")
+        try:
+            return await hub_of(request).rules.save(data, position)
+        except RuleConflict as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
+
+    @delete("/{name:str}", summary="Delete a stored rule")
+    async def remove(self, request: Request, name: str) -> None:
+        try:
+            removed = await hub_of(request).rules.delete(name)
+        except RuleConflict as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
+        if not removed:
+            raise NotFoundException(f"no stored rule {name}")
+
+    @post("/test", status_code=200, summary="Which rules an event would match, and why (nothing is stored)")
+    async def test(self, request: Request, data: EventIn) -> RouteTestOut:
+        hub = hub_of(request)
+        event = event_for_test(data, project_for(api_key(request), data.project, hub.settings.ingest.default_project))
+        async with hub.db.reader.connect() as conn:
+            rules = await hub.rules.rules(conn)
+        return explain_event(rules, event)

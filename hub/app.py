@@ -1,0 +1,108 @@
+"""The Litestar application: routes, error handling, OpenAPI at /schema, and the hub's lifecycle."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import msgspec
+from litestar import Litestar, Request, get
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+
+from hub import __version__
+from hub.api.actions import ActionSecretsController, EventActionsController, SelfServiceController
+from hub.api.common import hub_of
+from hub.api.compat import compat_handlers
+from hub.api.deliveries import DeliveriesController
+from hub.api.devices import DevicesController
+from hub.api.errors import exception_handlers
+from hub.api.events import EventsController
+from hub.api.hooks import receive_webhook
+from hub.api.keys import KeysController
+from hub.api.people import TeamsController, UsersController
+from hub.api.projects import ProjectsController
+from hub.api.routes import RoutesController
+from hub.api.session import SessionController
+from hub.api.sources import SourcesController
+from hub.api.stream import stream
+from hub.config import Settings, load_settings
+from hub.core import Hub
+from hub.webapp import web_routers
+
+log = logging.getLogger(__name__)
+
+
+class Health(msgspec.Struct):
+    status: str
+    version: str
+    database: str
+
+
+@get("/health", tags=["meta"], summary="Liveness and the database back end in use")
+async def health(request: Request) -> Health:
+    return Health(status="ok", version=__version__, database=hub_of(request).db.dialect)
+
+
+def create_app(settings: Settings | None = None, *, run_migrations: bool = True) -> Litestar:
+    settings = settings or load_settings()
+    hub = Hub(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await hub.start(run_migrations=run_migrations)
+        try:
+            yield
+        finally:
+            await hub.stop()
+
+    app = Litestar(
+        route_handlers=[
+            health,
+            EventsController,
+            ProjectsController,
+            KeysController,
+            SessionController,
+            DevicesController,
+            UsersController,
+            TeamsController,
+            RoutesController,
+            DeliveriesController,
+            EventActionsController,
+            SelfServiceController,
+            ActionSecretsController,
+            SourcesController,
+            receive_webhook,
+            stream,
+            *compat_handlers,
+            *hub.plugins.routes(),
+            *web_routers(),
+        ],
+        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        lifespan=[lifespan],
+        # Plugin route handlers ask for `hub` and get the public HubContext.
+        dependencies={"hub": Provide(lambda: hub.context, sync_to_thread=False)},
+        request_max_body_size=max(
+            settings.ingest.max_body_bytes, settings.ingest.max_batch_body_bytes, settings.webhooks.max_body_bytes
+        ),
+        openapi_config=OpenAPIConfig(
+            title="hub",
+            version=__version__,
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+            description="Events, webhooks, heartbeats and notifications. Errors are `{message, field, status}`.",
+        ),
+        debug=False,
+    )
+    app.state.hub = hub
+    return app
+
+
+def create_app_from_environment() -> Litestar:
+    """Entry point for `uvicorn --factory` in worker processes: settings come from HUB_CONFIG and HUB_* vars.
+
+    Migrations already ran in the parent (`hub serve`) before the workers started.
+    """
+    return create_app(load_settings(), run_migrations=False)

@@ -1,0 +1,411 @@
+"""The `hub` command: run the server, manage API keys, send events from scripts.
+
+Commands that change the database (keys, migrate) open it directly from the same settings as `hub serve`;
+`hub send` talks HTTP to a running hub, like any client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+import httpx
+import msgspec
+
+from hub import __version__
+from hub.config import ConfigError, Settings, load_settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    if args.config:
+        os.environ["HUB_CONFIG"] = args.config
+    return load_settings(args.config)
+
+
+def _run_with_hub(settings: Settings, work: Callable[[Any], Coroutine[Any, Any, int]]) -> int:
+    from hub.core import Hub
+
+    async def main() -> int:
+        hub = Hub(settings)
+        await hub.start(run_jobs=False)
+        try:
+            return await work(hub)
+        finally:
+            await hub.stop()
+
+    return asyncio.run(main())
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from hub.core import Hub
+
+    for name, value in (("HOST", args.host), ("PORT", args.port), ("WORKERS", args.workers)):
+        if value is not None:
+            os.environ[f"HUB_SERVER_{name}"] = str(value)
+    settings = _settings(args)
+
+    async def prepare() -> tuple[int, int]:
+        hub = Hub(settings)
+        await hub.migrate()  # the plugins' tables too: the workers start with run_migrations=False
+        keys = await hub.keys.list()
+        users = await hub.people.list_users()
+        await hub.db.dispose()
+        return len(keys), len(users)
+
+    key_count, user_count = asyncio.run(prepare())
+    server = settings.server
+    print(
+        f"hub {__version__} listening on {settings.public_url} (database: {_safe_url(settings.database.url)})",
+        file=sys.stderr,
+    )
+    if key_count == 0:
+        print("No API keys yet. Create one with:  hub keys create --scope admin --name me", file=sys.stderr)
+    if user_count == 0:
+        print(
+            f"No users yet. Create the first admin, then sign in at {settings.public_url}:\n"
+            "  hub users create you@example.com --role admin",
+            file=sys.stderr,
+        )
+    uvicorn.run(
+        "hub.app:create_app_from_environment",
+        factory=True,
+        host=server.host,
+        port=server.port,
+        workers=server.workers,
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    async def work(hub: Any) -> int:
+        print(f"database is up to date ({hub.db.dialect})", file=sys.stderr)
+        return 0
+
+    return _run_with_hub(_settings(args), work)
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    async def work(hub: Any) -> int:
+        info, secret = await hub.keys.create(
+            name=args.name, scopes=args.scope or ["ingest"], project=args.project, rate_limit=args.rate_limit
+        )
+        print(secret)
+        print(
+            f"created {info.id} ({', '.join(info.scopes)}{', project ' + info.project if info.project else ''}); "
+            "the key is shown only once",
+            file=sys.stderr,
+        )
+        return 0
+
+    try:
+        return _run_with_hub(_settings(args), work)
+    except ValueError as exc:
+        print(f"hub: {exc}", file=sys.stderr)
+        return 2
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    async def work(hub: Any) -> int:
+        keys = await hub.keys.list()
+        if args.json:
+            print(msgspec.json.encode(keys).decode())
+            return 0
+        for k in keys:
+            state = "revoked" if k.revoked_at else "active"
+            print(f"{k.id}\t{k.prefix}…\t{','.join(k.scopes)}\t{k.project or '*'}\t{state}\t{k.name}")
+        return 0
+
+    return _run_with_hub(_settings(args), work)
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    async def work(hub: Any) -> int:
+        if await hub.keys.revoke(args.id):
+            print(f"revoked {args.id}", file=sys.stderr)
+            return 0
+        print(f"hub: no active key {args.id}", file=sys.stderr)
+        return 1
+
+    return _run_with_hub(_settings(args), work)
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from hub.plugins import Plugins
+
+    plugins = Plugins(_settings(args))
+    if args.json:
+        print(msgspec.json.encode(plugins.info()).decode())
+        return 0
+    for info in plugins.info():
+        kind = "built-in" if info.builtin else "third-party"
+        print(f"{info.name}\t{info.version}\t{kind}\t{', '.join(info.hooks)}")
+    return 0
+
+
+def cmd_sources_list(args: argparse.Namespace) -> int:
+    async def work(hub: Any) -> int:
+        from hub.api.sources import source_out
+
+        sources = [source_out(hub, s) for s in await hub.sources.list()]
+        if args.json:
+            print(msgspec.json.encode(sources).decode())
+            return 0
+        for s in sources:
+            print(
+                f"{s.plugin}/{s.name}\t{s.project}\t{s.channel or '-'}\t{len(s.secret_hints)} secret(s)\t"
+                f"{s.managed_by}\t{s.url}"
+            )
+        return 0
+
+    return _run_with_hub(_settings(args), work)
+
+
+def cmd_sources_add(args: argparse.Namespace) -> int:
+    async def work(hub: Any) -> int:
+        from hub.api.sources import source_out
+        from hub.sources import SourceConflict
+
+        if args.plugin not in hub.plugins.sources:
+            print(f"hub: no loaded plugin provides source type {args.plugin!r}", file=sys.stderr)
+            return 2
+        existing = await hub.sources.get(args.plugin, args.name)
+        secrets = list(args.secret)
+        if existing and args.keep_old_secrets:
+            secrets = [*secrets, *(s for s in existing.secrets if s not in secrets)]
+        try:
+            stored = await hub.sources.save(
+                plugin=args.plugin,
+                name=args.name,
+                project=args.project or (existing.project if existing else ""),
+                secrets=secrets,
+                channel=args.channel,
+            )
+        except SourceConflict as exc:
+            print(f"hub: {exc}", file=sys.stderr)
+            return 1
+        print(source_out(hub, stored).url)
+        return 0
+
+    if not args.secret:
+        print("hub: give at least one --secret", file=sys.stderr)
+        return 2
+    return _run_with_hub(_settings(args), work)
+
+
+def cmd_sources_remove(args: argparse.Namespace) -> int:
+    async def work(hub: Any) -> int:
+        from hub.sources import SourceConflict
+
+        try:
+            removed = await hub.sources.delete(args.plugin, args.name)
+        except SourceConflict as exc:
+            print(f"hub: {exc}", file=sys.stderr)
+            return 1
+        if not removed:
+            print(f"hub: no source {args.plugin}/{args.name}", file=sys.stderr)
+            return 1
+        return 0
+
+    return _run_with_hub(_settings(args), work)
+
+
+def _parse_tag(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"tag {text!r} must look like key=value")
+    for kind in (int, float):
+        try:
+            return key, kind(value)
+        except ValueError:
+            pass
+    return key, {"true": True, "false": False}.get(value, value)
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    if not args.key:
+        print("hub: no API key; pass --key or set HUB_KEY", file=sys.stderr)
+        return 2
+    body: dict[str, Any] = {"event": args.event, "channel": args.channel, "notify": args.notify}
+    for name in ("project", "description", "icon", "user_id", "severity"):
+        if getattr(args, name):
+            body[name] = getattr(args, name)
+    if args.tag:
+        body["tags"] = dict(args.tag)
+    try:
+        response = httpx.post(
+            f"{args.url.rstrip('/')}/api/v1/events",
+            json=body,
+            timeout=10,
+            headers={"Authorization": f"Bearer {args.key}"},
+        )
+    except httpx.HTTPError as exc:
+        print(f"hub: could not reach {args.url}: {exc}", file=sys.stderr)
+        return 1
+    if response.is_success:
+        print(response.json()["id"])
+        return 0
+    try:
+        message = response.json().get("message", response.text)
+    except ValueError:
+        message = response.text
+    print(f"hub: {response.status_code}: {message}", file=sys.stderr)
+    return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hub", description="A self-hosted observability hub.")
+    parser.add_argument("--version", action="version", version=f"hub {__version__}")
+    parser.add_argument("--config", help="TOML settings file (default: $HUB_CONFIG, else built-in defaults)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the hub")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(func=cmd_migrate)
+
+    keys = commands.add_parser("keys", help="manage API keys").add_subparsers(dest="keys_command", required=True)
+    create = keys.add_parser("create", help="create a key and print it (once) on stdout")
+    create.add_argument(
+        "--scope", action="append", choices=["ingest", "read", "act", "admin"], help="repeatable; default ingest"
+    )
+    create.add_argument("--project", help="bind the key to one project")
+    create.add_argument("--name", default="unnamed")
+    create.add_argument("--rate-limit", type=float, help="requests per second for this key")
+    create.set_defaults(func=cmd_keys_create)
+    listing = keys.add_parser("list", help="list keys (never their secrets)")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=cmd_keys_list)
+    revoke = keys.add_parser("revoke", help="revoke a key by id")
+    revoke.add_argument("id")
+    revoke.set_defaults(func=cmd_keys_revoke)
+
+    plugins = commands.add_parser("plugins", help="list loaded plugins, their versions and hooks")
+    plugins.add_argument("--json", action="store_true")
+    plugins.set_defaults(func=cmd_plugins)
+
+    sources = commands.add_parser("sources", help="manage webhook sources").add_subparsers(
+        dest="sources_command", required=True
+    )
+    listing = sources.add_parser("list", help="list sources (never their secrets)")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=cmd_sources_list)
+    add = sources.add_parser("add", help="create or update a source; prints its URL")
+    add.add_argument("plugin", help="the source type, e.g. stripe or github")
+    add.add_argument("name", help="the last part of the URL /hooks/PLUGIN/NAME")
+    add.add_argument("--project", help="project its events go to (required for a new source)")
+    add.add_argument("--channel", help="override the channel the plugin picks")
+    add.add_argument("--secret", action="append", default=[], help="signing secret; repeat for several")
+    add.add_argument("--keep-old-secrets", action="store_true", help="rotate: add the new secret, keep the old ones")
+    add.set_defaults(func=cmd_sources_add)
+    remove = sources.add_parser("remove", help="delete a source")
+    remove.add_argument("plugin")
+    remove.add_argument("name")
+    remove.set_defaults(func=cmd_sources_remove)
+
+    from hub.actions.cli import add_action_commands
+    from hub.people.cli import add_people_commands
+    from hub.routing.cli import add_routing_commands
+
+    add_people_commands(commands)
+    add_routing_commands(commands)
+    add_action_commands(commands)
+
+    send = commands.add_parser("send", help="post an event to a running hub")
+    send.add_argument("--url", default=os.environ.get("HUB_URL", "http://127.0.0.1:8000"))
+    send.add_argument("--key", default=os.environ.get("HUB_KEY"))
+    send.add_argument("--project")
+    send.add_argument("--channel", default="general")
+    send.add_argument("--event", required=True)
+    send.add_argument("--description")
+    send.add_argument("--icon")
+    send.add_argument("--user-id", dest="user_id")
+    send.add_argument("--severity", choices=["info", "warning", "critical"])
+    send.add_argument("--tag", action="append", type=_parse_tag, help="key=value, repeatable")
+    send.add_argument("--notify", action="store_true")
+    send.set_defaults(func=cmd_send)
+    return parser
+
+
+def _add_plugin_commands(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
+    """Let plugins add sub-commands (`register_commands`); their `func(args, hub)` gets a started HubContext."""
+    from hub.plugins import PluginError, Plugins
+
+    config = None
+    for index, arg in enumerate(argv):
+        if arg == "--config" and index + 1 < len(argv):
+            config = argv[index + 1]
+        elif arg.startswith("--config="):
+            config = arg.split("=", 1)[1]
+    try:
+        plugins = Plugins(load_settings(config))
+    except (ConfigError, PluginError):
+        return  # reported properly when the command itself loads the settings
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    plugins.hook.register_commands(commands=commands)
+    for choice in commands.choices.values():
+        func = choice.get_default("func")
+        if func is not None and func.__module__ != __name__:
+            choice.set_defaults(func=_plugin_command(func, choice.get_default("needs_hub")))
+    for sub in commands.choices.values():
+        for action in sub._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for leaf in action.choices.values():
+                    func = leaf.get_default("func")
+                    if func is not None and func.__module__ != __name__:
+                        leaf.set_defaults(func=_plugin_command(func, leaf.get_default("needs_hub")))
+
+
+def _plugin_command(func: Callable[..., Any], needs_hub: bool | None) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        if needs_hub is False:
+            result = func(args, None)
+            return asyncio.run(result) if asyncio.iscoroutine(result) else int(result or 0)
+
+        async def work(hub: Any) -> int:
+            result = func(args, hub.context)
+            return int((await result) if asyncio.iscoroutine(result) else (result or 0))
+
+        return _run_with_hub(_settings(args), work)
+
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    _add_plugin_commands(parser, argv)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"hub: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from hub.plugins import PluginError
+
+        if isinstance(exc, PluginError):
+            print(f"hub: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

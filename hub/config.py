@@ -1,0 +1,249 @@
+"""Settings: a TOML file, then `HUB_*` environment variables, validated into Structs at start-up.
+
+Every key of every section can be overridden from the environment: `[server] port` is `HUB_SERVER_PORT`,
+`[database] url` is `HUB_DATABASE_URL`. Values from the environment are read as TOML values when they parse
+as one (`8000`, `true`, `["a"]`) and as plain strings otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+
+from hub.actions.catalog import SelfServiceAction
+from hub.routing.rules import Rule
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./hub.db"
+ENV_PREFIX = "HUB_"
+
+
+class ConfigError(Exception):
+    """A settings file or variable is wrong; the message says where and why."""
+
+
+class Base(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class ServerSettings(Base):
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000
+    workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
+    # The URL people reach the hub at; used in links inside notifications. Defaults to http://host:port.
+    base_url: str = ""
+    # Run the periodic jobs (retention, plugin scans) in this process; every process may, the jobs claim rows.
+    run_jobs: bool = True
+
+
+class DatabaseSettings(Base):
+    url: str = DEFAULT_DATABASE_URL
+    # Connections per process (PostgreSQL only; SQLite uses one writer connection plus readers).
+    pool_size: Annotated[int, msgspec.Meta(ge=1, le=200)] = 10
+
+
+class IngestSettings(Base):
+    # Largest accepted body for one event (bytes); bigger requests get 413.
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 256 * 1024
+    # Largest accepted body for a batch (bytes).
+    max_batch_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 16 * 1024 * 1024
+    max_batch_events: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 1000
+    # Requests per second allowed per API key (token bucket, burst = 2 s worth); 0 means unlimited.
+    # A key's own limit (`hub keys create --rate-limit`) wins over this default.
+    rate_limit_per_key: Annotated[float, msgspec.Meta(ge=0)] = 0
+    # Most events one group commit writes in a transaction.
+    max_rows_per_commit: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 5000
+    # The project used by routes whose key names none (Operational.co-style clients).
+    default_project: str = "default"
+
+
+class RetentionSettings(Base):
+    # Real events older than this are deleted; per-project overrides in `projects`.
+    events_days: Annotated[int, msgspec.Meta(ge=1)] = 365
+    # Test-mode events are deleted after this many hours.
+    test_events_hours: Annotated[int, msgspec.Meta(ge=1)] = 72
+    # Idempotency keys are honoured for this many hours.
+    idempotency_hours: Annotated[int, msgspec.Meta(ge=1)] = 24
+    # How often the pruning job runs (seconds).
+    interval_seconds: Annotated[int, msgspec.Meta(ge=10)] = 3600
+    # Per-project retention in days, e.g. { shop = 30 }.
+    projects: dict[str, Annotated[int, msgspec.Meta(ge=1)]] = {}
+
+
+class AuthSettings(Base):
+    # Seconds a verified API key is trusted from memory before it is looked up again (revocation delay).
+    key_cache_seconds: Annotated[float, msgspec.Meta(ge=0, le=300)] = 5.0
+    # Web app sign-in: a session lasts this many days after its last use (at most 90 days in all).
+    session_days: Annotated[int, msgspec.Meta(ge=1, le=90)] = 14
+    # Failed sign-ins allowed per email in 15 minutes (four times as many per client address), then 429.
+    login_attempts: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
+
+
+class WebhookSettings(Base):
+    # Largest accepted webhook body (bytes); GitHub sends up to 25 MB, most senders far less.
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 5 * 1024 * 1024
+    # A redelivery of the same delivery id within this many days stores nothing.
+    dedupe_days: Annotated[int, msgspec.Meta(ge=1, le=90)] = 7
+
+
+class SourceConfig(Base):
+    """A webhook endpoint `POST /hooks/{plugin}/{name}` declared in the config file."""
+
+    plugin: str
+    name: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+    project: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+    # Several secrets at once allow rotation; "${NAME}" reads the environment variable NAME.
+    secrets: Annotated[list[Annotated[str, msgspec.Meta(min_length=1)]], msgspec.Meta(min_length=1)]
+    # Overrides the channel the plugin picks for each event.
+    channel: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")] | None = None
+
+
+class OutboundSettings(Base):
+    """The guarded client for user-supplied URLs (action targets, Slack webhooks, push endpoints)."""
+
+    # Hosts or networks that may be reached although private, loopback or link-local, e.g.
+    # ["127.0.0.1", "10.1.0.0/16", "intranet.example.com"]. Everything else must resolve to public addresses.
+    allow: list[str] = []
+    # Connect, read and write timeout per request (seconds).
+    timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
+    # Response bodies are read up to this many bytes; a bigger one fails the request.
+    max_response_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024
+    # Open connections per process, and per destination (origin): each origin has its own small pool.
+    max_connections: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
+    max_connections_per_host: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 4
+
+
+class DeliverySettings(Base):
+    """The notification outbox: how often it is worked, retried and given up on."""
+
+    # A delivery still failing this long after it was created is dead-lettered (it can be retried by hand).
+    retry_budget_hours: Annotated[float, msgspec.Meta(gt=0)] = 24.0
+    # Backoff after the n-th failure: base * 2^(n-1), capped at max, times a random factor in [0.5, 1].
+    backoff_base_seconds: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    backoff_max_seconds: Annotated[float, msgspec.Meta(gt=0)] = 3600.0
+    # How often each process looks for due deliveries (seconds).
+    interval_seconds: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    # Deliveries claimed per round, and sent at once.
+    batch_size: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
+    concurrency: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
+    # A claimed delivery whose process died is handed out again after this many seconds.
+    lease_seconds: Annotated[int, msgspec.Meta(ge=10)] = 300
+    # How often a process re-reads the routing rules stored through the admin API.
+    rules_reload_seconds: Annotated[float, msgspec.Meta(ge=0)] = 5.0
+
+
+class ActionSettings(Base):
+    """Running action buttons and self-service actions."""
+
+    # How long the hub waits for the action's server to answer (seconds).
+    timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
+    # After a rotation the previous secret also signs requests for this many hours (0: not at all).
+    secret_grace_hours: Annotated[float, msgspec.Meta(ge=0)] = 24.0
+
+
+class Settings(Base):
+    server: ServerSettings = msgspec.field(default_factory=ServerSettings)
+    database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
+    ingest: IngestSettings = msgspec.field(default_factory=IngestSettings)
+    retention: RetentionSettings = msgspec.field(default_factory=RetentionSettings)
+    auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
+    webhooks: WebhookSettings = msgspec.field(default_factory=WebhookSettings)
+    sources: list[SourceConfig] = []
+    outbound: OutboundSettings = msgspec.field(default_factory=OutboundSettings)
+    delivery: DeliverySettings = msgspec.field(default_factory=DeliverySettings)
+    actions: ActionSettings = msgspec.field(default_factory=ActionSettings)
+    # Routing rules, evaluated in order for each stored event (see hub/routing/rules.py).
+    routes: list[Rule] = []
+    # Actions not tied to an event, listed at GET /api/v1/actions (see hub/actions/catalog.py).
+    self_service_actions: list[SelfServiceAction] = []
+    # One table per plugin, validated by the plugin's own Struct; `enabled = false` turns one off.
+    plugins: dict[str, dict[str, Any]] = {}
+
+    @property
+    def public_url(self) -> str:
+        return (self.server.base_url or f"http://{self.server.host}:{self.server.port}").rstrip("/")
+
+
+def _parse_env_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    """Map HUB_SECTION_KEY variables onto the known sections and keys (keys may contain underscores).
+
+    Top-level lists and tables (`sources`, `plugins`) are overridden whole: HUB_SOURCES='[{plugin = ...}]'.
+    """
+    overrides: dict[str, Any] = {}
+    sections = _sections()
+    for section, section_type in sections.items():
+        for field in msgspec.structs.fields(section_type):
+            name = f"{ENV_PREFIX}{section}_{field.name}".upper()
+            if name in environ:
+                overrides.setdefault(section, {})[field.name] = _parse_env_value(environ[name])
+    for field in msgspec.structs.fields(Settings):
+        name = f"{ENV_PREFIX}{field.name}".upper()
+        if field.name not in sections and name in environ:
+            overrides[field.name] = _parse_env_value(environ[name])
+    return overrides
+
+
+def _sections() -> dict[str, type[Base]]:
+    return {
+        f.name: f.type
+        for f in msgspec.structs.fields(Settings)
+        if isinstance(f.type, type) and issubclass(f.type, Base)
+    }
+
+
+def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read the file (if any), apply environment overrides and validate; raise ConfigError on any fault."""
+    environ = dict(os.environ) if environ is None else environ
+    path = path or environ.get("HUB_CONFIG")
+    data: dict[str, Any] = {}
+    if path:
+        file = Path(path)
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {file} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {file} is not valid TOML: {exc}") from None
+    for section, values in _env_overrides(environ).items():
+        if not isinstance(values, dict) or section not in _sections():
+            data[section] = values
+            continue
+        data.setdefault(section, {})
+        if not isinstance(data[section], dict):
+            raise ConfigError(f"[{section}] must be a table")
+        data[section].update(values)
+    try:
+        settings = msgspec.convert(data, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        where = f" in {path}" if path else ""
+        raise ConfigError(f"invalid setting{where}: {_describe(exc)}") from None
+    for source in settings.sources:
+        source.secrets = [
+            _expand(secret, environ, f"source {source.plugin}/{source.name}") for secret in source.secrets
+        ]
+    return settings
+
+
+def _expand(value: str, environ: dict[str, str], where: str) -> str:
+    """`${NAME}` is replaced by the environment variable NAME, so secrets need not sit in the file."""
+    if value.startswith("${") and value.endswith("}"):
+        name = value[2:-1]
+        if name not in environ:
+            raise ConfigError(f"{where}: environment variable {name} is not set")
+        return environ[name]
+    return value
+
+
+def _describe(exc: msgspec.ValidationError) -> str:
+    """Turn msgspec's `$.server.port` paths into the `server.port` spelling people write in TOML."""
+    return str(exc).replace("`$.", "`").replace("`$`", "the file")

@@ -1,0 +1,148 @@
+"""The running hub: settings plus the long-lived services every request handler, job and plugin shares."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import msgspec
+
+from hub.actions.runner import ActionRunner
+from hub.actions.secrets import ActionSecrets
+from hub.auth import KeyStore
+from hub.broadcast import Broadcaster
+from hub.config import Settings
+from hub.db.engine import Database
+from hub.db.events import ProjectDirectory
+from hub.db.migrate import migrate
+from hub.ingest import Ingestor, draft_from_input
+from hub.loginguard import LoginGuard
+from hub.models import EventIn, EventOut, StoredResult
+from hub.outbound import OutboundClient
+from hub.outbox.worker import Outbox
+from hub.people.store import People
+from hub.pluginapi import HubContext, Job
+from hub.plugins import Plugins
+from hub.ratelimit import RateLimiter
+from hub.retention import retention_job
+from hub.routing.book import RuleBook
+from hub.routing.router import Router
+from hub.scheduler import Scheduler
+from hub.sessions import SessionStore
+from hub.sources import SourceStore
+from hub.tail import DatabaseTail
+
+log = logging.getLogger(__name__)
+
+# Longest dedupe key kept verbatim; longer ones are hashed to fit the idempotency column.
+MAX_DEDUPE_KEY = 120
+
+
+async def await_maybe(value: object) -> None:
+    if inspect.isawaitable(value):
+        await value
+
+
+class Hub:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.plugins = Plugins(settings)
+        self.db = Database(settings.database.url, settings.database.pool_size)
+        self.projects = ProjectDirectory(self.db)
+        self.keys = KeyStore(self.db, self.projects, settings.auth.key_cache_seconds)
+        self.sources = SourceStore(self.db, self.projects)
+        self.people = People(self.db, self.projects)
+        self.sessions = SessionStore(self.db, timedelta(days=settings.auth.session_days))
+        self.login_guard = LoginGuard(settings.auth.login_attempts)
+        self.ingestor = Ingestor(
+            self.db,
+            self.projects,
+            max_rows_per_commit=settings.ingest.max_rows_per_commit,
+            idempotency_window=timedelta(hours=settings.retention.idempotency_hours),
+        )
+        self.broadcaster = Broadcaster()
+        self.context = HubContext(self)
+        self.tail = DatabaseTail(self.db, self.projects, self.broadcaster)
+        self.ingestor.listeners += [self.tail.remember, self.broadcaster.publish, self._tell_plugins]
+        self.limiter = RateLimiter()
+        self.outbound = OutboundClient(
+            allow=settings.outbound.allow,
+            timeout=settings.outbound.timeout_seconds,
+            max_response_bytes=settings.outbound.max_response_bytes,
+            max_connections=settings.outbound.max_connections,
+            max_connections_per_host=settings.outbound.max_connections_per_host,
+        )
+        self.rules = RuleBook(self.db, settings.routes, settings.delivery.rules_reload_seconds)
+        self.router = Router(self.rules, self.projects)
+        self.ingestor.transaction_hooks.append(self.router.route)
+        self.outbox = Outbox(self, lambda: self.plugins.notifiers)
+        self.action_secrets = ActionSecrets(
+            self.db, self.projects, timedelta(hours=settings.actions.secret_grace_hours)
+        )
+        self.actions = ActionRunner(self)
+        self.scheduler = Scheduler(self.context)
+        self.scheduler.add(retention_job(settings.retention.interval_seconds))
+        self.scheduler.add(Job("outbox", settings.delivery.interval_seconds, lambda _: self.outbox.run_once()))
+        for job in self.plugins.jobs():
+            self.scheduler.add(job)
+
+    async def start(self, *, run_migrations: bool = True, run_jobs: bool | None = None) -> None:
+        """Migrate, start the writer and the plugins, then the periodic jobs (unless `run_jobs` is False)."""
+        if run_migrations:
+            await self.migrate()
+        await self.sources.sync_config(self.settings.sources)
+        await self.ingestor.start()
+        self.tail.start()
+        for result in self.plugins.hook.startup(hub=self.context):
+            await await_maybe(result)
+        if self.settings.server.run_jobs if run_jobs is None else run_jobs:
+            self.scheduler.start()
+
+    async def migrate(self) -> None:
+        await migrate(self.db, self.plugins.migration_folders())
+
+    async def stop(self) -> None:
+        self.scheduler.stop()
+        for result in self.plugins.hook.shutdown(hub=self.context):
+            await await_maybe(result)
+        await self.outbox.close()
+        await self.ingestor.stop()
+        await self.outbound.aclose()
+        await self.db.dispose()
+
+    async def _tell_plugins(self, events: list[EventOut]) -> None:
+        for result in self.plugins.hook.events_stored(hub=self.context, events=events):
+            await await_maybe(result)
+
+    async def ingest_from_plugin(
+        self,
+        events: Sequence[EventIn],
+        *,
+        project: str,
+        source: str,
+        channel: str | None,
+        dedupe_key: str | None,
+        dedupe_window: timedelta | None,
+        received_at: datetime,
+        notify_backfilled: bool = False,
+    ) -> list[StoredResult]:
+        """Store events a plugin made, held to the same rules as the HTTP API (raises msgspec.ValidationError)."""
+        drafts = []
+        for index, event in enumerate(events):
+            checked = msgspec.convert(msgspec.to_builtins(event), EventIn)
+            draft = draft_from_input(checked, project=project, source=source, received_at=received_at)
+            if channel:
+                draft.channel = channel.lower()
+            if notify_backfilled and checked.notify and not checked.test:
+                draft.notify = True
+            if dedupe_key:
+                key = dedupe_key if len(events) == 1 else f"{dedupe_key}#{index}"
+                if len(key) > MAX_DEDUPE_KEY:
+                    key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+                draft.idempotency_key = key
+                draft.idempotency_window = dedupe_window
+            drafts.append(draft)
+        return await self.ingestor.store(drafts) if drafts else []

@@ -1,0 +1,64 @@
+"""Engines for the one configured database URL.
+
+SQLite gets two engines: readers that never block each other, and one writer connection whose transactions
+start with `BEGIN IMMEDIATE`, so a write never fails half-way with "database is locked" when another process
+committed first. PostgreSQL uses one pooled engine for both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=10000",
+)
+
+
+def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEngine:
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """The reader and writer engines for one URL, and what kind of back end they talk to."""
+
+    def __init__(self, url: str, pool_size: int = 10) -> None:
+        self.url = url
+        self.dialect = make_url(url).get_backend_name()
+        if self.dialect == "sqlite":
+            self.writer = _sqlite_engine(url, immediate=True, pool_size=1)
+            self.reader = _sqlite_engine(url, immediate=False, pool_size=pool_size)
+        elif self.dialect == "postgresql":
+            self.writer = self.reader = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+        else:
+            raise ValueError(f"unsupported database URL {make_url(url)!r}: use sqlite+aiosqlite or postgresql+asyncpg")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    async def dispose(self) -> None:
+        await self.writer.dispose()
+        if self.reader is not self.writer:
+            await self.reader.dispose()

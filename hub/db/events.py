@@ -1,0 +1,252 @@
+"""Reading events: rows to wire objects, the project directory, and keyset-paginated feed queries."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import Select, and_, exists, func, literal_column, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.db import schema
+from hub.db.dialect import insert_ignore
+from hub.db.engine import Database
+from hub.models import ActionOut, EventOut, ValidationProblem, tag_text
+
+MAX_PAGE = 200
+MAX_CHILDREN = 500
+
+
+class ProjectDirectory:
+    """Project slug <-> id, cached: projects are created once and never renamed."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._ids: dict[str, int] = {}
+        self._slugs: dict[int, str] = {}
+
+    def forget(self) -> None:
+        self._ids.clear()
+        self._slugs.clear()
+
+    async def ensure(self, conn: AsyncConnection, slugs: Iterable[str], now: datetime) -> dict[str, int]:
+        """Ids for these slugs, creating the projects that do not exist yet (inside the caller's transaction)."""
+        wanted = set(slugs)
+        missing = wanted - self._ids.keys()
+        if missing:
+            for slug in sorted(missing):
+                await conn.execute(insert_ignore(self.db, schema.projects, {"slug": slug, "created_at": now}))
+            await self._load(conn, missing)
+        return {slug: self._ids[slug] for slug in wanted}
+
+    async def lookup(self, conn: AsyncConnection, slug: str) -> int | None:
+        if slug not in self._ids:
+            await self._load(conn, {slug})
+        return self._ids.get(slug)
+
+    async def slug(self, conn: AsyncConnection, project_id: int) -> str:
+        if project_id not in self._slugs:
+            row = (await conn.execute(select(schema.projects.c.slug).where(schema.projects.c.id == project_id))).one()
+            self._remember(row.slug, project_id)
+        return self._slugs[project_id]
+
+    async def _load(self, conn: AsyncConnection, slugs: set[str]) -> None:
+        p = schema.projects.c
+        for row in await conn.execute(select(p.id, p.slug).where(p.slug.in_(slugs))):
+            self._remember(row.slug, row.id)
+
+    def _remember(self, slug: str, project_id: int) -> None:
+        self._ids[slug] = project_id
+        self._slugs[project_id] = slug
+
+
+def event_from_row(row: Mapping[str, Any], project: str) -> EventOut:
+    actions = [msgspec.convert(a, ActionOut, strict=False) for a in row["actions"] or ()]
+    return EventOut(
+        id=str(row["id"]),
+        project=project,
+        channel=row["channel"],
+        event=row["event"],
+        description=row["description"],
+        parser=row["parser"],
+        icon=row["icon"],
+        notify=row["notify"],
+        severity=row["severity"],
+        tags=row["tags"] or {},
+        content=row["content"],
+        user_id=row["user_id"],
+        actions=actions,
+        context_id=row["context_id"],
+        parent_id=str(row["parent_id"]) if row["parent_id"] is not None else None,
+        source=row["source"],
+        test=row["test"],
+        created_at=row["created_at"],
+        received_at=row["received_at"],
+    )
+
+
+class EventFilter(msgspec.Struct, kw_only=True):
+    """What the read API and the stream filter on; every field optional."""
+
+    project_ids: list[int] | None = None  # None: every project the caller may see
+    project: str | None = None  # the same project by slug, for matching events in memory
+    visible: frozenset[str] | None = None  # slugs a signed-in user may see (None: no such limit), in memory too
+    channel: str | None = None
+    tags: list[tuple[str, str]] = []
+    user_id: str | None = None
+    severity: list[str] = []
+    since: datetime | None = None
+    until: datetime | None = None
+    test: bool = False
+    q: str | None = None
+
+    @property
+    def reaches_children(self) -> bool:
+        """Searches and tag/user filters find context children too; plain feeds list only top-level cards."""
+        return bool(self.q or self.tags or self.user_id)
+
+    def matches(self, event: EventOut) -> bool:
+        """The same filter, applied in memory to a freshly stored event (for the live stream)."""
+        if self.project is not None and event.project != self.project:
+            return False
+        if self.visible is not None and event.project not in self.visible:
+            return False
+        if event.test != self.test or (event.parent_id and not self.reaches_children):
+            return False
+        if self.channel and event.channel != self.channel:
+            return False
+        if self.user_id and event.user_id != self.user_id:
+            return False
+        if self.severity and event.severity not in self.severity:
+            return False
+        if any(key not in event.tags or tag_text(event.tags[key]) != value for key, value in self.tags):
+            return False
+        if self.q:
+            haystack = " ".join(
+                [
+                    event.event,
+                    event.description or "",
+                    msgspec.json.encode(event.tags).decode(),
+                    msgspec.json.encode(event.content).decode(),
+                ]
+            ).lower()
+            return all(term in haystack for term in search_terms(self.q))
+        return True
+
+
+def search_terms(q: str) -> list[str]:
+    return [t for t in re.findall(r"\w+", q.lower()) if t]
+
+
+def encode_cursor(created_at: datetime, event_id: int) -> str:
+    raw = f"{created_at.isoformat()}|{event_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        when, event_id = raw.split("|")
+        return datetime.fromisoformat(when), int(event_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationProblem("`cursor` is not a cursor this API returned", "cursor") from None
+
+
+def _required_terms(q: str) -> list[str]:
+    terms = search_terms(q)
+    if not terms:
+        raise ValidationProblem("`q` must contain at least one letter or digit", "q")
+    return terms
+
+
+def _fts_query(q: str) -> str:
+    """User text to an FTS5 query: every word must appear, the last one as a prefix; no syntax to break."""
+    quoted = [f'"{t}"' for t in _required_terms(q)]
+    quoted[-1] += "*"
+    return " AND ".join(quoted)
+
+
+def _tsquery(q: str) -> str:
+    """The same rule for PostgreSQL's to_tsquery: words are `\\w+` only, so none of its operators get through."""
+    terms = _required_terms(q)
+    return " & ".join([*terms[:-1], terms[-1] + ":*"])
+
+
+def feed_query(db: Database, f: EventFilter, cursor: str | None, limit: int) -> Select[Any]:
+    e = schema.events.c
+    order_time, order_id = e.created_at, e.id
+    query = select(schema.events)
+    if f.tags:
+        # The first tag drives the scan through its own (key, value, created_at) index.
+        first = schema.event_tags.alias("t0")
+        query = query.join(first, first.c.event_id == e.id).where(
+            first.c.key == f.tags[0][0], first.c.value == f.tags[0][1]
+        )
+        order_time, order_id = first.c.created_at, first.c.event_id
+        for key, value in f.tags[1:]:
+            t = schema.event_tags.c
+            query = query.where(exists().where(t.event_id == e.id, t.key == key, t.value == value))
+    conditions = [e.test == f.test]
+    if not f.reaches_children:
+        conditions.append(e.parent_id.is_(None))
+    if f.project_ids is not None:
+        conditions.append(e.project_id.in_(f.project_ids))
+    if f.channel:
+        conditions.append(e.channel == f.channel)
+    if f.user_id:
+        conditions.append(e.user_id == f.user_id)
+    if f.severity:
+        conditions.append(e.severity.in_(f.severity))
+    if f.since:
+        conditions.append(order_time >= f.since)
+    if f.until:
+        conditions.append(order_time < f.until)
+    if f.q:
+        if db.is_sqlite:
+            matches = text("SELECT rowid FROM events_fts WHERE events_fts MATCH :fts").bindparams(fts=_fts_query(f.q))
+            conditions.append(e.id.in_(matches))
+        else:
+            ts_query = func.to_tsquery("simple", _tsquery(f.q))
+            conditions.append(literal_column("events.search").op("@@")(ts_query))
+    if cursor:
+        when, last_id = decode_cursor(cursor)
+        conditions.append(or_(order_time < when, and_(order_time == when, order_id < last_id)))
+    return query.where(*conditions).order_by(order_time.desc(), order_id.desc()).limit(limit + 1)
+
+
+async def list_events(
+    conn: AsyncConnection, db: Database, projects: ProjectDirectory, f: EventFilter, cursor: str | None, limit: int
+) -> tuple[list[EventOut], str | None]:
+    rows = (await conn.execute(feed_query(db, f, cursor, limit))).mappings().all()
+    items = [event_from_row(r, await projects.slug(conn, r["project_id"])) for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(last["created_at"], last["id"])
+    return items, next_cursor
+
+
+async def get_event(conn: AsyncConnection, projects: ProjectDirectory, event_id: int) -> tuple[EventOut, int] | None:
+    row = (await conn.execute(select(schema.events).where(schema.events.c.id == event_id))).mappings().first()
+    if row is None:
+        return None
+    return event_from_row(row, await projects.slug(conn, row["project_id"])), row["project_id"]
+
+
+async def get_children(conn: AsyncConnection, projects: ProjectDirectory, parent_id: int) -> list[EventOut]:
+    e = schema.events.c
+    rows = (
+        (
+            await conn.execute(
+                select(schema.events).where(e.parent_id == parent_id).order_by(e.created_at, e.id).limit(MAX_CHILDREN)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    return [event_from_row(r, await projects.slug(conn, r["project_id"])) for r in rows]

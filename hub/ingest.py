@@ -1,0 +1,360 @@
+"""The one way an event gets stored: validated drafts go through a single writer task that commits in groups.
+
+Every entrance (native API, compatible routes, webhook sources, heartbeats) ends in `Ingestor.store()`. The
+writer takes whatever has queued up while the previous transaction ran and writes it in one transaction,
+because SQLite's cost is per transaction, not per row. `store()` returns only after that commit, so a 2xx
+answer means the event is durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.db import schema
+from hub.db.dialect import upsert
+from hub.db.engine import Database
+from hub.db.events import ProjectDirectory, event_from_row
+from hub.ids import IdGenerator
+from hub.models import BACKFILL_AFTER, EventIn, EventOut, StoredResult, event_time, tag_text
+
+log = logging.getLogger(__name__)
+
+StoredListener = Callable[[list[EventOut]], Awaitable[None] | None]
+# Runs inside the ingest transaction with the events it is about to commit (routing writes its outbox rows here,
+# so a notification exists exactly when its event does).
+TransactionHook = Callable[[AsyncConnection, list[EventOut]], Awaitable[None]]
+
+
+class Draft(msgspec.Struct, kw_only=True):
+    """An event that passed validation and is ready to be written, with its project named."""
+
+    project: str
+    channel: str
+    event: str
+    description: str | None = None
+    parser: str = "text"
+    icon: str | None = None
+    notify: bool = False
+    severity: str = "info"
+    tags: dict[str, Any] | None = None
+    content: Any = None
+    user_id: str | None = None
+    actions: list[dict[str, Any]] | None = None
+    context_id: str | None = None
+    context_start: bool = False
+    idempotency_key: str | None = None
+    # How long `idempotency_key` protects against repeats; None means the ingestor's default (24 h).
+    idempotency_window: timedelta | None = None
+    source: str = "api"
+    test: bool = False
+    created_at: datetime
+    received_at: datetime
+
+
+def draft_from_input(data: EventIn, *, project: str, source: str, received_at: datetime) -> Draft:
+    """Normalise a validated EventIn: lower-case slugs, absolute action expiry, no notify when backfilled."""
+    created_at = event_time(data.timestamp, received_at)
+    backfilled = received_at - created_at > BACKFILL_AFTER
+    actions = [
+        {
+            **msgspec.to_builtins(action),
+            "expires_at": (received_at + timedelta(minutes=action.expire_in)).isoformat(),
+        }
+        for action in data.actions
+    ]
+    for action in actions:
+        action.pop("expire_in", None)
+    return Draft(
+        project=project.lower(),
+        channel=data.channel.lower(),
+        event=data.event,
+        description=data.description,
+        parser=data.parser,
+        icon=data.icon,
+        notify=data.notify and not backfilled and not data.test,
+        severity=data.severity,
+        tags=data.tags or None,
+        content=data.content,
+        user_id=data.user_id,
+        actions=actions or None,
+        context_id=data.context_id,
+        context_start=data.context_start,
+        idempotency_key=data.idempotency_key,
+        source=source,
+        test=data.test,
+        created_at=created_at,
+        received_at=received_at,
+    )
+
+
+class _Submission:
+    __slots__ = ("drafts", "future")
+
+    def __init__(self, drafts: Sequence[Draft], future: asyncio.Future[list[StoredResult]]) -> None:
+        self.drafts = drafts
+        self.future = future
+
+
+class Ingestor:
+    """Owns the writer task. `store()` is safe to call from any number of concurrent requests."""
+
+    def __init__(
+        self,
+        db: Database,
+        projects: ProjectDirectory,
+        *,
+        max_rows_per_commit: int = 5000,
+        idempotency_window: timedelta = timedelta(hours=24),
+    ) -> None:
+        self.db = db
+        self.projects = projects
+        self.max_rows = max_rows_per_commit
+        self.idempotency_window = idempotency_window
+        self.ids = IdGenerator()
+        self.listeners: list[StoredListener] = []
+        self.transaction_hooks: list[TransactionHook] = []
+        self._queue: asyncio.Queue[_Submission] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._task = asyncio.create_task(self._run(), name="hub-ingest-writer")
+
+    async def stop(self) -> None:
+        """Finish what is queued, then end the writer."""
+        if self._task is None:
+            return
+        await self._queue.join()
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        self._task = None
+
+    async def store(self, drafts: Sequence[Draft]) -> list[StoredResult]:
+        if self._task is None:
+            raise RuntimeError("the ingest writer is not running")
+        future: asyncio.Future[list[StoredResult]] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Submission(drafts, future))
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            group = [await self._queue.get()]
+            rows = len(group[0].drafts)
+            while rows < self.max_rows and not self._queue.empty():
+                submission = self._queue.get_nowait()
+                group.append(submission)
+                rows += len(submission.drafts)
+            await self._write_group(group)
+            for _ in group:
+                self._queue.task_done()
+
+    async def _write_group(self, group: list[_Submission]) -> None:
+        try:
+            results = await self._write_with_retry([d for s in group for d in s.drafts])
+        except Exception as exc:
+            if len(group) > 1:
+                # One bad submission must not fail the others that shared its transaction.
+                for submission in group:
+                    await self._write_group([submission])
+                return
+            log.exception("storing %d event(s) failed", len(group[0].drafts))
+            if not group[0].future.done():
+                group[0].future.set_exception(exc)
+            return
+        offset = 0
+        for submission in group:
+            count = len(submission.drafts)
+            if not submission.future.done():
+                submission.future.set_result(results[offset : offset + count])
+            offset += count
+        await self._notify([r.event for r in results if r.created])
+
+    async def _write_with_retry(self, drafts: list[Draft]) -> list[StoredResult]:
+        for attempt in range(3):
+            try:
+                async with self.db.writer.begin() as conn:
+                    return await self._write(conn, drafts)
+            except IntegrityError:
+                # Another process drew the same ids, or stored the same idempotency key first: look again.
+                if attempt == 2:
+                    raise
+                self.ids.reseed()
+        raise AssertionError("unreachable")
+
+    async def _notify(self, stored: list[EventOut]) -> None:
+        if not stored:
+            return
+        for listener in self.listeners:
+            try:
+                result = listener(stored)
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception:
+                log.exception("an event listener failed")
+
+    async def _write(self, conn: AsyncConnection, drafts: list[Draft]) -> list[StoredResult]:
+        project_ids = await self.projects.ensure(conn, {d.project for d in drafts}, drafts[0].received_at)
+        replays = await self._find_replays(conn, drafts, project_ids)
+        results: list[StoredResult | None] = [None] * len(drafts)
+        fresh: list[tuple[int, int, Draft]] = []  # (position, event id, draft)
+        first_by_key: dict[tuple[int, str], int] = {}
+        for position, draft in enumerate(drafts):
+            project_id = project_ids[draft.project]
+            if draft.idempotency_key:
+                key = (project_id, draft.idempotency_key)
+                if key in replays:
+                    results[position] = StoredResult(replays[key], created=False)
+                    continue
+                if key in first_by_key:
+                    continue  # resolved below, once the first one has its id
+                first_by_key[key] = position
+            fresh.append((position, self.ids.next_id(), draft))
+
+        parents = await self._assign_contexts(conn, fresh, project_ids)
+        event_rows, tag_rows = [], []
+        channel_counts: dict[tuple[int, str], tuple[int, datetime]] = {}
+        for position, event_id, draft in fresh:
+            project_id = project_ids[draft.project]
+            row = _event_row(event_id, project_id, draft, parents.get(event_id))
+            event_rows.append(row)
+            results[position] = StoredResult(event_from_row(row, draft.project), created=True)
+            for key, value in (draft.tags or {}).items():
+                tag_rows.append(
+                    {"event_id": event_id, "key": key, "value": tag_text(value), "created_at": draft.created_at}
+                )
+            if not draft.test:
+                count, latest = channel_counts.get((project_id, draft.channel), (0, draft.created_at))
+                channel_counts[(project_id, draft.channel)] = (count + 1, max(latest, draft.created_at))
+
+        if event_rows:
+            await conn.execute(schema.events.insert(), event_rows)
+        if tag_rows:
+            await conn.execute(schema.event_tags.insert(), tag_rows)
+        for (project_id, channel), (count, latest) in channel_counts.items():
+            await conn.execute(
+                upsert(
+                    self.db,
+                    schema.channels,
+                    ["project_id", "name"],
+                    {"project_id": project_id, "name": channel, "event_count": count, "last_event_at": latest},
+                    increment=["event_count"],
+                    greatest=["last_event_at"],
+                )
+            )
+        created = [r.event for r in results if r is not None and r.created]
+        for hook in self.transaction_hooks:
+            await hook(conn, created)
+        for position, draft in enumerate(drafts):
+            if results[position] is None:  # a second copy of an idempotency key within this group
+                first = results[first_by_key[(project_ids[draft.project], draft.idempotency_key or "")]]
+                assert first is not None
+                results[position] = StoredResult(first.event, created=False)
+        return [r for r in results if r is not None]
+
+    async def _find_replays(
+        self, conn: AsyncConnection, drafts: list[Draft], project_ids: dict[str, int]
+    ) -> dict[tuple[int, str], EventOut]:
+        """Stored events whose idempotency key is reused within the window; older holders lose the key."""
+        windows = {
+            (project_ids[d.project], d.idempotency_key): d.idempotency_window or self.idempotency_window
+            for d in drafts
+            if d.idempotency_key
+        }
+        if not windows:
+            return {}
+        slugs = {v: k for k, v in project_ids.items()}
+        now = drafts[0].received_at
+        rows = (
+            (
+                await conn.execute(
+                    select(schema.events).where(schema.events.c.idempotency_key.in_({k for _, k in windows}))
+                )
+            )
+            .mappings()
+            .all()
+        )
+        replays: dict[tuple[int, str], EventOut] = {}
+        for row in rows:
+            key = (row["project_id"], row["idempotency_key"])
+            if key not in windows:
+                continue
+            if row["received_at"] >= now - windows[key]:
+                replays[key] = event_from_row(row, slugs[row["project_id"]])
+            else:
+                await conn.execute(
+                    update(schema.events).where(schema.events.c.id == row["id"]).values(idempotency_key=None)
+                )
+        return replays
+
+    async def _assign_contexts(
+        self, conn: AsyncConnection, fresh: list[tuple[int, int, Draft]], project_ids: dict[str, int]
+    ) -> dict[int, int]:
+        """Which parent each new context event hangs under; the first of a context (or a `context_start`) leads."""
+        wanted = {(project_ids[d.project], d.context_id) for _, _, d in fresh if d.context_id}
+        if not wanted:
+            return {}
+        c = schema.contexts.c
+        rows = await conn.execute(
+            select(c.project_id, c.context_id, c.parent_event_id).where(c.context_id.in_({cid for _, cid in wanted}))
+        )
+        leaders = {
+            (r.project_id, r.context_id): r.parent_event_id for r in rows if (r.project_id, r.context_id) in wanted
+        }
+        parents: dict[int, int] = {}
+        changed: dict[tuple[int, str], tuple[int, datetime]] = {}
+        for _, event_id, draft in fresh:
+            if not draft.context_id:
+                continue
+            key = (project_ids[draft.project], draft.context_id)
+            if draft.context_start or key not in leaders:
+                leaders[key] = event_id
+                changed[key] = (event_id, draft.received_at)
+            else:
+                parents[event_id] = leaders[key]
+        for (project_id, context_id), (event_id, at) in changed.items():
+            await conn.execute(
+                upsert(
+                    self.db,
+                    schema.contexts,
+                    ["project_id", "context_id"],
+                    {"project_id": project_id, "context_id": context_id, "parent_event_id": event_id, "updated_at": at},
+                )
+            )
+        return parents
+
+
+def _event_row(event_id: int, project_id: int, draft: Draft, parent_id: int | None) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "project_id": project_id,
+        "channel": draft.channel,
+        "event": draft.event,
+        "description": draft.description,
+        "parser": draft.parser,
+        "icon": draft.icon,
+        "notify": draft.notify,
+        "severity": draft.severity,
+        "tags": draft.tags,
+        "content": draft.content,
+        "actions": draft.actions,
+        "user_id": draft.user_id,
+        "context_id": draft.context_id,
+        "parent_id": parent_id,
+        "source": draft.source,
+        "test": draft.test,
+        "idempotency_key": draft.idempotency_key,
+        "created_at": draft.created_at,
+        "received_at": draft.received_at,
+    }

@@ -1,0 +1,216 @@
+"""The wire contract: msgspec Structs for events coming in and going out, with every limit declared here.
+
+Validation lives on the Structs (constraints and `__post_init__`), so every way in (native API, compatible
+routes, plugins) gets the same rules and the same messages: msgspec names the field (`- at $.tags`) and the
+rule (`Expected str of length <= 250`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+import emoji
+import msgspec
+
+SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+TAG_KEY_PATTERN = r"^[a-z0-9_-]{1,64}$"
+ACTION_KEY_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+SHORTCODE_PATTERN = r"^:[a-z0-9_+-]{1,48}:$"
+
+MAX_TAGS = 32
+MAX_ACTIONS = 5
+MAX_CONTENT_BYTES = 64 * 1024
+MAX_META_BYTES = 8 * 1024
+DEFAULT_ACTION_EXPIRY_MINUTES = 10_080
+MAX_ACTION_EXPIRY_MINUTES = 43_200
+# Events stamped further in the past than this count as backfilled and never notify.
+BACKFILL_AFTER = timedelta(minutes=5)
+# A timestamp further in the future than this is refused (clock skew allowance).
+MAX_FUTURE = timedelta(minutes=5)
+
+Slug = Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN, description="letters, digits, `_ . -`; 1 to 64")]
+TagValue = str | int | float | bool
+Severity = Literal["info", "warning", "critical"]
+SEVERITIES: tuple[Severity, ...] = ("info", "warning", "critical")
+
+
+class ValidationProblem(ValueError):
+    """A rule broken by a request; `field` is the dotted path of the offending value."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_icon(icon: str | None) -> None:
+    if icon is None:
+        return
+    if emoji.is_emoji(icon):
+        return
+    if re.fullmatch(SHORTCODE_PATTERN, icon):
+        return
+    raise ValueError("`icon` must be exactly one emoji or a `:shortcode:`")
+
+
+def content_size(value: Any) -> int:
+    return len(msgspec.json.encode(value))
+
+
+class ActionInput(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """A field the person fills in before an action runs."""
+
+    name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+    label: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    type: Literal["text", "number", "choice", "bool"] = "text"
+    required: bool = False
+    default: str | int | float | bool | None = None
+    choices: Annotated[list[Annotated[str, msgspec.Meta(max_length=128)]], msgspec.Meta(max_length=50)] = []
+
+    def __post_init__(self) -> None:
+        if self.type == "choice" and not self.choices:
+            raise ValueError("an input of type `choice` needs `choices`")
+        if self.type != "choice" and self.choices:
+            raise ValueError("`choices` is only for inputs of type `choice`")
+        if self.type == "choice" and self.default is not None and self.default not in self.choices:
+            raise ValueError("`default` must be one of `choices`")
+
+
+class ActionIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    label: Annotated[str, msgspec.Meta(min_length=1, max_length=48)]
+    url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+$", max_length=2048)]
+    key: Annotated[str, msgspec.Meta(pattern=ACTION_KEY_PATTERN)] | None = None
+    meta: dict[str, Any] | None = None
+    expire_in: Annotated[int, msgspec.Meta(ge=1, le=MAX_ACTION_EXPIRY_MINUTES)] = DEFAULT_ACTION_EXPIRY_MINUTES
+    external: bool = False
+    confirm: bool = False
+    inputs: Annotated[list[ActionInput], msgspec.Meta(max_length=10)] = []
+    # Teams whose members may run it (others get 403); empty: anyone allowed to run actions.
+    teams: Annotated[list[Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN)]], msgspec.Meta(max_length=20)] = []
+
+    def __post_init__(self) -> None:
+        if not self.external and not self.key:
+            raise ValueError("`key` is required unless `external` is true")
+        if self.meta is not None and content_size(self.meta) > MAX_META_BYTES:
+            raise ValueError(f"`meta` must encode to at most {MAX_META_BYTES} bytes of JSON")
+        names = [i.name for i in self.inputs]
+        if len(names) != len(set(names)):
+            raise ValueError("`inputs` names must be unique")
+
+
+class EventIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """One event as apps send it to `POST /api/v1/events`."""
+
+    event: Annotated[str, msgspec.Meta(min_length=1, max_length=250)]
+    project: Slug | None = None
+    channel: Slug = "general"
+    description: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
+    parser: Literal["text", "markdown"] = "text"
+    icon: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    notify: bool = False
+    tags: (
+        Annotated[
+            dict[Annotated[str, msgspec.Meta(pattern=TAG_KEY_PATTERN)], TagValue], msgspec.Meta(max_length=MAX_TAGS)
+        ]
+        | None
+    ) = None
+    content: Any = None
+    user_id: Annotated[str, msgspec.Meta(min_length=1, max_length=256)] | None = None
+    timestamp: float | datetime | None = None
+    severity: Severity = "info"
+    test: bool = False
+    actions: Annotated[list[ActionIn], msgspec.Meta(max_length=MAX_ACTIONS)] = []
+    context_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
+    context_start: bool = False
+    idempotency_key: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
+
+    def __post_init__(self) -> None:
+        check_icon(self.icon)
+        if self.tags:
+            for value in self.tags.values():
+                if isinstance(value, str) and len(value) > 1024:
+                    raise ValueError("tag values must be at most 1024 characters")
+        if self.content is not None and content_size(self.content) > MAX_CONTENT_BYTES:
+            raise ValueError(f"`content` must encode to at most {MAX_CONTENT_BYTES} bytes of JSON")
+        keys = [a.key for a in self.actions if a.key]
+        if len(keys) != len(set(keys)):
+            raise ValueError("`actions` keys must be unique within an event")
+        if self.context_start and not self.context_id:
+            raise ValueError("`context_start` needs a `context_id`")
+
+
+def event_time(timestamp: float | datetime | None, now: datetime) -> datetime:
+    """The instant an event happened: its timestamp (Unix seconds, or ms when too big for seconds) or now."""
+    if timestamp is None:
+        return now
+    if isinstance(timestamp, datetime):
+        when = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=UTC)
+        when = when.astimezone(UTC)
+    else:
+        seconds = timestamp / 1000 if timestamp > 100_000_000_000 else timestamp
+        if seconds < 0:
+            raise ValidationProblem("`timestamp` must not be before 1970", "timestamp")
+        when = datetime.fromtimestamp(seconds, UTC)
+    if when - now > MAX_FUTURE:
+        raise ValidationProblem("`timestamp` must not be more than 5 minutes in the future", "timestamp")
+    return when
+
+
+class ActionOut(msgspec.Struct, omit_defaults=True):
+    label: str
+    url: str
+    key: str | None = None
+    meta: dict[str, Any] | None = None
+    expires_at: datetime | None = None
+    external: bool = False
+    confirm: bool = False
+    inputs: list[ActionInput] = []
+    teams: list[str] = []
+
+
+class EventOut(msgspec.Struct, kw_only=True):
+    """A stored event as the read API, the stream and plugins see it."""
+
+    id: str
+    project: str
+    channel: str
+    event: str
+    description: str | None
+    parser: str
+    icon: str | None
+    notify: bool
+    severity: str
+    tags: dict[str, TagValue]
+    content: Any
+    user_id: str | None
+    actions: list[ActionOut]
+    context_id: str | None
+    parent_id: str | None
+    source: str
+    test: bool
+    created_at: datetime
+    received_at: datetime
+
+
+class StoredResult(msgspec.Struct):
+    """What ingest answers for one event: the event, and whether it was new (201) or a replay (200)."""
+
+    event: EventOut
+    created: bool
+
+
+class Page(msgspec.Struct):
+    items: list[Any]
+    next_cursor: str | None
+
+
+def tag_text(value: TagValue) -> str:
+    """Tags are filtered as text: `true`/`false` for booleans, the JSON spelling for numbers."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else msgspec.json.encode(value).decode()
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,1 @@
+"""The delivery outbox: rows written with their cause, claimed by workers, retried, dead-lettered."""

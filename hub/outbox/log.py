@@ -1,0 +1,143 @@
+"""Reading the outbox for the API: deliveries (newest first, keyset-paginated) with their attempts; manual retry."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.db import schema
+from hub.db.engine import Database
+from hub.models import ValidationProblem, now_utc
+
+STATES = ("pending", "held", "sending", "delivered", "failed", "dead", "suppressed")
+# Only finished deliveries that did not arrive can be retried by hand.
+RETRYABLE = ("failed", "dead")
+
+
+class AttemptOut(msgspec.Struct):
+    attempted_at: datetime
+    outcome: str
+    http_status: int | None
+    latency_ms: float
+    response: str | None
+
+
+class DeliveryOut(msgspec.Struct, kw_only=True):
+    id: str
+    notification_id: str
+    event_id: str
+    rule: str
+    notifier: str
+    # Webhook URLs can hold secrets: only their origin is shown.
+    address: str
+    user_id: str | None
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    finished_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    digest_id: str | None
+    attempt_log: list[AttemptOut] = []
+
+
+def shown_address(notifier: str, address: str) -> str:
+    if address.startswith(("http://", "https://")):
+        scheme, _, rest = address.partition("://")
+        return f"{scheme}://{rest.split('/', 1)[0]}/…"
+    return address
+
+
+def _cursor(created_at: datetime, delivery_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{delivery_id}".encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[datetime, int]:
+    try:
+        when, number = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
+        return datetime.fromisoformat(when), int(number)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationProblem("`cursor` is not a cursor this API returned", "cursor") from None
+
+
+def _out(row: Any, attempts: list[AttemptOut] | None = None) -> DeliveryOut:
+    return DeliveryOut(
+        id=str(row.id),
+        notification_id=str(row.notification_id),
+        event_id=str(row.event_id),
+        rule=row.rule,
+        notifier=row.notifier,
+        address=shown_address(row.notifier, row.address),
+        user_id=row.user_id,
+        state=row.state,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        last_status=row.last_status,
+        last_error=row.last_error,
+        digest_id=str(row.digest_id) if row.digest_id is not None else None,
+        attempt_log=attempts or [],
+    )
+
+
+def _query() -> Any:
+    d, n = schema.deliveries.c, schema.notifications.c
+    return select(schema.deliveries, n.event_id).join(schema.notifications, n.id == d.notification_id)
+
+
+async def list_deliveries(
+    conn: AsyncConnection, *, state: str | None, event_id: int | None, cursor: str | None, limit: int
+) -> tuple[list[DeliveryOut], str | None]:
+    d, n = schema.deliveries.c, schema.notifications.c
+    query = _query()
+    if state:
+        if state not in STATES:
+            raise ValidationProblem(f"`state` must be one of {', '.join(STATES)}", "state")
+        query = query.where(d.state == state)
+    if event_id is not None:
+        query = query.where(n.event_id == event_id)
+    if cursor:
+        when, last = _decode(cursor)
+        query = query.where(or_(d.created_at < when, and_(d.created_at == when, d.id < last)))
+    rows = (await conn.execute(query.order_by(d.created_at.desc(), d.id.desc()).limit(limit + 1))).all()
+    items = [_out(r) for r in rows[:limit]]
+    next_cursor = _cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+    return items, next_cursor
+
+
+async def get_delivery(conn: AsyncConnection, delivery_id: int) -> DeliveryOut | None:
+    row = (await conn.execute(_query().where(schema.deliveries.c.id == delivery_id))).first()
+    if row is None:
+        return None
+    a = schema.delivery_attempts.c
+    attempts = [
+        AttemptOut(r.attempted_at, r.outcome, r.http_status, r.latency_ms, r.response)
+        for r in await conn.execute(
+            select(schema.delivery_attempts).where(a.delivery_id == delivery_id).order_by(a.attempted_at, a.id)
+        )
+    ]
+    return _out(row, attempts)
+
+
+async def retry_delivery(db: Database, delivery_id: int) -> str | None:
+    """Put a failed or dead delivery back in the queue with a fresh retry budget; returns its previous state."""
+    d = schema.deliveries.c
+    now = now_utc()
+    async with db.writer.begin() as conn:
+        state = (await conn.execute(select(d.state).where(d.id == delivery_id))).scalar()
+        if state is None or state not in RETRYABLE:
+            return state
+        await conn.execute(
+            update(schema.deliveries)
+            .where(d.id == delivery_id, d.state.in_(RETRYABLE))
+            .values(state="pending", next_attempt_at=now, budget_from=now, finished_at=None)
+        )
+    return state

@@ -1,0 +1,82 @@
+"""Rendering outbox rows into the Messages notifiers receive (one query for a whole batch)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.db import schema
+from hub.db.events import ProjectDirectory, event_from_row
+from hub.models import EventOut
+from hub.outbox.notifier import Message
+
+MAX_BODY = 1000
+
+
+def event_url(public_url: str, event_id: str) -> str:
+    return f"{public_url}/events/{event_id}"
+
+
+def message_for(delivery_id: int, event: EventOut, count: int, group_key: str | None, public_url: str) -> Message:
+    title = event.event if count == 1 else f"{event.event} ({count} events)"
+    body = event.description or ""
+    if count > 1:
+        body = f"{count} events in {event.project}/{event.channel}. " + body
+    if len(body) > MAX_BODY:
+        body = body[: MAX_BODY - 1] + "…"
+    return Message(
+        id=str(delivery_id),
+        title=title,
+        body=body,
+        url=event_url(public_url, event.id),
+        severity=event.severity,
+        project=event.project,
+        channel=event.channel,
+        event=event,
+        count=count,
+        group_key=group_key,
+        actions=event.actions,
+    )
+
+
+def digest_for(delivery_id: int, items: list[Message], public_url: str) -> Message:
+    """Notifications held by quiet hours, sent as one message listing them."""
+    first = items[0]
+    projects = sorted({m.project for m in items})
+    total = sum(m.count for m in items)
+    return Message(
+        id=str(delivery_id),
+        title=f"{total} notification{'s' if total != 1 else ''} while you were away",
+        body="; ".join(m.title for m in items[:10]) + (f"; and {len(items) - 10} more" if len(items) > 10 else ""),
+        url=f"{public_url}/",
+        severity=max((m.severity for m in items), key=("info", "warning", "critical").index),
+        project=first.project if len(projects) == 1 else ", ".join(projects),
+        channel=first.channel,
+        event=None,
+        count=total,
+        items=items,
+    )
+
+
+async def load_messages(
+    conn: AsyncConnection, projects: ProjectDirectory, rows: list[Any], public_url: str
+) -> dict[int, Message]:
+    """delivery id -> its Message, for single (not digest) rendering."""
+    d, n, e = schema.deliveries.c, schema.notifications.c, schema.events.c
+    ids = [r.id for r in rows]
+    result = await conn.execute(
+        select(d.id.label("delivery_id"), n.event_count, n.group_key, n.last_event_id, schema.events)
+        .select_from(schema.deliveries)
+        .join(schema.notifications, n.id == d.notification_id)
+        .join(schema.events, e.id == n.event_id)
+        .where(d.id.in_(ids))
+    )
+    messages: dict[int, Message] = {}
+    for row in result.mappings():
+        event = event_from_row(row, await projects.slug(conn, row["project_id"]))
+        messages[row["delivery_id"]] = message_for(
+            row["delivery_id"], event, row["event_count"], row["group_key"], public_url
+        )
+    return messages

@@ -1,0 +1,239 @@
+"""The outbox worker: claim due deliveries, send them concurrently through the notifiers, record every attempt.
+
+Claims are a conditional UPDATE in one writer transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the
+single `BEGIN IMMEDIATE` writer on SQLite), so with several processes each delivery is claimed by one. A
+claimed row carries a lease: if its process dies before recording the result, the row is handed out again
+when the lease runs out. A clean stop finishes the round in flight first, so nothing is lost or sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from sqlalchemy import and_, bindparam, or_, select, update
+
+from hub.db import schema
+from hub.models import now_utc
+from hub.outbound import BlockedAddress, ResponseTooLarge
+from hub.outbox.backoff import give_up, next_delay
+from hub.outbox.messages import digest_for, load_messages
+from hub.outbox.notifier import MAX_DETAIL, Message, Notifier, Outcome, Recipient
+
+if TYPE_CHECKING:
+    from hub.core import Hub
+
+log = logging.getLogger(__name__)
+DUE_STATES = ("pending", "held")
+
+
+class _Job:
+    """One send: a delivery row (and, for a digest, the held rows it carries)."""
+
+    __slots__ = ("carried", "latency_ms", "message", "outcome", "row")
+
+    def __init__(self, row: Any, message: Message, carried: list[Any]) -> None:
+        self.row = row
+        self.message = message
+        self.carried = carried
+        self.outcome = Outcome("retry")
+        self.latency_ms = 0.0
+
+
+class Outbox:
+    def __init__(self, hub: Hub, notifiers: Callable[[], Mapping[str, Notifier]]) -> None:
+        self.hub = hub
+        self._notifiers = notifiers
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    @property
+    def notifiers(self) -> Mapping[str, Notifier]:
+        return self._notifiers()
+
+    async def run_once(self, now: datetime | None = None) -> int:
+        """One round: returns how many deliveries were attempted. `now` is the clock (tests pass their own)."""
+        async with self._lock:
+            if self._closed:
+                return 0
+            now = now or now_utc()
+            rows = await self._claim(now)
+            if not rows:
+                return 0
+            jobs = await self._prepare(rows)
+            semaphore = asyncio.Semaphore(self.hub.settings.delivery.concurrency)
+
+            async def attempt(job: _Job) -> None:
+                async with semaphore:
+                    await self._attempt(job)
+
+            await asyncio.gather(*(attempt(job) for job in jobs))
+            await self._record(jobs, now)
+            return len(jobs)
+
+    async def close(self) -> None:
+        """Let the round in flight finish and start no other (called when the hub stops)."""
+        async with self._lock:
+            self._closed = True
+
+    async def _claim(self, now: datetime) -> list[Any]:
+        settings = self.hub.settings.delivery
+        d = schema.deliveries.c
+        due = or_(
+            and_(d.state.in_(DUE_STATES), d.next_attempt_at <= now),
+            and_(d.state == "sending", d.lease_until < now),
+        )
+        query = (
+            select(d.id, d.state, d.notifier, d.address, d.user_id, d.attempts, d.budget_from, d.notification_id)
+            .where(due)
+            .order_by(d.next_attempt_at, d.id)
+            .limit(settings.batch_size)
+        )
+        db = self.hub.db
+        if not db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        async with db.writer.begin() as conn:
+            rows = (await conn.execute(query)).all()
+            if rows:
+                await conn.execute(
+                    update(schema.deliveries)
+                    .where(d.id.in_([r.id for r in rows]))
+                    .values(state="sending", lease_until=now + timedelta(seconds=settings.lease_seconds))
+                )
+        return rows
+
+    async def _prepare(self, rows: list[Any]) -> list[_Job]:
+        public_url = self.hub.settings.public_url
+        async with self.hub.db.reader.connect() as conn:
+            messages = await load_messages(conn, self.hub.projects, rows, public_url)
+        jobs: list[_Job] = []
+        held: dict[tuple[str, str], list[Any]] = {}
+        for row in rows:
+            if row.id not in messages:
+                continue  # its event was deleted by retention; the cascade removes the row too
+            if row.state == "held":
+                held.setdefault((row.notifier, row.address), []).append(row)
+            else:
+                jobs.append(_Job(row, messages[row.id], []))
+        for group in held.values():
+            first, *rest = group
+            if not rest:
+                jobs.append(_Job(first, messages[first.id], []))
+            else:
+                digest = digest_for(first.id, [messages[r.id] for r in group], public_url)
+                jobs.append(_Job(first, digest, rest))
+        return jobs
+
+    async def _attempt(self, job: _Job) -> None:
+        row = job.row
+        notifier = self.notifiers.get(row.notifier)
+        started = time.perf_counter()
+        if notifier is None:
+            job.outcome = Outcome("failed", detail=f"no notifier plugin named {row.notifier!r} is loaded")
+            return
+        try:
+            job.outcome = await notifier.send(
+                self.hub.context, Recipient(row.notifier, row.address, row.user_id), job.message
+            )
+        except BlockedAddress as exc:
+            job.outcome = Outcome("failed", detail=str(exc))
+        except ResponseTooLarge as exc:
+            status = exc.response.status_code
+            job.outcome = Outcome("delivered" if 200 <= status < 300 else "retry", status, str(exc))
+        except httpx.TimeoutException:
+            job.outcome = Outcome("retry", detail="timed out")
+        except httpx.HTTPError as exc:
+            job.outcome = Outcome("retry", detail=f"{type(exc).__name__}: {exc}"[:MAX_DETAIL])
+        except Exception as exc:
+            log.exception("notifier %s failed on delivery %s", row.notifier, row.id)
+            job.outcome = Outcome("retry", detail=f"{type(exc).__name__}: {exc}"[:MAX_DETAIL])
+        job.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+
+    async def _record(self, jobs: list[_Job], now: datetime) -> None:
+        settings = self.hub.settings.delivery
+        budget = timedelta(hours=settings.retry_budget_hours)
+        updates: list[dict[str, Any]] = []
+        attempts: list[dict[str, Any]] = []
+        for job in jobs:
+            row, outcome = job.row, job.outcome
+            values: dict[str, Any] = {
+                "_id": row.id,
+                "state": "delivered",
+                "attempts": row.attempts + 1,
+                "next_attempt_at": now,
+                "finished_at": now,
+                "last_status": outcome.status,
+                "last_error": None,
+                "digest_id": None,
+            }
+            if outcome.result == "later":
+                values.update(
+                    state="held" if job.carried else "pending",
+                    attempts=row.attempts,
+                    next_attempt_at=now + timedelta(seconds=outcome.retry_after or 1.0),
+                    finished_at=None,
+                )
+            elif outcome.result == "retry":
+                retry_at = now + timedelta(
+                    seconds=next_delay(
+                        row.attempts + 1,
+                        settings.backoff_base_seconds,
+                        settings.backoff_max_seconds,
+                        outcome.retry_after,
+                    )
+                )
+                dead = give_up(row.budget_from, budget, retry_at)
+                values.update(
+                    state="dead" if dead else ("held" if job.carried else "pending"),
+                    next_attempt_at=now if dead else retry_at,
+                    finished_at=now if dead else None,
+                    last_error=outcome.detail or f"HTTP {outcome.status}",
+                )
+            elif outcome.result in ("failed", "gone"):
+                values.update(state="failed", last_error=outcome.detail or f"HTTP {outcome.status}")
+            updates.append(values)
+            for carried in job.carried:
+                updates.append(
+                    {
+                        **values,
+                        "_id": carried.id,
+                        "attempts": carried.attempts + (values["attempts"] - row.attempts),
+                        "digest_id": row.id if values["state"] == "delivered" else None,
+                    }
+                )
+            if outcome.result != "later":
+                attempts.append(
+                    {
+                        "delivery_id": row.id,
+                        "attempted_at": now,
+                        "outcome": outcome.result,
+                        "http_status": outcome.status,
+                        "latency_ms": job.latency_ms,
+                        "response": (outcome.detail or "")[:MAX_DETAIL] or None,
+                    }
+                )
+        d = schema.deliveries.c
+        statement = (
+            update(schema.deliveries)
+            .where(d.id == bindparam("_id"))
+            .values(
+                state=bindparam("b_state"),
+                attempts=bindparam("b_attempts"),
+                next_attempt_at=bindparam("b_next_attempt_at"),
+                finished_at=bindparam("b_finished_at"),
+                last_status=bindparam("b_last_status"),
+                last_error=bindparam("b_last_error"),
+                digest_id=bindparam("b_digest_id"),
+                lease_until=None,
+            )
+        )
+        rows = [{("b_" + k if k != "_id" else k): v for k, v in u.items()} for u in updates]
+        async with self.hub.db.writer.begin() as conn:
+            await conn.execute(statement, rows)
+            if attempts:
+                await conn.execute(schema.delivery_attempts.insert(), attempts)

@@ -1,0 +1,1 @@
+"""People: users, teams, project membership and push devices."""

@@ -1,0 +1,214 @@
+"""Everything a plugin may use: the types its hooks take and return, and the hub facade it is handed.
+
+Plugins import from here (and `hub.hookspecs` for `hookimpl`), never from other hub modules, so the hub's
+insides can change without breaking them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+import msgspec
+
+from hub.api.common import api_key
+from hub.api.common import require as require_scope
+from hub.auth import ApiKey
+from hub.db.dialect import insert_ignore, upsert
+from hub.db.engine import Database
+from hub.db.events import decode_cursor, encode_cursor
+from hub.db.schema import JsonValue, UTCDateTime
+from hub.hookspecs import hookimpl
+from hub.models import EventIn, EventOut, StoredResult, ValidationProblem, now_utc
+from hub.outbound import BlockedAddress, OutboundClient, OutboundResponse, ResponseTooLarge
+from hub.outbox.notifier import Message, Notifier, Outcome, Recipient, parse_retry_after
+from hub.secretstore import keep_secret
+
+if TYPE_CHECKING:
+    from hub.config import Settings
+    from hub.core import Hub
+
+__all__ = [
+    "ApiKey",
+    "BlockedAddress",
+    "Database",
+    "Delivery",
+    "EventIn",
+    "EventOut",
+    "HubContext",
+    "Job",
+    "JsonValue",
+    "Message",
+    "Notifier",
+    "OutboundClient",
+    "OutboundResponse",
+    "Outcome",
+    "PluginSettings",
+    "Recipient",
+    "Rejected",
+    "ResponseTooLarge",
+    "Source",
+    "StoredResult",
+    "UTCDateTime",
+    "ValidationProblem",
+    "WebhookRequest",
+    "api_key",
+    "decode_cursor",
+    "encode_cursor",
+    "hookimpl",
+    "insert_ignore",
+    "now_utc",
+    "parse_retry_after",
+    "require_scope",
+    "truncate",
+    "upsert",
+]
+
+
+class PluginSettings(msgspec.Struct, frozen=True):
+    """What `register_settings` returns: the plugin's name and the Struct that validates its config table."""
+
+    name: str
+    struct: type
+
+
+class Rejected(Exception):
+    """Raised by `Source.verify` or `Source.parse` to refuse a delivery with a 4xx status and a message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class WebhookRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """One inbound delivery, as the source's `verify` and `parse` see it. Header names are lower-case."""
+
+    plugin: str
+    source: str
+    method: str
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    body: bytes
+    received_at: datetime
+    settings: Any = None
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    def json(self) -> Any:
+        """The body parsed as JSON; a body that is not JSON is refused with 400."""
+        try:
+            return msgspec.json.decode(self.body)
+        except msgspec.DecodeError as exc:
+            raise Rejected(400, f"the body is not valid JSON: {exc}") from None
+
+
+class Delivery(msgspec.Struct, kw_only=True):
+    """What `Source.parse` returns.
+
+    `delivery_id` is the sender's id for this delivery (Stripe's event id, GitHub's `X-GitHub-Delivery`); a
+    second delivery with the same id within the de-duplication window stores nothing. `events` may be empty
+    (a delivery that is only acknowledged). `reply` is sent back as the JSON answer when set.
+    """
+
+    delivery_id: str | None
+    events: list[EventIn]
+    reply: Any = None
+
+
+class Source(Protocol):
+    """A webhook source type provided by a plugin (see `register_sources`)."""
+
+    name: str
+
+    def verify(self, request: WebhookRequest, secrets: Sequence[str]) -> None:
+        """Check the signature against any of the source's secrets; raise `Rejected` (400/401) if none match."""
+
+    def parse(self, request: WebhookRequest) -> Delivery:
+        """Turn a verified delivery into events. Unknown event types must still give a readable event."""
+
+
+class Job(msgspec.Struct, frozen=True):
+    """A periodic task from `register_jobs`: `func(hub)` runs every `seconds`, never twice at once."""
+
+    name: str
+    seconds: float
+    func: Callable[[HubContext], Awaitable[Any]]
+
+
+def truncate(text: str | None, limit: int) -> str | None:
+    """Shorten text to `limit` characters with an ellipsis, for titles and descriptions built from payloads."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
+
+
+class HubContext:
+    """The hub as plugins see it: settings, the database, and the one way to store events."""
+
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+
+    @property
+    def db(self) -> Database:
+        """Reader and writer engines (`db.reader`, `db.writer`) for the plugin's own tables."""
+        return self._hub.db
+
+    @property
+    def settings(self) -> Settings:
+        """The hub's own settings (read-only by convention)."""
+        return self._hub.settings
+
+    @property
+    def outbound(self) -> OutboundClient:
+        """The guarded HTTP client every request to a user-supplied URL must go through."""
+        return self._hub.outbound
+
+    async def push_subscription(self, subscription_id: str) -> dict[str, Any] | None:
+        """A registered browser as pywebpush takes it (`{"endpoint", "keys": {"p256dh", "auth"}}`), or None."""
+        return await self._hub.people.subscription(subscription_id)
+
+    async def remove_push_subscription(self, subscription_id: str) -> None:
+        """Forget a browser the push service says is gone (404/410)."""
+        await self._hub.people.remove_subscription(subscription_id)
+
+    async def keep_secret(self, name: str, make: Callable[[], str]) -> str:
+        """A secret the hub keeps for the plugin: the stored one, or `make()` stored now (first process wins)."""
+        return await keep_secret(self._hub.db, name, make)
+
+    @property
+    def public_url(self) -> str:
+        return self._hub.settings.public_url
+
+    def plugin_settings(self, name: str) -> Any:
+        """The validated settings Struct of plugin `name` (see `register_settings`)."""
+        return self._hub.plugins.settings[name]
+
+    async def ingest(
+        self,
+        events: Sequence[EventIn],
+        *,
+        project: str,
+        source: str,
+        channel: str | None = None,
+        dedupe_key: str | None = None,
+        dedupe_window: timedelta | None = None,
+        received_at: datetime | None = None,
+    ) -> list[StoredResult]:
+        """Validate and store events exactly as the HTTP API would, and return them once committed.
+
+        `dedupe_key` makes the call idempotent: a repeat with the same key in the same project within
+        `dedupe_window` stores nothing and returns the original events.
+        """
+        return await self._hub.ingest_from_plugin(
+            events,
+            project=project,
+            source=source,
+            channel=channel,
+            dedupe_key=dedupe_key,
+            dedupe_window=dedupe_window,
+            received_at=received_at or now_utc(),
+        )

@@ -1,0 +1,194 @@
+"""Test helpers for the hub and its plugins, usable as a pytest plugin: `pytest_plugins = ["hub.testing"]`.
+
+Fixtures start the real app on a real database, once on SQLite and once on PostgreSQL.
+
+Storage tests take the `hub_app` (or `client`) fixture and so run twice. PostgreSQL is expected on
+127.0.0.1:5432 (user postgres, trust auth; override with HUB_TEST_PG_URL). Without it the PostgreSQL runs are
+skipped with the reason, except under CI=true, where a missing PostgreSQL fails the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from litestar import Litestar
+
+from hub.app import create_app
+from hub.config import Settings, load_settings
+from hub.core import Hub
+
+PG_ADMIN_URL = os.environ.get("HUB_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _pg_reachable() -> str | None:
+    async def probe() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=3)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    problem = _pg_reachable()
+    if problem:
+        message = f"PostgreSQL not reachable at {PG_ADMIN_URL} ({problem})"
+        if IN_CI:
+            pytest.fail(f"{message}; CI=true requires it", pytrace=False)
+        pytest.skip(message)
+    name = f"hub_test_{os.getpid()}_{secrets.token_hex(3)}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    yield f"{base}/{name}"
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _truncate_pg(url: str) -> None:
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        tables = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        )
+        if tables:
+            names = ", ".join(f'"{t["tablename"]}"' for t in tables)
+            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """The URL of an empty database of each kind."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+    url = request.getfixturevalue("pg_database")
+    asyncio.run(_truncate_pg(url))
+    return url
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, str]:
+    """Override in a test module to change settings (HUB_* names, values as in the environment)."""
+    return {}
+
+
+@pytest.fixture
+def settings(database_url: str, settings_overrides: dict[str, str]) -> Settings:
+    # Periodic jobs stay off unless a test turns them on; tests call the jobs themselves with a clock they control.
+    return load_settings(
+        environ={"HUB_DATABASE_URL": database_url, "HUB_SERVER_RUN_JOBS": "false", **settings_overrides}
+    )
+
+
+@pytest.fixture
+def hub_app(settings: Settings) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(hub_app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in this event loop (so asyncpg connections stay on one loop).
+
+    The hub is started and stopped here rather than through the ASGI lifespan, whose task group cannot span
+    a fixture's setup and teardown.
+    """
+    hub: Hub = hub_app.state.hub
+    await hub.start()
+    try:
+        transport = httpx.ASGITransport(app=hub_app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+            yield client
+    finally:
+        await hub.stop()
+
+
+@pytest.fixture
+def hub(hub_app: Litestar, client: httpx.AsyncClient) -> Hub:
+    """The running hub behind `client` (started by the client's lifespan)."""
+    return hub_app.state.hub
+
+
+async def make_key(hub: Hub, *scopes: str, project: str | None = None, rate_limit: float | None = None) -> str:
+    _, secret = await hub.keys.create(name="test", scopes=scopes or ("admin",), project=project, rate_limit=rate_limit)
+    return secret
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+async def admin_headers(hub: Hub) -> dict[str, str]:
+    return bearer(await make_key(hub, "admin"))
+
+
+class LiveHub:
+    """A hub served by uvicorn on a free loopback port, in its own thread and event loop."""
+
+    def __init__(self, app: Litestar) -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.hub: Hub = app.state.hub
+        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self._thread = threading.Thread(target=self._server.run, name="live-hub", daemon=True)
+
+    def start(self) -> None:
+        import time
+
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the live hub did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=20)
+
+    def run(self, coroutine: Any) -> Any:
+        """Run a coroutine on the server's event loop (database pools belong to that loop) and return its result."""
+        loop = self.hub.ingestor.loop
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout=30)
+
+    def key(self, *scopes: str, project: str | None = None) -> str:
+        return self.run(make_key(self.hub, *scopes, project=project))
+
+
+@pytest.fixture
+def live_hub(settings: Settings) -> Iterator[LiveHub]:
+    """The real app on a real port, for clients that need a socket (SSE, the LogSnag client, `hub run`)."""
+    server = LiveHub(create_app(settings))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

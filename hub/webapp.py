@@ -1,0 +1,75 @@
+"""Serving the PWA from `web/`: its static files, its page paths answered with the app shell, strict headers.
+
+The wheel installs `web/` as the data-only package `hub_web`; a source checkout serves the folder itself.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from litestar import Response, get
+from litestar.response import File
+from litestar.static_files import create_static_files_router
+
+# The pages the app routes itself (history API); each answers with the shell, which then draws the page.
+APP_PAGES = [
+    "/login",
+    "/events/{event_id:str}",
+    "/heartbeats",
+    "/actions",
+    "/admin",
+    "/settings",
+]
+
+# No inline script or style anywhere in web/, so the policy can forbid both: event data can never run.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+CONTENT_TYPES = {".webmanifest": "application/manifest+json", ".js": "text/javascript; charset=utf-8"}
+
+
+def web_root() -> Path:
+    """Where the app's files are: the installed `hub_web` package, else `web/` next to `hub/` in a checkout."""
+    spec = importlib.util.find_spec("hub_web")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return Path(__file__).resolve().parent.parent / "web"
+
+
+async def _harden(response: Response) -> Response:
+    """Every file leaves with the security headers, revalidated on each load (no build step, so no hashed names)."""
+    response.headers.update(SECURITY_HEADERS)
+    response.headers.setdefault("Cache-Control", "no-cache")
+    if isinstance(response, File):
+        suffix = Path(str(response.file_path)).suffix
+        if suffix in CONTENT_TYPES:
+            response.media_type = CONTENT_TYPES[suffix]
+            response.headers["Content-Type"] = CONTENT_TYPES[suffix]
+    return response
+
+
+def web_routers(root: Path | None = None) -> list[Any]:
+    """Route handlers serving the app; empty when the files are missing (an API-only install)."""
+    root = root or web_root()
+    shell = root / "index.html"
+    if not shell.is_file():
+        return []
+
+    @get(APP_PAGES, include_in_schema=False, after_request=_harden)
+    async def app_page() -> File:
+        return File(shell, content_disposition_type="inline", media_type="text/html; charset=utf-8")
+
+    static = create_static_files_router(
+        "/", directories=[root], html_mode=True, name="web", after_request=_harden, include_in_schema=False
+    )
+    return [app_page, static]

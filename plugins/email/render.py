@@ -1,0 +1,94 @@
+"""A Message as an email: subject, a plain-text part and an HTML part carrying the same facts."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from html import escape
+
+import msgspec
+
+from hub.pluginapi import Message, truncate
+
+MAX_CONTENT = 4000
+MAX_ITEMS = 50
+
+
+def _facts(message: Message) -> list[tuple[str, str]]:
+    facts = [("Project", message.project), ("Channel", message.channel), ("Severity", message.severity)]
+    if message.event is not None:
+        facts.append(("When", message.event.created_at.isoformat()))
+        facts += [(f"#{k}", str(v)) for k, v in message.event.tags.items()]
+    if message.count > 1:
+        facts.append(("Events", str(message.count)))
+    return facts
+
+
+def _content(message: Message) -> str | None:
+    if message.event is None or message.event.content is None:
+        return None
+    text = msgspec.json.format(msgspec.json.encode(message.event.content), indent=2).decode()
+    return truncate(text, MAX_CONTENT)
+
+
+def _links(message: Message) -> list[tuple[str, str]]:
+    links = [("Open in hub", message.url)]
+    for action in message.actions:
+        # Runnable actions run from the event's page in the hub; external ones are plain links.
+        links.append((action.label, action.url if action.external else message.url))
+    return links
+
+
+def text_body(message: Message, unsubscribe: str) -> str:
+    if message.is_digest:
+        lines = [message.title, ""] + [
+            f"- {i.title} ({i.project}/{i.channel}) {i.url}" for i in message.items[:MAX_ITEMS]
+        ]
+    else:
+        lines = [message.title, ""]
+        if message.body:
+            lines += [message.body, ""]
+        lines += [f"{k}: {v}" for k, v in _facts(message)]
+        if content := _content(message):
+            lines += ["", content]
+        lines += [""] + [f"{label}: {url}" for label, url in _links(message)]
+    lines += ["", f"Notification settings: {unsubscribe}"]
+    return "\n".join(lines) + "\n"
+
+
+def html_body(message: Message, unsubscribe: str) -> str:
+    parts = [f"<h2>{escape(message.title)}</h2>"]
+    if message.is_digest:
+        parts.append("<ul>")
+        for item in message.items[:MAX_ITEMS]:
+            parts.append(
+                f'<li><a href="{escape(item.url)}">{escape(item.title)}</a> '
+                f"<small>{escape(item.project)}/{escape(item.channel)}</small></li>"
+            )
+        parts.append("</ul>")
+    else:
+        if message.body:
+            parts.append(f"<p>{escape(message.body)}</p>")
+        rows = "".join(f"<tr><th align=left>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in _facts(message))
+        parts.append(f"<table>{rows}</table>")
+        if content := _content(message):
+            parts.append(f"<pre>{escape(content, quote=False)}</pre>")
+        parts.append(" | ".join(f'<a href="{escape(url)}">{escape(label)}</a>' for label, url in _links(message)))
+    parts.append(f'<p><small><a href="{escape(unsubscribe)}">Notification settings</a></small></p>')
+    return "<!doctype html><html><body>" + "".join(parts) + "</body></html>"
+
+
+def build(message: Message, *, sender: str, to: str, unsubscribe: str) -> EmailMessage:
+    mail = EmailMessage()
+    mail["From"] = sender
+    mail["To"] = to
+    mail["Subject"] = truncate(f"[{message.project}] {message.title}", 200) or ""
+    mail["Date"] = formatdate(localtime=False)
+    mail["Message-ID"] = make_msgid(domain="hub")
+    mail["List-Unsubscribe"] = f"<{unsubscribe}>"
+    mail["X-Hub-Delivery"] = message.id
+    if message.severity == "critical":
+        mail["Importance"] = "high"
+    mail.set_content(text_body(message, unsubscribe))
+    mail.add_alternative(html_body(message, unsubscribe), subtype="html")
+    return mail

@@ -1,0 +1,21 @@
+"""The `[plugins.email]` table: where and how to hand mail over."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+
+class EmailSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """`security`: "starttls" (upgrade a plain connection, usually port 587), "tls" (TLS from the start,
+    usually 465) or "none" (a local relay). `username`/`password`: SMTP AUTH, when both are set.
+    `from_address`: the sender. `timeout_seconds`: per SMTP conversation."""
+
+    host: str = "localhost"
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 587
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str = ""
+    password: str = ""
+    from_address: Annotated[str, msgspec.Meta(pattern=r"^.*<?[^@\s<>]+@[^@\s<>]+>?$")] = "hub <hub@localhost>"
+    timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0

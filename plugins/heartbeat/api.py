@@ -1,0 +1,179 @@
+"""`/api/v1/checks`: manage checks (admin scope) and read them and their history (read scope).
+
+A key bound to a project sees and manages only that project's checks; a check in another project answers
+404, as if it did not exist.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+
+from hub.pluginapi import HubContext, ValidationProblem, api_key, require_scope
+
+from . import store
+from .models import PROJECT, CheckOut, CheckPatch, CheckSpec, FlipOut, PingOut, ProjectKeysOut
+from .service import service
+from .states import pause, resume
+
+Req = Request[Any, Any, Any]
+
+
+class Page(msgspec.Struct):
+    items: list[Any]
+    next_cursor: str | None
+
+
+class CheckPage(Page):
+    items: list[CheckOut]
+
+
+class PingPage(Page):
+    items: list[PingOut]
+
+
+class FlipPage(Page):
+    items: list[FlipOut]
+
+
+def _bound_project(request: Req) -> str | None:
+    return api_key(request).project
+
+
+def _visible(request: Req, row: store.Row | None) -> store.Row:
+    bound = _bound_project(request)
+    if row is None or (bound is not None and row["project"] != bound):
+        raise NotFoundException("no such check")
+    return row
+
+
+async def _load(hub: HubContext, request: Req, check_uuid: str) -> store.Row:
+    async with hub.db.reader.connect() as conn:
+        return _visible(request, await store.find_check(conn, check_uuid.lower()))
+
+
+def _out(hub: HubContext, row: store.Row) -> CheckOut:
+    return store.check_out(row, service(hub).now(), hub.public_url)
+
+
+def project_keys_out(hub: HubContext, row: store.Row) -> ProjectKeysOut:
+    return ProjectKeysOut(
+        project=row["project"],
+        ping_key=row["ping_key"],
+        badge_key=row["badge_key"],
+        ping_url=f"{hub.public_url}/ping/{row['ping_key']}/{{slug}}",
+        badge_url=f"{hub.public_url}/badge/{row['badge_key']}/{{slug-or-{row['project']}}}.svg",
+    )
+
+
+class ChecksController(Controller):
+    path = "/api/v1/checks"
+    tags = ["heartbeat"]
+
+    @get("/", guards=[require_scope("read")], summary="List checks, newest first")
+    async def list_checks(
+        self, request: Req, hub: HubContext, project: str | None = None, cursor: str | None = None, limit: int = 50
+    ) -> CheckPage:
+        bound = _bound_project(request)
+        if bound is not None and project is not None and project.lower() != bound:
+            raise PermissionDeniedException(f"this API key may only read project `{bound}`")
+        wanted = bound or (project.lower() if project else None)
+        async with hub.db.reader.connect() as conn:
+            rows, next_cursor = await store.list_checks(conn, wanted, cursor, limit)
+        return CheckPage(items=[_out(hub, r) for r in rows], next_cursor=next_cursor)
+
+    @post("/", guards=[require_scope("admin")], summary="Create a check (give `period` or `cron`)")
+    async def create_check(self, request: Req, hub: HubContext) -> CheckOut:
+        spec = msgspec.json.decode(await request.body(), type=CheckSpec)
+        bound = _bound_project(request)
+        if bound is not None and spec.project != bound:
+            raise PermissionDeniedException(f"this API key may only manage project `{bound}`")
+        try:
+            async with hub.db.writer.begin() as conn:
+                row = await store.create_check(hub.db, conn, spec, origin="api", now=service(hub).now())
+        except store.Conflict as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
+        return _out(hub, row)
+
+    @get("/{check_uuid:str}", guards=[require_scope("read")], summary="One check")
+    async def get_check(self, request: Req, hub: HubContext, check_uuid: str) -> CheckOut:
+        return _out(hub, await _load(hub, request, check_uuid))
+
+    @patch("/{check_uuid:str}", guards=[require_scope("admin")], summary="Change a check's name, slug or schedule")
+    async def update_check(self, request: Req, hub: HubContext, check_uuid: str) -> CheckOut:
+        changes = msgspec.json.decode(await request.body(), type=CheckPatch)
+        try:
+            async with hub.db.writer.begin() as conn:
+                row = _visible(request, await store.find_check(conn, check_uuid.lower()))
+                row = await store.update_check(conn, row, changes)
+        except store.Conflict as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
+        return _out(hub, row)
+
+    @delete("/{check_uuid:str}", guards=[require_scope("admin")], summary="Delete a check and its history")
+    async def delete_check(self, request: Req, hub: HubContext, check_uuid: str) -> None:
+        async with hub.db.writer.begin() as conn:
+            row = _visible(request, await store.find_check(conn, check_uuid.lower()))
+            await store.delete_check(conn, row["id"])
+
+    @post("/{check_uuid:str}/pause", guards=[require_scope("admin")], status_code=200, summary="Pause alerts")
+    async def pause_check(self, request: Req, hub: HubContext, check_uuid: str) -> CheckOut:
+        return await self._change(request, hub, check_uuid, pause)
+
+    @post("/{check_uuid:str}/resume", guards=[require_scope("admin")], status_code=200, summary="Resume a check")
+    async def resume_check(self, request: Req, hub: HubContext, check_uuid: str) -> CheckOut:
+        return await self._change(request, hub, check_uuid, resume)
+
+    async def _change(self, request: Req, hub: HubContext, check_uuid: str, change: Any) -> CheckOut:
+        async with hub.db.writer.begin() as conn:
+            row = _visible(request, await store.find_check(conn, check_uuid.lower()))
+            state, flip = change(store.state_of(row), service(hub).now())
+            await store.save_state(conn, row["id"], state, flip)
+            row = await store.find_check(conn, row["uuid"])
+        return _out(hub, _visible(request, row))
+
+    @get("/{check_uuid:str}/pings", guards=[require_scope("read")], summary="A check's pings, newest first")
+    async def list_pings(
+        self, request: Req, hub: HubContext, check_uuid: str, cursor: str | None = None, limit: int = 50
+    ) -> PingPage:
+        row = await _load(hub, request, check_uuid)
+        async with hub.db.reader.connect() as conn:
+            items, next_cursor = await store.list_pings(conn, row["id"], cursor, limit)
+        return PingPage(items=items, next_cursor=next_cursor)
+
+    @get(
+        "/{check_uuid:str}/flips",
+        guards=[require_scope("read")],
+        summary="A check's state changes, newest first (`outage` on each recovery)",
+    )
+    async def list_flips(
+        self, request: Req, hub: HubContext, check_uuid: str, cursor: str | None = None, limit: int = 50
+    ) -> FlipPage:
+        row = await _load(hub, request, check_uuid)
+        async with hub.db.reader.connect() as conn:
+            items, next_cursor = await store.list_flips(conn, row["id"], cursor, limit)
+        return FlipPage(items=items, next_cursor=next_cursor)
+
+
+class CheckProjectsController(Controller):
+    """A project's ping key (for slug ping URLs) and badge key, made on first request."""
+
+    path = "/api/v1/check-projects"
+    tags = ["heartbeat"]
+    guards = [require_scope("admin")]
+
+    @get("/{project:str}", summary="A project's ping key and badge key")
+    async def project_keys(self, request: Req, hub: HubContext, project: str) -> ProjectKeysOut:
+        project = project.lower()
+        bound = _bound_project(request)
+        if bound is not None and project != bound:
+            raise PermissionDeniedException(f"this API key may only manage project `{bound}`")
+        if not re.match(PROJECT, project):
+            raise ValidationProblem("`project` must be letters, digits, `_ . -`; 1 to 64 characters", "project")
+        async with hub.db.writer.begin() as conn:
+            row = await store.project_keys(hub.db, conn, project, service(hub).now())
+        return project_keys_out(hub, row)

@@ -1,0 +1,168 @@
+"""`hub checks ...` (manage checks in the hub's database) and `hub run` (the cron wrapper, over HTTP)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+import msgspec
+
+from hub.pluginapi import HubContext
+
+from . import runner, store
+from .api import project_keys_out
+from .models import CheckPatch, CheckSpec
+from .service import service
+from .states import pause, resume
+
+
+def _print(value: Any) -> None:
+    print(msgspec.json.format(msgspec.json.encode(value)).decode())
+
+
+def _fail(message: str) -> int:
+    print(f"hub: {message}", file=sys.stderr)
+    return 1
+
+
+def _spec_fields(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+
+
+async def cmd_create(args: argparse.Namespace, hub: HubContext) -> int:
+    fields = _spec_fields(args, ("name", "project", "slug", "channel", "period", "cron", "tz", "grace"))
+    try:
+        spec = msgspec.convert(fields, CheckSpec)
+        async with hub.db.writer.begin() as conn:
+            row = await store.create_check(hub.db, conn, spec, origin="api", now=service(hub).now())
+    except (msgspec.ValidationError, store.Conflict) as exc:
+        return _fail(str(exc))
+    _print(store.check_out(row, service(hub).now(), hub.public_url))
+    return 0
+
+
+async def cmd_list(args: argparse.Namespace, hub: HubContext) -> int:
+    now = service(hub).now()
+    cursor = None
+    async with hub.db.reader.connect() as conn:
+        while True:
+            rows, cursor = await store.list_checks(conn, args.project, cursor, store.MAX_PAGE)
+            for row in rows:
+                check = store.check_out(row, now, hub.public_url)
+                print(f"{check.uuid}\t{check.status}\t{check.project}/{check.slug}\t{check.name}")
+            if cursor is None:
+                return 0
+
+
+async def _with_check(hub: HubContext, check_uuid: str) -> store.Row | None:
+    async with hub.db.reader.connect() as conn:
+        return await store.find_check(conn, check_uuid.lower())
+
+
+async def cmd_show(args: argparse.Namespace, hub: HubContext) -> int:
+    row = await _with_check(hub, args.uuid)
+    if row is None:
+        return _fail(f"no check {args.uuid}")
+    _print(store.check_out(row, service(hub).now(), hub.public_url))
+    return 0
+
+
+async def cmd_update(args: argparse.Namespace, hub: HubContext) -> int:
+    try:
+        patch = msgspec.convert(
+            _spec_fields(args, ("name", "slug", "channel", "period", "cron", "tz", "grace")), CheckPatch
+        )
+        async with hub.db.writer.begin() as conn:
+            row = await store.find_check(conn, args.uuid.lower())
+            if row is None:
+                return _fail(f"no check {args.uuid}")
+            row = await store.update_check(conn, row, patch)
+    except (msgspec.ValidationError, ValueError, store.Conflict) as exc:
+        return _fail(str(exc))
+    _print(store.check_out(row, service(hub).now(), hub.public_url))
+    return 0
+
+
+async def cmd_change(args: argparse.Namespace, hub: HubContext) -> int:
+    """pause, resume or delete."""
+    async with hub.db.writer.begin() as conn:
+        row = await store.find_check(conn, args.uuid.lower())
+        if row is None:
+            return _fail(f"no check {args.uuid}")
+        if args.checks_command == "delete":
+            await store.delete_check(conn, row["id"])
+        else:
+            change = pause if args.checks_command == "pause" else resume
+            state, flip = change(store.state_of(row), service(hub).now())
+            await store.save_state(conn, row["id"], state, flip)
+    done = {"pause": "paused", "resume": "resumed", "delete": "deleted"}[args.checks_command]
+    print(f"{done} {args.uuid}", file=sys.stderr)
+    return 0
+
+
+async def cmd_keys(args: argparse.Namespace, hub: HubContext) -> int:
+    async with hub.db.writer.begin() as conn:
+        row = await store.project_keys(hub.db, conn, args.project.lower(), service(hub).now())
+    _print(project_keys_out(hub, row))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, _: None) -> int:
+    command = args.command_line[1:] if args.command_line[:1] == ["--"] else args.command_line
+    if not command:
+        print("hub run: give the command after `--`", file=sys.stderr)
+        return 2
+    if not args.url:
+        print("hub run: no hub URL; pass --url or set HUB_URL", file=sys.stderr)
+        return 2
+    return runner.run(args.url, args.check, command, tail_bytes=args.tail)
+
+
+def _schedule_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--name")
+    parser.add_argument("--slug", help="default: made from the name")
+    parser.add_argument("--channel", help="channel of the check's events (default: heartbeat)")
+    parser.add_argument("--period", type=int, help="seconds between pings")
+    parser.add_argument("--cron", help="cron expression, e.g. '0 9 * * 1-5'")
+    parser.add_argument("--tz", help="time zone of the cron expression (default: UTC)")
+    parser.add_argument("--grace", type=int, help="seconds a ping may be late (default: 3600)")
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    checks = commands.add_parser("checks", help="manage heartbeat checks").add_subparsers(
+        dest="checks_command", required=True
+    )
+    create = checks.add_parser("create", help="create a check and print it (with its ping URL)")
+    _schedule_options(create)
+    create.add_argument("--project", required=True)
+    create.set_defaults(func=cmd_create)
+    listing = checks.add_parser("list", help="list checks: uuid, status, project/slug, name")
+    listing.add_argument("--project")
+    listing.set_defaults(func=cmd_list)
+    update = checks.add_parser("update", help="change a check's name, slug, channel or schedule")
+    update.add_argument("uuid")
+    _schedule_options(update)
+    update.set_defaults(func=cmd_update)
+    show = checks.add_parser("show", help="print one check as JSON")
+    show.add_argument("uuid")
+    show.set_defaults(func=cmd_show)
+    for name in ("pause", "resume", "delete"):
+        sub = checks.add_parser(name, help=f"{name} a check")
+        sub.add_argument("uuid")
+        sub.set_defaults(func=cmd_change)
+    keys = checks.add_parser("keys", help="print a project's ping key and badge key (made on first use)")
+    keys.add_argument("project")
+    keys.set_defaults(func=cmd_keys)
+
+    run = commands.add_parser(
+        "run",
+        help="run a command as a monitored cron job",
+        description="Ping /start, run the command, ping its exit status with the output's tail; exit with its status.",
+    )
+    run.add_argument("--check", required=True, help="the check's UUID")
+    run.add_argument("--url", default=os.environ.get("HUB_URL"), help="the hub's base URL (default: $HUB_URL)")
+    run.add_argument("--tail", type=int, default=runner.DEFAULT_TAIL, help="bytes of output sent with the ping")
+    run.add_argument("command_line", nargs=argparse.REMAINDER, metavar="-- command ...")
+    run.set_defaults(func=cmd_run, needs_hub=False)

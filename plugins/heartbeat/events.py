@@ -1,0 +1,100 @@
+"""The events a check emits (`missed`, `recovered`, `failed`), stored through the hub like any other event.
+
+They carry the check's project and channel, so routing rules treat them like events from any source.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from hub.pluginapi import EventIn, HubContext, truncate
+
+SOURCE = "heartbeat"
+# The tail of a ping body copied into an event (events cap their content at 64 KiB of JSON).
+OUTPUT_TAIL = 8 * 1024
+
+
+def _tail(text: str | None) -> str | None:
+    return text if text is None or len(text) <= OUTPUT_TAIL else "…" + text[-OUTPUT_TAIL:]
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "never"
+
+
+def _seconds(span: timedelta) -> str:
+    total = int(span.total_seconds())
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}h {minutes}m {seconds}s" if hours else f"{minutes}m {seconds}s" if minutes else f"{seconds}s"
+
+
+def _base(check: Any) -> dict[str, Any]:
+    return {"check": check["uuid"], "name": check["name"], "slug": check["slug"]}
+
+
+def missed(check: Any, *, deadline: datetime, expected_at: datetime | None, reason: str, output: str | None) -> EventIn:
+    """The check went down at `deadline`: no ping in time, or a started run that never finished."""
+    if reason == "run_timeout":
+        text = f"Started {_when(check['last_start_at'])} and not finished within {check['grace']} s grace."
+    else:
+        last, due = _when(check["last_ping_at"]), _when(expected_at)
+        text = f"No ping since {last}; expected by {due} (+{check['grace']} s grace)."
+    return EventIn(
+        event=truncate(f"{check['name']} missed", 250) or "missed",
+        description=text,
+        icon="⏰",
+        notify=True,
+        severity="critical",
+        timestamp=deadline,
+        tags={"check": check["slug"], "status": "down", "reason": reason},
+        content={
+            **_base(check),
+            "reason": reason,
+            "last_ping_at": check["last_ping_at"],
+            "last_start_at": check["last_start_at"],
+            "expected_at": expected_at,
+            "deadline": deadline,
+            "last_output": _tail(output),
+        },
+    )
+
+
+def recovered(check: Any, *, at: datetime, outage: timedelta) -> EventIn:
+    return EventIn(
+        event=truncate(f"{check['name']} recovered", 250) or "recovered",
+        description=f"Up again after {_seconds(outage)} down.",
+        icon="✅",
+        notify=True,
+        severity="info",
+        timestamp=at,
+        tags={"check": check["slug"], "status": "up"},
+        content={**_base(check), "outage_seconds": outage.total_seconds(), "down_since": at - outage},
+    )
+
+
+def failed(check: Any, *, at: datetime, exit_status: int | None, output: str | None) -> EventIn:
+    status = f" with exit status {exit_status}" if exit_status is not None else ""
+    return EventIn(
+        event=truncate(f"{check['name']} failed", 250) or "failed",
+        description=f"The job reported a failure{status}.",
+        icon="❌",
+        notify=True,
+        severity="critical",
+        timestamp=at,
+        tags={"check": check["slug"], "status": "down"},
+        content={**_base(check), "exit_status": exit_status, "output": _tail(output)},
+    )
+
+
+async def emit(hub: HubContext, items: Sequence[tuple[Any, EventIn]], now: datetime) -> None:
+    """Store events, one ingest call per project; each event goes to its check's channel."""
+    by_project: dict[str, list[EventIn]] = defaultdict(list)
+    for check, event in items:
+        event.channel = check["channel"]
+        by_project[check["project"]].append(event)
+    for project, events in by_project.items():
+        await hub.ingest(events, project=project, source=SOURCE, received_at=now)

@@ -1,0 +1,254 @@
+"""Pings are written in groups: one writer task, one transaction for whatever queued up meanwhile.
+
+A ping costs one row and one check update, and SQLite's cost is per transaction, so grouping is what makes
+thousands of pings a second possible. `record()` returns only after the commit, so `OK` means stored.
+
+Each group locks the checks it touches (`FOR UPDATE`, in id order, on PostgreSQL; SQLite's writer holds the
+database), so a ping decides "this check was down, it recovers" on the current row, and with several
+processes exactly one ping emits `recovered`. Events are stored after the commit, before the pings are answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.pluginapi import EventIn, HubContext, insert_ignore
+
+from . import events, tables
+from .models import CheckSpec
+from .states import Action, apply_ping
+from .store import STATE_FIELDS, flip_row, new_check, schedule_of, state_of
+
+log = logging.getLogger(__name__)
+MAX_GROUP = 1000
+
+# Built once: pings are the hub's hottest write path.
+_READ_CHECKS = (
+    select(tables.checks)
+    .where(tables.checks.c.uuid.in_(bindparam("uuids", expanding=True)))
+    .order_by(tables.checks.c.id)
+)
+_LOCK_CHECKS = _READ_CHECKS.with_for_update()
+_UPDATE_STATES = (
+    update(tables.checks)
+    .where(tables.checks.c.id == bindparam("check_id"))
+    .values({name: bindparam(f"new_{name}") for name in STATE_FIELDS})
+)
+_INSERT_PINGS = insert(tables.pings)
+_INSERT_FLIPS = insert(tables.flips)
+
+
+class Ping(msgspec.Struct, kw_only=True):
+    """One ping as received: which check (`uuid`, or `ping_key` + `slug`) and what it says."""
+
+    uuid: str | None = None
+    ping_key: str | None = None
+    slug: str | None = None
+    create: bool = False
+    action: Action
+    exit_status: int | None = None
+    rid: str | None = None
+    method: str
+    remote_addr: str | None = None
+    user_agent: str | None = None
+    body: str | None = None
+    body_size: int = 0
+    body_truncated: bool = False
+
+
+class Recorded(msgspec.Struct, frozen=True):
+    found: bool
+    created: bool = False
+
+
+class _Pending:
+    __slots__ = ("future", "ping")
+
+    def __init__(self, ping: Ping, future: asyncio.Future[Recorded]) -> None:
+        self.ping = ping
+        self.future = future
+
+
+class PingRecorder:
+    def __init__(self, hub: HubContext, now: Callable[[], datetime]) -> None:
+        self.hub = hub
+        self.now = now
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="heartbeat-ping-writer")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        await self._queue.join()
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        self._task = None
+
+    async def record(self, ping: Ping) -> Recorded:
+        if self._task is None:
+            raise RuntimeError("the heartbeat ping writer is not running")
+        future: asyncio.Future[Recorded] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(ping, future))
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            group = [await self._queue.get()]
+            while len(group) < MAX_GROUP and not self._queue.empty():
+                group.append(self._queue.get_nowait())
+            try:
+                await self._write_group(group)
+            finally:
+                for _ in group:
+                    self._queue.task_done()
+
+    async def _write_group(self, group: list[_Pending]) -> None:
+        try:
+            now = self.now()
+            async with self.hub.db.writer.begin() as conn:
+                results, emitted = await self._write(conn, [p.ping for p in group], now)
+        except Exception as exc:
+            if len(group) > 1:
+                for pending in group:  # one bad ping must not fail the others that shared its transaction
+                    await self._write_group([pending])
+                return
+            log.exception("storing a ping failed")
+            if not group[0].future.done():
+                group[0].future.set_exception(exc)
+            return
+        if emitted:  # before answering, so `OK` means the recovery or failure event is stored too
+            try:
+                await events.emit(self.hub, emitted, now)
+            except Exception:
+                log.exception("storing heartbeat events failed")
+        for pending, result in zip(group, results, strict=True):
+            if not pending.future.done():
+                pending.future.set_result(result)
+
+    async def _write(
+        self, conn: AsyncConnection, pings: Sequence[Ping], now: datetime
+    ) -> tuple[list[Recorded], list[tuple[Any, EventIn]]]:
+        slug_uuids, created = await self._resolve_slugs(conn, pings, now)
+        wanted = {ping.uuid for ping in pings if ping.uuid} | set(slug_uuids.values())
+        statement = _LOCK_CHECKS if not self.hub.db.is_sqlite else _READ_CHECKS
+        rows = {r["id"]: r for r in (await conn.execute(statement, {"uuids": list(wanted)})).mappings()}
+        ids = {(row["uuid"],): check_id for check_id, row in rows.items()}
+        ids.update({target: ids[(uuid,)] for target, uuid in slug_uuids.items() if (uuid,) in ids})
+        states = {check_id: state_of(row) for check_id, row in rows.items()}
+        results: list[Recorded] = []
+        ping_rows: list[dict[str, Any]] = []
+        flip_rows: list[dict[str, Any]] = []
+        emitted: list[tuple[Any, EventIn]] = []
+        for ping in pings:
+            check_id = ids.get(_target(ping))
+            if check_id is None or check_id not in rows:
+                results.append(Recorded(found=False))
+                continue
+            row = rows[check_id]
+            results.append(Recorded(found=True, created=_target(ping) in created))
+            state, outcome = apply_ping(states[check_id], schedule_of(row), ping.action, ping.rid, now)
+            states[check_id] = state
+            duration = outcome.duration
+            if duration is None and ping.rid and ping.action in ("success", "fail"):
+                duration = await _run_since(conn, check_id, ping.rid, now)
+            ping_rows.append(_ping_row(check_id, ping, now, duration.total_seconds() if duration else None))
+            if outcome.flip is not None:
+                outage = outcome.recovered_after.total_seconds() if outcome.recovered_after else None
+                flip_rows.append(flip_row(check_id, outcome.flip, outage))
+            if outcome.recovered_after is not None or outcome.failed:
+                snapshot = {**row, **msgspec.structs.asdict(state)}
+                if outcome.recovered_after is not None:
+                    emitted.append((snapshot, events.recovered(snapshot, at=now, outage=outcome.recovered_after)))
+                if outcome.failed:
+                    event = events.failed(snapshot, at=now, exit_status=ping.exit_status, output=ping.body)
+                    emitted.append((snapshot, event))
+        if ping_rows:
+            await conn.execute(_INSERT_PINGS, ping_rows)
+        if flip_rows:
+            await conn.execute(_INSERT_FLIPS, flip_rows)
+        changed = [
+            {"check_id": check_id, **{f"new_{k}": v for k, v in msgspec.structs.asdict(state).items()}}
+            for check_id, state in states.items()
+            if state != state_of(rows[check_id])
+        ]
+        if changed:
+            await conn.execute(_UPDATE_STATES, changed)
+        return results, emitted
+
+    async def _resolve_slugs(
+        self, conn: AsyncConnection, pings: Sequence[Ping], now: datetime
+    ) -> tuple[dict[tuple[str, ...], str], set[tuple[str, ...]]]:
+        """The UUIDs of the checks slug pings name, creating checks for `?create=1`."""
+        c, p = tables.checks.c, tables.projects.c
+        ids: dict[tuple[str, ...], str] = {}
+        created: set[tuple[str, ...]] = set()
+        for ping in pings:
+            target = _target(ping)
+            if ping.uuid or target in ids:
+                continue
+            query = (
+                select(c.uuid, p.project)
+                .select_from(tables.projects.outerjoin(tables.checks, (c.project == p.project) & (c.slug == ping.slug)))
+                .where(p.ping_key == ping.ping_key)
+            )
+            found = (await conn.execute(query)).first()
+            if found is None:
+                continue
+            if found.uuid is None and ping.create:
+                spec = CheckSpec(name=ping.slug or "", slug=ping.slug, project=found.project)
+                # insert_ignore: when another process creates the same slug at once, its check is used.
+                await conn.execute(insert_ignore(self.hub.db, tables.checks, new_check(spec, origin="ping", now=now)))
+                found = (await conn.execute(query)).first()
+                created.add(target)
+            if found is not None and found.uuid is not None:
+                ids[target] = found.uuid
+        return ids, created
+
+
+def _target(ping: Ping) -> tuple[str, ...]:
+    return (ping.uuid,) if ping.uuid else (ping.ping_key or "", ping.slug or "")
+
+
+async def _run_since(conn: AsyncConnection, check_id: int, rid: str, now: datetime) -> timedelta | None:
+    """The duration of a run whose start is not the latest one (overlapping runs told apart by `rid`)."""
+    p = tables.pings.c
+    query = (
+        select(p.created_at)
+        .where(p.check_id == check_id, p.rid == rid, p.kind == "start")
+        .order_by(p.created_at.desc(), p.id.desc())
+        .limit(1)
+    )
+    started = (await conn.execute(query)).scalar()
+    return now - started if started is not None else None
+
+
+def _ping_row(check_id: int, ping: Ping, now: datetime, duration: float | None) -> dict[str, Any]:
+    return {
+        "check_id": check_id,
+        "created_at": now,
+        "kind": ping.action,
+        "exit_status": ping.exit_status,
+        "rid": ping.rid,
+        "method": ping.method,
+        "remote_addr": ping.remote_addr,
+        "user_agent": ping.user_agent,
+        "body": ping.body,
+        "body_size": ping.body_size,
+        "body_truncated": ping.body_truncated,
+        "duration": duration,
+    }

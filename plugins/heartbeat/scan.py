@@ -1,0 +1,82 @@
+"""The periodic scan: checks whose `alert_after` deadline has passed go down, each exactly once.
+
+One indexed query picks due checks in deadline order (the partial index holds only checks with a deadline);
+on PostgreSQL it claims them with `FOR UPDATE SKIP LOCKED`, so concurrent scans in other processes skip them.
+Each flip is then a conditional `UPDATE ... WHERE id IN (...) AND status = ? AND alert_after <= now`, and only
+the rows that update reports back get a flip row and a `missed` event, stamped with the deadline. After a
+hub was down, the first scan finds every deadline that passed meanwhile: the catch-up, once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from hub.pluginapi import EventIn, HubContext
+
+from . import events, tables
+from .service import service
+from .states import Flip, due_flip
+from .store import flip_row, last_outputs, schedule_of, state_of
+
+BATCH = 1000
+
+
+async def scan(hub: HubContext) -> int:
+    """Flip every overdue check down and store its `missed` event; returns how many this process flipped."""
+    now = service(hub).now()
+    total = 0
+    while True:
+        claimed, more = await claim_due(hub, now)
+        total += len(claimed)
+        if claimed:
+            await events.emit(hub, claimed, now)
+        if not more:
+            return total
+
+
+async def claim_due(hub: HubContext, now: datetime) -> tuple[list[tuple[Any, EventIn]], bool]:
+    """Flip one batch of overdue checks down in one transaction; returns their `missed` events (not yet
+    stored) and whether more may be due."""
+    c = tables.checks.c
+    query = (
+        select(tables.checks)
+        .where(c.alert_after.is_not(None), c.alert_after <= now)
+        .order_by(c.alert_after, c.id)
+        .limit(BATCH)
+    )
+    if not hub.db.is_sqlite:
+        query = query.with_for_update(skip_locked=True)
+    async with hub.db.writer.begin() as conn:
+        rows = (await conn.execute(query)).mappings().all()
+        due: dict[int, tuple[Any, Flip]] = {}
+        for row in rows:
+            flip = due_flip(state_of(row), schedule_of(row), now)
+            if flip is not None:
+                due[row["id"]] = (row, flip)
+        by_status: dict[str, list[int]] = defaultdict(list)
+        for check_id, (row, _) in due.items():
+            by_status[row["status"]].append(check_id)
+        claimed: list[int] = []
+        for status, ids in by_status.items():
+            statement = (
+                update(tables.checks)
+                .where(c.id.in_(ids), c.status == status, c.alert_after <= now)
+                .values(status="down", down_since=c.alert_after, expected_at=None, alert_after=None)
+                .returning(c.id)
+            )
+            claimed += [r.id for r in await conn.execute(statement)]
+        if claimed:
+            await conn.execute(tables.flips.insert(), [flip_row(i, due[i][1]) for i in claimed])
+        outputs = await last_outputs(conn, claimed)
+    emitted = []
+    for check_id in claimed:
+        row, flip = due[check_id]
+        event = events.missed(
+            row, deadline=flip.at, expected_at=row["expected_at"], reason=flip.reason, output=outputs.get(check_id)
+        )
+        emitted.append((row, event))
+    return emitted, len(rows) == BATCH and bool(claimed)

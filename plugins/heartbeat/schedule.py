@@ -1,0 +1,151 @@
+"""When a check's next ping is expected: after a fixed period, or at the next cron instant in its time zone.
+
+Cron instants are found on the check's wall clock, then placed in its zone and converted to UTC. A wall time
+that does not exist that day (the hour skipped when clocks go forward) is not expected at all, so a job at
+02:30 on that day is never flagged; a wall time that happens twice (clocks go back) is expected once, at its
+first occurrence. APScheduler 3.x's cron fields do the calendar arithmetic, but its `from_crontab` reads
+day-of-week numbers Monday-based (crontab's `1-5` would mean Tuesday to Saturday), and it ANDs day-of-month
+with day-of-week where cron ORs them; both are translated here.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
+
+ALIASES = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_DOW_TERM = re.compile(r"^(\*|[0-7a-z]{1,3}(?:-[0-7a-z]{1,3})?)(?:/(\d{1,2}))?$")
+# Far enough to reach any valid expression's next instant (`0 0 29 2 *` needs up to eight years).
+_MAX_STEPS = 500
+
+
+class ScheduleError(ValueError):
+    """A cron expression or time zone that cannot be used; the message says which rule it breaks."""
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ScheduleError(f"`{name}` is not an IANA time zone name (like `Europe/Berlin` or `UTC`)") from None
+
+
+def _day_number(text: str) -> int:
+    if text.isdigit():
+        number = int(text)
+        if number > 7:
+            raise ScheduleError(f"day of week {number} is out of range 0-7")
+        return number % 7
+    if text not in DAY_NAMES:
+        raise ScheduleError(f"`{text}` is not a day of week (0-7 or sun-sat)")
+    return DAY_NAMES.index(text)
+
+
+def _days_of_week(field: str) -> list[int]:
+    """Cron's day-of-week field as Sunday-based day numbers (0 and 7 both Sunday)."""
+    days: set[int] = set()
+    for term in field.lower().split(","):
+        match = _DOW_TERM.match(term)
+        if not match:
+            raise ScheduleError(f"`{term}` is not a valid day-of-week term")
+        span, step = match.group(1), int(match.group(2) or 1)
+        if step < 1:
+            raise ScheduleError("a step must be at least 1")
+        if span == "*":
+            first, last = 0, 6
+        elif "-" in span:
+            start, end = span.split("-")
+            first, last = _day_number(start), _day_number(end)
+            if end == "7":
+                last = 7  # `5-7` is Friday to Sunday
+            if first > last:
+                raise ScheduleError(f"day-of-week range `{span}` runs backwards")
+        else:
+            first = last = _day_number(span)
+        days.update(d % 7 for d in range(first, last + 1, step))
+    return sorted(days)
+
+
+class CronSchedule:
+    """A parsed five-field cron expression evaluated in one time zone."""
+
+    def __init__(self, expression: str, tz: str = "UTC") -> None:
+        self.expression = expression
+        self.zone = zone(tz)
+        fields = ALIASES.get(expression.strip().lower(), expression).split()
+        if len(fields) != 5:
+            raise ScheduleError(f"a cron expression has 5 fields (minute hour day month weekday), not {len(fields)}")
+        minute, hour, day, month, weekday = fields
+        names = ",".join(DAY_NAMES[d] for d in _days_of_week(weekday))
+        both_restricted = not day.startswith("*") and not weekday.startswith("*")
+        try:
+            if both_restricted:
+                # Cron fires when either the day of month or the day of week matches.
+                self._triggers = [
+                    CronTrigger(minute=minute, hour=hour, day=day, month=month, timezone=UTC),
+                    CronTrigger(minute=minute, hour=hour, month=month, day_of_week=names, timezone=UTC),
+                ]
+            else:
+                self._triggers = [
+                    CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=names, timezone=UTC)
+                ]
+        except ValueError as exc:
+            raise ScheduleError(f"invalid cron expression: {exc}") from None
+        if self._next_wall(datetime(2000, 1, 1)) is None:
+            raise ScheduleError("the cron expression never fires")
+
+    def _next_wall(self, wall: datetime) -> datetime | None:
+        """The first matching wall-clock time at or after `wall` (naive; computed as if in UTC, which has no DST)."""
+        start = wall.replace(tzinfo=UTC)
+        times = [t.get_next_fire_time(None, start) for t in self._triggers]
+        found = [t for t in times if t is not None]
+        return min(found).replace(tzinfo=None) if found else None
+
+    def next_after(self, moment: datetime) -> datetime:
+        """The first instant strictly after `moment` (aware) at which the job should run, in UTC."""
+        wall = moment.astimezone(self.zone).replace(tzinfo=None, microsecond=0) + timedelta(seconds=1)
+        for _ in range(_MAX_STEPS):
+            candidate = self._next_wall(wall)
+            if candidate is None:
+                break
+            local = candidate.replace(tzinfo=self.zone)  # fold=0: the first of two occurrences
+            if local.astimezone(UTC).astimezone(self.zone).replace(tzinfo=None) == candidate:
+                return local.astimezone(UTC)
+            wall = candidate + timedelta(minutes=1)  # this wall time is skipped today: not expected
+        raise ScheduleError(f"`{self.expression}` has no next run after {moment.isoformat()}")
+
+
+def validate(cron: str | None, tz: str) -> None:
+    """Raise ScheduleError when the cron expression or the zone is unusable."""
+    if cron is None:
+        zone(tz)
+    else:
+        cron_schedule(cron, tz)
+
+
+def next_expected(last: datetime, *, period: int | None, cron: str | None, tz: str) -> datetime:
+    """When the ping after one received at `last` is due: `last + period`, or the next cron instant."""
+    if cron is None:
+        if period is None:
+            raise ScheduleError("a check needs either a period or a cron expression")
+        return last + timedelta(seconds=period)
+    return cron_schedule(cron, tz).next_after(last)
+
+
+@lru_cache(maxsize=4096)
+def cron_schedule(expression: str, tz: str) -> CronSchedule:
+    """Parsed schedules are reused: the scan and the ping path ask for the same few expressions again and again."""
+    return CronSchedule(expression, tz)

@@ -1,0 +1,113 @@
+"""The heartbeat plugin's tables (SQLAlchemy Core). `migrations/` creates exactly these.
+
+Projects are referred to by slug, not by the core's project ids: the plugin stores its own rows and hands
+events to the hub by project slug, so it needs nothing from the core's tables.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+from hub.pluginapi import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+# Per project: the key in slug ping URLs (/ping/{ping_key}/{slug}) and the key in badge URLs.
+projects = Table(
+    "heartbeat_projects",
+    metadata,
+    Column("project", String(64), primary_key=True),
+    Column("ping_key", String(32), nullable=False, unique=True),
+    Column("badge_key", String(32), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+checks = Table(
+    "heartbeat_checks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("project", String(64), nullable=False),
+    Column("slug", String(64), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("period", Integer, nullable=True),
+    Column("cron", String(100), nullable=True),
+    Column("tz", String(64), nullable=False),
+    Column("grace", Integer, nullable=False),
+    # Where the check was declared: api, config (kept in step with the config file) or ping (?create=1).
+    Column("origin", String(8), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("last_ping_at", UTCDateTime, nullable=True),
+    Column("last_start_at", UTCDateTime, nullable=True),
+    Column("last_start_rid", String(36), nullable=True),
+    Column("down_since", UTCDateTime, nullable=True),
+    Column("expected_at", UTCDateTime, nullable=True),
+    Column("alert_after", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("uq_heartbeat_checks_project_slug", "project", "slug", unique=True),
+    # The scan reads only checks with a deadline, in deadline order.
+    Index(
+        "ix_heartbeat_checks_alert_after",
+        "alert_after",
+        postgresql_where=text("alert_after IS NOT NULL"),
+        sqlite_where=text("alert_after IS NOT NULL"),
+    ),
+)
+
+pings = Table(
+    "heartbeat_pings",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("check_id", Integer, ForeignKey("heartbeat_checks.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("exit_status", SmallInteger, nullable=True),
+    Column("rid", String(36), nullable=True),
+    Column("method", String(8), nullable=False),
+    Column("remote_addr", String(64), nullable=True),
+    Column("user_agent", String(256), nullable=True),
+    Column("body", Text, nullable=True),
+    # Bytes received; more than were kept when the body was cut at the limit.
+    Column("body_size", Integer, nullable=False, server_default=text("0")),
+    Column("body_truncated", Boolean, nullable=False, server_default=text("false")),
+    Column("duration", Float, nullable=True),
+    Index("ix_heartbeat_pings_history", "check_id", "created_at", "id"),
+    Index("ix_heartbeat_pings_created_at", "created_at"),
+)
+
+flips = Table(
+    "heartbeat_flips",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("check_id", Integer, ForeignKey("heartbeat_checks.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("old_status", String(8), nullable=False),
+    Column("new_status", String(8), nullable=False),
+    Column("reason", String(16), nullable=False),
+    # On a flip back up from down: how long the outage lasted.
+    Column("outage", Float, nullable=True),
+    Index("ix_heartbeat_flips_history", "check_id", "created_at", "id"),
+)

@@ -1,0 +1,96 @@
+"""A Message as a Slack Block Kit payload, within Slack's published limits, with a plain `text` fallback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.pluginapi import Message, truncate
+
+# Slack's limits (api.slack.com/reference/block-kit): header text 150, section text 3000, a field 2000,
+# 10 fields per section, 25 elements per actions block, button text 75, button URL 3000, 50 blocks.
+HEADER_MAX = 150
+TEXT_MAX = 3000
+FIELD_MAX = 2000
+MAX_FIELDS = 10
+BUTTON_TEXT_MAX = 75
+URL_MAX = 3000
+MAX_BUTTONS = 25
+MAX_DIGEST_ITEMS = 20
+SEVERITY_ICON = {"info": "ℹ️", "warning": "⚠️", "critical": "🚨"}  # noqa: RUF001
+
+
+def _escape(text: str) -> str:
+    """Slack mrkdwn treats &, < and > as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _button(text: str, url: str, *, primary: bool = False) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": truncate(text, BUTTON_TEXT_MAX), "emoji": True},
+        "url": url[:URL_MAX],
+    }
+    if primary:
+        button["style"] = "primary"
+    return button
+
+
+def fallback_text(message: Message) -> str:
+    icon = SEVERITY_ICON.get(message.severity, "")
+    text = f"{icon} {message.title}".strip()
+    if message.body:
+        text += f": {message.body}"
+    return truncate(f"{text} <{message.url}|open>", TEXT_MAX) or ""
+
+
+def render(message: Message) -> dict[str, Any]:
+    if message.is_digest:
+        return _render_digest(message)
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": truncate(message.title, HEADER_MAX), "emoji": True},
+        }
+    ]
+    if message.body:
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": truncate(_escape(message.body), TEXT_MAX)}}
+        )
+    fields = [
+        f"*Project*\n{_escape(message.project)}",
+        f"*Channel*\n#{_escape(message.channel)}",
+        f"*Severity*\n{SEVERITY_ICON.get(message.severity, '')} {message.severity}",
+    ]
+    if message.event is not None:
+        for key, value in list(message.event.tags.items())[: MAX_FIELDS - len(fields)]:
+            fields.append(f"*{_escape(key)}*\n{_escape(str(value))}")
+    blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": truncate(f, FIELD_MAX)} for f in fields]})
+    context = f"hub · {message.project}/{message.channel}"
+    if message.event is not None:
+        at = message.event.created_at
+        context += f" · <!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{at.isoformat()}>"
+    if message.count > 1:
+        context += f" · {message.count} events"
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(context, TEXT_MAX)}]})
+    buttons = [_button("Open in hub", message.url, primary=True)]
+    for action in message.actions:
+        # External actions are links; the others run through the hub, from the event's page.
+        buttons.append(_button(action.label, action.url if action.external else message.url))
+    blocks.append({"type": "actions", "elements": buttons[:MAX_BUTTONS]})
+    return {"text": fallback_text(message), "blocks": blocks}
+
+
+def _render_digest(message: Message) -> dict[str, Any]:
+    lines = [
+        f"{SEVERITY_ICON.get(item.severity, '')} <{item.url}|{_escape(truncate(item.title, 200) or '')}>"
+        f" · {_escape(item.project)}/#{_escape(item.channel)}"
+        for item in message.items[:MAX_DIGEST_ITEMS]
+    ]
+    if len(message.items) > MAX_DIGEST_ITEMS:
+        lines.append(f"…and {len(message.items) - MAX_DIGEST_ITEMS} more")
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": truncate(message.title, HEADER_MAX), "emoji": True}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": truncate("\n".join(lines), TEXT_MAX)}},
+        {"type": "actions", "elements": [_button("Open in hub", message.url, primary=True)]},
+    ]
+    return {"text": fallback_text(message), "blocks": blocks}

@@ -1,0 +1,264 @@
+"""What each Stripe event says, for people: a title, an icon, description lines and a severity.
+
+The common types get their own summary; every other type (Stripe has about 200) gets the generic one, whose
+severity is guessed from the type's name. Failed payments are warnings, a new dispute is critical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .event import StripeEvent
+from .payload import customer_label, email, first_text, get, ident, integer, moment, money, readable, text
+
+Severity = Literal["info", "warning", "critical"]
+GENERIC_ICONS: dict[Severity, str] = {"info": "💳", "warning": "⚠️", "critical": "🚨"}
+# Where the amount of an object of unknown kind is most likely kept, most telling first.
+AMOUNT_FIELDS = ("amount", "amount_total", "amount_due", "amount_paid", "unit_amount")
+
+
+@dataclass(frozen=True)
+class Summary:
+    title: str
+    icon: str
+    lines: list[str] = field(default_factory=list)
+    severity: Severity = "info"
+
+
+def severity_for(event_type: str) -> Severity:
+    """A new dispute is critical; failures, required actions, disputes and fraud warnings are warnings."""
+    if event_type == "charge.dispute.created":
+        return "critical"
+    last = event_type.rsplit(".", 1)[-1]
+    if "fail" in last or "action_required" in last:
+        return "warning"
+    if event_type.startswith(("charge.dispute.", "radar.early_fraud_warning.")):
+        return "warning"
+    return "info"
+
+
+def headline(head: str, amount: str | None = None, party: str | None = None, preposition: str = "by") -> str:
+    """`Head: amount preposition party`, leaving out what is unknown."""
+    return head + (f": {amount}" if amount else "") + (f" {preposition} {party}" if party else "")
+
+
+def described(*pairs: tuple[str, str | None]) -> list[str]:
+    """`Label: value` lines for the values that are known."""
+    return [f"{label}: {value}" for label, value in pairs if value]
+
+
+def plan_text(subscription: Any) -> str | None:
+    """The subscription's price as `$20.00/month` (`3 x …` for a quantity, `+ 2 more` for other items)."""
+    items = get(subscription, "items", "data")
+    if not isinstance(items, list) or not items:
+        return None
+    item = items[0]
+    price = get(item, "price") or get(item, "plan")
+    amount = money(price, "unit_amount") or money(price, "amount")
+    interval = text(price, "recurring", "interval") or text(price, "interval")
+    count = integer(price, "recurring", "interval_count") or integer(price, "interval_count") or 1
+    label = text(price, "nickname")
+    if amount:
+        every = "" if not interval else f"/{interval}" if count == 1 else f" every {count} {interval}s"
+        label = f"{label} ({amount}{every})" if label else f"{amount}{every}"
+    if not label:
+        return None
+    quantity = integer(item, "quantity")
+    if quantity is not None and quantity > 1:
+        label = f"{quantity} x {label}"
+    return label + (f" + {len(items) - 1} more" if len(items) > 1 else "")
+
+
+def checkout_completed(event: StripeEvent) -> Summary:
+    o = event.object
+    amount, who = money(o, "amount_total"), customer_label(o)
+    return Summary(
+        headline("Checkout completed", amount, who),
+        "🛒",
+        described(
+            ("Amount", amount),
+            ("Customer", who),
+            ("Mode", text(o, "mode")),
+            ("Payment status", readable(text(o, "payment_status"))),
+        ),
+    )
+
+
+def invoice_lines(o: Any, who: str | None) -> list[str]:
+    return described(
+        ("Invoice", text(o, "number") or ident(o, "id")),
+        ("Total", money(o, "total")),
+        ("Amount due", money(o, "amount_due")),
+        ("Amount paid", money(o, "amount_paid")),
+        ("Customer", who),
+        ("Billing reason", readable(text(o, "billing_reason"))),
+    )
+
+
+def invoice_paid(event: StripeEvent) -> Summary:
+    o = event.object
+    amount, who = money(o, "amount_paid"), customer_label(o)
+    return Summary(headline("Invoice paid", amount, who), "🧾", invoice_lines(o, who))
+
+
+def invoice_payment_failed(event: StripeEvent) -> Summary:
+    o = event.object
+    amount, who = money(o, "amount_due"), customer_label(o)
+    attempts = integer(o, "attempt_count")
+    lines = invoice_lines(o, who) + described(
+        ("Attempts", str(attempts) if attempts is not None else None),
+        ("Next attempt", moment(o, "next_payment_attempt")),
+    )
+    return Summary(headline("Invoice payment failed", amount, who, "for"), "❌", lines, "warning")
+
+
+def subscription_lines(o: Any, who: str | None) -> list[str]:
+    return described(
+        ("Plan", plan_text(o)),
+        ("Customer", who),
+        ("Status", readable(text(o, "status"))),
+    )
+
+
+def subscription_created(event: StripeEvent) -> Summary:
+    o = event.object
+    who = customer_label(o)
+    lines = subscription_lines(o, who) + described(("Trial ends", moment(o, "trial_end")))
+    return Summary(headline("New subscription", plan_text(o), who, "for"), "🎉", lines)
+
+
+def subscription_updated(event: StripeEvent) -> Summary:
+    """Names the change that matters most: the status, a cancellation scheduled or withdrawn, or the plan."""
+    o, before = event.object, event.previous
+    who = customer_label(o)
+    old_status, status = text(before, "status"), text(o, "status")
+    severity: Severity = "info"
+    if old_status and status and old_status != status:
+        head = f"Subscription {readable(old_status)} → {readable(status)}"
+        if status in ("past_due", "unpaid"):
+            severity = "warning"
+    elif get(before, "cancel_at_period_end") is False and get(o, "cancel_at_period_end") is True:
+        head = "Subscription set to cancel"
+    elif get(before, "cancel_at_period_end") is True and get(o, "cancel_at_period_end") is False:
+        head = "Subscription cancellation withdrawn"
+    elif "items" in before or "plan" in before:
+        head = "Subscription plan changed"
+    else:
+        head = "Subscription updated"
+    lines = subscription_lines(o, who) + described(
+        ("Cancels at", moment(o, "cancel_at") if get(o, "cancel_at_period_end") is True else None),
+        ("Changed", ", ".join(sorted(before)) or None),
+    )
+    return Summary(headline(head, None, who, "for"), "🔄", lines, severity)
+
+
+def subscription_deleted(event: StripeEvent) -> Summary:
+    o = event.object
+    who = customer_label(o)
+    lines = subscription_lines(o, who) + described(
+        ("Reason", readable(text(o, "cancellation_details", "reason"))),
+        ("Feedback", readable(text(o, "cancellation_details", "feedback"))),
+        ("Comment", text(o, "cancellation_details", "comment")),
+    )
+    return Summary(headline("Subscription canceled", plan_text(o), who, "for"), "👋", lines)
+
+
+def charge_refunded(event: StripeEvent) -> Summary:
+    o = event.object
+    refunded, total, who = money(o, "amount_refunded"), money(o, "amount"), customer_label(o)
+    amount = f"{refunded} of {total}" if refunded and total else refunded
+    return Summary(
+        headline("Charge refunded", amount, who, "to"),
+        "↩️",
+        described(("Refunded", refunded), ("Charge amount", total), ("Customer", who), ("Charge", ident(o, "id"))),
+    )
+
+
+def dispute_created(event: StripeEvent) -> Summary:
+    o = event.object
+    amount, reason = money(o, "amount"), readable(text(o, "reason"))
+    title = headline("Dispute opened", amount) + (f" ({reason})" if reason else "")
+    return Summary(
+        title,
+        "🚨",
+        described(
+            ("Amount", amount),
+            ("Reason", reason),
+            ("Status", readable(text(o, "status"))),
+            ("Respond by", moment(o, "evidence_details", "due_by")),
+            ("Charge", ident(o, "charge")),
+        ),
+        "critical",
+    )
+
+
+def payment_lines(o: Any, amount: str | None, who: str | None) -> list[str]:
+    return described(("Amount", amount), ("Customer", who), ("Description", text(o, "description")))
+
+
+def payment_succeeded(event: StripeEvent) -> Summary:
+    o = event.object
+    received = integer(o, "amount_received")
+    amount = money(o, "amount_received") if received else money(o, "amount")
+    who = customer_label(o)
+    return Summary(headline("Payment received", amount, who, "from"), "💰", payment_lines(o, amount, who))
+
+
+def payment_failed(event: StripeEvent) -> Summary:
+    o = event.object
+    amount, who = money(o, "amount"), customer_label(o)
+    lines = payment_lines(o, amount, who) + described(
+        ("Error", first_text(o, ("last_payment_error", "message"), ("last_payment_error", "code"))),
+        ("Decline code", readable(text(o, "last_payment_error", "decline_code"))),
+    )
+    return Summary(headline("Payment failed", amount, who, "from"), "❌", lines, "warning")
+
+
+def customer_created(event: StripeEvent) -> Summary:
+    o = event.object
+    address, name = email(o), text(o, "name")
+    return Summary(
+        headline("New customer", address or name or ident(o, "id")),
+        "👤",
+        described(("Email", address), ("Name", name), ("Description", text(o, "description")), ("Id", ident(o, "id"))),
+    )
+
+
+def generic(event: StripeEvent) -> Summary:
+    """Any other type: the type as the title, and whatever common fields the object has."""
+    o = event.object
+    severity = severity_for(event.type)
+    kind, object_id = text(o, "object"), ident(o, "id")
+    amount = next((found for key in AMOUNT_FIELDS if (found := money(o, key))), None)
+    return Summary(
+        f"Stripe: {event.type}",
+        GENERIC_ICONS[severity],
+        described(
+            ("Object", " ".join(part for part in (kind, object_id) if part) or None),
+            ("Amount", amount),
+            ("Status", readable(text(o, "status"))),
+            ("Customer", email(o) or ident(o, "customer")),
+        ),
+        severity,
+    )
+
+
+SUMMARIES: dict[str, Callable[[StripeEvent], Summary]] = {
+    "checkout.session.completed": checkout_completed,
+    "invoice.paid": invoice_paid,
+    "invoice.payment_failed": invoice_payment_failed,
+    "customer.subscription.created": subscription_created,
+    "customer.subscription.updated": subscription_updated,
+    "customer.subscription.deleted": subscription_deleted,
+    "charge.refunded": charge_refunded,
+    "charge.dispute.created": dispute_created,
+    "payment_intent.succeeded": payment_succeeded,
+    "payment_intent.payment_failed": payment_failed,
+    "customer.created": customer_created,
+}
+
+
+def summarize(event: StripeEvent) -> Summary:
+    return SUMMARIES.get(event.type, generic)(event)

@@ -1,0 +1,48 @@
+"""The built-in web push notifier: encrypted pushes (RFC 8291) signed with the hub's VAPID key (RFC 8292).
+
+The key pair is generated on first start and kept in the database, unless `[plugins.webpush]` configures one.
+The PWA reads the public key from `GET /api/v1/push/vapid-public-key` and registers each browser's
+subscription through the API; routing then reaches people on every device they registered.
+"""
+
+from __future__ import annotations
+
+from litestar import get
+
+from hub.hookspecs import hookimpl
+from hub.pluginapi import HubContext, PluginSettings
+
+from .notifier import WebPushNotifier
+from .settings import WebPushSettings
+from .vapid import VapidKeys, load_keys
+
+NOTIFIER = WebPushNotifier()
+
+
+@get("/api/v1/push/vapid-public-key", tags=["push"], summary="The VAPID public key for PushManager.subscribe")
+async def vapid_public_key(hub: HubContext) -> dict[str, str]:
+    keys = NOTIFIER.keys or await load_keys(hub)
+    return {"public_key": keys.public_key}
+
+
+@hookimpl
+def register_settings() -> PluginSettings:
+    return PluginSettings("webpush", WebPushSettings)
+
+
+@hookimpl
+def register_notifiers() -> list[WebPushNotifier]:
+    return [NOTIFIER]
+
+
+@hookimpl
+def register_routes() -> list:
+    return [vapid_public_key]
+
+
+@hookimpl
+async def startup(hub: HubContext) -> None:
+    NOTIFIER.keys = await load_keys(hub)
+
+
+__all__ = ["NOTIFIER", "VapidKeys", "WebPushSettings"]

@@ -1,0 +1,50 @@
+"""Sending one push: encrypt for the subscription, sign for its push service, POST through the guarded client."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+from pywebpush import WebPusher
+
+from hub.pluginapi import HubContext, Message, Outcome, Recipient
+
+from .payload import encode
+from .vapid import VapidKeys
+
+URGENCY = {"info": "normal", "warning": "high", "critical": "high"}
+
+
+def topic(group_key: str) -> str:
+    """RFC 8030 Topic: at most 32 URL-safe base64 characters; a newer push with it replaces an undelivered one."""
+    return base64.urlsafe_b64encode(hashlib.sha256(group_key.encode()).digest()).decode()[:32]
+
+
+class WebPushNotifier:
+    name = "webpush"
+
+    def __init__(self) -> None:
+        self.keys: VapidKeys | None = None
+
+    async def send(self, hub: HubContext, recipient: Recipient, message: Message) -> Outcome:
+        if self.keys is None:
+            return Outcome("later", retry_after=5, detail="the VAPID keys are not loaded yet")
+        subscription = await hub.push_subscription(recipient.address)
+        if subscription is None:
+            return Outcome("gone", detail="the subscription was removed")
+        settings = hub.plugin_settings("webpush")
+        body = WebPusher(subscription).encode(encode(message, settings.icon), "aes128gcm")["body"]
+        headers = {
+            "Authorization": self.keys.authorization(subscription["endpoint"]),
+            "Content-Encoding": "aes128gcm",
+            "Content-Type": "application/octet-stream",
+            "TTL": str(settings.ttl_seconds),
+            "Urgency": "normal" if message.is_digest else URGENCY.get(message.severity, "normal"),
+        }
+        if message.group_key:
+            headers["Topic"] = topic(message.group_key)
+        response = await hub.outbound.post(subscription["endpoint"], content=body, headers=headers)
+        outcome = Outcome.from_response(response)
+        if outcome.result == "gone":
+            await hub.remove_push_subscription(recipient.address)
+        return outcome

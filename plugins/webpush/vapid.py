@@ -1,0 +1,57 @@
+"""The hub's VAPID key pair and the signed `Authorization: vapid t=...,k=...` header (RFC 8292)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives import serialization
+from py_vapid import Vapid02, b64urlencode
+
+from hub.pluginapi import HubContext
+
+SECRET_NAME = "webpush.vapid_private_key"  # noqa: S105 (the name it is stored under, not a secret)
+# Push services refuse tokens valid for more than 24 h; a fresh one is made well before this runs out.
+TOKEN_SECONDS = 12 * 3600
+TOKEN_REUSE_SECONDS = 3600
+
+
+@dataclass
+class VapidKeys:
+    vapid: Vapid02
+    subject: str
+    _tokens: dict[str, tuple[float, str]] = field(default_factory=dict)
+
+    @property
+    def public_key(self) -> str:
+        """The application server key, as `PushManager.subscribe({applicationServerKey})` takes it."""
+        raw = self.vapid.public_key.public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        return b64urlencode(raw)
+
+    def authorization(self, endpoint: str) -> str:
+        """The header for this push service, reused for an hour (signing every message would cost throughput)."""
+        parts = urlsplit(endpoint)
+        audience = f"{parts.scheme}://{parts.netloc}"
+        now = time.time()
+        cached = self._tokens.get(audience)
+        if cached and now - cached[0] < TOKEN_REUSE_SECONDS:
+            return cached[1]
+        header = self.vapid.sign({"aud": audience, "exp": int(now) + TOKEN_SECONDS, "sub": self.subject})
+        self._tokens[audience] = (now, header["Authorization"])
+        return header["Authorization"]
+
+
+def _generate() -> str:
+    vapid = Vapid02()
+    vapid.generate_keys()
+    return vapid.private_pem().decode()
+
+
+async def load_keys(hub: HubContext) -> VapidKeys:
+    """The configured key, or the one kept in the database (generated on first start)."""
+    settings = hub.plugin_settings("webpush")
+    pem = settings.vapid_private_key or await hub.keep_secret(SECRET_NAME, _generate)
+    return VapidKeys(Vapid02.from_pem(pem.encode()), settings.vapid_subject)

@@ -1,0 +1,218 @@
+"""Running action buttons and self-service actions: the target verifies the Standard Webhooks signature with
+the `standardwebhooks` package; expiry, external links, inputs, teams, refused addresses and the audit trail."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from peers import LoopbackServer, Received
+from sqlalchemy import update
+from standardwebhooks import Webhook
+
+from hub.db import schema
+from hub.testing import bearer, make_key
+
+SELF_SERVICE = [
+    {
+        "name": "rollback",
+        "label": "Roll back the last deploy",
+        "description": "Redeploys the previous release",
+        "project": "shop",
+        "url": "http://127.0.0.1:{port}/rollback",
+        "teams": ["ops"],
+        "inputs": [{"name": "reason", "type": "text", "required": True}],
+        "record": {"channel": "deploys"},
+    }
+]
+
+
+class Target:
+    """An action endpoint that checks every request's signature with the project's secret."""
+
+    def __init__(self) -> None:
+        self.secret: str | None = None
+        self.verified: list[dict] = []
+        self.server = LoopbackServer(self.handle)
+
+    def handle(self, received: Received):
+        assert self.secret is not None
+        payload = Webhook(self.secret).verify(received.body, received.headers)  # raises when wrong
+        self.verified.append(payload)
+        if received.path == "/fail":
+            return 500, {}, b'{"message": "the deploy tool is down"}'
+        return 200, {"Content-Type": "application/json"}, b'{"message": "Refund of 42 EUR issued"}'
+
+
+@pytest.fixture
+def target():
+    endpoint = Target()
+    with endpoint.server:
+        yield endpoint
+
+
+@pytest.fixture
+def settings_overrides(target):
+    port = target.server.server.server_address[1]
+    return {"HUB_OUTBOUND_ALLOW": '["127.0.0.1"]', "HUB_SELF_SERVICE_ACTIONS": toml_value(SELF_SERVICE, port)}
+
+
+def toml_value(items, port) -> str:
+    """The config list as the TOML inline value HUB_SELF_SERVICE_ACTIONS takes."""
+
+    def value(v):
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + "}"
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        return json.dumps(v.replace("{port}", str(port)) if isinstance(v, str) else v)
+
+    return value(items)
+
+
+async def store_event(client, headers, target, **action):
+    base = {"label": "Refund", "url": f"{target.server.url}/refund", "key": "refund", "meta": {"charge": "ch_1"}}
+    response = await client.post(
+        "/api/v1/events",
+        json={
+            "project": "shop",
+            "channel": "payments",
+            "event": "Refund requested",
+            "user_id": "u1",
+            "actions": [
+                {**base, **action},
+                {"label": "Docs", "url": "https://example.com", "external": True, "key": "docs"},
+            ],
+        },
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def secret_for(client, headers, target):
+    target.secret = (await client.get("/api/v1/action-secrets/shop", headers=headers)).json()["secret"]
+    assert target.secret.startswith("whsec_")
+
+
+async def test_running_a_button_sends_a_signed_request_and_shows_the_message(client, hub, admin_headers, target):
+    await secret_for(client, admin_headers, target)
+    event = await store_event(client, admin_headers, target)
+    key = await make_key(hub, "act")
+    run = await client.post(f"/api/v1/events/{event['id']}/actions/refund", headers=bearer(key))
+    assert run.status_code == 200, run.text
+    body = run.json()
+    assert body["status"] == "done" and body["http_status"] == 200
+    assert body["message"] == "Refund of 42 EUR issued"
+    [payload] = target.verified
+    assert payload["event"] == {
+        "id": event["id"],
+        "key": "refund",
+        "meta": {"charge": "ch_1"},
+        "user_id": "u1",
+        "project": "shop",
+        "channel": "payments",
+        "event": "Refund requested",
+        "created_at": event["created_at"],
+    }
+    assert payload["actor"]["type"] == "api_key"
+    assert "inputs" not in payload
+    runs = (await client.get(f"/api/v1/events/{event['id']}/runs", headers=admin_headers)).json()
+    assert [(r["action"], r["status"], r["message"]) for r in runs] == [("refund", "done", "Refund of 42 EUR issued")]
+    assert runs[0]["latency_ms"] > 0
+
+
+async def test_rotation_signs_with_both_secrets_during_the_grace(client, hub, admin_headers, target):
+    old = (await client.get("/api/v1/action-secrets/shop", headers=admin_headers)).json()["secret"]
+    rotated = (await client.post("/api/v1/action-secrets/shop/rotate", headers=admin_headers)).json()
+    assert rotated["secret"] != old and rotated["previous_valid_until"]
+    event = await store_event(client, admin_headers, target)
+    for secret in (old, rotated["secret"]):  # a receiver holding either secret accepts the request
+        target.secret = secret
+        run = await client.post(f"/api/v1/events/{event['id']}/actions/refund", headers=admin_headers)
+        assert run.json()["status"] == "done"
+
+
+async def test_refusals(client, hub, admin_headers, target):
+    await secret_for(client, admin_headers, target)
+    event = await store_event(
+        client,
+        admin_headers,
+        target,
+        expire_in=1,
+        teams=["ops"],
+        inputs=[{"name": "amount", "type": "number", "required": True}],
+    )
+    url = f"/api/v1/events/{event['id']}/actions"
+    act_key = bearer(await make_key(hub, "act"))
+    assert (await client.post(f"{url}/refund", headers=bearer(await make_key(hub, "read")))).status_code == 403
+    forbidden = await client.post(f"{url}/refund", json={"inputs": {"amount": 1}}, headers=act_key)
+    assert forbidden.status_code == 403 and "ops" in forbidden.json()["message"]
+    missing = await client.post(f"{url}/refund", json={"inputs": {}}, headers=admin_headers)
+    assert missing.status_code == 400 and missing.json()["field"] == "inputs.amount"
+    wrong = await client.post(f"{url}/refund", json={"inputs": {"amount": "lots"}}, headers=admin_headers)
+    assert wrong.status_code == 400 and "must be a number" in wrong.json()["message"]
+    assert (await client.post(f"{url}/nope", headers=admin_headers)).status_code == 404
+    external = await client.post(f"{url}/docs", headers=admin_headers)
+    assert external.status_code == 400 and external.json()["field"] == "key"
+    ok = await client.post(f"{url}/refund", json={"inputs": {"amount": 42}}, headers=admin_headers)
+    assert ok.json()["status"] == "done" and target.verified[-1]["inputs"] == {"amount": 42}
+
+    async with hub.db.writer.begin() as conn:  # let the action's minute pass
+        expired = [{**a, "expires_at": "2020-01-01T00:00:00+00:00"} for a in event["actions"]]
+        await conn.execute(update(schema.events).where(schema.events.c.id == int(event["id"])).values(actions=expired))
+    gone = await client.post(f"{url}/refund", json={"inputs": {"amount": 42}}, headers=admin_headers)
+    assert gone.status_code == 410
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.1/x", "http://169.254.169.254/latest/meta-data", "http://[::1]:9/"])
+async def test_private_action_urls_are_refused(client, admin_headers, url):
+    event = (
+        await client.post(
+            "/api/v1/events",
+            headers=admin_headers,
+            json={"project": "blog", "event": "e", "actions": [{"label": "Go", "url": url, "key": "go"}]},
+        )
+    ).json()
+    run = (await client.post(f"/api/v1/events/{event['id']}/actions/go", headers=admin_headers)).json()
+    assert run["status"] == "failed" and run["message"].startswith("refused:")
+    assert run["http_status"] is None
+
+
+async def test_self_service_actions(client, hub, admin_headers, target):
+    await secret_for(client, admin_headers, target)
+    catalog = (await client.get("/api/v1/actions", headers=admin_headers)).json()
+    assert [a["name"] for a in catalog] == ["rollback"]
+    assert catalog[0]["inputs"] == [{"name": "reason", "required": True}]  # type text is the default
+    act_key = bearer(await make_key(hub, "act"))
+    assert (
+        await client.post("/api/v1/actions/rollback/runs", json={"inputs": {"reason": "x"}}, headers=act_key)
+    ).status_code == 403
+    bad = await client.post("/api/v1/actions/rollback/runs", json={"inputs": {}}, headers=admin_headers)
+    assert bad.status_code == 400 and bad.json()["field"] == "inputs.reason"
+    run = await client.post(
+        "/api/v1/actions/rollback/runs", json={"inputs": {"reason": "bad deploy"}}, headers=admin_headers
+    )
+    assert run.json()["status"] == "done", run.text
+    assert target.verified[-1]["action"] == {
+        "name": "rollback",
+        "label": "Roll back the last deploy",
+        "project": "shop",
+    }
+    assert target.verified[-1]["inputs"] == {"reason": "bad deploy"}
+    runs = (await client.get("/api/v1/actions/rollback/runs", headers=admin_headers)).json()
+    assert [r["status"] for r in runs] == ["done"]
+    feed = (await client.get("/api/v1/events?project=shop&channel=deploys", headers=admin_headers)).json()["items"]
+    assert [e["event"] for e in feed] == ["test ran Roll back the last deploy"]
+    assert feed[0]["tags"]["run"] == runs[0]["id"]
+    assert (await client.post("/api/v1/actions/nope/runs", headers=admin_headers)).status_code == 404
+
+
+async def test_a_failing_target_marks_the_run_failed(client, hub, admin_headers, target):
+    await secret_for(client, admin_headers, target)
+    event = await store_event(client, admin_headers, target, url=f"{target.server.url}/fail")
+    run = (await client.post(f"/api/v1/events/{event['id']}/actions/refund", headers=admin_headers)).json()
+    assert run["status"] == "failed" and run["http_status"] == 500
+    assert run["message"] == "the deploy tool is down"

@@ -1,0 +1,329 @@
+"""Native ingest and the read API, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from hub.testing import bearer, make_key
+
+EVENT = {
+    "project": "My-SaaS",
+    "channel": "payments",
+    "event": "New subscription",
+    "description": "**Pro** plan",
+    "parser": "markdown",
+    "icon": "💰",
+    "notify": True,
+    "tags": {"plan": "pro", "amount": 42, "trial": False},
+    "content": {"user": {"email": "alice@example.com"}, "items": [1, 2]},
+    "user_id": "user-1",
+    "severity": "warning",
+    "actions": [
+        {
+            "label": "Refund",
+            "url": "https://example.com/refund",
+            "key": "refund",
+            "meta": {"charge": "ch_1"},
+            "confirm": True,
+            "inputs": [{"name": "reason", "type": "choice", "choices": ["fraud", "other"]}],
+        },
+        {"label": "Open in Stripe", "url": "https://dashboard.stripe.com", "external": True},
+    ],
+}
+
+
+async def test_store_and_read_back(client, admin_headers):
+    response = await client.post("/api/v1/events", json=EVENT, headers=admin_headers)
+    assert response.status_code == 201, response.text
+    stored = response.json()
+    assert stored["project"] == "my-saas"
+    assert stored["channel"] == "payments"
+    assert stored["id"].isdigit()
+    assert stored["created_at"].endswith("Z")
+    assert stored["tags"] == {"plan": "pro", "amount": 42, "trial": False}
+    assert stored["actions"][0]["expires_at"]
+    assert "expire_in" not in stored["actions"][0]
+
+    one = await client.get(f"/api/v1/events/{stored['id']}", headers=admin_headers)
+    assert one.status_code == 200
+    assert one.json()["event"] == stored
+    assert one.json()["children"] == []
+
+    page = (await client.get("/api/v1/events", headers=admin_headers)).json()
+    assert [e["id"] for e in page["items"]] == [stored["id"]]
+
+
+@pytest.mark.parametrize(
+    ("patch", "field", "rule"),
+    [
+        ({"event": ""}, "event", "length >= 1"),
+        ({"event": "x" * 251}, "event", "length <= 250"),
+        ({"description": "x" * 4001}, "description", "length <= 4000"),
+        ({"parser": "html"}, "parser", "expected one of 'markdown', 'text'"),
+        ({"icon": "not an emoji"}, None, "emoji"),
+        ({"tags": {"Bad Key": 1}}, "tags", "[a-z0-9_-]"),
+        ({"tags": {f"k{i}": i for i in range(33)}}, "tags", "length <= 32"),
+        ({"tags": {"a": [1]}}, "tags", "bool | int | float | str"),
+        ({"content": "x" * 70000}, None, "65536 bytes"),
+        ({"severity": "fatal"}, "severity", "expected one of 'critical', 'info', 'warning'"),
+        (
+            {"actions": [{"label": "x", "url": "https://a", "key": "k", "inputs": [{"name": "n", "type": "date"}]}]},
+            "actions[0].inputs[0].type",
+            "expected one of 'bool', 'choice', 'number', 'text'",
+        ),
+        ({"channel": "has space"}, "channel", "regex"),
+        ({"actions": [{"label": "x", "url": "ftp://a"}]}, "actions[0].url", "regex"),
+        ({"actions": [{"label": "x", "url": "https://a"}]}, "actions[0]", "`key` is required"),
+        ({"actions": [{"label": "x" * 49, "url": "https://a", "key": "k"}]}, "actions[0].label", "length <= 48"),
+        (
+            {"actions": [{"label": "x", "url": "https://a", "key": "k", "expire_in": 43201}]},
+            "actions[0].expire_in",
+            "<= 43200",
+        ),
+        ({"actions": [{"label": "x", "url": "https://a", "external": True}] * 6}, "actions", "length <= 5"),
+        ({"idempotency_key": "k" * 129}, "idempotency_key", "length <= 128"),
+        ({"timestamp": "yesterday"}, "timestamp", "RFC3339"),
+        ({"unknown": 1}, None, "unknown field `unknown`"),
+        ({"context_start": True}, None, "`context_start` needs a `context_id`"),
+    ],
+)
+async def test_invalid_fields_are_refused_with_field_and_rule(client, admin_headers, patch, field, rule):
+    response = await client.post("/api/v1/events", json={**EVENT, **patch}, headers=admin_headers)
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert rule in body["message"]
+    if field:
+        assert body["field"] == field
+    page = (await client.get("/api/v1/events", headers=admin_headers)).json()
+    assert page["items"] == []
+
+
+async def test_auth_errors(client, hub):
+    assert (await client.post("/api/v1/events", json=EVENT)).status_code == 401
+    assert (await client.post("/api/v1/events", json=EVENT, headers=bearer("hub_nope"))).status_code == 401
+    read_only = await make_key(hub, "read")
+    response = await client.post("/api/v1/events", json=EVENT, headers=bearer(read_only))
+    assert response.status_code == 403
+    assert "`ingest` scope" in response.json()["message"]
+    bound = await make_key(hub, "ingest", project="other")
+    response = await client.post("/api/v1/events", json=EVENT, headers=bearer(bound))
+    assert response.status_code == 403
+    assert "project `other`" in response.json()["message"]
+    response = await client.post(
+        "/api/v1/events", json={k: v for k, v in EVENT.items() if k != "project"}, headers=bearer(bound)
+    )
+    assert response.status_code == 201
+    assert response.json()["project"] == "other"
+
+
+async def test_revoked_key_stops_working(client, hub, admin_headers):
+    info, secret = await hub.keys.create(name="temp", scopes=["ingest"])
+    assert (await client.post("/api/v1/events", json=EVENT, headers=bearer(secret))).status_code == 201
+    assert (await client.delete(f"/api/v1/keys/{info.id}", headers=admin_headers)).status_code == 204
+    assert (await client.post("/api/v1/events", json=EVENT, headers=bearer(secret))).status_code == 401
+
+
+async def test_bad_bodies_get_4xx(client, admin_headers):
+    cases = [
+        (b"{not json", "application/json", 400),
+        (b"[]", "application/json", 400),
+        (b"", "application/json", 400),
+        (b'{"event": "x", "project": "p"}', "text/html", 415),
+        (b'"just a string"', "application/json", 400),
+        (b'{"event": 5, "project": "p"}', "application/json", 400),
+    ]
+    for body, content_type, status in cases:
+        response = await client.post(
+            "/api/v1/events", content=body, headers={**admin_headers, "content-type": content_type}
+        )
+        assert response.status_code == status, (body, response.text)
+        assert response.json()["message"]
+
+
+async def test_body_limit_is_413(client, admin_headers):
+    body = b'{"event": "x", "project": "p", "description": "' + b"x" * 300_000 + b'"}'
+    response = await client.post(
+        "/api/v1/events", content=body, headers={**admin_headers, "content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert "262144 bytes" in response.json()["message"]
+
+
+async def test_idempotency_key_returns_original(client, admin_headers):
+    first = await client.post("/api/v1/events", json={**EVENT, "idempotency_key": "order-1"}, headers=admin_headers)
+    again = await client.post(
+        "/api/v1/events", json={**EVENT, "idempotency_key": "order-1", "event": "changed"}, headers=admin_headers
+    )
+    assert first.status_code == 201
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    other_project = await client.post(
+        "/api/v1/events", json={**EVENT, "project": "b", "idempotency_key": "order-1"}, headers=admin_headers
+    )
+    assert other_project.status_code == 201
+    page = (await client.get("/api/v1/events?project=my-saas", headers=admin_headers)).json()
+    assert len(page["items"]) == 1
+
+
+async def test_concurrent_idempotent_retries_store_one(client, admin_headers):
+    body = {**EVENT, "idempotency_key": "race"}
+    responses = await asyncio.gather(
+        *[client.post("/api/v1/events", json=body, headers=admin_headers) for _ in range(10)]
+    )
+    assert sorted(r.status_code for r in responses) == [200] * 9 + [201]
+    assert len({r.json()["id"] for r in responses}) == 1
+
+
+async def test_idempotency_window_expires(client, hub, admin_headers):
+    first = (await client.post("/api/v1/events", json={**EVENT, "idempotency_key": "k"}, headers=admin_headers)).json()
+    hub.ingestor.idempotency_window = timedelta(seconds=0)
+    second = await client.post("/api/v1/events", json={**EVENT, "idempotency_key": "k"}, headers=admin_headers)
+    assert second.status_code == 201
+    assert second.json()["id"] != first["id"]
+
+
+async def test_batch_answers_per_item(client, admin_headers):
+    events = [{"project": "p", "event": f"e{i}"} for i in range(5)]
+    events[2] = {"project": "p", "event": ""}
+    events[4] = {"project": "p", "event": "ok", "tags": {"UPPER": 1}}
+    response = await client.post("/api/v1/events/batch", json={"events": events}, headers=admin_headers)
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["stored"], body["failed"]) == (3, 2)
+    assert [r["status"] for r in body["results"]] == [201, 201, 400, 201, 400]
+    assert body["results"][2]["error"]["field"] == "events[2].event"
+    assert "events[2].event" in body["results"][2]["error"]["message"]
+    assert body["results"][4]["error"]["field"] == "events[4].tags"
+
+
+async def test_batch_limits(client, admin_headers):
+    too_many = {"events": [{"project": "p", "event": "x"}] * 1001}
+    response = await client.post("/api/v1/events/batch", json=too_many, headers=admin_headers)
+    assert response.status_code == 400
+    assert "at most 1000" in response.json()["message"]
+    assert (await client.post("/api/v1/events/batch", json={"events": []}, headers=admin_headers)).status_code == 400
+
+
+async def test_contexts_group_into_a_timeline(client, admin_headers):
+    def event(name: str, **extra):
+        return {"project": "p", "event": name, "context_id": "deploy-42", **extra}
+
+    parent = (await client.post("/api/v1/events", json=event("Deploy started"), headers=admin_headers)).json()
+    child1 = (await client.post("/api/v1/events", json=event("Build done"), headers=admin_headers)).json()
+    child2 = (await client.post("/api/v1/events", json=event("Deploy finished"), headers=admin_headers)).json()
+    assert parent["parent_id"] is None
+    assert child1["parent_id"] == child2["parent_id"] == parent["id"]
+    detail = (await client.get(f"/api/v1/events/{parent['id']}", headers=admin_headers)).json()
+    assert [c["event"] for c in detail["children"]] == ["Build done", "Deploy finished"]
+    feed = (await client.get("/api/v1/events", headers=admin_headers)).json()
+    assert [e["id"] for e in feed["items"]] == [parent["id"]]
+    restart = (
+        await client.post("/api/v1/events", json=event("Deploy again", context_start=True), headers=admin_headers)
+    ).json()
+    assert restart["parent_id"] is None
+    later = (await client.post("/api/v1/events", json=event("Step"), headers=admin_headers)).json()
+    assert later["parent_id"] == restart["id"]
+
+
+async def test_timestamps_backfill_and_never_notify(client, admin_headers):
+    old = datetime.now(UTC) - timedelta(days=2)
+    for stamp in (old.timestamp(), old.isoformat(), int(old.timestamp() * 1000)):
+        response = await client.post("/api/v1/events", json={**EVENT, "timestamp": stamp}, headers=admin_headers)
+        assert response.status_code == 201, response.text
+        body = response.json()
+        assert body["notify"] is False
+        assert abs(datetime.fromisoformat(body["created_at"]) - old) < timedelta(seconds=1)
+    future = (datetime.now(UTC) + timedelta(hours=1)).timestamp()
+    response = await client.post("/api/v1/events", json={**EVENT, "timestamp": future}, headers=admin_headers)
+    assert response.status_code == 400
+    assert response.json()["field"] == "timestamp"
+
+
+async def test_feed_filters_and_pagination(client, admin_headers):
+    events = []
+    for i in range(7):
+        events.append(
+            {
+                "project": "shop" if i % 2 else "blog",
+                "channel": "orders" if i < 4 else "signups",
+                "event": f"event number {i}",
+                "tags": {"n": i, "parity": "odd" if i % 2 else "even"},
+                "user_id": f"u{i % 3}",
+                "severity": ["info", "warning", "critical"][i % 3],
+                "content": {"note": f"needle{i}"},
+            }
+        )
+    response = await client.post("/api/v1/events/batch", json={"events": events}, headers=admin_headers)
+    assert response.json()["stored"] == 7
+
+    async def names(query: str) -> list[str]:
+        page = (await client.get(f"/api/v1/events?{query}", headers=admin_headers)).json()
+        return [e["event"] for e in page["items"]]
+
+    assert await names("project=SHOP") == ["event number 5", "event number 3", "event number 1"]
+    assert await names("project=shop&channel=orders") == ["event number 3", "event number 1"]
+    assert await names("tag=parity:even&tag=n:4") == ["event number 4"]
+    assert await names("tag=n:6") == ["event number 6"]
+    assert await names("user_id=u1") == ["event number 4", "event number 1"]
+    assert await names("severity=critical") == ["event number 5", "event number 2"]
+    assert await names("severity=critical,warning&project=blog") == ["event number 4", "event number 2"]
+    assert await names("q=needle3") == ["event number 3"]
+    assert await names("q=NUMBER 6") == ["event number 6"]
+    assert await names("q=parity odd&project=shop") == ["event number 5", "event number 3", "event number 1"]
+    assert await names("project=nope") == []
+
+    seen, cursor = [], None
+    while True:
+        url = "/api/v1/events?limit=3" + (f"&cursor={cursor}" if cursor else "")
+        page = (await client.get(url, headers=admin_headers)).json()
+        seen += [e["event"] for e in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [f"event number {i}" for i in reversed(range(7))]
+
+    bad = await client.get("/api/v1/events?cursor=garbage", headers=admin_headers)
+    assert bad.status_code == 400
+    assert bad.json()["field"] == "cursor"
+    bad = await client.get("/api/v1/events?tag=novalue", headers=admin_headers)
+    assert bad.status_code == 400
+    bad = await client.get("/api/v1/events?limit=1000", headers=admin_headers)
+    assert bad.status_code == 400
+    assert "limit" in bad.json()["message"]
+
+
+async def test_test_mode_events_are_apart(client, admin_headers):
+    await client.post("/api/v1/events", json={**EVENT, "test": True, "event": "trial"}, headers=admin_headers)
+    await client.post("/api/v1/events", json={**EVENT, "event": "real"}, headers=admin_headers)
+    real = (await client.get("/api/v1/events", headers=admin_headers)).json()["items"]
+    test = (await client.get("/api/v1/events?test=true", headers=admin_headers)).json()["items"]
+    assert [e["event"] for e in real] == ["real"]
+    assert [e["event"] for e in test] == ["trial"]
+    assert test[0]["notify"] is False
+    channels = (await client.get("/api/v1/projects/my-saas/channels", headers=admin_headers)).json()
+    assert channels[0]["event_count"] == 1
+
+
+async def test_project_bound_read_key_sees_only_its_project(client, hub, admin_headers):
+    await client.post("/api/v1/events", json={**EVENT, "project": "a"}, headers=admin_headers)
+    stored_b = (await client.post("/api/v1/events", json={**EVENT, "project": "b"}, headers=admin_headers)).json()
+    reader = bearer(await make_key(hub, "read", project="a"))
+    items = (await client.get("/api/v1/events", headers=reader)).json()["items"]
+    assert {e["project"] for e in items} == {"a"}
+    assert (await client.get("/api/v1/events?project=b", headers=reader)).status_code == 403
+    assert (await client.get(f"/api/v1/events/{stored_b['id']}", headers=reader)).status_code == 404
+    projects = (await client.get("/api/v1/projects", headers=reader)).json()
+    assert [p["slug"] for p in projects] == ["a"]
+
+
+async def test_rate_limit_answers_429_with_retry_after(client, hub):
+    key = bearer(await make_key(hub, "ingest", rate_limit=1))
+    statuses = [(await client.post("/api/v1/events", json=EVENT, headers=key)).status_code for _ in range(4)]
+    assert statuses[:2] == [201, 201]
+    assert 429 in statuses
+    response = await client.post("/api/v1/events", json=EVENT, headers=key)
+    assert response.status_code == 429
+    assert int(response.headers["retry-after"]) >= 1

@@ -1,0 +1,224 @@
+"""Web app sessions: sign-in, the cookie's flags, CSRF, fixation, rate limiting, roles and project membership.
+
+Every test runs on SQLite and PostgreSQL (the `client` fixture).
+"""
+
+from __future__ import annotations
+
+import httpx
+import msgspec
+import pytest
+
+from hub import passwords
+from hub.accounts import set_password
+from hub.core import Hub
+from hub.people.models import UserIn
+from hub.sessions import COOKIE
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def cheap_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Full-strength scrypt takes ~0.1-0.7 s a hash; the tests check behaviour, not cost."""
+    monkeypatch.setattr(passwords, "LOG_N", 8)
+    monkeypatch.setattr(passwords, "P", 1)
+
+
+async def make_user(hub: Hub, email: str, role: str = "member", projects: list[str] | None = None) -> str:
+    user = await hub.people.create_user(
+        msgspec.convert({"email": email, "name": email.split("@")[0], "role": role, "projects": projects or []}, UserIn)
+    )
+    await set_password(hub.db, user.id, PASSWORD)
+    return user.id
+
+
+async def sign_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> httpx.Response:
+    return await client.post("/api/v1/session", json={"email": email, "password": password})
+
+
+async def signed_in(client: httpx.AsyncClient, hub: Hub, email: str, role: str, projects: list[str]) -> str:
+    """Sign in as a new user; returns the CSRF token (the cookie stays in the client)."""
+    await make_user(hub, email, role, projects)
+    response = await sign_in(client, email)
+    assert response.status_code == 200, response.text
+    return response.json()["csrf_token"]
+
+
+async def post_events(client: httpx.AsyncClient, admin_headers: dict[str, str], *projects: str) -> dict[str, str]:
+    ids = {}
+    for project in projects:
+        response = await client.post(
+            "/api/v1/events", json={"project": project, "event": f"hello {project}"}, headers=admin_headers
+        )
+        ids[project] = response.json()["id"]
+    return ids
+
+
+async def test_sign_in_sets_a_hardened_cookie_and_reads_back(client: httpx.AsyncClient, hub: Hub) -> None:
+    await make_user(hub, "ada@example.com", "admin")
+    response = await sign_in(client, "Ada@Example.com")
+    assert response.status_code == 200
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE}=")
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
+    assert "Secure" not in cookie  # plain http in this test; see the https test below
+    body = response.json()
+    assert body["user"]["email"] == "ada@example.com" and body["user"]["role"] == "admin"
+    me = await client.get("/api/v1/session")
+    assert me.status_code == 200 and me.json()["csrf_token"] == body["csrf_token"]
+
+
+@pytest.mark.parametrize("settings_overrides", [{"HUB_SERVER_BASE_URL": "https://hub.example.com"}])
+async def test_cookie_is_secure_when_served_over_https(client: httpx.AsyncClient, hub: Hub) -> None:
+    await make_user(hub, "ada@example.com", "admin")
+    response = await sign_in(client, "ada@example.com")
+    assert "Secure" in response.headers["set-cookie"]
+
+
+async def test_wrong_password_and_unknown_email_look_the_same(client: httpx.AsyncClient, hub: Hub) -> None:
+    await make_user(hub, "ada@example.com")
+    wrong = await sign_in(client, "ada@example.com", "not the password")
+    unknown = await sign_in(client, "nobody@example.com")
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json()["message"] == unknown.json()["message"] == "wrong email or password"
+    assert "set-cookie" not in wrong.headers
+    assert (await client.get("/api/v1/session")).status_code == 401
+
+
+async def test_repeated_failures_are_rate_limited(client: httpx.AsyncClient, hub: Hub) -> None:
+    await make_user(hub, "ada@example.com")
+    for _ in range(hub.settings.auth.login_attempts):
+        assert (await sign_in(client, "ada@example.com", "guess guess guess")).status_code == 401
+    blocked = await sign_in(client, "ada@example.com")  # even the right password waits now
+    assert blocked.status_code == 429
+    assert int(blocked.headers["retry-after"]) > 0
+
+
+async def test_sign_in_from_another_site_is_refused(client: httpx.AsyncClient, hub: Hub) -> None:
+    await make_user(hub, "ada@example.com")
+    response = await client.post(
+        "/api/v1/session",
+        json={"email": "ada@example.com", "password": PASSWORD},
+        headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    )
+    assert response.status_code == 403
+
+
+async def test_session_authenticates_api_reads(
+    client: httpx.AsyncClient, hub: Hub, admin_headers: dict[str, str]
+) -> None:
+    await post_events(client, admin_headers, "shop")
+    assert (await client.get("/api/v1/events")).status_code == 401
+    await signed_in(client, hub, "ada@example.com", "admin", [])
+    listing = await client.get("/api/v1/events")
+    assert listing.status_code == 200 and [e["project"] for e in listing.json()["items"]] == ["shop"]
+
+
+async def test_changes_need_the_csrf_token(client: httpx.AsyncClient, hub: Hub) -> None:
+    csrf = await signed_in(client, hub, "ada@example.com", "admin", [])
+    body = {"name": "deploys", "scopes": ["ingest"]}
+    missing = await client.post("/api/v1/keys", json=body)
+    wrong = await client.post("/api/v1/keys", json=body, headers={"X-CSRF-Token": csrf[:-2] + "xx"})
+    assert missing.status_code == wrong.status_code == 403
+    assert "CSRF" in missing.json()["message"]
+    assert (await client.post("/api/v1/keys", json=body, headers={"X-CSRF-Token": csrf})).status_code == 201
+    assert (await client.delete("/api/v1/session")).status_code == 403  # signing out is a change too
+
+
+async def test_api_keys_need_no_csrf_token(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    response = await client.post("/api/v1/keys", json={"name": "ci", "scopes": ["read"]}, headers=admin_headers)
+    assert response.status_code == 201
+
+
+async def test_sign_in_replaces_a_planted_session(client: httpx.AsyncClient, hub: Hub) -> None:
+    """Session fixation: an attacker's token in the victim's browser is ended, never promoted."""
+    await make_user(hub, "mallory@example.com", "viewer")
+    await make_user(hub, "victim@example.com", "admin")
+    planted = (await sign_in(client, "mallory@example.com")).cookies[COOKIE]
+    client.cookies.clear()
+    response = await client.post(
+        "/api/v1/session",
+        json={"email": "victim@example.com", "password": PASSWORD},
+        headers={"Cookie": f"{COOKIE}={planted}"},
+    )
+    fresh = response.cookies[COOKIE]
+    assert fresh != planted
+    client.cookies.clear()
+    planted_reply = await client.get("/api/v1/session", headers={"Cookie": f"{COOKIE}={planted}"})
+    assert planted_reply.status_code == 401
+    victim = await client.get("/api/v1/session", headers={"Cookie": f"{COOKIE}={fresh}"})
+    assert victim.json()["user"]["email"] == "victim@example.com"
+
+
+async def test_sign_out_ends_the_session(client: httpx.AsyncClient, hub: Hub) -> None:
+    csrf = await signed_in(client, hub, "ada@example.com", "member", [])
+    token = client.cookies[COOKIE]
+    response = await client.delete("/api/v1/session", headers={"X-CSRF-Token": csrf})
+    assert response.status_code == 204
+    assert 'hub_session=""' in response.headers["set-cookie"] or "Max-Age=0" in response.headers["set-cookie"]
+    client.cookies.set(COOKIE, token)  # replaying the old cookie does not work either
+    assert (await client.get("/api/v1/session")).status_code == 401
+    assert (await client.get("/api/v1/events")).status_code == 401
+
+
+async def test_password_change_checks_the_old_one_and_ends_other_sessions(client: httpx.AsyncClient, hub: Hub) -> None:
+    csrf = await signed_in(client, hub, "ada@example.com", "member", [])
+    other = httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url))
+    async with other:
+        assert (await sign_in(other, "ada@example.com")).status_code == 200
+        change = "/api/v1/session/password"
+        wrong = await client.post(
+            change,
+            json={"current_password": "nope", "new_password": "a new passphrase"},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert wrong.status_code == 403
+        short = await client.post(
+            change, json={"current_password": PASSWORD, "new_password": "short"}, headers={"X-CSRF-Token": csrf}
+        )
+        assert short.status_code == 400 and short.json()["field"] == "new_password"
+        done = await client.post(
+            change,
+            json={"current_password": PASSWORD, "new_password": "a new passphrase"},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert done.status_code == 200
+        assert (await other.get("/api/v1/session")).status_code == 401
+    assert (await client.get("/api/v1/session")).status_code == 200  # this browser got a fresh session
+    assert (await sign_in(client, "ada@example.com")).status_code == 401
+    assert (await sign_in(client, "ada@example.com", "a new passphrase")).status_code == 200
+
+
+async def test_members_see_only_their_projects(
+    client: httpx.AsyncClient, hub: Hub, admin_headers: dict[str, str]
+) -> None:
+    ids = await post_events(client, admin_headers, "shop", "payroll")
+    await signed_in(client, hub, "sam@example.com", "member", ["shop"])
+    listing = (await client.get("/api/v1/events")).json()["items"]
+    assert [e["project"] for e in listing] == ["shop"]
+    assert (await client.get(f"/api/v1/events/{ids['shop']}")).status_code == 200
+    assert (await client.get(f"/api/v1/events/{ids['payroll']}")).status_code == 404
+    assert (await client.get("/api/v1/events", params={"project": "payroll"})).status_code == 403
+    assert (await client.get("/api/v1/events", params={"q": "hello"})).json()["items"][0]["project"] == "shop"
+    assert [p["slug"] for p in (await client.get("/api/v1/projects")).json()] == ["shop"]
+    assert (await client.get("/api/v1/projects/payroll/channels")).status_code == 403
+
+
+async def test_a_user_in_no_project_sees_nothing(
+    client: httpx.AsyncClient, hub: Hub, admin_headers: dict[str, str]
+) -> None:
+    await post_events(client, admin_headers, "shop")
+    await signed_in(client, hub, "new@example.com", "viewer", [])
+    assert (await client.get("/api/v1/events")).json()["items"] == []
+    assert (await client.get("/api/v1/projects")).json() == []
+
+
+async def test_roles_map_to_scopes(client: httpx.AsyncClient, hub: Hub) -> None:
+    csrf = await signed_in(client, hub, "vic@example.com", "viewer", ["shop"])
+    assert (await client.get("/api/v1/events")).status_code == 200
+    refused = await client.post("/api/v1/keys", json={"name": "x", "scopes": ["read"]}, headers={"X-CSRF-Token": csrf})
+    assert refused.status_code == 403 and "role (viewer)" in refused.json()["message"]
+    assert (await client.get("/api/v1/keys")).status_code == 403
+    ingest = await client.post("/api/v1/events", json={"event": "x", "project": "shop"}, headers={"X-CSRF-Token": csrf})
+    assert ingest.status_code == 403

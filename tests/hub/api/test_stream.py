@@ -1,0 +1,85 @@
+"""The live stream over a real socket: filtered events arrive as Server-Sent Events once committed."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import httpx
+
+from hub.testing import bearer
+
+
+def read_events(url: str, headers: dict[str, str], count: int, found: list[dict], ready: threading.Event) -> None:
+    with httpx.stream("GET", url, headers=headers, timeout=20) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        for line in response.iter_lines():
+            if line.startswith(":"):
+                ready.set()
+            if line.startswith("data: ") and line != "data: ":
+                found.append(json.loads(line.removeprefix("data: ")))
+                if len(found) == count:
+                    return
+
+
+def test_stream_delivers_matching_events(live_hub):
+    key = live_hub.key("admin")
+    found: list[dict] = []
+    ready = threading.Event()
+    reader = threading.Thread(
+        target=read_events,
+        args=(f"{live_hub.url}/api/v1/stream?project=shop&severity=critical", bearer(key), 2, found, ready),
+    )
+    reader.start()
+    assert ready.wait(10), "the stream did not open"
+    for project, severity, name in [
+        ("shop", "critical", "a"),
+        ("blog", "critical", "b"),
+        ("shop", "info", "c"),
+        ("shop", "critical", "d"),
+    ]:
+        response = httpx.post(
+            f"{live_hub.url}/api/v1/events",
+            headers=bearer(key),
+            json={"project": project, "severity": severity, "event": name},
+        )
+        assert response.status_code == 201
+    reader.join(timeout=20)
+    assert [e["event"] for e in found] == ["a", "d"]
+    assert all(e["id"].isdigit() for e in found)
+
+
+def test_stream_needs_read_scope(live_hub):
+    ingest_only = live_hub.key("ingest")
+    response = httpx.get(f"{live_hub.url}/api/v1/stream", headers=bearer(ingest_only), timeout=5)
+    assert response.status_code == 403
+    assert httpx.get(f"{live_hub.url}/api/v1/stream", timeout=5).status_code == 401
+
+
+def test_stream_sees_events_committed_by_another_process(live_hub, settings):
+    """A second hub on the same database stands in for another worker process."""
+    from hub.app import create_app
+    from hub.testing import LiveHub
+
+    other = LiveHub(create_app(settings))
+    other.start()
+    try:
+        key = live_hub.key("admin")
+        found: list[dict] = []
+        ready = threading.Event()
+        reader = threading.Thread(
+            target=read_events, args=(f"{live_hub.url}/api/v1/stream", bearer(key), 2, found, ready)
+        )
+        reader.start()
+        assert ready.wait(10)
+        for name in ("from the other process", "and from this one"):
+            target = other if name.startswith("from") else live_hub
+            response = httpx.post(
+                f"{target.url}/api/v1/events", headers=bearer(key), json={"project": "p", "event": name}
+            )
+            assert response.status_code == 201
+        reader.join(timeout=20)
+        assert sorted(e["event"] for e in found) == ["and from this one", "from the other process"]
+    finally:
+        other.stop()

@@ -1,0 +1,124 @@
+"""The `hub` command as people and scripts use it: a fresh directory, keys, send, errors."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from hub import cli
+
+HUB = [sys.executable, "-m", "hub"]
+
+
+def run(args: list[str], cwd, env=None, **kwargs) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*HUB, *args], cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=60, **kwargs
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_fresh_directory_serve_keys_send(tmp_path):
+    """No config at all: `hub serve` makes ./hub.db, prints its URL; a created key works with `hub send`."""
+    port = free_port()
+    env = {"HUB_CONFIG": "", "HUB_SERVER_PORT": str(port)}
+    server = subprocess.Popen(
+        [*HUB, "serve"], cwd=tmp_path, env={**os.environ, **env}, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        banner = server.stderr.readline()
+        assert f"listening on http://127.0.0.1:{port}" in banner
+        assert "No API keys yet" in server.stderr.readline()
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        assert (tmp_path / "hub.db").exists()
+
+        created = run(["keys", "create", "--scope", "admin", "--name", "ci"], tmp_path, env)
+        assert created.returncode == 0, created.stderr
+        key = created.stdout.strip()
+        assert re.fullmatch(r"hub_[A-Za-z0-9_-]{43}", key), "the key is the only stdout line"
+        assert key not in created.stderr
+
+        sent = run(
+            [
+                "send",
+                "--url",
+                url,
+                "--project",
+                "demo",
+                "--event",
+                "Deploy finished",
+                "--icon",
+                "🚀",
+                "--tag",
+                "version=1.4.2",
+                "--tag",
+                "canary=true",
+            ],
+            tmp_path,
+            {**env, "HUB_KEY": key},
+        )
+        assert sent.returncode == 0, sent.stderr
+        event_id = sent.stdout.strip()
+        stored = httpx.get(f"{url}/api/v1/events/{event_id}", headers={"Authorization": f"Bearer {key}"}).json()
+        assert stored["event"]["tags"] == {"version": "1.4.2", "canary": True}
+
+        refused = run(["send", "--url", url, "--event", ""], tmp_path, {**env, "HUB_KEY": key})
+        assert refused.returncode == 1
+        assert "400" in refused.stderr and "event" in refused.stderr
+
+        listed = run(["keys", "list"], tmp_path, env)
+        assert "ci" in listed.stdout and key not in listed.stdout
+        key_id = listed.stdout.split("\t")[0]
+        assert run(["keys", "revoke", key_id], tmp_path, env).returncode == 0
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+
+
+def test_send_without_a_key_or_server(tmp_path):
+    result = run(["send", "--event", "x"], tmp_path, {"HUB_KEY": ""})
+    assert result.returncode == 2
+    assert "no API key" in result.stderr
+    port = free_port()
+    result = run(["send", "--url", f"http://127.0.0.1:{port}", "--key", "k", "--event", "x"], tmp_path)
+    assert result.returncode == 1
+    assert "could not reach" in result.stderr
+
+
+def test_bad_config_file_is_reported(tmp_path, capsys):
+    path = tmp_path / "hub.toml"
+    path.write_text("[server]\nport = 0\n")
+    assert cli.main(["--config", str(path), "keys", "list"]) == 2
+    assert "server.port" in capsys.readouterr().err
+
+
+def test_keys_create_rejects_unknown_scope(tmp_path):
+    result = run(["keys", "create", "--scope", "root"], tmp_path)
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["serve", "--help"], ["keys", "create", "--help"]])
+def test_help(args, tmp_path):
+    assert run(args, tmp_path).returncode == 0

@@ -1,0 +1,98 @@
+"""Settings: the example file is complete and valid, env overrides reach every key, errors say where."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from hub.config import ConfigError, Settings, load_settings
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
+
+
+def section_fields() -> dict[str, list[str]]:
+    return {
+        field.name: [f.name for f in msgspec.structs.fields(field.type)]
+        for field in msgspec.structs.fields(Settings)
+        if isinstance(field.type, type) and issubclass(field.type, msgspec.Struct)
+    }
+
+
+def test_example_config_lists_every_setting_with_its_default():
+    data = tomllib.loads(EXAMPLE.read_text())
+    defaults = msgspec.to_builtins(Settings())
+    for section, names in section_fields().items():
+        for name in names:
+            assert name in data[section], f"[{section}] {name} is missing from config.example.toml"
+            assert data[section][name] == defaults[section][name], f"[{section}] {name} default differs"
+    assert load_settings(EXAMPLE, environ={}) == Settings()
+
+
+def _changed(value):
+    """A valid value different from a default, spelled as it would be in the environment."""
+    if isinstance(value, bool):
+        return str(not value).lower(), not value
+    if isinstance(value, int | float):
+        return str(value + 1), value + 1
+    if isinstance(value, dict):
+        return "{shop = 30}", {"shop": 30}
+    if isinstance(value, list):
+        return '["10.0.0.0/8"]', ["10.0.0.0/8"]
+    return "sqlite+aiosqlite:///./other.db", "sqlite+aiosqlite:///./other.db"
+
+
+def test_every_key_can_be_overridden_from_the_environment():
+    defaults = msgspec.to_builtins(Settings())
+    for section, names in section_fields().items():
+        for name in names:
+            raw, expected = _changed(defaults[section][name])
+            settings = load_settings(environ={f"HUB_{section}_{name}".upper(): raw})
+            assert msgspec.to_builtins(settings)[section][name] == expected, f"HUB_{section}_{name}".upper()
+
+
+def test_environment_values_are_typed():
+    settings = load_settings(environ={"HUB_SERVER_PORT": "9001", "HUB_SERVER_RUN_JOBS": "false",
+                                      "HUB_DATABASE_URL": "postgresql+asyncpg://db/hub",
+                                      "HUB_RETENTION_PROJECTS": "{shop = 30}"})
+    assert settings.server.port == 9001
+    assert settings.server.run_jobs is False
+    assert settings.database.url == "postgresql+asyncpg://db/hub"
+    assert settings.retention.projects == {"shop": 30}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[server]\nport = 70000\n", "server.port"),
+        ("[server]\nprot = 1\n", "unknown field `prot`"),
+        ("[nope]\n", "unknown field `nope`"),
+        ("[server\n", "not valid TOML"),
+        ('[[sources]]\nplugin = "github"\nname = "Bad Name"\nproject = "p"\nsecrets = ["x"]\n', "sources[0].name"),
+    ],
+)
+def test_bad_files_name_the_setting(tmp_path, text, message):
+    path = tmp_path / "hub.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match="") as caught:
+        load_settings(path, environ={})
+    assert message in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+def test_missing_file_and_missing_secret_variable(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml", environ={})
+    path = tmp_path / "hub.toml"
+    path.write_text('[[sources]]\nplugin = "github"\nname = "main"\nproject = "p"\nsecrets = ["${GH_SECRET}"]\n')
+    with pytest.raises(ConfigError, match="GH_SECRET is not set"):
+        load_settings(path, environ={})
+    assert load_settings(path, environ={"GH_SECRET": "s3cret"}).sources[0].secrets == ["s3cret"]
+
+
+def test_hub_config_variable_names_the_file(tmp_path):
+    path = tmp_path / "hub.toml"
+    path.write_text("[server]\nport = 9100\n")
+    assert load_settings(environ={"HUB_CONFIG": str(path)}).server.port == 9100

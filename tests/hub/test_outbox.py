@@ -1,0 +1,243 @@
+"""The outbox end to end: routing writes deliveries with the event, the worker delivers to a loopback Slack
+stand-in, retries transient failures with backoff, stops on permanent ones, dead-letters past the budget, and
+delivers each notification once across restarts and two hub processes. The clock is the test's own."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from datetime import timedelta
+
+import pytest
+from blockkit import check_message
+from peers import LoopbackServer, Received
+
+from hub.core import Hub
+from hub.models import now_utc
+
+
+@pytest.fixture
+def settings_overrides():
+    return {
+        "HUB_OUTBOUND_ALLOW": '["127.0.0.1"]',
+        "HUB_PLUGINS": "{slack = {min_interval_seconds = 0}}",
+        "HUB_DELIVERY_BACKOFF_BASE_SECONDS": "10",
+    }
+
+
+def scripted(*statuses: int, headers: dict[str, str] | None = None):
+    """Answer with these statuses in turn, then 200 (`headers` go with a 429); check every body is Block Kit."""
+    queue = list(statuses)
+
+    def handler(received: Received):
+        check_message(json.loads(received.body))
+        status = queue.pop(0) if queue else 200
+        return status, (headers or {}) if status == 429 else {}, b"ok" if status == 200 else b"no"
+
+    return handler
+
+
+async def slack_rule(client, headers, url, **extra):
+    rule = {"name": "to-slack", "targets": [{"slack": url}], **extra}
+    response = await client.put("/api/v1/routes/to-slack", json=rule, headers=headers)
+    assert response.status_code == 200, response.text
+
+
+async def send(client, headers, **fields):
+    body = {"project": "shop", "channel": "payments", "event": "Payment failed", **fields}
+    response = await client.post("/api/v1/events", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def deliveries(client, headers, **params):
+    response = await client.get("/api/v1/deliveries", params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+async def test_500_then_200_delivers_exactly_once(client, hub, admin_headers):
+    with LoopbackServer(scripted(500, 502)) as server:
+        await slack_rule(client, admin_headers, server.url + "/hook")
+        event = await send(
+            client,
+            admin_headers,
+            tags={"plan": "pro"},
+            actions=[
+                {"label": "Refund", "url": "https://example.com/refund", "key": "refund"},
+                {"label": "Open in Stripe", "url": "https://dashboard.stripe.com/x", "external": True},
+            ],
+        )
+        now = now_utc()
+        assert await hub.outbox.run_once(now) == 1
+        assert await hub.outbox.run_once(now) == 0  # backing off
+        assert await hub.outbox.run_once(now + timedelta(hours=1)) == 1
+        assert await hub.outbox.run_once(now + timedelta(hours=2)) == 1
+        assert await hub.outbox.run_once(now + timedelta(hours=3)) == 0
+    assert [r.path for r in server.received] == ["/hook"] * 3
+    [delivery] = await deliveries(client, admin_headers, event_id=event["id"])
+    assert delivery["state"] == "delivered"
+    assert delivery["address"] == "http://127.0.0.1:" + server.url.rsplit(":", 1)[1] + "/…"  # the secret path hidden
+    detail = (await client.get(f"/api/v1/deliveries/{delivery['id']}", headers=admin_headers)).json()
+    assert [a["http_status"] for a in detail["attempt_log"]] == [500, 502, 200]
+    assert [a["outcome"] for a in detail["attempt_log"]] == ["retry", "retry", "delivered"]
+    card = json.loads(server.received[-1].body)
+    assert card["blocks"][0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "Payment failed", "emoji": True},
+    }
+    buttons = card["blocks"][-1]["elements"]
+    assert buttons[0]["url"].endswith(f"/events/{event['id']}")
+    assert buttons[2]["url"] == "https://dashboard.stripe.com/x"
+
+
+async def test_backoff_grows_and_honours_retry_after(client, hub, admin_headers):
+    with LoopbackServer(scripted(503, 429, headers={"Retry-After": "120"})) as server:
+        await slack_rule(client, admin_headers, server.url)
+        await send(client, admin_headers)
+        now = now_utc()
+        await hub.outbox.run_once(now)
+        [first] = await deliveries(client, admin_headers)
+        wait = (first_next := _at(first["next_attempt_at"])) - now
+        assert timedelta(seconds=5) <= wait <= timedelta(seconds=10)  # base 10 s with jitter in [0.5, 1]
+        await hub.outbox.run_once(first_next)
+        [second] = await deliveries(client, admin_headers)
+        assert _at(second["next_attempt_at"]) - first_next == timedelta(seconds=120)
+        assert second["last_status"] == 429
+
+
+async def test_other_4xx_fail_at_once_and_can_be_retried_by_hand(client, hub, admin_headers):
+    with LoopbackServer(scripted(400)) as server:
+        await slack_rule(client, admin_headers, server.url)
+        await send(client, admin_headers)
+        now = now_utc()
+        await hub.outbox.run_once(now)
+        [failed] = await deliveries(client, admin_headers, state="failed")
+        assert failed["attempts"] == 1 and failed["last_status"] == 400
+        assert await hub.outbox.run_once(now + timedelta(days=1)) == 0
+        again = await client.post(f"/api/v1/deliveries/{failed['id']}/retry", headers=admin_headers)
+        assert again.status_code == 202 and again.json()["state"] == "pending"
+        await hub.outbox.run_once(now_utc())
+        assert (await deliveries(client, admin_headers))[0]["state"] == "delivered"
+        twice = await client.post(f"/api/v1/deliveries/{failed['id']}/retry", headers=admin_headers)
+        assert twice.status_code == 409
+    assert len(server.received) == 2
+
+
+async def test_retry_budget_dead_letters(client, hub, admin_headers):
+    with LoopbackServer(lambda r: (503, {}, b"down")) as server:
+        await slack_rule(client, admin_headers, server.url)
+        await send(client, admin_headers)
+        now = now_utc()
+        clock = now
+        while await hub.outbox.run_once(clock):
+            clock += timedelta(hours=2)
+        [dead] = await deliveries(client, admin_headers, state="dead")
+        assert dead["last_status"] == 503
+        assert clock - now <= timedelta(hours=28)
+        assert len(server.received) == dead["attempts"] > 3
+
+
+async def test_unreachable_private_target_fails_for_good(client, hub, admin_headers):
+    await slack_rule(client, admin_headers, "http://10.0.0.1/hook")
+    await send(client, admin_headers)
+    await hub.outbox.run_once(now_utc())
+    [failed] = await deliveries(client, admin_headers, state="failed")
+    assert "10.0.0.1" in failed["last_error"]
+
+
+def counting_server():
+    """Records the X-Hub-Delivery of each successful request."""
+    seen: list[str] = []
+    lock = threading.Lock()
+
+    def handler(received: Received):
+        with lock:
+            seen.append(received.headers["x-hub-delivery"])
+        return 200, {}, b"ok"
+
+    return handler, seen
+
+
+async def test_a_clean_stop_mid_delivery_loses_and_duplicates_nothing(client, hub, admin_headers, settings):
+    arrived, release = threading.Event(), threading.Event()
+    handler, seen = counting_server()
+
+    def slow(received: Received):
+        arrived.set()
+        release.wait(10)
+        return handler(received)
+
+    settings.delivery.batch_size = 2
+    with LoopbackServer(slow) as server:
+        await slack_rule(client, admin_headers, server.url)
+        for i in range(5):
+            await send(client, admin_headers, event=f"e{i}")
+        first = Hub(settings)
+        await first.start(run_migrations=False, run_jobs=False)
+        round_ = asyncio.create_task(first.outbox.run_once())
+        assert await asyncio.to_thread(arrived.wait, 10)
+        stopping = asyncio.create_task(first.stop())
+        await asyncio.sleep(0.2)
+        assert not stopping.done(), "the stop waits for the deliveries in flight"
+        release.set()
+        assert await round_ == 2
+        await stopping
+        assert await first.outbox.run_once() == 0  # a stopped hub starts no round
+
+        second = Hub(settings)  # the restart
+        await second.start(run_migrations=False, run_jobs=False)
+        while await second.outbox.run_once():
+            pass
+        await second.stop()
+    states = [d["state"] for d in await deliveries(client, admin_headers)]
+    assert states == ["delivered"] * 5
+    assert len(seen) == len(set(seen)) == 5
+
+
+async def test_a_process_killed_after_claiming_is_recovered_after_the_lease(client, hub, admin_headers, settings):
+    handler, seen = counting_server()
+    with LoopbackServer(handler) as server:
+        await slack_rule(client, admin_headers, server.url)
+        for i in range(3):
+            await send(client, admin_headers, event=f"e{i}")
+        now = now_utc()
+        doomed = Hub(settings)
+        claimed = await doomed.outbox._claim(now)  # claims, then "dies" before sending anything
+        assert len(claimed) == 3
+        await doomed.db.dispose()
+        assert await hub.outbox.run_once(now + timedelta(seconds=10)) == 0  # leased to the dead process
+        lease = timedelta(seconds=settings.delivery.lease_seconds + 1)
+        assert await hub.outbox.run_once(now + lease) == 3
+    assert len(seen) == len(set(seen)) == 3
+
+
+async def test_two_processes_deliver_each_notification_once(client, hub, admin_headers, settings):
+    handler, seen = counting_server()
+    settings.delivery.batch_size = 3
+    with LoopbackServer(handler) as server:
+        await slack_rule(client, admin_headers, server.url)
+        for i in range(24):
+            await send(client, admin_headers, event=f"e{i}")
+        a, b = Hub(settings), Hub(settings)
+        await a.start(run_migrations=False, run_jobs=False)
+        await b.start(run_migrations=False, run_jobs=False)
+
+        async def drain(one: Hub) -> int:
+            total = 0
+            while n := await one.outbox.run_once():
+                total += n
+            return total
+
+        done_a, done_b = await asyncio.gather(drain(a), drain(b))
+        await a.stop()
+        await b.stop()
+    assert done_a + done_b == 24
+    assert len(seen) == len(set(seen)) == 24
+
+
+def _at(text: str):
+    from datetime import datetime
+
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

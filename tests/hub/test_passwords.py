@@ -1,0 +1,55 @@
+"""scrypt password hashes: they verify, carry their parameters, refuse malformed input, and the login guard."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub import passwords
+from hub.loginguard import WINDOW_SECONDS, LoginGuard
+
+
+def test_hash_verifies_only_the_same_password() -> None:
+    stored = passwords.hash_password("correct horse battery")
+    assert stored.startswith(f"scrypt${passwords.LOG_N}${passwords.R}${passwords.P}$")
+    assert passwords.verify_password("correct horse battery", stored)
+    assert not passwords.verify_password("correct horse batterY", stored)
+    assert stored != passwords.hash_password("correct horse battery")  # salted
+
+
+@pytest.mark.parametrize("stored", [None, "", "plain", "bcrypt$1$2$3$4$5", "scrypt$x$8$1$AAAA$AAAA", "scrypt$1$2$3"])
+def test_malformed_hashes_never_match(stored: str | None) -> None:
+    assert not passwords.verify_password("anything", stored)
+
+
+def test_old_parameters_ask_for_a_rehash(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(passwords, "LOG_N", 10)
+    weak = passwords.hash_password("correct horse battery")
+    monkeypatch.undo()
+    assert passwords.verify_password("correct horse battery", weak)
+    assert passwords.needs_rehash(weak)
+    assert not passwords.needs_rehash(passwords.hash_password("correct horse battery"))
+
+
+def test_strength_is_about_length() -> None:
+    with pytest.raises(ValueError, match="at least 10"):
+        passwords.check_strength("short")
+    with pytest.raises(ValueError, match="at most"):
+        passwords.check_strength("x" * (passwords.MAX_LENGTH + 1))
+    passwords.check_strength("ten chars!")
+
+
+def test_login_guard_counts_failures_per_email_and_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("hub.loginguard.time.monotonic", lambda: clock[0])
+    guard = LoginGuard(attempts=3)
+    for _ in range(3):
+        assert guard.wait("a@x.io", "1.2.3.4") == 0
+        guard.failed("A@x.io", "1.2.3.4")
+    assert guard.wait("a@x.io", "5.6.7.8") == WINDOW_SECONDS  # the email is locked from any address
+    assert guard.wait("b@x.io", "1.2.3.4") == 0  # the address still has budget for other emails
+    clock[0] += WINDOW_SECONDS
+    assert guard.wait("a@x.io", "1.2.3.4") == 0
+    for n in range(12):
+        guard.failed(f"user{n}@x.io", "9.9.9.9")
+    assert guard.wait("new@x.io", "9.9.9.9") > 0  # four times the per-email budget per address
+    guard.succeeded("user0@x.io")

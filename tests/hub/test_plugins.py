@@ -1,0 +1,119 @@
+"""The plugin manager: loading, configuration, errors that name the plugin, and every hook being called."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+import sample_full_plugin
+from sqlalchemy import inspect as sql_inspect
+
+from hub import cli, hookspecs
+from hub.config import load_settings
+from hub.plugins import BUILTIN_PLUGINS, PluginError, Plugins
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def hookspec_names() -> list[str]:
+    return [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(fn, "hub_spec")]
+
+
+def test_every_hookspec_is_documented_and_exercised():
+    docs = (ROOT / "docs" / "plugins.md").read_text()
+    sample = (Path(__file__).parent / "sample_full_plugin.py").read_text()
+    names = hookspec_names()
+    assert len(names) >= 9
+    for name in names:
+        assert (getattr(hookspecs, name).__doc__ or "").strip(), f"hookspec {name} has no docstring"
+        assert f"`{name}(" in docs, f"hookspec {name} is missing from docs/plugins.md"
+        assert re.search(rf"def {name}\(", sample), f"hookspec {name} is not implemented by the sample plugin"
+
+
+def test_third_party_plugin_is_loaded_through_its_entry_point():
+    plugins = Plugins(load_settings(environ={}))
+    info = {p.name: p for p in plugins.info()}
+    assert "example" in info, "tests/example_plugin is not installed: run the README's test command"
+    assert info["example"].version == "1.2.3"
+    assert info["example"].builtin is False
+    assert info["example"].hooks == ["register_settings", "register_sources"]
+    assert "example" in plugins.sources
+
+
+def test_a_plugin_can_be_disabled():
+    plugins = Plugins(load_settings(environ={"HUB_PLUGINS": "{example = {enabled = false}}"}))
+    assert "example" not in {p.name for p in plugins.info()}
+    assert "example" not in plugins.sources
+
+
+def test_bad_plugin_settings_name_the_plugin_and_field():
+    with pytest.raises(PluginError, match=r"\[plugins\.example\].*icon"):
+        Plugins(load_settings(environ={"HUB_PLUGINS": "{example = {icon = 5}}"}))
+    with pytest.raises(PluginError, match=r"\[plugins\.example\].*unknown field `colour`"):
+        Plugins(load_settings(environ={"HUB_PLUGINS": '{example = {colour = "red"}}'}))
+
+
+def test_settings_for_a_missing_plugin_are_an_error():
+    with pytest.raises(PluginError, match="not installed"):
+        Plugins(load_settings(environ={"HUB_PLUGINS": "{nosuch = {x = 1}}"}))
+
+
+def test_unknown_hook_names_the_plugin(monkeypatch):
+    monkeypatch.setattr("hub.plugins.BUILTIN_PLUGINS", (*BUILTIN_PLUGINS, "tests.hub.sample_bad_plugin"))
+    monkeypatch.syspath_prepend(str(ROOT))
+    with pytest.raises(PluginError, match=r"'sample_bad_plugin'.*register_wormholes"):
+        Plugins(load_settings(environ={}))
+
+
+def test_a_plugin_that_fails_to_import_is_named(monkeypatch, tmp_path):
+    (tmp_path / "brokenpkg").mkdir()
+    (tmp_path / "brokenpkg" / "__init__.py").write_text("")
+    (tmp_path / "brokenpkg" / "broken.py").write_text("raise RuntimeError('half-installed')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr("hub.plugins.BUILTIN_PLUGINS", (*BUILTIN_PLUGINS, "brokenpkg.broken"))
+    with pytest.raises(PluginError, match=r"'broken'.*RuntimeError: half-installed"):
+        Plugins(load_settings(environ={}))
+
+
+@pytest.fixture
+def with_sample_plugin(monkeypatch):
+    monkeypatch.setattr("hub.plugins.BUILTIN_PLUGINS", (*BUILTIN_PLUGINS, "tests.hub.sample_full_plugin"))
+    monkeypatch.syspath_prepend(str(ROOT))
+    monkeypatch.setitem(__import__("sys").modules, "tests.hub.sample_full_plugin", sample_full_plugin)
+    sample_full_plugin.calls.clear()
+    sample_full_plugin.stored.clear()
+
+
+@pytest.fixture
+def settings_overrides(with_sample_plugin):
+    return {"HUB_PLUGINS": '{sample = {greeting = "bonjour"}}'}
+
+
+async def test_every_hook_is_called(client, hub, admin_headers):
+    assert "startup" in sample_full_plugin.calls
+    assert (await client.get("/sample/greeting")).json() == {"greeting": "bonjour"}
+    async with hub.db.reader.connect() as conn:
+        tables = await conn.run_sync(lambda sync: sql_inspect(sync).get_table_names())
+    assert "sample_things" in tables
+    assert "sample-tick" in [job.name for job in hub.scheduler.jobs]
+    assert "sample" in hub.plugins.sources
+    assert "sample" in hub.plugins.notifiers
+    await client.post("/api/v1/events", json={"project": "p", "event": "seen by plugins"}, headers=admin_headers)
+    assert sample_full_plugin.stored == ["seen by plugins"]
+    assert "sample_full_plugin" in {p.name for p in hub.plugins.info()}
+
+
+def test_plugin_commands_run_with_a_started_hub(settings, monkeypatch):
+    monkeypatch.setenv("HUB_DATABASE_URL", settings.database.url)
+    monkeypatch.setenv("HUB_PLUGINS", '{sample = {greeting = "bonjour"}}')
+    assert cli.main(["sample-count"]) == 0
+    assert sample_full_plugin.calls[-2:] == ["count", "shutdown"]
+    assert sample_full_plugin.stored == ["counted"]
+
+
+def test_hub_plugins_command_lists_versions_and_hooks(capsys):
+    assert cli.main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^example\t1\.2\.3\tthird-party\tregister_settings, register_sources$", out, re.M)

@@ -1,0 +1,66 @@
+"""Pruning: test events after their TTL, real events past retention (per project), contexts as a whole."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from hub.db import schema
+from hub.retention import prune
+
+
+@pytest.fixture
+def settings_overrides():
+    return {"HUB_RETENTION_EVENTS_DAYS": "30", "HUB_RETENTION_PROJECTS": "{short = 2}"}
+
+
+def ago(days: float) -> float:
+    return (datetime.now(UTC) - timedelta(days=days)).timestamp()
+
+
+async def names(client, headers, query: str = "") -> list[str]:
+    page = (await client.get(f"/api/v1/events?limit=200{query}", headers=headers)).json()
+    return sorted(e["event"] for e in page["items"])
+
+
+async def test_prune_applies_each_rule(client, hub, admin_headers):
+    events = [
+        {"project": "long", "event": "old", "timestamp": ago(40), "tags": {"k": "v"}},
+        {"project": "long", "event": "recent", "timestamp": ago(10)},
+        {"project": "short", "event": "three days", "timestamp": ago(3)},
+        {"project": "short", "event": "today", "timestamp": ago(0.1)},
+        {"project": "long", "event": "old card", "timestamp": ago(40), "context_id": "c1"},
+        {"project": "long", "event": "fresh child", "context_id": "c1"},
+    ]
+    response = await client.post("/api/v1/events/batch", json={"events": events}, headers=admin_headers)
+    assert response.json()["stored"] == 6
+    await client.post("/api/v1/events", json={"project": "long", "event": "trial", "test": True}, headers=admin_headers)
+
+    removed = await prune(hub.context)
+    assert removed == {"test": 0, "real": 3}
+    assert await names(client, admin_headers) == ["recent", "today"]
+    assert await names(client, admin_headers, "&q=fresh") == [], "a context's children go with its card"
+    assert await names(client, admin_headers, "&test=true") == ["trial"]
+    async with hub.db.reader.connect() as conn:
+        assert (await conn.execute(select(func.count()).select_from(schema.event_tags))).scalar() == 0
+        assert (await conn.execute(select(func.count()).select_from(schema.contexts))).scalar() == 0
+    channels = (await client.get("/api/v1/projects/long/channels", headers=admin_headers)).json()
+    assert channels[0]["event_count"] == 1
+
+    hub.settings.retention.test_events_hours = 0
+    assert (await prune(hub.context))["test"] == 1
+    assert await names(client, admin_headers, "&test=true") == []
+
+
+async def test_prune_releases_old_idempotency_keys(client, hub, admin_headers):
+    body = {"project": "p", "event": "x", "idempotency_key": "k1"}
+    first = (await client.post("/api/v1/events", json=body, headers=admin_headers)).json()
+    hub.settings.retention.idempotency_hours = 0
+    hub.settings.webhooks.dedupe_days = 0
+    await prune(hub.context)
+    async with hub.db.reader.connect() as conn:
+        keys = (await conn.execute(select(schema.events.c.idempotency_key))).scalars().all()
+    assert keys == [None]
+    assert (await client.get(f"/api/v1/events/{first['id']}", headers=admin_headers)).status_code == 200

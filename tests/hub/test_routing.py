@@ -1,0 +1,237 @@
+"""Routing decisions: matching and its reasons, grouping windows, de-duplication, rate limits, quiet hours with
+a digest, the notify fallback, and events that never notify. Deliveries go to a loopback Slack stand-in."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from blockkit import check_message
+from peers import LoopbackServer
+
+from hub.models import now_utc
+from hub.routing.grouping import quiet_until
+from hub.routing.matcher import explain
+from hub.routing.rules import Match
+
+P256DH = "B" + "A" * 86
+
+
+@pytest.fixture
+def settings_overrides():
+    return {"HUB_OUTBOUND_ALLOW": '["127.0.0.1"]', "HUB_PLUGINS": "{slack = {min_interval_seconds = 0}}"}
+
+
+def event(**fields):
+    from hub.api.routes import event_for_test
+    from hub.models import EventIn
+
+    return event_for_test(EventIn(**{"event": "Deploy failed", "channel": "ci", **fields}), "shop")
+
+
+def test_matcher_checks_each_condition_and_says_why():
+    match = Match(projects=["shop"], channels=["ci"], min_severity="warning", tags={"env": "prod*"}, event="Deploy *")
+    ok, reasons = explain(match, event(severity="critical", tags={"env": "production"}))
+    assert ok, reasons
+    assert "tag env=production matches prod*" in reasons
+    ok, reasons = explain(match, event(severity="info", tags={"env": "production"}))
+    assert not ok and reasons[-1] == "severity info is below warning"
+    ok, reasons = explain(match, event(severity="warning", tags={"env": "staging"}))
+    assert reasons[-1] == "tag env=staging does not match prod*"
+    ok, reasons = explain(match, event(severity="warning"))
+    assert reasons[-1] == "tag env is missing"
+    ok, reasons = explain(Match(sources=["github"]), event())
+    assert reasons == ["source api is not one of github"]
+    assert explain(Match(tags={"ok": "true"}), event(tags={"ok": True}))[0]
+
+
+def test_quiet_hours_across_midnight_in_the_persons_zone():
+    berlin_night = datetime(2026, 1, 15, 22, 30, tzinfo=UTC)  # 23:30 in Berlin
+    assert quiet_until("22:00", "07:00", "Europe/Berlin", berlin_night) == datetime(2026, 1, 16, 6, 0, tzinfo=UTC)
+    assert quiet_until("22:00", "07:00", "Europe/Berlin", datetime(2026, 1, 16, 5, 0, tzinfo=UTC)) is not None
+    assert quiet_until("22:00", "07:00", "Europe/Berlin", datetime(2026, 1, 16, 12, 0, tzinfo=UTC)) is None
+    assert quiet_until("09:00", "17:00", "UTC", datetime(2026, 1, 16, 12, 0, tzinfo=UTC)) == datetime(
+        2026, 1, 16, 17, 0, tzinfo=UTC
+    )
+
+
+async def put_rule(client, headers, rule):
+    response = await client.put(f"/api/v1/routes/{rule['name']}", json=rule, headers=headers)
+    assert response.status_code == 200, response.text
+
+
+async def send(client, headers, **fields):
+    body = {"project": "shop", "channel": "ci", "event": "Deploy failed", **fields}
+    response = await client.post("/api/v1/events", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def states(client, headers):
+    items = (await client.get("/api/v1/deliveries", headers=headers)).json()["items"]
+    return sorted(d["state"] for d in items)
+
+
+async def test_grouping_window_makes_one_notification_with_a_count(client, hub, admin_headers):
+    with LoopbackServer() as server:
+        await put_rule(
+            client,
+            admin_headers,
+            {"name": "grouped", "targets": [{"slack": server.url}], "group_by": ["event"], "group_window_seconds": 60},
+        )
+        for _ in range(3):
+            await send(client, admin_headers)
+        await send(client, admin_headers, event="Other")
+        now = now_utc()
+        assert await hub.outbox.run_once(now) == 0  # the windows are still open
+        assert await hub.outbox.run_once(now + timedelta(seconds=61)) == 2
+    titles = sorted(json.loads(r.body)["blocks"][0]["text"]["text"] for r in server.received)
+    assert titles == ["Deploy failed (3 events)", "Other"]
+
+
+async def test_identical_events_are_deduplicated(client, hub, admin_headers):
+    await put_rule(
+        client, admin_headers, {"name": "dedupe", "targets": [{"slack": "http://127.0.0.1:9/x"}], "dedupe_seconds": 600}
+    )
+    await send(client, admin_headers, tags={"job": "build"})
+    await send(client, admin_headers, tags={"job": "build"})
+    await send(client, admin_headers, tags={"job": "test"})
+    assert await states(client, admin_headers) == ["pending", "pending"]
+
+
+async def test_rate_limit_per_target_suppresses_the_excess(client, hub, admin_headers):
+    await put_rule(
+        client,
+        admin_headers,
+        {
+            "name": "limited",
+            "targets": [{"slack": "http://127.0.0.1:9/x"}],
+            "rate_limit": 2,
+            "rate_period_seconds": 3600,
+        },
+    )
+    for i in range(4):
+        await send(client, admin_headers, event=f"e{i}")
+    assert await states(client, admin_headers) == ["pending", "pending", "suppressed", "suppressed"]
+
+
+async def test_quiet_hours_hold_non_critical_and_send_one_digest(client, hub, admin_headers):
+    now = now_utc()
+    start = (now - timedelta(hours=1)).strftime("%H:%M")
+    end = (now + timedelta(hours=1)).strftime("%H:%M")
+    with LoopbackServer() as server:
+        await put_rule(
+            client,
+            admin_headers,
+            {"name": "quiet", "targets": [{"slack": server.url}], "quiet_hours": {"start": start, "end": end}},
+        )
+        await send(client, admin_headers, event="first")
+        await send(client, admin_headers, event="second", severity="warning")
+        await send(client, admin_headers, event="fire", severity="critical")
+        assert await states(client, admin_headers) == ["held", "held", "pending"]
+        assert await hub.outbox.run_once(now_utc()) == 1  # only the critical one goes out now
+        assert await hub.outbox.run_once(now + timedelta(hours=1, minutes=1)) == 1  # one digest
+    assert len(server.received) == 2
+    digest = json.loads(server.received[1].body)
+    check_message(digest)
+    assert digest["blocks"][0]["text"]["text"] == "2 notifications while you were away"
+    assert "first" in digest["blocks"][1]["text"]["text"] and "second" in digest["blocks"][1]["text"]["text"]
+    assert await states(client, admin_headers) == ["delivered"] * 3
+
+
+async def test_rules_run_in_order_and_continue_falls_through(client, hub, admin_headers):
+    await put_rule(client, admin_headers, {"name": "a", "targets": [{"email": "a@example.com"}], "continue": True})
+    await put_rule(client, admin_headers, {"name": "b", "targets": [{"email": "b@example.com"}]})
+    await put_rule(client, admin_headers, {"name": "c", "targets": [{"email": "c@example.com"}]})
+    await send(client, admin_headers)
+    items = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    assert sorted(d["address"] for d in items) == ["a@example.com", "b@example.com"]
+    listed = (await client.get("/api/v1/routes", headers=admin_headers)).json()
+    assert [r["rule"]["name"] for r in listed] == ["a", "b", "c"]
+    moved = await client.put(
+        "/api/v1/routes/c?position=0",
+        json={"name": "c", "targets": [{"email": "c@example.com"}]},
+        headers=admin_headers,
+    )
+    assert moved.status_code == 200
+    assert [r["rule"]["name"] for r in (await client.get("/api/v1/routes", headers=admin_headers)).json()] == [
+        "c",
+        "a",
+        "b",
+    ]
+
+
+async def test_notify_without_a_rule_pushes_to_everyone_in_the_project(client, hub, admin_headers):
+    users = [
+        (
+            await client.post(
+                "/api/v1/users",
+                json={"email": f"{n}@example.com", "name": n, "projects": projects},
+                headers=admin_headers,
+            )
+        ).json()
+        for n, projects in (("ann", ["shop"]), ("bob", ["blog"]))
+    ]
+    for i, user in enumerate(users):
+        sub = {"endpoint": f"https://push.example.com/{i}", "keys": {"p256dh": P256DH, "auth": "A" * 22}}
+        await client.post(f"/api/v1/users/{user['id']}/push-subscriptions", json=sub, headers=admin_headers)
+    await send(client, admin_headers, notify=True)
+    await send(client, admin_headers, notify=False)
+    await send(client, admin_headers, notify=True, test=True)
+    await send(client, admin_headers, notify=True, timestamp=(now_utc() - timedelta(hours=2)).timestamp())
+    items = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    assert [(d["rule"], d["notifier"], d["user_id"]) for d in items] == [("default", "webpush", users[0]["id"])]
+
+
+async def test_explain_endpoint(client, admin_headers):
+    await put_rule(
+        client, admin_headers, {"name": "prod", "match": {"tags": {"env": "prod"}}, "targets": [{"team": "ops"}]}
+    )
+    response = await client.post(
+        "/api/v1/routes/test",
+        json={"project": "shop", "event": "x", "notify": True, "tags": {"env": "dev"}},
+        headers=admin_headers,
+    )
+    body = response.json()
+    assert body["notifies"] is True
+    assert [(v["rule"], v["matched"]) for v in body["verdicts"]] == [("prod", False), ("default", True)]
+    assert body["verdicts"][0]["reasons"] == ["tag env=dev does not match prod"]
+    silent = await client.post(
+        "/api/v1/routes/test", json={"project": "shop", "event": "x", "test": True}, headers=admin_headers
+    )
+    assert silent.json()["silent_reason"] == "test-mode events never notify"
+
+
+@pytest.mark.parametrize(
+    ("rule", "field"),
+    [
+        ({"name": "Bad Name", "targets": [{"team": "ops"}]}, "name"),
+        ({"name": "r", "targets": []}, "targets"),
+        ({"name": "r", "targets": [{"team": "ops", "email": "a@b.c"}]}, None),
+        ({"name": "r", "targets": [{"team": "ops"}], "group_by": ["colour"]}, None),
+        ({"name": "r", "targets": [{"team": "ops"}], "match": {"min_severity": "fatal"}}, "match.min_severity"),
+        ({"name": "r", "targets": [{"team": "ops"}], "quiet_hours": {"start": "9", "end": "10:00"}}, None),
+    ],
+)
+async def test_bad_rules_are_refused_naming_the_field(client, admin_headers, rule, field):
+    response = await client.put(f"/api/v1/routes/{rule['name']}", json=rule, headers=admin_headers)
+    assert response.status_code == 400, response.text
+    if field:
+        assert field in response.json()["message"]
+
+
+def test_routes_test_command_explains(settings, monkeypatch, tmp_path, capsys):
+    from hub import cli
+
+    monkeypatch.setenv("HUB_DATABASE_URL", settings.database.url)
+    monkeypatch.setenv("HUB_ROUTES", '[{name = "prod", match = {tags = {env = "prod*"}}, targets = [{team = "ops"}]}]')
+    path = tmp_path / "event.json"
+    path.write_text(
+        json.dumps({"project": "shop", "event": "Deploy failed", "tags": {"env": "staging"}, "notify": True})
+    )
+    assert cli.main(["routes", "test", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "no     prod: tag env=staging does not match prod*" in out
+    assert "MATCH  default: no rule matched and the event has notify: true" in out
+    assert "-> everyone in the project (push)" in out

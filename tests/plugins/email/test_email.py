@@ -1,0 +1,132 @@
+"""Email through a real SMTP server on loopback (aiosmtpd): multipart text and HTML, digests, List-Unsubscribe,
+and SMTP's own failure classes (4xx again later, 5xx never)."""
+
+from __future__ import annotations
+
+import email
+import socket
+from datetime import timedelta
+from email.message import EmailMessage
+from email.policy import default
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from hub.models import now_utc
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message, or refuses with a scripted SMTP reply."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.refuse: list[str] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refuse:
+            return self.refuse.pop(0)
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.messages.append(email.message_from_bytes(envelope.content, policy=default))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    inbox.port = port
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def settings_overrides(smtp):
+    return {
+        "HUB_PLUGINS": f'{{email = {{host = "127.0.0.1", port = {smtp.port}, security = "none", '
+        f'from_address = "Hub <hub@example.com>"}}}}',
+        "HUB_SERVER_BASE_URL": "https://hub.example.com",
+    }
+
+
+async def email_rule(client, headers, **extra):
+    rule = {"name": "mail", "targets": [{"email": "Oncall@Example.com"}], **extra}
+    assert (await client.put("/api/v1/routes/mail", json=rule, headers=headers)).status_code == 200
+
+
+async def test_email_has_text_and_html_with_fields_tags_content_and_action_links(client, hub, admin_headers, smtp):
+    await email_rule(client, admin_headers)
+    event = (
+        await client.post(
+            "/api/v1/events",
+            headers=admin_headers,
+            json={
+                "project": "shop",
+                "channel": "payments",
+                "event": "Refund requested",
+                "description": "Order <42>",
+                "tags": {"plan": "pro"},
+                "content": {"order": 42},
+                "actions": [
+                    {"label": "Approve", "url": "https://example.com/a", "key": "approve"},
+                    {"label": "Open Stripe", "url": "https://dashboard.stripe.com/p", "external": True},
+                ],
+            },
+        )
+    ).json()
+    assert await hub.outbox.run_once(now_utc()) == 1
+    [message] = smtp.messages
+    assert smtp.envelopes == [("hub@example.com", ["oncall@example.com"])]
+    assert message["Subject"] == "[shop] Refund requested"
+    assert message["List-Unsubscribe"] == "<https://hub.example.com/settings/notifications>"
+    assert message.get_content_type() == "multipart/alternative"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    link = f"https://hub.example.com/events/{event['id']}"
+    for part in (text, html):
+        assert link in part
+        assert "https://dashboard.stripe.com/p" in part
+        assert "pro" in part and '"order": 42' in part
+    assert "Order <42>" in text and "Order &lt;42&gt;" in html
+    [delivery] = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    assert delivery["state"] == "delivered" and delivery["last_status"] == 250
+
+
+async def test_quiet_hours_digest_is_one_email(client, hub, admin_headers, smtp):
+    now = now_utc()
+    quiet = {"start": (now - timedelta(hours=1)).strftime("%H:%M"), "end": (now + timedelta(hours=1)).strftime("%H:%M")}
+    await email_rule(client, admin_headers, quiet_hours=quiet)
+    for name in ("one", "two", "three"):
+        await client.post("/api/v1/events", json={"project": "shop", "event": name}, headers=admin_headers)
+    assert await hub.outbox.run_once(now_utc()) == 0
+    assert await hub.outbox.run_once(now + timedelta(hours=1, minutes=1)) == 1
+    [digest] = smtp.messages
+    assert digest["Subject"] == "[shop] 3 notifications while you were away"
+    body = digest.get_body(("plain",)).get_content()
+    assert all(name in body for name in ("one", "two", "three"))
+
+
+async def test_smtp_4xx_retries_and_5xx_fails(client, hub, admin_headers, smtp):
+    await email_rule(client, admin_headers)
+    smtp.refuse = ["451 try later"]
+    await client.post("/api/v1/events", json={"project": "shop", "event": "a"}, headers=admin_headers)
+    now = now_utc()
+    await hub.outbox.run_once(now)
+    [pending] = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    assert pending["state"] == "pending" and pending["last_status"] == 451
+    await hub.outbox.run_once(now + timedelta(hours=1))
+    assert len(smtp.messages) == 1
+
+    smtp.refuse = ["554 no such mailbox"]
+    await client.post("/api/v1/events", json={"project": "shop", "event": "b"}, headers=admin_headers)
+    await hub.outbox.run_once(now_utc())
+    failed = (await client.get("/api/v1/deliveries?state=failed", headers=admin_headers)).json()["items"]
+    assert [d["last_status"] for d in failed] == [554]

@@ -1,0 +1,211 @@
+"""/api/v1/checks: managing checks, their history, who may see what, and the answers to bad input."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hub_plugins.heartbeat.scan import scan
+
+from hub.testing import bearer, make_key
+
+
+async def test_create_read_update_delete(client, admin_headers, create_check):
+    check = await create_check(name="Nightly DB backup")
+    assert check["slug"] == "nightly-db-backup"
+    assert (check["period"], check["grace"], check["cron"], check["tz"]) == (86400, 3600, None, "UTC")
+    assert (check["status"], check["running"], check["channel"]) == ("new", False, "heartbeat")
+    assert check["ping_url"].endswith(f"/ping/{check['uuid']}")
+    url = f"/api/v1/checks/{check['uuid']}"
+    assert (await client.get(url, headers=admin_headers)).json() == check
+
+    changed = await client.patch(url, json={"cron": "0 3 * * *", "tz": "Europe/Berlin"}, headers=admin_headers)
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["cron"], changed.json()["period"], changed.json()["tz"]) == (
+        "0 3 * * *",
+        None,
+        "Europe/Berlin",
+    )
+    back = await client.patch(url, json={"period": 600, "name": "DB backup"}, headers=admin_headers)
+    assert (back.json()["period"], back.json()["cron"], back.json()["name"]) == (600, None, "DB backup")
+
+    assert (await client.delete(url, headers=admin_headers)).status_code == 204
+    assert (await client.get(url, headers=admin_headers)).status_code == 404
+    assert (await client.get(f"/ping/{check['uuid']}")).text == "OK (not found)"
+
+
+async def test_list_is_paginated_and_filtered(client, admin_headers, create_check):
+    for i in range(5):
+        await create_check(name=f"job {i}", project="a" if i % 2 else "b")
+    seen, cursor = [], None
+    while True:
+        url = "/api/v1/checks?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = (await client.get(url, headers=admin_headers)).json()
+        seen += [c["name"] for c in page["items"]]
+        if not (cursor := page["next_cursor"]):
+            break
+    assert sorted(seen) == [f"job {i}" for i in range(5)]
+    only_a = (await client.get("/api/v1/checks?project=A", headers=admin_headers)).json()["items"]
+    assert sorted(c["name"] for c in only_a) == ["job 1", "job 3"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field", "words"),
+    [
+        ({"name": "", "project": "ops"}, 400, "name", "length >= 1"),
+        ({"name": "x", "project": "ops", "period": 0}, 400, "period", ">= 1"),
+        ({"name": "x", "project": "ops", "grace": -1}, 400, "grace", ">= 0"),
+        ({"name": "x", "project": "ops", "slug": "Has Space"}, 400, "slug", "regex"),
+        ({"name": "x", "project": "bad project"}, 400, "project", "regex"),
+        ({"name": "x", "project": "ops", "period": 60, "cron": "* * * * *"}, 400, None, "`period` or `cron`, not both"),
+        ({"name": "x", "project": "ops", "cron": "61 * * * *"}, 400, None, "`cron`"),
+        ({"name": "x", "project": "ops", "cron": "0 9 * * *", "tz": "Europe/Nowhere"}, 400, None, "`tz`"),
+        ({"name": "x", "project": "ops", "colour": "red"}, 400, None, "unknown field `colour`"),
+        ({"project": "ops"}, 400, None, "missing required field `name`"),
+    ],
+)
+async def test_bad_checks_are_refused_naming_the_field(client, admin_headers, body, status, field, words):
+    response = await client.post("/api/v1/checks", json=body, headers=admin_headers)
+    assert response.status_code == status, response.text
+    assert words in response.json()["message"]
+    if field:
+        assert response.json()["field"] == field
+
+
+async def test_bad_updates_and_clashes(client, admin_headers, create_check):
+    first = await create_check(name="one")
+    await create_check(name="two")
+    url = f"/api/v1/checks/{first['uuid']}"
+    clash = await client.patch(url, json={"slug": "two"}, headers=admin_headers)
+    assert clash.status_code == 409 and "slug `two`" in clash.json()["message"]
+    again = await client.post("/api/v1/checks", json={"name": "one", "project": "ops"}, headers=admin_headers)
+    assert again.status_code == 409
+    both = await client.patch(url, json={"period": 60, "cron": "* * * * *"}, headers=admin_headers)
+    assert both.status_code == 400
+    bad_zone = await client.patch(url, json={"cron": "0 1 * * *", "tz": "Nowhere/City"}, headers=admin_headers)
+    assert bad_zone.status_code == 400 and bad_zone.json()["field"] == "tz"
+    limit = await client.get("/api/v1/checks?limit=500", headers=admin_headers)
+    assert limit.status_code == 400 and "limit" in limit.json()["message"]
+    cursor = await client.get("/api/v1/checks?cursor=nonsense", headers=admin_headers)
+    assert cursor.status_code == 400 and cursor.json()["field"] == "cursor"
+
+
+async def test_scopes_and_project_bound_keys(client, hub, admin_headers, create_check):
+    ops = await create_check(name="ops job", project="ops")
+    web = await create_check(name="web job", project="web")
+    assert (await client.get("/api/v1/checks")).status_code == 401
+    reader = bearer(await make_key(hub, "read"))
+    assert (await client.get("/api/v1/checks", headers=reader)).status_code == 200
+    refused = await client.post("/api/v1/checks", json={"name": "x", "project": "ops"}, headers=reader)
+    assert refused.status_code == 403 and "`admin` scope" in refused.json()["message"]
+    assert (await client.post(f"/api/v1/checks/{ops['uuid']}/pause", headers=reader)).status_code == 403
+
+    ops_admin = bearer(await make_key(hub, "admin", project="ops"))
+    listed = (await client.get("/api/v1/checks", headers=ops_admin)).json()["items"]
+    assert [c["uuid"] for c in listed] == [ops["uuid"]]
+    assert (await client.get(f"/api/v1/checks/{web['uuid']}", headers=ops_admin)).status_code == 404
+    assert (await client.delete(f"/api/v1/checks/{web['uuid']}", headers=ops_admin)).status_code == 404
+    assert (await client.get("/api/v1/checks?project=web", headers=ops_admin)).status_code == 403
+    other = await client.post("/api/v1/checks", json={"name": "x", "project": "web"}, headers=ops_admin)
+    assert other.status_code == 403
+    assert (await client.get("/api/v1/check-projects/web", headers=ops_admin)).status_code == 403
+    assert (await client.get("/api/v1/check-projects/ops", headers=ops_admin)).status_code == 200
+
+
+async def test_pause_resume_and_history(client, hub, admin_headers, clock, create_check):
+    check = await create_check(period=60, grace=30)
+    url = f"/api/v1/checks/{check['uuid']}"
+    for _ in range(3):
+        await client.get(f"/ping/{check['uuid']}")
+        clock.advance(10)
+    paused = await client.post(f"{url}/pause", headers=admin_headers)
+    assert paused.json()["status"] == "paused" and paused.json()["down_at"] is None
+    clock.advance(3600)
+    assert await scan(hub.context) == 0
+    resumed = (await client.post(f"{url}/resume", headers=admin_headers)).json()
+    assert resumed["status"] == "new"
+
+    first = (await client.get(f"{url}/pings?limit=2", headers=admin_headers)).json()
+    rest = (await client.get(f"{url}/pings?limit=2&cursor={first['next_cursor']}", headers=admin_headers)).json()
+    assert len(first["items"]) == 2 and len(rest["items"]) == 1 and rest["next_cursor"] is None
+    flips = (await client.get(f"{url}/flips", headers=admin_headers)).json()["items"]
+    assert [(f["old_status"], f["new_status"]) for f in reversed(flips)] == [
+        ("new", "up"),
+        ("up", "paused"),
+        ("paused", "new"),
+    ]
+
+
+async def test_badges(client, hub, admin_headers, clock, create_check):
+    check = await create_check(period=60, grace=30, name="Backup")
+    await create_check(name="Report", period=60, grace=30)
+    keys = (await client.get("/api/v1/check-projects/ops", headers=admin_headers)).json()
+    assert keys["ping_url"].endswith(f"/ping/{keys['ping_key']}/{{slug}}")
+
+    async def badge(name: str) -> str:
+        response = await client.get(f"/badge/{keys['badge_key']}/{name}.svg")
+        assert response.status_code == 200 and response.headers["content-type"].startswith("image/svg+xml")
+        return response.text
+
+    await client.get(f"/ping/{check['uuid']}")
+    assert ">up<" in await badge("backup") and ">up<" in await badge("ops")
+    clock.advance(61)
+    assert ">late<" in await badge("backup") and ">late<" in await badge("ops")
+    clock.advance(30)
+    await scan(hub.context)
+    assert ">down<" in await badge("backup") and ">down<" in await badge("ops")
+    assert ">up<" in await badge("report")  # a new check shows up, as in Healthchecks
+    assert (await client.get(f"/badge/{keys['badge_key']}/nothing.svg")).status_code == 404
+    assert (await client.get(f"/badge/{keys['badge_key']}/backup")).status_code == 404
+    assert (await client.get("/badge/wrong-key/backup.svg")).status_code == 404
+
+
+async def test_run_that_never_finishes_is_flagged(client, hub, admin_headers, clock, create_check, stored_events):
+    check = await create_check(period=3600, grace=60)
+    await client.get(f"/ping/{check['uuid']}")
+    await client.get(f"/ping/{check['uuid']}/start")
+    assert (await client.get(f"/api/v1/checks/{check['uuid']}", headers=admin_headers)).json()["running"] is True
+    clock.advance(61)
+    assert await scan(hub.context) == 1
+    [event] = await stored_events()
+    assert event["tags"]["reason"] == "run_timeout" and "not finished" in event["description"]
+
+
+async def test_failure_output_reaches_the_missed_event(client, hub, clock, create_check, stored_events):
+    check = await create_check(period=60, grace=30)
+    await client.post(f"/ping/{check['uuid']}", content=b"disk 91% full")
+    clock.advance(91)
+    await scan(hub.context)
+    [event] = await stored_events()
+    assert event["content"]["last_output"] == "disk 91% full"
+    assert event["notify"] is True
+
+
+async def test_missed_event_found_late_still_notifies(client, hub, clock, create_check, stored_events):
+    """A hub that was down finds the deadline long past: the event keeps the deadline and still notifies."""
+    check = await create_check(period=60, grace=30)
+    start = clock.now()
+    await client.get(f"/ping/{check['uuid']}")
+    clock.advance(3 * 3600)
+    assert await scan(hub.context) == 1
+    [event] = await stored_events()
+    assert event["created_at"] == (start + timedelta(seconds=90)).isoformat().replace("+00:00", "Z")
+    assert event["notify"] is True
+
+
+async def test_old_pings_are_pruned_and_flips_kept(client, hub, admin_headers, clock, create_check):
+    from hub_plugins.heartbeat.prune import prune
+
+    check = await create_check(period=60, grace=30)
+    await client.get(f"/ping/{check['uuid']}")
+    clock.advance(91 * 24 * 3600)
+    await client.get(f"/ping/{check['uuid']}")
+    await prune(hub.context)
+    url = f"/api/v1/checks/{check['uuid']}"
+    assert len((await client.get(f"{url}/pings", headers=admin_headers)).json()["items"]) == 1
+    assert len((await client.get(f"{url}/flips", headers=admin_headers)).json()["items"]) == 1
+
+
+async def test_the_checks_api_is_in_the_openapi_schema(client):
+    paths = (await client.get("/schema/openapi.json")).json()["paths"]
+    assert {"/api/v1/checks", "/api/v1/checks/{check_uuid}/flips", "/badge/{key}/{name}"} <= set(paths)

@@ -1,0 +1,68 @@
+"""`hub checks ...`: the same checks as the API, from the shell."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hub.cli import main
+
+
+@pytest.fixture
+def hub_cli(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}")
+    monkeypatch.setenv("HUB_SERVER_RUN_JOBS", "false")
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_checks_commands(hub_cli):
+    code, out, _ = hub_cli(
+        "checks",
+        "create",
+        "--name",
+        "Nightly backup",
+        "--project",
+        "ops",
+        "--cron",
+        "0 3 * * *",
+        "--tz",
+        "Europe/Berlin",
+    )
+    assert code == 0
+    check = json.loads(out)
+    assert (check["slug"], check["cron"], check["status"]) == ("nightly-backup", "0 3 * * *", "new")
+    uuid = check["uuid"]
+
+    code, out, _ = hub_cli("checks", "list")
+    assert out.split("\t")[:3] == [uuid, "new", "ops/nightly-backup"]
+    code, out, _ = hub_cli("checks", "update", uuid, "--period", "3600", "--grace", "120")
+    assert (json.loads(out)["period"], json.loads(out)["cron"], json.loads(out)["grace"]) == (3600, None, 120)
+    assert hub_cli("checks", "pause", uuid)[2].startswith("paused")
+    assert json.loads(hub_cli("checks", "show", uuid)[1])["status"] == "paused"
+    assert hub_cli("checks", "resume", uuid)[0] == 0
+    keys = json.loads(hub_cli("checks", "keys", "ops")[1])
+    assert keys["project"] == "ops" and keys["ping_key"] and keys["badge_key"]
+    assert hub_cli("checks", "delete", uuid)[0] == 0
+    code, _, err = hub_cli("checks", "show", uuid)
+    assert code == 1 and "no check" in err
+
+
+def test_bad_input_is_reported(hub_cli):
+    code, _, err = hub_cli(
+        "checks", "create", "--name", "x", "--project", "ops", "--period", "60", "--cron", "* * * * *"
+    )
+    assert code == 1 and "`period` or `cron`, not both" in err
+    code, _, err = hub_cli(
+        "checks", "create", "--name", "x", "--project", "ops", "--cron", "0 0 * * *", "--tz", "Moon/Base"
+    )
+    assert code == 1 and "`tz`" in err
+    hub_cli("checks", "create", "--name", "x", "--project", "ops")
+    code, _, err = hub_cli("checks", "create", "--name", "x", "--project", "ops")
+    assert code == 1 and "already has a check with slug `x`" in err

@@ -1,0 +1,48 @@
+"""Cron checks through the hub: pings expected at the right UTC instants across DST changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hub_plugins.heartbeat.scan import scan
+
+
+def berlin(*parts: int) -> datetime:
+    """A Berlin wall-clock time given as its UTC instant (tests spell out the offsets)."""
+    return datetime(*parts, tzinfo=UTC)
+
+
+async def test_weekday_job_across_the_october_change(client, hub, admin_headers, clock, create_check, stored_events):
+    check = await create_check(cron="0 9 * * 1-5", tz="Europe/Berlin", grace=600)
+    url = f"/api/v1/checks/{check['uuid']}"
+    clock.set(berlin(2026, 10, 23, 7, 0, 20))  # Friday 09:00:20 CEST
+    await client.get(f"/ping/{check['uuid']}")
+    shown = (await client.get(url, headers=admin_headers)).json()
+    assert shown["expected_at"] == "2026-10-26T08:00:00Z"  # Monday 09:00 CET, after the change on Sunday
+    assert shown["down_at"] == "2026-10-26T08:10:00Z"
+
+    clock.set(berlin(2026, 10, 26, 7, 59))  # the weekend and Monday's 08:59 CET: nothing expected yet
+    assert await scan(hub.context) == 0
+    assert (await client.get(url, headers=admin_headers)).json()["status"] == "up"
+    clock.set(berlin(2026, 10, 26, 8, 5))
+    assert (await client.get(url, headers=admin_headers)).json()["status"] == "late"
+    clock.set(berlin(2026, 10, 26, 8, 10, 1))
+    assert await scan(hub.context) == 1
+    [missed] = await stored_events()
+    assert missed["created_at"] == "2026-10-26T08:10:00Z"
+    assert missed["content"]["expected_at"] == "2026-10-26T08:00:00Z"
+
+
+async def test_a_job_at_a_skipped_time_is_not_flagged(client, hub, admin_headers, clock, create_check, stored_events):
+    """02:30 does not exist in Berlin on 2026-03-29; the job that did not run then is not missed."""
+    check = await create_check(cron="30 2 * * *", tz="Europe/Berlin", grace=900)
+    clock.set(berlin(2026, 3, 28, 1, 30, 5))  # Saturday 02:30 CET
+    await client.get(f"/ping/{check['uuid']}")
+    for hours in range(1, 47):  # scan through Sunday (no 02:30) until Monday 02:30 CEST + grace
+        clock.set(berlin(2026, 3, 28, 1, 30, 5) + timedelta(hours=hours))
+        assert await scan(hub.context) == 0
+    check = (await client.get(f"/api/v1/checks/{check['uuid']}", headers=admin_headers)).json()
+    assert check["expected_at"] == "2026-03-30T00:30:00Z"  # Monday 02:30 CEST
+    assert await stored_events() == []
+    clock.set(berlin(2026, 3, 30, 0, 45, 1))
+    assert await scan(hub.context) == 1

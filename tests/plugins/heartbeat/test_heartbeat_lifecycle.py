@@ -1,0 +1,93 @@
+"""A check's life with a controlled clock: up, late, down with one `missed` event, back up with one `recovered`."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from hub_plugins.heartbeat.recorder import Ping
+from hub_plugins.heartbeat.scan import scan
+from hub_plugins.heartbeat.service import service
+
+from hub.app import create_app
+
+
+def seconds(value: float) -> timedelta:
+    return timedelta(seconds=value)
+
+
+async def status(client, headers, uuid: str) -> str:
+    return (await client.get(f"/api/v1/checks/{uuid}", headers=headers)).json()["status"]
+
+
+async def test_period_grace_late_down_recovered(client, hub, admin_headers, clock, create_check, stored_events):
+    check = await create_check(period=60, grace=30)
+    uuid = check["uuid"]
+    assert check["status"] == "new"
+    start = clock.now()
+
+    assert (await client.get(f"/ping/{uuid}")).text == "OK"
+    assert await status(client, admin_headers, uuid) == "up"
+    clock.advance(59)
+    assert await status(client, admin_headers, uuid) == "up"
+    clock.advance(2)  # T+61
+    assert await status(client, admin_headers, uuid) == "late"
+    assert await scan(hub.context) == 0
+    clock.advance(28)  # T+89
+    assert await scan(hub.context) == 0
+    assert await status(client, admin_headers, uuid) == "late"
+    clock.advance(2)  # T+91
+    assert await scan(hub.context) == 1
+    assert await scan(hub.context) == 0
+    assert await status(client, admin_headers, uuid) == "down"
+
+    [missed] = await stored_events()
+    assert missed["event"] == "Nightly backup missed"
+    assert missed["severity"] == "critical"
+    assert missed["source"] == "heartbeat"
+    assert missed["channel"] == "heartbeat"
+    assert datetime.fromisoformat(missed["created_at"]) == start + seconds(90)
+    assert datetime.fromisoformat(missed["content"]["last_ping_at"]) == start
+    assert datetime.fromisoformat(missed["content"]["expected_at"]) == start + seconds(60)
+
+    clock.set(start + seconds(120))
+    assert (await client.post(f"/ping/{uuid}", content=b"all good")).text == "OK"
+    assert await status(client, admin_headers, uuid) == "up"
+    events = await stored_events()
+    assert [e["event"] for e in events] == ["Nightly backup missed", "Nightly backup recovered"]
+    assert events[1]["content"]["outage_seconds"] == 30
+
+    flips = (await client.get(f"/api/v1/checks/{uuid}/flips", headers=admin_headers)).json()["items"]
+    assert [(f["old_status"], f["new_status"], f["reason"]) for f in reversed(flips)] == [
+        ("new", "up", "ping"),
+        ("up", "down", "missed"),
+        ("down", "up", "ping"),
+    ]
+    assert flips[0]["outage"] == 30
+
+
+async def test_two_hubs_on_one_database_flip_and_recover_once(
+    client, hub, admin_headers, clock, settings, create_check, stored_events
+):
+    """Two hub instances (as two processes would) scan and ping the same database at the same moment."""
+    check = await create_check(period=60, grace=30)
+    other_app = create_app(settings)
+    other = other_app.state.hub
+    service(other.context).clock = clock
+    await other.start()
+    try:
+        start = clock.now()
+        await client.get(f"/ping/{check['uuid']}")
+        clock.set(start + seconds(91))
+        flipped = await asyncio.gather(*[scan(h.context) for h in (hub, other, hub, other)])
+        assert sum(flipped) == 1
+        clock.set(start + seconds(120))
+        pings = [
+            service(h.context).recorder.record(Ping(uuid=check["uuid"], action="success", method="GET"))
+            for h in (hub, other, hub, other)
+        ]
+        assert all(r.found for r in await asyncio.gather(*pings))
+    finally:
+        await other.stop()
+    names = [e["event"] for e in await stored_events()]
+    assert names == ["Nightly backup missed", "Nightly backup recovered"]

@@ -1,0 +1,157 @@
+"""The ping URLs over a real socket, driven the way cron jobs drive Healthchecks: curl lines and `hub run`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid as uuids
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hub.testing import bearer
+
+HUB_CLI = Path(sys.executable).with_name("hub")
+pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+
+
+@pytest.fixture
+def live(live_hub):
+    """The live hub, an admin client for its API, and a check expecting a ping every minute."""
+    api = httpx.Client(base_url=live_hub.url, headers=bearer(live_hub.key("admin")), timeout=10)
+    check = api.post("/api/v1/checks", json={"name": "Backup", "project": "ops", "period": 60, "grace": 60}).json()
+    yield live_hub, api, check
+    api.close()
+
+
+def curl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["curl", "-fsS", "-m", "10", "--retry", "5", *args], capture_output=True, text=True)
+
+
+def pings(api: httpx.Client, check: dict) -> list[dict]:
+    return list(reversed(api.get(f"/api/v1/checks/{check['uuid']}/pings").json()["items"]))
+
+
+def test_curl_lines_as_in_healthchecks_docs(live):
+    server, api, check = live
+    url = f"{server.url}/ping/{check['uuid']}"
+    rid = str(uuids.uuid4())
+    assert curl(url).stdout == "OK"
+    assert curl(f"{url}/start?rid={rid}").stdout == "OK"
+    assert curl("--data-raw", "backup done: 12 files", f"{url}?rid={rid}").stdout == "OK"
+    assert curl("--data-raw", "progress 50%", f"{url}/log").stdout == "OK"
+    assert curl("-I", url).stdout.startswith("HTTP/1.1 200")
+    assert api.get(f"/api/v1/checks/{check['uuid']}").json()["status"] == "up"
+    assert curl(f"{url}/1").stdout == "OK"
+    assert api.get(f"/api/v1/checks/{check['uuid']}").json()["status"] == "down"
+    assert curl(f"{url}/fail").stdout == "OK"
+    assert curl(f"{url}/0").stdout == "OK"
+
+    seen = pings(api, check)
+    assert [(p["kind"], p["exit_status"], p["method"]) for p in seen] == [
+        ("success", None, "GET"),
+        ("start", None, "GET"),
+        ("success", None, "POST"),
+        ("log", None, "POST"),
+        ("success", None, "HEAD"),
+        ("fail", 1, "GET"),
+        ("fail", None, "GET"),
+        ("success", 0, "GET"),
+    ]
+    assert seen[2]["body"] == "backup done: 12 files"
+    assert seen[2]["rid"] == rid and seen[2]["duration"] is not None and seen[2]["duration"] >= 0
+    assert seen[0]["user_agent"].startswith("curl/")
+
+    events = api.get("/api/v1/events?project=ops").json()["items"]
+    assert [e["event"] for e in reversed(events)] == ["Backup failed", "Backup failed", "Backup recovered"]
+    assert events[-1]["content"]["exit_status"] == 1
+
+
+def test_answers_match_healthchecks(live):
+    server, _, check = live
+    unknown = f"{server.url}/ping/{uuids.uuid4()}"
+    response = httpx.get(unknown)
+    assert (response.status_code, response.text) == (200, "OK (not found)")
+    response = httpx.get(f"{server.url}/ping/{check['uuid']}/256")
+    assert (response.status_code, response.text) == (400, "invalid url format")
+    response = httpx.get(f"{server.url}/ping/{check['uuid']}?rid=not-a-uuid")
+    assert (response.status_code, response.text) == (400, "invalid uuid format")
+    response = httpx.head(f"{server.url}/ping/{check['uuid']}")
+    assert response.status_code == 200 and response.content == b""
+    response = httpx.get(f"{server.url}/ping/{check['uuid']}")
+    assert response.headers["content-type"].startswith("text/plain")
+    assert response.headers["ping-body-limit"] == "102400"
+    assert response.headers["access-control-allow-origin"] == "*"
+
+
+def test_body_is_cut_at_100_kib_and_marked(live):
+    server, api, check = live
+    body = b"x" * 100 * 1024 + b"tail that is dropped"
+    assert httpx.post(f"{server.url}/ping/{check['uuid']}", content=body).text == "OK"
+    [ping] = pings(api, check)
+    assert len(ping["body"]) == 100 * 1024 and "tail" not in ping["body"]
+    assert ping["body_size"] == len(body) and ping["body_truncated"] is True
+
+
+def test_slug_urls_and_create_on_first_ping(live):
+    server, api, check = live
+    keys = api.get("/api/v1/check-projects/ops").json()
+    base = f"{server.url}/ping/{keys['ping_key']}"
+    assert curl(f"{base}/backup/start").stdout == "OK"
+    assert pings(api, check)[0]["kind"] == "start"
+    response = httpx.get(f"{base}/new-job")
+    assert (response.status_code, response.text) == (200, "OK (not found)")
+    response = httpx.get(f"{base}/new-job?create=1")
+    assert (response.status_code, response.text) == (201, "Created")
+    assert httpx.get(f"{base}/new-job?create=1").text == "OK"
+    created = api.get("/api/v1/checks?project=ops").json()["items"]
+    assert {c["slug"]: c["status"] for c in created} == {"backup": "new", "new-job": "up"}
+    assert httpx.get(f"{server.url}/ping/wrong-key/new-job?create=1").text == "OK (not found)"
+
+
+def run_wrapper(server, check: dict, *command: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "HUB_URL": server.url}
+    return subprocess.run(
+        [str(HUB_CLI), "run", "--check", check["uuid"], "--", *command],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+    )
+
+
+def test_hub_run_wraps_a_command_and_passes_its_exit_status_through(live):
+    server, api, check = live
+    done = run_wrapper(server, check, "sh", "-c", "echo copying; echo warning >&2; exit 3")
+    assert done.returncode == 3
+    assert done.stdout == "copying\n" and "warning" in done.stderr
+    start, finish = pings(api, check)
+    assert (start["kind"], finish["kind"], finish["exit_status"]) == ("start", "fail", 3)
+    assert start["rid"] == finish["rid"] and finish["duration"] is not None
+    assert "copying" in finish["body"] and "warning" in finish["body"]
+    assert api.get(f"/api/v1/checks/{check['uuid']}").json()["status"] == "down"
+
+    ok = run_wrapper(server, check, "true")
+    assert ok.returncode == 0
+    assert pings(api, check)[-1]["exit_status"] == 0
+    assert api.get(f"/api/v1/checks/{check['uuid']}").json()["status"] == "up"
+
+    missing = run_wrapper(server, check, "no-such-command-here")
+    assert missing.returncode == 127
+    assert pings(api, check)[-1]["exit_status"] == 127
+
+
+def test_hub_run_still_runs_the_job_when_the_hub_is_unreachable():
+    environment = {**os.environ, "HUB_URL": "http://127.0.0.1:9"}
+    done = subprocess.run(
+        [str(HUB_CLI), "run", "--check", str(uuids.uuid4()), "--", "sh", "-c", "echo ran; exit 4"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+    )
+    assert done.returncode == 4 and done.stdout == "ran\n"
+    assert "could not ping" in done.stderr

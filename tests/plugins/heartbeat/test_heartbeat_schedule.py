@@ -1,0 +1,100 @@
+"""Expected ping times: periods, cron in a time zone across DST changes, and cron's own rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hub_plugins.heartbeat.schedule import CronSchedule, ScheduleError, next_expected
+from hypothesis import given
+from hypothesis import strategies as st
+
+
+def utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)
+
+
+def runs(expression: str, tz: str, after: datetime, count: int) -> list[datetime]:
+    schedule, found = CronSchedule(expression, tz), []
+    for _ in range(count):
+        after = schedule.next_after(after)
+        found.append(after)
+    return found
+
+
+def test_weekdays_at_nine_in_berlin_across_the_october_2026_change():
+    # Clocks go back on Sunday 2026-10-25 (CEST, UTC+2 -> CET, UTC+1).
+    assert runs("0 9 * * 1-5", "Europe/Berlin", utc(2026, 10, 21, 7, 0, 5), 5) == [
+        utc(2026, 10, 22, 7),  # Thursday 09:00 CEST
+        utc(2026, 10, 23, 7),  # Friday 09:00 CEST
+        utc(2026, 10, 26, 8),  # Monday 09:00 CET: no weekend run, an hour later in UTC
+        utc(2026, 10, 27, 8),
+        utc(2026, 10, 28, 8),
+    ]
+
+
+def test_a_time_skipped_by_spring_forward_is_not_expected():
+    # 2026-03-29 in Berlin goes from 02:00 straight to 03:00: there is no 02:30 that day.
+    assert runs("30 2 * * *", "Europe/Berlin", utc(2026, 3, 28, 1, 30, 5), 2) == [
+        utc(2026, 3, 30, 0, 30),  # 02:30 CEST on Monday; Sunday is skipped
+        utc(2026, 3, 31, 0, 30),
+    ]
+
+
+def test_a_time_repeated_by_fall_back_is_expected_once():
+    # 2026-10-25 in Berlin has 02:30 twice; the job is expected at the first one only.
+    assert runs("30 2 * * *", "Europe/Berlin", utc(2026, 10, 24, 0, 30, 5), 2) == [
+        utc(2026, 10, 25, 0, 30),  # 02:30 CEST
+        utc(2026, 10, 26, 1, 30),  # next day 02:30 CET, not 02:30 CET on the 25th
+    ]
+
+
+def test_day_of_week_numbers_are_cron_numbers():
+    # 0 and 7 are Sunday; 1 is Monday (APScheduler's own numbering would make 1 a Tuesday).
+    sunday, monday = utc(2026, 11, 22, 12), utc(2026, 11, 23, 12)
+    assert runs("0 12 * * 0", "UTC", utc(2026, 11, 20), 1) == [sunday]
+    assert runs("0 12 * * 7", "UTC", utc(2026, 11, 20), 1) == [sunday]
+    assert runs("0 12 * * 1", "UTC", utc(2026, 11, 20), 1) == [monday]
+    assert runs("0 12 * * sun-mon", "UTC", utc(2026, 11, 20), 2) == [sunday, monday]
+    assert runs("0 12 * * 5-7", "UTC", utc(2026, 11, 20, 13), 2) == [utc(2026, 11, 21, 12), sunday]
+
+
+def test_day_of_month_and_day_of_week_are_either_or():
+    # Cron runs `0 0 13 * 5` on every 13th and on every Friday.
+    assert runs("0 0 13 * 5", "UTC", utc(2026, 11, 1), 3) == [utc(2026, 11, 6), utc(2026, 11, 13), utc(2026, 11, 20)]
+
+
+def test_aliases_and_intervals():
+    assert runs("@daily", "UTC", utc(2026, 1, 1, 5), 1) == [utc(2026, 1, 2)]
+    assert runs("*/15 * * * *", "UTC", utc(2026, 1, 1, 5, 15), 2) == [utc(2026, 1, 1, 5, 30), utc(2026, 1, 1, 5, 45)]
+    assert next_expected(utc(2026, 1, 1), period=90, cron=None, tz="UTC") == utc(2026, 1, 1, 0, 1, 30)
+
+
+@pytest.mark.parametrize(
+    ("expression", "tz", "message"),
+    [
+        ("* * *", "UTC", "5 fields"),
+        ("61 * * * *", "UTC", "59"),
+        ("0 0 * * 8", "UTC", "day-of-week"),
+        ("0 0 * * 5-1", "UTC", "runs backwards"),
+        ("0 0 30 2 *", "UTC", "never fires"),
+        ("0 0 * * *", "Mars/Olympus", "IANA time zone"),
+    ],
+)
+def test_bad_expressions_say_why(expression, tz, message):
+    with pytest.raises(ScheduleError, match=message):
+        CronSchedule(expression, tz)
+
+
+@given(
+    minute=st.integers(0, 59),
+    hour=st.integers(0, 23),
+    start=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2040, 1, 1), timezones=st.just(UTC)),
+    tz=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"]),
+)
+def test_next_run_is_later_within_two_days_and_on_the_wall_clock(minute, hour, start, tz):
+    schedule = CronSchedule(f"{minute} {hour} * * *", tz)
+    found = schedule.next_after(start)
+    assert start < found <= start + timedelta(days=2, hours=1)
+    local = found.astimezone(schedule.zone)
+    assert (local.hour, local.minute) == (hour, minute)

@@ -1,0 +1,208 @@
+"""Web push against a loopback push-service stand-in that verifies the VAPID JWT and decrypts the payload with
+the subscription's own keys (http_ece), as a browser's push service and the browser would."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from datetime import timedelta
+
+import http_ece
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from peers import LoopbackServer, Received
+
+from hub.core import Hub
+from hub.models import now_utc
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Browser:
+    """A subscription's key material, as the browser keeps it."""
+
+    def __init__(self) -> None:
+        self.private_key = ec.generate_private_key(ec.SECP256R1())
+        self.auth = os.urandom(16)
+        public = self.private_key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        self.keys = {"p256dh": b64url(public), "auth": b64url(self.auth)}
+
+    def decrypt(self, body: bytes) -> dict:
+        return json.loads(
+            http_ece.decrypt(body, private_key=self.private_key, auth_secret=self.auth, version="aes128gcm")
+        )
+
+
+def verify_vapid(authorization: str, audience: str) -> dict:
+    """RFC 8292: `vapid t=<JWT>,k=<public key>`; the JWT is ES256-signed by that key, for this origin."""
+    scheme, _, params = authorization.partition(" ")
+    assert scheme == "vapid"
+    fields = dict(part.split("=", 1) for part in params.split(","))
+    header_b64, claims_b64, signature_b64 = fields["t"].split(".")
+    assert json.loads(unb64url(header_b64)) == {"typ": "JWT", "alg": "ES256"}
+    public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64url(fields["k"]))
+    raw = unb64url(signature_b64)
+    signature = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    public.verify(signature, f"{header_b64}.{claims_b64}".encode(), ec.ECDSA(hashes.SHA256()))  # raises if wrong
+    claims = json.loads(unb64url(claims_b64))
+    assert claims["aud"] == audience
+    assert time.time() < claims["exp"] <= time.time() + 24 * 3600
+    assert claims["sub"].startswith("mailto:")
+    return {**claims, "k": fields["k"]}
+
+
+@pytest.fixture
+def settings_overrides():
+    return {"HUB_OUTBOUND_ALLOW": '["127.0.0.1"]'}
+
+
+async def subscribe(client, headers, endpoint: str, browser: Browser, email="ann@example.com"):
+    user = await client.post(
+        "/api/v1/users", json={"email": email, "name": "Ann", "projects": ["shop"]}, headers=headers
+    )
+    user_id = (
+        user.json()["id"]
+        if user.status_code == 201
+        else (await client.get(f"/api/v1/users/{email}", headers=headers)).json()["id"]
+    )
+    response = await client.post(
+        f"/api/v1/users/{user_id}/push-subscriptions",
+        json={"endpoint": endpoint, "keys": browser.keys},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    return user_id, response.json()["id"]
+
+
+async def test_push_is_encrypted_for_the_browser_and_signed_with_vapid(client, hub, admin_headers):
+    browser = Browser()
+    with LoopbackServer(lambda r: (201, {}, b"")) as push_service:
+        await subscribe(client, admin_headers, f"{push_service.url}/push/abc", browser)
+        public_key = (await client.get("/api/v1/push/vapid-public-key")).json()["public_key"]
+        event = (
+            await client.post(
+                "/api/v1/events",
+                headers=admin_headers,
+                json={
+                    "project": "shop",
+                    "event": "Payment failed",
+                    "description": "Card declined",
+                    "notify": True,
+                    "severity": "critical",
+                    "actions": [
+                        {"label": "Refund", "url": "https://example.com/r", "key": "refund"},
+                        {"label": "Retry", "url": "https://example.com/t", "key": "retry"},
+                        {"label": "Docs", "url": "https://example.com/d", "external": True},
+                    ],
+                },
+            )
+        ).json()
+        assert await hub.outbox.run_once(now_utc()) == 1
+    [push] = push_service.received
+    claims = verify_vapid(push.headers["authorization"], push_service.url)
+    assert claims["k"] == public_key
+    assert push.headers["content-encoding"] == "aes128gcm"
+    assert push.headers["ttl"] == "86400"
+    assert push.headers["urgency"] == "high"
+    payload = browser.decrypt(push.body)
+    assert payload["title"] == "Payment failed"
+    assert payload["body"] == "Card declined"
+    assert payload["url"].endswith(f"/events/{event['id']}")
+    assert payload["icon"] == "/icon-192.png"
+    assert [a["action"] for a in payload["actions"]] == ["refund", "retry"]  # at most two buttons
+    assert len(push.body) <= 4096
+
+
+async def test_grouped_pushes_carry_a_topic(client, hub, admin_headers):
+    browser = Browser()
+    with LoopbackServer(lambda r: (201, {}, b"")) as push_service:
+        await subscribe(client, admin_headers, f"{push_service.url}/p", browser)
+        await client.put(
+            "/api/v1/routes/grouped",
+            headers=admin_headers,
+            json={
+                "name": "grouped",
+                "targets": [{"everyone": True}],
+                "group_by": ["event"],
+                "group_window_seconds": 30,
+            },
+        )
+        for _ in range(2):
+            await client.post("/api/v1/events", json={"project": "shop", "event": "Disk full"}, headers=admin_headers)
+        await hub.outbox.run_once(now_utc() + timedelta(seconds=31))
+    [push] = push_service.received
+    assert len(push.headers["topic"]) <= 32
+    assert browser.decrypt(push.body)["title"] == "Disk full (2 events)"
+    assert push.headers["urgency"] == "normal"
+
+
+async def test_a_huge_event_still_fits_in_4_kib(client, hub, admin_headers):
+    browser = Browser()
+    with LoopbackServer(lambda r: (201, {}, b"")) as push_service:
+        await subscribe(client, admin_headers, f"{push_service.url}/p", browser)
+        await client.post(
+            "/api/v1/events",
+            headers=admin_headers,
+            json={"project": "shop", "event": "é" * 250, "description": "\u2028" * 4000, "notify": True},
+        )
+        await hub.outbox.run_once(now_utc())
+    [push] = push_service.received
+    assert len(push.body) <= 4096
+    assert browser.decrypt(push.body)["body"].endswith("…")
+
+
+async def test_410_removes_the_subscription(client, hub, admin_headers):
+    with LoopbackServer(lambda r: (410, {}, b"gone")) as push_service:
+        user_id, _ = await subscribe(client, admin_headers, f"{push_service.url}/old", Browser())
+        await client.post(
+            "/api/v1/events", json={"project": "shop", "event": "x", "notify": True}, headers=admin_headers
+        )
+        await hub.outbox.run_once(now_utc())
+        assert await hub.outbox.run_once(now_utc() + timedelta(days=1)) == 0
+    assert len(push_service.received) == 1
+    assert (await client.get(f"/api/v1/users/{user_id}/push-subscriptions", headers=admin_headers)).json() == []
+    [delivery] = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    assert delivery["state"] == "failed" and delivery["last_status"] == 410
+
+
+async def test_429_backs_off_for_retry_after(client, hub, admin_headers):
+    answers = [(429, {"Retry-After": "30"}, b"slow down")]
+
+    def handler(received: Received):
+        return answers.pop(0) if answers else (201, {}, b"")
+
+    with LoopbackServer(handler) as push_service:
+        await subscribe(client, admin_headers, f"{push_service.url}/p", Browser())
+        await client.post(
+            "/api/v1/events", json={"project": "shop", "event": "x", "notify": True}, headers=admin_headers
+        )
+        now = now_utc()
+        await hub.outbox.run_once(now)
+        assert await hub.outbox.run_once(now + timedelta(seconds=29)) == 0
+        assert await hub.outbox.run_once(now + timedelta(seconds=30)) == 1
+    assert len(push_service.received) == 2
+
+
+async def test_vapid_keys_are_generated_once_and_kept(client, hub, settings):
+    first = (await client.get("/api/v1/push/vapid-public-key")).json()["public_key"]
+    assert len(unb64url(first)) == 65
+    again = Hub(settings)
+    await again.start(run_migrations=False, run_jobs=False)
+    try:
+        from hub_plugins.webpush.vapid import load_keys
+
+        assert (await load_keys(again.context)).public_key == first
+    finally:
+        await again.stop()

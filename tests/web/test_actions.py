@@ -1,0 +1,90 @@
+"""Action buttons in the browser: confirm, run through the hub to a loopback target, the outcome and the
+runs history; a viewer is refused by the hub itself, not only by a disabled button."""
+
+from __future__ import annotations
+
+import json
+
+from peers import LoopbackServer
+from playwright.sync_api import expect
+
+
+def test_member_runs_an_action_and_sees_the_outcome(context, web_hub, sign_in) -> None:
+    reply = json.dumps({"message": "Rolled back to v2.13"}).encode()
+    with LoopbackServer(lambda _: (200, {"Content-Type": "application/json"}, reply)) as target:
+        event = web_hub.post(
+            project="shop",
+            channel="deploys",
+            event="Deploy v2.14 failed health checks",
+            actions=[
+                {"label": "Roll back", "key": "rollback", "url": f"{target.url}/rollback", "confirm": True},
+                {"label": "Open CI", "url": "https://ci.example.com/run/1", "external": True},
+            ],
+        )
+        page = context.new_page()
+        sign_in(page, "sam@example.com")
+        page.goto(f"/events/{event['id']}")
+        expect(page.get_by_role("link", name="Open CI")).to_have_attribute("href", "https://ci.example.com/run/1")
+        page.get_by_role("button", name="Roll back").click()
+        page.locator("dialog").get_by_role("button", name="Run").click()
+        expect(page.locator(".outcome-line")).to_contain_text("Done")
+        expect(page.locator(".outcome-line")).to_contain_text("Rolled back to v2.13")
+        [request] = target.received
+        assert request.path == "/rollback" and "webhook-signature" in request.headers
+        body = json.loads(request.body)
+        assert body["event"]["id"] == event["id"] and body["actor"]["email"] == "sam@example.com"
+        page.get_by_role("button", name="Runs").click()
+        expect(page.locator(".runs")).to_contain_text("rollback")
+        expect(page.locator(".runs")).to_contain_text("sam@example.com")
+
+
+def test_action_inputs_form_and_expired_action(context, web_hub, sign_in) -> None:
+    with LoopbackServer(lambda _: (200, {}, b"{}")) as target:
+        event = web_hub.post(
+            project="shop",
+            event="Refund requested",
+            actions=[
+                {
+                    "label": "Refund",
+                    "key": "refund",
+                    "url": f"{target.url}/refund",
+                    "inputs": [{"name": "amount", "type": "number", "required": True, "label": "Amount"}],
+                },
+                {"label": "Old button", "key": "old", "url": f"{target.url}/old", "expire_in": 1},
+            ],
+        )
+        page = context.new_page()
+        sign_in(page, "sam@example.com")
+        page.goto(f"/events/{event['id']}")
+        page.get_by_role("button", name="Refund").click()
+        page.get_by_label("Amount").fill("12.5")
+        page.locator(".action-form").get_by_role("button", name="Run").click()
+        expect(page.locator(".outcome-line")).to_contain_text("Done")
+        assert json.loads(target.received[0].body)["inputs"] == {"amount": 12.5}
+    # An action whose expiry has passed is shown disabled (checked with a clock one day ahead in the page).
+    page.clock.set_fixed_time("2100-01-01T00:00:00Z")
+    page.reload()
+    expect(page.get_by_role("button", name="Old button")).to_be_disabled()
+
+
+def test_a_viewer_cannot_run_actions(context, web_hub, sign_in) -> None:
+    with LoopbackServer() as target:
+        event = web_hub.post(
+            project="shop", event="Queue is backing up", actions=[{"label": "Drain", "key": "drain", "url": target.url}]
+        )
+        page = context.new_page()
+        sign_in(page, "vic@example.com")
+        page.goto(f"/events/{event['id']}")
+        expect(page.get_by_role("button", name="Drain")).to_be_disabled()
+        status = page.evaluate(
+            """async (id) => {
+                const { csrf_token } = await (await fetch('/api/v1/session')).json();
+                const headers = { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf_token };
+                const url = `/api/v1/events/${id}/actions/drain`;
+                const response = await fetch(url, { method: 'POST', headers, body: '{}' });
+                return response.status;
+            }""",
+            event["id"],
+        )
+        assert status == 403
+        assert target.received == []

@@ -1,0 +1,109 @@
+"""The feed in a real browser: sign in, live events, the "N new" pill, filters, search, a context, the
+permalink, and another project's events staying out of sight."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+
+def test_sign_in_and_events_arrive_live(context, web_hub, sign_in) -> None:
+    web_hub.post(project="shop", channel="orders", event="Order #1001 placed", icon="🛒")
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    expect(page.locator(".card", has_text="Order #1001 placed")).to_be_visible()
+    expect(page.locator(".live")).not_to_have_class(re.compile("live-off"))
+    web_hub.post(project="shop", channel="orders", event="Order #1002 placed while watching")
+    expect(page.locator(".card").first).to_contain_text("Order #1002 placed while watching")  # no reload
+
+
+def test_pill_counts_new_events_while_scrolled_down(context, web_hub, sign_in) -> None:
+    for n in range(30):
+        web_hub.post(project="bulk", channel="noise", event=f"Background job {n} finished")
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/?project=bulk")
+    expect(page.locator(".card")).to_have_count(30)
+    page.mouse.wheel(0, 5000)
+    page.wait_for_function("window.scrollY > 500")
+    web_hub.post(project="bulk", channel="noise", event="Arrived while scrolled")
+    pill = page.locator(".pill")
+    expect(pill).to_have_text("1 new")
+    pill.click()
+    expect(page.locator(".card").first).to_contain_text("Arrived while scrolled")
+
+
+def test_infinite_scroll_loads_older_pages(context, web_hub, sign_in) -> None:
+    for n in range(35):
+        web_hub.post(project="history", event=f"Old event {n:02d}")
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/?project=history")
+    expect(page.locator(".card")).to_have_count(30)
+    page.locator(".sentinel").scroll_into_view_if_needed()
+    expect(page.locator(".card")).to_have_count(35)
+    expect(page.locator(".card").last).to_contain_text("Old event 00")
+
+
+def test_filters_search_and_a_context(context, web_hub, sign_in) -> None:
+    web_hub.post(project="shop", channel="deploys", event="Deploy v2.14", tags={"env": "production"}, context_id="d214")
+    web_hub.post(project="shop", channel="deploys", event="Migrations applied", context_id="d214")
+    web_hub.post(project="shop", channel="deploys", event="Deploy v2.14 to staging", tags={"env": "staging"})
+    web_hub.post(project="shop", channel="signups", event="Newsletter signup", description="zebra-crossing campaign")
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/?project=shop")
+
+    production = page.locator(".card", has_text="Deploy v2.14").filter(has_not_text="staging")
+    production.locator(".chip", has_text="production").click()
+    expect(page).to_have_url(re.compile(r"tag=env%3Aproduction"))
+    expect(page.locator(".card")).to_have_count(1)
+
+    page.goto("/?project=shop")
+    page.fill(".search-input", "zebra")
+    expect(page).to_have_url(re.compile(r"q=zebra"))
+    expect(page.locator(".card")).to_have_count(1)
+    expect(page.locator(".card")).to_contain_text("Newsletter signup")
+    expect(page.locator(".search-input")).to_be_focused()
+
+    page.goto("/?project=shop&channel=deploys")
+    card = page.locator(".card", has_text="Deploy v2.14").filter(has_not_text="staging")
+    card.get_by_role("button", name="Show timeline").click()
+    expect(card.locator(".timeline")).to_contain_text("Migrations applied")
+    card.locator(".card-title a").click()
+    expect(page).to_have_url(re.compile(r"/events/\d+$"))
+    expect(page.locator(".timeline")).to_contain_text("Migrations applied")
+
+
+def test_severity_and_test_mode_toggles(context, web_hub, sign_in) -> None:
+    web_hub.post(project="ops", event="Disk almost full", severity="critical")
+    web_hub.post(project="ops", event="Cache warmed")
+    web_hub.post(project="ops", event="Checkout tried in test mode", test=True)
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/?project=ops")
+    expect(page.locator(".card")).to_have_count(2)
+    page.get_by_role("button", name="Critical").click()
+    expect(page.locator(".card")).to_have_count(1)
+    expect(page.locator(".card")).to_contain_text("Disk almost full")
+    page.goto("/?project=ops")
+    page.locator(".switch").click()
+    expect(page.locator(".card")).to_have_count(1)
+    expect(page.locator(".card")).to_contain_text("Checkout tried in test mode")
+
+
+def test_a_member_never_sees_another_projects_events(context, web_hub, sign_in) -> None:
+    secret = web_hub.post(project="payroll", event="Salaries paid")
+    visible = web_hub.post(project="shop", event="Visible to shop members")
+    page = context.new_page()
+    sign_in(page, "sam@example.com")
+    expect(page.locator(".card", has_text="Visible to shop members")).to_be_visible()
+    expect(page.locator(".card", has_text="Salaries paid")).to_have_count(0)
+    expect(page.locator("#sidebar-projects")).not_to_contain_text("payroll")
+    page.goto(f"/events/{secret['id']}")
+    expect(page.locator(".empty-title")).to_have_text("Event not found")
+    status = page.evaluate("fetch('/api/v1/events?project=payroll').then(r => r.status)")
+    assert status == 403
+    page.goto(f"/events/{visible['id']}")
+    expect(page.locator(".card-title")).to_have_text("Visible to shop members")

@@ -1,0 +1,176 @@
+// Action buttons: links open; the others run through the hub with confirmation, an inputs form, a spinner,
+// the outcome on the card and the run history. The hub decides who may run what; the UI only mirrors it.
+
+import { api } from "./api.js";
+import { fill, h, icon } from "./dom.js";
+import { canRunActions } from "./state.js";
+import { duration, relative, timeEl } from "./time.js";
+
+export const runUrl = (eventId, key) => `/api/v1/events/${encodeURIComponent(eventId)}/actions/${encodeURIComponent(key)}`;
+export const runsUrl = (eventId) => `/api/v1/events/${encodeURIComponent(eventId)}/runs`;
+
+const OUTCOME_WORDS = { running: "Running", done: "Done", failed: "Failed", expired: "Expired", refused: "Not allowed" };
+
+/** A modal confirmation built on <dialog>; resolves true when confirmed. */
+export function confirmDialog(title, text, confirmLabel = "Run") {
+  return new Promise((resolve) => {
+    const dialog = h(
+      "dialog.dialog",
+      { "aria-label": title },
+      h("form", { method: "dialog" },
+        h("h2", {}, title),
+        text ? h("p", {}, text) : null,
+        h("div.dialog-buttons", {},
+          h("button.btn", { value: "cancel", type: "submit" }, "Cancel"),
+          h("button.btn.btn-primary", { value: "ok", type: "submit", autofocus: true }, confirmLabel),
+        ),
+      ),
+    );
+    dialog.addEventListener("close", () => {
+      resolve(dialog.returnValue === "ok");
+      dialog.remove();
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+/** Form fields for an action's declared inputs; `read()` returns the typed values. */
+export function inputsForm(inputs) {
+  const fields = inputs.map((input) => {
+    const id = `in-${input.name}-${Math.random().toString(36).slice(2, 7)}`;
+    const label = input.label || input.name;
+    let control;
+    if (input.type === "choice") {
+      control = h("select", { id, name: input.name, required: !!input.required },
+        input.required ? null : h("option", { value: "" }, "—"),
+        input.choices.map((c) => h("option", { value: c, selected: c === input.default }, c)));
+    } else if (input.type === "bool") {
+      control = h("input", { id, name: input.name, type: "checkbox", checked: input.default === true });
+    } else {
+      control = h("input", {
+        id, name: input.name, type: input.type === "number" ? "number" : "text", step: "any",
+        required: !!input.required, value: input.default ?? "",
+      });
+    }
+    const row = h(`div.field${input.type === "bool" ? ".field-check" : ""}`, {}, h("label", { for: id }, label), control);
+    return { input, control, row };
+  });
+  const read = () => {
+    const values = {};
+    for (const { input, control } of fields) {
+      if (input.type === "bool") values[input.name] = control.checked;
+      else if (control.value === "") continue;
+      else values[input.name] = input.type === "number" ? Number(control.value) : control.value;
+    }
+    return values;
+  };
+  return { rows: fields.map((f) => f.row), read };
+}
+
+function outcomeLine(box, status, message) {
+  const word = OUTCOME_WORDS[status] || status;
+  fill(box, h(`span.outcome.outcome-${status}`, {}, word), message ? h("span.outcome-msg", {}, message) : null);
+}
+
+export function runsList(runs) {
+  if (!runs.length) return h("p.muted.small", {}, "Not run yet.");
+  return h("ul.runs", {}, runs.map((run) =>
+    h("li", {},
+      h(`span.dot.dot-${run.status}`, { "aria-hidden": "true" }),
+      h("span.run-label", {}, run.action),
+      h("span.run-status", {}, OUTCOME_WORDS[run.status] || run.status),
+      h("span.muted", {}, run.actor.email || run.actor.name),
+      run.latency_ms !== undefined && run.latency_ms !== null ? h("span.muted", {}, duration(run.latency_ms / 1000)) : null,
+      run.message ? h("span.run-msg", {}, run.message) : null,
+      run.created_at ? timeEl(run.created_at) : null,
+    )));
+}
+
+async function run(event, action, button, outcome, values) {
+  const original = button.textContent;
+  button.disabled = true;
+  button.classList.add("busy");
+  button.setAttribute("aria-busy", "true");
+  fill(outcome, h("span.spinner", { "aria-hidden": "true" }), h("span.muted", {}, `Running “${action.label}”…`));
+  try {
+    const result = await api(runUrl(event.id, action.key), { method: "POST", body: values ? { inputs: values } : {} });
+    outcomeLine(outcome, result.status, result.message);
+  } catch (error) {
+    const status = error.status === 410 ? "expired" : error.status === 403 ? "refused" : "failed";
+    outcomeLine(outcome, status, error.message);
+  } finally {
+    button.disabled = false;
+    button.classList.remove("busy");
+    button.removeAttribute("aria-busy");
+    button.textContent = original;
+  }
+}
+
+function runButton(event, action, outcome, formSlot) {
+  const expired = action.expires_at && new Date(action.expires_at) < new Date();
+  const allowed = canRunActions();
+  const button = h("button.btn.btn-sm", {
+    type: "button",
+    disabled: expired || !allowed,
+    title: expired ? `Expired ${relative(action.expires_at)}` : allowed ? null : "Viewers cannot run actions",
+    dataset: { action: action.key },
+  }, action.label);
+  button.addEventListener("click", async () => {
+    if (action.inputs?.length) {
+      const form = inputsForm(action.inputs);
+      const element = h("form.action-form", {},
+        h("div.action-form-title", {}, action.label),
+        form.rows,
+        h("div.row", {},
+          h("button.btn.btn-sm", { type: "button", onclick: () => fill(formSlot) }, "Cancel"),
+          h("button.btn.btn-sm.btn-primary", { type: "submit" }, action.confirm ? "Continue" : "Run")));
+      element.addEventListener("submit", async (e) => {
+        e.preventDefault();
+        if (action.confirm && !(await confirmDialog(`Run “${action.label}”?`, "This calls the action's server with your inputs."))) return;
+        const values = form.read();
+        fill(formSlot);
+        await run(event, action, button, outcome, values);
+      });
+      fill(formSlot, element);
+      element.querySelector("input,select")?.focus();
+      return;
+    }
+    if (action.confirm && !(await confirmDialog(`Run “${action.label}”?`, `On event “${event.event}”.`))) return;
+    await run(event, action, button, outcome, null);
+  });
+  return button;
+}
+
+export function actionBar(event) {
+  const actions = event.actions || [];
+  if (!actions.length) return null;
+  const outcome = h("div.outcome-line", { "aria-live": "polite" });
+  const formSlot = h("div");
+  const history = h("div.runs-box");
+  const buttons = actions.map((action) =>
+    action.external || !action.key
+      ? h("a.btn.btn-sm", { href: action.url, target: "_blank", rel: "noopener noreferrer" }, action.label, icon("external", 14))
+      : runButton(event, action, outcome, formSlot),
+  );
+  const runnable = actions.some((a) => !a.external && a.key);
+  const historyButton = runnable
+    ? h("button.btn-ghost.btn-sm", { type: "button", "aria-expanded": "false", onclick: async (e) => {
+        const toggle = e.currentTarget;
+        if (toggle.getAttribute("aria-expanded") === "true") {
+          toggle.setAttribute("aria-expanded", "false");
+          fill(history);
+          return;
+        }
+        toggle.setAttribute("aria-expanded", "true");
+        fill(history, h("span.muted.small", {}, "Loading runs…"));
+        try {
+          const runs = await api(runsUrl(event.id));
+          fill(history, runsList(runs));
+        } catch (error) {
+          fill(history, h("p.muted.small", {}, `Runs unavailable: ${error.message}`));
+        }
+      } }, "Runs")
+    : null;
+  return h("div.actions", {}, h("div.action-buttons", {}, buttons, historyButton), formSlot, outcome, history);
+}

@@ -1,0 +1,158 @@
+// Admin: deliveries (recent and dead letters, retry), routing rules, API keys and webhook sources.
+
+import { api } from "./api.js";
+import { confirmDialog } from "./actions.js";
+import { fill, h, toast } from "./dom.js";
+import { isAdmin } from "./state.js";
+import { relative } from "./time.js";
+
+function table(columns, rows, empty) {
+  if (!rows.length) return h("p.muted.small", {}, empty);
+  return h("div.table-wrap", {}, h("table.table", {},
+    h("thead", {}, h("tr", {}, columns.map(([label]) => h("th", { scope: "col" }, label)))),
+    h("tbody", {}, rows.map((row) => h("tr", {}, columns.map(([, cell]) => h("td", {}, cell(row))))))));
+}
+
+function section(title, ...children) {
+  return h("section.panel", {}, h("h2", {}, title), ...children);
+}
+
+function secretOnce(label, secret) {
+  return h("div.secret", { role: "status" }, h("strong", {}, label), h("p.small", {}, "Copy it now: it is shown only once."),
+    h("code.mono.secret-value", {}, secret));
+}
+
+async function deliveries(slot) {
+  const load = (state) => api(`/api/v1/deliveries${state ? "?state=dead" : ""}`).then((page) => page.items);
+  try {
+    const [recent, dead] = await Promise.all([load(false), load(true)]);
+    const columns = [
+      ["State", (d) => h(`span.badge.st-${d.state}`, {}, d.state)],
+      ["Via", (d) => `${d.notifier} · ${d.address}`],
+      ["Event", (d) => h("a", { href: `/events/${d.event_id}` }, d.rule)],
+      ["Tries", (d) => String(d.attempts)],
+      ["When", (d) => relative(d.finished_at || d.created_at)],
+      ["", (d) => (d.state === "dead" || d.state === "failed"
+        ? h("button.btn.btn-sm", { type: "button", onclick: async () => {
+            await api(`/api/v1/deliveries/${encodeURIComponent(d.id)}/retry`, { method: "POST" });
+            toast("Queued for another try", "ok");
+            deliveries(slot);
+          } }, "Retry")
+        : d.last_error ? h("span.muted.small", {}, d.last_error) : "")],
+    ];
+    fill(slot, h("h3", {}, "Dead letters"), table(columns, dead, "No dead letters."), h("h3", {}, "Recent"), table(columns, recent, "No deliveries yet."));
+  } catch (error) {
+    fill(slot, h("p.muted.small", {}, `Deliveries unavailable: ${error.message}`));
+  }
+}
+
+function targetText(target) {
+  const who = target.team ? `team ${target.team}` : target.user || target.email || (target.slack ? "Slack" : "everyone");
+  return `${who} (${target.via})`;
+}
+
+async function rules(slot) {
+  try {
+    const found = await api("/api/v1/routes");
+    fill(slot, table([
+      ["Rule", (r) => h("span", {}, r.rule.name, r.rule.enabled ? "" : h("span.muted", {}, " (off)"))],
+      ["Matches", (r) => h("code.mono", {}, JSON.stringify(r.rule.match))],
+      ["Targets", (r) => r.rule.targets.map(targetText).join(", ")],
+      ["From", (r) => r.origin],
+    ], found, "No routing rules: events sent with notify go to everyone in their project."));
+  } catch (error) {
+    fill(slot, h("p.muted.small", {}, `Routing rules unavailable: ${error.message}`));
+  }
+}
+
+async function keys(slot) {
+  const created = h("div");
+  const name = h("input", { id: "key-name", required: true, placeholder: "deploy script" });
+  const scope = h("select", { id: "key-scope" }, ["ingest", "read", "admin"].map((s) => h("option", { value: s }, s)));
+  const project = h("input", { id: "key-project", placeholder: "any project" });
+  const form = h("form.inline-form", {},
+    h("div.field", {}, h("label", { for: "key-name" }, "Name"), name),
+    h("div.field", {}, h("label", { for: "key-scope" }, "Scope"), scope),
+    h("div.field", {}, h("label", { for: "key-project" }, "Project"), project),
+    h("button.btn.btn-primary", { type: "submit" }, "Create key"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const result = await api("/api/v1/keys", { method: "POST", body: { name: name.value, scopes: [scope.value], project: project.value || null } });
+      fill(created, secretOnce(`Key “${result.info.name}”`, result.key));
+      form.reset();
+      keys(slot);
+    } catch (error) {
+      toast(error.message, "error");
+    }
+  });
+  const list = await api("/api/v1/keys").catch(() => []);
+  fill(slot, created, form, table([
+    ["Name", (k) => k.name],
+    ["Key", (k) => h("code.mono", {}, `${k.prefix}…`)],
+    ["Scopes", (k) => k.scopes.join(", ")],
+    ["Project", (k) => k.project || "all"],
+    ["Last used", (k) => (k.last_used_at ? relative(k.last_used_at) : "never")],
+    ["", (k) => (k.revoked_at ? h("span.muted", {}, "revoked") : h("button.btn-ghost.btn-sm.danger", { type: "button", onclick: async () => {
+      if (!(await confirmDialog(`Revoke “${k.name}”?`, "Apps using it stop working within seconds.", "Revoke"))) return;
+      await api(`/api/v1/keys/${encodeURIComponent(k.id)}`, { method: "DELETE" });
+      keys(slot);
+    } }, "Revoke"))],
+  ], list, "No API keys yet."));
+}
+
+async function sources(slot) {
+  const created = h("div");
+  const plugin = h("input", { id: "src-plugin", required: true, placeholder: "stripe" });
+  const name = h("input", { id: "src-name", required: true, placeholder: "shop" });
+  const project = h("input", { id: "src-project", required: true, placeholder: "shop" });
+  const secret = h("input", { id: "src-secret", required: true, placeholder: "signing secret from the sender" });
+  const form = h("form.inline-form", {},
+    h("div.field", {}, h("label", { for: "src-plugin" }, "Type"), plugin),
+    h("div.field", {}, h("label", { for: "src-name" }, "Name"), name),
+    h("div.field", {}, h("label", { for: "src-project" }, "Project"), project),
+    h("div.field", {}, h("label", { for: "src-secret" }, "Secret"), secret),
+    h("button.btn.btn-primary", { type: "submit" }, "Add source"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const result = await api("/api/v1/sources", { method: "POST", body: { plugin: plugin.value, name: name.value, project: project.value, secrets: [secret.value] } });
+      fill(created, h("div.secret", {}, h("strong", {}, "Point the sender at"), h("code.mono.secret-value", {}, result.url)));
+      form.reset();
+      sources(slot);
+    } catch (error) {
+      toast(error.message, "error");
+    }
+  });
+  const list = await api("/api/v1/sources").catch(() => []);
+  fill(slot, created, form, table([
+    ["Source", (s) => `${s.plugin}/${s.name}`],
+    ["Project", (s) => s.project],
+    ["URL", (s) => h("code.mono", {}, s.url)],
+    ["Secrets", (s) => s.secret_hints.join(" ")],
+    ["", (s) => (s.managed_by === "config" ? h("span.muted", {}, "config file") : h("button.btn-ghost.btn-sm.danger", { type: "button", onclick: async () => {
+      if (!(await confirmDialog(`Delete ${s.plugin}/${s.name}?`, "Deliveries to its URL will be refused.", "Delete"))) return;
+      await api(`/api/v1/sources/${encodeURIComponent(s.plugin)}/${encodeURIComponent(s.name)}`, { method: "DELETE" });
+      sources(slot);
+    } }, "Delete"))],
+  ], list, "No webhook sources yet."));
+}
+
+export function adminPage(main) {
+  if (!isAdmin()) {
+    fill(main, h("div.empty", {}, h("p.empty-title", {}, "Admins only"), h("p.muted", {}, "Ask an admin for access.")));
+    return;
+  }
+  const slots = [h("div"), h("div"), h("div"), h("div")];
+  fill(main, 
+    h("header.page-head", {}, h("h1", {}, "Admin")),
+    section("Deliveries", slots[0]),
+    section("Routing rules", slots[1]),
+    section("API keys", slots[2]),
+    section("Webhook sources", slots[3]),
+  );
+  deliveries(slots[0]);
+  rules(slots[1]);
+  keys(slots[2]);
+  sources(slots[3]);
+}

@@ -1,0 +1,109 @@
+// The app: who is signed in, the navigation, the pages, and the service worker.
+
+import { api, ApiError, setCsrf } from "./api.js";
+import { fill, h, icon } from "./dom.js";
+import { eventPage } from "./event-page.js";
+import { feedPage } from "./feed.js";
+import { heartbeatsPage } from "./heartbeats.js";
+import { loginPage } from "./login.js";
+import { adminPage } from "./admin.js";
+import { navigate, onRender, render, route, startRouter } from "./router.js";
+import { selfServicePage } from "./selfservice.js";
+import { settingsPage } from "./settings.js";
+import { isAdmin, state } from "./state.js";
+
+const SECTIONS = [
+  { path: "/", label: "Feed", icon: "feed" },
+  { path: "/heartbeats", label: "Heartbeats", icon: "heart" },
+  { path: "/actions", label: "Actions", icon: "bolt" },
+  { path: "/admin", label: "Admin", icon: "shield", admin: true },
+  { path: "/settings", label: "Settings", icon: "gear" },
+];
+
+function drawNav(pathname) {
+  const current = (path) => (path === "/" ? pathname === "/" || pathname.startsWith("/events/") : pathname.startsWith(path));
+  const links = SECTIONS.filter((s) => !s.admin || isAdmin()).map((s) =>
+    h("a.nav-link", { href: s.path, "aria-current": current(s.path) ? "page" : null }, icon(s.icon, 18), h("span", {}, s.label)));
+  fill(document.getElementById("nav"), links);
+  fill(document.getElementById("tabbar"), links.map((link) => link.cloneNode(true)));
+  const params = new URLSearchParams(location.search);
+  const project = pathname === "/" ? params.get("project") : null;
+  fill(
+    document.getElementById("sidebar-projects"),
+    h("div.sidebar-title", {}, "Projects"),
+    state.projects.length
+      ? state.projects.map((p) => h("a.side-link", { href: `/?project=${encodeURIComponent(p.slug)}`, "aria-current": p.slug === project ? "page" : null },
+          h("span", {}, p.slug), h("span.count", {}, p.event_count.toLocaleString())))
+      : h("p.muted.small", {}, "No projects yet."));
+  fill(
+    document.getElementById("sidebar-user"),
+    h("div.user", {}, h("span.avatar", { "aria-hidden": "true" }, (state.user.name || state.user.email).slice(0, 1).toUpperCase()),
+      h("div.user-text", {}, h("div.user-name", {}, state.user.name || state.user.email), h("div.muted.small", {}, state.user.role))));
+}
+
+async function loadSession() {
+  try {
+    return await api("/api/v1/session");
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return null;
+    throw error;
+  }
+}
+
+let routerStarted = false;
+
+async function signedIn(session) {
+  state.user = session.user;
+  setCsrf(session.csrf_token);
+  document.body.classList.remove("signed-out");
+  try {
+    state.projects = await api("/api/v1/projects");
+  } catch {
+    state.projects = [];
+  }
+  if (location.pathname === "/login") {
+    const next = new URLSearchParams(location.search).get("next");
+    history.replaceState(null, "", next && next.startsWith("/") && !next.startsWith("//") ? next : "/");
+  }
+  if (routerStarted) render();
+  else {
+    routerStarted = true;
+    startRouter();
+  }
+}
+
+function showLogin() {
+  state.user = null;
+  setCsrf(null);
+  if (location.pathname !== "/login") {
+    history.replaceState(null, "", `/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+  }
+  loginPage(signedIn);
+}
+
+async function boot() {
+  route("/", feedPage);
+  route("/events/:id", eventPage);
+  route("/heartbeats", heartbeatsPage);
+  route("/actions", selfServicePage);
+  route("/admin", adminPage);
+  route("/settings", settingsPage);
+  route("/login", () => navigate("/", { replace: true }));
+  onRender(drawNav);
+  window.addEventListener("hub:signed-out", showLogin);
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
+  let session;
+  try {
+    session = await loadSession();
+  } catch (error) {
+    fill(document.getElementById("main"), h("div.empty", {}, h("p.empty-title", {}, "The hub cannot be reached"), h("p.muted", {}, error.message)));
+    return;
+  }
+  if (!session) {
+    showLogin();
+    return;
+  }
+  await signedIn(session);
+}
+
+boot();

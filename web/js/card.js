@@ -1,0 +1,154 @@
+// One event as a card: icon, title, channel, time, description, source highlights, tags, JSON, timeline, actions.
+
+import { api } from "./api.js";
+import { actionBar } from "./actions.js";
+import { fill, h } from "./dom.js";
+import { eventIcon } from "./icons.js";
+import { jsonBlock } from "./json.js";
+import { markdown } from "./markdown.js";
+import { timeEl } from "./time.js";
+
+function description(event) {
+  if (!event.description) return null;
+  if (event.parser === "markdown") return markdown(event.description);
+  return h("p.desc", {}, event.description);
+}
+
+function tagText(value) {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function tagChips(event, onFilter) {
+  const entries = Object.entries(event.tags || {});
+  if (!entries.length) return null;
+  return h(
+    "ul.tags",
+    { "aria-label": "Tags" },
+    entries.map(([key, value]) =>
+      h(
+        "li",
+        {},
+        h(
+          "button.chip",
+          { type: "button", title: `Show events tagged ${key}: ${tagText(value)}`, onclick: () => onFilter?.({ tag: `${key}:${tagText(value)}` }) },
+          h("span.chip-key", {}, key),
+          h("span.chip-val", {}, tagText(value)),
+        ),
+      ),
+    ),
+  );
+}
+
+function money(amount, currency) {
+  try {
+    const format = new Intl.NumberFormat(undefined, { style: "currency", currency: currency.toUpperCase() });
+    const digits = format.resolvedOptions().maximumFractionDigits;
+    return format.format(amount / 10 ** digits);
+  } catch {
+    return `${amount} ${currency}`;
+  }
+}
+
+/** Stripe and GitHub events get their key facts up front: the amount, the repository. */
+function highlight(event) {
+  const content = event.content && typeof event.content === "object" ? event.content : {};
+  if (event.source === "stripe") {
+    const amount = content.amount ?? content.amount_total ?? content.amount_paid ?? content.amount_due;
+    const currency = content.currency || event.tags?.currency;
+    if (typeof amount === "number" && typeof currency === "string") {
+      return h("div.highlight", {}, h("span.amount", {}, money(amount, currency)), event.tags?.status ? h("span.badge", {}, event.tags.status) : null);
+    }
+  }
+  if (event.source === "github" && event.tags?.repo) {
+    const link = (event.actions || []).find((a) => a.external);
+    return h(
+      "div.highlight",
+      {},
+      h("span.repo", {}, String(event.tags.repo)),
+      link ? h("a.link", { href: link.url, target: "_blank", rel: "noopener noreferrer" }, link.label) : null,
+    );
+  }
+  return null;
+}
+
+function meta(event, onFilter) {
+  const filterButton = (label, change, title) =>
+    h("button.meta-link", { type: "button", title, onclick: () => onFilter?.(change) }, label);
+  return h(
+    "div.card-meta",
+    {},
+    filterButton(`#${event.channel}`, { project: event.project, channel: event.channel }, `Show #${event.channel}`),
+    h("span.sep", { "aria-hidden": "true" }, "·"),
+    filterButton(event.project, { project: event.project }, `Show project ${event.project}`),
+    event.user_id ? [h("span.sep", { "aria-hidden": "true" }, "·"), filterButton(event.user_id, { user_id: event.user_id }, `Show events of ${event.user_id}`)] : null,
+    event.source !== "api" ? h("span.badge", {}, event.source) : null,
+    event.severity !== "info" ? h(`span.badge.sev-${event.severity}`, {}, event.severity) : null,
+    event.test ? h("span.badge.badge-test", {}, "test") : null,
+  );
+}
+
+export function timeline(children) {
+  if (!children.length) return h("p.muted.small", {}, "No follow-up events in this context yet.");
+  return h(
+    "ol.timeline",
+    { "aria-label": "Context timeline" },
+    children.map((child) =>
+      h(
+        `li.tl-item.sev-${child.severity}`,
+        {},
+        h("span.tl-dot", { "aria-hidden": "true" }, eventIcon(child)),
+        h(
+          "div.tl-body",
+          {},
+          h("div.tl-head", {}, h("a.tl-title", { href: `/events/${child.id}` }, child.event), timeEl(child.created_at)),
+          child.description ? (child.parser === "markdown" ? markdown(child.description) : h("p.desc", {}, child.description)) : null,
+        ),
+      ),
+    ),
+  );
+}
+
+function contextSection(event, children) {
+  if (!event.context_id || event.parent_id) return null;
+  const box = h("div.context");
+  if (children) {
+    box.append(h("div.context-head", {}, "Timeline"), timeline(children));
+    return box;
+  }
+  const button = h("button.btn-ghost.btn-sm", { type: "button", "aria-expanded": "false" }, "Show timeline");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    button.textContent = "Loading…";
+    try {
+      const detail = await api(`/api/v1/events/${encodeURIComponent(event.id)}`);
+      fill(box, h("div.context-head", {}, "Timeline"), timeline(detail.children));
+    } catch (error) {
+      button.disabled = false;
+      button.textContent = `Could not load the timeline (${error.message}) — retry`;
+    }
+  });
+  box.append(button);
+  return box;
+}
+
+/** The card; `children` given (permalink page) shows the timeline open, `onFilter` makes chips filter the feed. */
+export function eventCard(event, { onFilter, children = null, expanded = false } = {}) {
+  const hasContent = event.content !== null && event.content !== undefined;
+  return h(
+    `article.card.sev-${event.severity}`,
+    { dataset: { id: event.id } },
+    h("div.card-icon", { "aria-hidden": "true" }, eventIcon(event)),
+    h(
+      "div.card-body",
+      {},
+      h("header.card-head", {}, h("h3.card-title", {}, h("a", { href: `/events/${event.id}` }, event.event)), timeEl(event.created_at)),
+      meta(event, onFilter),
+      description(event),
+      highlight(event),
+      tagChips(event, onFilter),
+      hasContent ? jsonBlock(event.content, { open: expanded }) : null,
+      contextSection(event, children),
+      actionBar(event),
+    ),
+  );
+}

@@ -1,0 +1,34 @@
+// The permalink page of one event: the full card, JSON open, and its context timeline.
+
+import { api } from "./api.js";
+import { eventCard } from "./card.js";
+import { fill, h, icon } from "./dom.js";
+import { navigate } from "./router.js";
+
+export function eventPage(main, { id }) {
+  const controller = new AbortController();
+  fill(main, h("p.loading", {}, "Loading event…"));
+  const toFeed = (patch) => {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(patch)) if (value) params.append(key, value);
+    navigate(`/?${params}`);
+  };
+  api(`/api/v1/events/${encodeURIComponent(id)}`, { signal: controller.signal })
+    .then(({ event, children }) => {
+      document.title = `${event.event} · hub`;
+      fill(main, 
+        h("header.page-head", {}, h("a.back", { href: "/" }, icon("feed", 16), "Feed"),
+          h("button.btn-ghost.btn-sm", { type: "button", onclick: (e) => {
+            navigator.clipboard?.writeText(location.href);
+            e.currentTarget.textContent = "Link copied";
+          } }, icon("link", 14), "Copy link")),
+        eventCard(event, { onFilter: toFeed, children: event.context_id && !event.parent_id ? children : null, expanded: true }),
+        event.parent_id ? h("p.muted", {}, "Part of a context: ", h("a", { href: `/events/${event.parent_id}` }, "open the parent event"), ".") : null,
+      );
+    })
+    .catch((error) => {
+      if (error.name === "AbortError") return;
+      fill(main, h("div.empty", {}, h("p.empty-title", {}, error.status === 404 ? "Event not found" : "Could not load this event"), h("p.muted", {}, error.message)));
+    });
+  return () => controller.abort();
+}

@@ -1,0 +1,206 @@
+// The feed: filters and search in the URL, cursor pages on scroll, live events over SSE with a "N new" pill.
+
+import { api, query } from "./api.js";
+import { eventCard } from "./card.js";
+import { fill, h, icon } from "./dom.js";
+import { navigate } from "./router.js";
+import { state } from "./state.js";
+
+const PAGE = 30;
+const FILTER_KEYS = ["project", "channel", "tag", "severity", "user_id", "q", "test"];
+const SEVERITY_CHOICES = [
+  ["", "All"],
+  ["warning,critical", "Warnings"],
+  ["critical", "Critical"],
+];
+
+export function readFilters(search = location.search) {
+  const params = new URLSearchParams(search);
+  return {
+    project: params.get("project") || "",
+    channel: params.get("channel") || "",
+    tag: params.getAll("tag"),
+    severity: params.get("severity") || "",
+    user_id: params.get("user_id") || "",
+    q: params.get("q") || "",
+    test: params.get("test") === "true",
+  };
+}
+
+function filtersUrl(filters) {
+  return `/${query(Object.fromEntries(FILTER_KEYS.map((k) => [k, filters[k]])))}`;
+}
+
+function insightTiles(insights) {
+  if (!insights.length) return null;
+  return h("section.tiles", { "aria-label": "Insights" }, insights.map((insight) =>
+    h("div.tile", {},
+      h("div.tile-title", {}, insight.icon ? h("span.tile-icon", { "aria-hidden": "true" }, insight.icon) : null, insight.title),
+      h("div.tile-value", {}, typeof insight.value === "number" ? insight.value.toLocaleString() : String(insight.value)))));
+}
+
+function activeChips(filters, change) {
+  const chips = [];
+  const chip = (label, patch) =>
+    chips.push(h("button.chip.chip-active", { type: "button", title: `Remove filter ${label}`, onclick: () => change(patch) }, label, icon("x", 12)));
+  if (filters.channel) chip(`#${filters.channel}`, { channel: "" });
+  if (filters.user_id) chip(`user: ${filters.user_id}`, { user_id: "" });
+  for (const tag of filters.tag) chip(tag, { tag: filters.tag.filter((t) => t !== tag) });
+  return chips.length ? h("div.active-filters", {}, chips) : null;
+}
+
+function toolbar(filters, change) {
+  const search = h("input.search-input", {
+    type: "search", placeholder: "Search events", value: filters.q, "aria-label": "Search events", autocomplete: "off",
+  });
+  let timer;
+  search.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => change({ q: search.value.trim() }, { replace: true, keepFocus: true }), 300);
+  });
+  const projectSelect = h("select.select", { "aria-label": "Project", onchange: (e) => change({ project: e.target.value, channel: "" }) },
+    h("option", { value: "" }, "All projects"),
+    state.projects.map((p) => h("option", { value: p.slug, selected: p.slug === filters.project }, p.slug)));
+  const severity = h("div.segmented", { role: "group", "aria-label": "Severity" }, SEVERITY_CHOICES.map(([value, label]) =>
+    h("button", { type: "button", "aria-pressed": String(filters.severity === value), onclick: () => change({ severity: value }) }, label)));
+  const test = h("label.switch", {},
+    h("input", { type: "checkbox", checked: filters.test, onchange: (e) => change({ test: e.target.checked }) }),
+    h("span.switch-track", { "aria-hidden": "true" }), "Test mode");
+  return h("div.toolbar", {},
+    h("div.search", {}, icon("search", 16), search),
+    h("div.toolbar-row", {}, projectSelect, severity, test));
+}
+
+export function feedPage(main) {
+  const filters = readFilters();
+  const controller = new AbortController();
+  const list = h("div.feed", { "aria-live": "off" });
+  const sentinel = h("div.sentinel", { "aria-hidden": "true" });
+  const status = h("div.feed-status");
+  const pill = h("button.pill", { type: "button", hidden: true }, icon("up", 14), h("span"));
+  const tilesSlot = h("div");
+  const channelsSlot = h("div");
+  const offline = h("div.banner", { hidden: true }, "You are offline: showing the last loaded events.");
+  const seen = new Set();
+  let cursor = null;
+  let loading = false;
+  let pending = [];
+
+  const change = (patch, { replace = false, keepFocus = false } = {}) => {
+    const next = { ...filters, ...patch };
+    navigate(filtersUrl(next), { replace, keepFocus });
+  };
+  const onFilter = (patch) => change(patch.tag ? { ...patch, tag: [...new Set([...filters.tag, patch.tag])] } : patch);
+
+  const card = (event) => eventCard(event, { onFilter });
+
+  async function loadMore() {
+    if (loading || cursor === undefined) return;
+    loading = true;
+    fill(status, h("span.spinner", { "aria-hidden": "true" }), "Loading…");
+    try {
+      const page = await api(`/api/v1/events${query({ ...filters, limit: PAGE, cursor })}`, { signal: controller.signal });
+      offline.hidden = true;
+      for (const event of page.items) {
+        if (seen.has(event.id)) continue;
+        seen.add(event.id);
+        list.append(card(event));
+      }
+      cursor = page.next_cursor || undefined;
+      fill(status, 
+        seen.size === 0 ? emptyState(filters) : cursor === undefined ? h("span.muted", {}, "You're all caught up.") : "",
+      );
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      if (error.status === 0) offline.hidden = false;
+      fill(status, h("span.error", {}, error.message), " ", h("button.btn-ghost.btn-sm", { type: "button", onclick: loadMore }, "Retry"));
+    } finally {
+      loading = false;
+    }
+  }
+
+  function showPending() {
+    for (const event of pending.reverse()) list.prepend(card(event));
+    pending = [];
+    pill.hidden = true;
+  }
+
+  pill.addEventListener("click", () => {
+    showPending();
+    window.scrollTo({ top: 0, behavior: "smooth" });
+  });
+
+  const atTop = () => window.scrollY < 120;
+  const onScroll = () => {
+    if (atTop() && pending.length) showPending();
+  };
+  window.addEventListener("scroll", onScroll, { passive: true });
+
+  const live = new EventSource(`/api/v1/stream${query({ ...filters, q: filters.q || undefined })}`);
+  live.addEventListener("event", (message) => {
+    const event = JSON.parse(message.data);
+    if (seen.has(event.id)) return;
+    seen.add(event.id);
+    status.querySelector(".empty")?.remove();
+    if (atTop() && !pending.length) {
+      const node = card(event);
+      node.classList.add("card-new");
+      list.prepend(node);
+    } else {
+      pending.push(event);
+      pill.hidden = false;
+      pill.querySelector("span").textContent = `${pending.length} new`;
+    }
+  });
+  const liveDot = h("span.live", { title: "Live" }, h("span.live-dot"), "Live");
+  live.addEventListener("open", () => liveDot.classList.remove("live-off"));
+  live.addEventListener("error", () => liveDot.classList.add("live-off"));
+
+  const observer = new IntersectionObserver((entries) => entries[0].isIntersecting && loadMore(), { rootMargin: "600px" });
+  observer.observe(sentinel);
+
+  const title = filters.channel ? `#${filters.channel}` : filters.project || "All events";
+  fill(main, 
+    h("header.page-head", {}, h("h1", {}, title), liveDot),
+    toolbar(filters, change),
+    activeChips(filters, change),
+    channelsSlot,
+    tilesSlot,
+    offline,
+    pill,
+    list,
+    sentinel,
+    status,
+  );
+  if (filters.project) {
+    api(`/api/v1/projects/${encodeURIComponent(filters.project)}/insights`, { signal: controller.signal })
+      .then((insights) => fill(tilesSlot, insightTiles(insights) || ""))
+      .catch(() => {});
+    api(`/api/v1/projects/${encodeURIComponent(filters.project)}/channels`, { signal: controller.signal })
+      .then((channels) => fill(channelsSlot, channelStrip(filters, channels, change)))
+      .catch(() => {});
+  }
+  loadMore();
+  return () => {
+    controller.abort();
+    live.close();
+    observer.disconnect();
+    window.removeEventListener("scroll", onScroll);
+  };
+}
+
+function channelStrip(filters, channels, change) {
+  if (!channels.length) return "";
+  return h("nav.channel-strip", { "aria-label": "Channels" },
+    h("button.chip", { type: "button", "aria-pressed": String(!filters.channel), onclick: () => change({ channel: "" }) }, "All"),
+    channels.map((c) => h("button.chip", { type: "button", "aria-pressed": String(filters.channel === c.name), onclick: () => change({ channel: c.name }) },
+      `#${c.name}`, h("span.count", {}, c.event_count.toLocaleString()))));
+}
+
+function emptyState(filters) {
+  const filtered = filters.q || filters.channel || filters.tag.length || filters.severity || filters.user_id;
+  return h("div.empty", {},
+    h("div.empty-icon", { "aria-hidden": "true" }, "✨"),
+    h("p.empty-title", {}, filtered ? "No events match these filters" : "No events yet"),
+    h("p.muted", {}, filtered ? "Try a broader search or clear a filter." : "Send one with: hub send --event \"Hello\" --project demo"));
+}

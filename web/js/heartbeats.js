@@ -1,0 +1,176 @@
+// Heartbeats: every check with its state, last and next ping, schedule in words, a sparkline of recent runs,
+// its ping URL with snippets, and create / edit / pause for admins.
+
+import { api, query } from "./api.js";
+import { confirmDialog } from "./actions.js";
+import { fill, h, icon, toast } from "./dom.js";
+import { scheduleWords, seconds } from "./schedule.js";
+import { isAdmin, state } from "./state.js";
+import { duration, exact, relative } from "./time.js";
+
+const STATE_WORDS = { new: "New", up: "Up", late: "Late", down: "Down", paused: "Paused", running: "Running" };
+
+function stateOf(check) {
+  return check.running && check.status !== "paused" && check.status !== "down" ? "running" : check.status;
+}
+
+function sparkline(pings) {
+  const runs = pings.filter((p) => p.kind === "success" || p.kind === "fail").slice(0, 24).reverse();
+  const width = 120;
+  const height = 28;
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("width", width);
+  svg.setAttribute("height", height);
+  svg.setAttribute("class", "spark");
+  svg.setAttribute("role", "img");
+  const failed = runs.filter((p) => p.kind === "fail").length;
+  svg.setAttribute("aria-label", runs.length ? `${runs.length} recent runs, ${failed} failed` : "No runs yet");
+  const longest = Math.max(1, ...runs.map((p) => p.duration || 0));
+  const bar = width / 24;
+  runs.forEach((ping, i) => {
+    const rect = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+    const size = ping.duration ? Math.max(6, (ping.duration / longest) * height) : height * 0.55;
+    rect.setAttribute("x", String(width - (runs.length - i) * bar + 1));
+    rect.setAttribute("y", String(height - size));
+    rect.setAttribute("width", String(bar - 2));
+    rect.setAttribute("height", String(size));
+    rect.setAttribute("rx", "1.5");
+    rect.setAttribute("class", ping.kind === "fail" ? "spark-fail" : "spark-ok");
+    const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
+    title.textContent = `${ping.kind === "fail" ? "Failed" : "OK"} ${exact(ping.created_at)}${ping.duration ? ` · ${duration(ping.duration)}` : ""}`;
+    rect.append(title);
+    svg.append(rect);
+  });
+  return svg;
+}
+
+function copyField(value, label) {
+  const input = h("input.mono", { value, readOnly: true, "aria-label": label, onfocus: (e) => e.target.select() });
+  return h("div.copy-field", {}, input, h("button.btn.btn-sm", { type: "button", onclick: async (e) => {
+    await navigator.clipboard?.writeText(value);
+    fill(e.currentTarget, icon("copy", 14), "Copied");
+  } }, icon("copy", 14), "Copy"));
+}
+
+function snippets(check) {
+  const curl = `curl -fsS -m 10 --retry 5 -o /dev/null ${check.ping_url}`;
+  const every = check.cron || "*/5 * * * *";
+  return h("div.snippets", {},
+    h("div.snippet-title", {}, "Ping URL"), copyField(check.ping_url, "Ping URL"),
+    h("div.snippet-title", {}, "curl"), h("pre.code", {}, curl),
+    h("div.snippet-title", {}, "crontab"), h("pre.code", {}, `${every} /path/to/job.sh && ${curl}`),
+    h("div.snippet-title", {}, "wrapper"), h("pre.code", {}, `hub run --check ${check.uuid} -- /path/to/job.sh`));
+}
+
+function checkForm(check, onSaved) {
+  const editing = !!check;
+  const kind = h("select", { id: "hb-kind" }, h("option", { value: "period", selected: !check?.cron }, "Every period"), h("option", { value: "cron", selected: !!check?.cron }, "Cron expression"));
+  const name = h("input", { id: "hb-name", required: true, value: check?.name || "", placeholder: "Nightly backup" });
+  const project = h("input", { id: "hb-project", required: true, value: check?.project || state.projects[0]?.slug || "", disabled: editing });
+  const period = h("input", { id: "hb-period", type: "number", min: 1, value: check?.period ? check.period / 60 : 60 });
+  const cron = h("input.mono", { id: "hb-cron", value: check?.cron || "0 9 * * 1-5", placeholder: "0 9 * * 1-5" });
+  const tz = h("input", { id: "hb-tz", value: check?.tz || Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" });
+  const grace = h("input", { id: "hb-grace", type: "number", min: 0, value: check ? check.grace / 60 : 5 });
+  const error = h("p.form-error", { role: "alert", hidden: true });
+  const periodRow = h("div.field", {}, h("label", { for: "hb-period" }, "Period (minutes)"), period);
+  const cronRows = [h("div.field", {}, h("label", { for: "hb-cron" }, "Cron"), cron), h("div.field", {}, h("label", { for: "hb-tz" }, "Time zone"), tz)];
+  const sync = () => {
+    periodRow.hidden = kind.value !== "period";
+    cronRows.forEach((row) => (row.hidden = kind.value !== "cron"));
+  };
+  kind.addEventListener("change", sync);
+  sync();
+  const form = h("form.panel.form-grid", {},
+    h("div.field", {}, h("label", { for: "hb-name" }, "Name"), name),
+    h("div.field", {}, h("label", { for: "hb-project" }, "Project"), project),
+    h("div.field", {}, h("label", { for: "hb-kind" }, "Schedule"), kind),
+    periodRow, ...cronRows,
+    h("div.field", {}, h("label", { for: "hb-grace" }, "Grace (minutes)"), grace),
+    error,
+    h("div.row", {}, h("button.btn.btn-primary", { type: "submit" }, editing ? "Save" : "Create check")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = { name: name.value, grace: Math.round(Number(grace.value) * 60) };
+    if (kind.value === "period") body.period = Math.round(Number(period.value) * 60);
+    else Object.assign(body, { cron: cron.value, tz: tz.value });
+    if (!editing) body.project = project.value;
+    try {
+      await api(editing ? `/api/v1/checks/${check.uuid}` : "/api/v1/checks", { method: editing ? "PATCH" : "POST", body });
+      toast(editing ? "Check saved" : "Check created", "ok");
+      onSaved();
+    } catch (problem) {
+      error.textContent = problem.message;
+      error.hidden = false;
+    }
+  });
+  return form;
+}
+
+function checkRow(check, reload) {
+  const status = stateOf(check);
+  const spark = h("div.spark-slot");
+  api(`/api/v1/checks/${check.uuid}/pings${query({ limit: 50 })}`).then((page) => fill(spark, sparkline(page.items))).catch(() => {});
+  const details = h("div.check-details", { hidden: true });
+  const toggle = h("button.btn-ghost.btn-sm", { type: "button", "aria-expanded": "false", onclick: () => {
+    details.hidden = !details.hidden;
+    toggle.setAttribute("aria-expanded", String(!details.hidden));
+    if (!details.hidden && !details.childElementCount) {
+      details.append(snippets(check));
+      if (isAdmin()) details.append(h("div.snippet-title", {}, "Edit"), checkForm(check, reload));
+    }
+  } }, "Details");
+  const adminButtons = isAdmin()
+    ? [
+        h("button.btn.btn-sm", { type: "button", onclick: async () => {
+          await api(`/api/v1/checks/${check.uuid}/${check.status === "paused" ? "resume" : "pause"}`, { method: "POST" });
+          reload();
+        } }, icon(check.status === "paused" ? "play" : "pause", 14), check.status === "paused" ? "Resume" : "Pause"),
+        h("button.btn-ghost.btn-sm.danger", { type: "button", onclick: async () => {
+          if (!(await confirmDialog(`Delete “${check.name}”?`, "Its pings and history go too.", "Delete"))) return;
+          await api(`/api/v1/checks/${check.uuid}`, { method: "DELETE" });
+          reload();
+        } }, "Delete"),
+      ]
+    : [];
+  return h(`article.check.st-${status}`, { dataset: { uuid: check.uuid } },
+    h("div.check-main", {},
+      h(`span.state.state-${status}`, {}, h("span.state-dot", { "aria-hidden": "true" }), STATE_WORDS[status]),
+      h("div.check-text", {},
+        h("h3.check-name", {}, check.name),
+        h("div.check-meta", {}, `${check.project} · #${check.channel} · `, h("span.sched", {}, scheduleWords(check)), check.grace ? ` · ${seconds(check.grace)} grace` : "")),
+      spark),
+    h("dl.check-facts", {},
+      h("div", {}, h("dt", {}, "Last ping"), h("dd", { title: check.last_ping_at ? exact(check.last_ping_at) : "" }, check.last_ping_at ? relative(check.last_ping_at) : "never")),
+      h("div", {}, h("dt", {}, "Next expected"), h("dd", { title: check.expected_at ? exact(check.expected_at) : "" }, check.status === "paused" ? "paused" : check.expected_at ? relative(check.expected_at) : "on first ping"))),
+    h("div.check-actions", {}, toggle, ...adminButtons),
+    details);
+}
+
+export function heartbeatsPage(main) {
+  const list = h("div.checks");
+  const formSlot = h("div");
+  const load = async () => {
+    try {
+      const page = await api(`/api/v1/checks${query({ limit: 200 })}`);
+      fill(list, ...(page.items.length ? page.items.map((c) => checkRow(c, load)) : [h("div.empty", {},
+        h("div.empty-icon", { "aria-hidden": "true" }, "💓"), h("p.empty-title", {}, "No checks yet"),
+        h("p.muted", {}, "Create one, then ping its URL from your cron job."))]));
+    } catch (error) {
+      fill(list, h("p.error", {}, error.status === 404 ? "The heartbeat plugin is not enabled on this hub." : error.message));
+    }
+  };
+  fill(main, 
+    h("header.page-head", {}, h("h1", {}, "Heartbeats"),
+      isAdmin() ? h("button.btn.btn-primary.btn-sm", { type: "button", onclick: () => {
+        fill(formSlot, formSlot.childElementCount ? "" : checkForm(null, () => { fill(formSlot); load(); }));
+      } }, icon("plus", 14), "New check") : null),
+    formSlot,
+    list,
+  );
+  list.append(h("p.loading", {}, "Loading checks…"));
+  load();
+  // Refresh states, unless someone is reading or editing a check.
+  const timer = setInterval(() => list.querySelector(".check-details:not([hidden])") || formSlot.childElementCount || load(), 30_000);
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,36 @@
+// Sign-in with email and password; the hub answers with a fresh session cookie and a CSRF token.
+
+import { api } from "./api.js";
+import { h } from "./dom.js";
+
+export function loginPage(onSignedIn) {
+  const error = h("p.form-error", { role: "alert", hidden: true });
+  const email = h("input", { id: "email", name: "email", type: "email", autocomplete: "username", required: true, autofocus: true });
+  const password = h("input", { id: "password", name: "password", type: "password", autocomplete: "current-password", required: true });
+  const submit = h("button.btn.btn-primary.btn-block", { type: "submit" }, "Sign in");
+  const form = h("form.login-card", { "aria-labelledby": "login-title" },
+    h("img.login-logo", { src: "/icons/icon.svg", alt: "", width: 48, height: 48 }),
+    h("h1", { id: "login-title" }, "Sign in to hub"),
+    h("div.field", {}, h("label", { for: "email" }, "Email"), email),
+    h("div.field", {}, h("label", { for: "password" }, "Password"), password),
+    error,
+    submit,
+    h("p.muted.small", {}, "No account? An admin creates one with ", h("code", {}, "hub users create"), "."));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    submit.disabled = true;
+    error.hidden = true;
+    try {
+      const session = await api("/api/v1/session", { method: "POST", body: { email: email.value, password: password.value } });
+      await onSignedIn(session);
+    } catch (problem) {
+      error.textContent = problem.status === 401 ? "Wrong email or password." : problem.message;
+      error.hidden = false;
+      password.select();
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  document.body.classList.add("signed-out");
+  document.getElementById("main").replaceChildren(h("div.login", {}, form));
+}

@@ -1,0 +1,58 @@
+// Client-side routing with the history API: links inside the app navigate without a reload.
+
+const routes = [];
+let cleanup = null;
+let renderShell = () => {};
+
+export function route(pattern, page) {
+  const names = [];
+  const regex = new RegExp(`^${pattern.replace(/:(\w+)/g, (_, name) => (names.push(name), "([^/]+)"))}/?$`);
+  routes.push({ regex, names, page });
+}
+
+export function onRender(callback) {
+  renderShell = callback;
+}
+
+export function render({ keepFocus = false } = {}) {
+  const main = document.getElementById("main");
+  cleanup?.();
+  cleanup = null;
+  for (const { regex, names, page } of routes) {
+    const match = regex.exec(location.pathname);
+    if (!match) continue;
+    const params = Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1])]));
+    const active = document.activeElement;
+    const caret = active?.selectionStart;
+    renderShell(location.pathname);
+    cleanup = page(main, params) || null;
+    if (keepFocus && active?.classList?.contains("search-input")) {
+      const search = main.querySelector(".search-input");
+      search?.focus();
+      search?.setSelectionRange(caret, caret);
+    }
+    return;
+  }
+  main.replaceChildren(Object.assign(document.createElement("p"), { className: "empty", textContent: "This page does not exist." }));
+}
+
+export function navigate(url, { replace = false, keepFocus = false } = {}) {
+  if (replace) history.replaceState(null, "", url);
+  else history.pushState(null, "", url);
+  render({ keepFocus });
+  if (!replace) window.scrollTo(0, 0);
+}
+
+export function startRouter() {
+  window.addEventListener("popstate", () => render());
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest?.("a[href]");
+    if (!link || link.target || event.defaultPrevented || event.button !== 0) return;
+    if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    const url = new URL(link.href, location.href);
+    if (url.origin !== location.origin || url.pathname.startsWith("/api/")) return;
+    event.preventDefault();
+    navigate(url.pathname + url.search);
+  });
+  render();
+}

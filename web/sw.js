@@ -1,0 +1,167 @@
+// The service worker: the app shell offline, the last loaded feed offline, push notifications and their actions.
+
+const SHELL_CACHE = "hub-shell-v1";
+const DATA_CACHE = "hub-data-v1";
+const SHELL = [
+  "/",
+  "/styles.css",
+  "/manifest.webmanifest",
+  "/icons/icon.svg",
+  "/icons/icon-192.png",
+  "/js/actions.js",
+  "/js/admin.js",
+  "/js/api.js",
+  "/js/app.js",
+  "/js/card.js",
+  "/js/dom.js",
+  "/js/event-page.js",
+  "/js/feed.js",
+  "/js/heartbeats.js",
+  "/js/icons.js",
+  "/js/json.js",
+  "/js/login.js",
+  "/js/markdown.js",
+  "/js/push.js",
+  "/js/router.js",
+  "/js/schedule.js",
+  "/js/selfservice.js",
+  "/js/session.js",
+  "/js/settings.js",
+  "/js/state.js",
+  "/js/time.js",
+];
+// Reads worth keeping for offline use; the stream and every write always go to the network.
+const CACHED_READS = /^\/api\/v1\/(session|projects|events)(\/|$|\?)/;
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches.keys()
+      .then((names) => Promise.all(names.filter((n) => n !== SHELL_CACHE && n !== DATA_CACHE).map((n) => caches.delete(n))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+/** Network first (always fresh when online), the cached copy when the network fails. */
+async function networkFirst(request, cacheName, fallbackUrl) {
+  const cache = await caches.open(cacheName);
+  try {
+    const response = await fetch(request);
+    if (response.ok) cache.put(fallbackUrl || request, response.clone());
+    return response;
+  } catch (error) {
+    const cached = await cache.match(fallbackUrl || request);
+    if (cached) return cached;
+    throw error;
+  }
+}
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  if (request.mode === "navigate") {
+    event.respondWith(networkFirst(request, SHELL_CACHE, "/"));
+  } else if (CACHED_READS.test(url.pathname + url.search)) {
+    event.respondWith(networkFirst(request, DATA_CACHE));
+  } else if (!url.pathname.startsWith("/api/")) {
+    event.respondWith(networkFirst(request, SHELL_CACHE));
+  }
+});
+
+self.addEventListener("message", (event) => {
+  // Someone signed out: their events must not stay readable on this device.
+  if (event.data?.type === "signed-out") event.waitUntil(caches.delete(DATA_CACHE));
+});
+
+self.addEventListener("push", (event) => {
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch {
+    data = { title: "hub", body: event.data?.text() };
+  }
+  const actions = (data.actions || []).slice(0, 2).map((a) => ({ action: a.action, title: a.title }));
+  event.waitUntil(
+    self.registration.showNotification(data.title || "hub", {
+      body: data.body || "",
+      icon: data.icon && data.icon.startsWith("/") ? data.icon : "/icons/icon-192.png",
+      badge: "/icons/icon-192.png",
+      tag: data.tag || undefined,
+      data: { url: data.url || (data.event_id ? `/events/${data.event_id}` : "/"), event_id: data.event_id, actions: data.actions || [] },
+      actions,
+    }),
+  );
+});
+
+async function csrfToken() {
+  const response = await fetch("/api/v1/session", { credentials: "same-origin" });
+  if (!response.ok) throw new Error("signed out");
+  return (await response.json()).csrf_token;
+}
+
+/** A notification button runs the action through the hub, as the signed-in user, and reports the outcome. */
+async function runAction(eventId, key) {
+  let title = "Action done";
+  let body = "";
+  try {
+    const response = await fetch(`/api/v1/events/${encodeURIComponent(eventId)}/actions/${encodeURIComponent(key)}`, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": await csrfToken() },
+      body: "{}",
+    });
+    const result = await response.json().catch(() => ({}));
+    if (!response.ok || result.status === "failed") title = "Action failed";
+    body = result.message || "";
+  } catch (error) {
+    title = "Action not run";
+    body = "Open hub and sign in to run it.";
+  }
+  await self.registration.showNotification(title, { body, icon: "/icons/icon-192.png", tag: `action-${eventId}-${key}` });
+}
+
+async function openUrl(url) {
+  const target = new URL(url, self.location.origin).href;
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  for (const client of windows) {
+    if (new URL(client.url).origin === self.location.origin && "focus" in client) {
+      await client.navigate(target);
+      return client.focus();
+    }
+  }
+  return self.clients.openWindow(target);
+}
+
+self.addEventListener("notificationclick", (event) => {
+  const data = event.notification.data || {};
+  event.notification.close();
+  // The hub sends `url` only for link buttons; the others run through the hub.
+  const action = (data.actions || []).find((a) => a.action === event.action);
+  if (action?.url) {
+    event.waitUntil(self.clients.openWindow(action.url));
+  } else if (action && data.event_id) {
+    event.waitUntil(runAction(data.event_id, event.action));
+  } else {
+    event.waitUntil(openUrl(data.url || "/"));
+  }
+});
+
+self.addEventListener("pushsubscriptionchange", (event) => {
+  event.waitUntil((async () => {
+    const keyResponse = await fetch("/api/v1/push/vapid-public-key", { credentials: "same-origin" });
+    const { public_key: key } = await keyResponse.json();
+    const padded = key.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (key.length % 4)) % 4);
+    const applicationServerKey = Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+    const subscription = await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey });
+    await fetch("/api/v1/push/subscriptions", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": await csrfToken() },
+      body: JSON.stringify({ ...subscription.toJSON(), user_agent: "Re-registered browser" }),
+    });
+  })());
+});
