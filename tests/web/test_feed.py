@@ -47,15 +47,15 @@ def test_infinite_scroll_loads_older_pages(context, web_hub, sign_in) -> None:
 
 
 def test_filters_search_and_a_context(context, web_hub, sign_in) -> None:
-    web_hub.post(project="shop", channel="deploys", event="Deploy v2.14", tags={"env": "production"}, context_id="d214")
-    web_hub.post(project="shop", channel="deploys", event="Migrations applied", context_id="d214")
-    web_hub.post(project="shop", channel="deploys", event="Deploy v2.14 to staging", tags={"env": "staging"})
+    web_hub.post(project="shop", channel="deploys", event="Release r3.7", tags={"env": "production"}, context_id="r37")
+    web_hub.post(project="shop", channel="deploys", event="Migrations applied", context_id="r37")
+    web_hub.post(project="shop", channel="deploys", event="Release r3.7 to staging", tags={"env": "staging"})
     web_hub.post(project="shop", channel="signups", event="Newsletter signup", description="zebra-crossing campaign")
     page = context.new_page()
     sign_in(page, "ada@example.com")
     page.goto("/?project=shop")
 
-    production = page.locator(".card", has_text="Deploy v2.14").filter(has_not_text="staging")
+    production = page.locator(".card", has_text="Release r3.7").filter(has_not_text="staging")
     production.locator(".chip", has_text="production").click()
     expect(page).to_have_url(re.compile(r"tag=env%3Aproduction"))
     expect(page.locator(".card")).to_have_count(1)
@@ -68,7 +68,7 @@ def test_filters_search_and_a_context(context, web_hub, sign_in) -> None:
     expect(page.locator(".search-input")).to_be_focused()
 
     page.goto("/?project=shop&channel=deploys")
-    card = page.locator(".card", has_text="Deploy v2.14").filter(has_not_text="staging")
+    card = page.locator(".card", has_text="Release r3.7").filter(has_not_text="staging")
     card.get_by_role("button", name="Show timeline").click()
     expect(card.locator(".timeline")).to_contain_text("Migrations applied")
     card.locator(".card-title a").click()
