@@ -6,11 +6,23 @@ self-service side the web app uses, so a member or viewer can turn notifications
 
 from __future__ import annotations
 
+import secrets
+
+import msgspec
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 
 from hub.api.common import api_key, hub_of, require
+from hub.outbox.notifier import Message, Recipient
 from hub.people.models import SubscriptionIn, SubscriptionOut
+
+
+class TestPushOut(msgspec.Struct):
+    """What the push service said to a test notification: `delivered`, or why not."""
+
+    result: str
+    status: int | None = None
+    detail: str = ""
 
 
 def signed_in_user(request: Request) -> str:
@@ -42,3 +54,27 @@ class DevicesController(Controller):
     async def forget(self, request: Request, subscription_id: str) -> None:
         if not await hub_of(request).people.remove_subscription(subscription_id, signed_in_user(request)):
             raise NotFoundException(f"you have no push subscription {subscription_id}")
+
+    @post("/{subscription_id:str}/test", status_code=200, summary="Send a test notification to one of your browsers")
+    async def send_test(self, request: Request, subscription_id: str) -> TestPushOut:
+        # A diagnostic the person is waiting for, so it is sent now (like an action run), not via the outbox.
+        hub = hub_of(request)
+        user_id = signed_in_user(request)
+        mine = await hub.people.list_subscriptions(user_id) or []
+        if not any(device.id == subscription_id for device in mine):
+            raise NotFoundException(f"you have no push subscription {subscription_id}")
+        notifier = hub.plugins.notifiers.get("webpush")
+        if notifier is None:
+            raise HTTPException(status_code=409, detail="the webpush plugin is not enabled on this hub")
+        message = Message(
+            id=f"test-{secrets.token_hex(6)}",
+            title="Test notification from hub",
+            body="Notifications work on this device.",
+            url=f"{hub.settings.public_url.rstrip('/')}/settings",
+            severity="info",
+            project="",
+            channel="",
+            event=None,
+        )
+        outcome = await notifier.send(hub.context, Recipient("webpush", subscription_id, user_id), message)
+        return TestPushOut(outcome.result, outcome.status, outcome.detail)

@@ -13,6 +13,7 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.params import JSONBody
 
 from hub.accounts import find_login, set_password, store_hash
 from hub.api.common import hub_of
@@ -101,7 +102,7 @@ class SessionController(Controller):
         return session_out(await signed_in(request))
 
     @post("/", status_code=200, summary="Sign in with email and password (sets the session cookie)")
-    async def sign_in(self, request: Request, data: SignIn) -> Response[SessionOut]:
+    async def sign_in(self, request: Request, data: JSONBody[SignIn]) -> Response[SessionOut]:
         hub = hub_of(request)
         check_same_origin(hub, request)
         address = request.client.host if request.client else "unknown"
@@ -134,7 +135,7 @@ class SessionController(Controller):
         return Response(None, status_code=204, cookies=[expired_cookie(hub, request)])
 
     @post("/password", status_code=200, summary="Change your password (signs out your other sessions)")
-    async def change_password(self, request: Request, data: PasswordChange) -> Response[SessionOut]:
+    async def change_password(self, request: Request, data: JSONBody[PasswordChange]) -> Response[SessionOut]:
         hub = hub_of(request)
         user = await signed_in(request)
         login = await find_login(hub.db, user.user_id)

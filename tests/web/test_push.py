@@ -68,5 +68,13 @@ def test_turning_on_notifications_delivers_pushes(context, web_hub, sign_in) -> 
         assert payload["title"] == "Big order: 40 seats"
         assert payload["event_id"] == event["id"] and payload["url"].endswith(f"/events/{event['id']}")
 
+        page.get_by_role("button", name="Send test").click()
+        expect(page.locator(".toast")).to_contain_text("Test notification sent")
+        [test] = [r for r in push_service.received if r.path == "/push/device-1"][1:]
+        test_payload = json.loads(
+            http_ece.decrypt(test.body, private_key=private_key, auth_secret=auth, version="aes128gcm")
+        )
+        assert test_payload["title"] == "Test notification from hub"
+
         page.get_by_role("button", name="Remove").click()
         expect(page.locator(".list-row")).to_have_count(0)

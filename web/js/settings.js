@@ -33,6 +33,20 @@ function passwordForm() {
   return form;
 }
 
+/** Ask the hub to push a test notification to one device now, and say what its push service answered. */
+async function sendTest(device, button) {
+  button.disabled = true;
+  try {
+    const result = await api(`${PUSH.subscriptions}/${encodeURIComponent(device.id)}/test`, { method: "POST" });
+    if (result.result === "delivered") toast("Test notification sent. It should appear on that device in a moment.", "ok");
+    else toast(`The push service did not take it (${result.result}${result.detail ? `: ${result.detail}` : ""}).`, "error");
+  } catch (error) {
+    toast(error.message, "error");
+  } finally {
+    button.disabled = false;
+  }
+}
+
 function devicesPanel() {
   const list = h("ul.list");
   const status = h("p.muted.small");
@@ -42,6 +56,7 @@ function devicesPanel() {
       fill(list, ...(devices.length ? devices.map((d) => h("li.list-row", {},
         h("div", {}, h("div", {}, d.user_agent || "Browser"), h("div.muted.small", {}, `added ${relative(d.created_at)}`)),
         h("div.row", {},
+          h("button.btn.btn-sm", { type: "button", onclick: (e) => sendTest(d, e.currentTarget) }, icon("bell", 14), "Send test"),
           h("button.btn-ghost.btn-sm.danger", { type: "button", onclick: async () => {
             await api(`${PUSH.subscriptions}/${encodeURIComponent(d.id)}`, { method: "DELETE" });
             load();
