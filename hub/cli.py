@@ -21,8 +21,6 @@ from hub.config import ConfigError, Settings, load_settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    if args.config:
-        os.environ["HUB_CONFIG"] = args.config
     return load_settings(args.config)
 
 
@@ -45,6 +43,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from hub.core import Hub
 
+    # Worker processes read their settings from the environment (see create_app_from_environment).
+    if args.config:
+        os.environ["HUB_CONFIG"] = args.config
     for name, value in (("HOST", args.host), ("PORT", args.port), ("WORKERS", args.workers)):
         if value is not None:
             os.environ[f"HUB_SERVER_{name}"] = str(value)

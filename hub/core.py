@@ -20,7 +20,7 @@ from hub.db.events import ProjectDirectory
 from hub.db.migrate import migrate
 from hub.ingest import Ingestor, draft_from_input
 from hub.loginguard import LoginGuard
-from hub.models import EventIn, EventOut, StoredResult
+from hub.models import EventIn, EventOut, StoredResult, without_nul
 from hub.outbound import OutboundClient
 from hub.outbox.worker import Outbox
 from hub.people.store import People
@@ -132,7 +132,7 @@ class Hub:
         """Store events a plugin made, held to the same rules as the HTTP API (raises msgspec.ValidationError)."""
         drafts = []
         for index, event in enumerate(events):
-            checked = msgspec.convert(msgspec.to_builtins(event), EventIn)
+            checked = msgspec.convert(without_nul(msgspec.to_builtins(event)), EventIn)
             draft = draft_from_input(checked, project=project, source=source, received_at=received_at)
             if channel:
                 draft.channel = channel.lower()

@@ -140,6 +140,20 @@ class EventIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             raise ValueError("`context_start` needs a `context_id`")
 
 
+def without_nul(value: Any) -> Any:
+    """A JSON-like value with every NUL character replaced by U+FFFD: PostgreSQL text and jsonb cannot hold NUL."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {without_nul(key): without_nul(item) for key, item in value.items()}
+    return value
+
+
+MAX_UNIX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z, the last instant a datetime can hold
+
+
 def event_time(timestamp: float | datetime | None, now: datetime) -> datetime:
     """The instant an event happened: its timestamp (Unix seconds, or ms when too big for seconds) or now."""
     if timestamp is None:
@@ -151,6 +165,8 @@ def event_time(timestamp: float | datetime | None, now: datetime) -> datetime:
         seconds = timestamp / 1000 if timestamp > 100_000_000_000 else timestamp
         if seconds < 0:
             raise ValidationProblem("`timestamp` must not be before 1970", "timestamp")
+        if not seconds < MAX_UNIX_SECONDS:  # also refuses NaN and infinity
+            raise ValidationProblem("`timestamp` is out of range (Unix seconds or milliseconds)", "timestamp")
         when = datetime.fromtimestamp(seconds, UTC)
     if when - now > MAX_FUTURE:
         raise ValidationProblem("`timestamp` must not be more than 5 minutes in the future", "timestamp")

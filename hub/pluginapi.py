@@ -20,7 +20,7 @@ from hub.db.engine import Database
 from hub.db.events import decode_cursor, encode_cursor
 from hub.db.schema import JsonValue, UTCDateTime
 from hub.hookspecs import hookimpl
-from hub.models import EventIn, EventOut, StoredResult, ValidationProblem, now_utc
+from hub.models import ActionIn, EventIn, EventOut, StoredResult, ValidationProblem, now_utc
 from hub.outbound import BlockedAddress, OutboundClient, OutboundResponse, ResponseTooLarge
 from hub.outbox.notifier import Message, Notifier, Outcome, Recipient, parse_retry_after
 from hub.secretstore import keep_secret
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from hub.core import Hub
 
 __all__ = [
+    "ActionIn",
     "ApiKey",
     "BlockedAddress",
     "Database",
@@ -104,6 +105,8 @@ class WebhookRequest(msgspec.Struct, frozen=True, kw_only=True):
             return msgspec.json.decode(self.body)
         except msgspec.DecodeError as exc:
             raise Rejected(400, f"the body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise Rejected(400, "the body is not valid JSON: nested too deeply") from None
 
 
 class Delivery(msgspec.Struct, kw_only=True):
@@ -197,11 +200,13 @@ class HubContext:
         dedupe_key: str | None = None,
         dedupe_window: timedelta | None = None,
         received_at: datetime | None = None,
+        notify_backfilled: bool = False,
     ) -> list[StoredResult]:
         """Validate and store events exactly as the HTTP API would, and return them once committed.
 
         `dedupe_key` makes the call idempotent: a repeat with the same key in the same project within
-        `dedupe_window` stores nothing and returns the original events.
+        `dedupe_window` stores nothing and returns the original events. `notify_backfilled` keeps `notify`
+        on events whose timestamp is long before `received_at` (an alert found late is still an alert).
         """
         return await self._hub.ingest_from_plugin(
             events,
@@ -211,4 +216,5 @@ class HubContext:
             dedupe_key=dedupe_key,
             dedupe_window=dedupe_window,
             received_at=received_at or now_utc(),
+            notify_backfilled=notify_backfilled,
         )

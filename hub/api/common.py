@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -20,11 +21,19 @@ if TYPE_CHECKING:
     from hub.core import Hub
 
 T = TypeVar("T")
+# A JSON `\u0000` escape, not a literal backslash followed by "u0000" (an even run of backslashes before it).
+_ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 Guard = Callable[[ASGIConnection, BaseRouteHandler], Coroutine[Any, Any, None]]
 
 
 def hub_of(connection: ASGIConnection) -> Hub:
     return connection.app.state.hub
+
+
+async def refuse_nul_in_url(request: Request) -> None:
+    """A `before_request` hook: a NUL character in the path or query can name nothing the hub stores."""
+    if "\x00" in request.url.path or b"%00" in request.scope["query_string"].lower():
+        raise ValidationProblem("the URL contains a NUL character (%00), which the hub does not accept")
 
 
 def bearer_token(connection: ASGIConnection) -> str | None:
@@ -82,6 +91,8 @@ async def read_body(request: Request, limit: int, *, allow_text: bool = False) -
         raise HTTPException(status_code=413, detail=f"request body is larger than the limit of {limit} bytes")
     if not body:
         raise ValidationProblem("the request body is empty; send a JSON object")
+    if b"\x00" in body or _ESCAPED_NUL.search(body):
+        raise ValidationProblem("the request body contains a NUL character (\\u0000), which the hub does not store")
     return body
 
 

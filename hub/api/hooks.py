@@ -37,7 +37,7 @@ def fallback_delivery(request: WebhookRequest) -> Delivery:
     """A readable event for a delivery the plugin failed to render: the payload itself, as far as it fits."""
     try:
         payload: Any = msgspec.json.decode(request.body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         payload = {"body": request.body[:FALLBACK_CONTENT_BYTES].decode("utf-8", "replace")}
     if len(msgspec.json.encode(payload)) > FALLBACK_CONTENT_BYTES:
         payload = {"truncated_body": request.body[:FALLBACK_CONTENT_BYTES].decode("utf-8", "replace")}
@@ -101,11 +101,18 @@ async def receive_webhook(request: Request, plugin: str, source: str) -> Respons
     )
     try:
         handler.verify(delivery_request, stored.secrets)
+    except Rejected as exc:
+        return error_response(exc.status, exc.message)
+    except Exception:
+        # A verifier that crashes has not vouched for the sender: store nothing, and let the sender retry.
+        log.exception("plugin %s failed to verify a delivery to source %s", plugin, source)
+        return error_response(500, f"the {plugin} plugin could not verify this delivery; nothing was stored")
+    try:
         delivery = handler.parse(delivery_request)
     except Rejected as exc:
         return error_response(exc.status, exc.message)
     except Exception:
-        log.exception("plugin %s failed to handle a delivery to source %s", plugin, source)
+        log.exception("plugin %s failed to render a delivery to source %s", plugin, source)
         delivery = fallback_delivery(delivery_request)
     try:
         answer = await _store(hub, delivery_request, delivery, stored.id, stored.project, stored.channel)

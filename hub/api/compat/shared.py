@@ -77,13 +77,7 @@ async def store_event(
     """The native ingest path: EventIn, the key's project rule, a draft, the group-committing writer."""
     event_in = to_event(data, names)
     project = project_for(api_key(request), event_in.project)
-    try:
-        draft = draft_from_input(event_in, project=project, source=source, received_at=now_utc())
-    except ValidationProblem:
-        raise
-    except (ValueError, OverflowError, OSError):
-        # `datetime.fromtimestamp` fails this way past the year 9999; the native rule does not bound it first.
-        raise ValidationProblem("`timestamp` is out of range", "timestamp") from None
+    draft = draft_from_input(event_in, project=project, source=source, received_at=now_utc())
     [result] = await hub_of(request).ingestor.store([draft])
     return result
 

@@ -86,6 +86,9 @@ async def test_store_and_read_back(client, admin_headers):
         ({"actions": [{"label": "x", "url": "https://a", "external": True}] * 6}, "actions", "length <= 5"),
         ({"idempotency_key": "k" * 129}, "idempotency_key", "length <= 128"),
         ({"timestamp": "yesterday"}, "timestamp", "RFC3339"),
+        ({"timestamp": 1e300}, "timestamp", "out of range"),
+        ({"timestamp": 10**30}, "timestamp", "out of range"),
+        ({"timestamp": -5}, "timestamp", "before 1970"),
         ({"unknown": 1}, None, "unknown field `unknown`"),
         ({"context_start": True}, None, "`context_start` needs a `context_id`"),
     ],
@@ -134,13 +137,33 @@ async def test_bad_bodies_get_4xx(client, admin_headers):
         (b'{"event": "x", "project": "p"}', "text/html", 415),
         (b'"just a string"', "application/json", 400),
         (b'{"event": 5, "project": "p"}', "application/json", 400),
+        (b'{"event": "a\\u0000b", "project": "p"}', "application/json", 400),
+        (b'{"event": "x", "project": "p", "content": {"k": "\\u0000"}}', "application/json", 400),
+        (b'{"event": "x", "project": "p", "tags": {"k": "\\u0000"}}', "application/json", 400),
+        (b"[" * 100_000, "application/json", 400),
     ]
     for body, content_type, status in cases:
         response = await client.post(
             "/api/v1/events", content=body, headers={**admin_headers, "content-type": content_type}
         )
-        assert response.status_code == status, (body, response.text)
+        assert response.status_code == status, (body[:80], response.text)
         assert response.json()["message"]
+    assert (await client.get("/api/v1/events", headers=admin_headers)).json()["items"] == []
+
+
+async def test_a_literal_backslash_u0000_is_text_not_nul(client, admin_headers):
+    body = b'{"event": "C:\\\\u0000 path", "project": "p"}'
+    response = await client.post(
+        "/api/v1/events", content=body, headers={**admin_headers, "content-type": "application/json"}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["event"] == "C:\\u0000 path"
+
+
+async def test_nul_in_query_parameters_is_harmless(client, admin_headers):
+    for query in ("q=%00", "channel=%00", "tag=a:%00", "user_id=%00", "project=%00"):
+        response = await client.get(f"/api/v1/events?{query}", headers=admin_headers)
+        assert response.status_code in (200, 400), (query, response.text)
 
 
 async def test_body_limit_is_413(client, admin_headers):

@@ -119,6 +119,36 @@ async def test_a_crashing_plugin_still_gives_a_readable_event(client, admin_head
     assert again.json()["duplicate"] is True
 
 
+async def test_a_crashing_verifier_stores_nothing(client, admin_headers, monkeypatch):
+    def broken(self, request, secrets):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(ExampleSource, "verify", broken)
+    await create_source(client, admin_headers)
+    raw, headers = signed({"id": "d-1", "title": "x"})
+    response = await client.post("/hooks/example/main", content=raw, headers=headers)
+    assert response.status_code == 500
+    assert "nothing was stored" in response.json()["message"]
+    assert await events(client, admin_headers) == []
+
+
+async def test_nul_characters_in_a_delivery_are_stored_as_replacement_characters(client, admin_headers):
+    await create_source(client, admin_headers)
+    raw, headers = signed({"id": "d-1", "title": "bad\u0000title", "extra": "\u0000"})
+    assert (await client.post("/hooks/example/main", content=raw, headers=headers)).status_code == 200
+    [event] = await events(client, admin_headers)
+    assert "\x00" not in json.dumps(event, ensure_ascii=False)
+    assert "\ufffd" in event["event"]
+
+
+async def test_deeply_nested_json_is_refused_not_a_500(client, admin_headers):
+    await create_source(client, admin_headers)
+    raw, headers = signed(b"[" * 100_000)
+    response = await client.post("/hooks/example/main", content=raw, headers=headers)
+    assert response.status_code == 400, response.text
+    assert await events(client, admin_headers) == []
+
+
 async def test_a_plugin_event_breaking_the_limits_falls_back(client, admin_headers, monkeypatch):
     original = ExampleSource.parse
 
