@@ -14,7 +14,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 
 from hub import __version__
 from hub.api.actions import ActionSecretsController, EventActionsController, SelfServiceController
-from hub.api.common import hub_of
+from hub.api.common import hub_of, refuse_nul_in_url
 from hub.api.compat import compat_handlers
 from hub.api.deliveries import DeliveriesController
 from hub.api.devices import DevicesController
@@ -26,6 +26,7 @@ from hub.api.people import TeamsController, UsersController
 from hub.api.projects import ProjectsController
 from hub.api.routes import RoutesController
 from hub.api.session import SessionController
+from hub.api.slack import slack_interactivity
 from hub.api.sources import SourcesController
 from hub.api.stream import stream
 from hub.config import Settings, load_settings
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
             EventActionsController,
             SelfServiceController,
             ActionSecretsController,
+            slack_interactivity,
             SourcesController,
             receive_webhook,
             stream,
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
             *web_routers(),
         ],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        before_request=refuse_nul_in_url,
         lifespan=[lifespan],
         # Plugin route handlers ask for `hub` and get the public HubContext.
         dependencies={"hub": Provide(lambda: hub.context, sync_to_thread=False)},

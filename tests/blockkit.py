@@ -44,9 +44,23 @@ def check_message(payload: dict[str, Any]) -> None:
             for element in elements:
                 assert element["type"] == "button", f"{where}: only buttons are used"
                 _plain(element["text"], 75, f"{where}.button")
-                assert element.get("url", "").startswith(("http://", "https://")), f"{where}: button url"
-                assert len(element["url"]) <= 3000
+                # A button links (`url`) or reports clicks to the app (`action_id`, with an optional `value`).
+                assert "url" in element or "action_id" in element, f"{where}: a button needs url or action_id"
+                if "url" in element:
+                    assert element["url"].startswith(("http://", "https://")), f"{where}: button url"
+                    assert len(element["url"]) <= 3000
+                if "action_id" in element:
+                    assert 1 <= len(element["action_id"]) <= 255, f"{where}: action_id length"
+                    assert len(element.get("value", "")) <= 2000, f"{where}: value length"
                 assert element.get("style") in (None, "primary", "danger")
+                if "confirm" in element:
+                    confirm = element["confirm"]
+                    _plain(confirm["title"], 100, f"{where}.confirm.title")
+                    _text(confirm["text"], 300, f"{where}.confirm.text")
+                    _plain(confirm["confirm"], 30, f"{where}.confirm.confirm")
+                    _plain(confirm["deny"], 30, f"{where}.confirm.deny")
+            ids = [e["action_id"] for e in elements if "action_id" in e]
+            assert len(ids) == len(set(ids)), f"{where}: action_ids must be unique in a message"
         elif kind == "divider":
             pass
         else:

@@ -22,6 +22,8 @@ from hub.actions.inputs import validate_inputs
 from hub.actions.signing import sign_headers
 from hub.auth import ApiKey
 from hub.db import schema
+from hub.db.events import get_event
+from hub.ids import parse_event_id
 from hub.ingest import draft_from_input
 from hub.models import ActionOut, EventIn, EventOut, ValidationProblem, now_utc
 from hub.outbound import BlockedAddress, ResponseTooLarge
@@ -101,6 +103,29 @@ class ActionRunner:
                     admin=user.role == "admin",
                 )
         return Actor(type="api_key", id=key.id, name=key.name, admin="admin" in key.scopes)
+
+    async def run_as_person(self, email: str, event_id: str, key: str, given: dict[str, Any]) -> RunOut:
+        """Run an event's action as the hub user with this email (a click in Slack, say), with that user's rights:
+        admins and members may run actions, viewers may not, and a non-admin only in their own projects.
+
+        Raises Forbidden (no such user, a viewer), LookupError (no such event or action, or not visible to
+        them), Expired or ValidationProblem, as `run_event_action` does.
+        """
+        user = await self.hub.people.get_user(email.lower()) if "@" in email else None
+        if user is None:
+            raise Forbidden(f"no hub user has the email {email}")
+        if user.role not in ("admin", "member"):
+            raise Forbidden(f"{user.email} is a viewer; viewers cannot run actions")
+        number = parse_event_id(event_id)
+        async with self.hub.db.reader.connect() as conn:
+            found = await get_event(conn, self.hub.projects, number) if number is not None else None
+        if found is None or (user.role != "admin" and found[0].project not in user.projects):
+            raise LookupError(f"no event with id {event_id}")
+        event, project_id = found
+        actor = Actor(
+            type="user", id=user.id, name=user.name, email=user.email, teams=user.teams, admin=user.role == "admin"
+        )
+        return await self.run_event_action(event, project_id, key, given, actor)
 
     async def run_event_action(
         self, event: EventOut, project_id: int, key: str, given: dict[str, Any], actor: Actor

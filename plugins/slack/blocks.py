@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from hub.pluginapi import Message, truncate
 
 # Slack's limits (api.slack.com/reference/block-kit): header text 150, section text 3000, a field 2000,
@@ -16,6 +18,10 @@ BUTTON_TEXT_MAX = 75
 URL_MAX = 3000
 MAX_BUTTONS = 25
 MAX_DIGEST_ITEMS = 20
+ACTION_ID_MAX = 255
+VALUE_MAX = 2000
+# `action_id` prefix of buttons that run an action through the hub's Slack interactivity endpoint.
+RUN_PREFIX = "hub.run."
 SEVERITY_ICON = {"info": "ℹ️", "warning": "⚠️", "critical": "🚨"}  # noqa: RUF001
 
 
@@ -35,6 +41,29 @@ def _button(text: str, url: str, *, primary: bool = False) -> dict[str, Any]:
     return button
 
 
+def _run_button(message: Message, index: int, action: Any) -> dict[str, Any] | None:
+    """A button Slack reports to the hub when clicked (no URL): its `value` names the event and the action."""
+    if message.event is None or not action.key or any(i.required for i in action.inputs):
+        return None  # nothing to run, or a form to fill in: the event's page does that
+    value = msgspec.json.encode({"event": message.event.id, "key": action.key}).decode()
+    if len(value) > VALUE_MAX:
+        return None
+    button: dict[str, Any] = {
+        "type": "button",
+        "action_id": f"{RUN_PREFIX}{index}",
+        "text": {"type": "plain_text", "text": truncate(action.label, BUTTON_TEXT_MAX), "emoji": True},
+        "value": value,
+    }
+    if action.confirm:
+        button["confirm"] = {
+            "title": {"type": "plain_text", "text": "Are you sure?"},
+            "text": {"type": "plain_text", "text": truncate(f"Run “{action.label}”?", 300)},
+            "confirm": {"type": "plain_text", "text": "Run"},
+            "deny": {"type": "plain_text", "text": "Cancel"},
+        }
+    return button
+
+
 def fallback_text(message: Message) -> str:
     icon = SEVERITY_ICON.get(message.severity, "")
     text = f"{icon} {message.title}".strip()
@@ -43,7 +72,8 @@ def fallback_text(message: Message) -> str:
     return truncate(f"{text} <{message.url}|open>", TEXT_MAX) or ""
 
 
-def render(message: Message) -> dict[str, Any]:
+def render(message: Message, *, interactive: bool = False) -> dict[str, Any]:
+    """`interactive`: a Slack signing secret is configured, so runnable actions become buttons that run them."""
     if message.is_digest:
         return _render_digest(message)
     blocks: list[dict[str, Any]] = [
@@ -73,9 +103,11 @@ def render(message: Message) -> dict[str, Any]:
         context += f" · {message.count} events"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(context, TEXT_MAX)}]})
     buttons = [_button("Open in hub", message.url, primary=True)]
-    for action in message.actions:
-        # External actions are links; the others run through the hub, from the event's page.
-        buttons.append(_button(action.label, action.url if action.external else message.url))
+    for index, action in enumerate(message.actions):
+        # External actions are links. The others run through the hub: from Slack itself when interactivity is
+        # set up, otherwise from the event's page.
+        run = _run_button(message, index, action) if interactive and not action.external else None
+        buttons.append(run or _button(action.label, action.url if action.external else message.url))
     blocks.append({"type": "actions", "elements": buttons[:MAX_BUTTONS]})
     return {"text": fallback_text(message), "blocks": blocks}
 

@@ -13,9 +13,20 @@ from .blocks import render
 
 
 class SlackSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """`min_interval_seconds`: the pause between two messages to one webhook (Slack allows one a second)."""
+    """`min_interval_seconds`: the pause between two messages to one webhook (Slack allows one a second).
+
+    Interactive buttons (optional): with `signing_secret` (the Slack app's "Signing Secret") set, the buttons of
+    runnable actions run them from Slack: Slack POSTs the click to `/api/v1/slack/interactivity`, which checks
+    the signature and runs the action as the hub user whose email matches the Slack user's. The email comes from
+    `users` (Slack user id -> hub user email) or, with `bot_token` (scope `users:read.email`), from Slack's
+    `users.info` method at `api_url`.
+    """
 
     min_interval_seconds: Annotated[float, msgspec.Meta(ge=0, le=60)] = 1.0
+    signing_secret: str = ""
+    bot_token: str = ""
+    api_url: Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$")] = "https://slack.com/api"
+    users: dict[str, Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+$")]] = {}
 
 
 class SlackNotifier:
@@ -26,21 +37,26 @@ class SlackNotifier:
         self._last_sent: dict[str, float] = {}
 
     async def send(self, hub: HubContext, recipient: Recipient, message: Message) -> Outcome:
-        interval = hub.plugin_settings("slack").min_interval_seconds
+        settings = hub.plugin_settings("slack")
+        interval = settings.min_interval_seconds
         now = time.monotonic()
         wait = self._last_sent.get(recipient.address, float("-inf")) + interval - now
         if wait > 0:
-            return Outcome("later", retry_after=wait)
-        # Claimed before awaiting, so a concurrent send to the same webhook waits its turn.
-        self._last_sent[recipient.address] = now
+            return Outcome("later", retry_after=min(wait, max(interval, 0.05)))
+        # Marked busy before awaiting, so a concurrent send to the same webhook waits its turn; the pause is
+        # counted from when Slack answered (it saw the message by then), not from when the request left.
+        self._last_sent[recipient.address] = float("inf")
         if len(self._last_sent) > 10_000:
             self._last_sent = {k: v for k, v in self._last_sent.items() if now - v < interval}
-        response = await hub.outbound.post(
-            recipient.address,
-            content=msgspec.json.encode(render(message)),
-            # Slack ignores it; a stand-in or proxy can drop repeats of one delivery by it.
-            headers={"Content-Type": "application/json", "X-Hub-Delivery": message.id},
-        )
+        try:
+            response = await hub.outbound.post(
+                recipient.address,
+                content=msgspec.json.encode(render(message, interactive=bool(settings.signing_secret))),
+                # Slack ignores it; a stand-in or proxy can drop repeats of one delivery by it.
+                headers={"Content-Type": "application/json", "X-Hub-Delivery": message.id},
+            )
+        finally:
+            self._last_sent[recipient.address] = time.monotonic()
         outcome = Outcome.from_response(response)
         if outcome.result == "gone":
             # Slack answers 404 no_service / 410 for a removed webhook: permanent, but nothing to forget here.

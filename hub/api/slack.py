@@ -1,0 +1,198 @@
+"""Slack interactive buttons: Slack POSTs a click here, the hub runs the action and answers via `response_url`.
+
+Active when `[plugins.slack] signing_secret` is set (otherwise 404). Every request is verified before it is
+parsed: `X-Slack-Signature` is `v0=` + hex HMAC-SHA256 of `v0:{X-Slack-Request-Timestamp}:{raw body}` with the
+signing secret, and a timestamp more than five minutes away from the hub's clock is refused (replays). Slack
+wants an answer within 3 seconds, so the handler only checks and queues: the action runs in the background,
+as the hub user whose email matches the Slack user's, and the outcome is posted to the click's `response_url`
+(an ephemeral message) through the guarded outbound client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, quote
+
+import msgspec
+from litestar import Request, post
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
+from litestar.response import Response
+
+from hub.actions.runner import Expired, Forbidden, RunOut
+from hub.api.common import hub_of
+from hub.models import ValidationProblem
+from hub.outbound import BlockedAddress, ResponseTooLarge
+
+if TYPE_CHECKING:
+    from hub.core import Hub
+
+log = logging.getLogger(__name__)
+PATH = "/api/v1/slack/interactivity"
+TOLERANCE_SECONDS = 300
+RUN_PREFIX = "hub.run."  # the `action_id` prefix plugins/slack/blocks.py gives runnable buttons
+MAX_BODY = 64 * 1024
+# Clicks being handled in the background, kept referenced until they finish.
+_running: set[asyncio.Task[None]] = set()
+
+
+class Click(msgspec.Struct):
+    """One button click of a `block_actions` payload, as much of it as the hub uses."""
+
+    slack_user: str
+    event_id: str
+    key: str
+    label: str
+    response_url: str
+
+
+def verify(secret: str, timestamp: str | None, signature: str | None, body: bytes, now: float) -> None:
+    """Raise NotAuthorizedException unless the request carries Slack's v0 signature from the last 5 minutes."""
+    if not timestamp or not signature:
+        raise NotAuthorizedException("X-Slack-Request-Timestamp and X-Slack-Signature are required")
+    try:
+        sent = int(timestamp)
+    except ValueError:
+        raise NotAuthorizedException("X-Slack-Request-Timestamp must be a Unix time in seconds") from None
+    if abs(now - sent) > TOLERANCE_SECONDS:
+        raise NotAuthorizedException("X-Slack-Request-Timestamp is more than 5 minutes from now (a replay?)")
+    base = b"v0:" + timestamp.encode() + b":" + body
+    expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
+        raise NotAuthorizedException("X-Slack-Signature does not match the body (wrong signing secret?)")
+
+
+def clicks_of(body: bytes) -> list[Click]:
+    """The hub's buttons clicked in a `block_actions` payload (form field `payload`, JSON); others are ignored."""
+    try:
+        payload = msgspec.json.decode(parse_qs(body.decode())["payload"][0])
+    except (KeyError, IndexError, UnicodeDecodeError, msgspec.DecodeError):
+        raise ValidationProblem("the body must be a form with a JSON `payload` field", "payload") from None
+    if not isinstance(payload, dict) or payload.get("type") != "block_actions":
+        return []
+    user = payload.get("user") or {}
+    response_url = payload.get("response_url")
+    if not isinstance(user, dict) or not isinstance(response_url, str):
+        return []
+    clicks = []
+    for action in payload.get("actions") or []:
+        if not isinstance(action, dict) or not str(action.get("action_id", "")).startswith(RUN_PREFIX):
+            continue
+        try:
+            value = msgspec.json.decode(action.get("value") or "")
+            event_id, key = str(value["event"]), str(value["key"])
+        except (msgspec.DecodeError, TypeError, KeyError):
+            continue
+        label = (action.get("text") or {}).get("text") or key
+        clicks.append(Click(str(user.get("id", "")), event_id, key, str(label), response_url))
+    return clicks
+
+
+@post(PATH, status_code=200, tags=["actions"], summary="Slack interactivity: run an action from a Slack button")
+async def slack_interactivity(request: Request) -> Response[bytes]:
+    """For Slack only (the app's Interactivity Request URL): signed by Slack, answered at once with 200; the
+    action runs in the background and its outcome is posted to the click's `response_url`."""
+    hub = hub_of(request)
+    settings = hub.plugins.settings.get("slack")
+    secret = getattr(settings, "signing_secret", "")
+    if not secret:
+        raise NotFoundException("Slack interactivity is off: set [plugins.slack] signing_secret")
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise HTTPException(status_code=413, detail=f"a Slack payload is at most {MAX_BODY} bytes")
+    verify(
+        secret,
+        request.headers.get("x-slack-request-timestamp"),
+        request.headers.get("x-slack-signature"),
+        body,
+        time.time(),
+    )
+    for click in clicks_of(body):
+        task = asyncio.create_task(_handle(hub, settings, click))
+        _running.add(task)
+        task.add_done_callback(_running.discard)
+    return Response(b"", status_code=200, media_type="text/plain")
+
+
+async def wait_for_clicks() -> None:
+    """Let the clicks in flight finish (tests, and a clean stop)."""
+    while _running:
+        await asyncio.gather(*list(_running), return_exceptions=True)
+
+
+async def _handle(hub: Hub, settings: Any, click: Click) -> None:
+    try:
+        text = await _run(hub, settings, click)
+    except Exception:
+        log.exception("running %s on event %s from Slack failed", click.key, click.event_id)
+        text = f":x: {click.label}: the hub could not run it (see its log)"
+    reply = {"response_type": "ephemeral", "replace_original": False, "text": text}
+    try:
+        response = await hub.outbound.post(
+            click.response_url,
+            content=msgspec.json.encode(reply),
+            headers={"Content-Type": "application/json"},
+        )
+        if response.status >= 300:
+            log.warning("Slack response_url answered %s: %r", response.status, response.body[:200])
+    except Exception as exc:
+        log.warning("could not post the outcome of %s to Slack's response_url: %s", click.key, exc)
+
+
+async def _run(hub: Hub, settings: Any, click: Click) -> str:
+    email = await _email_of(hub, settings, click.slack_user)
+    if email is None:
+        return (
+            f":no_entry: {click.label} was not run: your Slack account ({click.slack_user}) is not linked to a hub "
+            "user. Ask an admin to add it under [plugins.slack] users, or to give the hub a bot token that can "
+            "read emails."
+        )
+    try:
+        run = await hub.actions.run_as_person(email, click.event_id, click.key, {})
+    except Forbidden as exc:
+        return f":no_entry: {click.label} was not run: {exc}"
+    except Expired as exc:
+        return f":hourglass: {click.label} was not run: {exc}"
+    except (LookupError, ValidationProblem) as exc:
+        return f":x: {click.label} was not run: {exc}"
+    return outcome_text(click.label, run)
+
+
+def outcome_text(label: str, run: RunOut) -> str:
+    if run.status == "done":
+        return f":white_check_mark: {label}: {run.message or 'done'}"
+    status = f" (HTTP {run.http_status})" if run.http_status else ""
+    return f":x: {label} failed{status}: {run.message or 'the action server did not accept it'}"
+
+
+async def _email_of(hub: Hub, settings: Any, slack_user: str) -> str | None:
+    """The Slack user's email: from `[plugins.slack] users`, else from Slack's `users.info` with the bot token."""
+    if not slack_user:
+        return None
+    mapped = settings.users.get(slack_user)
+    if mapped:
+        return str(mapped).lower()
+    if not settings.bot_token:
+        return None
+    try:
+        response = await hub.outbound.request(
+            "GET",
+            f"{settings.api_url.rstrip('/')}/users.info?user={quote(slack_user)}",
+            headers={"Authorization": f"Bearer {settings.bot_token}"},
+        )
+        data = response.json()
+    except (BlockedAddress, ResponseTooLarge, msgspec.DecodeError, OSError) as exc:
+        log.warning("Slack users.info failed for %s: %s", slack_user, exc)
+        return None
+    except Exception as exc:
+        log.warning("Slack users.info failed for %s: %s", slack_user, exc)
+        return None
+    if not isinstance(data, dict) or not data.get("ok"):
+        log.warning("Slack users.info refused for %s: %s", slack_user, (data or {}).get("error"))
+        return None
+    email = ((data.get("user") or {}).get("profile") or {}).get("email")
+    return email.lower() if isinstance(email, str) and "@" in email else None

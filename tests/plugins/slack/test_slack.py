@@ -1,0 +1,280 @@
+"""The Slack notifier against a loopback stand-in for Slack: a valid Block Kit card with a text fallback, one
+message a second per webhook; and interactive buttons: Slack's signed click runs the action as the mapped hub
+user, answered at once, the outcome posted to a loopback `response_url`."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from blockkit import check_message
+from peers import LoopbackServer, Received
+
+from hub.api.slack import wait_for_clicks
+from hub.models import now_utc
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+
+
+class Slack:
+    """Incoming webhooks (`/hooks/...`), `response_url`s (`/respond/...`) and `users.info` (`/api/users.info`)."""
+
+    def __init__(self) -> None:
+        self.cards: list[tuple[float, str, dict]] = []
+        self.responses: list[dict] = []
+        self.lookups: list[Received] = []
+        self.server = LoopbackServer(self.handle)
+
+    def handle(self, received: Received):
+        path = urlsplit(received.path)
+        if path.path.startswith("/hooks/"):
+            self.cards.append((time.monotonic(), path.path, json.loads(received.body)))
+            return 200, {"Content-Type": "text/plain"}, b"ok"
+        if path.path.startswith("/respond/"):
+            self.responses.append(json.loads(received.body))
+            return 200, {}, b"ok"
+        if path.path == "/api/users.info":
+            self.lookups.append(received)
+            assert received.headers["authorization"] == "Bearer xoxb-test"
+            user = parse_qs(path.query)["user"][0]
+            if user == "U_BOB":
+                body = {"ok": True, "user": {"id": user, "profile": {"email": "Bob@Example.com"}}}
+            else:
+                body = {"ok": False, "error": "user_not_found"}
+            return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
+        return 404, {}, b"no"
+
+
+class ActionTarget:
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+        self.server = LoopbackServer(self.handle)
+
+    def handle(self, received: Received):
+        self.calls.append(json.loads(received.body))
+        return 200, {"Content-Type": "application/json"}, b'{"message": "Refund of 42 EUR issued"}'
+
+
+@pytest.fixture
+def slack():
+    stand_in = Slack()
+    with stand_in.server:
+        yield stand_in
+
+
+@pytest.fixture
+def action_target():
+    target = ActionTarget()
+    with target.server:
+        yield target
+
+
+@pytest.fixture
+def interactive():
+    return False
+
+
+@pytest.fixture
+def settings_overrides(slack, interactive):
+    extra = ""
+    if interactive:
+        extra = (
+            f', signing_secret = "{SIGNING_SECRET}", bot_token = "xoxb-test", api_url = "{slack.server.url}/api",'
+            ' users = {U_ADA = "ada@example.com", U_VIC = "vic@example.com"}'
+        )
+    return {
+        "HUB_OUTBOUND_ALLOW": '["127.0.0.1"]',
+        "HUB_PLUGINS": f"{{slack = {{min_interval_seconds = {0 if interactive else 1}{extra}}}}}",
+        "HUB_SERVER_BASE_URL": "https://hub.example.com",
+    }
+
+
+async def slack_rule(client, headers, name, url):
+    rule = {"name": name, "targets": [{"slack": url}], "continue": True}
+    assert (await client.put(f"/api/v1/routes/{name}", json=rule, headers=headers)).status_code == 200
+
+
+async def post_event(client, headers, action_url="https://example.com/refund", **fields):
+    body = {
+        "project": "shop",
+        "channel": "payments",
+        "event": "Refund requested",
+        "description": "Order <42> & co",
+        "severity": "warning",
+        "tags": {"plan": "pro", "amount": 42},
+        "actions": [
+            {"label": "Refund", "url": action_url, "key": "refund", "confirm": True},
+            {"label": "Open in Stripe", "url": "https://dashboard.stripe.com/p/1", "external": True},
+        ],
+        **fields,
+    }
+    response = await client.post("/api/v1/events", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def drain(hub, until, seconds=10.0):
+    """Run the outbox on the real clock (the notifier paces with it) until `until()` holds."""
+    deadline = time.monotonic() + seconds
+    while not until():
+        assert time.monotonic() < deadline, "the outbox did not deliver in time"
+        await hub.outbox.run_once(now_utc())
+        await asyncio.sleep(0.05)
+
+
+async def test_card_is_valid_block_kit_with_links_and_a_text_fallback(client, hub, admin_headers, slack):
+    await slack_rule(client, admin_headers, "to-slack", f"{slack.server.url}/hooks/T1/B1/x")
+    event = await post_event(client, admin_headers)
+    await drain(hub, lambda: len(slack.cards) == 1)
+    [(_, path, card)] = slack.cards
+    assert path == "/hooks/T1/B1/x"
+    check_message(card)
+    link = f"https://hub.example.com/events/{event['id']}"
+    assert "Refund requested" in card["text"] and link in card["text"]
+    header, body, fields, context, actions = card["blocks"]
+    assert header == {"type": "header", "text": {"type": "plain_text", "text": "Refund requested", "emoji": True}}
+    assert body["text"]["text"] == "Order &lt;42&gt; &amp; co"
+    shown = [f["text"] for f in fields["fields"]]
+    assert "*Project*\nshop" in shown and "*Channel*\n#payments" in shown and "*plan*\npro" in shown
+    assert "shop/payments" in context["elements"][0]["text"]
+    buttons = {b["text"]["text"]: b for b in actions["elements"]}
+    assert buttons["Open in hub"]["url"] == link
+    assert buttons["Open in Stripe"]["url"] == "https://dashboard.stripe.com/p/1"  # external: a link
+    # Without a Slack signing secret, a runnable action links to the event's page, where it is run.
+    assert buttons["Refund"]["url"] == link and "action_id" not in buttons["Refund"]
+    # Interactivity is off without a signing secret.
+    off = await client.post("/api/v1/slack/interactivity", content=b"payload=%7B%7D")
+    assert off.status_code == 404
+
+
+async def test_one_message_a_second_per_webhook(client, hub, admin_headers, slack):
+    await slack_rule(client, admin_headers, "a", f"{slack.server.url}/hooks/A")
+    await slack_rule(client, admin_headers, "b", f"{slack.server.url}/hooks/B")
+    for i in range(3):
+        await post_event(client, admin_headers, event=f"e{i}")
+    await drain(hub, lambda: len(slack.cards) == 6)
+    for hook in ("/hooks/A", "/hooks/B"):
+        times = [t for t, path, _ in slack.cards if path == hook]
+        assert len(times) == 3
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert all(gap >= 0.95 for gap in gaps), gaps
+    # The two webhooks are paced separately: B's first card did not wait for A's.
+    first_a = min(t for t, p, _ in slack.cards if p == "/hooks/A")
+    first_b = min(t for t, p, _ in slack.cards if p == "/hooks/B")
+    assert abs(first_a - first_b) < 0.9
+    states = {d["state"] for d in (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]}
+    assert states == {"delivered"}
+    attempts = [
+        (await client.get(f"/api/v1/deliveries/{d['id']}", headers=admin_headers)).json()["attempts"]
+        for d in (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    ]
+    assert attempts == [1] * 6  # waiting for the webhook's turn is not a failed attempt
+
+
+def signed(body: bytes, secret: str = SIGNING_SECRET, at: int | None = None) -> dict[str, str]:
+    timestamp = str(int(time.time()) if at is None else at)
+    digest = hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+    return {
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": f"v0={digest}",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
+def click_body(button: dict, user: str, response_url: str) -> bytes:
+    """A `block_actions` payload as Slack sends it (form-encoded `payload` JSON), for one button click."""
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T1"},
+        "api_app_id": "A1",
+        "token": "legacy-verification-token",
+        "container": {"type": "message", "message_ts": "1700000000.000100", "channel_id": "C1", "is_ephemeral": False},
+        "trigger_id": "1.2.3",
+        "team": {"id": "T1", "domain": "acme"},
+        "channel": {"id": "C1", "name": "alerts"},
+        "response_url": response_url,
+        "actions": [
+            {
+                "type": "button",
+                "action_id": button["action_id"],
+                "block_id": "b1",
+                "text": button["text"],
+                "value": button["value"],
+                "action_ts": "1700000001.000200",
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+@pytest.mark.parametrize("interactive", [True])
+async def test_slack_buttons_run_actions_as_the_mapped_hub_user(client, hub, admin_headers, slack, action_target):
+    for email, role in (("ada@example.com", "member"), ("vic@example.com", "viewer"), ("bob@example.com", "admin")):
+        user = {"email": email, "name": email.split("@")[0], "role": role, "projects": ["shop"]}
+        assert (await client.post("/api/v1/users", json=user, headers=admin_headers)).status_code == 201
+    await slack_rule(client, admin_headers, "to-slack", f"{slack.server.url}/hooks/T1/B1/x")
+    event = await post_event(client, admin_headers, action_url=f"{action_target.server.url}/refund")
+    await drain(hub, lambda: len(slack.cards) == 1)
+    card = slack.cards[0][2]
+    check_message(card)
+    buttons = {b["text"]["text"]: b for b in card["blocks"][-1]["elements"]}
+    run = buttons["Refund"]
+    assert "url" not in run and run["action_id"].startswith("hub.run.")
+    assert json.loads(run["value"]) == {"event": event["id"], "key": "refund"}
+    assert run["confirm"]["confirm"]["text"] == "Run"
+    assert "action_id" not in buttons["Open in Stripe"]  # external actions stay links
+
+    async def click(user: str, n: int, headers=None, body=None):
+        body = body or click_body(run, user, f"{slack.server.url}/respond/{n}")
+        started = time.perf_counter()
+        response = await client.post("/api/v1/slack/interactivity", content=body, headers=headers or signed(body))
+        assert time.perf_counter() - started < 3
+        await wait_for_clicks()
+        return response
+
+    # A member mapped in [plugins.slack] users: the action runs as them, the outcome comes back.
+    assert (await click("U_ADA", 1)).status_code == 200
+    assert slack.responses[-1] == {
+        "response_type": "ephemeral",
+        "replace_original": False,
+        "text": ":white_check_mark: Refund: Refund of 42 EUR issued",
+    }
+    [call] = action_target.calls
+    assert call["actor"]["email"] == "ada@example.com" and call["event"]["key"] == "refund"
+    runs = (await client.get(f"/api/v1/events/{event['id']}/runs", headers=admin_headers)).json()
+    assert [(r["actor"]["email"], r["status"]) for r in runs] == [("ada@example.com", "done")]
+
+    # Found through users.info with the bot token.
+    assert (await click("U_BOB", 2)).status_code == 200
+    assert slack.responses[-1]["text"].startswith(":white_check_mark:")
+    assert action_target.calls[-1]["actor"]["email"] == "bob@example.com"
+
+    # Refused clearly: a Slack user with no hub account, and a viewer. Nothing reaches the action's server.
+    await click("U_NOBODY", 3)
+    assert "not linked to a hub user" in slack.responses[-1]["text"]
+    await click("U_VIC", 4)
+    assert "viewers cannot run actions" in slack.responses[-1]["text"]
+    assert len(action_target.calls) == 2
+
+    # Forged, replayed and unsigned requests are refused before anything runs.
+    body = click_body(run, "U_ADA", f"{slack.server.url}/respond/5")
+    forged = await client.post("/api/v1/slack/interactivity", content=body, headers=signed(body, "wrong-secret"))
+    assert forged.status_code == 401
+    stale = await client.post(
+        "/api/v1/slack/interactivity", content=body, headers=signed(body, at=int(time.time()) - 301)
+    )
+    assert stale.status_code == 401 and "5 minutes" in stale.json()["message"]
+    tampered = await client.post(
+        "/api/v1/slack/interactivity", content=body.replace(b"U_ADA", b"U_BOB"), headers=signed(body)
+    )
+    assert tampered.status_code == 401
+    unsigned = await client.post("/api/v1/slack/interactivity", content=body)
+    assert unsigned.status_code == 401
+    await wait_for_clicks()
+    assert len(action_target.calls) == 2 and len(slack.responses) == 4
