@@ -29,7 +29,7 @@ from datetime import timedelta
 from typing import Any
 
 from hub_plugins.heartbeat import events, tables
-from hub_plugins.heartbeat.scan import claim_due, scan
+from hub_plugins.heartbeat.scan import claim_due, due_query, scan
 from sqlalchemy import func, insert, select, text, update
 
 from hub.config import load_settings
@@ -92,9 +92,8 @@ async def flip_and_store(hub: HubContext, now: Any) -> tuple[float, float, int]:
 
 
 async def explain(hub: HubContext, now: Any) -> str:
-    c = tables.checks.c
-    query = select(tables.checks).where(c.alert_after.is_not(None), c.alert_after <= now).order_by(c.alert_after)
-    compiled = query.limit(1000).compile(hub.db.writer.sync_engine, compile_kwargs={"literal_binds": True})
+    query = due_query(now, lock=not hub.db.is_sqlite)  # exactly the scan's select
+    compiled = query.compile(hub.db.writer.sync_engine, compile_kwargs={"literal_binds": True})
     prefix = "EXPLAIN QUERY PLAN " if hub.db.is_sqlite else "EXPLAIN "
     async with hub.db.reader.connect() as conn:
         rows = (await conn.execute(text(prefix + str(compiled)))).all()

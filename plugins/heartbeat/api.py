@@ -7,11 +7,13 @@ A key bound to a project sees and manages only that project's checks; a check in
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+from litestar.params import Parameter
 
 from hub.pluginapi import HubContext, ValidationProblem, api_key, require_scope
 
@@ -21,6 +23,12 @@ from .service import service
 from .states import pause, resume
 
 Req = Request[Any, Any, Any]
+# The hub's `hub` dependency, asked for by name, as the plugin contract offers it to route handlers.
+Hub = NamedDependency[HubContext]
+CheckUuid = Annotated[str, Parameter(description="the check's UUID", max_length=36)]
+Cursor = Annotated[str | None, Parameter(description="`next_cursor` of the previous page", max_length=200)]
+Limit = Annotated[int, Parameter(description="items per page", ge=1, le=store.MAX_PAGE)]
+ProjectFilter = Annotated[str | None, Parameter(description="only this project's checks", max_length=64)]
 
 
 class Page(msgspec.Struct):
@@ -76,7 +84,7 @@ class ChecksController(Controller):
 
     @get("/", guards=[require_scope("read")], summary="List checks, newest first")
     async def list_checks(
-        self, request: Req, hub: HubContext, project: str | None = None, cursor: str | None = None, limit: int = 50
+        self, request: Req, hub: Hub, project: ProjectFilter = None, cursor: Cursor = None, limit: Limit = 50
     ) -> CheckPage:
         bound = _bound_project(request)
         if bound is not None and project is not None and project.lower() != bound:
@@ -87,7 +95,7 @@ class ChecksController(Controller):
         return CheckPage(items=[_out(hub, r) for r in rows], next_cursor=next_cursor)
 
     @post("/", guards=[require_scope("admin")], summary="Create a check (give `period` or `cron`)")
-    async def create_check(self, request: Req, hub: HubContext) -> CheckOut:
+    async def create_check(self, request: Req, hub: Hub) -> CheckOut:
         spec = msgspec.json.decode(await request.body(), type=CheckSpec)
         bound = _bound_project(request)
         if bound is not None and spec.project != bound:
@@ -100,11 +108,11 @@ class ChecksController(Controller):
         return _out(hub, row)
 
     @get("/{check_uuid:str}", guards=[require_scope("read")], summary="One check")
-    async def get_check(self, request: Req, hub: HubContext, check_uuid: str) -> CheckOut:
+    async def get_check(self, request: Req, hub: Hub, check_uuid: CheckUuid) -> CheckOut:
         return _out(hub, await _load(hub, request, check_uuid))
 
     @patch("/{check_uuid:str}", guards=[require_scope("admin")], summary="Change a check's name, slug or schedule")
-    async def update_check(self, request: Req, hub: HubContext, check_uuid: str) -> CheckOut:
+    async def update_check(self, request: Req, hub: Hub, check_uuid: CheckUuid) -> CheckOut:
         changes = msgspec.json.decode(await request.body(), type=CheckPatch)
         try:
             async with hub.db.writer.begin() as conn:
@@ -115,17 +123,17 @@ class ChecksController(Controller):
         return _out(hub, row)
 
     @delete("/{check_uuid:str}", guards=[require_scope("admin")], summary="Delete a check and its history")
-    async def delete_check(self, request: Req, hub: HubContext, check_uuid: str) -> None:
+    async def delete_check(self, request: Req, hub: Hub, check_uuid: CheckUuid) -> None:
         async with hub.db.writer.begin() as conn:
             row = _visible(request, await store.find_check(conn, check_uuid.lower()))
             await store.delete_check(conn, row["id"])
 
     @post("/{check_uuid:str}/pause", guards=[require_scope("admin")], status_code=200, summary="Pause alerts")
-    async def pause_check(self, request: Req, hub: HubContext, check_uuid: str) -> CheckOut:
+    async def pause_check(self, request: Req, hub: Hub, check_uuid: CheckUuid) -> CheckOut:
         return await self._change(request, hub, check_uuid, pause)
 
     @post("/{check_uuid:str}/resume", guards=[require_scope("admin")], status_code=200, summary="Resume a check")
-    async def resume_check(self, request: Req, hub: HubContext, check_uuid: str) -> CheckOut:
+    async def resume_check(self, request: Req, hub: Hub, check_uuid: CheckUuid) -> CheckOut:
         return await self._change(request, hub, check_uuid, resume)
 
     async def _change(self, request: Req, hub: HubContext, check_uuid: str, change: Any) -> CheckOut:
@@ -138,7 +146,7 @@ class ChecksController(Controller):
 
     @get("/{check_uuid:str}/pings", guards=[require_scope("read")], summary="A check's pings, newest first")
     async def list_pings(
-        self, request: Req, hub: HubContext, check_uuid: str, cursor: str | None = None, limit: int = 50
+        self, request: Req, hub: Hub, check_uuid: CheckUuid, cursor: Cursor = None, limit: Limit = 50
     ) -> PingPage:
         row = await _load(hub, request, check_uuid)
         async with hub.db.reader.connect() as conn:
@@ -151,7 +159,7 @@ class ChecksController(Controller):
         summary="A check's state changes, newest first (`outage` on each recovery)",
     )
     async def list_flips(
-        self, request: Req, hub: HubContext, check_uuid: str, cursor: str | None = None, limit: int = 50
+        self, request: Req, hub: Hub, check_uuid: CheckUuid, cursor: Cursor = None, limit: Limit = 50
     ) -> FlipPage:
         row = await _load(hub, request, check_uuid)
         async with hub.db.reader.connect() as conn:
@@ -167,7 +175,9 @@ class CheckProjectsController(Controller):
     guards = [require_scope("admin")]
 
     @get("/{project:str}", summary="A project's ping key and badge key")
-    async def project_keys(self, request: Req, hub: HubContext, project: str) -> ProjectKeysOut:
+    async def project_keys(
+        self, request: Req, hub: Hub, project: Annotated[str, Parameter(description="the project's slug")]
+    ) -> ProjectKeysOut:
         project = project.lower()
         bound = _bound_project(request)
         if bound is not None and project != bound:

@@ -9,9 +9,11 @@ any late makes it late). As in Healthchecks, new and paused checks count as up.
 from __future__ import annotations
 
 from html import escape
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Response, get
+from litestar.di import NamedDependency
+from litestar.params import Parameter
 from sqlalchemy import case, func, select
 
 from hub.pluginapi import HubContext
@@ -40,7 +42,11 @@ def render(label: str, status: str) -> str:
 
 
 @get("/badge/{key:str}/{name:str}", tags=["heartbeat"], summary="An up/late/down SVG badge for a check or project")
-async def badge(hub: HubContext, key: str, name: str) -> Response[Any]:
+async def badge(
+    hub: NamedDependency[HubContext],
+    key: Annotated[str, Parameter(description="the project's badge key")],
+    name: Annotated[str, Parameter(description="`{check-slug}.svg`, or `{project}.svg` for the whole project")],
+) -> Response[Any]:
     missing = Response("not found", status_code=404, media_type="text/plain")
     if not name.endswith(".svg"):
         return missing

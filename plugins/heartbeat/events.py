@@ -5,6 +5,7 @@ They carry the check's project and channel, so routing rules treat them like eve
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -91,10 +92,20 @@ def failed(check: Any, *, at: datetime, exit_status: int | None, output: str | N
 
 
 async def emit(hub: HubContext, items: Sequence[tuple[Any, EventIn]], now: datetime) -> None:
-    """Store events, one ingest call per project; each event goes to its check's channel."""
+    """Store events, one ingest call per project; each event goes to its check's channel.
+
+    A `missed` event is stamped with its deadline, which a hub catching up after downtime finds long past;
+    it still notifies (`notify_backfilled`): an outage found late is still an outage.
+    """
     by_project: dict[str, list[EventIn]] = defaultdict(list)
     for check, event in items:
         event.channel = check["channel"]
         by_project[check["project"]].append(event)
-    for project, events in by_project.items():
-        await hub.ingest(events, project=project, source=SOURCE, received_at=now)
+    # All at once: the hub's writer stores whatever is queued in one transaction, so a catch-up that flips
+    # checks in many projects costs one commit, not one per project.
+    await asyncio.gather(
+        *[
+            hub.ingest(events, project=project, source=SOURCE, received_at=now, notify_backfilled=True)
+            for project, events in by_project.items()
+        ]
+    )

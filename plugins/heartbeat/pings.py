@@ -71,7 +71,10 @@ def parse_path(segments: list[str]) -> Target:
 
 
 async def read_body(receive: Receive, limit: int) -> tuple[str | None, int, bool]:
-    """The body's first `limit` bytes as text, its full size, and whether some of it was dropped."""
+    """The body's first `limit` bytes as text, its full size, and whether some of it was dropped.
+
+    The rest is read and counted but not kept, so a client that sends more is still answered `OK`.
+    """
     kept = bytearray()
     size = 0
     more = True
@@ -86,7 +89,9 @@ async def read_body(receive: Receive, limit: int) -> tuple[str | None, int, bool
         more = message.get("more_body", False)
     if not size:
         return None, 0, False
-    return kept.decode("utf-8", errors="replace"), size, size > len(kept)
+    # Invalid UTF-8 and NUL (which PostgreSQL text cannot hold) become U+FFFD.
+    text = kept.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    return text, size, size > len(kept)
 
 
 def _context(app: Litestar) -> HubContext:

@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 
 from hub.pluginapi import EventIn, HubContext
 
@@ -38,9 +38,11 @@ async def scan(hub: HubContext) -> int:
             return total
 
 
-async def claim_due(hub: HubContext, now: datetime) -> tuple[list[tuple[Any, EventIn]], bool]:
-    """Flip one batch of overdue checks down in one transaction; returns their `missed` events (not yet
-    stored) and whether more may be due."""
+def due_query(now: datetime, *, lock: bool) -> Select[Any]:
+    """The scan's one query: due checks in deadline order, read from the partial index on `alert_after`.
+
+    With `lock` (PostgreSQL) the rows are claimed `FOR UPDATE SKIP LOCKED`: a concurrent scan skips them.
+    """
     c = tables.checks.c
     query = (
         select(tables.checks)
@@ -48,10 +50,15 @@ async def claim_due(hub: HubContext, now: datetime) -> tuple[list[tuple[Any, Eve
         .order_by(c.alert_after, c.id)
         .limit(BATCH)
     )
-    if not hub.db.is_sqlite:
-        query = query.with_for_update(skip_locked=True)
+    return query.with_for_update(skip_locked=True) if lock else query
+
+
+async def claim_due(hub: HubContext, now: datetime) -> tuple[list[tuple[Any, EventIn]], bool]:
+    """Flip one batch of overdue checks down in one transaction; returns their `missed` events (not yet
+    stored) and whether more may be due."""
+    c = tables.checks.c
     async with hub.db.writer.begin() as conn:
-        rows = (await conn.execute(query)).mappings().all()
+        rows = (await conn.execute(due_query(now, lock=not hub.db.is_sqlite))).mappings().all()
         due: dict[int, tuple[Any, Flip]] = {}
         for row in rows:
             flip = due_flip(state_of(row), schedule_of(row), now)
