@@ -8,7 +8,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, Parameter
 
 from hub.api.common import api_key, decode, hub_of, project_for, read_body, require
 from hub.api.errors import ErrorBody, describe_validation
@@ -101,17 +101,17 @@ class EventsController(Controller):
     async def list(
         self,
         request: Request,
-        project: str | None = None,
-        channel: str | None = None,
+        project: FromQuery[str | None] = None,
+        channel: FromQuery[str | None] = None,
         tag: Annotated[list[str] | None, Parameter(description="key:value, repeatable")] = None,
-        user_id: str | None = None,
+        user_id: FromQuery[str | None] = None,
         severity: Annotated[str | None, Parameter(description="comma-separated: info,warning,critical")] = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        test: bool = False,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+        test: FromQuery[bool] = False,
         q: Annotated[str | None, Parameter(max_length=200)] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 50,
-        cursor: str | None = None,
+        cursor: FromQuery[str | None] = None,
     ) -> Page:
         hub = hub_of(request)
         f = await build_filter(
@@ -132,7 +132,7 @@ class EventsController(Controller):
         return Page(items=items, next_cursor=next_cursor)
 
     @get("/{event_id:str}", guards=[require("read")], summary="One event, with its context children")
-    async def get(self, request: Request, event_id: str) -> EventDetail:
+    async def get(self, request: Request, event_id: FromPath[str]) -> EventDetail:
         hub = hub_of(request)
         key = api_key(request)
         number = parse_event_id(event_id)

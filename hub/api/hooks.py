@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, post
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import FromPath
 
 from hub.api.common import hub_of
 from hub.api.errors import error_response
@@ -83,7 +84,7 @@ async def _store(
     status_code=200,
     summary="Receive a webhook delivery for a configured source",
 )
-async def receive_webhook(request: Request, plugin: str, source: str) -> Response[Any]:
+async def receive_webhook(request: Request, plugin: FromPath[str], source: FromPath[str]) -> Response[Any]:
     hub = hub_of(request)
     stored = await hub.sources.get(plugin, source)
     handler = hub.plugins.sources.get(plugin)

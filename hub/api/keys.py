@@ -7,6 +7,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, JSONBody
 
 from hub.api.common import hub_of, require
 from hub.auth import KeyInfo
@@ -31,7 +32,7 @@ class KeysController(Controller):
     guards = [require("admin")]
 
     @post("/", summary="Create an API key (its secret is shown only in this response)")
-    async def create(self, request: Request, data: KeyCreate) -> KeyCreated:
+    async def create(self, request: Request, data: JSONBody[KeyCreate]) -> KeyCreated:
         try:
             info, secret = await hub_of(request).keys.create(
                 name=data.name, scopes=data.scopes, project=data.project, rate_limit=data.rate_limit
@@ -45,6 +46,6 @@ class KeysController(Controller):
         return await hub_of(request).keys.list()
 
     @delete("/{key_id:str}", summary="Revoke an API key")
-    async def revoke(self, request: Request, key_id: str) -> None:
+    async def revoke(self, request: Request, key_id: FromPath[str]) -> None:
         if not await hub_of(request).keys.revoke(key_id):
             raise NotFoundException(f"no active API key with id {key_id}")

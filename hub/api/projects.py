@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get
+from litestar.params import FromPath
 from sqlalchemy import func, select
 
 from hub.api.common import api_key, hub_of, require
@@ -57,7 +58,7 @@ class ProjectsController(Controller):
             return [ProjectOut(r.slug, r.created_at, int(r.event_count)) for r in await conn.execute(query)]
 
     @get("/{project:str}/channels", summary="A project's channels with event counts")
-    async def list_channels(self, request: Request, project: str) -> list[ChannelOut]:
+    async def list_channels(self, request: Request, project: FromPath[str]) -> list[ChannelOut]:
         hub = hub_of(request)
         [project_id] = await visible_projects(hub, api_key(request), project) or [-1]
         c = schema.channels.c
@@ -66,7 +67,7 @@ class ProjectsController(Controller):
             return [ChannelOut(r.name, r.event_count, r.last_event_at) for r in rows]
 
     @get("/{project:str}/insights", summary="A project's insights (KPI values)")
-    async def list_insights(self, request: Request, project: str) -> list[InsightOut]:
+    async def list_insights(self, request: Request, project: FromPath[str]) -> list[InsightOut]:
         hub = hub_of(request)
         [project_id] = await visible_projects(hub, api_key(request), project) or [-1]
         i = schema.insights.c

@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import FromPath, JSONBody
 
 from hub.api.common import hub_of, require
 from hub.core import Hub
@@ -80,7 +81,7 @@ class SourcesController(Controller):
         return [source_out(hub, s) for s in await hub.sources.list()]
 
     @post("/", summary="Create a webhook source")
-    async def create(self, request: Request, data: SourceIn) -> SourceOut:
+    async def create(self, request: Request, data: JSONBody[SourceIn]) -> SourceOut:
         hub = hub_of(request)
         _check_plugin(hub, data.plugin)
         if await hub.sources.get(data.plugin, data.name) is not None:
@@ -93,7 +94,9 @@ class SourcesController(Controller):
         return source_out(hub, stored)
 
     @put("/{plugin:str}/{name:str}", summary="Replace a source's project, channel and secrets (rotation)")
-    async def replace(self, request: Request, plugin: str, name: str, data: SourceUpdate) -> SourceOut:
+    async def replace(
+        self, request: Request, plugin: FromPath[str], name: FromPath[str], data: JSONBody[SourceUpdate]
+    ) -> SourceOut:
         hub = hub_of(request)
         if await hub.sources.get(plugin, name) is None:
             raise NotFoundException(f"no webhook source {plugin}/{name}")
@@ -106,7 +109,7 @@ class SourcesController(Controller):
         return source_out(hub, stored)
 
     @delete("/{plugin:str}/{name:str}", summary="Delete a source")
-    async def remove(self, request: Request, plugin: str, name: str) -> None:
+    async def remove(self, request: Request, plugin: FromPath[str], name: FromPath[str]) -> None:
         try:
             removed = await hub_of(request).sources.delete(plugin, name)
         except SourceConflict as exc:

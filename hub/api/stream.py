@@ -9,7 +9,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Request, get
-from litestar.params import Parameter
+from litestar.params import FromQuery, Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from hub.api.common import api_key, hub_of, require
@@ -40,12 +40,12 @@ async def event_messages(hub: Hub, f: EventFilter, request: Request) -> AsyncGen
 @get("/api/v1/stream", guards=[require("read")], tags=["read"], summary="Live events as Server-Sent Events")
 async def stream(
     request: Request,
-    project: str | None = None,
-    channel: str | None = None,
+    project: FromQuery[str | None] = None,
+    channel: FromQuery[str | None] = None,
     tag: Annotated[list[str] | None, Parameter(description="key:value, repeatable")] = None,
-    user_id: str | None = None,
-    severity: str | None = None,
-    test: bool = False,
+    user_id: FromQuery[str | None] = None,
+    severity: FromQuery[str | None] = None,
+    test: FromQuery[bool] = False,
     q: Annotated[str | None, Parameter(max_length=200)] = None,
 ) -> ServerSentEvent:
     hub = hub_of(request)
