@@ -75,16 +75,18 @@ function outcomeLine(box, status, message) {
 
 export function runsList(runs) {
   if (!runs.length) return h("p.muted.small", {}, "Not run yet.");
-  return h("ul.runs", {}, runs.map((run) =>
-    h("li", {},
+  return h("ul.runs", { "aria-label": "Runs" }, runs.map((run) => {
+    const meta = [run.actor.email || run.actor.name];
+    if (run.latency_ms !== undefined && run.latency_ms !== null) meta.push(duration(run.latency_ms / 1000));
+    return h("li.run", {},
       h(`span.dot.dot-${run.status}`, { "aria-hidden": "true" }),
-      h("span.run-label", {}, run.action),
-      h("span.run-status", {}, OUTCOME_WORDS[run.status] || run.status),
-      h("span.muted", {}, run.actor.email || run.actor.name),
-      run.latency_ms !== undefined && run.latency_ms !== null ? h("span.muted", {}, duration(run.latency_ms / 1000)) : null,
-      run.message ? h("span.run-msg", {}, run.message) : null,
-      run.created_at ? timeEl(run.created_at) : null,
-    )));
+      h("div.run-body", {},
+        h("div.run-line", {},
+          h("span.run-label", {}, run.action),
+          h(`span.outcome.outcome-${run.status}`, {}, OUTCOME_WORDS[run.status] || run.status),
+          run.message ? h("span.run-msg", {}, run.message) : null),
+        h("div.run-meta", {}, meta.join(" · "), run.created_at ? [" · ", timeEl(run.created_at)] : null)));
+  }));
 }
 
 async function run(event, action, button, outcome, values) {

@@ -2,7 +2,7 @@
 
 import { api } from "./api.js";
 import { actionBar } from "./actions.js";
-import { fill, h } from "./dom.js";
+import { fill, h, icon } from "./dom.js";
 import { eventIcon } from "./icons.js";
 import { jsonBlock } from "./json.js";
 import { markdown } from "./markdown.js";
@@ -18,13 +18,26 @@ function tagText(value) {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-function tagChips(event, onFilter) {
+const FEED_TAGS = 5;
+
+function tagChips(event, onFilter, all = false) {
   const entries = Object.entries(event.tags || {});
   if (!entries.length) return null;
-  return h(
+  // In the feed a card shows its first few tags and a "+N" chip for the rest, so cards stay scannable.
+  const shown = all || entries.length <= FEED_TAGS ? entries : entries.slice(0, FEED_TAGS - 1);
+  const more = entries.length - shown.length;
+  const list = h(
     "ul.tags",
     { "aria-label": "Tags" },
-    entries.map(([key, value]) =>
+    more
+      ? h("li", {}, h("button.chip.chip-more", { type: "button", title: "Show all tags", onclick: () => {
+        const full = tagChips(event, onFilter, true);
+        list.replaceWith(full);
+        full.querySelectorAll("button")[shown.length]?.focus();
+      } }, `+${more}`))
+      : null,
+  );
+  list.prepend(...shown.map(([key, value]) =>
       h(
         "li",
         {},
@@ -35,8 +48,8 @@ function tagChips(event, onFilter) {
           h("span.chip-val", {}, tagText(value)),
         ),
       ),
-    ),
-  );
+  ));
+  return list;
 }
 
 function money(amount, currency) {
@@ -53,19 +66,23 @@ function money(amount, currency) {
 function highlight(event) {
   const content = event.content && typeof event.content === "object" ? event.content : {};
   if (event.source === "stripe") {
-    const amount = content.amount ?? content.amount_total ?? content.amount_paid ?? content.amount_due;
+    // An unpaid invoice's figure is what is due, not the 0 paid so far.
+    const paid = typeof content.amount_paid === "number" && content.amount_paid > 0 ? content.amount_paid : undefined;
+    const amount = content.amount ?? content.amount_total ?? paid ?? content.amount_due ?? content.amount_paid;
     const currency = content.currency || event.tags?.currency;
     if (typeof amount === "number" && typeof currency === "string") {
       return h("div.highlight", {}, h("span.amount", {}, money(amount, currency)), event.tags?.status ? h("span.badge", {}, event.tags.status) : null);
     }
   }
   if (event.source === "github" && event.tags?.repo) {
-    const link = (event.actions || []).find((a) => a.external);
+    // The repository and branch up front; the links to GitHub are the card's action buttons.
+    const repo = String(event.tags.repo);
+    const branch = event.tags.branch ? String(event.tags.branch) : null;
     return h(
       "div.highlight",
       {},
-      h("span.repo", {}, String(event.tags.repo)),
-      link ? h("a.link", { href: link.url, target: "_blank", rel: "noopener noreferrer" }, link.label) : null,
+      h("a.repo", { href: `https://github.com/${repo}`, target: "_blank", rel: "noopener noreferrer" }, icon("code", 14), repo),
+      branch ? h("span.badge", {}, branch) : null,
     );
   }
   return null;
@@ -143,9 +160,9 @@ export function eventCard(event, { onFilter, children = null, expanded = false }
       {},
       h("header.card-head", {}, h("h3.card-title", {}, h("a", { href: `/events/${event.id}` }, event.event)), timeEl(event.created_at)),
       meta(event, onFilter),
-      description(event),
       highlight(event),
-      tagChips(event, onFilter),
+      description(event),
+      tagChips(event, onFilter, expanded),
       hasContent ? jsonBlock(event.content, { open: expanded }) : null,
       contextSection(event, children),
       actionBar(event),

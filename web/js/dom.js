@@ -82,4 +82,7 @@ const ICONS = {
   plus: ["M12 5v14", "M5 12h14"],
   out: ["M15 4h4v16h-4", "M10 8l-4 4 4 4", "M6 12h10"],
   filter: ["M4 5h16l-6 8v6l-4-2v-4z"],
+  code: ["M8 7l-5 5 5 5", "M16 7l5 5-5 5"],
+  chevron: ["M6 9l6 6 6-6"],
+  trash: ["M4 7h16", "M10 11v6", "M14 11v6", "M6 7l1 13h10l1-13", "M9 7V4h6v3"],
 };

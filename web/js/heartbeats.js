@@ -107,53 +107,77 @@ function checkForm(check, onSaved) {
   return form;
 }
 
+function nextExpected(check) {
+  if (check.status === "paused") return ["paused", null];
+  if (check.status === "down") return check.down_since ? [`down for ${relative(check.down_since).replace(" ago", "")}`, check.down_since] : ["down", null];
+  if (check.expected_at && new Date(check.expected_at) <= new Date()) return [`overdue ${relative(check.expected_at).replace(" ago", "")}`, check.expected_at];
+  if (check.expected_at) return [relative(check.expected_at), check.expected_at];
+  return ["on first ping", null];
+}
+
+function iconButton(name, label, onclick, extra = "") {
+  return h(`button.btn-ghost.btn-icon${extra}`, { type: "button", "aria-label": label, title: label, onclick }, icon(name, 16));
+}
+
 function checkRow(check, reload) {
   const status = stateOf(check);
   const spark = h("div.spark-slot");
   api(`/api/v1/checks/${check.uuid}/pings${query({ limit: 50 })}`).then((page) => fill(spark, sparkline(page.items))).catch(() => {});
   const details = h("div.check-details", { hidden: true });
-  const toggle = h("button.btn-ghost.btn-sm", { type: "button", "aria-expanded": "false", onclick: () => {
+  const toggle = iconButton("chevron", `Details of ${check.name}`, () => {
     details.hidden = !details.hidden;
     toggle.setAttribute("aria-expanded", String(!details.hidden));
     if (!details.hidden && !details.childElementCount) {
       details.append(snippets(check));
       if (isAdmin()) details.append(h("div.snippet-title", {}, "Edit"), checkForm(check, reload));
     }
-  } }, "Details");
+  }, ".check-toggle");
+  toggle.setAttribute("aria-expanded", "false");
+  const paused = check.status === "paused";
   const adminButtons = isAdmin()
     ? [
-        h("button.btn.btn-sm", { type: "button", onclick: async () => {
-          await api(`/api/v1/checks/${check.uuid}/${check.status === "paused" ? "resume" : "pause"}`, { method: "POST" });
+        iconButton(paused ? "play" : "pause", `${paused ? "Resume" : "Pause"} ${check.name}`, async () => {
+          await api(`/api/v1/checks/${check.uuid}/${paused ? "resume" : "pause"}`, { method: "POST" });
           reload();
-        } }, icon(check.status === "paused" ? "play" : "pause", 14), check.status === "paused" ? "Resume" : "Pause"),
-        h("button.btn-ghost.btn-sm.danger", { type: "button", onclick: async () => {
+        }),
+        iconButton("trash", `Delete ${check.name}`, async () => {
           if (!(await confirmDialog(`Delete “${check.name}”?`, "Its pings and history go too.", "Delete"))) return;
           await api(`/api/v1/checks/${check.uuid}`, { method: "DELETE" });
           reload();
-        } }, "Delete"),
+        }, ".danger"),
       ]
     : [];
+  const [next, nextAt] = nextExpected(check);
   return h(`article.check.st-${status}`, { dataset: { uuid: check.uuid } },
     h("div.check-main", {},
       h(`span.state.state-${status}`, {}, h("span.state-dot", { "aria-hidden": "true" }), STATE_WORDS[status]),
       h("div.check-text", {},
         h("h3.check-name", {}, check.name),
-        h("div.check-meta", {}, `${check.project} · #${check.channel} · `, h("span.sched", {}, scheduleWords(check)), check.grace ? ` · ${seconds(check.grace)} grace` : "")),
-      spark),
-    h("dl.check-facts", {},
-      h("div", {}, h("dt", {}, "Last ping"), h("dd", { title: check.last_ping_at ? exact(check.last_ping_at) : "" }, check.last_ping_at ? relative(check.last_ping_at) : "never")),
-      h("div", {}, h("dt", {}, "Next expected"), h("dd", { title: check.expected_at ? exact(check.expected_at) : "" }, check.status === "paused" ? "paused" : check.expected_at ? relative(check.expected_at) : "on first ping"))),
-    h("div.check-actions", {}, toggle, ...adminButtons),
+        h("div.check-meta", {}, h("span.sched", {}, scheduleWords(check)), check.grace ? ` · ${seconds(check.grace)} grace` : "", ` · ${check.project}`)),
+      h("dl.check-facts", {},
+        h("div", {}, h("dt", {}, "Last ping"), h("dd", { title: check.last_ping_at ? exact(check.last_ping_at) : "" }, check.last_ping_at ? relative(check.last_ping_at) : "never")),
+        h("div", {}, h("dt", {}, status === "down" ? "Outage" : "Next"), h("dd", { title: nextAt ? exact(nextAt) : "" }, next))),
+      spark,
+      h("div.check-actions", {}, ...adminButtons, toggle)),
     details);
 }
+
+// Problems first: down, late, running, then the healthy ones, then the quiet ones.
+const ORDER = { down: 0, late: 1, running: 2, up: 3, new: 4, paused: 5 };
 
 export function heartbeatsPage(main) {
   const list = h("div.checks");
   const formSlot = h("div");
+  const summary = h("div.summary", { "aria-label": "Checks by state" });
   const load = async () => {
     try {
       const page = await api(`/api/v1/checks${query({ limit: 200 })}`);
-      fill(list, ...(page.items.length ? page.items.map((c) => checkRow(c, load)) : [h("div.empty", {},
+      const counts = {};
+      for (const check of page.items) counts[stateOf(check)] = (counts[stateOf(check)] || 0) + 1;
+      fill(summary, Object.keys(ORDER).filter((k) => counts[k]).map((k) =>
+        h(`span.summary-item.summary-${k}`, {}, h("span.state-dot", { "aria-hidden": "true" }), `${counts[k]} ${STATE_WORDS[k].toLowerCase()}`)));
+      const items = [...page.items].sort((a, b) => ORDER[stateOf(a)] - ORDER[stateOf(b)] || a.name.localeCompare(b.name));
+      fill(list, ...(items.length ? items.map((c) => checkRow(c, load)) : [h("div.empty", {},
         h("div.empty-icon", { "aria-hidden": "true" }, "💓"), h("p.empty-title", {}, "No checks yet"),
         h("p.muted", {}, "Create one, then ping its URL from your cron job."))]));
     } catch (error) {
@@ -165,6 +189,7 @@ export function heartbeatsPage(main) {
       isAdmin() ? h("button.btn.btn-primary.btn-sm", { type: "button", onclick: () => {
         fill(formSlot, formSlot.childElementCount ? "" : checkForm(null, () => { fill(formSlot); load(); }));
       } }, icon("plus", 14), "New check") : null),
+    summary,
     formSlot,
     list,
   );
