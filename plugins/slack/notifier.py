@@ -39,6 +39,8 @@ class SlackNotifier:
     async def send(self, hub: HubContext, recipient: Recipient, message: Message) -> Outcome:
         settings = hub.plugin_settings("slack")
         interval = settings.min_interval_seconds
+        if interval <= 0:
+            return await self._post(hub, recipient, message, settings)
         now = time.monotonic()
         wait = self._last_sent.get(recipient.address, float("-inf")) + interval - now
         if wait > 0:
@@ -49,14 +51,17 @@ class SlackNotifier:
         if len(self._last_sent) > 10_000:
             self._last_sent = {k: v for k, v in self._last_sent.items() if now - v < interval}
         try:
-            response = await hub.outbound.post(
-                recipient.address,
-                content=msgspec.json.encode(render(message, interactive=bool(settings.signing_secret))),
-                # Slack ignores it; a stand-in or proxy can drop repeats of one delivery by it.
-                headers={"Content-Type": "application/json", "X-Hub-Delivery": message.id},
-            )
+            return await self._post(hub, recipient, message, settings)
         finally:
             self._last_sent[recipient.address] = time.monotonic()
+
+    async def _post(self, hub: HubContext, recipient: Recipient, message: Message, settings: SlackSettings) -> Outcome:
+        response = await hub.outbound.post(
+            recipient.address,
+            content=msgspec.json.encode(render(message, interactive=bool(settings.signing_secret))),
+            # Slack ignores it; a stand-in or proxy can drop repeats of one delivery by it.
+            headers={"Content-Type": "application/json", "X-Hub-Delivery": message.id},
+        )
         outcome = Outcome.from_response(response)
         if outcome.result == "gone":
             # Slack answers 404 no_service / 410 for a removed webhook: permanent, but nothing to forget here.

@@ -94,3 +94,55 @@ async def test_only_http_urls():
     with pytest.raises(BlockedAddress, match="only http and https"):
         await client.request("GET", "file:///etc/passwd")
     await client.aclose()
+
+
+async def test_keep_alive_reuses_connections_and_survives_a_server_closing_them():
+    """Many requests share a few connections; one the server closed while idle is replaced, not an error."""
+    import asyncio
+
+    peers: list[tuple[str, int]] = []
+    requests = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal requests
+        peers.append(writer.get_extra_info("peername"))
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                break
+            length = int(
+                next(v for k, _, v in (h.partition(b":") for h in head.split(b"\r\n")) if k == b"Content-Length")
+            )
+            await reader.readexactly(length)
+            requests += 1
+            if requests == 10:  # close after answering: the next request on it must not fail
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+                break
+            # Chunked, as many servers answer.
+            writer.write(b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = OutboundClient(allow=["127.0.0.1"], max_connections_per_host=1)
+    try:
+        for i in range(20):
+            response = await client.post(f"http://127.0.0.1:{port}/r{i}", content=b"x" * i)
+            assert response.status in (200, 201)
+            if response.status == 201:
+                assert response.body == b"abcde"
+            await asyncio.sleep(0.01 if i == 9 else 0)
+    finally:
+        await client.aclose()
+        server.close()
+    assert requests == 20
+    assert len(peers) == 2  # one connection for the first ten, a fresh one after the server closed it
+
+
+async def test_header_injection_is_refused():
+    client = OutboundClient(allow=["127.0.0.1"])
+    with pytest.raises(httpx.LocalProtocolError):
+        await client.post("http://127.0.0.1:9/x", content=b"", headers={"X-A": "b\r\nX-Evil: 1"})
+    await client.aclose()
