@@ -155,3 +155,20 @@ def test_hub_run_still_runs_the_job_when_the_hub_is_unreachable():
     )
     assert done.returncode == 4 and done.stdout == "ran\n"
     assert "could not ping" in done.stderr
+
+
+def test_the_script_in_the_docs_reports_start_exit_status_and_output(live, tmp_path):
+    server, api, check = live
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "heartbeats.md").read_text()
+    script = docs.split("```sh\n#!/bin/sh\n", 1)[1].split("```", 1)[0]
+    job = tmp_path / "backup.sh"
+    job.write_text("#!/bin/sh\necho backing up\necho disk full >&2\nexit 3\n")
+    job.chmod(0o755)
+    script = script.replace("5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278", check["uuid"])
+    script = script.replace("https://hub.example.com", server.url).replace("/usr/local/bin/backup.sh", str(job))
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3, done.stderr
+    start, finish = pings(api, check)
+    assert (start["kind"], finish["kind"], finish["exit_status"]) == ("start", "fail", 3)
+    assert start["rid"] == finish["rid"] and finish["duration"] is not None
+    assert finish["body"] == "backing up\ndisk full"

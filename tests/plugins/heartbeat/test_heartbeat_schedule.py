@@ -98,3 +98,13 @@ def test_next_run_is_later_within_two_days_and_on_the_wall_clock(minute, hour, s
     assert start < found <= start + timedelta(days=2, hours=1)
     local = found.astimezone(schedule.zone)
     assert (local.hour, local.minute) == (hour, minute)
+
+
+def test_weekdays_at_nine_in_berlin_across_the_march_2026_change():
+    # Clocks go forward on Sunday 2026-03-29 (CET, UTC+1 -> CEST, UTC+2).
+    assert runs("0 9 * * 1-5", "Europe/Berlin", utc(2026, 3, 26, 8, 0, 5), 4) == [
+        utc(2026, 3, 27, 8),  # Friday 09:00 CET
+        utc(2026, 3, 30, 7),  # Monday 09:00 CEST: an hour earlier in UTC
+        utc(2026, 3, 31, 7),
+        utc(2026, 4, 1, 7),
+    ]
