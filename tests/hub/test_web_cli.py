@@ -35,3 +35,33 @@ def test_first_admin_from_the_cli_can_sign_in(tmp_path):
         assert signed_in.status_code == 200 and signed_in.json()["user"]["role"] == "admin"
         refused = client.post("/api/v1/session", json={"email": "bob@example.com", "password": "a long passphrase"})
         assert refused.status_code == 401
+
+
+def test_a_fresh_hub_serve_says_how_to_make_the_first_admin(tmp_path):
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "HUB_CONFIG": "",
+        "HUB_SERVER_RUN_JOBS": "false",
+        "HUB_SERVER_HOST": "127.0.0.1",
+        "HUB_SERVER_PORT": str(port),
+    }
+    server = subprocess.Popen([*HUB, "serve"], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        seen = ""
+        deadline = time.monotonic() + 60
+        while "--role admin" not in seen and time.monotonic() < deadline:
+            line = server.stderr.readline()
+            if not line:
+                break
+            seen += line
+        assert "No users yet. Create the first admin" in seen, seen
+        assert "hub users create you@example.com --role admin" in seen
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

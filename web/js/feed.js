@@ -85,6 +85,7 @@ export function feedPage(main) {
   let cursor = null;
   let loading = false;
   let pending = [];
+  let ready = false; // set once the tiles and channels above the cards are in place
 
   const change = (patch, { replace = false, keepFocus = false } = {}) => {
     const next = { ...filters, ...patch };
@@ -95,7 +96,7 @@ export function feedPage(main) {
   const card = (event) => eventCard(event, { onFilter });
 
   async function loadMore() {
-    if (loading || cursor === undefined) return;
+    if (!ready || loading || cursor === undefined) return;
     loading = true;
     fill(status, h("span.spinner", { "aria-hidden": "true" }), "Loading…");
     try {
@@ -167,20 +168,24 @@ export function feedPage(main) {
     channelsSlot,
     tilesSlot,
     offline,
-    pill,
+    h("div.pill-slot", {}, pill),
     list,
     sentinel,
     status,
   );
-  if (filters.project) {
-    api(`/api/v1/projects/${encodeURIComponent(filters.project)}/insights`, { signal: controller.signal })
-      .then((insights) => fill(tilesSlot, insightTiles(insights) || ""))
-      .catch(() => {});
-    api(`/api/v1/projects/${encodeURIComponent(filters.project)}/channels`, { signal: controller.signal })
-      .then((channels) => fill(channelsSlot, channelStrip(filters, channels, change)))
-      .catch(() => {});
-  }
-  loadMore();
+  // Tiles and channels go in above the cards, so the first page waits for them: nothing moves afterwards.
+  const above = filters.project
+    ? Promise.allSettled([
+        api(`/api/v1/projects/${encodeURIComponent(filters.project)}/insights`, { signal: controller.signal })
+          .then((insights) => fill(tilesSlot, insightTiles(insights) || "")),
+        api(`/api/v1/projects/${encodeURIComponent(filters.project)}/channels`, { signal: controller.signal })
+          .then((channels) => fill(channelsSlot, channelStrip(filters, channels, change))),
+      ])
+    : Promise.resolve();
+  above.then(() => {
+    ready = true;
+    if (!controller.signal.aborted) loadMore();
+  });
   return () => {
     controller.abort();
     live.close();
