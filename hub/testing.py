@@ -10,6 +10,7 @@ skipped with the reason, except under CI=true, where a missing PostgreSQL fails 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -40,28 +41,41 @@ def _pg_reachable() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session, dropped at the end."""
+def _require_pg() -> None:
     problem = _pg_reachable()
     if problem:
         message = f"PostgreSQL not reachable at {PG_ADMIN_URL} ({problem})"
         if IN_CI:
             pytest.fail(f"{message}; CI=true requires it", pytrace=False)
         pytest.skip(message)
+
+
+async def _pg_admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@contextlib.contextmanager
+def _new_pg_database() -> Iterator[str]:
+    """Create a PostgreSQL database, yield its SQLAlchemy URL, drop it afterwards."""
+    _require_pg()
     name = f"hub_test_{os.getpid()}_{secrets.token_hex(3)}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(PG_ADMIN_URL)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
     base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    yield f"{base}/{name}"
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    try:
+        yield f"{base}/{name}"
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A PostgreSQL database for this test session (emptied before each test that uses it), dropped at the end."""
+    with _new_pg_database() as url:
+        yield url
 
 
 async def _truncate_pg(url: str) -> None:
@@ -91,6 +105,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
     url = request.getfixturevalue("pg_database")
     asyncio.run(_truncate_pg(url))
     return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def private_database_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
+    """Like `database_url`, but a PostgreSQL database of the test's own: for tests that migrate extra plugins,
+    whose revisions must not stay behind in the shared database. Use it as `database_url` in a test module."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+        return
+    with _new_pg_database() as url:
+        yield url
 
 
 @pytest.fixture

@@ -87,6 +87,12 @@ def with_sample_plugin(monkeypatch):
 
 
 @pytest.fixture
+def database_url(private_database_url):
+    """The sample plugin's migration must not stay behind in the database other tests share."""
+    return private_database_url
+
+
+@pytest.fixture
 def settings_overrides(with_sample_plugin):
     return {"HUB_PLUGINS": '{sample = {greeting = "bonjour"}}'}
 
