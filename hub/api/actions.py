@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+from litestar.params import FromPath, JSONBody
 
 from hub.actions.catalog import SelfServiceAction
 from hub.actions.runner import Expired, Forbidden, RunOut
@@ -73,7 +74,9 @@ class EventActionsController(Controller):
     tags = ["actions"]
 
     @post("/actions/{key:str}", guards=[require("act")], status_code=200, summary="Run an event's action button")
-    async def run(self, request: Request, event_id: str, key: str, data: RunIn | None = None) -> RunOut:
+    async def run(
+        self, request: Request, event_id: FromPath[str], key: FromPath[str], data: JSONBody[RunIn | None] = None
+    ) -> RunOut:
         """Signs and POSTs to the action's URL; the run (with the target's `message`) is the answer.
 
         410 when the action expired, 403 when its teams exclude the caller, 400 for an external link or bad
@@ -87,7 +90,7 @@ class EventActionsController(Controller):
             raise _refusals(exc) from None
 
     @get("/runs", guards=[require("read")], summary="Every run of this event's actions, newest first")
-    async def runs(self, request: Request, event_id: str) -> list[RunOut]:
+    async def runs(self, request: Request, event_id: FromPath[str]) -> list[RunOut]:
         event, _ = await _event(request, event_id)
         return await hub_of(request).actions.runs(event_id=int(event.id))
 
@@ -101,7 +104,7 @@ class SelfServiceController(Controller):
         return [_entry(a) for a in hub_of(request).settings.self_service_actions]
 
     @post("/{name:str}/runs", guards=[require("act")], status_code=200, summary="Run a self-service action")
-    async def run(self, request: Request, name: str, data: RunIn | None = None) -> RunOut:
+    async def run(self, request: Request, name: FromPath[str], data: JSONBody[RunIn | None] = None) -> RunOut:
         hub = hub_of(request)
         action = next((a for a in hub.settings.self_service_actions if a.name == name), None)
         if action is None:
@@ -116,7 +119,7 @@ class SelfServiceController(Controller):
             raise _refusals(exc) from None
 
     @get("/{name:str}/runs", guards=[require("read")], summary="Runs of a self-service action, newest first")
-    async def runs(self, request: Request, name: str) -> list[RunOut]:
+    async def runs(self, request: Request, name: FromPath[str]) -> list[RunOut]:
         return await hub_of(request).actions.runs(action=name)
 
 
@@ -126,11 +129,11 @@ class ActionSecretsController(Controller):
     guards = [require("admin")]
 
     @get("/{project:str}", summary="The project's action signing secret (made on first use)")
-    async def show(self, request: Request, project: str) -> SecretInfo:
+    async def show(self, request: Request, project: FromPath[str]) -> SecretInfo:
         return await hub_of(request).action_secrets.info(_slug(project))
 
     @post("/{project:str}/rotate", status_code=200, summary="Rotate it; the old one also signs for a grace period")
-    async def rotate(self, request: Request, project: str) -> SecretInfo:
+    async def rotate(self, request: Request, project: FromPath[str]) -> SecretInfo:
         return await hub_of(request).action_secrets.rotate(_slug(project))
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import HTTPException, NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from hub.api.common import hub_of, require
 from hub.ids import parse_event_id
@@ -32,10 +32,10 @@ class DeliveriesController(Controller):
     async def list_deliveries(
         self,
         request: Request,
-        delivery_state: Annotated[str | None, Parameter(query="state", description="e.g. dead")] = None,
-        event_id: str | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 50,
-        cursor: str | None = None,
+        delivery_state: Annotated[str | None, QueryParameter(name="state", description="e.g. dead")] = None,
+        event_id: FromQuery[str | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
+        cursor: FromQuery[str | None] = None,
     ) -> Page:
         hub = hub_of(request)
         event = _number(event_id, "event") if event_id else None
@@ -46,7 +46,7 @@ class DeliveriesController(Controller):
         return Page(items=items, next_cursor=next_cursor)
 
     @get("/{delivery_id:str}", summary="One delivery with every attempt")
-    async def show(self, request: Request, delivery_id: str) -> DeliveryOut:
+    async def show(self, request: Request, delivery_id: FromPath[str]) -> DeliveryOut:
         async with hub_of(request).db.reader.connect() as conn:
             found = await get_delivery(conn, _number(delivery_id, "delivery"))
         if found is None:
@@ -54,7 +54,7 @@ class DeliveriesController(Controller):
         return found
 
     @post("/{delivery_id:str}/retry", status_code=202, summary="Queue a failed or dead delivery again")
-    async def retry(self, request: Request, delivery_id: str) -> DeliveryOut:
+    async def retry(self, request: Request, delivery_id: FromPath[str]) -> DeliveryOut:
         hub = hub_of(request)
         number = _number(delivery_id, "delivery")
         previous = await retry_delivery(hub.db, number)

@@ -11,6 +11,7 @@ import secrets
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+from litestar.params import FromPath, JSONBody
 
 from hub.api.common import api_key, hub_of, require
 from hub.outbox.notifier import Message, Recipient
@@ -40,7 +41,7 @@ class DevicesController(Controller):
     guards = [require("read")]
 
     @post("/", summary="Register this browser for web push, for the signed-in person")
-    async def register(self, request: Request, data: SubscriptionIn) -> Response[SubscriptionOut]:
+    async def register(self, request: Request, data: JSONBody[SubscriptionIn]) -> Response[SubscriptionOut]:
         stored = await hub_of(request).people.add_subscription(signed_in_user(request), data)
         if stored is None:
             raise NotFoundException("your user no longer exists")
@@ -51,12 +52,12 @@ class DevicesController(Controller):
         return await hub_of(request).people.list_subscriptions(signed_in_user(request)) or []
 
     @delete("/{subscription_id:str}", summary="Forget one of your browsers")
-    async def forget(self, request: Request, subscription_id: str) -> None:
+    async def forget(self, request: Request, subscription_id: FromPath[str]) -> None:
         if not await hub_of(request).people.remove_subscription(subscription_id, signed_in_user(request)):
             raise NotFoundException(f"you have no push subscription {subscription_id}")
 
     @post("/{subscription_id:str}/test", status_code=200, summary="Send a test notification to one of your browsers")
-    async def send_test(self, request: Request, subscription_id: str) -> TestPushOut:
+    async def send_test(self, request: Request, subscription_id: FromPath[str]) -> TestPushOut:
         # A diagnostic the person is waiting for, so it is sent now (like an action run), not via the outbox.
         hub = hub_of(request)
         user_id = signed_in_user(request)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import FromPath, JSONBody
 
 from hub.api.common import hub_of, require
 from hub.people.models import (
@@ -32,7 +33,7 @@ class UsersController(Controller):
     guards = [require("admin")]
 
     @post("/", summary="Create a user")
-    async def create(self, request: Request, data: UserIn) -> Response[UserOut]:
+    async def create(self, request: Request, data: JSONBody[UserIn]) -> Response[UserOut]:
         try:
             return Response(await hub_of(request).people.create_user(data), status_code=201)
         except Conflict as exc:
@@ -43,14 +44,14 @@ class UsersController(Controller):
         return await hub_of(request).people.list_users()
 
     @get("/{user:str}", summary="One user, by id or email")
-    async def show(self, request: Request, user: str) -> UserOut:
+    async def show(self, request: Request, user: FromPath[str]) -> UserOut:
         found = await hub_of(request).people.get_user(user)
         if found is None:
             raise NotFoundException(f"no user {user}")
         return found
 
     @patch("/{user:str}", summary="Change a user's name, email, role, time zone, quiet hours or projects")
-    async def update(self, request: Request, user: str, data: UserPatch) -> UserOut:
+    async def update(self, request: Request, user: FromPath[str], data: JSONBody[UserPatch]) -> UserOut:
         try:
             found = await hub_of(request).people.update_user(user, data)
         except Conflict as exc:
@@ -60,26 +61,28 @@ class UsersController(Controller):
         return found
 
     @delete("/{user:str}", summary="Delete a user (with their memberships and push subscriptions)")
-    async def remove(self, request: Request, user: str) -> None:
+    async def remove(self, request: Request, user: FromPath[str]) -> None:
         if not await hub_of(request).people.delete_user(user):
             raise NotFoundException(f"no user {user}")
 
     @post("/{user:str}/push-subscriptions", summary="Register a browser for web push")
-    async def subscribe(self, request: Request, user: str, data: SubscriptionIn) -> Response[SubscriptionOut]:
+    async def subscribe(
+        self, request: Request, user: FromPath[str], data: JSONBody[SubscriptionIn]
+    ) -> Response[SubscriptionOut]:
         stored = await hub_of(request).people.add_subscription(user, data)
         if stored is None:
             raise NotFoundException(f"no user {user}")
         return Response(stored, status_code=201)
 
     @get("/{user:str}/push-subscriptions", summary="A user's registered browsers")
-    async def subscriptions(self, request: Request, user: str) -> list[SubscriptionOut]:
+    async def subscriptions(self, request: Request, user: FromPath[str]) -> list[SubscriptionOut]:
         found = await hub_of(request).people.list_subscriptions(user)
         if found is None:
             raise NotFoundException(f"no user {user}")
         return found
 
     @delete("/{user:str}/push-subscriptions/{subscription_id:str}", summary="Forget a browser")
-    async def unsubscribe(self, request: Request, user: str, subscription_id: str) -> None:
+    async def unsubscribe(self, request: Request, user: FromPath[str], subscription_id: FromPath[str]) -> None:
         if not await hub_of(request).people.remove_subscription(subscription_id, user):
             raise NotFoundException(f"no push subscription {subscription_id} for user {user}")
 
@@ -90,7 +93,7 @@ class TeamsController(Controller):
     guards = [require("admin")]
 
     @post("/", summary="Create a team")
-    async def create(self, request: Request, data: TeamIn) -> Response[TeamOut]:
+    async def create(self, request: Request, data: JSONBody[TeamIn]) -> Response[TeamOut]:
         try:
             return Response(await hub_of(request).people.create_team(data), status_code=201)
         except Conflict as exc:
@@ -101,33 +104,33 @@ class TeamsController(Controller):
         return await hub_of(request).people.list_teams()
 
     @get("/{team:str}", summary="One team")
-    async def show(self, request: Request, team: str) -> TeamOut:
+    async def show(self, request: Request, team: FromPath[str]) -> TeamOut:
         found = await hub_of(request).people.get_team(team)
         if found is None:
             raise NotFoundException(f"no team {team}")
         return found
 
     @patch("/{team:str}", summary="Rename a team")
-    async def rename(self, request: Request, team: str, data: TeamPatch) -> TeamOut:
+    async def rename(self, request: Request, team: FromPath[str], data: JSONBody[TeamPatch]) -> TeamOut:
         found = await hub_of(request).people.rename_team(team, data.name)
         if found is None:
             raise NotFoundException(f"no team {team}")
         return found
 
     @delete("/{team:str}", summary="Delete a team")
-    async def remove(self, request: Request, team: str) -> None:
+    async def remove(self, request: Request, team: FromPath[str]) -> None:
         if not await hub_of(request).people.delete_team(team):
             raise NotFoundException(f"no team {team}")
 
     @put("/{team:str}/members/{user:str}", summary="Add a user (id or email) to a team")
-    async def add_member(self, request: Request, team: str, user: str) -> TeamOut:
+    async def add_member(self, request: Request, team: FromPath[str], user: FromPath[str]) -> TeamOut:
         found = await hub_of(request).people.set_member(team, user, member=True)
         if found is None:
             raise NotFoundException(f"no team {team} or no user {user}")
         return found
 
     @delete("/{team:str}/members/{user:str}", status_code=200, summary="Remove a user from a team")
-    async def remove_member(self, request: Request, team: str, user: str) -> TeamOut:
+    async def remove_member(self, request: Request, team: FromPath[str], user: FromPath[str]) -> TeamOut:
         found = await hub_of(request).people.set_member(team, user, member=False)
         if found is None:
             raise NotFoundException(f"no team {team} or no user {user}")

@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
 from litestar.exceptions import HTTPException, NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from hub.api.common import api_key, hub_of, project_for, require
 from hub.ingest import draft_from_input
@@ -70,9 +70,9 @@ class RoutesController(Controller):
     async def save(
         self,
         request: Request,
-        name: str,
-        data: Rule,
-        position: Annotated[int | None, Parameter(ge=0, le=10_000)] = None,
+        name: FromPath[str],
+        data: JSONBody[Rule],
+        position: Annotated[int | None, QueryParameter(ge=0, le=10_000)] = None,
     ) -> Rule:
         if data.name != name:
             raise ValidationProblem(f"`name` must be {name!r}, as in the URL", "name")
@@ -84,7 +84,7 @@ class RoutesController(Controller):
             raise HTTPException(status_code=409, detail=str(exc)) from None
 
     @delete("/{name:str}", summary="Delete a stored rule")
-    async def remove(self, request: Request, name: str) -> None:
+    async def remove(self, request: Request, name: FromPath[str]) -> None:
         try:
             removed = await hub_of(request).rules.delete(name)
         except RuleConflict as exc:
@@ -93,7 +93,7 @@ class RoutesController(Controller):
             raise NotFoundException(f"no stored rule {name}")
 
     @post("/test", status_code=200, summary="Which rules an event would match, and why (nothing is stored)")
-    async def test(self, request: Request, data: EventIn) -> RouteTestOut:
+    async def test(self, request: Request, data: JSONBody[EventIn]) -> RouteTestOut:
         hub = hub_of(request)
         event = event_for_test(data, project_for(api_key(request), data.project, hub.settings.ingest.default_project))
         async with hub.db.reader.connect() as conn:

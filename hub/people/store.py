@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Iterable
 from typing import Any
@@ -40,6 +41,10 @@ class People:
     def __init__(self, db: Database, projects: ProjectDirectory) -> None:
         self.db = db
         self.projects = projects
+        # Subscription lookups asked for in the same moment (an outbox round sends many pushes at once) are
+        # answered by one query: subscription id -> the futures waiting for it.
+        self._wanted: dict[str, list[asyncio.Future[dict[str, Any] | None]]] = {}
+        self._lookup: asyncio.Task[None] | None = None
 
     # Users
 
@@ -331,10 +336,37 @@ class People:
         return result.rowcount == 1
 
     async def subscription(self, subscription_id: str) -> dict[str, Any] | None:
-        """The endpoint and keys of one subscription, as pywebpush takes them."""
+        """The endpoint and keys of one subscription, as pywebpush takes them.
+
+        Concurrent calls are gathered into one query, so a round of a thousand pushes costs a few queries.
+        """
+        future: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
+        self._wanted.setdefault(subscription_id, []).append(future)
+        if self._lookup is None:
+            self._lookup = asyncio.ensure_future(self._look_up())
+        return await future
+
+    async def _look_up(self) -> None:
+        await asyncio.sleep(0)  # let the other sends of this moment ask too
+        wanted, self._wanted, self._lookup = self._wanted, {}, None
         ps = schema.push_subscriptions.c
-        async with self.db.reader.connect() as conn:
-            row = (await conn.execute(select(schema.push_subscriptions).where(ps.id == subscription_id))).first()
-        if row is None:
-            return None
-        return {"endpoint": row.endpoint, "keys": {"p256dh": row.p256dh, "auth": row.auth}}
+        found: dict[str, dict[str, Any]] = {}
+        try:
+            ids = list(wanted)
+            async with self.db.reader.connect() as conn:
+                for start in range(0, len(ids), 500):
+                    rows = await conn.execute(
+                        select(ps.id, ps.endpoint, ps.p256dh, ps.auth).where(ps.id.in_(ids[start : start + 500]))
+                    )
+                    for row in rows:
+                        found[row.id] = {"endpoint": row.endpoint, "keys": {"p256dh": row.p256dh, "auth": row.auth}}
+        except BaseException as exc:
+            for futures in wanted.values():
+                for future in futures:
+                    if not future.done():
+                        future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
+            raise
+        for key, futures in wanted.items():
+            for future in futures:
+                if not future.done():
+                    future.set_result(found.get(key))

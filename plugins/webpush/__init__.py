@@ -8,6 +8,7 @@ subscription through the API; routing then reaches people on every device they r
 from __future__ import annotations
 
 from litestar import get
+from litestar.di import NamedDependency
 
 from hub.hookspecs import hookimpl
 from hub.pluginapi import HubContext, PluginSettings
@@ -20,7 +21,7 @@ NOTIFIER = WebPushNotifier()
 
 
 @get("/api/v1/push/vapid-public-key", tags=["push"], summary="The VAPID public key for PushManager.subscribe")
-async def vapid_public_key(hub: HubContext) -> dict[str, str]:
+async def vapid_public_key(hub: NamedDependency[HubContext]) -> dict[str, str]:
     keys = NOTIFIER.keys or await load_keys(hub)
     return {"public_key": keys.public_key}
 
