@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
+from peers import LoopbackServer
 
 from hub import passwords
 from hub.accounts import set_password
@@ -38,6 +39,13 @@ USERS = {  # email: (role, projects)
     "olga@example.com": ("member", ["payroll"]),
 }
 
+# One standalone action for the self-service page, as the config file would declare it.
+SELF_SERVICE = (
+    '[{name = "flush-cache", label = "Flush the CDN cache", project = "shop", url = "TARGET/flush", '
+    'description = "Purges every cached page in one region.", '
+    'inputs = [{name = "region", label = "Region", type = "choice", choices = ["eu", "us"], required = true}]}]'
+)
+
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
@@ -59,6 +67,8 @@ class WebHub:
     live: LiveHub
     key: str
     user_ids: dict[str, str] = field(default_factory=dict)
+    # Receives the configured self-service action `flush-cache` (see SELF_SERVICE).
+    service: Any = None
 
     @property
     def url(self) -> str:
@@ -81,17 +91,20 @@ def web_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebHub]:
     saved = passwords.LOG_N, passwords.P
     passwords.LOG_N, passwords.P = 8, 1  # behaviour, not cost, is under test
     database = tmp_path_factory.mktemp("web") / "hub.db"
+    service = LoopbackServer(lambda _: (200, {"Content-Type": "application/json"}, b'{"message": "Cache flushed"}'))
+    service.__enter__()
     settings = load_settings(
         environ={
             "HUB_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
             "HUB_SERVER_RUN_JOBS": "false",
             "HUB_OUTBOUND_ALLOW": '["127.0.0.1"]',
+            "HUB_SELF_SERVICE_ACTIONS": SELF_SERVICE.replace("TARGET", service.url),
         }
     )
     live = LiveHub(create_app(settings))
     live.start()
     try:
-        web = WebHub(live, live.key("admin"))
+        web = WebHub(live, live.key("admin"), service=service)
 
         async def people() -> None:
             for email, (role, projects) in USERS.items():
@@ -104,6 +117,7 @@ def web_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebHub]:
         yield web
     finally:
         live.stop()
+        service.__exit__(None, None, None)
         passwords.LOG_N, passwords.P = saved
 
 

@@ -88,3 +88,25 @@ def test_a_viewer_cannot_run_actions(context, web_hub, sign_in) -> None:
         )
         assert status == 403
         assert target.received == []
+
+
+def test_self_service_page_runs_a_configured_action(context, web_hub, sign_in) -> None:
+    page = context.new_page()
+    sign_in(page, "sam@example.com")
+    page.goto("/actions")
+    panel = page.locator(".action-panel", has_text="Flush the CDN cache")
+    expect(panel).to_contain_text("Purges every cached page in one region.")
+    panel.get_by_label("Region").select_option("us")
+    panel.get_by_role("button", name="Run").click()
+    page.locator("dialog").get_by_role("button", name="Run").click()
+    expect(panel.locator(".outcome-line")).to_contain_text("Cache flushed")
+    expect(panel.locator(".runs")).to_contain_text("sam@example.com")
+    [request] = [r for r in web_hub.service.received if r.path == "/flush"]
+    assert json.loads(request.body)["inputs"] == {"region": "us"}
+    assert "webhook-signature" in request.headers
+
+    context.clear_cookies()  # sam leaves; vic, a viewer, signs in on the same browser
+    viewer = context.new_page()
+    sign_in(viewer, "vic@example.com")
+    viewer.goto("/actions")
+    expect(viewer.locator(".action-panel").get_by_role("button", name="Run")).to_be_disabled()

@@ -1,0 +1,44 @@
+"""The account from the browser: change the password, sign out, and only the new password signs in again."""
+
+from __future__ import annotations
+
+import msgspec
+from playwright.sync_api import expect
+
+from hub.accounts import set_password
+from hub.people.models import UserIn
+from tests.web.conftest import PASSWORD
+
+NEW_PASSWORD = "a brand new passphrase"
+
+
+def test_password_change_and_sign_out(context, web_hub, sign_in) -> None:
+    async def person() -> None:
+        data = {"email": "pat@example.com", "name": "Pat", "role": "member", "projects": ["shop"]}
+        user = await web_hub.live.hub.people.create_user(msgspec.convert(data, UserIn))
+        await set_password(web_hub.live.hub.db, user.id, PASSWORD)
+
+    web_hub.run(person())
+    page = context.new_page()
+    sign_in(page, "pat@example.com")
+    page.goto("/settings")
+    page.fill("#pw-current", "not my password")
+    page.fill("#pw-new", NEW_PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.locator(".form-error")).to_contain_text("current password is wrong")
+    page.fill("#pw-current", PASSWORD)
+    page.fill("#pw-new", NEW_PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.locator(".toast")).to_contain_text("Password changed")
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator("#email")).to_be_visible()
+    assert page.evaluate("fetch('/api/v1/session').then(r => r.status)") == 401
+
+    page.fill("#email", "pat@example.com")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator(".form-error")).to_have_text("Wrong email or password.")
+    page.fill("#password", NEW_PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator(".user-name")).to_have_text("Pat")
