@@ -1,6 +1,6 @@
 // The service worker: the app shell offline, the last loaded feed offline, push notifications and their actions.
 
-const SHELL_CACHE = "hub-shell-v1";
+const SHELL_CACHE = "hub-shell-v2";
 const DATA_CACHE = "hub-data-v1";
 const SHELL = [
   "/",
@@ -156,7 +156,9 @@ self.addEventListener("pushsubscriptionchange", (event) => {
     const { public_key: key } = await keyResponse.json();
     const padded = key.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (key.length % 4)) % 4);
     const applicationServerKey = Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
-    const subscription = await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey });
+    // Some browsers hand over the replacement; otherwise subscribe again with the hub's key.
+    const subscription =
+      event.newSubscription || (await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey }));
     await fetch("/api/v1/push/subscriptions", {
       method: "POST",
       credentials: "same-origin",

@@ -3,6 +3,7 @@ are refused, and a session planted before sign-in is never the one that gets sig
 
 from __future__ import annotations
 
+import httpx
 from playwright.sync_api import expect
 
 from hub.sessions import COOKIE
@@ -34,14 +35,19 @@ def test_markup_in_every_field_is_rendered_inert(context, web_hub, sign_in) -> N
         parser="markdown",
         description=f"**bold** {hostile} [click](javascript:window.__pwned=1) [ok](https://example.com)",
     )
+    insight = {"project": "shop", "title": f"KPI {IMAGE}"[:64], "value": hostile[:1000]}
+    headers = {"Authorization": f"Bearer {web_hub.key}"}
+    assert httpx.post(f"{web_hub.url}/v1/insight", json=insight, headers=headers).status_code == 200
     page = context.new_page()
     sign_in(page, "ada@example.com")
+    page.goto("/?project=shop")
+    expect(page.locator(".tile", has_text="KPI")).to_contain_text("<img")  # shown as text in a tile
     for path in ("/?project=shop", f"/events/{parent['id']}", f"/events/{markdown['id']}"):
         page.goto(path)
         page.wait_for_selector(".card")
         page.wait_for_timeout(300)  # give any injected handler time to fire
         assert page.evaluate("window.__pwned") is None
-        assert page.locator(".card script, .card img[onerror], .card [onerror]").count() == 0
+        assert page.locator("main script, main img[onerror], main [onerror]").count() == 0
     page.goto(f"/events/{parent['id']}")
     card = page.locator(".card")
     expect(card.locator(".card-title")).to_contain_text("<script>window.__pwned = 1</script>")
