@@ -1,4 +1,4 @@
-"""Pings are written in groups: one writer task, one transaction for whatever queued up (waiting up to 2 ms).
+"""Pings are written in groups: one writer task, one transaction for whatever queued up meanwhile.
 
 A ping costs one row and one check update, and SQLite's cost is per transaction, so grouping is what makes
 thousands of pings a second possible. `record()` returns only after the commit, so `OK` means stored.
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,8 +29,6 @@ from .store import STATE_FIELDS, flip_row, new_check, schedule_of, state_of
 
 log = logging.getLogger(__name__)
 MAX_GROUP = 1000
-# How long the writer waits for more pings to share a transaction with the first one (seconds).
-LINGER = 0.002
 
 # Built once: pings are the hub's hottest write path.
 _READ_CHECKS = (
@@ -112,16 +109,8 @@ class PingRecorder:
     async def _run(self) -> None:
         while True:
             group = [await self._queue.get()]
-            # Give requests the server has already read a few turns of the loop to reach the queue, for up
-            # to LINGER: a transaction of one ping costs nearly as much as one of a hundred.
-            deadline = time.monotonic() + LINGER
-            while len(group) < MAX_GROUP:
-                if not self._queue.empty():
-                    group.append(self._queue.get_nowait())
-                elif time.monotonic() < deadline:
-                    await asyncio.sleep(0)
-                else:
-                    break
+            while len(group) < MAX_GROUP and not self._queue.empty():
+                group.append(self._queue.get_nowait())
             try:
                 await self._write_group(group)
             finally:
