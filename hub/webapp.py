@@ -9,7 +9,7 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
-from litestar import Response, get
+from litestar import Request, Response, get
 from litestar.response import File
 from litestar.static_files import create_static_files_router
 
@@ -35,6 +35,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+ROOT_ICONS = ["/icon-192.png", "/icon-512.png"]
 CONTENT_TYPES = {".webmanifest": "application/manifest+json", ".js": "text/javascript; charset=utf-8"}
 
 
@@ -67,9 +68,16 @@ def web_routers(root: Path | None = None) -> list[Any]:
 
     @get(APP_PAGES, include_in_schema=False, after_request=_harden)
     async def app_page() -> File:
-        return File(shell, content_disposition_type="inline", media_type="text/html; charset=utf-8")
+        return File(shell, content_disposition_type="inline", media_type="text/html")
+
+    @get(ROOT_ICONS, include_in_schema=False, after_request=_harden)
+    async def root_icon(request: Request) -> File:
+        # The web push plugin's default notification icon is `/icon-192.png`: the same file as in icons/.
+        return File(
+            root / "icons" / request.url.path.lstrip("/"), content_disposition_type="inline", media_type="image/png"
+        )
 
     static = create_static_files_router(
         "/", directories=[root], html_mode=True, name="web", after_request=_harden, include_in_schema=False
     )
-    return [app_page, static]
+    return [app_page, root_icon, static]

@@ -53,3 +53,10 @@ def test_service_worker_controls_the_app_and_the_feed_opens_offline(context, web
         expect(page.locator(".card", has_text="Seen before going offline")).to_be_visible()
     finally:
         context.set_offline(False)
+
+
+def test_the_default_notification_icon_is_served(context) -> None:
+    """The web push plugin's default `icon` is `/icon-192.png`: it must be a real image, not a 404."""
+    response = context.request.get("/icon-192.png")
+    assert response.status == 200 and response.headers["content-type"] == "image/png"
+    assert png_size(response.body()) == (192, 192)
