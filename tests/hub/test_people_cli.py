@@ -1,0 +1,79 @@
+"""`hub users`, `hub teams`, `hub actions secret` and `hub routes list` from the shell, against the same database
+the API reads, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hub import cli
+
+
+@pytest.fixture
+def shell(settings, monkeypatch, capsys):
+    monkeypatch.setenv("HUB_CONFIG", "")
+    monkeypatch.setenv("HUB_DATABASE_URL", settings.database.url)
+    monkeypatch.setenv(
+        "HUB_ROUTES", '[{name = "ops-pages", match = {min_severity = "critical"}, targets = [{team = "ops"}]}]'
+    )
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = cli.main(list(argv))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def test_users_and_teams_from_the_shell(shell):
+    code, out, err = shell(
+        "users", "add", "Ada@Example.com", "--name", "Ada", "--timezone", "Europe/Berlin", "--quiet", "22:00-07:00",
+        "--project", "shop", "--no-password",
+    )  # fmt: skip
+    assert code == 0, err
+    ada_id = out.strip()
+    assert shell("users", "add", "bob@example.com", "--role", "viewer", "--no-password")[0] == 0
+    assert shell("users", "add", "ada@example.com", "--no-password")[0] == 2  # already exists
+
+    assert shell("teams", "add", "ops", "--name", "Operations", "--member", "ada@example.com")[0] == 0
+    assert shell("teams", "add-member", "ops", "bob@example.com")[0] == 0
+    code, out, _ = shell("teams", "list", "--json")
+    [ops] = json.loads(out)
+    assert ops["slug"] == "ops" and ops["members"] == ["ada@example.com", "bob@example.com"]
+
+    code, out, _ = shell("users", "list", "--json")
+    users = {u["email"]: u for u in json.loads(out)}
+    ada = users["ada@example.com"]
+    assert ada["id"] == ada_id and ada["timezone"] == "Europe/Berlin" and ada["projects"] == ["shop"]
+    assert ada["quiet_hours"] == {"start": "22:00", "end": "07:00"} and ada["teams"] == ["ops"]
+    assert users["bob@example.com"]["role"] == "viewer"
+
+    assert shell("users", "update", "ada@example.com", "--quiet", "", "--timezone", "UTC")[0] == 0
+    ada = {u["email"]: u for u in json.loads(shell("users", "list", "--json")[1])}["ada@example.com"]
+    assert ada["quiet_hours"] is None and ada["timezone"] == "UTC"
+    code, _, err = shell("users", "update", "ada@example.com", "--timezone", "Mars/Olympus")
+    assert code == 2 and "zone" in err.lower()
+
+    assert shell("teams", "remove-member", "ops", "bob@example.com")[0] == 0
+    assert shell("users", "remove", "bob@example.com")[0] == 0
+    assert shell("users", "remove", "bob@example.com")[0] != 0
+    assert shell("teams", "remove", "ops")[0] == 0
+    assert json.loads(shell("teams", "list", "--json")[1]) == []
+
+
+def test_action_secret_shown_and_rotated_from_the_shell(shell):
+    code, out, _ = shell("actions", "secret", "shop")
+    assert code == 0 and out.strip().startswith("whsec_")
+    first = out.strip()
+    assert shell("actions", "secret", "shop")[1].strip() == first  # kept, not remade
+    code, out, err = shell("actions", "secret", "shop", "--rotate")
+    assert code == 0 and out.strip().startswith("whsec_") and out.strip() != first
+    assert "previous secret also signs until" in err
+    assert shell("actions", "secret", "shop")[1].strip() == out.strip()
+
+
+def test_routes_list_shows_config_and_stored_rules_in_order(shell):
+    code, out, err = shell("routes", "list")
+    assert code == 0, err
+    assert out.splitlines() == ["ops-pages\tconfig\tteam ops (push)"]
