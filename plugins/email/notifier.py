@@ -30,6 +30,7 @@ class EmailNotifier:
                 use_tls=settings.security == "tls",
                 start_tls=settings.security == "starttls",
                 timeout=settings.timeout_seconds,
+                cert_bundle=settings.ca_file or None,
             )
         except aiosmtplib.SMTPResponseException as exc:
             result = "retry" if 400 <= exc.code < 500 else "failed"

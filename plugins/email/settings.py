@@ -10,7 +10,8 @@ import msgspec
 class EmailSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """`security`: "starttls" (upgrade a plain connection, usually port 587), "tls" (TLS from the start,
     usually 465) or "none" (a local relay). `username`/`password`: SMTP AUTH, when both are set.
-    `from_address`: the sender. `timeout_seconds`: per SMTP conversation."""
+    `from_address`: the sender. `timeout_seconds`: per SMTP conversation. `ca_file`: a PEM bundle to trust
+    instead of the system's (a relay with a private certificate authority); certificates are always verified."""
 
     host: str = "localhost"
     port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 587
@@ -19,3 +20,4 @@ class EmailSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     password: str = ""
     from_address: Annotated[str, msgspec.Meta(pattern=r"^.*<?[^@\s<>]+@[^@\s<>]+>?$")] = "hub <hub@localhost>"
     timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
+    ca_file: str = ""

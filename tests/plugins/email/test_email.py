@@ -9,6 +9,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from email.policy import default
 
+import msgspec
 import pytest
 from aiosmtpd.controller import Controller
 
@@ -130,3 +131,109 @@ async def test_smtp_4xx_retries_and_5xx_fails(client, hub, admin_headers, smtp):
     await hub.outbox.run_once(now_utc())
     failed = (await client.get("/api/v1/deliveries?state=failed", headers=admin_headers)).json()["items"]
     assert [d["last_status"] for d in failed] == [554]
+
+
+def _certificate(tmp_path):
+    """A self-signed certificate for 127.0.0.1, as a private relay would have; returns (cert, key) paths."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "relay.pem", tmp_path / "relay.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+class _Logins:
+    """aiosmtpd authenticator: accepts one user, records who logged in."""
+
+    def __init__(self) -> None:
+        self.users: list[str] = []
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"hub", b"s3cret")
+        if ok:
+            self.users.append(auth_data.login.decode())
+        return AuthResult(success=ok)
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+async def test_starttls_and_tls_with_login(tmp_path, security):
+    """The relay's certificate is verified (trusted through `ca_file`), and credentials go only over TLS."""
+    import ssl
+
+    cert, key = _certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox, logins, port = Inbox(), _Logins(), free_port()
+    if security == "tls":
+        # TLS from the first byte. (aiosmtpd only counts a STARTTLS upgrade for `auth_require_tls`.)
+        options = {"ssl_context": context, "auth_require_tls": False}
+    else:
+        options = {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=logins, **options)
+    controller.start()
+    try:
+        delivered = await _send_one(tmp_path / "trusting.db", port, security, ca_file=str(cert))
+        refused = await _send_one(tmp_path / "default.db", port, security, ca_file="")
+    finally:
+        controller.stop()
+    assert delivered["state"] == "delivered", delivered["last_error"]
+    # Without `ca_file` the private certificate is not trusted: nothing is sent, the delivery is retried.
+    assert refused["state"] == "pending" and "certificate" in (refused["last_error"] or "").lower()
+    [message] = inbox.messages
+    assert message["Subject"] == "[ops] Disk almost full"
+    assert logins.users == ["hub"]
+
+
+async def _send_one(db, port: int, security: str, ca_file: str) -> dict:
+    from hub.config import load_settings
+    from hub.core import Hub
+    from hub.models import EventIn
+    from hub.outbox.log import get_delivery
+
+    plugins = (
+        f'{{email = {{host = "127.0.0.1", port = {port}, security = "{security}", username = "hub", '
+        f'password = "s3cret", ca_file = "{ca_file}", from_address = "hub@example.com"}}}}'
+    )
+    settings = load_settings(
+        environ={
+            "HUB_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+            "HUB_SERVER_RUN_JOBS": "false",
+            "HUB_PLUGINS": plugins,
+            "HUB_ROUTES": '[{name = "mail", targets = [{email = "oncall@example.com"}]}]',
+        }
+    )
+    hub = Hub(settings)
+    await hub.start()
+    try:
+        await hub.context.ingest([EventIn(event="Disk almost full")], project="ops", source="test")
+        assert await hub.outbox.run_once(now_utc()) == 1
+        async with hub.db.reader.connect() as conn:
+            return msgspec.to_builtins(await get_delivery(conn, 1))
+    finally:
+        await hub.stop()
