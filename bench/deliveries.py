@@ -8,7 +8,7 @@
    each request). Throughput is counted between the first and the last request the target saw.
 
     python bench/deliveries.py                         # web push: 1,000 subscriptions x 10 events
-    python bench/deliveries.py --notifier slack --events 5000
+    python bench/deliveries.py --notifier slack --recipients 20 --events 500   # 20 webhooks x 500 events
 """
 
 from __future__ import annotations

@@ -235,3 +235,15 @@ def test_routes_test_command_explains(settings, monkeypatch, tmp_path, capsys):
     assert "no     prod: tag env=staging does not match prod*" in out
     assert "MATCH  default: no rule matched and the event has notify: true" in out
     assert "-> everyone in the project (push)" in out
+
+
+async def test_test_mode_and_backfilled_events_never_notify_even_when_a_rule_matches(client, admin_headers):
+    await put_rule(
+        client, admin_headers, {"name": "all", "targets": [{"slack": "http://127.0.0.1:9/hook"}, {"everyone": True}]}
+    )
+    await send(client, admin_headers, event="test", test=True, notify=True)
+    await send(client, admin_headers, event="old", notify=True, timestamp=(now_utc() - timedelta(hours=2)).timestamp())
+    assert (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"] == []
+    await send(client, admin_headers, event="live")
+    items = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    assert [(d["rule"], d["notifier"]) for d in items] == [("all", "slack")]
