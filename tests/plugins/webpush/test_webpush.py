@@ -163,8 +163,9 @@ async def test_a_huge_event_still_fits_in_4_kib(client, hub, admin_headers):
     assert browser.decrypt(push.body)["body"].endswith("…")
 
 
-async def test_410_removes_the_subscription(client, hub, admin_headers):
-    with LoopbackServer(lambda r: (410, {}, b"gone")) as push_service:
+@pytest.mark.parametrize("status", [404, 410])
+async def test_404_and_410_remove_the_subscription(client, hub, admin_headers, status):
+    with LoopbackServer(lambda r: (status, {}, b"gone")) as push_service:
         user_id, _ = await subscribe(client, admin_headers, f"{push_service.url}/old", Browser())
         await client.post(
             "/api/v1/events", json={"project": "shop", "event": "x", "notify": True}, headers=admin_headers
@@ -174,7 +175,7 @@ async def test_410_removes_the_subscription(client, hub, admin_headers):
     assert len(push_service.received) == 1
     assert (await client.get(f"/api/v1/users/{user_id}/push-subscriptions", headers=admin_headers)).json() == []
     [delivery] = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
-    assert delivery["state"] == "failed" and delivery["last_status"] == 410
+    assert delivery["state"] == "failed" and delivery["last_status"] == status
 
 
 async def test_429_backs_off_for_retry_after(client, hub, admin_headers):
