@@ -115,7 +115,11 @@ async function runAction(eventId, key) {
       body: "{}",
     });
     const result = await response.json().catch(() => ({}));
-    if (!response.ok || result.status === "failed") title = "Action failed";
+    // An action that needs inputs (or anything else the hub calls a bad request) is finished in the app.
+    if (response.status === 400) return openUrl(`/events/${encodeURIComponent(eventId)}`);
+    if (response.status === 410) title = "Action expired";
+    else if (response.status === 403) title = "Action not allowed";
+    else if (!response.ok || result.status === "failed") title = "Action failed";
     body = result.message || "";
   } catch (error) {
     title = "Action not run";

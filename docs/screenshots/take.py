@@ -74,6 +74,16 @@ class ActionTarget:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
+SELF_SERVICE = (
+    '[{name = "flush-cdn", label = "Flush the CDN cache", project = "shop", url = "TARGET/flush", '
+    'description = "Purges every cached page in one region. Takes about a minute.", '
+    'inputs = [{name = "region", label = "Region", type = "choice", choices = ["eu-central", "us-east"], '
+    'required = true}, {name = "reason", label = "Reason", type = "text"}]}, '
+    '{name = "rotate-key", label = "Rotate the payments API key", project = "shop", url = "TARGET/rotate", '
+    'description = "Issues a new Stripe restricted key and revokes the old one after 10 minutes."}]'
+)
+
+
 def app_events(target: str) -> list[dict[str, Any]]:
     return [
         {
@@ -136,7 +146,7 @@ def deploy(target: str) -> dict[str, Any]:
         "channel": "deploys",
         "event": "Deploy v2.14.0 to production",
         "icon": "🚀",
-        "description": "12 commits by 3 authors, built in 4 min 12 s.",
+        "description": "12 commits by 3 authors, built in 4m 12s.",
         "context_id": "deploy-2.14.0",
         "context_start": True,
         "timestamp": ago(9),
@@ -502,6 +512,16 @@ def shoot(url: str, deploy_id: str) -> list[Path]:
                         page.screenshot(path=Path(REVIEW) / file.name, full_page=True)
                     page.set_viewport_size({"width": width, "height": height})
                     taken.append(file)
+                if REVIEW:  # the other pages, for a look before a release; not in the README
+                    for extra in ("/actions", "/admin", "/settings", "/?project=nothing-here", "/events/1"):
+                        page.goto(extra)
+                        page.wait_for_timeout(800)
+                        slug = extra.strip("/?").replace("=", "-").replace("/", "-") or "root"
+                        page.screenshot(path=Path(REVIEW) / f"{slug}-{name}-{scheme}.png", full_page=True)
+                    context.clear_cookies()
+                    page.goto("/login")
+                    page.wait_for_timeout(500)
+                    page.screenshot(path=Path(REVIEW) / f"login-{name}-{scheme}.png")
                 context.close()
         browser.close()
     return taken
@@ -516,6 +536,7 @@ def main() -> int:
                 "HUB_DATABASE_URL": f"sqlite+aiosqlite:///{folder}/hub.db",
                 "HUB_SERVER_RUN_JOBS": "false",
                 "HUB_OUTBOUND_ALLOW": '["127.0.0.1"]',
+                "HUB_SELF_SERVICE_ACTIONS": SELF_SERVICE.replace("TARGET", target.url),
             }
         )
         live = LiveHub(create_app(settings))

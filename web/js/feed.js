@@ -60,7 +60,11 @@ function toolbar(filters, change) {
   });
   const projectSelect = h("select.select", { "aria-label": "Project", onchange: (e) => change({ project: e.target.value, channel: "" }) },
     h("option", { value: "" }, "All projects"),
-    state.projects.map((p) => h("option", { value: p.slug, selected: p.slug === filters.project }, p.slug)));
+    state.projects.map((p) => h("option", { value: p.slug, selected: p.slug === filters.project }, p.slug)),
+    // A project with no events yet (a link from elsewhere) still shows as the chosen one.
+    filters.project && !state.projects.some((p) => p.slug === filters.project)
+      ? h("option", { value: filters.project, selected: true }, filters.project)
+      : null);
   const severity = h("div.segmented", { role: "group", "aria-label": "Severity" }, SEVERITY_CHOICES.map(([value, label]) =>
     h("button", { type: "button", "aria-pressed": String(filters.severity === value), onclick: () => change({ severity: value }) }, label)));
   const test = h("label.switch", {},
@@ -205,7 +209,10 @@ function channelStrip(filters, channels, change) {
 function emptyState(filters) {
   const filtered = filters.q || filters.channel || filters.tag.length || filters.severity || filters.user_id;
   return h("div.empty", {},
-    h("div.empty-icon", { "aria-hidden": "true" }, "✨"),
+    h("div.empty-icon", { "aria-hidden": "true" }, icon("feed", 26)),
     h("p.empty-title", {}, filtered ? "No events match these filters" : "No events yet"),
-    h("p.muted", {}, filtered ? "Try a broader search or clear a filter." : "Send one with: hub send --event \"Hello\" --project demo"));
+    filtered
+      ? h("p.muted", {}, "Try a broader search or clear a filter.")
+      : h("p.muted", {}, "Send the first one from a shell: ",
+          h("code", {}, `hub send --project ${filters.project || "demo"} --event "Hello"`)));
 }

@@ -178,7 +178,7 @@ export function heartbeatsPage(main) {
         h(`span.summary-item.summary-${k}`, {}, h("span.state-dot", { "aria-hidden": "true" }), `${counts[k]} ${STATE_WORDS[k].toLowerCase()}`)));
       const items = [...page.items].sort((a, b) => ORDER[stateOf(a)] - ORDER[stateOf(b)] || a.name.localeCompare(b.name));
       fill(list, ...(items.length ? items.map((c) => checkRow(c, load)) : [h("div.empty", {},
-        h("div.empty-icon", { "aria-hidden": "true" }, "💓"), h("p.empty-title", {}, "No checks yet"),
+        h("div.empty-icon", { "aria-hidden": "true" }, icon("heart", 26)), h("p.empty-title", {}, "No checks yet"),
         h("p.muted", {}, "Create one, then ping its URL from your cron job."))]));
     } catch (error) {
       fill(list, h("p.error", {}, error.status === 404 ? "The heartbeat plugin is not enabled on this hub." : error.message));

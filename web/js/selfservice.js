@@ -2,7 +2,7 @@
 
 import { api } from "./api.js";
 import { confirmDialog, inputsForm, runsList } from "./actions.js";
-import { fill, h } from "./dom.js";
+import { fill, h, icon } from "./dom.js";
 import { canRunActions } from "./state.js";
 
 const base = (name) => `/api/v1/actions/${encodeURIComponent(name)}/runs`;
@@ -14,9 +14,9 @@ function actionPanel(action) {
   const loadRuns = () => api(base(action.name)).then((r) => fill(runs, runsList(r))).catch(() => {});
   const submit = h("button.btn.btn-primary.btn-sm", { type: "submit", disabled: !canRunActions() }, "Run");
   const element = h("form.panel.action-panel", {},
-    h("h2", {}, action.label),
+    h("div.action-head", {}, h("h2", {}, action.label),
+      h("span.badge", {}, action.project), action.teams?.length ? h("span.badge", {}, `teams: ${action.teams.join(", ")}`) : null),
     action.description ? h("p.muted", {}, action.description) : null,
-    h("p.small.muted", {}, `Project ${action.project}`, action.teams?.length ? ` · teams: ${action.teams.join(", ")}` : ""),
     form.rows,
     h("div.row", {}, submit),
     outcome,
@@ -46,7 +46,7 @@ export function selfServicePage(main) {
   fill(main, h("header.page-head", {}, h("h1", {}, "Actions")), list);
   api("/api/v1/actions")
     .then((actions) => fill(list, ...(actions.length ? actions.map(actionPanel) : [h("div.empty", {},
-      h("div.empty-icon", { "aria-hidden": "true" }, "⚡"), h("p.empty-title", {}, "No self-service actions"),
-      h("p.muted", {}, "Declare them in the config file under [[self_service_actions]].")) ])))
+      h("div.empty-icon", { "aria-hidden": "true" }, icon("bolt", 26)), h("p.empty-title", {}, "No self-service actions"),
+      h("p.muted", {}, "Declare them in the config file under ", h("code", {}, "[[self_service_actions]]"), ".")) ])))
     .catch((error) => fill(list, h("p.error", {}, error.message)));
 }
