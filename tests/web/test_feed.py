@@ -107,3 +107,19 @@ def test_a_member_never_sees_another_projects_events(context, web_hub, sign_in) 
     assert status == 403
     page.goto(f"/events/{visible['id']}")
     expect(page.locator(".card-title")).to_have_text("Visible to shop members")
+    # Nor through the live stream: the payroll event never reaches the open feed, the shop one does.
+    page.goto("/")
+    expect(page.locator(".live")).not_to_have_class(re.compile("live-off"))
+    expect(page.locator(".card").first).to_be_visible()
+    web_hub.post(project="payroll", event="Bonus paid while sam watches")
+    web_hub.post(project="shop", event="Shop event while sam watches")
+    expect(page.locator(".card").first).to_contain_text("Shop event while sam watches")
+    expect(page.locator(".card", has_text="Bonus paid")).to_have_count(0)
+    live = page.evaluate(
+        """() => new Promise((resolve) => {
+            const source = new EventSource('/api/v1/stream?project=payroll');
+            source.onerror = () => { source.close(); resolve('refused'); };
+            source.onopen = () => { source.close(); resolve('opened'); };
+        })"""
+    )
+    assert live == "refused"
