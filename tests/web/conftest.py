@@ -47,8 +47,10 @@ SELF_SERVICE = (
 )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Module-scoped: Playwright's sync API keeps an event loop running while it is open, which would break
+    the asyncio tests that run after the browser tests in the same process (or xdist worker)."""
     if not os.path.exists(CHROMIUM):
         message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
         if IN_CI:
