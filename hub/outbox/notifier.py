@@ -101,3 +101,7 @@ class Notifier(Protocol):
     async def send(self, hub: HubContext, recipient: Recipient, message: Message) -> Outcome:
         """Deliver one message. Raising counts as a transient failure (logged, retried)."""
         ...
+
+    # Optional: `async def prepare(self, hub: HubContext, recipients: list[Recipient]) -> None`, called once per
+    # outbox round with every recipient this notifier is about to be sent to, before any `send`, so it can load
+    # what it needs in one go (the web push notifier fetches the round's subscriptions in one query).

@@ -66,6 +66,7 @@ class Outbox:
             if not rows:
                 return 0
             jobs = await self._prepare(rows)
+            await self._let_notifiers_prepare(jobs)
             semaphore = asyncio.Semaphore(self.hub.settings.delivery.concurrency)
 
             async def attempt(job: _Job) -> None:
@@ -128,6 +129,20 @@ class Outbox:
                 digest = digest_for(first.id, [messages[r.id] for r in group], public_url)
                 jobs.append(_Job(first, digest, rest))
         return jobs
+
+    async def _let_notifiers_prepare(self, jobs: list[_Job]) -> None:
+        by_notifier: dict[str, list[Recipient]] = {}
+        for job in jobs:
+            row = job.row
+            by_notifier.setdefault(row.notifier, []).append(Recipient(row.notifier, row.address, row.user_id))
+        for name, recipients in by_notifier.items():
+            prepare = getattr(self.notifiers.get(name), "prepare", None)
+            if prepare is None:
+                continue
+            try:
+                await prepare(self.hub.context, recipients)
+            except Exception:
+                log.exception("notifier %s failed to prepare a round; its sends go on without it", name)
 
     async def _attempt(self, job: _Job) -> None:
         row = job.row
