@@ -126,7 +126,8 @@ async def test_other_4xx_fail_at_once_and_can_be_retried_by_hand(client, hub, ad
 
 
 async def test_retry_budget_dead_letters(client, hub, admin_headers):
-    with LoopbackServer(lambda r: (503, {}, b"down")) as server:
+    answer = [503]
+    with LoopbackServer(lambda r: (answer[0], {}, b"down" if answer[0] == 503 else b"ok")) as server:
         await slack_rule(client, admin_headers, server.url)
         await send(client, admin_headers)
         now = now_utc()
@@ -137,6 +138,18 @@ async def test_retry_budget_dead_letters(client, hub, admin_headers):
         assert dead["last_status"] == 503
         assert clock - now <= timedelta(hours=28)
         assert len(server.received) == dead["attempts"] > 3
+        detail = (await client.get(f"/api/v1/deliveries/{dead['id']}", headers=admin_headers)).json()
+        assert len(detail["attempt_log"]) == dead["attempts"]
+        assert {a["outcome"] for a in detail["attempt_log"]} == {"retry"}
+        assert all(a["http_status"] == 503 and a["response"] == "down" for a in detail["attempt_log"])
+
+        # A dead letter is retried by hand, with a fresh budget.
+        answer[0] = 200
+        retried = await client.post(f"/api/v1/deliveries/{dead['id']}/retry", headers=admin_headers)
+        assert retried.status_code == 202, retried.text
+        assert await hub.outbox.run_once(now_utc()) == 1
+        [delivered] = await deliveries(client, admin_headers, state="delivered")
+        assert delivered["id"] == dead["id"] and delivered["attempts"] == dead["attempts"] + 1
 
 
 async def test_unreachable_private_target_fails_for_good(client, hub, admin_headers):
