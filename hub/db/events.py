@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, and_, exists, func, literal_column, or_, select, text
+from sqlalchemy import Select, exists, func, literal_column, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.db import schema
@@ -215,7 +215,8 @@ def feed_query(db: Database, f: EventFilter, cursor: str | None, limit: int) -> 
             conditions.append(literal_column("events.search").op("@@")(ts_query))
     if cursor:
         when, last_id = decode_cursor(cursor)
-        conditions.append(or_(order_time < when, and_(order_time == when, order_id < last_id)))
+        # A row-value comparison, so both databases seek the (created_at, id) index instead of scanning it.
+        conditions.append(tuple_(order_time, order_id) < tuple_(when, last_id))
     return query.where(*conditions).order_by(order_time.desc(), order_id.desc()).limit(limit + 1)
 
 

@@ -134,6 +134,15 @@ events = Table(
         sqlite_where=text("parent_id IS NULL"),
     ),
     Index(
+        "ix_events_any_project_channel_feed",
+        "channel",
+        "test",
+        "created_at",
+        "id",
+        postgresql_where=text("parent_id IS NULL"),
+        sqlite_where=text("parent_id IS NULL"),
+    ),
+    Index(
         "ix_events_user",
         "user_id",
         "created_at",
