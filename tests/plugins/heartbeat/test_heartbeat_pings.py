@@ -159,7 +159,7 @@ def test_hub_run_still_runs_the_job_when_the_hub_is_unreachable():
 
 def test_the_script_in_the_docs_reports_start_exit_status_and_output(live, tmp_path):
     server, api, check = live
-    docs = (Path(__file__).resolve().parents[3] / "docs" / "heartbeats.md").read_text()
+    docs = (Path(__file__).resolve().parents[3] / "README.md").read_text()
     script = docs.split("```sh\n#!/bin/sh\n", 1)[1].split("```", 1)[0]
     job = tmp_path / "backup.sh"
     job.write_text("#!/bin/sh\necho backing up\necho disk full >&2\nexit 3\n")
