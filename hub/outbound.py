@@ -193,7 +193,9 @@ class OutboundClient:
         max_connections_per_host: int = 4,
         user_agent: str = "hub",
         resolver: Resolver = system_resolve,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        """`ssl_context`: how https servers are verified (default: the system's trust store, hostnames checked)."""
         self.policy = AddressPolicy(allow)
         self.max_response_bytes = max_response_bytes
         self.per_host = max_connections_per_host
@@ -202,7 +204,7 @@ class OutboundClient:
         self._resolver = resolver
         self._total = asyncio.Semaphore(max_connections)
         self._pools: dict[str, _Pool] = {}
-        self._ssl: ssl.SSLContext | None = None
+        self._ssl: ssl.SSLContext | None = ssl_context
 
     def _pool(self, origin: str) -> _Pool:
         pool = self._pools.get(origin)

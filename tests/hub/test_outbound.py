@@ -146,3 +146,80 @@ async def test_header_injection_is_refused():
     with pytest.raises(httpx.LocalProtocolError):
         await client.post("http://127.0.0.1:9/x", content=b"", headers={"X-A": "b\r\nX-Evil: 1"})
     await client.aclose()
+
+
+def _tls_server_context(tmp_path, name: str):
+    """A certificate for `name` (and 127.0.0.1), self-signed; returns (server context, its PEM path)."""
+    import datetime
+    import ipaddress
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(name), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "server.pem", tmp_path / "server.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_path, key_path)
+    return context, cert_path
+
+
+async def test_https_verifies_the_certificate_and_the_name(tmp_path):
+    import asyncio
+    import ssl
+
+    server_context, pem = _tls_server_context(tmp_path, "push.test")
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+            return
+        host = next(line for line in head.split(b"\r\n") if line.lower().startswith(b"host:"))
+        body = host.split(b":", 1)[1].strip()
+        writer.write(b"HTTP/1.1 201 Created\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=server_context)
+    port = server.sockets[0].getsockname()[1]
+    dns = fake_dns({"push.test": ["127.0.0.1"], "other.test": ["127.0.0.1"]})
+    trusting = ssl.create_default_context(cafile=str(pem))
+    try:
+        client = OutboundClient(allow=["127.0.0.1"], resolver=dns, ssl_context=trusting)
+        response = await client.post(f"https://push.test:{port}/p", content=b"x")
+        assert response.status == 201 and response.body == f"push.test:{port}".encode()
+        with pytest.raises(httpx.ConnectError, match="certificate"):  # a name the certificate does not hold
+            await client.post(f"https://other.test:{port}/p", content=b"x")
+        await client.aclose()
+
+        system_trust = OutboundClient(allow=["127.0.0.1"], resolver=dns)
+        with pytest.raises(httpx.ConnectError, match="certificate"):  # self-signed: not trusted by default
+            await system_trust.post(f"https://push.test:{port}/p", content=b"x")
+        await system_trust.aclose()
+    finally:
+        server.close()
