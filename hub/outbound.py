@@ -5,18 +5,23 @@ connect time, and the connection goes to the very address that was checked (no s
 could answer differently). Private, loopback, link-local, multicast and reserved addresses are refused unless
 `[outbound] allow` names the host or a network holding the address. Redirects are never followed, every
 request has a timeout, and a response body is read only up to `max_response_bytes`.
+
+Requests go straight to httpcore, httpx's own transport layer: the outbox sends thousands of small POSTs, and
+httpx's client models around it cost more CPU than the exchange itself. Errors are raised as httpx's
+exception classes, which callers classify (timeouts are transient).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 import ssl
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
 
 import httpcore
 import httpx
@@ -32,10 +37,17 @@ class BlockedAddress(Exception):
     """The URL's host is, or resolves to, an address the outbound policy refuses."""
 
 
+class ResponseHead(NamedTuple):
+    """What a response said before its body: enough to record a run or an attempt."""
+
+    status_code: int
+    headers: dict[str, str]
+
+
 class ResponseTooLarge(Exception):
     """The response body went past the size cap; the body read so far is kept on `partial`."""
 
-    def __init__(self, limit: int, partial: bytes, response: httpx.Response) -> None:
+    def __init__(self, limit: int, partial: bytes, response: ResponseHead) -> None:
         super().__init__(f"response body larger than {limit} bytes")
         self.partial = partial
         self.response = response
@@ -135,30 +147,39 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
-class _GuardedTransport(httpx.AsyncHTTPTransport):
-    def __init__(
-        self, policy: AddressPolicy, resolver: Resolver, max_connections: int, ssl_context: ssl.SSLContext
-    ) -> None:
-        super().__init__(trust_env=False)
-        # httpx builds its pool without a way to pass a network backend, so the pool is rebuilt with ours.
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            keepalive_expiry=30,
-            network_backend=_GuardedBackend(policy, resolver),
-        )
+def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """httpcore's header pairs as one lower-case dict; a repeated header's values joined as HTTP allows."""
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+        headers[key] = f"{headers[key]}, {text}" if key in headers else text
+    return headers
 
 
 class _Host:
-    """One origin's client: a small pool, and a semaphore so waiting happens here rather than in the pool."""
+    """One origin's connection pool, and a semaphore so waiting happens here rather than in the pool."""
 
-    __slots__ = ("busy", "client", "slots")
+    __slots__ = ("busy", "pool", "slots")
 
-    def __init__(self, client: httpx.AsyncClient, connections: int) -> None:
-        self.client = client
+    def __init__(self, pool: httpcore.AsyncConnectionPool, connections: int) -> None:
+        self.pool = pool
         self.slots = asyncio.Semaphore(connections)
         self.busy = 0
+
+
+@contextlib.contextmanager
+def _as_httpx_errors() -> Iterator[None]:
+    """httpcore's exceptions as httpx's classes of the same name, which callers classify (timeouts retry)."""
+    try:
+        yield
+    except httpcore.TimeoutException as exc:
+        raise getattr(httpx, type(exc).__name__, httpx.TimeoutException)(str(exc)) from exc
+    except httpcore.ProtocolError as exc:
+        raise getattr(httpx, type(exc).__name__, httpx.ProtocolError)(str(exc)) from exc
+    except httpcore.NetworkError as exc:
+        raise getattr(httpx, type(exc).__name__, httpx.NetworkError)(str(exc)) from exc
+    except httpcore.UnsupportedProtocol as exc:
+        raise httpx.UnsupportedProtocol(str(exc)) from exc
 
 
 class OutboundClient:
@@ -187,7 +208,7 @@ class OutboundClient:
         self.max_response_bytes = max_response_bytes
         self.per_host = max_connections_per_host
         self._resolver = resolver
-        self._timeout = httpx.Timeout(timeout)
+        self._timeout = timeout
         self._headers = {"User-Agent": user_agent}
         self._total = asyncio.Semaphore(max_connections)
         # origin -> its client, least recently used first; idle ones beyond MAX_HOSTS are closed.
@@ -197,17 +218,17 @@ class OutboundClient:
     def _host(self, origin: str) -> _Host:
         host = self._hosts.get(origin)
         if host is None:
-            client = httpx.AsyncClient(
-                transport=_GuardedTransport(self.policy, self._resolver, self.per_host, self._ssl),
-                timeout=self._timeout,
-                follow_redirects=False,
-                trust_env=False,
-                headers=self._headers,
+            pool = httpcore.AsyncConnectionPool(
+                ssl_context=self._ssl,
+                max_connections=self.per_host,
+                max_keepalive_connections=self.per_host,
+                keepalive_expiry=30,
+                network_backend=_GuardedBackend(self.policy, self._resolver),
             )
-            host = self._hosts[origin] = _Host(client, self.per_host)
+            host = self._hosts[origin] = _Host(pool, self.per_host)
             for name in [n for n, h in self._hosts.items() if h.busy == 0][: max(0, len(self._hosts) - MAX_HOSTS)]:
                 idle = self._hosts.pop(name)
-                self._closing.add(asyncio.ensure_future(idle.client.aclose()))
+                self._closing.add(asyncio.ensure_future(idle.pool.aclose()))
         self._hosts.move_to_end(origin)
         return host
 
@@ -231,41 +252,44 @@ class OutboundClient:
             # Refused before connecting: a header value from a user's config must not smuggle in another header.
             if any(c in name for c in ":\r\n ") or any(c in value for c in "\r\n"):
                 raise httpx.LocalProtocolError(f"header {name!r} holds a line break or is not a valid name")
-        extra: dict[str, Any] = {} if timeout_seconds is None else {"timeout": httpx.Timeout(timeout_seconds)}
+        seconds = self._timeout if timeout_seconds is None else timeout_seconds
         host = self._host(f"{parsed.scheme}://{parsed.netloc.decode()}")
         host.busy += 1
         try:
             async with self._total, host.slots:
-                return await self._send(host.client, method, url, content, headers, extra)
+                with _as_httpx_errors():
+                    return await self._send(host.pool, method, parsed, content, headers, seconds)
         finally:
             host.busy -= 1
 
     async def _send(
         self,
-        client: httpx.AsyncClient,
+        pool: httpcore.AsyncConnectionPool,
         method: str,
-        url: str,
+        url: httpx.URL,
         content: bytes | None,
         headers: Mapping[str, str] | None,
-        extra: dict[str, Any],
+        seconds: float,
     ) -> OutboundResponse:
         started = time.perf_counter()
-        request = client.build_request(method, url, content=content, headers=headers, **extra)
-        response = await client.send(request, stream=True)
-        try:
+        sent = {**self._headers, "Host": url.netloc.decode(), **(headers or {})}
+        if content is not None:
+            sent["Content-Length"] = str(len(content))
+        timeouts = {"connect": seconds, "read": seconds, "write": seconds, "pool": seconds}
+        async with pool.stream(
+            method, str(url), headers=list(sent.items()), content=content, extensions={"timeout": timeouts}
+        ) as response:
             chunks: list[bytes] = []
             size = 0
-            async for chunk in response.aiter_bytes():
+            async for chunk in response.aiter_stream():
                 size += len(chunk)
                 if size > self.max_response_bytes:
-                    kept = b"".join(chunks)
-                    raise ResponseTooLarge(self.max_response_bytes, kept, response)
+                    head = ResponseHead(response.status, _headers(response.headers))
+                    raise ResponseTooLarge(self.max_response_bytes, b"".join(chunks), head)
                 chunks.append(chunk)
-        finally:
-            await response.aclose()
         return OutboundResponse(
-            status=response.status_code,
-            headers={k.lower(): v for k, v in response.headers.items()},
+            status=response.status,
+            headers=_headers(response.headers),
             body=b"".join(chunks),
             latency_ms=round((time.perf_counter() - started) * 1000, 2),
         )
@@ -283,6 +307,6 @@ class OutboundClient:
     async def aclose(self) -> None:
         hosts, self._hosts = list(self._hosts.values()), OrderedDict()
         for host in hosts:
-            await host.client.aclose()
+            await host.pool.aclose()
         if self._closing:
             await asyncio.gather(*self._closing)
