@@ -14,11 +14,12 @@ from typing import Any
 
 import msgspec
 import pytest
+from fixture_paths import FIXTURES as ALL_FIXTURES
 from hub_plugins.github.source import GitHubSource
 
 from hub.pluginapi import Delivery, EventIn, WebhookRequest
 
-FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "github"
+FIXTURES = ALL_FIXTURES / "github"
 SECRET = "s3cret-for-tests"
 
 
