@@ -109,9 +109,10 @@ def on_http_exception(_: Request, exc: HTTPException) -> Response[ErrorBody]:
         # Litestar's own parameter validation: name the parameter.
         first = exc.extra[0]
         if isinstance(first, dict) and first.get("key"):
-            return error_response(
-                400, f"{first.get('message')} - at `{first['key']}` ({first.get('source')})", str(first["key"])
-            )
+            # Litestar names the source as an enum (`ParamType.QUERY`); people read "query parameter".
+            source = getattr(first.get("source"), "value", first.get("source")) or "request"
+            where = f"{source} parameter" if source in ("query", "path", "header", "cookie") else str(source)
+            return error_response(400, f"{first.get('message')} - at `{first['key']}` ({where})", str(first["key"]))
     return error_response(exc.status_code, str(message), headers=exc.headers)
 
 

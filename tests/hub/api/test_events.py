@@ -350,3 +350,15 @@ async def test_rate_limit_answers_429_with_retry_after(client, hub):
     response = await client.post("/api/v1/events", json=EVENT, headers=key)
     assert response.status_code == 429
     assert int(response.headers["retry-after"]) >= 1
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "rule"),
+    [("limit=999", "limit", "<= 200"), ("since=yesterday", "since", "RFC3339"), ("test=maybe", "test", "`bool`")],
+)
+async def test_bad_query_parameters_name_the_parameter(client, admin_headers, query, field, rule):
+    response = await client.get(f"/api/v1/events?{query}", headers=admin_headers)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["field"] == field
+    assert rule in body["message"] and body["message"].endswith("(query parameter)")
