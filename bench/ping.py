@@ -9,6 +9,7 @@ the end the pings stored in the database are counted, so every `OK` is checked t
 
     python bench/ping.py                              # 1 worker, 2 client procs x 32 connections, 15 s
     python bench/ping.py --workers 2 --duration 30
+    python bench/ping.py --profile /tmp/ping.prof      # then: python -m pstats /tmp/ping.prof
     PYTHONPATH=/path/with/httptools-and-uvloop python bench/ping.py
 """
 
@@ -20,6 +21,7 @@ import multiprocessing as mp
 import os
 import random
 import resource
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -103,6 +105,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32, help="keep-alive connections per client process")
     parser.add_argument("--duration", type=float, default=15)
     parser.add_argument("--warmup", type=float, default=3)
+    parser.add_argument(
+        "--profile", metavar="FILE", help="run the server under cProfile (its main thread), stats to FILE"
+    )
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="hub-ping-bench-"))
@@ -121,7 +126,8 @@ def main() -> None:
         text=True,
         check=True,
     ).stdout.strip()
-    server = subprocess.Popen([HUB, "serve"], env=environment, stderr=subprocess.DEVNULL)
+    profiler = [sys.executable, "-m", "cProfile", "-o", args.profile] if args.profile else []
+    server = subprocess.Popen([*profiler, HUB, "serve"], env=environment, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {admin}"}, timeout=30) as api:
@@ -150,7 +156,8 @@ def main() -> None:
             process.join()
         server_cpu = cpu_seconds(server.pid) - cpu_before
     finally:
-        server.terminate()
+        # uvicorn re-raises the signal it stopped on; SIGINT ends as KeyboardInterrupt, so cProfile still saves.
+        server.send_signal(signal.SIGINT if args.profile else signal.SIGTERM)
         server.wait(timeout=30)
 
     ok = sum(g[0] for g in gathered)

@@ -17,15 +17,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.pluginapi import EventIn, HubContext, insert_ignore
 
 from . import events, tables
+from .batch import FLIP_COLUMNS, PING_COLUMNS, inserting, updating_states
 from .models import CheckSpec
 from .states import Action, apply_ping
-from .store import STATE_FIELDS, flip_row, new_check, schedule_of, state_of
+from .store import STATE_FIELDS, new_check, schedule_of, state_of
 
 log = logging.getLogger(__name__)
 MAX_GROUP = 1000
@@ -37,13 +38,9 @@ _READ_CHECKS = (
     .order_by(tables.checks.c.id)
 )
 _LOCK_CHECKS = _READ_CHECKS.with_for_update()
-_UPDATE_STATES = (
-    update(tables.checks)
-    .where(tables.checks.c.id == bindparam("check_id"))
-    .values({name: bindparam(f"new_{name}") for name in STATE_FIELDS})
-)
-_INSERT_PINGS = insert(tables.pings)
-_INSERT_FLIPS = insert(tables.flips)
+_UPDATE_STATES = updating_states(STATE_FIELDS)
+_INSERT_PINGS = inserting(tables.pings, PING_COLUMNS)
+_INSERT_FLIPS = inserting(tables.flips, FLIP_COLUMNS)
 
 
 class Ping(msgspec.Struct, kw_only=True):
@@ -149,10 +146,11 @@ class PingRecorder:
         rows = {r["id"]: r for r in (await conn.execute(statement, {"uuids": list(wanted)})).mappings()}
         ids = {(row["uuid"],): check_id for check_id, row in rows.items()}
         ids.update({target: ids[(uuid,)] for target, uuid in slug_uuids.items() if (uuid,) in ids})
-        states = {check_id: state_of(row) for check_id, row in rows.items()}
+        stored = {check_id: state_of(row) for check_id, row in rows.items()}
+        states = dict(stored)
         results: list[Recorded] = []
-        ping_rows: list[dict[str, Any]] = []
-        flip_rows: list[dict[str, Any]] = []
+        ping_rows: list[tuple[Any, ...]] = []
+        flip_rows: list[tuple[Any, ...]] = []
         emitted: list[tuple[Any, EventIn]] = []
         for ping in pings:
             check_id = ids.get(_target(ping))
@@ -169,7 +167,8 @@ class PingRecorder:
             ping_rows.append(_ping_row(check_id, ping, now, duration.total_seconds() if duration else None))
             if outcome.flip is not None:
                 outage = outcome.recovered_after.total_seconds() if outcome.recovered_after else None
-                flip_rows.append(flip_row(check_id, outcome.flip, outage))
+                flip = outcome.flip
+                flip_rows.append((check_id, flip.at, flip.old, flip.new, flip.reason, outage))
             if outcome.recovered_after is not None or outcome.failed:
                 snapshot = {**row, **msgspec.structs.asdict(state)}
                 if outcome.recovered_after is not None:
@@ -177,17 +176,10 @@ class PingRecorder:
                 if outcome.failed:
                     event = events.failed(snapshot, at=now, exit_status=ping.exit_status, output=ping.body)
                     emitted.append((snapshot, event))
-        if ping_rows:
-            await conn.execute(_INSERT_PINGS, ping_rows)
-        if flip_rows:
-            await conn.execute(_INSERT_FLIPS, flip_rows)
-        changed = [
-            {"check_id": check_id, **{f"new_{k}": v for k, v in msgspec.structs.asdict(state).items()}}
-            for check_id, state in states.items()
-            if state != state_of(rows[check_id])
-        ]
-        if changed:
-            await conn.execute(_UPDATE_STATES, changed)
+        changed = [(check_id, state) for check_id, state in states.items() if state != stored[check_id]]
+        await _INSERT_PINGS.run(conn, ping_rows)
+        await _INSERT_FLIPS.run(conn, flip_rows)
+        await _UPDATE_STATES.run(conn, [(*msgspec.structs.astuple(state), check_id) for check_id, state in changed])
         return results, emitted
 
     async def _resolve_slugs(
@@ -237,18 +229,19 @@ async def _run_since(conn: AsyncConnection, check_id: int, rid: str, now: dateti
     return now - started if started is not None else None
 
 
-def _ping_row(check_id: int, ping: Ping, now: datetime, duration: float | None) -> dict[str, Any]:
-    return {
-        "check_id": check_id,
-        "created_at": now,
-        "kind": ping.action,
-        "exit_status": ping.exit_status,
-        "rid": ping.rid,
-        "method": ping.method,
-        "remote_addr": ping.remote_addr,
-        "user_agent": ping.user_agent,
-        "body": ping.body,
-        "body_size": ping.body_size,
-        "body_truncated": ping.body_truncated,
-        "duration": duration,
-    }
+def _ping_row(check_id: int, ping: Ping, now: datetime, duration: float | None) -> tuple[Any, ...]:
+    """The row of heartbeat_pings, in PING_COLUMNS order."""
+    return (
+        check_id,
+        now,
+        ping.action,
+        ping.exit_status,
+        ping.rid,
+        ping.method,
+        ping.remote_addr,
+        ping.user_agent,
+        ping.body,
+        ping.body_size,
+        ping.body_truncated,
+        duration,
+    )
