@@ -54,9 +54,14 @@ def test_every_key_can_be_overridden_from_the_environment():
 
 
 def test_environment_values_are_typed():
-    settings = load_settings(environ={"HUB_SERVER_PORT": "9001", "HUB_SERVER_RUN_JOBS": "false",
-                                      "HUB_DATABASE_URL": "postgresql+asyncpg://db/hub",
-                                      "HUB_RETENTION_PROJECTS": "{shop = 30}"})
+    settings = load_settings(
+        environ={
+            "HUB_SERVER_PORT": "9001",
+            "HUB_SERVER_RUN_JOBS": "false",
+            "HUB_DATABASE_URL": "postgresql+asyncpg://db/hub",
+            "HUB_RETENTION_PROJECTS": "{shop = 30}",
+        }
+    )
     assert settings.server.port == 9001
     assert settings.server.run_jobs is False
     assert settings.database.url == "postgresql+asyncpg://db/hub"
