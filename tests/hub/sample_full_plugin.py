@@ -6,6 +6,7 @@ from pathlib import Path
 
 import msgspec
 from litestar import get
+from litestar.di import NamedDependency
 
 from hub.pluginapi import EventIn, HubContext, Job, Message, Outcome, PluginSettings, Recipient, hookimpl
 
@@ -28,7 +29,7 @@ class SampleSource:
 
 
 @get("/sample/greeting")
-async def greeting(hub: HubContext) -> dict[str, str]:
+async def greeting(hub: NamedDependency[HubContext]) -> dict[str, str]:
     return {"greeting": hub.plugin_settings("sample").greeting}
 
 
