@@ -15,16 +15,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.db import schema
+from hub.db.batch import Batch, inserting
 from hub.db.dialect import upsert
 from hub.db.engine import Database
 from hub.db.events import ProjectDirectory, event_from_row
 from hub.ids import IdGenerator
-from hub.models import BACKFILL_AFTER, EventIn, EventOut, StoredResult, event_time, tag_text
+from hub.models import BACKFILL_AFTER, ActionOut, EventIn, EventOut, StoredResult, event_time, tag_text
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,17 @@ class Ingestor:
         self.listeners: list[StoredListener] = []
         self.transaction_hooks: list[TransactionHook] = []
         self._queue: asyncio.Queue[_Submission] = asyncio.Queue()
+        self._count_channels = Batch(
+            upsert(
+                db,
+                schema.channels,
+                ["project_id", "name"],
+                {name: bindparam(name) for name in CHANNEL_COUNT_COLUMNS},
+                increment=["event_count"],
+                greatest=["last_event_at"],
+            ),
+            CHANNEL_COUNT_COLUMNS,
+        )
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -227,32 +239,18 @@ class Ingestor:
         channel_counts: dict[tuple[int, str], tuple[int, datetime]] = {}
         for position, event_id, draft in fresh:
             project_id = project_ids[draft.project]
-            row = _event_row(event_id, project_id, draft, parents.get(event_id))
-            event_rows.append(row)
-            results[position] = StoredResult(event_from_row(row, draft.project), created=True)
+            parent_id = parents.get(event_id)
+            event_rows.append(_event_row(event_id, project_id, draft, parent_id))
+            results[position] = StoredResult(_event_out(event_id, draft, parent_id), created=True)
             for key, value in (draft.tags or {}).items():
-                tag_rows.append(
-                    {"event_id": event_id, "key": key, "value": tag_text(value), "created_at": draft.created_at}
-                )
+                tag_rows.append((event_id, key, tag_text(value), draft.created_at))
             if not draft.test:
                 count, latest = channel_counts.get((project_id, draft.channel), (0, draft.created_at))
                 channel_counts[(project_id, draft.channel)] = (count + 1, max(latest, draft.created_at))
 
-        if event_rows:
-            await conn.execute(schema.events.insert(), event_rows)
-        if tag_rows:
-            await conn.execute(schema.event_tags.insert(), tag_rows)
-        for (project_id, channel), (count, latest) in channel_counts.items():
-            await conn.execute(
-                upsert(
-                    self.db,
-                    schema.channels,
-                    ["project_id", "name"],
-                    {"project_id": project_id, "name": channel, "event_count": count, "last_event_at": latest},
-                    increment=["event_count"],
-                    greatest=["last_event_at"],
-                )
-            )
+        await _INSERT_EVENTS.run(conn, event_rows)
+        await _INSERT_TAGS.run(conn, tag_rows)
+        await self._count_channels.run(conn, [(*key, count, latest) for key, (count, latest) in channel_counts.items()])
         created = [r.event for r in results if r is not None and r.created]
         for hook in self.transaction_hooks:
             await hook(conn, created)
@@ -335,26 +333,80 @@ class Ingestor:
         return parents
 
 
-def _event_row(event_id: int, project_id: int, draft: Draft, parent_id: int | None) -> dict[str, Any]:
-    return {
-        "id": event_id,
-        "project_id": project_id,
-        "channel": draft.channel,
-        "event": draft.event,
-        "description": draft.description,
-        "parser": draft.parser,
-        "icon": draft.icon,
-        "notify": draft.notify,
-        "severity": draft.severity,
-        "tags": draft.tags,
-        "content": draft.content,
-        "actions": draft.actions,
-        "user_id": draft.user_id,
-        "context_id": draft.context_id,
-        "parent_id": parent_id,
-        "source": draft.source,
-        "test": draft.test,
-        "idempotency_key": draft.idempotency_key,
-        "created_at": draft.created_at,
-        "received_at": draft.received_at,
-    }
+EVENT_COLUMNS = (
+    "id",
+    "project_id",
+    "channel",
+    "event",
+    "description",
+    "parser",
+    "icon",
+    "notify",
+    "severity",
+    "tags",
+    "content",
+    "actions",
+    "user_id",
+    "context_id",
+    "parent_id",
+    "source",
+    "test",
+    "idempotency_key",
+    "created_at",
+    "received_at",
+)
+# A group's events mostly share their `received_at` (a batch, all of it), and a batch its `created_at` too.
+_INSERT_EVENTS = inserting(schema.events, EVENT_COLUMNS, memoise=["created_at", "received_at"])
+CHANNEL_COUNT_COLUMNS = ("project_id", "name", "event_count", "last_event_at")
+_INSERT_TAGS = inserting(schema.event_tags, ["event_id", "key", "value", "created_at"], memoise=["created_at"])
+
+
+def _event_row(event_id: int, project_id: int, draft: Draft, parent_id: int | None) -> tuple[Any, ...]:
+    """The draft in EVENT_COLUMNS order."""
+    return (
+        event_id,
+        project_id,
+        draft.channel,
+        draft.event,
+        draft.description,
+        draft.parser,
+        draft.icon,
+        draft.notify,
+        draft.severity,
+        draft.tags,
+        draft.content,
+        draft.actions,
+        draft.user_id,
+        draft.context_id,
+        parent_id,
+        draft.source,
+        draft.test,
+        draft.idempotency_key,
+        draft.created_at,
+        draft.received_at,
+    )
+
+
+def _event_out(event_id: int, draft: Draft, parent_id: int | None) -> EventOut:
+    """The stored event as it will read back, built without a round trip."""
+    return EventOut(
+        id=str(event_id),
+        project=draft.project,
+        channel=draft.channel,
+        event=draft.event,
+        description=draft.description,
+        parser=draft.parser,
+        icon=draft.icon,
+        notify=draft.notify,
+        severity=draft.severity,
+        tags=draft.tags or {},
+        content=draft.content,
+        user_id=draft.user_id,
+        actions=[msgspec.convert(a, ActionOut, strict=False) for a in draft.actions or ()],
+        context_id=draft.context_id,
+        parent_id=str(parent_id) if parent_id is not None else None,
+        source=draft.source,
+        test=draft.test,
+        created_at=draft.created_at,
+        received_at=draft.received_at,
+    )

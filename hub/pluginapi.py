@@ -15,6 +15,7 @@ import msgspec
 from hub.api.common import api_key
 from hub.api.common import require as require_scope
 from hub.auth import ApiKey
+from hub.db.batch import Batch, inserting
 from hub.db.dialect import insert_ignore, upsert
 from hub.db.engine import Database
 from hub.db.events import decode_cursor, encode_cursor
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ActionIn",
     "ApiKey",
+    "Batch",
     "BlockedAddress",
     "Database",
     "Delivery",
@@ -59,6 +61,7 @@ __all__ = [
     "encode_cursor",
     "hookimpl",
     "insert_ignore",
+    "inserting",
     "now_utc",
     "parse_retry_after",
     "require_scope",

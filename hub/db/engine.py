@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -21,8 +22,17 @@ SQLITE_PRAGMAS = (
 )
 
 
+def _json_text(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+# JSON columns go through msgspec: several times faster than the json module on the ingest path, and it keeps
+# non-ASCII text as it is, so SQLite's full-text index sees "café" rather than "caf\u00e9".
+JSON_CODEC: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": msgspec.json.decode}
+
+
 def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEngine:
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0)
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, **JSON_CODEC)
 
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -50,7 +60,9 @@ class Database:
             self.writer = _sqlite_engine(url, immediate=True, pool_size=1)
             self.reader = _sqlite_engine(url, immediate=False, pool_size=pool_size)
         elif self.dialect == "postgresql":
-            self.writer = self.reader = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+            self.writer = self.reader = create_async_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, **JSON_CODEC
+            )
         else:
             raise ValueError(f"unsupported database URL {make_url(url)!r}: use sqlite+aiosqlite or postgresql+asyncpg")
 

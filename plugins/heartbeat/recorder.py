@@ -20,10 +20,10 @@ import msgspec
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.pluginapi import EventIn, HubContext, insert_ignore
+from hub.pluginapi import EventIn, HubContext, insert_ignore, inserting
 
 from . import events, tables
-from .batch import FLIP_COLUMNS, PING_COLUMNS, inserting, updating_states
+from .batch import FLIP_COLUMNS, PING_COLUMNS, updating_states
 from .models import CheckSpec
 from .states import Action, apply_ping
 from .store import STATE_FIELDS, new_check, schedule_of, state_of
@@ -39,8 +39,8 @@ _READ_CHECKS = (
 )
 _LOCK_CHECKS = _READ_CHECKS.with_for_update()
 _UPDATE_STATES = updating_states(STATE_FIELDS)
-_INSERT_PINGS = inserting(tables.pings, PING_COLUMNS)
-_INSERT_FLIPS = inserting(tables.flips, FLIP_COLUMNS)
+_INSERT_PINGS = inserting(tables.pings, PING_COLUMNS, memoise=PING_COLUMNS)
+_INSERT_FLIPS = inserting(tables.flips, FLIP_COLUMNS, memoise=FLIP_COLUMNS)
 
 
 class Ping(msgspec.Struct, kw_only=True):

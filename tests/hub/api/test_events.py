@@ -318,6 +318,14 @@ async def test_feed_filters_and_pagination(client, admin_headers):
     assert "limit" in bad.json()["message"]
 
 
+async def test_search_finds_non_ascii_words_in_tags_and_content(client, admin_headers):
+    event = {"project": "shop", "event": "Order", "tags": {"city": "Zürich"}, "content": {"note": "crème brûlée"}}
+    assert (await client.post("/api/v1/events", json=event, headers=admin_headers)).status_code == 201
+    for q in ("zürich", "brûlée", "crème"):
+        page = (await client.get("/api/v1/events", params={"q": q}, headers=admin_headers)).json()
+        assert [e["event"] for e in page["items"]] == ["Order"], q
+
+
 async def test_test_mode_events_are_apart(client, admin_headers):
     await client.post("/api/v1/events", json={**EVENT, "test": True, "event": "trial"}, headers=admin_headers)
     await client.post("/api/v1/events", json={**EVENT, "event": "real"}, headers=admin_headers)
