@@ -1,8 +1,11 @@
-"""Event ids: 64-bit integers that sort by creation time, made without asking the database.
+"""Event ids: 64-bit integers that sort by the time the hub received the event, made without asking the database.
 
 Layout: 41 bits of milliseconds since 2024-01-01 (until 2093), 10 bits of node (random per process), 12 bits
-of a per-millisecond counter. Ids made by one process never collide; two processes collide only if they drew
-the same node and the same millisecond and counter, which the writer survives by drawing new ids.
+of a per-millisecond counter. The milliseconds are the event's `received_at` (never going backwards within a
+process), so an event's `created_at`, which validation keeps at most 5 minutes after `received_at`, is also at
+most 5 minutes after the time in its id: search walks matches newest id first and stops early on that bound.
+Ids made by one process never collide; two processes collide only if they drew the same node and the same
+millisecond and counter, which the writer survives by drawing new ids.
 They leave the hub as decimal strings: opaque to clients, safe from JavaScript's 53-bit numbers.
 """
 
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from datetime import UTC, datetime
 
 EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 NODE_BITS = 10
@@ -26,8 +30,10 @@ class IdGenerator:
         self._last_ms = -1
         self._counter = 0
 
-    def next_id(self) -> int:
-        now_ms = time.time_ns() // 1_000_000 - EPOCH_MS
+    def next_id(self, received_at: datetime | None = None) -> int:
+        """A new id whose time part is `received_at` (default: now), or later when that is behind the last id."""
+        at = time.time() if received_at is None else received_at.timestamp()
+        now_ms = int(at * 1000) - EPOCH_MS
         if now_ms <= self._last_ms:
             now_ms = self._last_ms
             self._counter += 1
@@ -38,6 +44,11 @@ class IdGenerator:
             self._counter = 0
         self._last_ms = now_ms
         return (now_ms << (NODE_BITS + COUNTER_BITS)) | (self._node << COUNTER_BITS) | self._counter
+
+
+def id_time(event_id: int) -> datetime:
+    """The instant in an id's time part."""
+    return datetime.fromtimestamp(((event_id >> (NODE_BITS + COUNTER_BITS)) + EPOCH_MS) / 1000, UTC)
 
 
 def parse_event_id(value: str) -> int | None:

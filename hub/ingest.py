@@ -232,7 +232,7 @@ class Ingestor:
                 if key in first_by_key:
                     continue  # resolved below, once the first one has its id
                 first_by_key[key] = position
-            fresh.append((position, self.ids.next_id(), draft))
+            fresh.append((position, self.ids.next_id(draft.received_at), draft))
 
         parents = await self._assign_contexts(conn, fresh, project_ids)
         event_rows, tag_rows = [], []

@@ -6,20 +6,25 @@ import base64
 import binascii
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, exists, func, literal_column, select, text, tuple_
+from sqlalchemy import Select, column, exists, func, literal_column, select, table, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.db import schema
 from hub.db.dialect import insert_ignore
 from hub.db.engine import Database
-from hub.models import ActionOut, EventOut, ValidationProblem, tag_text
+from hub.ids import id_time
+from hub.models import MAX_FUTURE, ActionOut, EventOut, ValidationProblem, tag_text
 
 MAX_PAGE = 200
 MAX_CHILDREN = 500
+MIN_SEARCH_CHUNK = 256
+MAX_SEARCH_CHUNK = 16_000
+# An id's time part is whole milliseconds, and may lag `received_at` by one.
+ID_TIME_SLACK = timedelta(seconds=1)
 
 
 class ProjectDirectory:
@@ -177,21 +182,13 @@ def _tsquery(q: str) -> str:
     return " & ".join([*terms[:-1], terms[-1] + ":*"])
 
 
-def feed_query(db: Database, f: EventFilter, cursor: str | None, limit: int) -> Select[Any]:
+def _conditions(f: EventFilter, order_time: Any, *, all_tags: bool) -> list[Any]:
+    """The filter as WHERE conditions; the first tag is left out unless `all_tags` (the feed joins on it)."""
     e = schema.events.c
-    order_time, order_id = e.created_at, e.id
-    query = select(schema.events)
-    if f.tags:
-        # The first tag drives the scan through its own (key, value, created_at) index.
-        first = schema.event_tags.alias("t0")
-        query = query.join(first, first.c.event_id == e.id).where(
-            first.c.key == f.tags[0][0], first.c.value == f.tags[0][1]
-        )
-        order_time, order_id = first.c.created_at, first.c.event_id
-        for key, value in f.tags[1:]:
-            t = schema.event_tags.c
-            query = query.where(exists().where(t.event_id == e.id, t.key == key, t.value == value))
+    t = schema.event_tags.c
     conditions = [e.test == f.test]
+    for key, value in f.tags if all_tags else f.tags[1:]:
+        conditions.append(exists().where(t.event_id == e.id, t.key == key, t.value == value))
     if not f.reaches_children:
         conditions.append(e.parent_id.is_(None))
     if f.project_ids is not None:
@@ -206,24 +203,95 @@ def feed_query(db: Database, f: EventFilter, cursor: str | None, limit: int) -> 
         conditions.append(order_time >= f.since)
     if f.until:
         conditions.append(order_time < f.until)
-    if f.q:
-        if db.is_sqlite:
-            matches = text("SELECT rowid FROM events_fts WHERE events_fts MATCH :fts").bindparams(fts=_fts_query(f.q))
-            conditions.append(e.id.in_(matches))
-        else:
-            ts_query = func.to_tsquery("simple", _tsquery(f.q))
-            conditions.append(literal_column("events.search").op("@@")(ts_query))
-    if cursor:
-        when, last_id = decode_cursor(cursor)
-        # A row-value comparison, so both databases seek the (created_at, id) index instead of scanning it.
-        conditions.append(tuple_(order_time, order_id) < tuple_(when, last_id))
+    return conditions
+
+
+def _after_cursor(cursor: str | None, order_time: Any, order_id: Any) -> list[Any]:
+    if not cursor:
+        return []
+    when, last_id = decode_cursor(cursor)
+    # A row-value comparison, so both databases seek the (created_at, id) index instead of scanning it.
+    return [tuple_(order_time, order_id) < tuple_(when, last_id)]
+
+
+def feed_query(db: Database, f: EventFilter, cursor: str | None, limit: int) -> Select[Any]:
+    """One page of the feed (no search): newest `created_at` first, straight from an index."""
+    e = schema.events.c
+    order_time, order_id = e.created_at, e.id
+    query = select(schema.events)
+    if f.tags:
+        # The first tag drives the scan through its own (key, value, created_at) index.
+        first = schema.event_tags.alias("t0")
+        query = query.join(first, first.c.event_id == e.id).where(
+            first.c.key == f.tags[0][0], first.c.value == f.tags[0][1]
+        )
+        order_time, order_id = first.c.created_at, first.c.event_id
+    conditions = _conditions(f, order_time, all_tags=False) + _after_cursor(cursor, order_time, order_id)
     return query.where(*conditions).order_by(order_time.desc(), order_id.desc()).limit(limit + 1)
+
+
+_fts = table("events_fts", column("rowid"))
+
+
+def search_chunk_query(
+    db: Database, f: EventFilter, cursor: str | None, below_id: int | None, size: int
+) -> Select[Any]:
+    """Ids and times of matches of `f.q` (and the rest of the filter), newest id first, below `below_id`."""
+    e = schema.events.c
+    assert f.q
+    conditions = _conditions(f, e.created_at, all_tags=True) + _after_cursor(cursor, e.created_at, e.id)
+    if db.is_sqlite:
+        # FTS5 drives: it yields its matches in descending rowid order, so LIMIT stops it early.
+        query = select(e.id, e.created_at).select_from(_fts.join(schema.events, e.id == _fts.c.rowid))
+        conditions.append(text("events_fts MATCH :fts").bindparams(fts=_fts_query(f.q)))
+        id_column = _fts.c.rowid
+    else:
+        query = select(e.id, e.created_at)
+        conditions.append(literal_column("events.search").op("@@")(func.to_tsquery("simple", _tsquery(f.q))))
+        id_column = e.id
+    if below_id is not None:
+        conditions.append(id_column < below_id)
+    return query.where(*conditions).order_by(id_column.desc()).limit(size)
+
+
+async def _search_rows(
+    conn: AsyncConnection, db: Database, f: EventFilter, cursor: str | None, limit: int
+) -> list[Mapping[str, Any]]:
+    """The newest `limit + 1` matches by `created_at`, found by walking matches newest id first.
+
+    Sorting every match by `created_at` costs as much as there are matches (a common word: most of the table).
+    Ids hold the time the event was received, and `created_at` is at most MAX_FUTURE after it, so once the
+    walk reaches ids too old to beat the page's last row, no later match can, and the walk stops. Each step
+    costs a whole prefix lookup in FTS5, so the first one asks for several pages' worth of ids.
+    """
+    wanted = limit + 1
+    found: list[tuple[datetime, int]] = []
+    below_id: int | None = None
+    size = max(4 * wanted, MIN_SEARCH_CHUNK)
+    while True:
+        chunk = (await conn.execute(search_chunk_query(db, f, cursor, below_id, size))).all()
+        found = sorted([*found, *((created_at, event_id) for event_id, created_at in chunk)], reverse=True)[:wanted]
+        if len(chunk) < size:
+            break
+        below_id = chunk[-1][0]
+        if len(found) == wanted and id_time(below_id) + MAX_FUTURE + ID_TIME_SLACK <= found[-1][0]:
+            break
+        size = min(size * 4, MAX_SEARCH_CHUNK)
+    if not found:
+        return []
+    ids = [event_id for _, event_id in found]
+    rows = (await conn.execute(select(schema.events).where(schema.events.c.id.in_(ids)))).mappings().all()
+    by_id = {row["id"]: row for row in rows}
+    return [by_id[event_id] for event_id in ids]
 
 
 async def list_events(
     conn: AsyncConnection, db: Database, projects: ProjectDirectory, f: EventFilter, cursor: str | None, limit: int
 ) -> tuple[list[EventOut], str | None]:
-    rows = (await conn.execute(feed_query(db, f, cursor, limit))).mappings().all()
+    if f.q:
+        rows = await _search_rows(conn, db, f, cursor, limit)
+    else:
+        rows = (await conn.execute(feed_query(db, f, cursor, limit))).mappings().all()
     items = [event_from_row(r, await projects.slug(conn, r["project_id"])) for r in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:

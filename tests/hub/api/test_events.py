@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+import hub.db.events
 from hub.testing import bearer, make_key
 
 EVENT = {
@@ -324,6 +325,41 @@ async def test_search_finds_non_ascii_words_in_tags_and_content(client, admin_he
     for q in ("zürich", "brûlée", "crème"):
         page = (await client.get("/api/v1/events", params={"q": q}, headers=admin_headers)).json()
         assert [e["event"] for e in page["items"]] == ["Order"], q
+
+
+async def test_search_pages_follow_created_at_with_backfilled_events_mixed_in(client, admin_headers, monkeypatch):
+    """Search walks matches newest id first; backfilled events (old `created_at`, new id) must still sort right."""
+    monkeypatch.setattr(hub.db.events, "MIN_SEARCH_CHUNK", 2)  # many small steps, so the early stop is tested
+    monkeypatch.setattr(hub.db.events, "MAX_SEARCH_CHUNK", 8)
+    now = datetime.now(UTC)
+    events = []
+    for i in range(40):
+        offset = timedelta(days=(i * 7) % 30, minutes=i) if i % 3 == 0 else timedelta(seconds=40 - i)
+        if i % 5 == 0:
+            # Up to 5 minutes ahead of the hub's clock is allowed; the oldest ids get the latest times.
+            offset = -timedelta(minutes=4) + timedelta(seconds=i)
+        events.append({"project": "shop", "event": f"common word {i}", "timestamp": (now - offset).isoformat()})
+        if i % 4 == 0:
+            events.append({"project": "shop", "event": f"other {i}"})
+    for start in range(0, len(events), 7):  # several writes, so ids and timestamps interleave
+        response = await client.post(
+            "/api/v1/events/batch", json={"events": events[start : start + 7]}, headers=admin_headers
+        )
+        assert response.json()["failed"] == 0, response.text
+
+    everything = (await client.get("/api/v1/events?limit=200", headers=admin_headers)).json()["items"]
+    expected = [e["event"] for e in everything if e["event"].startswith("common")]
+    assert len(expected) == 40
+    for limit in (1, 3, 50):
+        seen, cursor = [], None
+        while True:
+            params = {"q": "common", "limit": limit} | ({"cursor": cursor} if cursor else {})
+            page = (await client.get("/api/v1/events", params=params, headers=admin_headers)).json()
+            seen += [e["event"] for e in page["items"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        assert seen == expected, limit
 
 
 async def test_test_mode_events_are_apart(client, admin_headers):
