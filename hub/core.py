@@ -85,7 +85,7 @@ class Hub:
         self.actions = ActionRunner(self)
         self.scheduler = Scheduler(self.context)
         self.scheduler.add(retention_job(settings.retention.interval_seconds))
-        self.scheduler.add(Job("outbox", settings.delivery.interval_seconds, lambda _: self.outbox.run_once()))
+        self.scheduler.add(Job("outbox", settings.delivery.interval_seconds, lambda _: self.outbox.drain()))
         for job in self.plugins.jobs():
             self.scheduler.add(job)
 
