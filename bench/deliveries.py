@@ -9,6 +9,7 @@
 
     python bench/deliveries.py                         # web push: 1,000 subscriptions x 10 events
     python bench/deliveries.py --notifier slack --recipients 20 --events 500   # 20 webhooks x 500 events
+    python bench/deliveries.py --workers 2             # two hub processes share the outbox
 """
 
 from __future__ import annotations
@@ -84,8 +85,9 @@ def serve_target(port: int, count: mp.Value, first: mp.Value, last: mp.Value, re
 # ---------------------------------------------------------------- the hub
 
 
-def start_hub(env: dict[str, str], port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([HUB, "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL)
+def start_hub(env: dict[str, str], port: int, workers: int = 1) -> subprocess.Popen:
+    argv = [HUB, "serve", "--port", str(port), "--workers", str(workers)]
+    proc = subprocess.Popen(argv, env=env, stderr=subprocess.DEVNULL)
     for _ in range(200):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
@@ -136,6 +138,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--per-host", type=int, default=4, help="connections to the target")
+    parser.add_argument("--workers", type=int, default=1, help="hub serve --workers")
     parser.add_argument("--timeout", type=float, default=300, help="give up waiting after this many seconds")
     args = parser.parse_args()
 
@@ -169,7 +172,7 @@ def main() -> None:
         hub.terminate()
         hub.wait(30)
 
-        hub = start_hub({**env, "HUB_SERVER_RUN_JOBS": "true"}, hub_port)
+        hub = start_hub({**env, "HUB_SERVER_RUN_JOBS": "true"}, hub_port, args.workers)
         deadline = time.time() + args.timeout
         while count.value < total and time.time() < deadline:
             time.sleep(0.2)
@@ -182,7 +185,7 @@ def main() -> None:
     with sqlite3.connect(db) as conn:
         states = dict(conn.execute("SELECT state, count(*) FROM deliveries GROUP BY state").fetchall())
     seconds = last.value - first.value
-    print(f"notifier        {args.notifier}")
+    print(f"notifier        {args.notifier}, {args.workers} hub process(es)")
     print(f"deliveries      {total} ({args.events} events x {args.recipients} recipients)")
     print(f"target received {count.value}")
     print(f"delivery states {states}")
