@@ -7,6 +7,7 @@ committed first. PostgreSQL uses one pooled engine for both.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -14,11 +15,15 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from hub.db.checkpoint import Checkpointer
+
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=10000",
+    # After a checkpoint, a WAL that grew during a burst is cut back to this size.
+    "PRAGMA journal_size_limit=67108864",
 )
 
 
@@ -31,7 +36,7 @@ def _json_text(value: Any) -> str:
 JSON_CODEC: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": msgspec.json.decode}
 
 
-def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEngine:
+def _sqlite_engine(url: str, *, immediate: bool, pool_size: int, extra: Callable[[], list[str]]) -> AsyncEngine:
     engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, **JSON_CODEC)
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -39,7 +44,7 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEngine:
         # Let SQLAlchemy, not the driver, decide when transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in SQLITE_PRAGMAS:
+        for pragma in [*SQLITE_PRAGMAS, *extra()]:
             cursor.execute(pragma)
         cursor.close()
 
@@ -56,9 +61,10 @@ class Database:
     def __init__(self, url: str, pool_size: int = 10) -> None:
         self.url = url
         self.dialect = make_url(url).get_backend_name()
+        self.checkpointer: Checkpointer | None = None
         if self.dialect == "sqlite":
-            self.writer = _sqlite_engine(url, immediate=True, pool_size=1)
-            self.reader = _sqlite_engine(url, immediate=False, pool_size=pool_size)
+            self.writer = _sqlite_engine(url, immediate=True, pool_size=1, extra=self._writer_pragmas)
+            self.reader = _sqlite_engine(url, immediate=False, pool_size=pool_size, extra=list)
         elif self.dialect == "postgresql":
             self.writer = self.reader = create_async_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, **JSON_CODEC
@@ -70,7 +76,19 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
+    def _writer_pragmas(self) -> list[str]:
+        return ["PRAGMA wal_autocheckpoint=0"] if self.checkpointer else []
+
+    async def start(self) -> None:
+        """Background work for long-running processes: SQLite's WAL checkpoints (see hub.db.checkpoint)."""
+        if self.is_sqlite and self.checkpointer is None:
+            self.checkpointer = Checkpointer(self)
+            await self.checkpointer.start()
+
     async def dispose(self) -> None:
+        if self.checkpointer:
+            await self.checkpointer.stop()
+            self.checkpointer = None
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()

@@ -1,0 +1,55 @@
+"""SQLite WAL checkpoints in the background, off the writer's commit path.
+
+By default SQLite checkpoints inside the commit that pushes the WAL past 1,000 pages, so every few commits
+the ingest writer also copies the WAL into the database file and syncs it. Measured on ingest-shaped
+transactions of 32 events, that tripled the commit's cost. Here the writer's automatic checkpoints are off and
+this task runs a PASSIVE checkpoint every half second on a reader connection, in that connection's own
+thread: it never blocks the writer or readers, and the WAL stays small. Durability is unchanged: a commit is
+durable once it is in the WAL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hub.db.engine import Database
+
+log = logging.getLogger(__name__)
+
+INTERVAL_SECONDS = 0.5
+
+
+class Checkpointer:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        async with self.db.writer.connect() as conn:
+            await conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+        self._task = asyncio.create_task(self._run(), name="hub-wal-checkpoint")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        self._task = None
+        await self.checkpoint()
+
+    async def checkpoint(self) -> None:
+        async with self.db.reader.connect() as conn:
+            raw = await conn.get_raw_connection()
+            # Straight to the driver: outside any transaction, which a checkpoint needs.
+            await raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(INTERVAL_SECONDS)
+            try:
+                await self.checkpoint()
+            except Exception:
+                log.exception("a WAL checkpoint failed; the next one retries")
