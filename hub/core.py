@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import inspect
 import logging
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import msgspec
 
@@ -88,11 +90,23 @@ class Hub:
         self.scheduler.add(Job("outbox", settings.delivery.interval_seconds, lambda _: self.outbox.drain()))
         for job in self.plugins.jobs():
             self.scheduler.add(job)
+        self._background: set[asyncio.Task[None]] = set()
+
+    def run_in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Start work a request has already answered for (a Slack click); `stop()` waits for it to finish."""
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def wait_for_background(self) -> None:
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
 
     async def start(self, *, run_migrations: bool = True, run_jobs: bool | None = None) -> None:
         """Migrate, start the writer and the plugins, then the periodic jobs (unless `run_jobs` is False)."""
         if run_migrations:
             await self.migrate()
+        await self.db.start()
         await self.sources.sync_config(self.settings.sources)
         await self.ingestor.start()
         self.tail.start()
@@ -106,6 +120,7 @@ class Hub:
 
     async def stop(self) -> None:
         self.scheduler.stop()
+        await self.wait_for_background()  # bounded by the outbound client's timeouts
         for result in self.plugins.hook.shutdown(hub=self.context):
             await await_maybe(result)
         await self.outbox.close()

@@ -10,7 +10,6 @@ as the hub user whose email matches the Slack user's, and the outcome is posted 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
@@ -36,8 +35,6 @@ PATH = "/api/v1/slack/interactivity"
 TOLERANCE_SECONDS = 300
 RUN_PREFIX = "hub.run."  # the `action_id` prefix plugins/slack/blocks.py gives runnable buttons
 MAX_BODY = 64 * 1024
-# Clicks being handled in the background, kept referenced until they finish.
-_running: set[asyncio.Task[None]] = set()
 
 
 class Click(msgspec.Struct):
@@ -112,16 +109,8 @@ async def slack_interactivity(request: Request) -> Response[bytes]:
         time.time(),
     )
     for click in clicks_of(body):
-        task = asyncio.create_task(_handle(hub, settings, click))
-        _running.add(task)
-        task.add_done_callback(_running.discard)
+        hub.run_in_background(_handle(hub, settings, click))
     return Response(b"", status_code=200, media_type="text/plain")
-
-
-async def wait_for_clicks() -> None:
-    """Let the clicks in flight finish (tests, and a clean stop)."""
-    while _running:
-        await asyncio.gather(*list(_running), return_exceptions=True)
 
 
 async def _handle(hub: Hub, settings: Any, click: Click) -> None:
