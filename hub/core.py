@@ -20,9 +20,9 @@ from hub.config import Settings
 from hub.db.engine import Database
 from hub.db.events import ProjectDirectory
 from hub.db.migrate import migrate
-from hub.ingest import Ingestor, draft_from_input
+from hub.ingest import Draft, Ingestor, draft_from_input
 from hub.loginguard import LoginGuard
-from hub.models import EventIn, EventOut, StoredResult, without_nul
+from hub.models import EventIn, EventOut, without_nul
 from hub.outbound import OutboundClient
 from hub.outbox.worker import Outbox
 from hub.people.store import People
@@ -132,23 +132,29 @@ class Hub:
         for result in self.plugins.hook.events_stored(hub=self.context, events=events):
             await await_maybe(result)
 
-    async def ingest_from_plugin(
+    def plugin_drafts(
         self,
         events: Sequence[EventIn],
         *,
-        project: str,
+        project: str | None,
         source: str,
         channel: str | None,
         dedupe_key: str | None,
         dedupe_window: timedelta | None,
         received_at: datetime,
         notify_backfilled: bool = False,
-    ) -> list[StoredResult]:
-        """Store events a plugin made, held to the same rules as the HTTP API (raises msgspec.ValidationError)."""
+    ) -> list[Draft]:
+        """Events a plugin made, held to the same rules as the HTTP API (raises msgspec.ValidationError).
+
+        `project` wins over an event's own `project`, which is used only when `project` is None.
+        """
         drafts = []
         for index, event in enumerate(events):
             checked = msgspec.convert(without_nul(msgspec.to_builtins(event)), EventIn)
-            draft = draft_from_input(checked, project=project, source=source, received_at=received_at)
+            target = project or checked.project
+            if not target:
+                raise ValueError("an event from a plugin needs a project: pass `project`, or set the event's own")
+            draft = draft_from_input(checked, project=target, source=source, received_at=received_at)
             if channel:
                 draft.channel = channel.lower()
             if notify_backfilled and checked.notify and not checked.test:
@@ -160,4 +166,4 @@ class Hub:
                 draft.idempotency_key = key
                 draft.idempotency_window = dedupe_window
             drafts.append(draft)
-        return await self.ingestor.store(drafts) if drafts else []
+        return drafts

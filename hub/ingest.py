@@ -160,6 +160,22 @@ class Ingestor:
         self._queue.put_nowait(_Submission(drafts, future))
         return await future
 
+    async def store_within(self, conn: AsyncConnection, drafts: Sequence[Draft]) -> list[StoredResult]:
+        """Write `drafts` inside the caller's writer transaction, so they commit or roll back with its own rows.
+
+        For a plugin whose events must exist exactly when its state change does (a check going down and its
+        `missed` event). Once the transaction has committed, pass the results to `announce()`.
+        """
+        try:
+            return await self._write(conn, list(drafts))
+        except Exception:
+            self.projects.forget()  # projects it created roll back with the caller's transaction
+            raise
+
+    async def announce(self, results: Sequence[StoredResult]) -> None:
+        """Tell the live feed and the plugins about events committed through `store_within()`."""
+        await self._notify([r.event for r in results if r.created])
+
     async def _run(self) -> None:
         while True:
             group = [await self._queue.get()]

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.api.common import api_key
 from hub.api.common import require as require_scope
@@ -211,7 +212,7 @@ class HubContext:
         `dedupe_window` stores nothing and returns the original events. `notify_backfilled` keeps `notify`
         on events whose timestamp is long before `received_at` (an alert found late is still an alert).
         """
-        return await self._hub.ingest_from_plugin(
+        drafts = self._hub.plugin_drafts(
             events,
             project=project,
             source=source,
@@ -221,3 +222,38 @@ class HubContext:
             received_at=received_at or now_utc(),
             notify_backfilled=notify_backfilled,
         )
+        return await self._hub.ingestor.store(drafts) if drafts else []
+
+    async def ingest_within(
+        self,
+        conn: AsyncConnection,
+        events: Sequence[EventIn],
+        *,
+        project: str | None = None,
+        source: str,
+        channel: str | None = None,
+        received_at: datetime | None = None,
+        notify_backfilled: bool = False,
+    ) -> list[StoredResult]:
+        """Like `ingest`, but inside the plugin's own `hub.db.writer.begin()` transaction.
+
+        The events (and the notifications routing makes for them) commit exactly when the plugin's own rows
+        do, or not at all: a check's state change and its event cannot come apart in a crash. After the
+        transaction has committed, pass the results to `announce()` for the live feed and other plugins.
+        With `project` None, each event goes to the project it names: one call can serve many projects.
+        """
+        drafts = self._hub.plugin_drafts(
+            events,
+            project=project,
+            source=source,
+            channel=channel,
+            dedupe_key=None,
+            dedupe_window=None,
+            received_at=received_at or now_utc(),
+            notify_backfilled=notify_backfilled,
+        )
+        return await self._hub.ingestor.store_within(conn, drafts) if drafts else []
+
+    async def announce(self, results: Sequence[StoredResult]) -> None:
+        """Publish events committed through `ingest_within()`."""
+        await self._hub.ingestor.announce(results)

@@ -65,7 +65,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 async def _store(
     hub: Hub, request: WebhookRequest, delivery: Delivery, source_id: str, project: str, channel: str | None
 ) -> HookAnswer:
-    results = await hub.ingest_from_plugin(
+    results = await hub.context.ingest(
         delivery.events,
         project=project,
         source=request.plugin,

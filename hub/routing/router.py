@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.db import schema
 from hub.db.events import ProjectDirectory
 from hub.models import BACKFILL_AFTER, EventOut, now_utc
+from hub.outbox.notifier import Recipient
 from hub.routing.book import RuleBook
 from hub.routing.grouping import fingerprint, group_key, quiet_until
 from hub.routing.matcher import explain
@@ -85,12 +86,22 @@ class Router:
         rules[DEFAULT_RULE.name] = DEFAULT_RULE
         now = now_utc()
         ordered = [r for name, r in rules.items() if name != DEFAULT_RULE.name]
+        # Who a rule reaches in a project, looked up once per transaction: a burst (a catch-up of missed checks,
+        # a batch) would otherwise repeat the same people and devices queries for every event.
+        reach: dict[tuple[str, int], list[tuple[Recipient, Person | None]]] = {}
         for event in eligible:
             for verdict in plan(ordered, event):
                 if verdict.matched:
-                    await self._notify(conn, rules[verdict.rule], event, now)
+                    await self._notify(conn, rules[verdict.rule], event, now, reach)
 
-    async def _notify(self, conn: AsyncConnection, rule: Rule, event: EventOut, now: datetime) -> None:
+    async def _notify(
+        self,
+        conn: AsyncConnection,
+        rule: Rule,
+        event: EventOut,
+        now: datetime,
+        reach: dict[tuple[str, int], list[tuple[Recipient, Person | None]]],
+    ) -> None:
         n = schema.notifications.c
         event_id = int(event.id)
         project_id = await self.projects.lookup(conn, event.project)
@@ -146,8 +157,10 @@ class Router:
                 .returning(n.id)
             )
         ).scalar_one()
+        if (rule.name, project_id) not in reach:
+            reach[(rule.name, project_id)] = await recipients_for(conn, rule.targets, project_id)
         rows = []
-        for recipient, person in await recipients_for(conn, rule.targets, project_id):
+        for recipient, person in reach[(rule.name, project_id)]:
             state, when = "pending", send_at
             if rule.rate_limit and await self._over_limit(conn, rule, recipient.address, now):
                 state = "suppressed"

@@ -1,17 +1,19 @@
 """The events a check emits (`missed`, `recovered`, `failed`), stored through the hub like any other event.
 
-They carry the check's project and channel, so routing rules treat them like events from any source.
+They carry the check's project and channel, so routing rules treat them like events from any source. They are
+written in the same transaction as the state change behind them, so a crash can never leave a check down
+without its `missed` event, or store the event of a change that rolled back.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from hub.pluginapi import EventIn, HubContext, truncate
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.pluginapi import EventIn, HubContext, StoredResult, truncate
 
 SOURCE = "heartbeat"
 # The tail of a ping body copied into an event (events cap their content at 64 KiB of JSON).
@@ -91,21 +93,15 @@ def failed(check: Any, *, at: datetime, exit_status: int | None, output: str | N
     )
 
 
-async def emit(hub: HubContext, items: Sequence[tuple[Any, EventIn]], now: datetime) -> None:
-    """Store events, one ingest call per project; each event goes to its check's channel.
+async def store(
+    hub: HubContext, conn: AsyncConnection, items: Sequence[tuple[Any, EventIn]], now: datetime
+) -> list[StoredResult]:
+    """Store events inside the caller's transaction, with the state change that caused them; each event goes
+    to its check's project and channel. Announce the results once that transaction has committed.
 
     A `missed` event is stamped with its deadline, which a hub catching up after downtime finds long past;
     it still notifies (`notify_backfilled`): an outage found late is still an outage.
     """
-    by_project: dict[str, list[EventIn]] = defaultdict(list)
     for check, event in items:
-        event.channel = check["channel"]
-        by_project[check["project"]].append(event)
-    # All at once: the hub's writer stores whatever is queued in one transaction, so a catch-up that flips
-    # checks in many projects costs one commit, not one per project.
-    await asyncio.gather(
-        *[
-            hub.ingest(events, project=project, source=SOURCE, received_at=now, notify_backfilled=True)
-            for project, events in by_project.items()
-        ]
-    )
+        event.project, event.channel = check["project"], check["channel"]
+    return await hub.ingest_within(conn, [e for _, e in items], source=SOURCE, received_at=now, notify_backfilled=True)

@@ -5,7 +5,8 @@ thousands of pings a second possible. `record()` returns only after the commit, 
 
 Each group locks the checks it touches (`FOR UPDATE`, in id order, on PostgreSQL; SQLite's writer holds the
 database), so a ping decides "this check was down, it recovers" on the current row, and with several
-processes exactly one ping emits `recovered`. Events are stored after the commit, before the pings are answered.
+processes exactly one ping emits `recovered`. The `recovered` and `failed` events are stored in the same
+transaction as the pings, so `OK` means they are stored too.
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ class PingRecorder:
             now = self.now()
             async with self.hub.db.writer.begin() as conn:
                 results, emitted = await self._write(conn, [p.ping for p in group], now)
+                stored = await events.store(self.hub, conn, emitted, now)
         except Exception as exc:
             if len(group) > 1:
                 for pending in group:  # one bad ping must not fail the others that shared its transaction
@@ -128,11 +130,7 @@ class PingRecorder:
             if not group[0].future.done():
                 group[0].future.set_exception(exc)
             return
-        if emitted:  # before answering, so `OK` means the recovery or failure event is stored too
-            try:
-                await events.emit(self.hub, emitted, now)
-            except Exception:
-                log.exception("storing heartbeat events failed")
+        await self.hub.announce(stored)
         for pending, result in zip(group, results, strict=True):
             if not pending.future.done():
                 pending.future.set_result(result)

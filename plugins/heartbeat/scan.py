@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Select, select, update
 
-from hub.pluginapi import EventIn, HubContext
+from hub.pluginapi import HubContext, StoredResult
 
 from . import events, tables
 from .service import service
@@ -30,10 +30,9 @@ async def scan(hub: HubContext) -> int:
     now = service(hub).now()
     total = 0
     while True:
-        claimed, more = await claim_due(hub, now)
-        total += len(claimed)
-        if claimed:
-            await events.emit(hub, claimed, now)
+        stored, more = await claim_due(hub, now)
+        total += len(stored)
+        await hub.announce(stored)
         if not more:
             return total
 
@@ -53,9 +52,9 @@ def due_query(now: datetime, *, lock: bool) -> Select[Any]:
     return query.with_for_update(skip_locked=True) if lock else query
 
 
-async def claim_due(hub: HubContext, now: datetime) -> tuple[list[tuple[Any, EventIn]], bool]:
-    """Flip one batch of overdue checks down in one transaction; returns their `missed` events (not yet
-    stored) and whether more may be due."""
+async def claim_due(hub: HubContext, now: datetime) -> tuple[list[StoredResult], bool]:
+    """Flip one batch of overdue checks down and store their `missed` events, in one transaction; returns the
+    events (to announce) and whether more may be due."""
     c = tables.checks.c
     async with hub.db.writer.begin() as conn:
         rows = (await conn.execute(due_query(now, lock=not hub.db.is_sqlite))).mappings().all()
@@ -79,11 +78,12 @@ async def claim_due(hub: HubContext, now: datetime) -> tuple[list[tuple[Any, Eve
         if claimed:
             await conn.execute(tables.flips.insert(), [flip_row(i, due[i][1]) for i in claimed])
         outputs = await last_outputs(conn, claimed)
-    emitted = []
-    for check_id in claimed:
-        row, flip = due[check_id]
-        event = events.missed(
-            row, deadline=flip.at, expected_at=row["expected_at"], reason=flip.reason, output=outputs.get(check_id)
-        )
-        emitted.append((row, event))
-    return emitted, len(rows) == BATCH and bool(claimed)
+        emitted = []
+        for check_id in claimed:
+            row, flip = due[check_id]
+            missed = events.missed(
+                row, deadline=flip.at, expected_at=row["expected_at"], reason=flip.reason, output=outputs.get(check_id)
+            )
+            emitted.append((row, missed))
+        stored = await events.store(hub, conn, emitted, now)
+    return stored, len(rows) == BATCH and bool(claimed)

@@ -91,3 +91,44 @@ async def test_two_hubs_on_one_database_flip_and_recover_once(
         await other.stop()
     names = [e["event"] for e in await stored_events()]
     assert names == ["Nightly backup missed", "Nightly backup recovered"]
+
+
+async def test_a_state_change_and_its_event_commit_together(
+    client, hub, admin_headers, clock, create_check, stored_events, monkeypatch
+):
+    """When storing the `missed` (or `recovered`) event fails, the state change rolls back with it, and the next
+    scan or ping does both: never a check down without its event, never an event for a change that did not
+    happen."""
+    check = await create_check(period=60, grace=30)
+    uuid = check["uuid"]
+    await client.get(f"/ping/{uuid}")
+    clock.advance(91)
+
+    real_write = type(hub.ingestor)._write
+
+    async def failing_write(self, conn, drafts):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(type(hub.ingestor), "_write", failing_write)
+    try:
+        await scan(hub.context)
+    except RuntimeError:
+        pass
+    assert await status(client, admin_headers, uuid) == "late"
+    assert await stored_events() == []
+
+    monkeypatch.setattr(type(hub.ingestor), "_write", real_write)
+    assert await scan(hub.context) == 1
+    assert await status(client, admin_headers, uuid) == "down"
+    assert [e["event"] for e in await stored_events()] == ["Nightly backup missed"]
+
+    clock.advance(30)
+    monkeypatch.setattr(type(hub.ingestor), "_write", failing_write)
+    failed = await client.get(f"/ping/{uuid}")
+    assert failed.status_code >= 500  # not `OK`: the ping was not stored either, so the client retries
+    assert await status(client, admin_headers, uuid) == "down"
+
+    monkeypatch.setattr(type(hub.ingestor), "_write", real_write)
+    assert (await client.get(f"/ping/{uuid}")).text == "OK"
+    assert await status(client, admin_headers, uuid) == "up"
+    assert [e["event"] for e in await stored_events()] == ["Nightly backup missed", "Nightly backup recovered"]
