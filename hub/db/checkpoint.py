@@ -40,11 +40,15 @@ class Checkpointer:
         self._task = None
         await self.checkpoint()
 
-    async def checkpoint(self) -> None:
+    async def checkpoint(self) -> tuple[int, int, int]:
+        """SQLite's answer: (1 if it could not run, frames in the WAL, frames now in the database file)."""
         async with self.db.reader.connect() as conn:
             raw = await conn.get_raw_connection()
             # Straight to the driver: outside any transaction, which a checkpoint needs.
-            await raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            cursor = await raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            busy, frames, checkpointed = await cursor.fetchone()
+            await cursor.close()
+            return busy, frames, checkpointed
 
     async def _run(self) -> None:
         while True:

@@ -1,0 +1,45 @@
+"""SQLite's WAL is checkpointed by a background task, not inside the writer's commits."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from hub.config import load_settings
+from hub.core import Hub
+from hub.ingest import draft_from_input
+from hub.models import EventIn, now_utc
+
+
+async def test_the_writer_leaves_checkpoints_to_the_background_task(tmp_path):
+    path = tmp_path / "hub.db"
+    hub = Hub(load_settings(environ={"HUB_DATABASE_URL": f"sqlite+aiosqlite:///{path}"}))
+    await hub.start(run_jobs=False)
+    try:
+        async with hub.db.writer.connect() as conn:
+            assert (await conn.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar() == 0
+        async with hub.db.reader.connect() as conn:
+            assert (await conn.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar() == 1000  # SQLite's default
+
+        event = EventIn(event="Backup finished", description="x" * 2000)
+        drafts = [draft_from_input(event, project="shop", source="api", received_at=now_utc()) for _ in range(400)]
+        await hub.ingestor.store(drafts)
+        assert path.with_name("hub.db-wal").stat().st_size > 0
+
+        assert hub.db.checkpointer is not None
+        busy, frames, checkpointed = await hub.db.checkpointer.checkpoint()
+        # Every committed frame is now in the database file itself.
+        assert busy == 0 and frames > 0 and frames == checkpointed
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 400
+    finally:
+        await hub.stop()
+
+
+async def test_without_the_background_task_sqlite_checkpoints_as_usual(tmp_path):
+    """A CLI command opens the database without starting the hub: nothing else would checkpoint for it."""
+    hub = Hub(load_settings(environ={"HUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"}))
+    try:
+        async with hub.db.writer.connect() as conn:
+            assert (await conn.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar() == 1000
+    finally:
+        await hub.db.dispose()
