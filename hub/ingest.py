@@ -168,8 +168,10 @@ class Ingestor:
         """
         try:
             return await self._write(conn, list(drafts))
-        except Exception:
+        except Exception as exc:
             self.projects.forget()  # projects it created roll back with the caller's transaction
+            if isinstance(exc, IntegrityError):
+                self.ids.reseed()  # another process drew the same ids: the caller's retry gets new ones
             raise
 
     async def announce(self, results: Sequence[StoredResult]) -> None:
@@ -266,7 +268,9 @@ class Ingestor:
 
         await _INSERT_EVENTS.run(conn, event_rows)
         await _INSERT_TAGS.run(conn, tag_rows)
-        await self._count_channels.run(conn, [(*key, count, latest) for key, (count, latest) in channel_counts.items()])
+        # In key order, so concurrent transactions on PostgreSQL lock the same rows in the same order.
+        counts = sorted(channel_counts.items())
+        await self._count_channels.run(conn, [(*key, count, latest) for key, (count, latest) in counts])
         created = [r.event for r in results if r is not None and r.created]
         for hook in self.transaction_hooks:
             await hook(conn, created)
@@ -337,7 +341,7 @@ class Ingestor:
                 changed[key] = (event_id, draft.received_at)
             else:
                 parents[event_id] = leaders[key]
-        for (project_id, context_id), (event_id, at) in changed.items():
+        for (project_id, context_id), (event_id, at) in sorted(changed.items()):
             await conn.execute(
                 upsert(
                     self.db,

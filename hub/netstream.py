@@ -14,6 +14,8 @@ from typing import Any
 
 import httpcore
 
+CLOSE_SECONDS = 1.0
+
 
 class AsyncioStream(httpcore.AsyncNetworkStream):
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -44,7 +46,11 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
     async def aclose(self) -> None:
         self._writer.close()
         try:
-            await self._writer.wait_closed()
+            # A TLS close waits for the peer's close_notify, up to 30 s by default: a stuck peer gets a reset.
+            async with asyncio.timeout(CLOSE_SECONDS):
+                await self._writer.wait_closed()
+        except TimeoutError:
+            self._writer.transport.abort()
         except (OSError, ssl.SSLError):
             pass  # the peer went first; the socket is closed either way
 
@@ -54,21 +60,25 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> httpcore.AsyncNetworkStream:
+        # On failure asyncio has closed the transport already; waiting for that close could hang mid-handshake.
         try:
             async with asyncio.timeout(timeout):
                 await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
         except TimeoutError as exc:
-            await self.aclose()
+            self._writer.transport.abort()
             raise httpcore.ConnectTimeout("timed out in the TLS handshake") from exc
         except (OSError, ssl.SSLError) as exc:
-            await self.aclose()
+            self._writer.transport.abort()
             raise httpcore.ConnectError(str(exc)) from exc
         return self
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":
-            # Asked of an idle keep-alive connection: readable means the server closed it (or broke protocol).
-            return self._reader.at_eof() or self._writer.transport.is_closing()
+            # Asked of an idle keep-alive connection: anything the server sent since (a 408, a close) means the
+            # connection must not carry another request. asyncio has already moved such bytes into the reader,
+            # and StreamReader has no public way to ask whether it holds any.
+            reader = self._reader
+            return bool(reader._buffer) or reader._eof or self._writer.transport.is_closing()
         names = {"ssl_object": "ssl_object", "client_addr": "sockname", "server_addr": "peername", "socket": "socket"}
         return self._writer.get_extra_info(names[info]) if info in names else None
 

@@ -263,9 +263,11 @@ class OutboundClient:
         if host is None:
             origin = httpcore.Origin(url.raw_scheme, url.raw_host, url.port or (443 if url.scheme == "https" else 80))
             host = self._hosts[key] = _Host(origin, self.per_host, self._backend, self._ssl)
-            for name in [n for n, h in self._hosts.items() if h.busy == 0][: max(0, len(self._hosts) - MAX_HOSTS)]:
-                idle = self._hosts.pop(name)
-                self._closing.add(asyncio.ensure_future(idle.aclose()))
+            idle_hosts = [n for n, h in self._hosts.items() if h.busy == 0 and n != key]
+            for name in idle_hosts[: max(0, len(self._hosts) - MAX_HOSTS)]:
+                closing = asyncio.ensure_future(self._hosts.pop(name).aclose())
+                self._closing.add(closing)
+                closing.add_done_callback(self._closing.discard)
         self._hosts.move_to_end(key)
         return host
 

@@ -15,11 +15,17 @@ import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from hub.db.engine import Database
 
 log = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 0.5
+# A WAL only starts over from its beginning when a write finds it wholly checkpointed, which commits made during
+# every checkpoint can prevent for as long as writes keep coming. Past this many frames (64 MiB of 4 KiB pages)
+# the writer's own connection checkpoints and waits for readers, so the next write starts the WAL over.
+RESTART_FRAMES = 16_384
 
 
 class Checkpointer:
@@ -42,10 +48,16 @@ class Checkpointer:
 
     async def checkpoint(self) -> tuple[int, int, int]:
         """SQLite's answer: (1 if it could not run, frames in the WAL, frames now in the database file)."""
-        async with self.db.reader.connect() as conn:
+        answer = await self._pragma(self.db.reader, "PASSIVE")
+        if answer[1] > RESTART_FRAMES:
+            answer = await self._pragma(self.db.writer, "RESTART")
+        return answer
+
+    async def _pragma(self, engine: AsyncEngine, mode: str) -> tuple[int, int, int]:
+        async with engine.connect() as conn:
             raw = await conn.get_raw_connection()
             # Straight to the driver: outside any transaction, which a checkpoint needs.
-            cursor = await raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            cursor = await raw.driver_connection.execute(f"PRAGMA wal_checkpoint({mode})")
             busy, frames, checkpointed = await cursor.fetchone()
             await cursor.close()
             return busy, frames, checkpointed

@@ -282,7 +282,7 @@ async def _search_rows(
     ids = [event_id for _, event_id in found]
     rows = (await conn.execute(select(schema.events).where(schema.events.c.id.in_(ids)))).mappings().all()
     by_id = {row["id"]: row for row in rows}
-    return [by_id[event_id] for event_id in ids]
+    return [by_id[event_id] for event_id in ids if event_id in by_id]  # retention may delete one meanwhile
 
 
 async def list_events(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import hub.db.checkpoint
 from hub.config import load_settings
 from hub.core import Hub
 from hub.ingest import draft_from_input
@@ -43,3 +44,35 @@ async def test_without_the_background_task_sqlite_checkpoints_as_usual(tmp_path)
             assert (await conn.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar() == 1000
     finally:
         await hub.db.dispose()
+
+
+async def test_a_long_wal_is_restarted_from_the_writer(tmp_path, monkeypatch):
+    """Under writes that never pause, passive checkpoints alone could let the WAL grow without end: past
+    RESTART_FRAMES the writer's connection checkpoints and waits for readers, so the WAL starts over."""
+    path = tmp_path / "hub.db"
+    running = Hub(load_settings(environ={"HUB_DATABASE_URL": f"sqlite+aiosqlite:///{path}"}))
+    await running.start(run_jobs=False)
+    checkpointer = running.db.checkpointer
+    assert checkpointer is not None
+    modes: list[str] = []
+    real_pragma = checkpointer._pragma
+
+    async def recording(engine, mode):
+        modes.append(mode)
+        return await real_pragma(engine, mode)
+
+    monkeypatch.setattr(checkpointer, "_pragma", recording)
+    try:
+        event = EventIn(event="Backup finished", description="x" * 2000)
+        drafts = [draft_from_input(event, project="shop", source="api", received_at=now_utc()) for _ in range(100)]
+        await running.ingestor.store(drafts)
+        await checkpointer.checkpoint()
+        assert modes == ["PASSIVE"]  # a short WAL: the passive checkpoint is enough
+
+        monkeypatch.setattr(hub.db.checkpoint, "RESTART_FRAMES", 10)
+        await running.ingestor.store(drafts)
+        modes.clear()
+        busy, frames, checkpointed = await checkpointer.checkpoint()
+        assert modes == ["PASSIVE", "RESTART"] and busy == 0 and frames == checkpointed
+    finally:
+        await running.stop()

@@ -89,6 +89,56 @@ async def test_timeouts_apply():
         await client.aclose()
 
 
+async def test_a_tls_handshake_that_stalls_times_out_instead_of_hanging():
+    """A server that accepts the connection and never answers the TLS hello must cost one timeout, no more."""
+    import asyncio
+    import time
+
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)  # kept open, never written to
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = OutboundClient(allow=["127.0.0.1"], timeout=0.3)
+    started = time.monotonic()
+    with pytest.raises(httpx.TimeoutException):
+        await asyncio.wait_for(client.post(f"https://127.0.0.1:{port}/push", content=b"x"), timeout=5)
+    assert time.monotonic() - started < 2
+    await asyncio.wait_for(client.aclose(), timeout=2)
+    for writer in accepted:
+        writer.close()
+    server.close()
+    await server.wait_closed()
+
+
+async def test_an_idle_connection_the_server_wrote_to_is_not_reused():
+    """A server may send a 408 on an idle keep-alive connection and close it: the next request must not read
+    that stale answer as its own."""
+    import asyncio
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
+        await writer.drain()
+        await asyncio.sleep(0.1)
+        writer.write(b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+        writer.write_eof()
+        await writer.drain()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+    client = OutboundClient(allow=["127.0.0.1"], timeout=2, max_connections_per_host=1)
+    assert (await client.request("GET", url)).body == b"first"
+    await asyncio.sleep(0.3)  # the 408 and the close arrive while the connection is idle
+    second = await client.request("GET", url)
+    assert (second.status, second.body) == (200, b"first")  # a new connection, a real answer
+    await client.aclose()
+    server.close()
+    await server.wait_closed()
+
+
 async def test_only_http_urls():
     client = OutboundClient()
     with pytest.raises(BlockedAddress, match="only http and https"):
