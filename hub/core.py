@@ -138,10 +138,10 @@ class Hub:
         *,
         project: str | None,
         source: str,
-        channel: str | None,
-        dedupe_key: str | None,
-        dedupe_window: timedelta | None,
         received_at: datetime,
+        channel: str | None = None,
+        dedupe_key: str | None = None,
+        dedupe_window: timedelta | None = None,
         notify_backfilled: bool = False,
     ) -> list[Draft]:
         """Events a plugin made, held to the same rules as the HTTP API (raises msgspec.ValidationError).

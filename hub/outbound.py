@@ -20,7 +20,7 @@ import socket
 import ssl
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Coroutine, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import httpcore
@@ -159,6 +159,22 @@ def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return headers
 
 
+class Closing:
+    """Connections and pools being closed in the background, kept referenced until done and awaited at the end."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def add(self, close: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(close)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def wait(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
 class _Host:
     """One origin's keep-alive connections: at most `limit` open, idle ones reused, waiting here when all are busy.
 
@@ -166,14 +182,20 @@ class _Host:
     each assignment: a third of the outbox's CPU went there (measured with 4 connections and 100 senders).
     """
 
-    __slots__ = ("backend", "busy", "idle", "origin", "slots", "ssl")
+    __slots__ = ("backend", "busy", "closing", "idle", "origin", "slots", "ssl")
 
     def __init__(
-        self, origin: httpcore.Origin, limit: int, backend: httpcore.AsyncNetworkBackend, ssl_context: ssl.SSLContext
+        self,
+        origin: httpcore.Origin,
+        limit: int,
+        backend: httpcore.AsyncNetworkBackend,
+        ssl_context: ssl.SSLContext,
+        closing: Closing,
     ) -> None:
         self.origin = origin
         self.backend = backend
         self.ssl = ssl_context
+        self.closing = closing
         self.slots = asyncio.Semaphore(limit)
         self.idle: list[httpcore.AsyncHTTPConnection] = []
         self.busy = 0
@@ -184,7 +206,7 @@ class _Host:
             connection = self.idle.pop()
             if connection.is_available() and not connection.has_expired():
                 return connection
-            _close_soon(connection)
+            self.closing.add(connection.aclose())
         return httpcore.AsyncHTTPConnection(
             origin=self.origin, ssl_context=self.ssl, keepalive_expiry=KEEPALIVE_SECONDS, network_backend=self.backend
         )
@@ -193,21 +215,12 @@ class _Host:
         if connection.is_idle() and not connection.has_expired():
             self.idle.append(connection)
         else:
-            _close_soon(connection)
+            self.closing.add(connection.aclose())
 
     async def aclose(self) -> None:
         connections, self.idle = self.idle, []
         for connection in connections:
             await connection.aclose()
-
-
-_closing: set[asyncio.Task[None]] = set()
-
-
-def _close_soon(connection: httpcore.AsyncHTTPConnection) -> None:
-    task = asyncio.ensure_future(connection.aclose())
-    _closing.add(task)
-    task.add_done_callback(_closing.discard)
 
 
 @contextlib.contextmanager
@@ -255,19 +268,17 @@ class OutboundClient:
         self._total = asyncio.Semaphore(max_connections)
         # origin -> its client, least recently used first; idle ones beyond MAX_HOSTS are closed.
         self._hosts: OrderedDict[str, _Host] = OrderedDict()
-        self._closing: set[asyncio.Future[None]] = set()
+        self._closing = Closing()
 
     def _host(self, url: httpx.URL) -> _Host:
         key = f"{url.scheme}://{url.netloc.decode()}"
         host = self._hosts.get(key)
         if host is None:
             origin = httpcore.Origin(url.raw_scheme, url.raw_host, url.port or (443 if url.scheme == "https" else 80))
-            host = self._hosts[key] = _Host(origin, self.per_host, self._backend, self._ssl)
+            host = self._hosts[key] = _Host(origin, self.per_host, self._backend, self._ssl, self._closing)
             idle_hosts = [n for n, h in self._hosts.items() if h.busy == 0 and n != key]
             for name in idle_hosts[: max(0, len(self._hosts) - MAX_HOSTS)]:
-                closing = asyncio.ensure_future(self._hosts.pop(name).aclose())
-                self._closing.add(closing)
-                closing.add_done_callback(self._closing.discard)
+                self._closing.add(self._hosts.pop(name).aclose())
         self._hosts.move_to_end(key)
         return host
 
@@ -355,5 +366,4 @@ class OutboundClient:
         hosts, self._hosts = list(self._hosts.values()), OrderedDict()
         for host in hosts:
             await host.aclose()
-        if self._closing:
-            await asyncio.gather(*self._closing)
+        await self._closing.wait()

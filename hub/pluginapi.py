@@ -247,8 +247,6 @@ class HubContext:
             project=project,
             source=source,
             channel=channel,
-            dedupe_key=None,
-            dedupe_window=None,
             received_at=received_at or now_utc(),
             notify_backfilled=notify_backfilled,
         )
