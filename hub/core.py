@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import inspect
 import logging
@@ -15,6 +14,7 @@ import msgspec
 from hub.actions.runner import ActionRunner
 from hub.actions.secrets import ActionSecrets
 from hub.auth import KeyStore
+from hub.background import BackgroundTasks
 from hub.broadcast import Broadcaster
 from hub.config import Settings
 from hub.db.engine import Database
@@ -90,17 +90,14 @@ class Hub:
         self.scheduler.add(Job("outbox", settings.delivery.interval_seconds, lambda _: self.outbox.drain()))
         for job in self.plugins.jobs():
             self.scheduler.add(job)
-        self._background: set[asyncio.Task[None]] = set()
+        self._background = BackgroundTasks()
 
     def run_in_background(self, work: Coroutine[Any, Any, None]) -> None:
         """Start work a request has already answered for (a Slack click); `stop()` waits for it to finish."""
-        task = asyncio.create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._background.add(work)
 
     async def wait_for_background(self) -> None:
-        while self._background:
-            await asyncio.gather(*list(self._background), return_exceptions=True)
+        await self._background.wait()
 
     async def start(self, *, run_migrations: bool = True, run_jobs: bool | None = None) -> None:
         """Migrate, start the writer and the plugins, then the periodic jobs (unless `run_jobs` is False)."""

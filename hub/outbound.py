@@ -20,13 +20,14 @@ import socket
 import ssl
 import time
 from collections import OrderedDict
-from collections.abc import Coroutine, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import httpcore
 import httpx
 import msgspec
 
+from hub.background import BackgroundTasks
 from hub.netstream import AsyncioBackend
 
 # Origins whose pools are kept open at once; the least recently used idle ones are closed beyond this.
@@ -159,22 +160,6 @@ def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return headers
 
 
-class Closing:
-    """Connections and pools being closed in the background, kept referenced until done and awaited at the end."""
-
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def add(self, close: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(close)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def wait(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-
 class _Host:
     """One origin's keep-alive connections: at most `limit` open, idle ones reused, waiting here when all are busy.
 
@@ -190,7 +175,7 @@ class _Host:
         limit: int,
         backend: httpcore.AsyncNetworkBackend,
         ssl_context: ssl.SSLContext,
-        closing: Closing,
+        closing: BackgroundTasks,
     ) -> None:
         self.origin = origin
         self.backend = backend
@@ -268,7 +253,7 @@ class OutboundClient:
         self._total = asyncio.Semaphore(max_connections)
         # origin -> its client, least recently used first; idle ones beyond MAX_HOSTS are closed.
         self._hosts: OrderedDict[str, _Host] = OrderedDict()
-        self._closing = Closing()
+        self._closing = BackgroundTasks()
 
     def _host(self, url: httpx.URL) -> _Host:
         key = f"{url.scheme}://{url.netloc.decode()}"
