@@ -132,3 +132,34 @@ async def test_a_state_change_and_its_event_commit_together(
     assert (await client.get(f"/ping/{uuid}")).text == "OK"
     assert await status(client, admin_headers, uuid) == "up"
     assert [e["event"] for e in await stored_events()] == ["Nightly backup missed", "Nightly backup recovered"]
+
+
+async def test_a_check_whose_flip_cannot_be_stored_does_not_hold_up_the_others(
+    client, hub, admin_headers, clock, create_check, stored_events, monkeypatch, caplog
+):
+    """The scan flips overdue checks in batches; a batch that fails is retried one check at a time, so only the
+    check at fault stays as it was (until a later scan), and it is logged."""
+    bad = await create_check(name="Ledger export", slug="ledger", period=60, grace=30)  # first in deadline order
+    good = [await create_check(name=f"Backup {n}", slug=f"backup-{n}", period=60, grace=30) for n in (1, 2)]
+    for check in (bad, *good):
+        await client.get(f"/ping/{check['uuid']}")
+    clock.advance(91)
+
+    real_write = type(hub.ingestor)._write
+
+    async def write_failing_for_the_ledger(self, conn, drafts):
+        if any(d.event.startswith("Ledger") for d in drafts):
+            raise RuntimeError("a plugin hook failed on this event")
+        return await real_write(self, conn, drafts)
+
+    monkeypatch.setattr(type(hub.ingestor), "_write", write_failing_for_the_ledger)
+    assert await scan(hub.context) == 2
+    assert [await status(client, admin_headers, c["uuid"]) for c in (bad, *good)] == ["late", "down", "down"]
+    assert sorted(e["event"] for e in await stored_events()) == ["Backup 1 missed", "Backup 2 missed"]
+    assert "1 overdue check(s) could not go down" in caplog.text
+    assert "a plugin hook failed on this event" in caplog.text
+
+    monkeypatch.setattr(type(hub.ingestor), "_write", real_write)
+    assert await scan(hub.context) == 1
+    assert await status(client, admin_headers, bad["uuid"]) == "down"
+    assert sorted(e["event"] for e in await stored_events())[-1] == "Ledger export missed"
