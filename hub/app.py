@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import msgspec
 from litestar import Litestar, Request, get
 from litestar.di import Provide
+from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 
@@ -98,6 +99,9 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
             description="Events, webhooks, heartbeats and notifications. Errors are `{message, field, status}`.",
         ),
         debug=False,
+        # APScheduler logs every run of every job at INFO: two lines a second for the outbox alone. Its warnings
+        # and the failures of jobs still show.
+        logging_config=LoggingConfig(loggers={"apscheduler": {"level": "WARNING"}}),
     )
     app.state.hub = hub
     return app

@@ -94,6 +94,9 @@ def test_fresh_directory_serve_keys_send(tmp_path):
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
+    log = server.stderr.read()
+    assert "Running job" not in log, "one line per scheduled job run (the outbox's every second) floods the log"
+    assert "Traceback" not in log
 
 
 def test_send_without_a_key_or_server(tmp_path):
