@@ -14,31 +14,66 @@ from hub.db.batch import inserting
 from hub.ingest import draft_from_input
 from hub.models import EventIn, now_utc
 
-PROJECTS = inserting(schema.projects, ["slug", "created_at"])
+ONE_STATEMENT = pytest.mark.parametrize("one_statement", [False, True], ids=["executemany", "one-statement"])
 
 
 def _draft(name: str):
     return draft_from_input(EventIn(event=name), project="shop", source="api", received_at=now_utc())
 
 
-async def test_rows_are_stored_with_the_column_types_conversions(hub):
+@ONE_STATEMENT
+async def test_rows_are_stored_with_the_column_types_conversions(hub, one_statement):
     at = datetime(2026, 3, 29, 1, 30, 0, 7, tzinfo=UTC)
+    projects = inserting(schema.projects, ["slug", "created_at"], one_statement=one_statement)
     async with hub.db.writer.begin() as conn:
-        await PROJECTS.run(conn, [("alpha", at), ("beta", at)])
+        await projects.run(conn, [("alpha", at), ("beta", at)])
     async with hub.db.reader.connect() as conn:
         rows = (await conn.execute(select(schema.projects.c.slug, schema.projects.c.created_at))).all()
     assert {(slug, created) for slug, created in rows} >= {("alpha", at), ("beta", at)}
 
 
-async def test_a_constraint_violation_is_an_integrity_error_and_rolls_back_the_transaction(hub):
+@ONE_STATEMENT
+async def test_a_constraint_violation_is_an_integrity_error_and_rolls_back_the_transaction(hub, one_statement):
     at = now_utc()
+    projects = inserting(schema.projects, ["slug", "created_at"], one_statement=one_statement)
     with pytest.raises(IntegrityError):
         async with hub.db.writer.begin() as conn:
-            await PROJECTS.run(conn, [("gamma", at)])
-            await PROJECTS.run(conn, [("delta", at), ("gamma", at)])  # slug is unique
+            await projects.run(conn, [("gamma", at)])
+            await projects.run(conn, [("delta", at), ("gamma", at)])  # slug is unique
     async with hub.db.reader.connect() as conn:
         slugs = set((await conn.execute(select(schema.projects.c.slug))).scalars())
     assert not slugs & {"gamma", "delta"}
+
+
+async def test_one_statement_rows_keep_every_value_as_executemany_stores_it(hub):
+    """Events go to SQLite as JSON rows: text with quotes and emoji, NULLs, booleans, 64-bit ids, JSON columns."""
+    names = ("id", "project_id", "channel", "event", "description", "parser", "icon", "notify", "severity", "tags",
+             "content", "actions", "user_id", "context_id", "parent_id", "source", "test", "idempotency_key",
+             "created_at", "received_at")  # fmt: skip
+    at = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    async with hub.db.writer.begin() as conn:
+        project_id = (await hub.projects.ensure(conn, ["shop"], at))["shop"]
+    base = {"project_id": project_id, "channel": "orders", "parser": "text", "severity": "info", "source": "api",
+            "created_at": at, "received_at": at, "description": None, "icon": None, "actions": None, "user_id": None,
+            "context_id": None, "parent_id": None, "idempotency_key": None}  # fmt: skip
+    rows = [
+        {**base, "id": 2**62 + 1, "event": 'Say "hi" 👋\n\\', "notify": True, "test": False,
+         "tags": {"plan": "pro", "n": 3, "ok": True}, "content": {"nested": [1, 2.5, None, "ü"]}},
+        {**base, "id": 2**62 + 2, "event": "Ordinary", "notify": False, "test": True, "tags": None, "content": None,
+         "description": "a\u2028b", "icon": "🚀", "user_id": "u-1"},
+    ]  # fmt: skip
+    for one_statement, offset in ((False, 0), (True, 10)):
+        batch = inserting(schema.events, names, one_statement=one_statement)
+        async with hub.db.writer.begin() as conn:
+            await batch.run(conn, [tuple({**r, "id": r["id"] + offset}[n] for n in names) for r in rows])
+    async with hub.db.reader.connect() as conn:
+        stored = (await conn.execute(select(schema.events).order_by(schema.events.c.id))).mappings().all()
+    plain, json_rows = [dict(r) for r in stored[:2]], [dict(r) for r in stored[2:]]
+    for a, b in zip(plain, json_rows, strict=True):
+        assert b.pop("id") == a.pop("id") + 10
+        assert a == b
+    assert plain[0]["event"] == 'Say "hi" 👋\n\\' and plain[0]["notify"] is True
+    assert plain[0]["tags"] == {"plan": "pro", "n": 3, "ok": True}
 
 
 async def test_the_ingest_writer_retries_with_new_ids_when_another_process_drew_the_same(hub, monkeypatch):
