@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -55,10 +56,15 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await hub.start(run_migrations=run_migrations)
+        # What start-up built (modules, routes, caches) lives as long as the process; frozen, it is no longer
+        # walked by every full garbage collection, which under batch ingest cost 15 to 25% of the CPU.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
             await hub.stop()
+            gc.unfreeze()  # collectable again, for a process (a test run) that makes many hubs
 
     app = Litestar(
         route_handlers=[
