@@ -59,7 +59,7 @@ def fill(db: sqlite3.Connection, events: list[dict], batch: int, *, one_statemen
             tags += [(event_id, key, str(value), at) for key, value in event["tags"].items()]
         db.execute("BEGIN IMMEDIATE")
         if one_statement:
-            picks = ", ".join(f"value ->> {i}" for i in range(20))
+            picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(20))
             db.execute(f"INSERT INTO events ({COLUMNS}) SELECT {picks} FROM json_each(?)", (json.dumps(rows),))
         else:
             db.executemany(f"INSERT INTO events ({COLUMNS}) VALUES ({', '.join('?' * 20)})", rows)
