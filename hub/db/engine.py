@@ -7,6 +7,7 @@ committed first. PostgreSQL uses one pooled engine for both.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from hub.config import ConfigError
 from hub.db.checkpoint import Checkpointer
 
 SQLITE_PRAGMAS = (
@@ -37,6 +39,20 @@ def _json_text(value: Any) -> str:
 # JSON columns go through msgspec: several times faster than the json module on the ingest path, and it keeps
 # non-ASCII text as it is, so SQLite's full-text index sees "café" rather than "caf\u00e9".
 JSON_CODEC: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": msgspec.json.decode}
+
+# RETURNING (3.35) in routing, insights and the heartbeat scan; FTS5 and the JSON functions are built into
+# every SQLite that recent.
+MIN_SQLITE = (3, 35, 0)
+
+
+def require_sqlite_version(found: tuple[int, int, int] = sqlite3.sqlite_version_info) -> None:
+    """Refuse at start-up, not at the first event, when Python's SQLite library is too old."""
+    if found < MIN_SQLITE:
+        need, have = ".".join(map(str, MIN_SQLITE)), ".".join(map(str, found))
+        raise ConfigError(
+            f"the hub needs SQLite {need} or newer, and this Python uses SQLite {have}: use a newer Python or "
+            "operating system (Debian 12, Ubuntu 22.04 and later have it), or PostgreSQL (`database.url`)"
+        )
 
 
 def _sqlite_engine(url: str, *, immediate: bool, pool_size: int, extra: Callable[[], list[str]]) -> AsyncEngine:
@@ -67,6 +83,7 @@ class Database:
         self.dialect = make_url(url).get_backend_name()
         self.checkpointer: Checkpointer | None = None
         if self.dialect == "sqlite":
+            require_sqlite_version()
             self.writer = _sqlite_engine(url, immediate=True, pool_size=1, extra=self._writer_pragmas)
             self.reader = _sqlite_engine(url, immediate=False, pool_size=pool_size, extra=list)
         elif self.dialect == "postgresql":

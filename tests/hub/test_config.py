@@ -101,3 +101,11 @@ def test_hub_config_variable_names_the_file(tmp_path):
     path = tmp_path / "hub.toml"
     path.write_text("[server]\nport = 9100\n")
     assert load_settings(environ={"HUB_CONFIG": str(path)}).server.port == 9100
+
+
+def test_a_python_whose_sqlite_is_too_old_is_refused_with_what_to_do():
+    from hub.db.engine import require_sqlite_version
+
+    require_sqlite_version((3, 35, 0))
+    with pytest.raises(ConfigError, match=r"needs SQLite 3\.35\.0 or newer, and this Python uses SQLite 3\.31\.1"):
+        require_sqlite_version((3, 31, 1))
