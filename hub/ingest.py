@@ -194,6 +194,7 @@ class Ingestor:
         try:
             results = await self._write_with_retry([d for s in group for d in s.drafts])
         except Exception as exc:
+            self.projects.forget()  # projects the failed transaction created rolled back with it
             if len(group) > 1:
                 # One bad submission must not fail the others that shared its transaction.
                 for submission in group:
@@ -218,6 +219,7 @@ class Ingestor:
                     return await self._write(conn, drafts)
             except IntegrityError:
                 # Another process drew the same ids, or stored the same idempotency key first: look again.
+                self.projects.forget()  # projects this transaction created rolled back with it
                 if attempt == 2:
                     raise
                 self.ids.reseed()

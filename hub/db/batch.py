@@ -78,10 +78,13 @@ class Batch:
         if conn.dialect.name != "sqlite":
             await conn.exec_driver_sql(sql, rows)
             return
+        if not conn.in_transaction():
+            await conn.begin()  # as SQLAlchemy would before its own statement, so a rollback undoes these rows
         driver = (await conn.get_raw_connection()).driver_connection
         try:
             if self.from_json is not None:
-                await driver.execute(sql, (msgspec.json.encode(rows),))
+                # As text: SQLite 3.45 reads a BLOB given to its JSON functions as its binary JSON format.
+                await driver.execute(sql, (msgspec.json.encode(rows).decode(),))
             else:
                 await driver.executemany(sql, rows)
         except conn.dialect.loaded_dbapi.Error as exc:

@@ -17,8 +17,8 @@ from hub.models import EventIn, now_utc
 ONE_STATEMENT = pytest.mark.parametrize("one_statement", [False, True], ids=["executemany", "one-statement"])
 
 
-def _draft(name: str):
-    return draft_from_input(EventIn(event=name), project="shop", source="api", received_at=now_utc())
+def _draft(name: str, project: str = "shop"):
+    return draft_from_input(EventIn(event=name), project=project, source="api", received_at=now_utc())
 
 
 @ONE_STATEMENT
@@ -68,6 +68,10 @@ async def test_one_statement_rows_keep_every_value_as_executemany_stores_it(hub)
             await batch.run(conn, [tuple({**r, "id": r["id"] + offset}[n] for n in names) for r in rows])
     async with hub.db.reader.connect() as conn:
         stored = (await conn.execute(select(schema.events).order_by(schema.events.c.id))).mappings().all()
+        if hub.db.is_sqlite:  # the stored types too, which reading through SQLAlchemy would hide (1.0 == 1)
+            typed = ", ".join(f"typeof({n}), {n}" for n in names if n != "id")
+            raw = (await conn.exec_driver_sql(f"SELECT {typed} FROM events ORDER BY id")).all()
+            assert raw[:2] == raw[2:]
     plain, json_rows = [dict(r) for r in stored[:2]], [dict(r) for r in stored[2:]]
     for a, b in zip(plain, json_rows, strict=True):
         assert b.pop("id") == a.pop("id") + 10
@@ -107,3 +111,26 @@ def test_sqlite_datetimes_are_stored_as_the_text_sqlalchemy_writes(value):
     text = ours.bind_processor(dialect)(value)
     assert text == sqlalchemys.bind_processor(dialect)(value.astimezone(UTC).replace(tzinfo=None))
     assert ours.result_processor(dialect, None)(text) == value
+
+
+async def test_a_retried_write_does_not_reuse_a_project_its_rolled_back_attempt_created(hub, monkeypatch):
+    [first] = await hub.ingestor.store([_draft("First")])
+    drawn = iter([int(first.event.id)])  # the attempt that creates project `billing` collides and rolls back
+    original = hub.ingestor.ids.next_id
+    monkeypatch.setattr(hub.ingestor.ids, "next_id", lambda at: next(drawn, None) or original(at))
+
+    [stored] = await hub.ingestor.store([_draft("Invoice paid", project="billing")])
+    assert stored.created and stored.event.project == "billing"
+    async with hub.db.reader.connect() as conn:
+        slugs = set((await conn.execute(select(schema.projects.c.slug))).scalars())
+    assert "billing" in slugs
+
+
+async def test_rows_written_on_a_connection_without_begin_roll_back_with_it(hub):
+    """The driver path starts the transaction SQLAlchemy would have started for its own first statement."""
+    projects = inserting(schema.projects, ["slug", "created_at"], one_statement=True)
+    async with hub.db.writer.connect() as conn:
+        await projects.run(conn, [("epsilon", now_utc())])
+        await conn.rollback()
+    async with hub.db.reader.connect() as conn:
+        assert "epsilon" not in set((await conn.execute(select(schema.projects.c.slug))).scalars())
