@@ -7,18 +7,21 @@ the rows that update reports back get a flip row and a `missed` event, stamped w
 hub was down, the first scan finds every deadline that passed meanwhile: the catch-up, once.
 
 When a batch cannot be stored (say a plugin's hook fails on one event), its checks are taken one at a time, so
-the one check at fault waits for the next scan and every other overdue check still goes down.
+every other overdue check still goes down; the check at fault is remembered and tried alone on later scans,
+its traceback logged once an hour. A database error (locked, disk full) fails the scan as before.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select, update
+from sqlalchemy.exc import OperationalError
 
 from hub.pluginapi import HubContext, StoredResult
 
@@ -28,48 +31,66 @@ from .states import Flip, due_flip
 from .store import flip_row, last_outputs, schedule_of, state_of
 
 BATCH = 1000
+FAILURE_LOG_INTERVAL = 3600.0  # seconds between two tracebacks for the same failing check
 log = logging.getLogger(__name__)
 
 
 async def scan(hub: HubContext) -> int:
     """Flip every overdue check down and store its `missed` event; returns how many this process flipped."""
     now = service(hub).now()
-    total = 0
-    failing: set[int] = set()
+    failing = service(hub).failing_checks
+    # Checks that failed before go alone, so they cannot fail a whole batch again.
+    stored, _ = await _claim_one_at_a_time(hub, now, list(failing), failing)
+    total = len(stored)
+    await hub.announce(stored)
     while True:
         try:
             stored, more = await claim_due(hub, now, skip=failing)
+        except OperationalError:
+            raise  # the database itself (locked, full, gone): every check would fail alone too
         except Exception:
-            stored, more = await _claim_one_at_a_time(hub, now, failing)
+            log.warning("a batch of overdue checks could not go down; trying them one at a time", exc_info=True)
+            async with hub.db.reader.connect() as conn:
+                query = due_query(now, lock=False, skip=failing).with_only_columns(tables.checks.c.id)
+                ids = (await conn.execute(query)).scalars().all()
+            stored, more = await _claim_one_at_a_time(hub, now, ids, failing)
+            more = more and len(ids) == BATCH
         total += len(stored)
         await hub.announce(stored)
         if not more:
-            if failing:
-                log.error("%d overdue check(s) could not go down; the next scan tries again", len(failing))
             return total
 
 
-async def _claim_one_at_a_time(hub: HubContext, now: datetime, failing: set[int]) -> tuple[list[StoredResult], bool]:
-    """The batch that failed, one check per transaction; the checks that fail alone join `failing`."""
-    async with hub.db.reader.connect() as conn:
-        ids = await conn.execute(due_query(now, lock=False, skip=failing).with_only_columns(tables.checks.c.id))
-        ids = ids.scalars().all()
+async def _claim_one_at_a_time(
+    hub: HubContext, now: datetime, ids: Sequence[int], failing: dict[int, float]
+) -> tuple[list[StoredResult], bool]:
+    """Each check in its own transaction. One that fails joins `failing` (check id: when its failure was last
+    logged, at most hourly); one that goes down, or is no longer due, leaves it. Returns the events and whether
+    any check was dealt with, one way or the other."""
     stored: list[StoredResult] = []
+    progress = False
     for check_id in ids:
         try:
             stored += (await claim_due(hub, now, only=check_id))[0]
+        except OperationalError:
+            raise
         except Exception:
-            if not failing:  # the first one's traceback; the rest would repeat it
-                log.exception("check %d could not go down", check_id)
-            failing.add(check_id)
-    return stored, len(ids) == BATCH
+            progress = progress or check_id not in failing
+            last_logged = failing.get(check_id)
+            if last_logged is None or time.monotonic() - last_logged > FAILURE_LOG_INTERVAL:
+                log.exception("check %d could not go down; each scan tries it alone until it can", check_id)
+                failing[check_id] = time.monotonic()
+            continue
+        failing.pop(check_id, None)
+        progress = True
+    return stored, progress
 
 
 def due_query(now: datetime, *, lock: bool, skip: Collection[int] = (), only: int | None = None) -> Select[Any]:
     """The scan's one query: due checks in deadline order, read from the partial index on `alert_after`.
 
     With `lock` (PostgreSQL) the rows are claimed `FOR UPDATE SKIP LOCKED`: a concurrent scan skips them.
-    `skip` leaves out checks that failed earlier in this scan; `only` narrows it to one check.
+    `skip` leaves out checks known to fail; `only` narrows it to one check.
     """
     c = tables.checks.c
     query = (

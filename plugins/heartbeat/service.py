@@ -23,6 +23,7 @@ class Heartbeat:
         self.hub = hub
         self.clock: Clock = SystemClock()
         self.recorder = PingRecorder(hub, self.now)
+        self.failing_checks: dict[int, float] = {}  # checks the scan could not flip: id -> failure last logged
 
     @property
     def settings(self) -> HeartbeatSettings:

@@ -138,7 +138,7 @@ async def test_a_check_whose_flip_cannot_be_stored_does_not_hold_up_the_others(
     client, hub, admin_headers, clock, create_check, stored_events, monkeypatch, caplog
 ):
     """The scan flips overdue checks in batches; a batch that fails is retried one check at a time, so only the
-    check at fault stays as it was (until a later scan), and it is logged."""
+    check at fault stays as it was. It is logged once, then tried alone on each later scan until it goes down."""
     bad = await create_check(name="Ledger export", slug="ledger", period=60, grace=30)  # first in deadline order
     good = [await create_check(name=f"Backup {n}", slug=f"backup-{n}", period=60, grace=30) for n in (1, 2)]
     for check in (bad, *good):
@@ -156,8 +156,12 @@ async def test_a_check_whose_flip_cannot_be_stored_does_not_hold_up_the_others(
     assert await scan(hub.context) == 2
     assert [await status(client, admin_headers, c["uuid"]) for c in (bad, *good)] == ["late", "down", "down"]
     assert sorted(e["event"] for e in await stored_events()) == ["Backup 1 missed", "Backup 2 missed"]
-    assert "1 overdue check(s) could not go down" in caplog.text
+    assert "could not go down; each scan tries it alone" in caplog.text
     assert "a plugin hook failed on this event" in caplog.text
+
+    caplog.clear()
+    assert await scan(hub.context) == 0  # still failing: tried alone, and not logged again within the hour
+    assert [r.getMessage() for r in caplog.records if r.name.endswith("heartbeat.scan")] == []
 
     monkeypatch.setattr(type(hub.ingestor), "_write", real_write)
     assert await scan(hub.context) == 1
