@@ -63,8 +63,10 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         try:
             yield
         finally:
-            await hub.stop()
-            gc.unfreeze()  # collectable again, for a process (a test run) that makes many hubs
+            try:
+                await hub.stop()
+            finally:
+                gc.unfreeze()  # collectable again, for a process (a test run) that makes many hubs
 
     app = Litestar(
         route_handlers=[

@@ -25,7 +25,18 @@ from functools import lru_cache
 from typing import Any
 
 import msgspec
-from sqlalchemy import Dialect, Insert, Table, Update, bindparam, func, insert, literal_column, select
+from sqlalchemy import (
+    Dialect,
+    Insert,
+    LargeBinary,
+    Table,
+    Update,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -107,6 +118,8 @@ def inserting(table: Table, names: Sequence[str], *, memoise: Sequence[str] = ()
     statement = insert(table).inline().values({name: bindparam(name) for name in names})
     if not one_statement:
         return Batch(statement, names, memoise=memoise)
+    if binary := [name for name in names if isinstance(table.c[name].type, LargeBinary)]:
+        raise ValueError(f"one_statement: JSON rows cannot carry the bytes of {', '.join(binary)}")
     rows = func.json_each(bindparam("rows")).table_valued("value")
     # json_extract rather than SQLite 3.38's `->>`: the same values, and older system SQLites have it.
     values = [func.json_extract(rows.c.value, literal_column(f"'$[{position}]'")) for position in range(len(names))]

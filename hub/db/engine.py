@@ -40,19 +40,30 @@ def _json_text(value: Any) -> str:
 # non-ASCII text as it is, so SQLite's full-text index sees "café" rather than "caf\u00e9".
 JSON_CODEC: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": msgspec.json.decode}
 
-# RETURNING (3.35) in routing, insights and the heartbeat scan; FTS5 and the JSON functions are built into
-# every SQLite that recent.
+# RETURNING (3.35) in routing, insights and the heartbeat scan.
 MIN_SQLITE = (3, 35, 0)
 
 
-def require_sqlite_version(found: tuple[int, int, int] = sqlite3.sqlite_version_info) -> None:
-    """Refuse at start-up, not at the first event, when Python's SQLite library is too old."""
+def require_sqlite(found: tuple[int, int, int] = sqlite3.sqlite_version_info) -> None:
+    """Refuse at start-up, not at the first event, when Python's SQLite library is too old or was built without
+    the full-text (FTS5) or JSON functions the hub uses."""
     if found < MIN_SQLITE:
         need, have = ".".join(map(str, MIN_SQLITE)), ".".join(map(str, found))
         raise ConfigError(
             f"the hub needs SQLite {need} or newer, and this Python uses SQLite {have}: use a newer Python or "
             "operating system (Debian 12, Ubuntu 22.04 and later have it), or PostgreSQL (`database.url`)"
         )
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.execute("CREATE VIRTUAL TABLE words USING fts5(text)")
+        probe.execute("SELECT json_extract('[1]', '$[0]')")
+    except sqlite3.OperationalError as exc:
+        raise ConfigError(
+            f"this Python's SQLite lacks what the hub needs ({exc}): FTS5 and the JSON functions; "
+            "use a Python built with a full SQLite, or PostgreSQL (`database.url`)"
+        ) from exc
+    finally:
+        probe.close()
 
 
 def _sqlite_engine(url: str, *, immediate: bool, pool_size: int, extra: Callable[[], list[str]]) -> AsyncEngine:
@@ -83,7 +94,7 @@ class Database:
         self.dialect = make_url(url).get_backend_name()
         self.checkpointer: Checkpointer | None = None
         if self.dialect == "sqlite":
-            require_sqlite_version()
+            require_sqlite()
             self.writer = _sqlite_engine(url, immediate=True, pool_size=1, extra=self._writer_pragmas)
             self.reader = _sqlite_engine(url, immediate=False, pool_size=pool_size, extra=list)
         elif self.dialect == "postgresql":

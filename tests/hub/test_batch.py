@@ -134,3 +134,11 @@ async def test_rows_written_on_a_connection_without_begin_roll_back_with_it(hub)
         await conn.rollback()
     async with hub.db.reader.connect() as conn:
         assert "epsilon" not in set((await conn.execute(select(schema.projects.c.slug))).scalars())
+
+
+def test_one_statement_refuses_a_binary_column():
+    from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table
+
+    table = Table("blobs", MetaData(), Column("id", Integer, primary_key=True), Column("data", LargeBinary))
+    with pytest.raises(ValueError, match="cannot carry the bytes of data"):
+        inserting(table, ["id", "data"], one_statement=True)

@@ -104,8 +104,8 @@ def test_hub_config_variable_names_the_file(tmp_path):
 
 
 def test_a_python_whose_sqlite_is_too_old_is_refused_with_what_to_do():
-    from hub.db.engine import require_sqlite_version
+    from hub.db.engine import require_sqlite
 
-    require_sqlite_version((3, 35, 0))
+    require_sqlite((3, 35, 0))
     with pytest.raises(ConfigError, match=r"needs SQLite 3\.35\.0 or newer, and this Python uses SQLite 3\.31\.1"):
-        require_sqlite_version((3, 31, 1))
+        require_sqlite((3, 31, 1))
