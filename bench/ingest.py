@@ -24,6 +24,7 @@ httpx the client, not the hub, sets the pace. `--client httpx` to compare.
 
     python bench/ingest.py                      # 32 connections, 20 s per phase
     python bench/ingest.py --duration 5 --client-procs 1,2 --client aiohttp
+    python bench/ingest.py --phases single,batch --hub-workers 2
 """
 
 from __future__ import annotations
@@ -298,20 +299,29 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
         CHILDREN.remove(process)
 
 
-def start_hub(workdir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_hub(workdir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
     log = workdir / "hub.log"
-    process = start_process([HUB, "serve", "--port", str(port)], workdir, log)
+    process = start_process([HUB, "serve", "--port", str(port), "--workers", str(workers)], workdir, log)
     wait_ready(process, f"http://127.0.0.1:{port}/health", log)
     return process
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux /proc), threads included."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a process and its live descendants (Linux /proc), threads included: with
+    `--hub-workers`, uvicorn's worker processes are children of `hub serve`."""
+    usage: dict[int, tuple[int, float]] = {}  # pid -> (parent pid, cpu seconds)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        usage[int(stat.parent.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+    total, stack = 0.0, [pid]
+    while stack:
+        current = stack.pop()
+        total += usage.get(current, (0, 0.0))[1]
+        stack += [child for child, (parent, _) in usage.items() if parent == current]
+    return total
 
 
 def machine_busy() -> float:
@@ -476,7 +486,7 @@ def phase(
 
 def durability(args: argparse.Namespace, workdir: Path, port: int, key: str, read_key: str) -> bool:
     """Kill -9 the hub mid-load; after a restart every id answered 2xx must be stored."""
-    hub = start_hub(workdir, port)
+    hub = start_hub(workdir, port, args.hub_workers)
     base_url = f"http://127.0.0.1:{port}"
     batch_conns = max(1, args.connections // 4)
     mix = [("single", args.connections - batch_conns), ("batch", batch_conns)]
@@ -503,7 +513,7 @@ def durability(args: argparse.Namespace, workdir: Path, port: int, key: str, rea
     CHILDREN.remove(hub)
     acked = [i for r in results for i in r.ids]
     failed = sum(r.errors for r in results)
-    hub = start_hub(workdir, port)  # recovery after the crash happens here
+    hub = start_hub(workdir, port, args.hub_workers)  # recovery after the crash happens here
     try:
         with contextlib.closing(sqlite3.connect(f"file:{workdir / 'hub.db'}?mode=ro", uri=True)) as db:
             missing: list[str] = []
@@ -561,6 +571,7 @@ def main() -> int:
     parser.add_argument("--kill-after", type=float, default=6.0, help="durability: kill within this many seconds")
     parser.add_argument("--durability-procs", type=int, default=1, help="client processes in the durability phase")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (hub.db, logs)")
+    parser.add_argument("--hub-workers", type=int, default=1, help="worker processes of `hub serve` (default 1)")
     parser.add_argument("--serve-ceiling", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_ceiling:
@@ -593,7 +604,7 @@ def main() -> int:
                     stop_process(server)
             if "single" in phases or "batch" in phases:
                 port = free_port()
-                hub = start_hub(workdir, port)
+                hub = start_hub(workdir, port, args.hub_workers)
                 try:
                     for kind in ("single", "batch"):
                         if kind in phases:
