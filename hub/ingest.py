@@ -194,7 +194,6 @@ class Ingestor:
         try:
             results = await self._write_with_retry([d for s in group for d in s.drafts])
         except Exception as exc:
-            self.projects.forget()  # projects the failed transaction created rolled back with it
             if len(group) > 1:
                 # One bad submission must not fail the others that shared its transaction.
                 for submission in group:
@@ -217,10 +216,10 @@ class Ingestor:
             try:
                 async with self.db.writer.begin() as conn:
                     return await self._write(conn, drafts)
-            except IntegrityError:
-                # Another process drew the same ids, or stored the same idempotency key first: look again.
+            except Exception as exc:
                 self.projects.forget()  # projects this transaction created rolled back with it
-                if attempt == 2:
+                # Another process drew the same ids, or stored the same idempotency key first: look again.
+                if not isinstance(exc, IntegrityError) or attempt == 2:
                     raise
                 self.ids.reseed()
         raise AssertionError("unreachable")

@@ -17,6 +17,13 @@ from hub.models import EventIn, now_utc
 ONE_STATEMENT = pytest.mark.parametrize("one_statement", [False, True], ids=["executemany", "one-statement"])
 
 
+def _draw_next_id(hub, monkeypatch, taken: int) -> None:
+    """The ingest writer's next id is `taken`; the ones after it are drawn as usual."""
+    drawn = iter([taken])
+    original = hub.ingestor.ids.next_id
+    monkeypatch.setattr(hub.ingestor.ids, "next_id", lambda at: next(drawn, None) or original(at))
+
+
 def _draft(name: str, project: str = "shop"):
     return draft_from_input(EventIn(event=name), project=project, source="api", received_at=now_utc())
 
@@ -83,9 +90,7 @@ async def test_one_statement_rows_keep_every_value_as_executemany_stores_it(hub)
 async def test_the_ingest_writer_retries_with_new_ids_when_another_process_drew_the_same(hub, monkeypatch):
     [first] = await hub.ingestor.store([_draft("First")])
     taken = int(first.event.id)
-    drawn = iter([taken])  # the next id drawn collides with the stored event's, as another process's would
-    original = hub.ingestor.ids.next_id
-    monkeypatch.setattr(hub.ingestor.ids, "next_id", lambda at: next(drawn, None) or original(at))
+    _draw_next_id(hub, monkeypatch, taken)  # collides with the stored event's, as another process's would
 
     [second] = await hub.ingestor.store([_draft("Second")])
     assert second.created and int(second.event.id) != taken
@@ -115,9 +120,7 @@ def test_sqlite_datetimes_are_stored_as_the_text_sqlalchemy_writes(value):
 
 async def test_a_retried_write_does_not_reuse_a_project_its_rolled_back_attempt_created(hub, monkeypatch):
     [first] = await hub.ingestor.store([_draft("First")])
-    drawn = iter([int(first.event.id)])  # the attempt that creates project `billing` collides and rolls back
-    original = hub.ingestor.ids.next_id
-    monkeypatch.setattr(hub.ingestor.ids, "next_id", lambda at: next(drawn, None) or original(at))
+    _draw_next_id(hub, monkeypatch, int(first.event.id))  # the attempt creating `billing` collides, rolls back
 
     [stored] = await hub.ingestor.store([_draft("Invoice paid", project="billing")])
     assert stored.created and stored.event.project == "billing"
