@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.db import schema
-from hub.db.batch import Batch, inserting
+from hub.db.batch import Batch, inserting, run_together
 from hub.db.dialect import upsert
 from hub.db.engine import Database
 from hub.db.events import ProjectDirectory, event_from_row
@@ -267,11 +267,14 @@ class Ingestor:
                 count, latest = channel_counts.get((project_id, draft.channel), (0, draft.created_at))
                 channel_counts[(project_id, draft.channel)] = (count + 1, max(latest, draft.created_at))
 
-        await _INSERT_EVENTS.run(conn, event_rows)
-        await _INSERT_TAGS.run(conn, tag_rows)
         # In key order, so concurrent transactions on PostgreSQL lock the same rows in the same order.
         counts = sorted(channel_counts.items())
-        await self._count_channels.run(conn, [(*key, count, latest) for key, (count, latest) in counts])
+        await run_together(
+            conn,
+            (_INSERT_EVENTS, event_rows),
+            (_INSERT_TAGS, tag_rows),
+            (self._count_channels, [(*key, count, latest) for key, (count, latest) in counts]),
+        )
         created = [r.event for r in results if r is not None and r.created]
         for hook in self.transaction_hooks:
             await hook(conn, created)

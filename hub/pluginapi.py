@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.api.common import api_key
 from hub.api.common import require as require_scope
 from hub.auth import ApiKey
-from hub.db.batch import Batch, inserting
+from hub.db.batch import Batch, inserting, run_together
 from hub.db.dialect import insert_ignore, upsert
 from hub.db.engine import Database
 from hub.db.events import decode_cursor, encode_cursor
@@ -66,6 +66,7 @@ __all__ = [
     "now_utc",
     "parse_retry_after",
     "require_scope",
+    "run_together",
     "truncate",
     "upsert",
 ]

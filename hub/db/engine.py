@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hub.config import ConfigError
@@ -67,8 +68,12 @@ def require_sqlite(found: tuple[int, int, int] = sqlite3.sqlite_version_info) ->
 
 
 def _sqlite_engine(url: str, *, immediate: bool, pool_size: int, extra: Callable[[], list[str]]) -> AsyncEngine:
-    # LIFO: under light load the connection whose cache is warmest serves the next request.
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_use_lifo=True, **JSON_CODEC)
+    # LIFO: under light load the connection whose cache is warmest serves the next request. No rollback when a
+    # connection goes back to the pool: SQLAlchemy has already ended its transaction (closing a connection rolls
+    # back what was left open), and each rollback is one more trip to the driver's thread.
+    engine = create_async_engine(
+        url, pool_size=pool_size, max_overflow=0, pool_use_lifo=True, pool_reset_on_return=None, **JSON_CODEC
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -81,7 +86,13 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int, extra: Callable
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Straight to the driver: one trip to its thread, where `exec_driver_sql` makes three (cursor, execute,
+        # close). Its errors are wrapped as SQLAlchemy's own, as they would have been.
+        statement = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+        try:
+            connection.connection.dbapi_connection.run_async(lambda driver: driver.execute(statement))
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(statement, (), exc, sqlite3.Error, dialect=connection.dialect) from exc
 
     return engine
 

@@ -21,7 +21,7 @@ import msgspec
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.pluginapi import EventIn, HubContext, insert_ignore, inserting
+from hub.pluginapi import EventIn, HubContext, insert_ignore, inserting, run_together
 
 from . import events, tables
 from .batch import FLIP_COLUMNS, PING_COLUMNS, updating_states
@@ -175,9 +175,12 @@ class PingRecorder:
                     event = events.failed(snapshot, at=now, exit_status=ping.exit_status, output=ping.body)
                     emitted.append((snapshot, event))
         changed = [(check_id, state) for check_id, state in states.items() if state != stored[check_id]]
-        await _INSERT_PINGS.run(conn, ping_rows)
-        await _INSERT_FLIPS.run(conn, flip_rows)
-        await _UPDATE_STATES.run(conn, [(*msgspec.structs.astuple(state), check_id) for check_id, state in changed])
+        await run_together(
+            conn,
+            (_INSERT_PINGS, ping_rows),
+            (_INSERT_FLIPS, flip_rows),
+            (_UPDATE_STATES, [(*msgspec.structs.astuple(state), check_id) for check_id, state in changed]),
+        )
         return results, emitted
 
     async def _resolve_slugs(

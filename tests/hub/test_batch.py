@@ -7,14 +7,15 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import DateTime, select
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hub.db import schema
-from hub.db.batch import inserting
+from hub.db.batch import inserting, run_together
 from hub.ingest import draft_from_input
 from hub.models import EventIn, now_utc
 
 ONE_STATEMENT = pytest.mark.parametrize("one_statement", [False, True], ids=["executemany", "one-statement"])
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def _draw_next_id(hub, monkeypatch, taken: int) -> None:
@@ -137,6 +138,75 @@ async def test_rows_written_on_a_connection_without_begin_roll_back_with_it(hub)
         await conn.rollback()
     async with hub.db.reader.connect() as conn:
         assert "epsilon" not in set((await conn.execute(select(schema.projects.c.slug))).scalars())
+
+
+async def test_batches_run_together_in_order_and_fail_as_one(hub):
+    """A later batch's failure names its own statement and rolls back the earlier batch's rows too."""
+    projects = inserting(schema.projects, ["slug", "created_at"], one_statement=True)
+    channels = inserting(schema.channels, ["project_id", "name", "event_count"])
+    at = now_utc()
+    async with hub.db.writer.begin() as conn:
+        await run_together(conn, (projects, [("zeta", at)]), (channels, []))
+        zeta = (await conn.execute(select(schema.projects.c.id).where(schema.projects.c.slug == "zeta"))).scalar()
+        await run_together(conn, (projects, [("eta", at)]), (channels, [(zeta, "orders", 1)]))
+    with pytest.raises(IntegrityError) as caught:
+        async with hub.db.writer.begin() as conn:
+            await run_together(conn, (projects, [("theta", at)]), (channels, [(zeta, "orders", 1)]))
+    assert "INSERT INTO channels" in str(caught.value)
+    async with hub.db.reader.connect() as conn:
+        slugs = set((await conn.execute(select(schema.projects.c.slug))).scalars())
+    assert {"zeta", "eta"} <= slugs and "theta" not in slugs
+
+
+@SQLITE_ONLY
+async def test_batches_run_together_on_sqlite_take_one_trip_to_the_driver_thread(hub, monkeypatch):
+    import aiosqlite
+
+    trips = []
+    original = aiosqlite.Connection._execute
+
+    def counted(self, fn, *args, **kwargs):
+        trips.append(fn)
+        return original(self, fn, *args, **kwargs)
+
+    projects = inserting(schema.projects, ["slug", "created_at"], one_statement=True)
+    channels = inserting(schema.channels, ["project_id", "name", "event_count"])
+    async with hub.db.writer.begin() as conn:
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        await run_together(conn, (projects, [("iota", now_utc())]), (channels, [(1, "a", 1), (1, "b", 1)]))
+        monkeypatch.undo()
+    assert len(trips) == 1
+
+
+@SQLITE_ONLY
+async def test_a_sqlite_write_lock_held_elsewhere_fails_begin_as_sqlalchemy_error(hub):
+    """BEGIN IMMEDIATE goes straight to the driver; its "database is locked" is still SQLAlchemy's own error."""
+    import sqlite3
+
+    other = sqlite3.connect(hub.db.url.partition(":///")[2], isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        async with hub.db.writer.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            await driver.execute("PRAGMA busy_timeout=0")
+            with pytest.raises(OperationalError, match="database is locked"):
+                await conn.begin()
+            await driver.execute("PRAGMA busy_timeout=10000")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+async def test_a_connection_closed_mid_transaction_rolls_back_and_frees_the_writer(hub):
+    """The pools do not roll back on check-in (a trip to the driver thread each time): closing must."""
+    projects = inserting(schema.projects, ["slug", "created_at"])
+    async with hub.db.writer.connect() as conn:
+        await projects.run(conn, [("kappa", now_utc())])  # begun, never committed
+    async with hub.db.writer.begin() as conn:  # would wait on SQLite's lock if the transaction were still open
+        await projects.run(conn, [("lambda", now_utc())])
+    async with hub.db.reader.connect() as conn:
+        slugs = set((await conn.execute(select(schema.projects.c.slug))).scalars())
+    assert "lambda" in slugs and "kappa" not in slugs
 
 
 def test_one_statement_refuses_a_binary_column():
