@@ -32,7 +32,8 @@ def hub_of(connection: ASGIConnection) -> Hub:
 
 async def refuse_nul_in_url(request: Request) -> None:
     """A `before_request` hook: a NUL character in the path or query can name nothing the hub stores."""
-    if "\x00" in request.url.path or b"%00" in request.scope["query_string"].lower():
+    scope = request.scope  # not request.url, which would build a URL object for every request
+    if "\x00" in scope["path"] or b"%00" in scope["query_string"].lower():
         raise ValidationProblem("the URL contains a NUL character (%00), which the hub does not accept")
 
 

@@ -119,6 +119,12 @@ def test_sqlite_datetimes_are_stored_as_the_text_sqlalchemy_writes(value):
     assert ours.result_processor(dialect, None)(text) == value
 
 
+def test_a_naive_datetime_is_refused_on_sqlite_as_on_postgresql():
+    convert = schema.UTCDateTime().dialect_impl(sqlite.dialect()).bind_processor(sqlite.dialect())
+    with pytest.raises(ValueError, match="naive datetime"):
+        convert(datetime(2026, 3, 29, 1, 30))
+
+
 async def test_a_retried_write_does_not_reuse_a_project_its_rolled_back_attempt_created(hub, monkeypatch):
     [first] = await hub.ingestor.store([_draft("First")])
     _draw_next_id(hub, monkeypatch, int(first.event.id))  # the attempt creating `billing` collides, rolls back
