@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.db import schema
 from hub.db.events import ProjectDirectory
+from hub.ingest import AfterWrite
 from hub.models import BACKFILL_AFTER, EventOut, now_utc
 from hub.outbox.notifier import Recipient
 from hub.routing.book import RuleBook
@@ -77,22 +78,30 @@ class Router:
         self.book = book
         self.projects = projects
 
-    async def route(self, conn: AsyncConnection, events: list[EventOut]) -> None:
-        """The ingest transaction hook."""
+    async def route(self, conn: AsyncConnection, events: list[EventOut]) -> AfterWrite | None:
+        """The ingest transaction hook: decides before the events are written, and returns the outbox writes to
+        make after them, or None when no rule matched (most events), so the writer can commit in one trip."""
         eligible = [e for e in events if silent_reason(e) is None]
         if not eligible:
-            return
+            return None
         rules = {r.name: r for r in await self.book.rules(conn)}
         rules[DEFAULT_RULE.name] = DEFAULT_RULE
-        now = now_utc()
         ordered = [r for name, r in rules.items() if name != DEFAULT_RULE.name]
-        # Who a rule reaches in a project, looked up once per transaction: a burst (a catch-up of missed checks,
-        # a batch) would otherwise repeat the same people and devices queries for every event.
-        reach: dict[tuple[str, int], list[tuple[Recipient, Person | None]]] = {}
-        for event in eligible:
-            for verdict in plan(ordered, event):
-                if verdict.matched:
-                    await self._notify(conn, rules[verdict.rule], event, now, reach)
+        matches = [
+            (rules[verdict.rule], event) for event in eligible for verdict in plan(ordered, event) if verdict.matched
+        ]
+        if not matches:
+            return None
+
+        async def write(conn: AsyncConnection) -> None:
+            now = now_utc()
+            # Who a rule reaches in a project, looked up once per transaction: a burst (a catch-up of missed
+            # checks, a batch) would otherwise repeat the same people and devices queries for every event.
+            reach: dict[tuple[str, int], list[tuple[Recipient, Person | None]]] = {}
+            for rule, event in matches:
+                await self._notify(conn, rule, event, now, reach)
+
+        return write
 
     async def _notify(
         self,

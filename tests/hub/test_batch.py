@@ -10,7 +10,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hub.db import schema
-from hub.db.batch import inserting, run_together
+from hub.db.batch import commit_together, inserting, run_together
 from hub.ingest import draft_from_input
 from hub.models import EventIn, now_utc
 
@@ -164,8 +164,8 @@ async def test_batches_run_together_in_order_and_fail_as_one(hub):
     assert {"zeta", "eta"} <= slugs and "theta" not in slugs
 
 
-@SQLITE_ONLY
-async def test_batches_run_together_on_sqlite_take_one_trip_to_the_driver_thread(hub, monkeypatch):
+def _count_trips(monkeypatch) -> list:
+    """Calls that hand work to aiosqlite's thread, from now on."""
     import aiosqlite
 
     trips = []
@@ -175,13 +175,50 @@ async def test_batches_run_together_on_sqlite_take_one_trip_to_the_driver_thread
         trips.append(fn)
         return original(self, fn, *args, **kwargs)
 
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return trips
+
+
+@SQLITE_ONLY
+async def test_batches_run_together_on_sqlite_take_one_trip_to_the_driver_thread(hub, monkeypatch):
     projects = inserting(schema.projects, ["slug", "created_at"], one_statement=True)
     channels = inserting(schema.channels, ["project_id", "name", "event_count"])
     async with hub.db.writer.begin() as conn:
-        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        trips = _count_trips(monkeypatch)
         await run_together(conn, (projects, [("iota", now_utc())]), (channels, [(1, "a", 1), (1, "b", 1)]))
         monkeypatch.undo()
     assert len(trips) == 1
+
+
+async def test_batches_committed_together_are_stored_or_not_at_all(hub):
+    projects = inserting(schema.projects, ["slug", "created_at"], one_statement=True)
+    at = now_utc()
+    async with hub.db.writer.connect() as conn:
+        await commit_together(conn, (projects, [("mu", at)]), (projects, [("nu", at)]))
+        with pytest.raises(IntegrityError) as caught:
+            await commit_together(conn, (projects, [("xi", at)]), (projects, [("mu", at)]))  # slug is unique
+        assert "INSERT INTO projects" in str(caught.value)
+        assert not conn.in_transaction()
+        await commit_together(conn, (projects, [("omicron", at)]))  # the failed one left nothing open
+        await conn.begin()
+        with pytest.raises(RuntimeError, match="already in one"):
+            await commit_together(conn, (projects, [("pi", at)]))
+    async with hub.db.reader.connect() as conn:
+        slugs = set((await conn.execute(select(schema.projects.c.slug))).scalars())
+    assert {"mu", "nu", "omicron"} <= slugs and not slugs & {"xi", "pi"}
+
+
+@SQLITE_ONLY
+async def test_an_event_group_needing_no_reads_is_stored_in_one_trip(hub, monkeypatch):
+    """BEGIN, events, tags, channel counts and COMMIT together; a first event for a project takes more trips."""
+    await hub.ingestor.store([_draft("Warm-up")])  # the project now exists and is known
+    trips = _count_trips(monkeypatch)
+    [stored] = await hub.ingestor.store([_draft("Order paid")])
+    monkeypatch.undo()
+    assert stored.created and len(trips) == 1
+    async with hub.db.reader.connect() as conn:
+        names = set((await conn.execute(select(schema.events.c.event))).scalars())
+    assert names == {"Warm-up", "Order paid"}
 
 
 @SQLITE_ONLY

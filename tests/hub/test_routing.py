@@ -247,3 +247,28 @@ async def test_test_mode_and_backfilled_events_never_notify_even_when_a_rule_mat
     await send(client, admin_headers, event="live")
     items = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
     assert [(d["rule"], d["notifier"]) for d in items] == [("all", "slack")]
+
+
+async def test_an_event_is_stored_only_with_its_notification(hub, monkeypatch):
+    """The outbox rows are written in the event's own transaction: when they fail, the event is not stored."""
+    from sqlalchemy import func, select
+
+    from hub.db import schema
+    from hub.ingest import draft_from_input
+    from hub.models import EventIn
+    from hub.routing.router import Router
+
+    async def failing(*args, **kwargs):
+        raise RuntimeError("the outbox is full")
+
+    monkeypatch.setattr(Router, "_notify", failing)
+    drafts = [
+        draft_from_input(EventIn(event=name, notify=notify), project="shop", source="api", received_at=now_utc())
+        for name, notify in (("Quiet", False), ("Loud", True))
+    ]
+    with pytest.raises(RuntimeError, match="the outbox is full"):
+        await hub.ingestor.store(drafts)
+    async with hub.db.reader.connect() as conn:
+        assert (await conn.execute(select(func.count()).select_from(schema.events))).scalar() == 0
+    monkeypatch.undo()
+    assert all(r.created for r in await hub.ingestor.store(drafts))

@@ -147,10 +147,10 @@ async def test_a_check_whose_flip_cannot_be_stored_does_not_hold_up_the_others(
 
     real_write = type(hub.ingestor)._write
 
-    async def write_failing_for_the_ledger(self, conn, drafts):
+    async def write_failing_for_the_ledger(self, conn, drafts, **options):
         if any(d.event.startswith("Ledger") for d in drafts):
             raise RuntimeError("a plugin hook failed on this event")
-        return await real_write(self, conn, drafts)
+        return await real_write(self, conn, drafts, **options)
 
     monkeypatch.setattr(type(hub.ingestor), "_write", write_failing_for_the_ledger)
     assert await scan(hub.context) == 2
