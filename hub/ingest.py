@@ -31,9 +31,10 @@ log = logging.getLogger(__name__)
 
 StoredListener = Callable[[list[EventOut]], Awaitable[None] | None]
 AfterWrite = Callable[[AsyncConnection], Awaitable[None]]
-# Runs inside the ingest transaction with the events it is about to write, and returns what it must write after
-# them in the same transaction, or None (routing writes its outbox rows so: a notification exists exactly when its
-# event does). When no hook has anything to write, the writer commits its group in one trip (see _write).
+# Sees the events an ingest transaction is about to write, before they are written: it may read through the
+# connection, and must not write. It returns its writes as an AfterWrite, which runs in the same transaction once
+# the events are in (routing writes its outbox rows so: a notification exists exactly when its event does), or
+# None. When no hook returns writes and nothing else needed the database, the group commits in one trip (_write).
 TransactionHook = Callable[[AsyncConnection, list[EventOut]], Awaitable[AfterWrite | None]]
 
 

@@ -24,10 +24,11 @@ booleans as 1 and 0, NULL); datetimes and JSON columns are converted to text fir
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 from sqlalchemy import (
@@ -46,12 +47,18 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 Convert = Callable[[Any], Any]
-# A statement ready for the driver: its SQL, its parameters, and whether they are one statement's or many rows'.
-Prepared = tuple[str, Any, bool]
+
+
+class Prepared(NamedTuple):
+    """A statement ready for the driver."""
+
+    sql: str
+    parameters: Any
+    many: bool  # rows for `executemany`, rather than one statement's parameters
 
 
 class Batch:
-    """An INSERT or UPDATE with positional parameters `names`, run as one executemany."""
+    """An INSERT or UPDATE with positional parameters `names`, run over many rows in one call to the driver."""
 
     def __init__(
         self,
@@ -97,8 +104,8 @@ class Batch:
             rows = [_converted(row, converts) for row in rows]
         if self.from_json is not None and dialect.name == "sqlite":
             # As text: SQLite 3.45 reads a BLOB given to its JSON functions as its binary JSON format.
-            return sql, (msgspec.json.encode(rows).decode(),), True
-        return sql, rows, False
+            return Prepared(sql, (msgspec.json.encode(rows).decode(),), many=False)
+        return Prepared(sql, rows, many=True)
 
 
 async def run_together(conn: AsyncConnection, *work: tuple[Batch, Sequence[tuple[Any, ...]]]) -> None:
@@ -110,8 +117,8 @@ async def run_together(conn: AsyncConnection, *work: tuple[Batch, Sequence[tuple
     if not statements:
         return
     if conn.dialect.name != "sqlite":
-        for sql, parameters, _ in statements:
-            await conn.exec_driver_sql(sql, parameters)
+        for statement in statements:
+            await conn.exec_driver_sql(statement.sql, statement.parameters)
         return
     if not conn.in_transaction():
         await conn.begin()  # as SQLAlchemy would before its own statement, so a rollback undoes these rows
@@ -139,26 +146,29 @@ async def commit_together(conn: AsyncConnection, *work: tuple[Batch, Sequence[tu
 async def _on_driver_thread(conn: AsyncConnection, statements: list[Prepared], *, transaction: bool) -> None:
     """Run prepared statements in one trip to aiosqlite's thread; with `transaction`, inside their own one."""
     driver = (await conn.get_raw_connection()).driver_connection
-    running: list[Any] = ["", ()]  # the statement at work, for the error
+    running = [Prepared("", (), many=False)]  # the statement at work, named in the error
 
-    def execute(db: sqlite3.Connection, sql: str, parameters: Any = (), one: bool = True) -> None:
-        running[:] = [sql, parameters]
-        if one:
-            db.execute(sql, parameters)
+    def execute(db: sqlite3.Connection, statement: Prepared) -> None:
+        running[0] = statement
+        if statement.many:
+            db.executemany(statement.sql, statement.parameters)
         else:
-            db.executemany(sql, parameters)
+            db.execute(statement.sql, statement.parameters)
 
     def execute_all(db: sqlite3.Connection) -> None:
         if transaction:
-            execute(db, "BEGIN IMMEDIATE")
+            execute(db, Prepared("BEGIN IMMEDIATE", (), many=False))
         try:
-            for sql, parameters, one in statements:
-                execute(db, sql, parameters, one)
+            for statement in statements:
+                execute(db, statement)
             if transaction:
-                execute(db, "COMMIT")
+                execute(db, Prepared("COMMIT", (), many=False))
         except BaseException:
             if transaction and db.in_transaction:
-                db.execute("ROLLBACK")
+                # The first error is the one to report; a transaction still open after this is rolled back when
+                # the connection goes back to the pool (hub.db.engine).
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
             raise
 
     try:
@@ -166,7 +176,10 @@ async def _on_driver_thread(conn: AsyncConnection, statements: list[Prepared], *
         # (SQLAlchemy's adapter reaches into it the same way).
         await driver._execute(execute_all, driver._conn)
     except sqlite3.Error as exc:
-        raise DBAPIError.instance(*running, exc, sqlite3.Error, hide_parameters=True, dialect=conn.dialect) from exc
+        failed = running[0]
+        raise DBAPIError.instance(
+            failed.sql, failed.parameters, exc, sqlite3.Error, hide_parameters=True, dialect=conn.dialect
+        ) from exc
 
 
 def _converted(row: tuple[Any, ...], converts: tuple[tuple[int, Convert], ...]) -> tuple[Any, ...]:

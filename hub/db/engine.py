@@ -68,12 +68,17 @@ def require_sqlite(found: tuple[int, int, int] = sqlite3.sqlite_version_info) ->
 
 
 def _sqlite_engine(url: str, *, immediate: bool, pool_size: int, extra: Callable[[], list[str]]) -> AsyncEngine:
-    # LIFO: under light load the connection whose cache is warmest serves the next request. No rollback when a
-    # connection goes back to the pool: SQLAlchemy has already ended its transaction (closing a connection rolls
-    # back what was left open), and each rollback is one more trip to the driver's thread.
+    # LIFO: under light load the connection whose cache is warmest serves the next request. A connection going
+    # back to the pool is rolled back only when its driver is still in a transaction (see on_reset), not always:
+    # SQLAlchemy has normally ended it already, and each rollback is one more trip to the driver's thread.
     engine = create_async_engine(
         url, pool_size=pool_size, max_overflow=0, pool_use_lifo=True, pool_reset_on_return=None, **JSON_CODEC
     )
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def on_reset(dbapi_connection: Any, _record: Any, reset_state: Any) -> None:
+        if not reset_state.terminate_only and dbapi_connection.driver_connection.in_transaction:
+            dbapi_connection.rollback()
 
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -89,10 +94,17 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int, extra: Callable
         # Straight to the driver: one trip to its thread, where `exec_driver_sql` makes three (cursor, execute,
         # close). Its errors are wrapped as SQLAlchemy's own, as they would have been.
         statement = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+        adapted = connection.connection.dbapi_connection
         try:
-            connection.connection.dbapi_connection.run_async(lambda driver: driver.execute(statement))
+            adapted.run_async(lambda driver: driver.execute(statement))
         except sqlite3.Error as exc:
             raise DBAPIError.instance(statement, (), exc, sqlite3.Error, dialect=connection.dialect) from exc
+        except BaseException:
+            # Cancelled while the BEGIN was on the driver's thread, where it still runs (perhaps once a lock held
+            # by another process is let go), after SQLAlchemy gave up on this transaction: queue behind it the
+            # rollback of whatever it opens, before the connection goes back to the pool.
+            adapted.run_async(lambda driver: driver.rollback())
+            raise
 
     return engine
 

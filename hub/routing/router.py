@@ -7,6 +7,7 @@ does. Nothing is sent here; the outbox worker delivers.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import msgspec
 from sqlalchemy import func, select, update
@@ -14,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.db import schema
 from hub.db.events import ProjectDirectory
-from hub.ingest import AfterWrite
 from hub.models import BACKFILL_AFTER, EventOut, now_utc
 from hub.outbox.notifier import Recipient
 from hub.routing.book import RuleBook
@@ -22,6 +22,9 @@ from hub.routing.grouping import fingerprint, group_key, quiet_until
 from hub.routing.matcher import explain
 from hub.routing.recipients import Person, recipients_for
 from hub.routing.rules import Rule, Target
+
+if TYPE_CHECKING:
+    from hub.ingest import AfterWrite
 
 # Events with `notify: true` that no rule matched: web push to everyone in the project.
 DEFAULT_RULE = Rule(name="default", targets=[Target(everyone=True)])

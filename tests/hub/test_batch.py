@@ -198,7 +198,8 @@ async def test_batches_committed_together_are_stored_or_not_at_all(hub):
         with pytest.raises(IntegrityError) as caught:
             await commit_together(conn, (projects, [("xi", at)]), (projects, [("mu", at)]))  # slug is unique
         assert "INSERT INTO projects" in str(caught.value)
-        assert not conn.in_transaction()
+        if hub.db.is_sqlite:  # its transaction was the driver's own, which SQLAlchemy never saw
+            assert not (await conn.get_raw_connection()).driver_connection.in_transaction
         await commit_together(conn, (projects, [("omicron", at)]))  # the failed one left nothing open
         await conn.begin()
         with pytest.raises(RuntimeError, match="already in one"):
@@ -240,12 +241,56 @@ async def test_a_sqlite_write_lock_held_elsewhere_fails_begin_as_sqlalchemy_erro
         other.close()
 
 
+@SQLITE_ONLY
+async def test_a_write_cancelled_while_its_begin_waits_for_the_lock_leaves_the_writer_usable(hub):
+    """The BEGIN still runs on the driver's thread after the task is gone: that connection must not be reused
+    with the transaction it opened."""
+    import asyncio
+    import sqlite3
+
+    projects = inserting(schema.projects, ["slug", "created_at"])
+    other = sqlite3.connect(hub.db.url.partition(":///")[2], isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # the hub's BEGIN IMMEDIATE waits (busy_timeout) on this lock
+
+    async def write() -> None:
+        async with hub.db.writer.begin() as conn:
+            await projects.run(conn, [("rho", now_utc())])
+
+    task = asyncio.create_task(write())
+    await asyncio.sleep(0.3)
+    task.cancel()
+    await asyncio.sleep(0.1)
+    other.execute("ROLLBACK")  # the waiting BEGIN now goes through, on the driver's thread
+    other.close()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with hub.db.writer.begin() as conn:
+        await projects.run(conn, [("sigma", now_utc())])
+    async with hub.db.reader.connect() as conn:
+        slugs = set((await conn.execute(select(schema.projects.c.slug))).scalars())
+    assert "sigma" in slugs and "rho" not in slugs
+
+
+@SQLITE_ONLY
+async def test_a_connection_back_in_the_pool_with_a_driver_transaction_open_is_rolled_back(hub):
+    async with hub.db.writer.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        await driver.execute("BEGIN IMMEDIATE")  # behind SQLAlchemy's back, as a failed ROLLBACK would leave it
+        await driver.execute("INSERT INTO projects (slug, created_at) VALUES ('tau', '2026-01-01 00:00:00.000000')")
+    projects = inserting(schema.projects, ["slug", "created_at"])
+    async with hub.db.writer.begin() as conn:
+        await projects.run(conn, [("upsilon", now_utc())])
+    async with hub.db.reader.connect() as conn:
+        slugs = set((await conn.execute(select(schema.projects.c.slug))).scalars())
+    assert "upsilon" in slugs and "tau" not in slugs
+
+
 async def test_a_connection_closed_mid_transaction_rolls_back_and_frees_the_writer(hub):
     """The pools do not roll back on check-in (a trip to the driver thread each time): closing must."""
     projects = inserting(schema.projects, ["slug", "created_at"])
     async with hub.db.writer.connect() as conn:
         await projects.run(conn, [("kappa", now_utc())])  # begun, never committed
-    async with hub.db.writer.begin() as conn:  # would wait on SQLite's lock if the transaction were still open
+    async with hub.db.writer.begin() as conn:  # the same pooled connection: its BEGIN would fail if one were open
         await projects.run(conn, [("lambda", now_utc())])
     async with hub.db.reader.connect() as conn:
         slugs = set((await conn.execute(select(schema.projects.c.slug))).scalars())
