@@ -393,7 +393,7 @@ EVENT_COLUMNS = (
     "received_at",
 )
 # A group's events mostly share their `received_at` (a batch, all of it), and a batch its `created_at` too.
-_INSERT_EVENTS = inserting(schema.events, EVENT_COLUMNS, memoise=["created_at", "received_at"], one_statement=True)
+_INSERT_EVENTS = inserting(schema.events, EVENT_COLUMNS, memoise=["created_at", "received_at"])
 CHANNEL_COUNT_COLUMNS = ("project_id", "name", "event_count", "last_event_at")
 _INSERT_TAGS = inserting(schema.event_tags, ["event_id", "key", "value", "created_at"], memoise=["created_at"])
 

@@ -14,13 +14,14 @@ per transaction to three (with the one-trip BEGIN in hub.db.engine) gave about 1
 `commit_together`, which sends BEGIN and COMMIT in that same trip, about 9% more. Errors are wrapped as
 SQLAlchemy's own (`IntegrityError`, ...).
 
-An insert made with `inserting(..., one_statement=True)` sends its rows to SQLite as one JSON array, unpacked
-by SQLite itself: `INSERT INTO t (a, b) SELECT json_extract(value, '$[0]'), ... FROM json_each(?)`.
-`executemany` binds row by row and takes Python's lock back after every row, which waits while the event loop
-is busy; for rows that cost SQLite real work (events, with their full-text trigger), one statement that runs
-them all without the lock made batch ingest about 40% faster. For small rows (pings) it measured 7% slower, so
-it is a choice per insert. JSON carries what these columns hold (text, 64-bit integers, finite floats,
-booleans as 1 and 0, NULL); datetimes and JSON columns are converted to text first, as for any other statement.
+On SQLite an insert's rows go as multi-row statements, `INSERT INTO t (a, b) VALUES (?, ?), (?, ?), ...`,
+rather than through `executemany`. `executemany` runs each row as a statement of its own: it takes Python's lock
+back after every row, which waits while the event loop is busy, and FTS5 writes a new index segment at every
+statement that touches it, so the events' full-text trigger flushed once per event. Measured with SQLite alone
+on the hub's schema (`bench/sqlite_ceiling.py`), events cost 66 µs each in transactions of 16 by `executemany`
+and 55 µs as one statement; 33 and 26 µs in transactions of 1,000. A statement holds any count of rows up to
+16, else a power of two (at most 256, and within SQLite's cap on a statement's parameters), so a writer
+prepares a few dozen distinct statements, which stay in the connection's statement cache.
 """
 
 from __future__ import annotations
@@ -28,26 +29,19 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
+from itertools import chain
 from typing import Any, NamedTuple
 
-import msgspec
-from sqlalchemy import (
-    Dialect,
-    Insert,
-    LargeBinary,
-    Table,
-    Update,
-    bindparam,
-    func,
-    insert,
-    literal_column,
-    select,
-)
+from sqlalchemy import Dialect, Insert, Table, Update, bindparam, insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 Convert = Callable[[Any], Any]
+
+# Row counts a multi-row statement takes: any up to ANY_COUNT_UP_TO, else a power of two up to MOST_ROWS.
+ANY_COUNT_UP_TO = 16
+MOST_ROWS = 256
 
 
 class Prepared(NamedTuple):
@@ -67,14 +61,14 @@ class Batch:
         names: Sequence[str],
         *,
         memoise: Sequence[str] = (),
-        from_json: Insert | None = None,
+        multirow: bool = False,
     ) -> None:
         """`memoise`: parameters whose values repeat within a group, worth caching their conversion.
-        `from_json`: the same insert reading its rows from one JSON array (see `inserting`), run on SQLite."""
+        `multirow`: an `INSERT ... VALUES (...)`, run on SQLite as multi-row statements (see above)."""
         self.statement = statement
         self.names = tuple(names)
         self.memoise = frozenset(memoise)
-        self.from_json = from_json
+        self.multirow = multirow
         self._compiled: dict[str, tuple[str, tuple[tuple[int, Convert], ...]]] = {}
 
     def _compile(self, dialect: Dialect) -> tuple[str, tuple[tuple[int, Convert], ...]]:
@@ -90,23 +84,27 @@ class Batch:
                     if name in self.memoise:
                         process = lru_cache(maxsize=1024, typed=True)(process)
                     converts.append((position, process))
-            if self.from_json is not None and dialect.name == "sqlite":
-                compiled = self.from_json.compile(dialect=dialect)
             self._compiled[key] = (str(compiled), tuple(converts))
         return self._compiled[key]
 
     async def run(self, conn: AsyncConnection, rows: Sequence[tuple[Any, ...]]) -> None:
         await run_together(conn, (self, rows))
 
-    def prepared(self, dialect: Dialect, rows: Sequence[tuple[Any, ...]]) -> Prepared:
-        """The SQL and its driver parameters: one statement's (JSON rows), or many rows for `executemany`."""
+    def prepared(self, dialect: Dialect, rows: Sequence[tuple[Any, ...]]) -> list[Prepared]:
+        """The SQL and driver parameters: multi-row statements, or one statement for `executemany`."""
         sql, converts = self._compile(dialect)
         if converts:
             rows = [_converted(row, converts) for row in rows]
-        if self.from_json is not None and dialect.name == "sqlite":
-            # As text: SQLite 3.45 reads a BLOB given to its JSON functions as its binary JSON format.
-            return Prepared(sql, (msgspec.json.encode(rows).decode(),), many=False)
-        return Prepared(sql, rows, many=True)
+        if not (self.multirow and dialect.name == "sqlite"):
+            return [Prepared(sql, rows, many=True)]
+        one_row = f"({', '.join('?' * len(self.names))})"
+        assert sql.endswith(f" VALUES {one_row}"), sql
+        statements, start = [], 0
+        for size in statement_sizes(len(rows), most=_most_rows(len(self.names))):
+            chunk = rows[start : start + size]
+            start += size
+            statements.append(Prepared(sql + f", {one_row}" * (size - 1), list(chain.from_iterable(chunk)), False))
+        return statements
 
 
 async def run_together(conn: AsyncConnection, *work: tuple[Batch, Sequence[tuple[Any, ...]]]) -> None:
@@ -145,7 +143,29 @@ async def commit_together(conn: AsyncConnection, *work: tuple[Batch, Sequence[tu
 
 def _prepare(dialect: Dialect, work: Sequence[tuple[Batch, Sequence[tuple[Any, ...]]]]) -> list[Prepared]:
     """The statements of the batches that have rows, in order."""
-    return [batch.prepared(dialect, rows) for batch, rows in work if rows]
+    return [statement for batch, rows in work if rows for statement in batch.prepared(dialect, rows)]
+
+
+def statement_sizes(count: int, *, most: int) -> list[int]:
+    """How many rows each multi-row statement takes, for `count` rows: any count up to ANY_COUNT_UP_TO, else
+    the largest power of two that fits, so that a writer prepares only a few dozen distinct statements."""
+    sizes = []
+    while count:
+        size = count if count <= min(ANY_COUNT_UP_TO, most) else min(most, 1 << (count.bit_length() - 1))
+        sizes.append(size)
+        count -= size
+    return sizes
+
+
+@cache
+def _most_rows(columns: int) -> int:
+    """MOST_ROWS, or the largest power of two of rows within this SQLite's cap on a statement's parameters."""
+    probe = sqlite3.connect(":memory:")
+    try:
+        limit = probe.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # 32,766 by default; 999 before SQLite 3.32
+    finally:
+        probe.close()
+    return min(MOST_ROWS, 1 << ((limit // columns).bit_length() - 1))
 
 
 async def _on_driver_thread(conn: AsyncConnection, statements: list[Prepared], *, transaction: bool) -> None:
@@ -195,15 +215,8 @@ def _converted(row: tuple[Any, ...], converts: tuple[tuple[int, Convert], ...]) 
     return tuple(values)
 
 
-def inserting(table: Table, names: Sequence[str], *, memoise: Sequence[str] = (), one_statement: bool = False) -> Batch:
-    """An INSERT of `names`; with `one_statement`, run on SQLite as one statement over JSON rows (see above)."""
+def inserting(table: Table, names: Sequence[str], *, memoise: Sequence[str] = ()) -> Batch:
+    """An INSERT of `names`, run on SQLite as multi-row statements (see above)."""
     # inline(): no RETURNING of the new ids, which nothing reads.
     statement = insert(table).inline().values({name: bindparam(name) for name in names})
-    if not one_statement:
-        return Batch(statement, names, memoise=memoise)
-    if binary := [name for name in names if isinstance(table.c[name].type, LargeBinary)]:
-        raise ValueError(f"one_statement: JSON rows cannot carry the bytes of {', '.join(binary)}")
-    rows = func.json_each(bindparam("rows")).table_valued("value")
-    # json_extract rather than SQLite 3.38's `->>`: the same values, and older system SQLites have it.
-    values = [func.json_extract(rows.c.value, literal_column(f"'$[{position}]'")) for position in range(len(names))]
-    return Batch(statement, names, memoise=memoise, from_json=insert(table).from_select(names, select(*values)))
+    return Batch(statement, names, memoise=memoise, multirow=True)

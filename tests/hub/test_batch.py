@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import DateTime, select
+from sqlalchemy import DateTime, insert, null, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hub.db import schema
-from hub.db.batch import commit_together, inserting, run_together
+from hub.db.batch import ANY_COUNT_UP_TO, MOST_ROWS, commit_together, inserting, run_together, statement_sizes
 from hub.ingest import draft_from_input
 from hub.models import EventIn, now_utc
 
-ONE_STATEMENT = pytest.mark.parametrize("one_statement", [False, True], ids=["executemany", "one-statement"])
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
@@ -29,10 +28,9 @@ def _draft(name: str, project: str = "shop"):
     return draft_from_input(EventIn(event=name), project=project, source="api", received_at=now_utc())
 
 
-@ONE_STATEMENT
-async def test_rows_are_stored_with_the_column_types_conversions(hub, one_statement):
+async def test_rows_are_stored_with_the_column_types_conversions(hub):
     at = datetime(2026, 3, 29, 1, 30, 0, 7, tzinfo=UTC)
-    projects = inserting(schema.projects, ["slug", "created_at"], one_statement=one_statement)
+    projects = inserting(schema.projects, ["slug", "created_at"])
     async with hub.db.writer.begin() as conn:
         await projects.run(conn, [("alpha", at), ("beta", at)])
     async with hub.db.reader.connect() as conn:
@@ -40,10 +38,9 @@ async def test_rows_are_stored_with_the_column_types_conversions(hub, one_statem
     assert {(slug, created) for slug, created in rows} >= {("alpha", at), ("beta", at)}
 
 
-@ONE_STATEMENT
-async def test_a_constraint_violation_is_an_integrity_error_and_rolls_back_the_transaction(hub, one_statement):
+async def test_a_constraint_violation_is_an_integrity_error_and_rolls_back_the_transaction(hub):
     at = now_utc()
-    projects = inserting(schema.projects, ["slug", "created_at"], one_statement=one_statement)
+    projects = inserting(schema.projects, ["slug", "created_at"])
     with pytest.raises(IntegrityError):
         async with hub.db.writer.begin() as conn:
             await projects.run(conn, [("gamma", at)])
@@ -53,8 +50,9 @@ async def test_a_constraint_violation_is_an_integrity_error_and_rolls_back_the_t
     assert not slugs & {"gamma", "delta"}
 
 
-async def test_one_statement_rows_keep_every_value_as_executemany_stores_it(hub):
-    """Events go to SQLite as JSON rows: text with quotes and emoji, NULLs, booleans, 64-bit ids, JSON columns."""
+async def test_rows_keep_every_value_as_sqlalchemy_stores_it(hub):
+    """Text with quotes and emoji, NULLs, booleans, 64-bit ids, JSON columns: as `conn.execute` stores them,
+    but for None in a JSON column, which is SQL NULL rather than JSON `null` (both read back as None)."""
     names = ("id", "project_id", "channel", "event", "description", "parser", "icon", "notify", "severity", "tags",
              "content", "actions", "user_id", "context_id", "parent_id", "source", "test", "idempotency_key",
              "created_at", "received_at")  # fmt: skip
@@ -70,22 +68,50 @@ async def test_one_statement_rows_keep_every_value_as_executemany_stores_it(hub)
         {**base, "id": 2**62 + 2, "event": "Ordinary", "notify": False, "test": True, "tags": None, "content": None,
          "description": "a\u2028b", "icon": "🚀", "user_id": "u-1"},
     ]  # fmt: skip
-    for one_statement, offset in ((False, 0), (True, 10)):
-        batch = inserting(schema.events, names, one_statement=one_statement)
-        async with hub.db.writer.begin() as conn:
-            await batch.run(conn, [tuple({**r, "id": r["id"] + offset}[n] for n in names) for r in rows])
+    async with hub.db.writer.begin() as conn:
+        json_nulls = {"tags": null(), "content": null(), "actions": null()}
+        await conn.execute(
+            insert(schema.events), [{**r, **{k: v for k, v in json_nulls.items() if r[k] is None}} for r in rows]
+        )
+        await inserting(schema.events, names).run(
+            conn, [tuple({**r, "id": r["id"] + 10}[n] for n in names) for r in rows]
+        )
     async with hub.db.reader.connect() as conn:
         stored = (await conn.execute(select(schema.events).order_by(schema.events.c.id))).mappings().all()
         if hub.db.is_sqlite:  # the stored types too, which reading through SQLAlchemy would hide (1.0 == 1)
             typed = ", ".join(f"typeof({n}), {n}" for n in names if n != "id")
             raw = (await conn.exec_driver_sql(f"SELECT {typed} FROM events ORDER BY id")).all()
             assert raw[:2] == raw[2:]
-    plain, json_rows = [dict(r) for r in stored[:2]], [dict(r) for r in stored[2:]]
-    for a, b in zip(plain, json_rows, strict=True):
+    plain, batched = [dict(r) for r in stored[:2]], [dict(r) for r in stored[2:]]
+    for a, b in zip(plain, batched, strict=True):
         assert b.pop("id") == a.pop("id") + 10
         assert a == b
-    assert plain[0]["event"] == 'Say "hi" 👋\n\\' and plain[0]["notify"] is True
-    assert plain[0]["tags"] == {"plan": "pro", "n": 3, "ok": True}
+    assert batched[0]["event"] == 'Say "hi" 👋\n\\' and batched[0]["notify"] is True
+    assert batched[0]["tags"] == {"plan": "pro", "n": 3, "ok": True}
+
+
+@pytest.mark.parametrize("count", [1, ANY_COUNT_UP_TO, ANY_COUNT_UP_TO + 1, MOST_ROWS * 2 + 37])
+async def test_every_row_is_stored_whatever_the_count(hub, count):
+    """On SQLite the rows go as several multi-row statements past ANY_COUNT_UP_TO rows, and past MOST_ROWS."""
+    at = now_utc()
+    slugs = [f"count-{count}-{n}" for n in range(count)]
+    async with hub.db.writer.begin() as conn:
+        await inserting(schema.projects, ["slug", "created_at"]).run(conn, [(slug, at) for slug in slugs])
+    async with hub.db.reader.connect() as conn:
+        stored = (await conn.execute(select(schema.projects.c.slug).where(schema.projects.c.slug.in_(slugs)))).all()
+    assert sorted(slug for (slug,) in stored) == sorted(slugs)
+
+
+@pytest.mark.parametrize("most", [MOST_ROWS, 32, 8])
+def test_statements_take_few_distinct_row_counts(most):
+    """Each distinct count is a statement SQLite prepares; the connection's cache keeps 128 of them."""
+    seen = set()
+    for count in range(1, 2_000):
+        sizes = statement_sizes(count, most=most)
+        assert sum(sizes) == count and max(sizes) <= most
+        seen.update(sizes)
+        assert len(sizes) <= count // most + 1 + (most // ANY_COUNT_UP_TO).bit_length()
+    assert len(seen) <= ANY_COUNT_UP_TO + most.bit_length()
 
 
 async def test_the_ingest_writer_retries_with_new_ids_when_another_process_drew_the_same(hub, monkeypatch):
@@ -138,7 +164,7 @@ async def test_a_retried_write_does_not_reuse_a_project_its_rolled_back_attempt_
 
 async def test_rows_written_on_a_connection_without_begin_roll_back_with_it(hub):
     """The driver path starts the transaction SQLAlchemy would have started for its own first statement."""
-    projects = inserting(schema.projects, ["slug", "created_at"], one_statement=True)
+    projects = inserting(schema.projects, ["slug", "created_at"])
     async with hub.db.writer.connect() as conn:
         await projects.run(conn, [("epsilon", now_utc())])
         await conn.rollback()
@@ -148,7 +174,7 @@ async def test_rows_written_on_a_connection_without_begin_roll_back_with_it(hub)
 
 async def test_batches_run_together_in_order_and_fail_as_one(hub):
     """A later batch's failure names its own statement and rolls back the earlier batch's rows too."""
-    projects = inserting(schema.projects, ["slug", "created_at"], one_statement=True)
+    projects = inserting(schema.projects, ["slug", "created_at"])
     channels = inserting(schema.channels, ["project_id", "name", "event_count"])
     at = now_utc()
     async with hub.db.writer.begin() as conn:
@@ -181,7 +207,7 @@ def _count_trips(monkeypatch) -> list:
 
 @SQLITE_ONLY
 async def test_batches_run_together_on_sqlite_take_one_trip_to_the_driver_thread(hub, monkeypatch):
-    projects = inserting(schema.projects, ["slug", "created_at"], one_statement=True)
+    projects = inserting(schema.projects, ["slug", "created_at"])
     channels = inserting(schema.channels, ["project_id", "name", "event_count"])
     async with hub.db.writer.begin() as conn:
         trips = _count_trips(monkeypatch)
@@ -191,7 +217,7 @@ async def test_batches_run_together_on_sqlite_take_one_trip_to_the_driver_thread
 
 
 async def test_batches_committed_together_are_stored_or_not_at_all(hub):
-    projects = inserting(schema.projects, ["slug", "created_at"], one_statement=True)
+    projects = inserting(schema.projects, ["slug", "created_at"])
     at = now_utc()
     async with hub.db.writer.connect() as conn:
         await commit_together(conn, (projects, [("mu", at)]), (projects, [("nu", at)]))
@@ -295,11 +321,3 @@ async def test_a_connection_closed_mid_transaction_rolls_back_and_frees_the_writ
     async with hub.db.reader.connect() as conn:
         slugs = set((await conn.execute(select(schema.projects.c.slug))).scalars())
     assert "lambda" in slugs and "kappa" not in slugs
-
-
-def test_one_statement_refuses_a_binary_column():
-    from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table
-
-    table = Table("blobs", MetaData(), Column("id", Integer, primary_key=True), Column("data", LargeBinary))
-    with pytest.raises(ValueError, match="cannot carry the bytes of data"):
-        inserting(table, ["id", "data"], one_statement=True)
