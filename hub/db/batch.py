@@ -3,7 +3,8 @@
 Profiled on the ingest and ping writers, SQLAlchemy's per-row parameter handling (a dict per row, then a type
 processor call per value) cost more than the database's own work. A `Batch` compiles its statement once, takes
 rows as tuples in its parameter order, and converts only the values whose type needs it (datetimes, JSON),
-with SQLAlchemy's own processors, so the stored values are exactly what `conn.execute` would store.
+with SQLAlchemy's own processors, so the stored values are what `conn.execute` would store (but None in a JSON
+column, stored as SQL NULL rather than JSON `null`; both read back as None).
 
 On SQLite the rows go straight to the aiosqlite driver, inside the caller's transaction: one trip to the
 driver's thread instead of three (cursor, executemany, close) plus SQLAlchemy's execution context, which cut the
