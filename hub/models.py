@@ -14,15 +14,18 @@ from typing import Annotated, Any, Literal
 import emoji
 import msgspec
 
-SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-TAG_KEY_PATTERN = r"^[a-z0-9_-]{1,64}$"
-ACTION_KEY_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
-SHORTCODE_PATTERN = r"^:[a-z0-9_+-]{1,48}:$"
+SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z"
+TAG_KEY_PATTERN = r"^[a-z0-9_-]{1,64}\Z"
+ACTION_KEY_PATTERN = r"^[A-Za-z0-9_.-]{1,64}\Z"
+SHORTCODE_PATTERN = r"^:[a-z0-9_+-]{1,48}:\Z"
 
 MAX_TAGS = 32
 MAX_ACTIONS = 5
 MAX_CONTENT_BYTES = 64 * 1024
 MAX_META_BYTES = 8 * 1024
+# Lists and objects inside `content` and an action's `meta`. Reading a row decodes its JSON on a deeper stack than
+# ingest does, so without a limit an event nested a thousand deep could be stored and then fail every feed read.
+MAX_JSON_DEPTH = 32
 DEFAULT_ACTION_EXPIRY_MINUTES = 10_080
 MAX_ACTION_EXPIRY_MINUTES = 43_200
 # Events stamped further in the past than this count as backfilled and never notify.
@@ -58,10 +61,25 @@ def content_size(value: Any) -> int:
     return len(msgspec.json.encode(value))
 
 
+def nests_deeper_than(value: Any, levels: int) -> bool:
+    """Whether lists and objects inside `value` nest more than `levels` deep (`[[1]]` is two)."""
+    containers = [value] if isinstance(value, list | dict) else []
+    for _ in range(levels):
+        containers = [
+            child
+            for container in containers
+            for child in (container.values() if isinstance(container, dict) else container)
+            if isinstance(child, list | dict)
+        ]
+        if not containers:
+            return False
+    return True
+
+
 class ActionInput(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """A field the person fills in before an action runs."""
 
-    name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+    name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}\Z")]
     label: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     type: Literal["text", "number", "choice", "bool"] = "text"
     required: bool = False
@@ -79,7 +97,7 @@ class ActionInput(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True
 
 class ActionIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     label: Annotated[str, msgspec.Meta(min_length=1, max_length=48)]
-    url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+$", max_length=2048)]
+    url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+\Z", max_length=2048)]
     key: Annotated[str, msgspec.Meta(pattern=ACTION_KEY_PATTERN)] | None = None
     meta: dict[str, Any] | None = None
     expire_in: Annotated[int, msgspec.Meta(ge=1, le=MAX_ACTION_EXPIRY_MINUTES)] = DEFAULT_ACTION_EXPIRY_MINUTES
@@ -94,6 +112,8 @@ class ActionIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
             raise ValueError("`key` is required unless `external` is true")
         if self.meta is not None and content_size(self.meta) > MAX_META_BYTES:
             raise ValueError(f"`meta` must encode to at most {MAX_META_BYTES} bytes of JSON")
+        if nests_deeper_than(self.meta, MAX_JSON_DEPTH):
+            raise ValueError(f"`meta` must nest lists and objects at most {MAX_JSON_DEPTH} levels deep")
         names = [i.name for i in self.inputs]
         if len(names) != len(set(names)):
             raise ValueError("`inputs` names must be unique")
@@ -128,11 +148,13 @@ class EventIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     def __post_init__(self) -> None:
         check_icon(self.icon)
         if self.tags:
-            for value in self.tags.values():
+            for key, value in self.tags.items():
                 if isinstance(value, str) and len(value) > 1024:
-                    raise ValueError("tag values must be at most 1024 characters")
+                    raise ValueError(f"`tags.{key}` must be at most 1024 characters")
         if self.content is not None and content_size(self.content) > MAX_CONTENT_BYTES:
             raise ValueError(f"`content` must encode to at most {MAX_CONTENT_BYTES} bytes of JSON")
+        if nests_deeper_than(self.content, MAX_JSON_DEPTH):
+            raise ValueError(f"`content` must nest lists and objects at most {MAX_JSON_DEPTH} levels deep")
         keys = [a.key for a in self.actions if a.key]
         if len(keys) != len(set(keys)):
             raise ValueError("`actions` keys must be unique within an event")

@@ -8,7 +8,7 @@ import msgspec
 
 from hub.models import SLUG_PATTERN, ActionInput
 
-ACTION_NAME = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+ACTION_NAME = r"^[a-z0-9][a-z0-9_-]{0,63}\Z"
 
 
 class RecordAs(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -23,7 +23,7 @@ class SelfServiceAction(msgspec.Struct, forbid_unknown_fields=True, kw_only=True
     label: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     # The project whose action secret signs the request (and where runs are recorded).
     project: Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN)]
-    url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+$", max_length=2048)]
+    url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+\Z", max_length=2048)]
     description: Annotated[str, msgspec.Meta(max_length=1000)] = ""
     inputs: Annotated[list[ActionInput], msgspec.Meta(max_length=10)] = []
     # Teams whose members may run it; empty means anyone with an admin or `act` key.

@@ -14,7 +14,7 @@ from litestar.handlers import BaseRouteHandler
 
 from hub.api.session_auth import caller_for, session_user
 from hub.auth import ApiKey
-from hub.models import ValidationProblem
+from hub.models import MAX_JSON_DEPTH, ValidationProblem
 from hub.ratelimit import retry_after_header
 
 if TYPE_CHECKING:
@@ -112,6 +112,8 @@ def decode(body: bytes, type_: type[T]) -> T:
     except msgspec.ValidationError as exc:
         exc.model = type_  # type: ignore[attr-defined]
         raise
+    except RecursionError:
+        raise ValidationProblem(f"the body nests JSON too deeply; `content` may nest {MAX_JSON_DEPTH} levels") from None
 
 
 def project_for(key: ApiKey, requested: str | None, default: str | None = None) -> str:

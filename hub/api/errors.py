@@ -17,6 +17,9 @@ from hub.models import ValidationProblem
 log = logging.getLogger(__name__)
 
 _AT_PATH = re.compile(r" - at `(?:[^`]*` in `)?\$\.?([^`]*)`$")
+# A message that starts by naming a field within the object it is at: the hub's own rules ("`content` must ...")
+# and msgspec's "Object missing required field `event`".
+_NAMED = re.compile(r"^(?:Object missing required field |Object contains unknown field )?`([A-Za-z_][\w.-]*)`")
 _DEFAULT_MESSAGES = {
     404: "not found",
     405: "method not allowed on this path",
@@ -42,11 +45,13 @@ def error_response(
 
 
 def field_of(exc: msgspec.ValidationError, prefix: str = "") -> str | None:
-    """The dotted field a msgspec error points at (`$.actions[0].url` -> `actions[0].url`)."""
-    match = _AT_PATH.search(str(exc))
-    if not match:
-        return prefix.rstrip(".") or None
-    return (prefix + match.group(1).replace("[...]", "")).strip(".") or None
+    """The dotted field a msgspec error points at (`$.actions[0].url` -> `actions[0].url`), down to the field its
+    message names (`actions[0].key` for "`key` is required ... - at `$.actions[0]`")."""
+    message = str(exc)
+    at = _AT_PATH.search(message)
+    named = _NAMED.match(message)
+    parts = [prefix.strip("."), at.group(1).replace("[...]", "") if at else "", named.group(1) if named else ""]
+    return ".".join(part for part in parts if part) or None
 
 
 def _type_at(model: type, path: str) -> msgspec.inspect.Type | None:
@@ -72,7 +77,8 @@ def describe_validation(
     exc: msgspec.ValidationError, prefix: str = "", model: type | None = None
 ) -> tuple[str, str | None]:
     """msgspec's message with the field's full path, and the allowed values spelled out for enums."""
-    message = str(exc)
+    # Patterns end in `\Z` (`$` would let a trailing newline through); msgspec shows it as `\\Z`.
+    message = str(exc).replace("\\\\Z'", "$'")
     match = _AT_PATH.search(message)
     if model is not None and match and message.startswith("Invalid enum value"):
         node = _type_at(model, match.group(1))

@@ -11,7 +11,7 @@ from hub.models import SLUG_PATTERN
 from hub.routing.rules import HHMM, check_zone
 
 Role = Literal["admin", "member", "viewer"]
-Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z", max_length=254)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 TeamSlug = Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN)]
 MAX_SUBSCRIPTIONS_PER_USER = 20
@@ -97,14 +97,14 @@ class TeamOut(msgspec.Struct, kw_only=True):
 
 
 class PushKeys(msgspec.Struct):
-    p256dh: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{80,100}={0,2}$")]
-    auth: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{16,32}={0,2}$")]
+    p256dh: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{80,100}={0,2}\Z")]
+    auth: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{16,32}={0,2}\Z")]
 
 
 class SubscriptionIn(msgspec.Struct, kw_only=True):
     """What the browser's `PushSubscription.toJSON()` gives (unknown fields such as expirationTime ignored)."""
 
-    endpoint: Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$", max_length=2048)]
+    endpoint: Annotated[str, msgspec.Meta(pattern=r"^https?://\S+\Z", max_length=2048)]
     keys: PushKeys
     user_agent: Annotated[str, msgspec.Meta(max_length=256)] | None = None
 

@@ -14,11 +14,11 @@ import msgspec
 
 from hub.models import SLUG_PATTERN, Severity
 
-RULE_NAME = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+RULE_NAME = r"^[a-z0-9][a-z0-9_-]{0,63}\Z"
 GROUP_FIELDS = ("project", "channel", "event", "source", "severity", "user_id")
 MAX_TARGETS = 20
 MAX_WINDOW_SECONDS = 86_400
-HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]\Z"
 # Web push or email for targets that are people (a user, a team, everyone in the project).
 Via = Literal["push", "email"]
 
@@ -69,8 +69,8 @@ class Target(Strict):
 
     team: Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN)] | None = None
     user: Annotated[str, msgspec.Meta(min_length=3, max_length=254)] | None = None  # the user's email
-    email: Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+$", max_length=254)] | None = None
-    slack: Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$", max_length=2048)] | None = None
+    email: Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\Z", max_length=254)] | None = None
+    slack: Annotated[str, msgspec.Meta(pattern=r"^https?://\S+\Z", max_length=2048)] | None = None
     everyone: bool = False
     via: Via = "push"
 

@@ -18,6 +18,6 @@ class EmailSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     security: Literal["starttls", "tls", "none"] = "starttls"
     username: str = ""
     password: str = ""
-    from_address: Annotated[str, msgspec.Meta(pattern=r"^.*<?[^@\s<>]+@[^@\s<>]+>?$")] = "hub <hub@localhost>"
+    from_address: Annotated[str, msgspec.Meta(pattern=r"^.*<?[^@\s<>]+@[^@\s<>]+>?\Z")] = "hub <hub@localhost>"
     timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
     ca_file: str = ""

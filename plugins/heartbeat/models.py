@@ -14,8 +14,8 @@ import msgspec
 
 from .schedule import ScheduleError, validate
 
-SLUG = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
-PROJECT = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+SLUG = r"^[a-z0-9][a-z0-9_.-]{0,63}\Z"
+PROJECT = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z"
 YEAR = 366 * 24 * 3600
 DEFAULT_PERIOD = 24 * 3600
 DEFAULT_GRACE = 3600

@@ -24,7 +24,7 @@ from .recorder import Ping
 from .service import service
 from .states import Action
 
-UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 _SLUG = re.compile(SLUG)
 ACTIONS: dict[str, Action] = {"start": "start", "fail": "fail", "log": "log"}
 

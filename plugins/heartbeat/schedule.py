@@ -27,7 +27,7 @@ ALIASES = {
     "@hourly": "0 * * * *",
 }
 DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_DOW_TERM = re.compile(r"^(\*|[0-7a-z]{1,3}(?:-[0-7a-z]{1,3})?)(?:/(\d{1,2}))?$")
+_DOW_TERM = re.compile(r"^(\*|[0-7a-z]{1,3}(?:-[0-7a-z]{1,3})?)(?:/(\d{1,2}))?\Z")
 # Far enough to reach any valid expression's next instant (`0 0 29 2 *` needs up to eight years).
 _MAX_STEPS = 500
 

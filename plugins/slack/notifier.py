@@ -25,8 +25,8 @@ class SlackSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     min_interval_seconds: Annotated[float, msgspec.Meta(ge=0, le=60)] = 1.0
     signing_secret: str = ""
     bot_token: str = ""
-    api_url: Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$")] = "https://slack.com/api"
-    users: dict[str, Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+$")]] = {}
+    api_url: Annotated[str, msgspec.Meta(pattern=r"^https?://\S+\Z")] = "https://slack.com/api"
+    users: dict[str, Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\Z")]] = {}
 
 
 class SlackNotifier:

@@ -16,6 +16,6 @@ class StripeSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """
 
     tolerance_seconds: Annotated[int, msgspec.Meta(ge=0, le=86_400)] = 300
-    dashboard_url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+$", max_length=512)] = (
+    dashboard_url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+\Z", max_length=512)] = (
         "https://dashboard.stripe.com"
     )

@@ -14,6 +14,6 @@ class WebPushSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     `icon`: the notification icon's path or URL."""
 
     vapid_private_key: str = ""
-    vapid_subject: Annotated[str, msgspec.Meta(pattern=r"^(mailto:|https://)\S+$")] = "mailto:hub@localhost"
+    vapid_subject: Annotated[str, msgspec.Meta(pattern=r"^(mailto:|https://)\S+\Z")] = "mailto:hub@localhost"
     ttl_seconds: Annotated[int, msgspec.Meta(ge=0, le=2_419_200)] = 86_400
     icon: Annotated[str, msgspec.Meta(max_length=512)] = "/icon-192.png"

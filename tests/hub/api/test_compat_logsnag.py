@@ -101,7 +101,7 @@ async def test_minimal_log_nulls_and_unknown_fields_are_ignored(client, admin_he
         ({"tags": {"Plan": "pro"}}, "tags", "regex", "invalid_string"),
         ({"tags": {"plan": [1]}}, "tags", "got `array`", "invalid_type"),
         ({"parser": "html"}, "parser", "expected one of 'markdown', 'text'", "invalid_enum_value"),
-        ({"icon": "not an emoji"}, "", "`icon` must be exactly one emoji", "custom"),
+        ({"icon": "not an emoji"}, "icon", "`icon` must be exactly one emoji", "custom"),
         ({"notify": "yes"}, "notify", "Expected `bool`", "invalid_type"),
         ({"timestamp": (datetime.now(UTC) + timedelta(hours=1)).timestamp()}, "timestamp", "future", "custom"),
         ({"description": "x" * 4001}, "description", "length <= 4000", "too_big"),
@@ -119,7 +119,7 @@ async def test_log_validation_errors_in_logsnag_shape(client, admin_headers, pat
 
 async def test_missing_fields(client, admin_headers):
     response = await client.post("/v1/log", json={"project": "p", "channel": "c"}, headers=admin_headers)
-    assert_logsnag_error(response, 400, "", "missing required field `event`", "invalid_type")
+    assert_logsnag_error(response, 400, "event", "missing required field `event`", "invalid_type")
     response = await client.post("/v1/log", json={"channel": "c", "event": "e"}, headers=admin_headers)
     assert_logsnag_error(response, 400, "project", "`project` is required")
 
@@ -217,8 +217,8 @@ async def test_insight_set_replace_and_increment(client, admin_headers):
         ("POST", {"title": "t", "value": [1]}, "value", "got `array`"),
         ("POST", {"title": "t", "value": None}, "value", "got `null`"),
         ("POST", {"title": "t", "value": "x" * 1025}, "value", "length <= 1024"),
-        ("POST", {"title": "t"}, "", "missing required field `value`"),
-        ("POST", {"title": "t", "value": 1, "icon": "nope"}, "", "emoji"),
+        ("POST", {"title": "t"}, "value", "missing required field `value`"),
+        ("POST", {"title": "t", "value": 1, "icon": "nope"}, "icon", "emoji"),
         ("POST", {"title": "t\x00", "value": 1}, "", "NUL character"),
     ],
 )
@@ -288,13 +288,13 @@ async def test_identify_and_group_merge_properties(client, hub, admin_headers):
 @pytest.mark.parametrize(
     ("path", "body", "field", "rule"),
     [
-        ("/v1/identify", {"user_id": "u"}, "", "missing required field `properties`"),
+        ("/v1/identify", {"user_id": "u"}, "properties", "missing required field `properties`"),
         ("/v1/identify", {"user_id": "", "properties": {}}, "user_id", "length >= 1"),
         ("/v1/identify", {"user_id": "u", "properties": {"Bad Key": 1}}, "properties", "regex"),
         ("/v1/identify", {"user_id": "u", "properties": {"k": {"nested": 1}}}, "properties", "got `object`"),
         ("/v1/identify", {"user_id": "u", "properties": {"k": "x" * 1025}}, "properties", "length <= 1024"),
         ("/v1/identify", {"user_id": "u", "properties": []}, "properties", "got `array`"),
-        ("/v1/group", {"user_id": "u"}, "", "missing required field `group_id`"),
+        ("/v1/group", {"user_id": "u"}, "group_id", "missing required field `group_id`"),
         ("/v1/group", {"group_id": "g", "user_id": 7}, "user_id", "got `int`"),
         ("/v1/group", {"group_id": "g\x00"}, "", "NUL character"),
     ],
