@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 
 from litestar.exceptions import PermissionDeniedException
 
 from hub.auth import ApiKey
 from hub.core import Hub
-from hub.db.events import EventFilter
-from hub.models import SEVERITIES, ValidationProblem
+from hub.db.events import EventFilter, required_terms
+from hub.models import MAX_TAGS, SEVERITIES, SLUG_PATTERN, ValidationProblem
 
 
 def parse_tags(tags: list[str] | None) -> list[tuple[str, str]]:
+    if len(tags or ()) > MAX_TAGS:
+        raise ValidationProblem(f"at most {MAX_TAGS} `tag` filters (an event has at most {MAX_TAGS} tags)", "tag")
     pairs = []
     for item in tags or []:
         key, sep, value = item.partition(":")
@@ -30,8 +33,15 @@ def parse_severity(severity: str | None) -> list[str]:
     return chosen
 
 
+def check_slug(value: str | None, name: str) -> None:
+    """A project or channel that no event can have is a mistake to report, not an empty page."""
+    if value is not None and not re.fullmatch(SLUG_PATTERN, value):
+        raise ValidationProblem(f"`{name}` must be a slug: letters, digits, `_ . -`, 1 to 64", name)
+
+
 async def visible_projects(hub: Hub, key: ApiKey, project: str | None) -> list[int] | None:
     """Project ids the caller may read and asked for; None means every project."""
+    check_slug(project, "project")
     if key.project and project and project.lower() != key.project:
         raise PermissionDeniedException(f"this API key may only read project `{key.project}`")
     wanted = key.project or (project.lower() if project else None)
@@ -52,6 +62,11 @@ async def visible_slugs(hub: Hub, key: ApiKey) -> frozenset[str] | None:
         return frozenset([await hub.projects.slug(conn, project_id) for project_id in key.project_ids])
 
 
+def as_utc(value: datetime | None) -> datetime | None:
+    """A time given without an offset is UTC, as an event's `timestamp` is."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
 async def build_filter(
     hub: Hub,
     key: ApiKey,
@@ -66,6 +81,9 @@ async def build_filter(
     test: bool,
     q: str | None,
 ) -> EventFilter:
+    check_slug(channel, "channel")
+    if q:
+        required_terms(q)
     return EventFilter(
         project_ids=await visible_projects(hub, key, project),
         project=key.project or (project.lower() if project else None),
@@ -74,8 +92,8 @@ async def build_filter(
         tags=parse_tags(tag),
         user_id=user_id,
         severity=parse_severity(severity),
-        since=since,
-        until=until,
+        since=as_utc(since),
+        until=as_utc(until),
         test=test,
         q=q or None,
     )

@@ -1,4 +1,10 @@
-"""`GET /api/v1/stream`: newly stored events as Server-Sent Events, with the feed's filters."""
+"""`GET /api/v1/stream`: newly stored events as Server-Sent Events, with the feed's filters.
+
+Comments (`connected`, a `keep-alive` every 15 s) carry no `data:` line, which EventSource would dispatch as an
+empty message. Each event goes with its id, which a browser's EventSource sends back as `Last-Event-ID` when it reconnects; the
+events stored meanwhile are replayed first, so a dropped connection loses nothing. Litestar ends the generator
+when the client goes away.
+"""
 
 from __future__ import annotations
 
@@ -15,26 +21,45 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from hub.api.common import api_key, hub_of, require
 from hub.api.filters import build_filter
 from hub.core import Hub
-from hub.db.events import EventFilter
+from hub.db.events import EventFilter, events_after
+from hub.ids import parse_event_id
+from hub.models import EventOut
 
 KEEPALIVE_SECONDS = 15.0
+# Stored events read per query when replaying after `Last-Event-ID`, and the most replayed on one connection:
+# further behind than that, the stream ends and the client's next reconnection carries on from where it got to.
+REPLAY_PAGE = 500
+REPLAY_MAX = 10_000
 
 
-async def event_messages(hub: Hub, f: EventFilter, request: Request) -> AsyncGenerator[ServerSentEventMessage]:
-    async with hub.broadcaster.subscribe() as queue:
-        yield ServerSentEventMessage(comment="connected", retry=3000)
+async def event_messages(hub: Hub, f: EventFilter, last_id: int | None) -> AsyncGenerator[ServerSentEventMessage]:
+    async with hub.broadcaster.subscribe() as queue:  # before the replay, so nothing falls between the two
+        yield ServerSentEventMessage(comment="connected", retry=3000, data=None)
+        replayed: set[str] = set()
+        while last_id is not None:
+            async with hub.db.reader.connect() as conn:
+                missed = await events_after(conn, hub.projects, last_id, REPLAY_PAGE)
+            for event in missed:
+                replayed.add(event.id)
+                if f.matches(event):
+                    yield _message(event)
+            last_id = int(missed[-1].id) if len(missed) == REPLAY_PAGE else None
+            if last_id is not None and len(replayed) >= REPLAY_MAX:
+                return
         while True:
             try:
                 event = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
             except TimeoutError:
-                if await request.is_disconnected():
-                    return
-                yield ServerSentEventMessage(comment="keep-alive")
+                yield ServerSentEventMessage(comment="keep-alive", data=None)
                 continue
             if event is None:  # too far behind; the client reconnects and reloads
                 return
-            if f.matches(event):
-                yield ServerSentEventMessage(data=msgspec.json.encode(event).decode(), event="event", id=event.id)
+            if f.matches(event) and event.id not in replayed:
+                yield _message(event)
+
+
+def _message(event: EventOut) -> ServerSentEventMessage:
+    return ServerSentEventMessage(data=msgspec.json.encode(event).decode(), event="event", id=event.id)
 
 
 @get("/api/v1/stream", guards=[require("read")], tags=["read"], summary="Live events as Server-Sent Events")
@@ -63,4 +88,5 @@ async def stream(
         test=test,
         q=q,
     )
-    return ServerSentEvent(event_messages(hub, f, request))
+    last_id = parse_event_id(request.headers.get("last-event-id", ""))
+    return ServerSentEvent(event_messages(hub, f, last_id))

@@ -162,7 +162,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise ValidationProblem("`cursor` is not a cursor this API returned", "cursor") from None
 
 
-def _required_terms(q: str) -> list[str]:
+def required_terms(q: str) -> list[str]:
     terms = search_terms(q)
     if not terms:
         raise ValidationProblem("`q` must contain at least one letter or digit", "q")
@@ -171,14 +171,14 @@ def _required_terms(q: str) -> list[str]:
 
 def _fts_query(q: str) -> str:
     """User text to an FTS5 query: every word must appear, the last one as a prefix; no syntax to break."""
-    quoted = [f'"{t}"' for t in _required_terms(q)]
+    quoted = [f'"{t}"' for t in required_terms(q)]
     quoted[-1] += "*"
     return " AND ".join(quoted)
 
 
 def _tsquery(q: str) -> str:
     """The same rule for PostgreSQL's to_tsquery: words are `\\w+` only, so none of its operators get through."""
-    terms = _required_terms(q)
+    terms = required_terms(q)
     return " & ".join([*terms[:-1], terms[-1] + ":*"])
 
 
@@ -283,6 +283,15 @@ async def _search_rows(
     rows = (await conn.execute(select(schema.events).where(schema.events.c.id.in_(ids)))).mappings().all()
     by_id = {row["id"]: row for row in rows}
     return [by_id[event_id] for event_id in ids if event_id in by_id]  # retention may delete one meanwhile
+
+
+async def events_after(conn: AsyncConnection, projects: ProjectDirectory, event_id: int, limit: int) -> list[EventOut]:
+    """Events stored with an id above `event_id`, oldest first: what a live stream missed while it reconnected."""
+    e = schema.events.c
+    rows = (
+        (await conn.execute(select(schema.events).where(e.id > event_id).order_by(e.id).limit(limit))).mappings().all()
+    )
+    return [event_from_row(row, await projects.slug(conn, row["project_id"])) for row in rows]
 
 
 async def list_events(

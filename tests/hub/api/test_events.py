@@ -454,3 +454,30 @@ async def test_bad_query_parameters_name_the_parameter(client, admin_headers, qu
     body = response.json()
     assert body["field"] == field
     assert rule in body["message"] and body["message"].endswith("(query parameter)")
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "rule"),
+    [
+        ("/api/v1/events?project=a/b", "project", "must be a slug"),
+        ("/api/v1/events?channel=a%20b", "channel", "must be a slug"),
+        ("/api/v1/projects/a%20b/channels", "project", "must be a slug"),
+        ("/api/v1/events?" + "&".join(f"tag=k:v{i}" for i in range(33)), "tag", "at most 32 `tag` filters"),
+        ("/api/v1/events?q=!!!", "q", "at least one letter or digit"),
+    ],
+)
+async def test_filters_no_event_could_match_are_refused(client, admin_headers, path, field, rule):
+    """Rather than an empty page (or, with a thousand tag filters, SQLite's "Expression tree is too large")."""
+    response = await client.get(path, headers=admin_headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["field"] == field and rule in response.json()["message"]
+
+
+async def test_since_and_until_without_an_offset_are_utc(client, admin_headers):
+    stored = (await client.post("/api/v1/events", json=EVENT, headers=admin_headers)).json()
+    at = stored["created_at"].removesuffix("Z")  # "2026-12-06T03:20:00.123456"
+    page = await client.get(f"/api/v1/events?since={at}&until=2999-01-01T00:00:00", headers=admin_headers)
+    assert page.status_code == 200, page.text
+    assert [e["id"] for e in page.json()["items"]] == [stored["id"]]
+    later = await client.get("/api/v1/events?until=2021-01-01T00:00:00", headers=admin_headers)
+    assert later.status_code == 200 and later.json()["items"] == []

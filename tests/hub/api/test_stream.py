@@ -83,3 +83,55 @@ def test_stream_sees_events_committed_by_another_process(live_hub, settings):
         assert sorted(e["event"] for e in found) == ["and from this one", "from the other process"]
     finally:
         other.stop()
+
+
+def _post(live_hub, key: str, **event) -> dict:
+    response = httpx.post(f"{live_hub.url}/api/v1/events", headers=bearer(key), json=event)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_an_idle_stream_sends_keep_alives_and_stays_open(live_hub, monkeypatch):
+    monkeypatch.setattr("hub.api.stream.KEEPALIVE_SECONDS", 0.2)
+    key = live_hub.key("admin")
+    comments = []
+    with httpx.stream("GET", f"{live_hub.url}/api/v1/stream", headers=bearer(key), timeout=10) as response:
+        for line in response.iter_lines():
+            assert line != "data: ", "a comment came with an empty data line: EventSource fires an empty message"
+            if line.startswith(":"):
+                comments.append(line)
+            if len(comments) == 4:
+                _post(live_hub, key, project="shop", event="after a quiet while")
+            if line.startswith("data: "):
+                assert json.loads(line.removeprefix("data: "))["event"] == "after a quiet while"
+                break
+    assert comments[0] == ": connected" and set(comments[1:4]) == {": keep-alive"}
+
+
+def test_a_reconnecting_stream_replays_what_it_missed(live_hub):
+    """EventSource sends the last id it saw as `Last-Event-ID`; what was stored meanwhile comes first, filtered."""
+    key = live_hub.key("admin")
+    seen = _post(live_hub, key, project="shop", event="seen before the drop")
+    _post(live_hub, key, project="shop", event="missed 1")
+    _post(live_hub, key, project="blog", event="missed, other project")
+    _post(live_hub, key, project="shop", event="missed 2")
+    found: list[dict] = []
+    headers = {**bearer(key), "Last-Event-ID": seen["id"]}
+    with httpx.stream("GET", f"{live_hub.url}/api/v1/stream?project=shop", headers=headers, timeout=10) as response:
+        for line in response.iter_lines():
+            if line.startswith("id: "):
+                found.append({"id": line.removeprefix("id: ")})
+            if line.startswith("data: "):
+                found[-1].update(json.loads(line.removeprefix("data: ")))
+                if len(found) == 2:
+                    _post(live_hub, key, project="shop", event="live")
+                if len(found) == 3:
+                    break
+    assert [e["event"] for e in found] == ["missed 1", "missed 2", "live"]
+    assert [int(e["id"]) for e in found] == sorted(int(e["id"]) for e in found)
+
+
+def test_the_stream_refuses_a_search_without_words(live_hub):
+    response = httpx.get(f"{live_hub.url}/api/v1/stream?q=!!!", headers=bearer(live_hub.key("admin")), timeout=5)
+    assert response.status_code == 400
+    assert response.json()["field"] == "q"
