@@ -65,12 +65,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"hub {__version__} listening on {settings.public_url} (database: {_safe_url(settings.database.url)})",
         file=sys.stderr,
     )
+    hub = os.environ.get("HUB_COMMAND_NAME", "hub")  # `./run` sets it: its users have no `hub` on their PATH
     if key_count == 0:
-        print("No API keys yet. Create one with:  hub keys create --scope admin --name me", file=sys.stderr)
+        print(f"No API keys yet. Create one with:  {hub} keys create --scope admin --name me", file=sys.stderr)
     if user_count == 0:
         print(
             f"No users yet. Create the first admin, then sign in at {settings.public_url}:\n"
-            "  hub users create you@example.com --role admin",
+            f"  {hub} users create you@example.com --role admin",
             file=sys.stderr,
         )
     uvicorn.run(
