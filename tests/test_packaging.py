@@ -1,0 +1,43 @@
+"""The wheel's package list in pyproject.toml is written by hand (see its comment): nothing may be left out."""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SETUPTOOLS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+
+
+def _folder(package: str) -> Path:
+    """Where a listed package's files are, through `package-dir` (`hub_plugins.slack` -> plugins/slack)."""
+    top, _, rest = package.partition(".")
+    return ROOT / SETUPTOOLS["package-dir"][top] / rest.replace(".", "/")
+
+
+def _package(folder: Path) -> str:
+    for name, source in SETUPTOOLS["package-dir"].items():
+        if folder == ROOT / source or (ROOT / source) in folder.parents:
+            return ".".join([name, *folder.relative_to(ROOT / source).parts])
+    raise AssertionError(f"{folder} is under no package-dir entry")
+
+
+def test_every_folder_of_python_code_is_a_listed_package():
+    listed = set(SETUPTOOLS["packages"])
+    folders = {path.parent for top in ("hub", "plugins") for path in (ROOT / top).rglob("*.py")}
+    found = {_package(folder) for folder in folders if "__pycache__" not in folder.parts}
+    assert not found - listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
+    assert all(_folder(package).is_dir() for package in listed)
+
+
+def test_every_file_of_the_web_app_is_package_data():
+    data = SETUPTOOLS["package-data"]
+    web = ROOT / SETUPTOOLS["package-dir"]["hub_web"]
+    served = [path for path in web.rglob("*") if path.is_file() and path.suffix != ".py"]
+    assert served
+    for path in served:
+        package = _package(path.parent)
+        assert any(fnmatch.fnmatch(path.name, pattern) for pattern in data.get(package, [])), (
+            f"{path.relative_to(ROOT)} is not in [tool.setuptools.package-data] {package}"
+        )
