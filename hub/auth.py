@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
+import re
 import secrets
 import time
 from collections.abc import Iterable
@@ -20,7 +22,7 @@ from sqlalchemy import select, update
 from hub.db import schema
 from hub.db.engine import Database
 from hub.db.events import ProjectDirectory
-from hub.models import now_utc
+from hub.models import SLUG_PATTERN, now_utc
 
 # `act`: run action buttons and self-service actions.
 SCOPES = ("ingest", "read", "act", "admin")
@@ -87,6 +89,11 @@ class KeyStore:
     ) -> tuple[KeyInfo, str]:
         """Make a key; the secret is returned here once and never stored."""
         chosen = validate_scopes(scopes)
+        # The admin API checks these in its body model; `hub keys create` reaches here with what was typed.
+        if project is not None and not re.fullmatch(SLUG_PATTERN, project):
+            raise ValueError(f"the project must be a slug (letters, digits, `_ . -`, 1 to 64); got {project!r}")
+        if rate_limit is not None and not 0 < rate_limit < math.inf:
+            raise ValueError(f"the rate limit must be a positive number of requests per second; got {rate_limit}")
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
         now = now_utc()
         key_id = "key_" + secrets.token_hex(8)

@@ -76,6 +76,17 @@ def nests_deeper_than(value: Any, levels: int) -> bool:
     return True
 
 
+# What an input's `default` may be, by the input's type.
+_DEFAULT_TYPES: dict[str, type | tuple[type, ...]] = {"text": str, "number": (int, float), "choice": str, "bool": bool}
+_DEFAULT_NAMES = {"text": "string", "number": "number", "choice": "string", "bool": "boolean"}
+
+
+def _fits(default: object, input_type: str) -> bool:
+    if isinstance(default, bool) and input_type != "bool":  # Python counts a bool as a number
+        return False
+    return isinstance(default, _DEFAULT_TYPES[input_type])
+
+
 class ActionInput(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """A field the person fills in before an action runs."""
 
@@ -93,6 +104,8 @@ class ActionInput(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True
             raise ValueError("`choices` is only for inputs of type `choice`")
         if self.type == "choice" and self.default is not None and self.default not in self.choices:
             raise ValueError("`default` must be one of `choices`")
+        if self.default is not None and not _fits(self.default, self.type):
+            raise ValueError(f"`default` of an input of type `{self.type}` must be a {_DEFAULT_NAMES[self.type]}")
 
 
 class ActionIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -183,6 +196,8 @@ def event_time(timestamp: float | datetime | None, now: datetime) -> datetime:
     if isinstance(timestamp, datetime):
         when = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=UTC)
         when = when.astimezone(UTC)
+        if when.year < 1970:  # as for Unix seconds
+            raise ValidationProblem("`timestamp` must not be before 1970", "timestamp")
     else:
         seconds = timestamp / 1000 if timestamp > 100_000_000_000 else timestamp
         if seconds < 0:

@@ -1,9 +1,9 @@
 """`GET /api/v1/stream`: newly stored events as Server-Sent Events, with the feed's filters.
 
 Comments (`connected`, a `keep-alive` every 15 s) carry no `data:` line, which EventSource would dispatch as an
-empty message. Each event goes with its id, which a browser's EventSource sends back as `Last-Event-ID` when it reconnects; the
-events stored meanwhile are replayed first, so a dropped connection loses nothing. Litestar ends the generator
-when the client goes away.
+empty message. Each event goes with its id, which a browser's EventSource sends back as `Last-Event-ID` when it
+reconnects; the events stored meanwhile are replayed first, so a dropped connection loses nothing. Litestar ends
+the generator when the client goes away.
 """
 
 from __future__ import annotations

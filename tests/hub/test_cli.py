@@ -122,6 +122,20 @@ def test_keys_create_rejects_unknown_scope(tmp_path):
     assert "invalid choice" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("option", "rule"),
+    [
+        (["--project", "bad slug!"], "must be a slug"),
+        (["--rate-limit", "-5"], "positive number"),
+        (["--rate-limit", "nan"], "positive number"),
+    ],
+)
+def test_keys_create_rejects_a_key_that_could_never_work(tmp_path, option, rule):
+    result = run(["keys", "create", "--scope", "ingest", *option], tmp_path)
+    assert result.returncode == 2 and rule in result.stderr
+    assert result.stdout == ""
+
+
 @pytest.mark.parametrize("args", [["--help"], ["serve", "--help"], ["keys", "create", "--help"]])
 def test_help(args, tmp_path):
     assert run(args, tmp_path).returncode == 0

@@ -109,6 +109,35 @@ def _nested(levels: int) -> list:
         ({"timestamp": 1e300}, "timestamp", "out of range"),
         ({"timestamp": 10**30}, "timestamp", "out of range"),
         ({"timestamp": -5}, "timestamp", "before 1970"),
+        ({"timestamp": "0001-01-01T00:00:00Z"}, "timestamp", "before 1970"),
+        (
+            {
+                "actions": [
+                    {
+                        "label": "x",
+                        "url": "https://a",
+                        "key": "k",
+                        "inputs": [{"name": "n", "type": "number", "default": "abc"}],
+                    }
+                ]
+            },
+            "actions[0].inputs[0].default",
+            "must be a number",
+        ),
+        (
+            {
+                "actions": [
+                    {
+                        "label": "x",
+                        "url": "https://a",
+                        "key": "k",
+                        "inputs": [{"name": "n", "type": "bool", "default": 1}],
+                    }
+                ]
+            },
+            "actions[0].inputs[0].default",
+            "must be a boolean",
+        ),
         ({"unknown": 1}, "unknown", "unknown field `unknown`"),
         ({"context_start": True}, "context_start", "`context_start` needs a `context_id`"),
     ],
