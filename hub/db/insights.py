@@ -74,7 +74,7 @@ async def increment_insight(
                 f"insight `{title}` holds {current!r}, not a number, so it cannot be incremented", "value"
             )
         value = current + by
-        if not math.isfinite(value):
+        if not math.isfinite(value) or (isinstance(value, int) and not -(2**63) <= value < 2**63):
             raise ValidationProblem(f"incrementing insight `{title}` by {by} overflows", "value")
         changes: dict[str, Any] = {"value": value, "updated_at": now}
         if icon is not None:

@@ -43,13 +43,17 @@ Properties = Annotated[
 ]
 
 
+# Whole numbers are kept within 64 bits: SQLite's JSON functions and PostgreSQL's jsonb read larger ones as floats.
+Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+
+
 class Increment(msgspec.Struct, forbid_unknown_fields=True):
-    by: int | float = msgspec.field(name="$inc")
+    by: Int64 | float = msgspec.field(name="$inc")
 
 
 class InsightIn(msgspec.Struct):
     title: Title
-    value: Annotated[str, msgspec.Meta(max_length=1024)] | int | float | bool | Increment
+    value: Annotated[str, msgspec.Meta(max_length=1024)] | Int64 | float | bool | Increment
     project: Slug | None = None
     icon: Icon = None
 

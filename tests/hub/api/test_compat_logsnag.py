@@ -243,6 +243,19 @@ async def test_incrementing_a_text_insight_is_refused(client, admin_headers):
     assert_logsnag_error(response, 400, "value", "overflows")
     assert (await insights(client, admin_headers, "p"))["Status"]["value"] == "green"
 
+    most = 2**63 - 1
+    response = await client.post("/v1/insight", json={**body, "title": "Count", "value": most}, headers=admin_headers)
+    assert response.status_code == 200
+    response = await client.patch(
+        "/v1/insight", json={**body, "title": "Count", "value": {"$inc": 1}}, headers=admin_headers
+    )
+    assert_logsnag_error(response, 400, "value", "overflows")
+    response = await client.post(
+        "/v1/insight", json={**body, "title": "Huge", "value": most + 1}, headers=admin_headers
+    )
+    assert response.status_code == 400
+    assert (await insights(client, admin_headers, "p"))["Count"]["value"] == most
+
 
 async def test_concurrent_increments_add_up(client, admin_headers):
     async def bump(title: str, by: int):
