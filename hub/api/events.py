@@ -7,12 +7,20 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+    ValidationException,
+)
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, Parameter
 
 from hub.api.common import api_key, authorize, decode, hub_of, project_for, read_body, require
 from hub.api.errors import ErrorBody, describe_validation
 from hub.api.filters import build_filter
+from hub.api.openapi import json_body
 from hub.db.events import MAX_PAGE, get_children, get_event, list_events
 from hub.ids import parse_event_id
 from hub.ingest import Draft, draft_from_input
@@ -21,6 +29,15 @@ from hub.models import EventIn, EventOut, Page, ValidationProblem, now_utc
 
 class BatchIn(msgspec.Struct, forbid_unknown_fields=True):
     events: Annotated[list[msgspec.Raw], msgspec.Meta(min_length=1)]
+
+
+class BatchBody(msgspec.Struct):
+    """BatchIn as documented: the items are decoded one by one, each answered on its own."""
+
+    events: Annotated[list[EventIn], msgspec.Meta(min_length=1, max_length=1000)]
+
+
+INGEST_ERRORS = [ValidationException, NotAuthorizedException, PermissionDeniedException, TooManyRequestsException]
 
 
 class BatchItem(msgspec.Struct, omit_defaults=True):
@@ -46,7 +63,14 @@ class EventsController(Controller):
     path = "/api/v1/events"
     tags = ["events"]
 
-    @post("/", status_code=201, summary="Store one event")
+    @post(
+        "/",
+        status_code=201,
+        summary="Store one event",
+        operation_class=json_body(EventIn),
+        responses={200: ResponseSpec(EventOut, description="An idempotent replay: the original event")},
+        raises=INGEST_ERRORS,
+    )
     async def create(self, request: Request) -> Response[EventOut]:
         """201 with the stored event; 200 with the original when `idempotency_key` was seen within 24 h."""
         key = await authorize(request, "ingest")  # not a guard, for speed: see authorize()
@@ -59,7 +83,14 @@ class EventsController(Controller):
         [result] = await hub.ingestor.store([draft])
         return Response(result.event, status_code=201 if result.created else 200)
 
-    @post("/batch", guards=[require("ingest")], status_code=200, summary="Store up to 1,000 events")
+    @post(
+        "/batch",
+        guards=[require("ingest")],
+        status_code=200,
+        summary="Store up to 1,000 events",
+        operation_class=json_body(BatchBody),
+        raises=INGEST_ERRORS,
+    )
     async def create_batch(self, request: Request) -> BatchOut:
         """Each item is validated and answered on its own; the valid ones are stored in one transaction."""
         hub = hub_of(request)

@@ -18,6 +18,7 @@ from litestar import Request, Response, Router, post
 from hub.api.common import decode, require
 from hub.api.compat.shared import peer_errors, read_payload, slugify, store_event
 from hub.api.errors import ErrorBody
+from hub.api.openapi import json_body
 from hub.models import MAX_TAGS, TAG_KEY_PATTERN
 
 DEFAULT_ICON = "🔥"
@@ -82,7 +83,7 @@ def render_error(error: ErrorBody, headers: dict[str, str]) -> Response[Any]:
     return Response(body, status_code=error.status, headers=headers)
 
 
-@post("/event", status_code=201, summary="Logsh: publish an event")
+@post("/event", status_code=201, summary="Logsh: publish an event", operation_class=json_body(LogshEvent))
 async def publish(request: Request) -> dict[str, bool]:
     """Metadata is kept whole as the event's content; its keys that are valid tag keys also become tags."""
     body = decode(await read_payload(request), LogshEvent)

@@ -16,8 +16,9 @@ from litestar import Request, Response, Router, patch, post
 from hub.api.common import api_key, decode, hub_of, project_for, require
 from hub.api.compat.shared import peer_errors, read_payload, store_event
 from hub.api.errors import ErrorBody
+from hub.api.openapi import json_body
 from hub.db.insights import Identity, Insight, identify, increment_insight, set_insight
-from hub.models import TAG_KEY_PATTERN, EventOut, Slug, ValidationProblem, check_icon, now_utc
+from hub.models import TAG_KEY_PATTERN, EventIn, EventOut, Slug, ValidationProblem, check_icon, now_utc
 
 LOG_FIELDS = ("project", "channel", "event", "description", "icon", "notify", "tags", "parser", "user_id", "timestamp")
 # msgspec's wording -> the Zod issue codes LogSnag's API answers with (first match wins).
@@ -92,7 +93,7 @@ async def _read(request: Request, type_: type[Any]) -> Any:
     return decode(await read_payload(request), type_)
 
 
-@post("/log", status_code=200, summary="LogSnag: publish an event")
+@post("/log", status_code=200, summary="LogSnag: publish an event", operation_class=json_body(EventIn, only=LOG_FIELDS))
 async def log(request: Request) -> EventOut:
     """Stored through native ingest with source `logsnag`; `timestamp` is Unix seconds (float or int)."""
     body = await _read(request, dict[str, Any])
@@ -100,13 +101,18 @@ async def log(request: Request) -> EventOut:
     return (await store_event(request, data, "logsnag")).event
 
 
-@post("/insight", status_code=200, summary='LogSnag: set an insight (or add to it with {"$inc": n})')
+@post(
+    "/insight",
+    status_code=200,
+    summary='LogSnag: set an insight (or add to it with {"$inc": n})',
+    operation_class=json_body(InsightIn),
+)
 async def publish_insight(request: Request) -> Insight:
     """Some clients send increments with POST, so `{"$inc": n}` is honoured here as well as with PATCH."""
     return await _save_insight(request, await _read(request, InsightIn))
 
 
-@patch("/insight", status_code=200, summary="LogSnag: add to an insight's number")
+@patch("/insight", status_code=200, summary="LogSnag: add to an insight's number", operation_class=json_body(InsightIn))
 async def mutate_insight(request: Request) -> Insight:
     body = await _read(request, InsightIn)
     if not isinstance(body.value, Increment):
@@ -122,7 +128,7 @@ async def _save_insight(request: Request, body: InsightIn) -> Insight:
     return await set_insight(hub.db, hub.projects, project, body.title, body.value, body.icon, now_utc())
 
 
-@post("/identify", status_code=200, summary="LogSnag: set a user's properties")
+@post("/identify", status_code=200, summary="LogSnag: set a user's properties", operation_class=json_body(IdentifyIn))
 async def identify_user(request: Request) -> Identity:
     body = await _read(request, IdentifyIn)
     hub = hub_of(request)
@@ -130,7 +136,12 @@ async def identify_user(request: Request) -> Identity:
     return await identify(hub.db, hub.projects, project, body.user_id, "", body.properties, now_utc())
 
 
-@post("/group", status_code=200, summary="LogSnag: put a user in a group and set the group's properties")
+@post(
+    "/group",
+    status_code=200,
+    summary="LogSnag: put a user in a group and set the group's properties",
+    operation_class=json_body(GroupIn),
+)
 async def group_user(request: Request) -> Identity:
     body = await _read(request, GroupIn)
     hub = hub_of(request)

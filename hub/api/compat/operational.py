@@ -17,6 +17,7 @@ from litestar import MediaType, Request, Response, Router, post
 from hub.api.common import api_key, decode, hub_of, require
 from hub.api.compat.shared import leading_emoji, peer_errors, read_payload, slugify, store_event
 from hub.api.errors import ErrorBody
+from hub.api.openapi import json_body
 from hub.models import DEFAULT_ACTION_EXPIRY_MINUTES, SHORTCODE_PATTERN, ValidationProblem, tag_text
 
 TYPES = ("text", "map", "image", "json", "rows")
@@ -59,7 +60,13 @@ def render_error(error: ErrorBody, headers: dict[str, str]) -> Response[str]:
     return Response(error.message, status_code=error.status, media_type=MediaType.TEXT, headers=headers)
 
 
-@post(["/log", "/ingest"], status_code=201, media_type=MediaType.TEXT, summary="Operational.co: publish an event")
+@post(
+    ["/log", "/ingest"],
+    status_code=201,
+    media_type=MediaType.TEXT,
+    summary="Operational.co: publish an event",
+    operation_class=json_body(OperationalLog, text="the event's name; a leading emoji becomes its icon"),
+)
 async def publish(request: Request) -> str:
     """A `text/plain` body is the event's name, and a leading emoji its icon (`🚀 Deployed`)."""
     raw = await read_payload(request, allow_text=True)

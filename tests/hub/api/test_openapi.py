@@ -1,0 +1,49 @@
+"""The OpenAPI description is a product surface: every route that takes a body says which."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.api.compat.logsnag import LOG_FIELDS
+
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@SQLITE_ONLY
+async def test_every_ingest_route_describes_its_body(client):
+    paths = (await client.get("/schema/openapi.json")).json()["paths"]
+    for path, method in [
+        ("/api/v1/events", "post"),
+        ("/api/v1/events/batch", "post"),
+        ("/v1/log", "post"),
+        ("/v1/insight", "post"),
+        ("/v1/insight", "patch"),
+        ("/v1/identify", "post"),
+        ("/v1/group", "post"),
+        ("/api/event", "post"),
+        ("/api/v1/log", "post"),
+    ]:
+        body = paths[path][method].get("requestBody")
+        assert body and body["required"], f"{method.upper()} {path} describes no body"
+        schema = body["content"]["application/json"]["schema"]
+        assert schema["type"] == "object" and schema["properties"], (path, schema)
+        assert "$ref" not in str(schema), "a reference into `$defs`, which the document does not have"
+
+
+@SQLITE_ONLY
+async def test_the_native_route_describes_its_fields_answers_and_errors(client):
+    operation = (await client.get("/schema/openapi.json")).json()["paths"]["/api/v1/events"]["post"]
+    fields = operation["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    tags = fields["tags"]["anyOf"][0]
+    assert fields["event"]["maxLength"] == 250 and tags["maxProperties"] == 32
+    assert tags["propertyNames"]["pattern"] == "^[a-z0-9_-]{1,64}$"  # ECMA-262: `$` is the very end
+    assert fields["actions"]["items"]["properties"]["label"]["maxLength"] == 48
+    assert {"200", "201", "400", "401", "403", "429"} <= set(operation["responses"])
+
+
+@SQLITE_ONLY
+async def test_logsnag_log_shows_logsnag_fields_only(client):
+    paths = (await client.get("/schema/openapi.json")).json()["paths"]
+    schema = paths["/v1/log"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(schema["properties"]) == set(LOG_FIELDS)
+    assert paths["/api/v1/log"]["post"]["requestBody"]["content"]["text/plain"]["schema"]["type"] == "string"
