@@ -20,7 +20,7 @@ from litestar.params import FromPath
 from hub.api.common import hub_of
 from hub.api.errors import error_response
 from hub.core import Hub
-from hub.models import EventIn, now_utc
+from hub.models import MAX_JSON_DEPTH, EventIn, nests_deeper_than, now_utc
 from hub.pluginapi import Delivery, Rejected, WebhookRequest, truncate
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def fallback_delivery(request: WebhookRequest) -> Delivery:
         payload: Any = msgspec.json.decode(request.body)
     except (msgspec.DecodeError, RecursionError):
         payload = {"body": request.body[:FALLBACK_CONTENT_BYTES].decode("utf-8", "replace")}
-    if len(msgspec.json.encode(payload)) > FALLBACK_CONTENT_BYTES:
+    if len(msgspec.json.encode(payload)) > FALLBACK_CONTENT_BYTES or nests_deeper_than(payload, MAX_JSON_DEPTH):
         payload = {"truncated_body": request.body[:FALLBACK_CONTENT_BYTES].decode("utf-8", "replace")}
     event = EventIn(
         event=truncate(f"{request.plugin} delivery to {request.source}", 250) or "",

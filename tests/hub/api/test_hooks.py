@@ -149,6 +149,20 @@ async def test_deeply_nested_json_is_refused_not_a_500(client, admin_headers):
     assert await events(client, admin_headers) == []
 
 
+async def test_a_delivery_nested_past_the_content_limit_is_kept_as_text(client, admin_headers):
+    """The plugin cannot make an event of it (its content would nest 40 deep), nor can the raw fallback as JSON."""
+    await create_source(client, admin_headers)
+    deep: list = []
+    for _ in range(39):
+        deep = [deep]
+    raw, headers = signed({"id": "d-1", "title": "x", "details": {"deep": deep}})
+    response = await client.post("/hooks/example/main", content=raw, headers=headers)
+    assert response.status_code == 200, response.text
+    [event] = await events(client, admin_headers)
+    assert event["event"] == "example delivery to main"
+    assert event["content"] == {"truncated_body": raw.decode()}
+
+
 async def test_a_plugin_event_breaking_the_limits_falls_back(client, admin_headers, monkeypatch):
     original = ExampleSource.parse
 
