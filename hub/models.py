@@ -210,6 +210,18 @@ def event_time(timestamp: float | datetime | None, now: datetime) -> datetime:
     return when
 
 
+class ActionInputOut(msgspec.Struct, omit_defaults=True):
+    """An input as stored, read back without ActionInput's rules: rules tightened later must not make older
+    events unreadable."""
+
+    name: str
+    label: str | None = None
+    type: str = "text"
+    required: bool = False
+    default: str | int | float | bool | None = None
+    choices: list[str] = []
+
+
 class ActionOut(msgspec.Struct, omit_defaults=True):
     label: str
     url: str
@@ -218,7 +230,7 @@ class ActionOut(msgspec.Struct, omit_defaults=True):
     expires_at: datetime | None = None
     external: bool = False
     confirm: bool = False
-    inputs: list[ActionInput] = []
+    inputs: list[ActionInputOut] = []
     teams: list[str] = []
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from hub.models import ActionInput, ValidationProblem
+from hub.models import ActionInput, ActionInputOut, ValidationProblem
 
 MAX_TEXT = 2000
 
 
-def validate_inputs(declared: list[ActionInput], given: dict[str, Any]) -> dict[str, Any]:
+def validate_inputs(declared: Sequence[ActionInput | ActionInputOut], given: dict[str, Any]) -> dict[str, Any]:
     """The values to send (defaults filled in); a ValidationProblem naming `inputs.<name>` otherwise."""
     names = {i.name for i in declared}
     for name in given:

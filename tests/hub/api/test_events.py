@@ -6,8 +6,10 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select, update
 
 import hub.db.events
+from hub.db import schema
 from hub.testing import bearer, make_key
 
 EVENT = {
@@ -510,3 +512,18 @@ async def test_since_and_until_without_an_offset_are_utc(client, admin_headers):
     assert [e["id"] for e in page.json()["items"]] == [stored["id"]]
     later = await client.get("/api/v1/events?until=2021-01-01T00:00:00", headers=admin_headers)
     assert later.status_code == 200 and later.json()["items"] == []
+
+
+async def test_events_stored_under_looser_rules_still_read_back(client, hub, admin_headers):
+    """Input rules tightened later (a default of the input's type, no trailing newline) apply to new events only."""
+    action = {"label": "Refund", "url": "https://a", "key": "refund", "inputs": [{"name": "amount", "type": "number"}]}
+    stored = (await client.post("/api/v1/events", json={**EVENT, "actions": [action]}, headers=admin_headers)).json()
+    e = schema.events.c
+    async with hub.db.writer.begin() as conn:
+        [actions] = (await conn.execute(select(e.actions).where(e.id == int(stored["id"])))).one()
+        actions[0]["inputs"] = [{"name": "amount\n", "type": "number", "default": "5"}]
+        await conn.execute(update(schema.events).where(e.id == int(stored["id"])).values(actions=actions))
+    page = await client.get("/api/v1/events", headers=admin_headers)
+    assert page.status_code == 200, page.text
+    assert page.json()["items"][0]["actions"][0]["inputs"] == [{"name": "amount\n", "type": "number", "default": "5"}]
+    assert (await client.get(f"/api/v1/events/{stored['id']}", headers=admin_headers)).status_code == 200
