@@ -2,8 +2,8 @@
 
 Comments (`connected`, a `keep-alive` every 15 s) carry no `data:` line, which EventSource would dispatch as an
 empty message. Each event goes with its id, which a browser's EventSource sends back as `Last-Event-ID` when it
-reconnects; the events stored meanwhile are replayed first, so a dropped connection loses nothing. Litestar ends
-the generator when the client goes away.
+reconnects; the events stored after it are replayed first (one committed late with a lower id, by another
+process, is not). Litestar ends the generator when the client goes away.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from hub.ids import parse_event_id
 from hub.models import EventOut
 
 KEEPALIVE_SECONDS = 15.0
-# Stored events read per query when replaying after `Last-Event-ID`, and the most replayed on one connection:
-# further behind than that, the stream ends and the client's next reconnection carries on from where it got to.
+# Events replayed per query after `Last-Event-ID`, and the most replayed on one connection: further behind than
+# that, the stream ends and the client's next reconnection carries on from where this one got to.
 REPLAY_PAGE = 500
 REPLAY_MAX = 10_000
 
@@ -38,13 +38,19 @@ async def event_messages(hub: Hub, f: EventFilter, last_id: int | None) -> Async
         replayed: set[str] = set()
         while last_id is not None:
             async with hub.db.reader.connect() as conn:
-                missed = await events_after(conn, hub.projects, last_id, REPLAY_PAGE)
+                missed = await events_after(conn, hub.projects, f, last_id, REPLAY_PAGE)
             for event in missed:
                 replayed.add(event.id)
-                if f.matches(event):
+                if f.matches(event):  # `q`, which the query leaves out
                     yield _message(event)
-            last_id = int(missed[-1].id) if len(missed) == REPLAY_PAGE else None
-            if last_id is not None and len(replayed) >= REPLAY_MAX:
+            if not missed:
+                break
+            last_id = int(missed[-1].id)
+            # An id alone moves the client's Last-Event-ID past what `q` left out, without an event.
+            yield ServerSentEventMessage(id=last_id, data=None)
+            if len(missed) < REPLAY_PAGE:
+                break
+            if len(replayed) >= REPLAY_MAX:
                 return
         while True:
             try:

@@ -285,12 +285,14 @@ async def _search_rows(
     return [by_id[event_id] for event_id in ids if event_id in by_id]  # retention may delete one meanwhile
 
 
-async def events_after(conn: AsyncConnection, projects: ProjectDirectory, event_id: int, limit: int) -> list[EventOut]:
-    """Events stored with an id above `event_id`, oldest first: what a live stream missed while it reconnected."""
+async def events_after(
+    conn: AsyncConnection, projects: ProjectDirectory, f: EventFilter, event_id: int, limit: int
+) -> list[EventOut]:
+    """Events matching `f` (but for its `q`) stored with an id above `event_id`, oldest first: what a live stream
+    missed while it reconnected."""
     e = schema.events.c
-    rows = (
-        (await conn.execute(select(schema.events).where(e.id > event_id).order_by(e.id).limit(limit))).mappings().all()
-    )
+    query = select(schema.events).where(e.id > event_id, *_conditions(f, e.created_at, all_tags=True))
+    rows = (await conn.execute(query.order_by(e.id).limit(limit))).mappings().all()
     return [event_from_row(row, await projects.slug(conn, row["project_id"])) for row in rows]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 
 import httpx
 
@@ -108,6 +109,18 @@ def test_an_idle_stream_sends_keep_alives_and_stays_open(live_hub, monkeypatch):
     assert comments[0] == ": connected" and set(comments[1:4]) == {": keep-alive"}
 
 
+def _messages(response) -> Iterator[dict]:
+    """Each message of an SSE response as {"id": ..., "data": ...}, comments left out."""
+    message: dict = {}
+    for line in response.iter_lines():
+        if line.startswith(("id: ", "data: ")):
+            name, _, value = line.partition(": ")
+            message[name] = json.loads(value) if name == "data" else value
+        elif line == "" and message:
+            yield message
+            message = {}
+
+
 def test_a_reconnecting_stream_replays_what_it_missed(live_hub):
     """EventSource sends the last id it saw as `Last-Event-ID`; what was stored meanwhile comes first, filtered."""
     key = live_hub.key("admin")
@@ -118,17 +131,37 @@ def test_a_reconnecting_stream_replays_what_it_missed(live_hub):
     found: list[dict] = []
     headers = {**bearer(key), "Last-Event-ID": seen["id"]}
     with httpx.stream("GET", f"{live_hub.url}/api/v1/stream?project=shop", headers=headers, timeout=10) as response:
-        for line in response.iter_lines():
-            if line.startswith("id: "):
-                found.append({"id": line.removeprefix("id: ")})
-            if line.startswith("data: "):
-                found[-1].update(json.loads(line.removeprefix("data: ")))
-                if len(found) == 2:
-                    _post(live_hub, key, project="shop", event="live")
-                if len(found) == 3:
-                    break
+        for message in _messages(response):
+            if "data" in message:
+                assert message["id"] == message["data"]["id"]
+                found.append(message["data"])
+            if len(found) == 2 and "data" not in message:  # the replay's end
+                _post(live_hub, key, project="shop", event="live")
+            if len(found) == 3:
+                break
     assert [e["event"] for e in found] == ["missed 1", "missed 2", "live"]
-    assert [int(e["id"]) for e in found] == sorted(int(e["id"]) for e in found)
+
+
+def test_a_replay_moves_the_client_past_events_its_search_leaves_out(live_hub, monkeypatch):
+    """Else a stream whose search matched nothing in the last REPLAY_MAX events would replay them forever."""
+    monkeypatch.setattr("hub.api.stream.REPLAY_PAGE", 2)
+    monkeypatch.setattr("hub.api.stream.REPLAY_MAX", 4)
+    key = live_hub.key("admin")
+    seen = _post(live_hub, key, project="shop", event="needle seen")
+    others = [_post(live_hub, key, project="shop", event=f"hay {n}")["id"] for n in range(6)]
+    url = f"{live_hub.url}/api/v1/stream?q=needle"
+    with httpx.stream("GET", url, headers={**bearer(key), "Last-Event-ID": seen["id"]}, timeout=10) as response:
+        first = list(_messages(response))  # ends by itself at REPLAY_MAX
+    assert [m["id"] for m in first] == [others[1], others[3]] and not any("data" in m for m in first)
+    found = []
+    with httpx.stream("GET", url, headers={**bearer(key), "Last-Event-ID": others[3]}, timeout=10) as response:
+        for message in _messages(response):
+            if message == {"id": others[5]}:
+                _post(live_hub, key, project="shop", event="needle live")
+            if "data" in message:
+                found.append(message["data"]["event"])
+                break
+    assert found == ["needle live"]
 
 
 def test_the_stream_refuses_a_search_without_words(live_hub):
