@@ -24,6 +24,7 @@ from hub.api.errors import exception_handlers
 from hub.api.events import EventsController
 from hub.api.hooks import receive_webhook
 from hub.api.keys import KeysController
+from hub.api.openapi import OpenAPIJSON
 from hub.api.people import TeamsController, UsersController
 from hub.api.projects import ProjectsController
 from hub.api.routes import RoutesController
@@ -103,7 +104,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
             title="hub",
             version=__version__,
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[ScalarRenderPlugin(), OpenAPIJSON()],
             description="Events, webhooks, heartbeats and notifications. Errors are `{message, field, status}`.",
         ),
         debug=False,

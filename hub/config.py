@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import msgspec
 
 from hub.actions.catalog import SelfServiceAction
+from hub.models import plain_patterns
 from hub.routing.rules import Rule
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./hub.db"
@@ -246,4 +247,4 @@ def _expand(value: str, environ: dict[str, str], where: str) -> str:
 
 def _describe(exc: msgspec.ValidationError) -> str:
     """Turn msgspec's `$.server.port` paths into the `server.port` spelling people write in TOML."""
-    return str(exc).replace("`$.", "`").replace("`$`", "the file")
+    return plain_patterns(str(exc)).replace("`$.", "`").replace("`$`", "the file")

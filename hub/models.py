@@ -33,6 +33,13 @@ BACKFILL_AFTER = timedelta(minutes=5)
 # A timestamp further in the future than this is refused (clock skew allowance).
 MAX_FUTURE = timedelta(minutes=5)
 
+
+def plain_patterns(message: str) -> str:
+    """A validation message with each pattern's closing `\\Z` shown as `$`, as people know it. Patterns end in
+    `\\Z` because Python's `$` also matches before a final newline, which would let "shop\\n" pass as a slug."""
+    return message.replace("\\\\Z'", "$'")
+
+
 Slug = Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN, description="letters, digits, `_ . -`; 1 to 64")]
 TagValue = str | int | float | bool
 Severity = Literal["info", "warning", "critical"]

@@ -12,7 +12,7 @@ import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 
-from hub.models import ValidationProblem
+from hub.models import ValidationProblem, plain_patterns
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +77,7 @@ def describe_validation(
     exc: msgspec.ValidationError, prefix: str = "", model: type | None = None
 ) -> tuple[str, str | None]:
     """msgspec's message with the field's full path, and the allowed values spelled out for enums."""
-    # Patterns end in `\Z` (`$` would let a trailing newline through); msgspec shows it as `\\Z`.
-    message = str(exc).replace("\\\\Z'", "$'")
+    message = plain_patterns(str(exc))
     match = _AT_PATH.search(message)
     if model is not None and match and message.startswith("Invalid enum value"):
         node = _type_at(model, match.group(1))
@@ -118,7 +117,8 @@ def on_http_exception(_: Request, exc: HTTPException) -> Response[ErrorBody]:
             # Litestar names the source as an enum (`ParamType.QUERY`); people read "query parameter".
             source = getattr(first.get("source"), "value", first.get("source")) or "request"
             where = f"{source} parameter" if source in ("query", "path", "header", "cookie") else str(source)
-            return error_response(400, f"{first.get('message')} - at `{first['key']}` ({where})", str(first["key"]))
+            message = plain_patterns(str(first.get("message")))
+            return error_response(400, f"{message} - at `{first['key']}` ({where})", str(first["key"]))
     return error_response(exc.status_code, str(message), headers=exc.headers)
 
 

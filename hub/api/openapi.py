@@ -1,8 +1,11 @@
-"""The request body in the OpenAPI description of routes that read their body themselves.
+"""Two corrections to the OpenAPI description Litestar builds.
 
 The ingest routes, native and compatible, decode their body straight from bytes with msgspec (for speed, and to
 answer in each peer's own error shape), so Litestar sees no `data` parameter and would describe no body at all.
 `json_body(Model)` is the `operation_class` that describes it, from msgspec's own JSON Schema of the model.
+
+The hub's patterns end in Python's `\\Z` (see hub.models.plain_patterns); JSON Schema's regular expressions are
+ECMA-262's, where that is `$`. `OpenAPIJSON` serves `openapi.json` with them so spelled.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+from litestar import Request
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
 
 
@@ -36,15 +41,14 @@ def json_body(model: Any, *, only: Collection[str] = (), text: str | None = None
 
 def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
     """msgspec's schema with each `$ref` to its `$defs` replaced by the definition: one self-contained schema
-    (a `#/$defs/...` reference would point into the OpenAPI document's root, where there are none). Patterns end
-    in Python's `\\Z`, which is `$` in the ECMA-262 regular expressions JSON Schema uses."""
+    (a `#/$defs/...` reference would point into the OpenAPI document's root, where there are none)."""
     definitions = schema.pop("$defs", {})
 
     def resolve(node: Any) -> Any:
         if isinstance(node, dict):
             if "$ref" in node:
                 return resolve(definitions[node["$ref"].rsplit("/", 1)[1]])
-            return {k: _ecma(v) if k == "pattern" and isinstance(v, str) else resolve(v) for k, v in node.items()}
+            return {key: resolve(value) for key, value in node.items()}
         if isinstance(node, list):
             return [resolve(item) for item in node]
         return node
@@ -52,5 +56,19 @@ def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
     return resolve(schema)
 
 
-def _ecma(pattern: str) -> str:
-    return pattern.removesuffix("\\Z") + "$" if pattern.endswith("\\Z") else pattern
+class OpenAPIJSON(JsonRenderPlugin):
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        return super().render(request, _ecma_patterns(openapi_schema))
+
+
+def _ecma_patterns(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: value.removesuffix("\\Z") + "$"
+            if key == "pattern" and str(value).endswith("\\Z")
+            else _ecma_patterns(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_ecma_patterns(item) for item in node]
+    return node

@@ -527,3 +527,17 @@ async def test_events_stored_under_looser_rules_still_read_back(client, hub, adm
     assert page.status_code == 200, page.text
     assert page.json()["items"][0]["actions"][0]["inputs"] == [{"name": "amount\n", "type": "number", "default": "5"}]
     assert (await client.get(f"/api/v1/events/{stored['id']}", headers=admin_headers)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/events", {"event": "x", "project": "shop\n"}),  # the hub's own decoding
+        ("/api/v1/keys", {"name": "k", "scopes": ["read"], "project": "shop\n"}),  # Litestar's, for a `data` body
+    ],
+)
+async def test_pattern_errors_show_the_pattern_as_people_know_it(client, admin_headers, path, body):
+    response = await client.post(path, json=body, headers=admin_headers)
+    assert response.status_code == 400, response.text
+    message = response.json()["message"]
+    assert "{0,63}$'" in message and "\\Z" not in message

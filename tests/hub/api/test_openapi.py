@@ -47,3 +47,10 @@ async def test_logsnag_log_shows_logsnag_fields_only(client):
     schema = paths["/v1/log"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert set(schema["properties"]) == set(LOG_FIELDS)
     assert paths["/api/v1/log"]["post"]["requestBody"]["content"]["text/plain"]["schema"]["type"] == "string"
+
+
+@SQLITE_ONLY
+async def test_patterns_are_in_the_spelling_of_json_schema(client):
+    """ECMA-262, where Python's `\\Z` (the hub's patterns' end, see hub.models.plain_patterns) is `$`."""
+    text = (await client.get("/schema/openapi.json")).text
+    assert "\\\\Z" not in text and "{0,63}$" in text
