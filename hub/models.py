@@ -202,9 +202,10 @@ def event_time(timestamp: float | datetime | None, now: datetime) -> datetime:
         return now
     if isinstance(timestamp, datetime):
         when = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=UTC)
-        when = when.astimezone(UTC)
-        if when.year < 1970:  # as for Unix seconds
+        # As for Unix seconds; the local year first, which converting year 1 to UTC would overflow on.
+        if when.year < 1970 or when.astimezone(UTC).year < 1970:
             raise ValidationProblem("`timestamp` must not be before 1970", "timestamp")
+        when = when.astimezone(UTC)
     else:
         seconds = timestamp / 1000 if timestamp > 100_000_000_000 else timestamp
         if seconds < 0:

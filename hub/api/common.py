@@ -113,7 +113,9 @@ def decode(body: bytes, type_: type[T]) -> T:
         exc.model = type_  # type: ignore[attr-defined]
         raise
     except RecursionError:
-        raise ValidationProblem(f"the body nests JSON too deeply; `content` may nest {MAX_JSON_DEPTH} levels") from None
+        raise ValidationProblem(
+            f"the body nests JSON too deeply (an event's `content` may nest {MAX_JSON_DEPTH} levels)"
+        ) from None
 
 
 def project_for(key: ApiKey, requested: str | None, default: str | None = None) -> str:

@@ -34,7 +34,9 @@ class BatchIn(msgspec.Struct, forbid_unknown_fields=True):
 class BatchBody(msgspec.Struct):
     """BatchIn as documented: the items are decoded one by one, each answered on its own."""
 
-    events: Annotated[list[EventIn], msgspec.Meta(min_length=1, max_length=1000)]
+    events: Annotated[
+        list[EventIn], msgspec.Meta(min_length=1, description="up to `ingest.max_batch_events` (default 1,000)")
+    ]
 
 
 INGEST_ERRORS = [ValidationException, NotAuthorizedException, PermissionDeniedException, TooManyRequestsException]

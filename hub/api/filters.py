@@ -35,7 +35,7 @@ def parse_severity(severity: str | None) -> list[str]:
 
 def check_slug(value: str | None, name: str) -> None:
     """A project or channel that no event can have is a mistake to report, not an empty page."""
-    if value is not None and not re.fullmatch(SLUG_PATTERN, value):
+    if value and not re.fullmatch(SLUG_PATTERN, value):  # empty: no filter, as before
         raise ValidationProblem(f"`{name}` must be a slug: letters, digits, `_ . -`, 1 to 64", name)
 
 

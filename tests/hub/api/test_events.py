@@ -112,6 +112,8 @@ def _nested(levels: int) -> list:
         ({"timestamp": 10**30}, "timestamp", "out of range"),
         ({"timestamp": -5}, "timestamp", "before 1970"),
         ({"timestamp": "0001-01-01T00:00:00Z"}, "timestamp", "before 1970"),
+        ({"timestamp": "0001-01-01T00:00:00+01:00"}, "timestamp", "before 1970"),
+        ({"timestamp": "1970-01-01T00:30:00+01:00"}, "timestamp", "before 1970"),
         (
             {
                 "actions": [
@@ -502,6 +504,12 @@ async def test_filters_no_event_could_match_are_refused(client, admin_headers, p
     response = await client.get(path, headers=admin_headers)
     assert response.status_code == 400, response.text
     assert response.json()["field"] == field and rule in response.json()["message"]
+
+
+async def test_empty_project_and_channel_filters_are_no_filter(client, admin_headers):
+    await client.post("/api/v1/events", json=EVENT, headers=admin_headers)
+    page = await client.get("/api/v1/events?project=&channel=", headers=admin_headers)
+    assert page.status_code == 200 and len(page.json()["items"]) == 1
 
 
 async def test_since_and_until_without_an_offset_are_utc(client, admin_headers):
