@@ -18,11 +18,12 @@ SQLAlchemy's own (`IntegrityError`, ...).
 On SQLite an insert's rows go as multi-row statements, `INSERT INTO t (a, b) VALUES (?, ?), (?, ?), ...`,
 rather than through `executemany`. `executemany` runs each row as a statement of its own: it takes Python's lock
 back after every row, which waits while the event loop is busy, and FTS5 writes a new index segment at every
-statement that touches it, so the events' full-text trigger flushed once per event. Measured with SQLite alone
-on the hub's schema (`bench/sqlite_ceiling.py`), events cost 66 µs each in transactions of 16 by `executemany`
-and 55 µs as one statement; 33 and 26 µs in transactions of 1,000. A statement holds any count of rows up to
-16, else a power of two (at most 256, and within SQLite's cap on a statement's parameters), so a writer
-prepares about twenty distinct statements per table rather than one per row count.
+statement that touches it, so the events' full-text trigger flushed once per event. The JSON rows they replace
+(`INSERT ... SELECT ... FROM json_each(?)`, one statement too) made SQLite parse every value out of the JSON text.
+Measured with SQLite alone on the hub's schema, events cost 66 µs each in transactions of 16 as JSON rows and 55
+µs as multi-row statements; 33 and 26 µs in transactions of 1,000, where `executemany` costs 55. A statement
+holds any count of rows up to 16, else a power of two (at most 256, and within SQLite's cap on a statement's
+parameters), so a writer prepares about twenty distinct statements per table rather than one per row count.
 """
 
 from __future__ import annotations
