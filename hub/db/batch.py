@@ -208,6 +208,19 @@ async def _on_driver_thread(conn: AsyncConnection, statements: list[Prepared], *
         raise DBAPIError.instance(
             failed.sql, failed.parameters, exc, sqlite3.Error, hide_parameters=True, dialect=conn.dialect
         ) from exc
+    except ValueError as exc:
+        if str(exc).lower() not in _CLOSED:
+            raise
+        # aiosqlite's words for a connection closed under us; SQLAlchemy's adapter reports them as a lost
+        # connection, which the pool then replaces.
+        await conn.invalidate(exc)
+        lost = sqlite3.OperationalError(str(exc))
+        raise DBAPIError.instance(
+            statements[0].sql, (), lost, sqlite3.Error, connection_invalidated=True, dialect=conn.dialect
+        ) from exc
+
+
+_CLOSED = ("no active connection", "connection closed")
 
 
 def _converted(row: tuple[Any, ...], converts: tuple[tuple[int, Convert], ...]) -> tuple[Any, ...]:

@@ -321,3 +321,19 @@ async def test_a_connection_closed_mid_transaction_rolls_back_and_frees_the_writ
     async with hub.db.reader.connect() as conn:
         slugs = set((await conn.execute(select(schema.projects.c.slug))).scalars())
     assert "lambda" in slugs and "kappa" not in slugs
+
+
+@SQLITE_ONLY
+async def test_a_driver_connection_closed_under_the_pool_is_a_lost_connection_that_the_pool_replaces(hub):
+    """aiosqlite raises a bare ValueError then; it must surface as SQLAlchemy's error and not poison the pool."""
+    projects = inserting(schema.projects, ["slug", "created_at"])
+    async with hub.db.writer.connect() as conn:
+        await (await conn.get_raw_connection()).driver_connection.close()
+        with pytest.raises(OperationalError) as caught:
+            await commit_together(conn, (projects, [("omicron", now_utc())]))
+        assert caught.value.connection_invalidated
+    async with hub.db.writer.connect() as conn:  # a fresh connection
+        await commit_together(conn, (projects, [("pi", now_utc())]))
+    async with hub.db.reader.connect() as conn:
+        slugs = set((await conn.execute(select(schema.projects.c.slug))).scalars())
+    assert "pi" in slugs and "omicron" not in slugs
