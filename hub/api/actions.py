@@ -14,7 +14,7 @@ from litestar.params import FromPath, JSONBody
 from hub.actions.catalog import SelfServiceAction
 from hub.actions.runner import Expired, Forbidden, RunOut
 from hub.actions.secrets import SecretInfo
-from hub.api.common import api_key, hub_of, require
+from hub.api.common import api_key, hub_admin, hub_of, require
 from hub.db.events import get_event
 from hub.ids import parse_event_id
 from hub.models import SLUG_PATTERN, ActionInput, ValidationProblem
@@ -126,7 +126,7 @@ class SelfServiceController(Controller):
 class ActionSecretsController(Controller):
     path = "/api/v1/action-secrets"
     tags = ["actions"]
-    guards = [require("admin")]
+    guards = [hub_admin]
 
     @get("/{project:str}", summary="The project's action signing secret (made on first use)")
     async def show(self, request: Request, project: FromPath[str]) -> SecretInfo:

@@ -51,6 +51,17 @@ def require(scope: str) -> Guard:
     return guard
 
 
+async def hub_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """A guard for administering the whole hub (keys, sources, people, routing rules, deliveries, action secrets):
+    the `admin` scope on a key bound to no project. A key bound to a project reads and writes that project only;
+    with `admin`, it also manages that project's own things (its heartbeat checks)."""
+    key = await authorize(connection, "admin")
+    if key.project is not None:
+        raise PermissionDeniedException(
+            f"this API key is bound to project `{key.project}`; administering the hub needs a key bound to no project"
+        )
+
+
 async def authorize(connection: ASGIConnection, scope: str) -> ApiKey:
     """The caller's valid, unrevoked key with `scope` (admin has every scope), within its rate limit.
 

@@ -8,7 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from hub.api.common import hub_of, require
+from hub.api.common import hub_admin, hub_of
 from hub.ids import parse_event_id
 from hub.models import Page
 from hub.outbox.log import RETRYABLE, DeliveryOut, get_delivery, list_deliveries, retry_delivery
@@ -26,7 +26,7 @@ def _number(value: str, what: str) -> int:
 class DeliveriesController(Controller):
     path = "/api/v1/deliveries"
     tags = ["deliveries"]
-    guards = [require("admin")]
+    guards = [hub_admin]
 
     @get("/", summary="Deliveries, newest first; `state=dead` lists the dead letters")
     async def list_deliveries(

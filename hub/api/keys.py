@@ -9,7 +9,7 @@ from litestar import Controller, Request, delete, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 
-from hub.api.common import hub_of, require
+from hub.api.common import hub_admin, hub_of
 from hub.auth import KeyInfo
 from hub.models import Slug, ValidationProblem
 
@@ -29,7 +29,7 @@ class KeyCreated(msgspec.Struct):
 class KeysController(Controller):
     path = "/api/v1/keys"
     tags = ["admin"]
-    guards = [require("admin")]
+    guards = [hub_admin]
 
     @post("/", summary="Create an API key (its secret is shown only in this response)")
     async def create(self, request: Request, data: JSONBody[KeyCreate]) -> KeyCreated:

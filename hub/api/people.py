@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post, pu
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, JSONBody
 
-from hub.api.common import hub_of, require
+from hub.api.common import hub_admin, hub_of
 from hub.people.models import (
     SubscriptionIn,
     SubscriptionOut,
@@ -30,7 +30,7 @@ def _conflict(exc: Conflict) -> HTTPException:
 class UsersController(Controller):
     path = "/api/v1/users"
     tags = ["people"]
-    guards = [require("admin")]
+    guards = [hub_admin]
 
     @post("/", summary="Create a user")
     async def create(self, request: Request, data: JSONBody[UserIn]) -> Response[UserOut]:
@@ -90,7 +90,7 @@ class UsersController(Controller):
 class TeamsController(Controller):
     path = "/api/v1/teams"
     tags = ["people"]
-    guards = [require("admin")]
+    guards = [hub_admin]
 
     @post("/", summary="Create a team")
     async def create(self, request: Request, data: JSONBody[TeamIn]) -> Response[TeamOut]:

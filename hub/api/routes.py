@@ -9,7 +9,7 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from hub.api.common import api_key, hub_of, project_for, require
+from hub.api.common import api_key, hub_admin, hub_of, project_for
 from hub.ingest import draft_from_input
 from hub.models import EventIn, EventOut, ValidationProblem, now_utc
 from hub.routing.book import RuleConflict
@@ -57,7 +57,7 @@ def explain_event(rules: list[Rule], event: EventOut) -> RouteTestOut:
 class RoutesController(Controller):
     path = "/api/v1/routes"
     tags = ["routing"]
-    guards = [require("admin")]
+    guards = [hub_admin]
 
     @get("/", summary="Routing rules in evaluation order (config file first)")
     async def list_rules(self, request: Request) -> list[RuleOut]:

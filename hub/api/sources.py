@@ -10,7 +10,7 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, JSONBody
 
-from hub.api.common import hub_of, require
+from hub.api.common import hub_admin, hub_of
 from hub.core import Hub
 from hub.models import Slug, ValidationProblem
 from hub.sources import SourceConflict, StoredSource
@@ -73,7 +73,7 @@ def _check_plugin(hub: Hub, plugin: str) -> None:
 class SourcesController(Controller):
     path = "/api/v1/sources"
     tags = ["webhooks"]
-    guards = [require("admin")]
+    guards = [hub_admin]
 
     @get("/", summary="List webhook sources (secrets are never shown)")
     async def list(self, request: Request) -> list[SourceOut]:

@@ -549,3 +549,21 @@ async def test_pattern_errors_show_the_pattern_as_people_know_it(client, admin_h
     assert response.status_code == 400, response.text
     message = response.json()["message"]
     assert "{0,63}$'" in message and "\\Z" not in message
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/keys", "/api/v1/sources", "/api/v1/users", "/api/v1/teams", "/api/v1/routes", "/api/v1/deliveries"],
+)
+async def test_a_key_bound_to_a_project_does_not_administer_the_hub(client, hub, path):
+    """Else an admin key for one project could move other projects' webhook sources or mint an unbound key."""
+    bound = bearer(await make_key(hub, "admin", project="shop"))
+    response = await client.get(path, headers=bound)
+    assert response.status_code == 403, response.text
+    assert "bound to project `shop`" in response.json()["message"]
+
+
+async def test_a_bound_key_cannot_mint_an_unbound_one(client, hub):
+    bound = bearer(await make_key(hub, "admin", project="shop"))
+    response = await client.post("/api/v1/keys", json={"name": "escape", "scopes": ["admin"]}, headers=bound)
+    assert response.status_code == 403
