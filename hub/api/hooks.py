@@ -73,6 +73,8 @@ async def _store(
         dedupe_key=f"hook:{source_id}:{delivery.delivery_id}" if delivery.delivery_id else None,
         dedupe_window=timedelta(days=hub.settings.webhooks.dedupe_days),
         received_at=request.received_at,
+        # A sender retrying after an outage delivers late, but it is news to the team all the same.
+        notify_backfilled=True,
     )
     duplicate = bool(results) and not any(r.created for r in results)
     return HookAnswer(ok=True, duplicate=duplicate, events=[r.event.id for r in results])

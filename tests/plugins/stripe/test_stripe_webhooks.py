@@ -86,6 +86,17 @@ async def test_a_live_mode_event_is_an_ordinary_event(client, admin_headers, sou
     assert event["actions"][0]["url"] == "https://dashboard.stripe.com/customers/cus_QXg1o8vcGmoR32"
 
 
+async def test_a_late_delivery_still_notifies(client, admin_headers, source, stripe_events):
+    """Stripe retries for three days; a dispute it could only deliver ten minutes on is not a backfill."""
+    late = {**stripe_events["charge.dispute.created"], "livemode": True, "created": int(time.time()) - 600}
+    body, headers = deliver(late)
+    assert (await client.post(HOOK, content=body, headers=headers)).status_code == 200
+    [event] = (await client.get("/api/v1/events?project=shop", headers=admin_headers)).json()["items"]
+    assert (event["severity"], event["notify"]) == ("critical", True)
+    deliveries = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()
+    assert deliveries, "the default rule sent it nowhere"
+
+
 async def test_a_second_secret_matches_while_rotating(client, admin_headers, stripe_events):
     body = {"plugin": "stripe", "name": "main", "project": "shop", "secrets": ["whsec_old_one", SECRET]}
     assert (await client.post("/api/v1/sources", json=body, headers=admin_headers)).status_code == 201
