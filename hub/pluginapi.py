@@ -187,6 +187,16 @@ class HubContext:
         """A secret the hub keeps for the plugin: the stored one, or `make()` stored now (first process wins)."""
         return await keep_secret(self._hub.db, name, make)
 
+    async def projects_of(self, key: ApiKey) -> frozenset[str] | None:
+        """The slugs of the projects a caller may read and manage, or None for every project: a key's bound
+        project, or a signed-in member's projects. A plugin's own API answers within these, as the hub's does."""
+        if key.project is not None:
+            return frozenset([key.project])
+        if key.project_ids is None:
+            return None
+        async with self._hub.db.reader.connect() as conn:
+            return frozenset([await self._hub.projects.slug(conn, project_id) for project_id in key.project_ids])
+
     @property
     def public_url(self) -> str:
         return self._hub.settings.public_url

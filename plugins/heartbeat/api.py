@@ -1,7 +1,7 @@
 """`/api/v1/checks`: manage checks (admin scope) and read them and their history (read scope).
 
-A key bound to a project sees and manages only that project's checks; a check in another project answers
-404, as if it did not exist.
+A key bound to a project, or a signed-in member, sees and manages only the checks of its projects; a check in
+another project answers 404, as if it did not exist.
 """
 
 from __future__ import annotations
@@ -48,20 +48,24 @@ class FlipPage(Page):
     items: list[FlipOut]
 
 
-def _bound_project(request: Req) -> str | None:
-    return api_key(request).project
+async def _allowed(hub: HubContext, request: Req, project: str | None = None) -> frozenset[str] | None:
+    """The projects the caller may see (None: all); 403 when it names one outside them."""
+    allowed = await hub.projects_of(api_key(request))
+    if project is not None and allowed is not None and project.lower() not in allowed:
+        raise PermissionDeniedException(f"you may not read or manage project `{project.lower()}`")
+    return allowed
 
 
-def _visible(request: Req, row: store.Row | None) -> store.Row:
-    bound = _bound_project(request)
-    if row is None or (bound is not None and row["project"] != bound):
+def _visible(allowed: frozenset[str] | None, row: store.Row | None) -> store.Row:
+    if row is None or (allowed is not None and row["project"] not in allowed):
         raise NotFoundException("no such check")
     return row
 
 
 async def _load(hub: HubContext, request: Req, check_uuid: str) -> store.Row:
+    allowed = await _allowed(hub, request)
     async with hub.db.reader.connect() as conn:
-        return _visible(request, await store.find_check(conn, check_uuid.lower()))
+        return _visible(allowed, await store.find_check(conn, check_uuid.lower()))
 
 
 def _out(hub: HubContext, row: store.Row) -> CheckOut:
@@ -86,10 +90,8 @@ class ChecksController(Controller):
     async def list_checks(
         self, request: Req, hub: Hub, project: ProjectFilter = None, cursor: Cursor = None, limit: Limit = 50
     ) -> CheckPage:
-        bound = _bound_project(request)
-        if bound is not None and project is not None and project.lower() != bound:
-            raise PermissionDeniedException(f"this API key may only read project `{bound}`")
-        wanted = bound or (project.lower() if project else None)
+        allowed = await _allowed(hub, request, project)
+        wanted = [project.lower()] if project else allowed
         async with hub.db.reader.connect() as conn:
             rows, next_cursor = await store.list_checks(conn, wanted, cursor, limit)
         return CheckPage(items=[_out(hub, r) for r in rows], next_cursor=next_cursor)
@@ -97,9 +99,7 @@ class ChecksController(Controller):
     @post("/", guards=[require_scope("admin")], summary="Create a check (give `period` or `cron`)")
     async def create_check(self, request: Req, hub: Hub) -> CheckOut:
         spec = msgspec.json.decode(await request.body(), type=CheckSpec)
-        bound = _bound_project(request)
-        if bound is not None and spec.project != bound:
-            raise PermissionDeniedException(f"this API key may only manage project `{bound}`")
+        await _allowed(hub, request, spec.project)
         try:
             async with hub.db.writer.begin() as conn:
                 row = await store.create_check(hub.db, conn, spec, origin="api", now=service(hub).now())
@@ -114,9 +114,10 @@ class ChecksController(Controller):
     @patch("/{check_uuid:str}", guards=[require_scope("admin")], summary="Change a check's name, slug or schedule")
     async def update_check(self, request: Req, hub: Hub, check_uuid: CheckUuid) -> CheckOut:
         changes = msgspec.json.decode(await request.body(), type=CheckPatch)
+        allowed = await _allowed(hub, request)
         try:
             async with hub.db.writer.begin() as conn:
-                row = _visible(request, await store.find_check(conn, check_uuid.lower()))
+                row = _visible(allowed, await store.find_check(conn, check_uuid.lower()))
                 row = await store.update_check(conn, row, changes)
         except store.Conflict as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from None
@@ -124,8 +125,9 @@ class ChecksController(Controller):
 
     @delete("/{check_uuid:str}", guards=[require_scope("admin")], summary="Delete a check and its history")
     async def delete_check(self, request: Req, hub: Hub, check_uuid: CheckUuid) -> None:
+        allowed = await _allowed(hub, request)
         async with hub.db.writer.begin() as conn:
-            row = _visible(request, await store.find_check(conn, check_uuid.lower()))
+            row = _visible(allowed, await store.find_check(conn, check_uuid.lower()))
             await store.delete_check(conn, row["id"])
 
     @post("/{check_uuid:str}/pause", guards=[require_scope("admin")], status_code=200, summary="Pause alerts")
@@ -137,12 +139,13 @@ class ChecksController(Controller):
         return await self._change(request, hub, check_uuid, resume)
 
     async def _change(self, request: Req, hub: HubContext, check_uuid: str, change: Any) -> CheckOut:
+        allowed = await _allowed(hub, request)
         async with hub.db.writer.begin() as conn:
-            row = _visible(request, await store.find_check(conn, check_uuid.lower()))
+            row = _visible(allowed, await store.find_check(conn, check_uuid.lower()))
             state, flip = change(store.state_of(row), service(hub).now())
             await store.save_state(conn, row["id"], state, flip)
             row = await store.find_check(conn, row["uuid"])
-        return _out(hub, _visible(request, row))
+        return _out(hub, _visible(allowed, row))
 
     @get("/{check_uuid:str}/pings", guards=[require_scope("read")], summary="A check's pings, newest first")
     async def list_pings(
@@ -179,9 +182,7 @@ class CheckProjectsController(Controller):
         self, request: Req, hub: Hub, project: Annotated[str, Parameter(description="the project's slug")]
     ) -> ProjectKeysOut:
         project = project.lower()
-        bound = _bound_project(request)
-        if bound is not None and project != bound:
-            raise PermissionDeniedException(f"this API key may only manage project `{bound}`")
+        await _allowed(hub, request, project)
         if not re.match(PROJECT, project):
             raise ValidationProblem("`project` must be letters, digits, `_ . -`; 1 to 64 characters", "project")
         async with hub.db.writer.begin() as conn:

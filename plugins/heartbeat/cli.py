@@ -48,7 +48,9 @@ async def cmd_list(args: argparse.Namespace, hub: HubContext) -> int:
     cursor = None
     async with hub.db.reader.connect() as conn:
         while True:
-            rows, cursor = await store.list_checks(conn, args.project, cursor, store.MAX_PAGE)
+            rows, cursor = await store.list_checks(
+                conn, [args.project] if args.project else None, cursor, store.MAX_PAGE
+            )
             for row in rows:
                 check = store.check_out(row, now, hub.public_url)
                 print(f"{check.uuid}\t{check.status}\t{check.project}/{check.slug}\t{check.name}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -175,11 +175,12 @@ def _next_cursor(rows: Sequence[Row], limit: int) -> str | None:
 
 
 async def list_checks(
-    conn: AsyncConnection, project: str | None, cursor: str | None, limit: int
+    conn: AsyncConnection, projects: Collection[str] | None, cursor: str | None, limit: int
 ) -> tuple[list[Row], str | None]:
+    """A page of the checks of `projects` (None: every project)."""
     query = _page(tables.checks, cursor, limit)
-    if project is not None:
-        query = query.where(tables.checks.c.project == project)
+    if projects is not None:
+        query = query.where(tables.checks.c.project.in_(projects))
     rows = (await conn.execute(query)).mappings().all()
     return list(rows[:limit]), _next_cursor(rows, limit)
 

@@ -222,3 +222,19 @@ async def test_roles_map_to_scopes(client: httpx.AsyncClient, hub: Hub) -> None:
     assert (await client.get("/api/v1/keys")).status_code == 403
     ingest = await client.post("/api/v1/events", json={"event": "x", "project": "shop"}, headers={"X-CSRF-Token": csrf})
     assert ingest.status_code == 403
+
+
+async def test_members_see_only_their_projects_heartbeat_checks(client: httpx.AsyncClient, hub: Hub, admin_headers):
+    """The heartbeat plugin's API answers within the member's projects too: a ping body may hold a secret."""
+    made = {}
+    for project in ("ops", "web"):
+        body = {"name": f"{project} backup", "project": project, "period": 300}
+        made[project] = (await client.post("/api/v1/checks", json=body, headers=admin_headers)).json()["uuid"]
+    await client.post(f"/ping/{made['web']}", content=b"DB_PASSWORD=hunter2")
+    await signed_in(client, hub, "gina@example.com", "member", ["ops"])
+    listed = (await client.get("/api/v1/checks")).json()["items"]
+    assert [c["uuid"] for c in listed] == [made["ops"]]
+    for path in ("", "/pings", "/flips"):
+        assert (await client.get(f"/api/v1/checks/{made['web']}{path}")).status_code == 404
+    assert (await client.get("/api/v1/checks?project=web")).status_code == 403
+    assert (await client.get(f"/api/v1/checks/{made['ops']}/pings")).status_code == 200
