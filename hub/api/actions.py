@@ -101,18 +101,13 @@ class SelfServiceController(Controller):
 
     @get("/", guards=[require("read")], summary="Self-service actions from the config file")
     async def catalog(self, request: Request) -> list[CatalogEntry]:
-        return [_entry(a) for a in hub_of(request).settings.self_service_actions]
+        return [_entry(a) for a in await _visible_actions(request)]
 
     @post("/{name:str}/runs", guards=[require("act")], status_code=200, summary="Run a self-service action")
     async def run(self, request: Request, name: FromPath[str], data: JSONBody[RunIn | None] = None) -> RunOut:
         hub = hub_of(request)
-        action = next((a for a in hub.settings.self_service_actions if a.name == name), None)
-        if action is None:
-            raise NotFoundException(f"no self-service action {name}")
-        key = api_key(request)
-        if key.project and key.project != action.project:
-            raise NotFoundException(f"no self-service action {name}")
-        actor = await hub.actions.actor_for(key)
+        action = await _visible_action(request, name)
+        actor = await hub.actions.actor_for(api_key(request))
         try:
             return await hub.actions.run_self_service(action, (data or RunIn()).inputs, actor)
         except Forbidden as exc:
@@ -120,7 +115,23 @@ class SelfServiceController(Controller):
 
     @get("/{name:str}/runs", guards=[require("read")], summary="Runs of a self-service action, newest first")
     async def runs(self, request: Request, name: FromPath[str]) -> list[RunOut]:
-        return await hub_of(request).actions.runs(action=name)
+        action = await _visible_action(request, name)
+        return await hub_of(request).actions.runs(action=action.name)
+
+
+async def _visible_actions(request: Request) -> list[SelfServiceAction]:
+    """The configured actions of the projects the caller may see (a bound key's, a member's; all for others)."""
+    hub = hub_of(request)
+    allowed = await hub.context.projects_of(api_key(request))
+    return [a for a in hub.settings.self_service_actions if allowed is None or a.project in allowed]
+
+
+async def _visible_action(request: Request, name: str) -> SelfServiceAction:
+    """404 for an action of a project the caller may not see, as for one that does not exist."""
+    action = next((a for a in await _visible_actions(request) if a.name == name), None)
+    if action is None:
+        raise NotFoundException(f"no self-service action {name}")
+    return action
 
 
 class ActionSecretsController(Controller):

@@ -210,6 +210,20 @@ async def test_self_service_actions(client, hub, admin_headers, target):
     assert (await client.post("/api/v1/actions/nope/runs", headers=admin_headers)).status_code == 404
 
 
+async def test_self_service_actions_of_other_projects_are_out_of_sight(client, hub, admin_headers, target):
+    """`rollback` belongs to project `shop`: a key bound to `blog` neither lists, runs nor reads its runs."""
+    await secret_for(client, admin_headers, target)
+    ran = await client.post("/api/v1/actions/rollback/runs", json={"inputs": {"reason": "x"}}, headers=admin_headers)
+    assert ran.status_code == 200
+    blog = bearer(await make_key(hub, "admin", project="blog"))
+    assert (await client.get("/api/v1/actions", headers=blog)).json() == []
+    assert (await client.get("/api/v1/actions/rollback/runs", headers=blog)).status_code == 404
+    refused = await client.post("/api/v1/actions/rollback/runs", json={"inputs": {"reason": "x"}}, headers=blog)
+    assert refused.status_code == 404
+    shop = bearer(await make_key(hub, "read", project="shop"))
+    assert [r["status"] for r in (await client.get("/api/v1/actions/rollback/runs", headers=shop)).json()] == ["done"]
+
+
 async def test_a_failing_target_marks_the_run_failed(client, hub, admin_headers, target):
     await secret_for(client, admin_headers, target)
     event = await store_event(client, admin_headers, target, url=f"{target.server.url}/fail")
