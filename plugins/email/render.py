@@ -82,7 +82,8 @@ def build(message: Message, *, sender: str, to: str, unsubscribe: str) -> EmailM
     mail = EmailMessage()
     mail["From"] = sender
     mail["To"] = to
-    mail["Subject"] = truncate(f"[{message.project}] {message.title}", 200) or ""
+    # One line: a title may hold line breaks, which a header cannot (the email would fail for good) nor should.
+    mail["Subject"] = truncate(" ".join(f"[{message.project}] {message.title}".split()), 200) or ""
     mail["Date"] = formatdate(localtime=False)
     mail["Message-ID"] = make_msgid(domain="hub")
     mail["List-Unsubscribe"] = f"<{unsubscribe}>"

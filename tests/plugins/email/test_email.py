@@ -101,6 +101,19 @@ async def test_email_has_text_and_html_with_fields_tags_content_and_action_links
     assert delivery["state"] == "delivered" and delivery["last_status"] == 250
 
 
+async def test_a_title_with_line_breaks_is_one_subject_line(client, hub, admin_headers, smtp):
+    """A header cannot hold a line break: the email used to fail on every retry, and nothing else got in."""
+    await email_rule(client, admin_headers)
+    title = "Evil\r\nBcc: victim@evil.com"
+    assert (
+        await client.post("/api/v1/events", json={"project": "shop", "event": title}, headers=admin_headers)
+    ).status_code == 201
+    assert await hub.outbox.run_once(now_utc()) == 1
+    [message] = smtp.messages
+    assert message["Subject"] == "[shop] Evil Bcc: victim@evil.com" and message["Bcc"] is None
+    assert smtp.envelopes == [("hub@example.com", ["oncall@example.com"])]
+
+
 async def test_quiet_hours_digest_is_one_email(client, hub, admin_headers, smtp):
     now = now_utc()
     quiet = {"start": (now - timedelta(hours=1)).strftime("%H:%M"), "end": (now + timedelta(hours=1)).strftime("%H:%M")}
