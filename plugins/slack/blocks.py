@@ -65,10 +65,12 @@ def _run_button(message: Message, index: int, action: Any) -> dict[str, Any] | N
 
 
 def fallback_text(message: Message) -> str:
+    """What notifications and screen readers show; mrkdwn like the blocks, so escaped like them (else an event's
+    `<!channel>` would mention everyone)."""
     icon = SEVERITY_ICON.get(message.severity, "")
-    text = f"{icon} {message.title}".strip()
+    text = f"{icon} {_escape(message.title)}".strip()
     if message.body:
-        text += f": {message.body}"
+        text += f": {_escape(message.body)}"
     return truncate(f"{text} <{message.url}|open>", TEXT_MAX) or ""
 
 

@@ -138,6 +138,7 @@ async def test_card_is_valid_block_kit_with_links_and_a_text_fallback(client, hu
     check_message(card)
     link = f"https://hub.example.com/events/{event['id']}"
     assert "Refund requested" in card["text"] and link in card["text"]
+    assert "Order &lt;42&gt; &amp; co" in card["text"]  # the fallback is mrkdwn too: `<!channel>` must not ping
     header, body, fields, context, actions = card["blocks"]
     assert header == {"type": "header", "text": {"type": "plain_text", "text": "Refund requested", "emoji": True}}
     assert body["text"]["text"] == "Order &lt;42&gt; &amp; co"
