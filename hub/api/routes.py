@@ -12,16 +12,24 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from hub.api.common import api_key, hub_admin, hub_of, project_for
 from hub.ingest import draft_from_input
 from hub.models import EventIn, EventOut, ValidationProblem, now_utc
+from hub.outbox.log import shown_address
 from hub.routing.book import RuleConflict
 from hub.routing.router import DEFAULT_RULE, Verdict, plan, silent_reason
 from hub.routing.rules import Rule
 
 
 class RuleOut(msgspec.Struct):
-    rule: Rule
+    rule: Rule  # Slack webhook URLs only up to their host: they hold a secret
     # "config" rules come from the config file and are read-only here; "api" rules are stored.
     origin: str
     position: int
+
+
+def _shown(rule: Rule) -> Rule:
+    targets = [
+        msgspec.structs.replace(t, slack=shown_address("slack", t.slack)) if t.slack else t for t in rule.targets
+    ]
+    return msgspec.structs.replace(rule, targets=targets)
 
 
 class RouteTestOut(msgspec.Struct):
@@ -62,8 +70,8 @@ class RoutesController(Controller):
     @get("/", summary="Routing rules in evaluation order (config file first)")
     async def list_rules(self, request: Request) -> list[RuleOut]:
         book = hub_of(request).rules
-        configured = [RuleOut(r, "config", i) for i, r in enumerate(book.configured)]
-        stored = [RuleOut(r, "api", i + len(configured)) for i, r in enumerate(await book.stored())]
+        configured = [RuleOut(_shown(r), "config", i) for i, r in enumerate(book.configured)]
+        stored = [RuleOut(_shown(r), "api", i + len(configured)) for i, r in enumerate(await book.stored())]
         return [*configured, *stored]
 
     @put("/{name:str}", summary="Create or replace a stored rule (`position` moves it among the stored rules)")

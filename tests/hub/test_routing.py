@@ -275,3 +275,13 @@ async def test_an_event_is_stored_only_with_its_notification(hub, monkeypatch):
         assert (await conn.execute(select(func.count()).select_from(schema.events))).scalar() == 1
     monkeypatch.undo()
     assert all(r.created for r in await hub.ingestor.store(drafts(("Quiet", False), ("Loud", True))))
+
+
+async def test_listed_rules_show_slack_webhook_urls_only_up_to_their_host(client, admin_headers):
+    """A Slack webhook URL is a secret: whoever has it can post to the channel."""
+    secret = "https://hooks.slack.com/services/T0/B0/SECRETTOKEN"
+    await put_rule(client, admin_headers, {"name": "to-slack", "targets": [{"slack": secret}]})
+    listed = (await client.get("/api/v1/routes", headers=admin_headers)).json()
+    [rule] = [r["rule"] for r in listed if r["rule"]["name"] == "to-slack"]
+    assert rule["targets"] == [{"slack": "https://hooks.slack.com/…"}]
+    assert "SECRETTOKEN" not in str(listed)
