@@ -18,6 +18,7 @@ import msgspec
 
 from hub import __version__
 from hub.config import ConfigError, Settings, load_settings
+from hub.models import plain_patterns
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -179,7 +180,7 @@ def cmd_sources_list(args: argparse.Namespace) -> int:
 
 def cmd_sources_add(args: argparse.Namespace) -> int:
     async def work(hub: Any) -> int:
-        from hub.api.sources import source_out
+        from hub.api.sources import SourceIn, source_out
         from hub.sources import SourceConflict
 
         if args.plugin not in hub.plugins.sources:
@@ -189,13 +190,25 @@ def cmd_sources_add(args: argparse.Namespace) -> int:
         secrets = list(args.secret)
         if existing and args.keep_old_secrets:
             secrets = [*secrets, *(s for s in existing.secrets if s not in secrets)]
+        project = args.project or (existing.project if existing else None)
+        if not project:
+            print("hub: --project is required for a new source", file=sys.stderr)
+            return 2
+        # Options left out keep what the source has; the values are held to the admin API's rules.
+        channel = args.channel if args.channel is not None else (existing.channel if existing else None)
+        values = {"plugin": args.plugin, "name": args.name, "project": project, "secrets": secrets, "channel": channel}
+        try:
+            source = msgspec.convert(values, SourceIn)
+        except msgspec.ValidationError as exc:
+            print(f"hub: {plain_patterns(str(exc))}", file=sys.stderr)
+            return 2
         try:
             stored = await hub.sources.save(
-                plugin=args.plugin,
-                name=args.name,
-                project=args.project or (existing.project if existing else ""),
-                secrets=secrets,
-                channel=args.channel,
+                plugin=source.plugin,
+                name=source.name,
+                project=source.project,
+                secrets=source.secrets,
+                channel=source.channel,
             )
         except SourceConflict as exc:
             print(f"hub: {exc}", file=sys.stderr)

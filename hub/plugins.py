@@ -55,6 +55,11 @@ class Plugins:
         self.settings = self._validate_settings(settings)
         self.sources = self._collect_sources()
         self.notifiers = self._collect_notifiers()
+        for declared in settings.sources:
+            if declared.plugin not in self.sources:
+                raise PluginError(
+                    f"[[sources]] {declared.name}: no loaded plugin provides source type {declared.plugin!r}"
+                )
 
     @property
     def hook(self) -> Any:

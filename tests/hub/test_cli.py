@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -139,3 +140,42 @@ def test_keys_create_rejects_a_key_that_could_never_work(tmp_path, option, rule)
 @pytest.mark.parametrize("args", [["--help"], ["serve", "--help"], ["keys", "create", "--help"]])
 def test_help(args, tmp_path):
     assert run(args, tmp_path).returncode == 0
+
+
+def test_sources_add_rotates_a_secret_and_keeps_what_is_left_out(tmp_path):
+    env = {"HUB_CONFIG": ""}
+    added = run(
+        ["sources", "add", "stripe", "main", "--project", "shop", "--channel", "pay", "--secret", "whsec_one1"],
+        tmp_path,
+        env,
+    )
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip().endswith("/hooks/stripe/main")
+    rotated = run(["sources", "add", "stripe", "main", "--secret", "whsec_two2", "--keep-old-secrets"], tmp_path, env)
+    assert rotated.returncode == 0, rotated.stderr
+    [source] = json.loads(run(["sources", "list", "--json"], tmp_path, env).stdout)
+    assert (source["project"], source["channel"], len(source["secret_hints"])) == ("shop", "pay", 2)
+
+
+@pytest.mark.parametrize(
+    ("args", "rule"),
+    [
+        (["sources", "add", "stripe", "new", "--secret", "whsec_one1"], "--project is required"),
+        (["sources", "add", "stripe", "new", "--project", "shop", "--secret", "abc"], "length >= 8"),
+        (["sources", "add", "stripe", "Bad/Name", "--project", "shop", "--secret", "whsec_one1"], "regex"),
+        (["sources", "add", "stripe", "new", "--project", "bad slug", "--secret", "whsec_one1"], "regex"),
+    ],
+)
+def test_sources_add_holds_a_source_to_the_api_rules(tmp_path, args, rule):
+    """A source with no project used to be stored, and every delivery to it failed with a 500."""
+    env = {"HUB_CONFIG": ""}
+    result = run(args, tmp_path, env)
+    assert result.returncode == 2 and rule in result.stderr, result.stderr
+    assert json.loads(run(["sources", "list", "--json"], tmp_path, env).stdout) == []
+
+
+def test_a_config_source_of_no_loaded_plugin_stops_the_start(tmp_path):
+    config = tmp_path / "hub.toml"
+    config.write_text('[[sources]]\nplugin = "nope"\nname = "main"\nproject = "shop"\nsecrets = ["whsec_one1"]\n')
+    result = run(["--config", str(config), "sources", "list"], tmp_path)
+    assert result.returncode != 0 and "no loaded plugin provides source type 'nope'" in result.stderr
