@@ -18,7 +18,7 @@ class EmailNotifier:
             message,
             sender=settings.from_address,
             to=recipient.address,
-            unsubscribe=f"{hub.public_url}/settings/notifications",
+            unsubscribe=f"{hub.public_url}/settings",  # the web app's page with the notification settings
         )
         try:
             _, reply = await aiosmtplib.send(

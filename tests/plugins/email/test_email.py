@@ -87,7 +87,8 @@ async def test_email_has_text_and_html_with_fields_tags_content_and_action_links
     [message] = smtp.messages
     assert smtp.envelopes == [("hub@example.com", ["oncall@example.com"])]
     assert message["Subject"] == "[shop] Refund requested"
-    assert message["List-Unsubscribe"] == "<https://hub.example.com/settings/notifications>"
+    assert message["List-Unsubscribe"] == "<https://hub.example.com/settings>"
+    assert (await client.get("/settings")).status_code == 200  # a page of the web app, not a 404
     assert message.get_content_type() == "multipart/alternative"
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
