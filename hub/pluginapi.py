@@ -22,7 +22,16 @@ from hub.db.engine import Database
 from hub.db.events import decode_cursor, encode_cursor
 from hub.db.schema import JsonValue, UTCDateTime
 from hub.hookspecs import hookimpl
-from hub.models import ActionIn, EventIn, EventOut, StoredResult, ValidationProblem, now_utc
+from hub.models import (
+    MAX_JSON_DEPTH,
+    ActionIn,
+    EventIn,
+    EventOut,
+    StoredResult,
+    ValidationProblem,
+    nests_deeper_than,
+    now_utc,
+)
 from hub.outbound import BlockedAddress, OutboundClient, OutboundResponse, ResponseTooLarge
 from hub.outbox.notifier import Message, Notifier, Outcome, Recipient, parse_retry_after
 from hub.secretstore import keep_secret
@@ -32,6 +41,7 @@ if TYPE_CHECKING:
     from hub.core import Hub
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "ActionIn",
     "ApiKey",
     "Batch",
@@ -63,6 +73,7 @@ __all__ = [
     "hookimpl",
     "insert_ignore",
     "inserting",
+    "nests_deeper_than",
     "now_utc",
     "parse_retry_after",
     "require_scope",

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from hub.pluginapi import EventIn, truncate
+from hub.pluginapi import MAX_JSON_DEPTH, EventIn, nests_deeper_than, truncate
 
 from .dashboard import dashboard_actions
 from .event import StripeEvent
@@ -100,9 +100,9 @@ def encoded_size(value: Any) -> int:
 
 
 def fit_content(value: dict[str, Any]) -> dict[str, Any]:
-    """The object itself when it fits EventIn's content limit; else its top-level scalars, long strings cut,
-    as many as fit, marked `"_trimmed": true`."""
-    if encoded_size(value) <= MAX_CONTENT_BYTES:
+    """The object itself when it fits EventIn's content limits (size and nesting); else its top-level scalars,
+    long strings cut, as many as fit, marked `"_trimmed": true`."""
+    if encoded_size(value) <= MAX_CONTENT_BYTES and not nests_deeper_than(value, MAX_JSON_DEPTH):
         return value
     trimmed: dict[str, Any] = {"_trimmed": True}
     room = MAX_CONTENT_BYTES - encoded_size(trimmed)

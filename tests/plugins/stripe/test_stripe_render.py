@@ -384,6 +384,16 @@ def test_a_huge_object_is_trimmed_to_fit(stripe_resources):
     assert "blob" not in event.content and "billing_details" not in event.content
 
 
+def test_an_object_nested_past_the_limit_is_trimmed_and_stays_a_test_event(stripe_resources):
+    """Else the plugin failed, and the raw fallback lost the event's type, channel and test mode."""
+    deep: dict = {}
+    for _ in range(40):
+        deep = {"d": deep}
+    event = one_event(envelope_of("charge.refunded", {**stripe_resources["charge"], "metadata": deep}))
+    assert event.content["_trimmed"] is True and event.content["id"] == CH and "metadata" not in event.content
+    assert (event.tags["type"], event.test) == ("charge.refunded", True)
+
+
 def test_long_texts_are_cut_to_the_limits():
     event = one_event(envelope_of("x" * 5000, {"status": "s" * 5000, "object": "o" * 200, "id": "i" * 255}))
     assert len(event.event) == 250 and event.event.endswith("…")
