@@ -44,10 +44,9 @@ def error_response(
     )
 
 
-def field_of(exc: msgspec.ValidationError, prefix: str = "") -> str | None:
-    """The dotted field a msgspec error points at (`$.actions[0].url` -> `actions[0].url`), down to the field its
-    message names (`actions[0].key` for "`key` is required ... - at `$.actions[0]`")."""
-    message = str(exc)
+def field_of(message: str, prefix: str = "") -> str | None:
+    """The dotted field a msgspec error message points at (`$.actions[0].url` -> `actions[0].url`), down to the
+    field it names (`actions[0].key` for "`key` is required ... - at `$.actions[0]`")."""
     at = _AT_PATH.search(message)
     named = _NAMED.match(message)
     parts = [prefix.strip("."), at.group(1).replace("[...]", "") if at else "", named.group(1) if named else ""]
@@ -78,6 +77,7 @@ def describe_validation(
 ) -> tuple[str, str | None]:
     """msgspec's message with the field's full path, and the allowed values spelled out for enums."""
     message = plain_patterns(str(exc))
+    field = field_of(message, prefix)
     match = _AT_PATH.search(message)
     if model is not None and match and message.startswith("Invalid enum value"):
         node = _type_at(model, match.group(1))
@@ -86,7 +86,7 @@ def describe_validation(
             message = message.replace(" - at", f" (expected one of {allowed}) - at", 1)
     if prefix:
         message = message.replace("`$", f"`$.{prefix.rstrip('.')}", 1)
-    return message, field_of(exc, prefix)
+    return message, field
 
 
 def on_validation_problem(_: Request, exc: ValidationProblem) -> Response[ErrorBody]:
@@ -118,7 +118,9 @@ def on_http_exception(_: Request, exc: HTTPException) -> Response[ErrorBody]:
             source = getattr(first.get("source"), "value", first.get("source")) or "request"
             where = f"{source} parameter" if source in ("query", "path", "header", "cookie") else str(source)
             message = plain_patterns(str(first.get("message")))
-            return error_response(400, f"{message} - at `{first['key']}` ({where})", str(first["key"]))
+            # A body Litestar decoded is `data`; its message says which field of it (msgspec's own words).
+            field = (field_of(message) if source == "body" else None) or str(first["key"])
+            return error_response(400, f"{message} - at `{first['key']}` ({where})", field)
     return error_response(exc.status_code, str(message), headers=exc.headers)
 
 
