@@ -6,6 +6,7 @@ through one process reaches the others within that delay.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -17,6 +18,8 @@ from hub.db import schema
 from hub.db.engine import Database
 from hub.models import now_utc
 from hub.routing.rules import Rule
+
+log = logging.getLogger(__name__)
 
 MAX_STORED_RULES = 500
 
@@ -41,8 +44,15 @@ class RuleBook:
 
     async def _load(self, conn: AsyncConnection) -> None:
         r = schema.routing_rules.c
-        rows = await conn.execute(select(r.definition).order_by(r.position, r.name))
-        self._stored = [msgspec.convert(row.definition, Rule) for row in rows]
+        stored = []
+        for row in await conn.execute(select(r.name, r.definition).order_by(r.position, r.name)):
+            try:
+                stored.append(msgspec.convert(row.definition, Rule))
+            except msgspec.ValidationError as exc:
+                # Saved before a rule was tightened. Routing runs in every ingest transaction: one bad rule must
+                # not stop events from being stored.
+                log.error("routing rule %r no longer validates and is skipped until saved again: %s", row.name, exc)
+        self._stored = stored
         self._loaded_at = time.monotonic()
 
     def invalidate(self) -> None:

@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from blockkit import check_message
 from peers import LoopbackServer
+from sqlalchemy import update
 
+from hub.db import schema
 from hub.models import now_utc
 from hub.routing.grouping import quiet_until
 from hub.routing.matcher import explain
@@ -292,3 +294,19 @@ async def test_a_rule_body_missing_a_field_names_that_field(client, admin_header
     response = await client.put("/api/v1/routes/r", json={"name": "r"}, headers=admin_headers)
     assert response.status_code == 400
     assert response.json()["field"] == "targets" and "`targets`" in response.json()["message"]
+
+
+async def test_a_stored_rule_that_no_longer_validates_is_skipped_not_fatal(client, hub, admin_headers, caplog):
+    """A rule saved under looser rules (an address ending in a newline) must not stop every event being stored."""
+    await put_rule(client, admin_headers, {"name": "old", "targets": [{"email": "a@example.com"}]})
+    r = schema.routing_rules.c
+    async with hub.db.writer.begin() as conn:
+        await conn.execute(
+            update(schema.routing_rules)
+            .where(r.name == "old")
+            .values(definition={"name": "old", "targets": [{"email": "a@example.com\n"}]})
+        )
+    hub.rules.invalidate()
+    stored = await client.post("/api/v1/events", json={"project": "shop", "event": "x"}, headers=admin_headers)
+    assert stored.status_code == 201, stored.text
+    assert "routing rule 'old' no longer validates" in caplog.text
