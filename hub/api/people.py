@@ -117,9 +117,15 @@ class TeamsController(Controller):
             raise NotFoundException(f"no team {team}")
         return found
 
-    @delete("/{team:str}", summary="Delete a team")
+    @delete("/{team:str}", summary="Delete a team (not one a routing rule sends to)")
     async def remove(self, request: Request, team: FromPath[str]) -> None:
-        if not await hub_of(request).people.delete_team(team):
+        hub = hub_of(request)
+        async with hub.db.reader.connect() as conn:
+            rules = await hub.rules.rules(conn)
+        if sending := [r.name for r in rules if any(t.team == team.lower() for t in r.targets)]:
+            detail = f"routing rule {sending[0]} sends to team {team}; change it first"
+            raise HTTPException(status_code=409, detail=detail)
+        if not await hub.people.delete_team(team):
             raise NotFoundException(f"no team {team}")
 
     @put("/{team:str}/members/{user:str}", summary="Add a user (id or email) to a team")

@@ -25,6 +25,16 @@ class RuleOut(msgspec.Struct):
     position: int
 
 
+async def _check_people(request: Request, rule: Rule) -> None:
+    """A team or user a target names must exist: else the rule would notify nobody, without a trace."""
+    people = hub_of(request).people
+    for index, target in enumerate(rule.targets):
+        if target.team and await people.get_team(target.team) is None:
+            raise ValidationProblem(f"no team `{target.team}`; create it first", f"targets[{index}].team")
+        if target.user and await people.get_user(target.user) is None:
+            raise ValidationProblem(f"no user `{target.user}`; create them first", f"targets[{index}].user")
+
+
 def _shown(rule: Rule) -> Rule:
     targets = [
         msgspec.structs.replace(t, slack=shown_address("slack", t.slack)) if t.slack else t for t in rule.targets
@@ -86,6 +96,7 @@ class RoutesController(Controller):
             raise ValidationProblem(f"`name` must be {name!r}, as in the URL", "name")
         if name == DEFAULT_RULE.name:
             raise ValidationProblem("`default` is the built-in fallback rule's name; choose another", "name")
+        await _check_people(request, data)
         try:
             return await hub_of(request).rules.save(data, position)
         except RuleConflict as exc:

@@ -187,6 +187,7 @@ async def test_notify_without_a_rule_pushes_to_everyone_in_the_project(client, h
 
 
 async def test_explain_endpoint(client, admin_headers):
+    assert (await client.post("/api/v1/teams", json={"slug": "ops", "name": "Ops"}, headers=admin_headers)).is_success
     await put_rule(
         client, admin_headers, {"name": "prod", "match": {"tags": {"env": "prod"}}, "targets": [{"team": "ops"}]}
     )
@@ -310,3 +311,16 @@ async def test_a_stored_rule_that_no_longer_validates_is_skipped_not_fatal(clien
     stored = await client.post("/api/v1/events", json={"project": "shop", "event": "x"}, headers=admin_headers)
     assert stored.status_code == 201, stored.text
     assert "routing rule 'old' no longer validates" in caplog.text
+
+
+async def test_a_rule_must_name_teams_and_users_that_exist_and_a_team_a_rule_sends_to_stays(client, admin_headers):
+    """Else the rule matched and notified nobody, with no delivery anywhere to say so."""
+    for target, field in [({"team": "ghosts"}, "targets[0].team"), ({"user": "nobody@example.com"}, "targets[0].user")]:
+        response = await client.put("/api/v1/routes/r", json={"name": "r", "targets": [target]}, headers=admin_headers)
+        assert response.status_code == 400 and response.json()["field"] == field
+    assert (await client.post("/api/v1/teams", json={"slug": "ops", "name": "Ops"}, headers=admin_headers)).is_success
+    await put_rule(client, admin_headers, {"name": "r", "targets": [{"team": "ops"}]})
+    refused = await client.delete("/api/v1/teams/ops", headers=admin_headers)
+    assert refused.status_code == 409 and "routing rule r" in refused.json()["message"]
+    assert (await client.delete("/api/v1/routes/r", headers=admin_headers)).status_code == 204
+    assert (await client.delete("/api/v1/teams/ops", headers=admin_headers)).status_code == 204
