@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from typing import Any
 
@@ -13,7 +14,7 @@ from hub.pluginapi import HubContext
 
 from . import runner, store
 from .api import project_keys_out
-from .models import CheckPatch, CheckSpec
+from .models import PROJECT, CheckPatch, CheckSpec
 from .service import service
 from .states import pause, resume
 
@@ -105,6 +106,8 @@ async def cmd_change(args: argparse.Namespace, hub: HubContext) -> int:
 
 
 async def cmd_keys(args: argparse.Namespace, hub: HubContext) -> int:
+    if not re.fullmatch(PROJECT, args.project):
+        return _fail(f"the project must be letters, digits, `_ . -`, 1 to 64; got {args.project!r}")
     async with hub.db.writer.begin() as conn:
         row = await store.project_keys(hub.db, conn, args.project.lower(), service(hub).now())
     _print(project_keys_out(hub, row))

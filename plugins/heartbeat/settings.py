@@ -21,3 +21,11 @@ class HeartbeatSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True
     ping_retention_days: Annotated[int, msgspec.Meta(ge=1)] = 90
     # Checks declared here are created on start and kept in step with this file (matched by project + slug).
     checks: list[CheckSpec] = []
+
+    def __post_init__(self) -> None:
+        seen: set[tuple[str, str | None]] = set()
+        for spec in self.checks:
+            if (spec.project, spec.slug) in seen:
+                message = f"two checks in project `{spec.project}` have the slug `{spec.slug}`; give one its own `slug`"
+                raise ValueError(message)
+            seen.add((spec.project, spec.slug))

@@ -54,6 +54,11 @@ def test_checks_commands(hub_cli):
     assert code == 1 and "no check" in err
 
 
+def test_keys_of_a_project_that_is_no_slug_are_refused(hub_cli):
+    code, out, err = hub_cli("checks", "keys", "bad proj")
+    assert code == 1 and "letters, digits" in err and out == ""
+
+
 def test_bad_input_is_reported(hub_cli):
     code, _, err = hub_cli(
         "checks", "create", "--name", "x", "--project", "ops", "--period", "60", "--cron", "* * * * *"

@@ -50,6 +50,15 @@ def test_a_bad_declared_check_stops_the_hub_with_a_message():
         Plugins(load_settings(environ={"HUB_PLUGINS": bad}))
 
 
+def test_two_declared_checks_with_one_slug_stop_the_hub():
+    """Else the second silently replaced the first on every start."""
+    from hub.plugins import PluginError, Plugins
+
+    twice = '{heartbeat = {checks = [{name = "Dup", project = "ops", period = 60}, {name = "dup", project = "OPS"}]}}'
+    with pytest.raises(PluginError, match="two checks in project `ops` have the slug `dup`"):
+        Plugins(load_settings(environ={"HUB_PLUGINS": twice}))
+
+
 async def test_a_hub_that_was_down_catches_up_once_on_start(client, hub, admin_headers, clock, settings, stored_events):
     """Deadlines pass while no hub runs; the next hub to start flags them at once, and only once."""
     check = (
