@@ -83,6 +83,8 @@ def nests_deeper_than(value: Any, levels: int) -> bool:
     return True
 
 
+# The longest text a person may fill in for an action's input (and so its `default`).
+MAX_TEXT_INPUT = 2000
 # What an input's `default` may be, by the input's type.
 _DEFAULT_TYPES: dict[str, type | tuple[type, ...]] = {"text": str, "number": (int, float), "choice": str, "bool": bool}
 _DEFAULT_NAMES = {"text": "string", "number": "number", "choice": "string", "bool": "boolean"}
@@ -113,6 +115,8 @@ class ActionInput(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True
             raise ValueError("`default` must be one of `choices`")
         if self.default is not None and not _fits(self.default, self.type):
             raise ValueError(f"`default` of an input of type `{self.type}` must be a {_DEFAULT_NAMES[self.type]}")
+        if isinstance(self.default, str) and len(self.default) > MAX_TEXT_INPUT:
+            raise ValueError(f"`default` must be at most {MAX_TEXT_INPUT} characters, as what a person fills in")
 
 
 class ActionIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):

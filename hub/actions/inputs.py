@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from hub.models import ActionInput, ActionInputOut, ValidationProblem
-
-MAX_TEXT = 2000
+from hub.models import MAX_TEXT_INPUT, ActionInput, ActionInputOut, ValidationProblem
 
 
 def validate_inputs(declared: Sequence[ActionInput | ActionInputOut], given: dict[str, Any]) -> dict[str, Any]:
@@ -26,8 +24,8 @@ def validate_inputs(declared: Sequence[ActionInput | ActionInputOut], given: dic
                 raise ValidationProblem(f"`{spec.name}` is required", field)
             continue
         if spec.type == "text":
-            if not isinstance(value, str) or len(value) > MAX_TEXT:
-                raise ValidationProblem(f"`{spec.name}` must be text of at most {MAX_TEXT} characters", field)
+            if not isinstance(value, str) or len(value) > MAX_TEXT_INPUT:
+                raise ValidationProblem(f"`{spec.name}` must be text of at most {MAX_TEXT_INPUT} characters", field)
         elif spec.type == "number":
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValidationProblem(f"`{spec.name}` must be a number", field)

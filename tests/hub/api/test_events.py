@@ -142,6 +142,15 @@ def _nested(levels: int) -> list:
             "actions[0].inputs[0].default",
             "must be a boolean",
         ),
+        (
+            {
+                "actions": [
+                    {"label": "x", "url": "https://a", "key": "k", "inputs": [{"name": "n", "default": "d" * 2001}]}
+                ]
+            },
+            "actions[0].inputs[0].default",
+            "at most 2000 characters",
+        ),
         ({"unknown": 1}, "unknown", "unknown field `unknown`"),
         ({"context_start": True}, "context_start", "`context_start` needs a `context_id`"),
     ],
