@@ -8,6 +8,7 @@ rule (`Expected str of length <= 250`).
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -32,6 +33,17 @@ MAX_ACTION_EXPIRY_MINUTES = 43_200
 BACKFILL_AFTER = timedelta(minutes=5)
 # A timestamp further in the future than this is refused (clock skew allowance).
 MAX_FUTURE = timedelta(minutes=5)
+
+
+# Letters NFKD does not split into a base letter and a mark.
+_UNSPLIT = str.maketrans({"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "þ": "th"})
+
+
+def slugify(text: str, limit: int = 64) -> str:
+    """A free-form name as a slug: accents dropped (`Zürich` -> `zurich`), lower case, any other run of
+    characters one dash. Empty when nothing is left, as for a name written in another script."""
+    folded = unicodedata.normalize("NFKD", text.lower().translate(_UNSPLIT)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9_.]+", "-", folded).strip("-._")[:limit].rstrip("-._")
 
 
 def plain_patterns(message: str) -> str:

@@ -31,6 +31,7 @@ from hub.models import (
     ValidationProblem,
     nests_deeper_than,
     now_utc,
+    slugify,
 )
 from hub.outbound import BlockedAddress, OutboundClient, OutboundResponse, ResponseTooLarge
 from hub.outbox.notifier import Message, Notifier, Outcome, Recipient, parse_retry_after
@@ -78,6 +79,7 @@ __all__ = [
     "parse_retry_after",
     "require_scope",
     "run_together",
+    "slugify",
     "truncate",
     "upsert",
 ]

@@ -6,11 +6,13 @@ give the same messages for the same mistakes.
 
 from __future__ import annotations
 
-import re
+import hashlib
 from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
+
+from hub.pluginapi import slugify
 
 from .schedule import ScheduleError, validate
 
@@ -30,10 +32,10 @@ Cron = Annotated[str, msgspec.Meta(min_length=1, max_length=100, description="fi
 Tz = Annotated[str, msgspec.Meta(min_length=1, max_length=64, description="IANA time zone of the cron expression")]
 
 
-def slugify(name: str) -> str:
-    """A check's default slug, from its name: `Nightly DB backup` -> `nightly-db-backup`."""
-    slug = re.sub(r"[^a-z0-9_.]+", "-", name.lower()).strip("-._")[:64]
-    return slug or "check"
+def default_slug(name: str) -> str:
+    """A check's default slug, from its name: `Nightly DB backup` -> `nightly-db-backup`. A name with no Latin
+    letters or digits gets `check-` and a hash of the name, so two such checks do not collide."""
+    return slugify(name) or f"check-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 def check_schedule(period: int | None, cron: str | None, tz: str) -> None:
@@ -63,7 +65,7 @@ class CheckSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         check_schedule(self.period, self.cron, self.tz)
         self.project = self.project.lower()
         if self.slug is None:
-            self.slug = slugify(self.name)
+            self.slug = default_slug(self.name)
         if self.period is None and self.cron is None:
             self.period = DEFAULT_PERIOD
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import msgspec
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.ingest import draft_from_input
-from hub.models import MAX_CONTENT_BYTES, EventIn, ValidationProblem
+from hub.models import MAX_CONTENT_BYTES, EventIn, ValidationProblem, slugify
 
 json_values = st.recursive(
     st.none()
@@ -77,3 +78,17 @@ def test_icons_are_one_emoji_or_a_shortcode(icon):
     import emoji
 
     assert emoji.is_emoji(event.icon) or (event.icon.startswith(":") and event.icon.endswith(":"))
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Nightly DB backup", "nightly-db-backup"),
+        ("Zürich Backup", "zurich-backup"),
+        ("Straße & Co.", "strasse-co"),
+        ("  -Hello--World- ", "hello-world"),
+        ("日本のバックアップ", ""),
+    ],
+)
+def test_slugify_keeps_latin_letters_of_any_accent(name, slug):
+    assert slugify(name) == slug

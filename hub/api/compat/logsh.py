@@ -16,10 +16,10 @@ import msgspec
 from litestar import Request, Response, Router, post
 
 from hub.api.common import decode, require
-from hub.api.compat.shared import peer_errors, read_payload, slugify, store_event
+from hub.api.compat.shared import peer_errors, read_payload, store_event
 from hub.api.errors import ErrorBody
 from hub.api.openapi import json_body
-from hub.models import MAX_TAGS, TAG_KEY_PATTERN
+from hub.models import MAX_TAGS, TAG_KEY_PATTERN, slugify
 
 DEFAULT_ICON = "🔥"
 # Hub field -> the Logsh field it came from, for error messages.

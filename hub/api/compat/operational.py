@@ -15,10 +15,10 @@ import msgspec
 from litestar import MediaType, Request, Response, Router, post
 
 from hub.api.common import api_key, decode, hub_of, require
-from hub.api.compat.shared import leading_emoji, peer_errors, read_payload, slugify, store_event
+from hub.api.compat.shared import leading_emoji, peer_errors, read_payload, store_event
 from hub.api.errors import ErrorBody
 from hub.api.openapi import json_body
-from hub.models import DEFAULT_ACTION_EXPIRY_MINUTES, SHORTCODE_PATTERN, ValidationProblem, tag_text
+from hub.models import DEFAULT_ACTION_EXPIRY_MINUTES, SHORTCODE_PATTERN, ValidationProblem, slugify, tag_text
 
 TYPES = ("text", "map", "image", "json", "rows")
 MAX_NAME = 250  # EventIn's limit on `event`; Operational cuts long names instead of refusing them

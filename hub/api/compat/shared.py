@@ -24,7 +24,6 @@ Render = Callable[[ErrorBody, dict[str, str]], Response[Any]]
 _PATH = re.compile(r"`\$\.([^`]*)`")
 _NAME = re.compile(r"`(\w+)`")
 _SEGMENT = re.compile(r"[A-Za-z_]\w*")
-_NOT_SLUG = re.compile(r"[^a-z0-9_.-]+")
 
 
 def peer_errors(render: Render) -> dict[Any, Callable[[Request, Exception], Response[Any]]]:
@@ -75,11 +74,6 @@ async def store_event(
     draft = draft_from_input(event_in, project=project, source=source, received_at=now_utc())
     [result] = await hub_of(request).ingestor.store([draft])
     return result
-
-
-def slugify(text: str, limit: int = 64) -> str:
-    """A free-form name as a hub slug: lower case, runs of other characters as one dash."""
-    return _NOT_SLUG.sub("-", text.strip().lower()).strip("-._")[:limit].rstrip("-._")
 
 
 def leading_emoji(text: str) -> tuple[str | None, str]:

@@ -10,6 +10,14 @@ from hub_plugins.heartbeat.scan import scan
 from hub.testing import bearer, make_key
 
 
+async def test_names_in_other_scripts_get_slugs_of_their_own(create_check):
+    """Both used to become `check`, and the second check was refused as a duplicate."""
+    first, second = await create_check(name="日本のバックアップ"), await create_check(name="Резервная копия")
+    assert first["slug"].startswith("check-") and second["slug"].startswith("check-")
+    assert first["slug"] != second["slug"]
+    assert (await create_check(name="Zürich backup"))["slug"] == "zurich-backup"
+
+
 async def test_create_read_update_delete(client, admin_headers, create_check):
     check = await create_check(name="Nightly DB backup")
     assert check["slug"] == "nightly-db-backup"
