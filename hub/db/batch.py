@@ -39,6 +39,8 @@ from sqlalchemy import Dialect, Insert, Table, Update, bindparam, insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.db.engine import CLOSED_DRIVER
+
 Convert = Callable[[Any], Any]
 
 # Row counts a multi-row statement takes: any up to ANY_COUNT_UP_TO, else a power of two up to MOST_ROWS.
@@ -209,7 +211,7 @@ async def _on_driver_thread(conn: AsyncConnection, statements: list[Prepared], *
             failed.sql, failed.parameters, exc, sqlite3.Error, hide_parameters=True, dialect=conn.dialect
         ) from exc
     except ValueError as exc:
-        if str(exc).lower() not in _CLOSED:
+        if str(exc).lower() not in CLOSED_DRIVER:
             raise
         # aiosqlite's words for a connection closed under us; SQLAlchemy's adapter reports them as a lost
         # connection, which the pool then replaces.
@@ -218,9 +220,6 @@ async def _on_driver_thread(conn: AsyncConnection, statements: list[Prepared], *
         raise DBAPIError.instance(
             statements[0].sql, (), lost, sqlite3.Error, connection_invalidated=True, dialect=conn.dialect
         ) from exc
-
-
-_CLOSED = ("no active connection", "connection closed")
 
 
 def _converted(row: tuple[Any, ...], converts: tuple[tuple[int, Convert], ...]) -> tuple[Any, ...]:

@@ -41,6 +41,9 @@ def _json_text(value: Any) -> str:
 # non-ASCII text as it is, so SQLite's full-text index sees "café" rather than "caf\u00e9".
 JSON_CODEC: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": msgspec.json.decode}
 
+# What aiosqlite's ValueError says when its connection was closed under the caller.
+CLOSED_DRIVER = ("no active connection", "connection closed")
+
 # RETURNING (3.35) in routing, insights and the heartbeat scan.
 MIN_SQLITE = (3, 35, 0)
 
@@ -99,6 +102,14 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int, extra: Callable
             adapted.run_async(lambda driver: driver.execute(statement))
         except sqlite3.Error as exc:
             raise DBAPIError.instance(statement, (), exc, sqlite3.Error, dialect=connection.dialect) from exc
+        except ValueError as exc:
+            if str(exc).lower() not in CLOSED_DRIVER:
+                raise
+            # aiosqlite's words for a connection closed under the pool, as SQLAlchemy's own adapter reports them.
+            lost = sqlite3.OperationalError(str(exc))
+            raise DBAPIError.instance(
+                statement, (), lost, sqlite3.Error, connection_invalidated=True, dialect=connection.dialect
+            ) from exc
         except BaseException:
             # Cancelled while the BEGIN was on the driver's thread, where it still runs (perhaps once a lock held
             # by another process is let go), after SQLAlchemy gave up on this transaction: queue behind it the

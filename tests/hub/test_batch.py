@@ -337,3 +337,15 @@ async def test_a_driver_connection_closed_under_the_pool_is_a_lost_connection_th
     async with hub.db.reader.connect() as conn:
         slugs = set((await conn.execute(select(schema.projects.c.slug))).scalars())
     assert "pi" in slugs and "omicron" not in slugs
+
+
+@SQLITE_ONLY
+async def test_a_begin_on_a_closed_driver_is_a_lost_connection_too(hub):
+    projects = inserting(schema.projects, ["slug", "created_at"])
+    async with hub.db.writer.connect() as conn:
+        await (await conn.get_raw_connection()).driver_connection.close()
+        with pytest.raises(OperationalError) as caught:
+            await run_together(conn, (projects, [("rho", now_utc())]))  # begins through the engine's listener
+        assert caught.value.connection_invalidated
+    async with hub.db.writer.connect() as conn:
+        await commit_together(conn, (projects, [("sigma", now_utc())]))
