@@ -324,28 +324,18 @@ async def test_a_connection_closed_mid_transaction_rolls_back_and_frees_the_writ
 
 
 @SQLITE_ONLY
-async def test_a_driver_connection_closed_under_the_pool_is_a_lost_connection_that_the_pool_replaces(hub):
-    """aiosqlite raises a bare ValueError then; it must surface as SQLAlchemy's error and not poison the pool."""
+@pytest.mark.parametrize("write", [commit_together, run_together], ids=["in-one-trip", "begun-by-the-engine"])
+async def test_a_driver_connection_closed_under_the_pool_is_a_lost_connection_that_the_pool_replaces(hub, write):
+    """aiosqlite raises a bare ValueError then; it must surface as SQLAlchemy's error and not poison the pool.
+    `run_together` begins through the engine's BEGIN listener, `commit_together` sends its own BEGIN."""
     projects = inserting(schema.projects, ["slug", "created_at"])
     async with hub.db.writer.connect() as conn:
         await (await conn.get_raw_connection()).driver_connection.close()
         with pytest.raises(OperationalError) as caught:
-            await commit_together(conn, (projects, [("omicron", now_utc())]))
+            await write(conn, (projects, [("omicron", now_utc())]))
         assert caught.value.connection_invalidated
     async with hub.db.writer.connect() as conn:  # a fresh connection
         await commit_together(conn, (projects, [("pi", now_utc())]))
     async with hub.db.reader.connect() as conn:
         slugs = set((await conn.execute(select(schema.projects.c.slug))).scalars())
     assert "pi" in slugs and "omicron" not in slugs
-
-
-@SQLITE_ONLY
-async def test_a_begin_on_a_closed_driver_is_a_lost_connection_too(hub):
-    projects = inserting(schema.projects, ["slug", "created_at"])
-    async with hub.db.writer.connect() as conn:
-        await (await conn.get_raw_connection()).driver_connection.close()
-        with pytest.raises(OperationalError) as caught:
-            await run_together(conn, (projects, [("rho", now_utc())]))  # begins through the engine's listener
-        assert caught.value.connection_invalidated
-    async with hub.db.writer.connect() as conn:
-        await commit_together(conn, (projects, [("sigma", now_utc())]))
