@@ -54,14 +54,6 @@ async def visible_projects(hub: Hub, key: ApiKey, project: str | None) -> list[i
     return [project_id] if project_id is not None else [-1]
 
 
-async def visible_slugs(hub: Hub, key: ApiKey) -> frozenset[str] | None:
-    """The slugs of a signed-in user's projects, for matching streamed events in memory."""
-    if key.project_ids is None:
-        return None
-    async with hub.db.reader.connect() as conn:
-        return frozenset([await hub.projects.slug(conn, project_id) for project_id in key.project_ids])
-
-
 def as_utc(value: datetime | None) -> datetime | None:
     """A time given without an offset is UTC, as an event's `timestamp` is."""
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
@@ -87,7 +79,7 @@ async def build_filter(
     return EventFilter(
         project_ids=await visible_projects(hub, key, project),
         project=key.project or (project.lower() if project else None),
-        visible=await visible_slugs(hub, key),
+        visible=await hub.context.projects_of(key),
         channel=channel.lower() if channel else None,
         tags=parse_tags(tag),
         user_id=user_id,

@@ -100,7 +100,7 @@ class EventFilter(msgspec.Struct, kw_only=True):
 
     project_ids: list[int] | None = None  # None: every project the caller may see
     project: str | None = None  # the same project by slug, for matching events in memory
-    visible: frozenset[str] | None = None  # slugs a signed-in user may see (None: no such limit), in memory too
+    visible: frozenset[str] | None = None  # slugs the caller may see (None: no such limit), in memory too
     channel: str | None = None
     tags: list[tuple[str, str]] = []
     user_id: str | None = None
