@@ -39,7 +39,7 @@ from sqlalchemy import Dialect, Insert, Table, Update, bindparam, insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.db.engine import CLOSED_DRIVER
+from hub.db.engine import lost_connection
 
 Convert = Callable[[Any], Any]
 
@@ -211,15 +211,10 @@ async def _on_driver_thread(conn: AsyncConnection, statements: list[Prepared], *
             failed.sql, failed.parameters, exc, sqlite3.Error, hide_parameters=True, dialect=conn.dialect
         ) from exc
     except ValueError as exc:
-        if str(exc).lower() not in CLOSED_DRIVER:
+        if (lost := lost_connection(statements[0].sql, exc, conn.dialect)) is None:
             raise
-        # aiosqlite's words for a connection closed under us; SQLAlchemy's adapter reports them as a lost
-        # connection, which the pool then replaces.
         await conn.invalidate(exc)
-        lost = sqlite3.OperationalError(str(exc))
-        raise DBAPIError.instance(
-            statements[0].sql, (), lost, sqlite3.Error, connection_invalidated=True, dialect=conn.dialect
-        ) from exc
+        raise lost from exc
 
 
 def _converted(row: tuple[Any, ...], converts: tuple[tuple[int, Convert], ...]) -> tuple[Any, ...]:

@@ -44,6 +44,16 @@ JSON_CODEC: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer"
 # What aiosqlite's ValueError says when its connection was closed under the caller.
 CLOSED_DRIVER = ("no active connection", "connection closed")
 
+
+def lost_connection(statement: str, exc: ValueError, dialect: Any) -> DBAPIError | None:
+    """aiosqlite's ValueError for a connection closed under the pool, as SQLAlchemy's own adapter reports it (a
+    lost connection, which the pool replaces); None for any other ValueError."""
+    if str(exc).lower() not in CLOSED_DRIVER:
+        return None
+    lost = sqlite3.OperationalError(str(exc))
+    return DBAPIError.instance(statement, (), lost, sqlite3.Error, connection_invalidated=True, dialect=dialect)
+
+
 # RETURNING (3.35) in routing, insights and the heartbeat scan.
 MIN_SQLITE = (3, 35, 0)
 
@@ -103,13 +113,9 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int, extra: Callable
         except sqlite3.Error as exc:
             raise DBAPIError.instance(statement, (), exc, sqlite3.Error, dialect=connection.dialect) from exc
         except ValueError as exc:
-            if str(exc).lower() not in CLOSED_DRIVER:
+            if (lost := lost_connection(statement, exc, connection.dialect)) is None:
                 raise
-            # aiosqlite's words for a connection closed under the pool, as SQLAlchemy's own adapter reports them.
-            lost = sqlite3.OperationalError(str(exc))
-            raise DBAPIError.instance(
-                statement, (), lost, sqlite3.Error, connection_invalidated=True, dialect=connection.dialect
-            ) from exc
+            raise lost from exc
         except BaseException:
             # Cancelled while the BEGIN was on the driver's thread, where it still runs (perhaps once a lock held
             # by another process is let go), after SQLAlchemy gave up on this transaction: queue behind it the
