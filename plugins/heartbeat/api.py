@@ -6,7 +6,6 @@ another project answers 404, as if it did not exist.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 import msgspec
@@ -15,10 +14,10 @@ from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.params import Parameter
 
-from hub.pluginapi import HubContext, ValidationProblem, api_key, require_scope
+from hub.pluginapi import HubContext, api_key, require_scope
 
 from . import store
-from .models import PROJECT, CheckOut, CheckPatch, CheckSpec, FlipOut, PingOut, ProjectKeysOut
+from .models import CheckOut, CheckPatch, CheckSpec, FlipOut, PingOut, ProjectKeysOut, check_project
 from .service import service
 from .states import pause, resume
 
@@ -183,8 +182,7 @@ class CheckProjectsController(Controller):
     ) -> ProjectKeysOut:
         project = project.lower()
         await _allowed(hub, request, project)
-        if not re.match(PROJECT, project):
-            raise ValidationProblem("`project` must be letters, digits, `_ . -`; 1 to 64 characters", "project")
+        check_project(project)
         async with hub.db.writer.begin() as conn:
             row = await store.project_keys(hub.db, conn, project, service(hub).now())
         return project_keys_out(hub, row)

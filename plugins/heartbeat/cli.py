@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from typing import Any
 
 import msgspec
 
-from hub.pluginapi import HubContext
+from hub.pluginapi import HubContext, ValidationProblem
 
 from . import runner, store
 from .api import project_keys_out
-from .models import PROJECT, CheckPatch, CheckSpec
+from .models import CheckPatch, CheckSpec, check_project
 from .service import service
 from .states import pause, resume
 
@@ -106,8 +105,10 @@ async def cmd_change(args: argparse.Namespace, hub: HubContext) -> int:
 
 
 async def cmd_keys(args: argparse.Namespace, hub: HubContext) -> int:
-    if not re.fullmatch(PROJECT, args.project):
-        return _fail(f"the project must be letters, digits, `_ . -`, 1 to 64; got {args.project!r}")
+    try:
+        check_project(args.project)
+    except ValidationProblem as exc:
+        return _fail(str(exc))
     async with hub.db.writer.begin() as conn:
         row = await store.project_keys(hub.db, conn, args.project.lower(), service(hub).now())
     _print(project_keys_out(hub, row))

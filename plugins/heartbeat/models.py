@@ -7,12 +7,13 @@ give the same messages for the same mistakes.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
 
-from hub.pluginapi import slugify
+from hub.pluginapi import ValidationProblem, slugify
 
 from .schedule import ScheduleError, validate
 
@@ -25,6 +26,14 @@ DEFAULT_CHANNEL = "heartbeat"
 
 Slug = Annotated[str, msgspec.Meta(pattern=SLUG, description="lower-case letters, digits, `_ . -`; 1 to 64")]
 ProjectSlug = Annotated[str, msgspec.Meta(pattern=PROJECT)]
+
+
+def check_project(project: str) -> None:
+    """For a project named outside a validated body: a URL's path, the CLI's argument."""
+    if not re.match(PROJECT, project):
+        raise ValidationProblem("`project` must be letters, digits, `_ . -`; 1 to 64 characters", "project")
+
+
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 Period = Annotated[int, msgspec.Meta(ge=1, le=YEAR, description="seconds between pings")]
 Grace = Annotated[int, msgspec.Meta(ge=0, le=YEAR, description="seconds a ping may be late before the check is down")]
