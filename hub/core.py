@@ -118,9 +118,9 @@ class Hub:
     async def stop(self) -> None:
         self.scheduler.stop()
         await self.wait_for_background()  # bounded by the outbound client's timeouts
+        await self.outbox.close()  # its sends in flight use the notifier plugins: before they shut down
         for result in self.plugins.hook.shutdown(hub=self.context):
             await await_maybe(result)
-        await self.outbox.close()
         await self.ingestor.stop()
         await self.outbound.aclose()
         await self.db.dispose()

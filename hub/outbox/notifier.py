@@ -103,5 +103,6 @@ class Notifier(Protocol):
         ...
 
     # Optional: `async def prepare(self, hub: HubContext, recipients: list[Recipient]) -> None`, called once per
-    # outbox round with every recipient this notifier is about to be sent to, before any `send`, so it can load
-    # what it needs in one go (the web push notifier fetches the round's subscriptions in one query).
+    # outbox claim with every recipient this notifier is about to be sent to, before their `send`, so it can load
+    # what it needs in one go (the web push notifier fetches the claim's subscriptions in one query). Sends of an
+    # earlier claim may still be running: what it loads is a cache, and `send` must cope without it.

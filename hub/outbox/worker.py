@@ -3,7 +3,12 @@
 Claims are a conditional UPDATE in one writer transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the
 single `BEGIN IMMEDIATE` writer on SQLite), so with several processes each delivery is claimed by one. A
 claimed row carries a lease: if its process dies before recording the result, the row is handed out again
-when the lease runs out. A clean stop finishes the round in flight first, so nothing is lost or sent twice.
+when the lease runs out. A clean stop finishes the sends in flight first, so nothing is lost or sent twice.
+
+Each delivery holds one of `delivery.concurrency` sending slots from its claim until its outcome is recorded,
+and a slot is filled again as soon as it is free: a receiver that answers slowly (or not at all, until the
+timeout) holds up only its own deliveries, never the ones claimed with it or after it. Outcomes are recorded
+as sends finish, those that finish together in one transaction.
 """
 
 from __future__ import annotations
@@ -33,14 +38,15 @@ DUE_STATES = ("pending", "held")
 
 
 class _Job:
-    """One send: a delivery row (and, for a digest, the held rows it carries)."""
+    """One send: a delivery row (and, for a digest, the held rows it carries), claimed at `now`."""
 
-    __slots__ = ("carried", "latency_ms", "message", "outcome", "row")
+    __slots__ = ("carried", "latency_ms", "message", "now", "outcome", "row")
 
-    def __init__(self, row: Any, message: Message, carried: list[Any]) -> None:
+    def __init__(self, row: Any, message: Message, carried: list[Any], now: datetime) -> None:
         self.row = row
         self.message = message
         self.carried = carried
+        self.now = now
         self.outcome = Outcome("retry")
         self.latency_ms = 0.0
 
@@ -49,7 +55,10 @@ class Outbox:
     def __init__(self, hub: Hub, notifiers: Callable[[], Mapping[str, Notifier]]) -> None:
         self.hub = hub
         self._notifiers = notifiers
-        self._lock = asyncio.Lock()
+        self._claiming = asyncio.Lock()  # so that two claims never take the same free slots
+        self._sending: set[asyncio.Task[None]] = set()  # one per job, until its outcome is recorded
+        self._finished: list[tuple[_Job, asyncio.Future[None]]] = []  # sent, waiting to be recorded
+        self._recorder: asyncio.Task[None] | None = None
         self._closed = False
 
     @property
@@ -57,42 +66,74 @@ class Outbox:
         return self._notifiers()
 
     async def run_once(self, now: datetime | None = None) -> int:
-        """One round: returns how many deliveries were attempted. `now` is the clock (tests pass their own)."""
-        async with self._lock:
-            if self._closed:
-                return 0
-            now = now or now_utc()
-            rows = await self._claim(now)
-            if not rows:
-                return 0
-            jobs = await self._prepare(rows)
-            await self._let_notifiers_prepare(jobs)
-            semaphore = asyncio.Semaphore(self.hub.settings.delivery.concurrency)
-
-            async def attempt(job: _Job) -> None:
-                async with semaphore:
-                    await self._attempt(job)
-
-            await asyncio.gather(*(attempt(job) for job in jobs))
-            await self._record(jobs, now)
-            return len(jobs)
+        """Claim what is due (as much as there are free slots for) and send it; returns how many deliveries
+        were attempted, once every outcome is recorded. `now` is the clock (tests pass their own)."""
+        sends = await self._start(now or now_utc())
+        await asyncio.gather(*sends)
+        return len(sends)
 
     async def drain(self) -> None:
-        """Rounds back to back while there is due work, so a backlog goes out at full speed, not one round a tick.
+        """Keep the sending slots filled while deliveries are due, so a backlog goes out at full speed, not one
+        claim a tick. Sends started here go on after it returns.
 
-        It yields after one interval's worth of rounds, so the scheduler's next tick carries on rather than
-        finding the job still running.
+        It returns after one interval, so the scheduler's next tick carries on rather than finding the job
+        still running.
         """
         until = time.monotonic() + self.hub.settings.delivery.interval_seconds
-        while await self.run_once() and time.monotonic() < until:
-            pass
+        while (left := until - time.monotonic()) > 0:
+            if len(self._sending) >= self.hub.settings.delivery.concurrency:
+                await asyncio.wait(set(self._sending), timeout=left, return_when=asyncio.FIRST_COMPLETED)
+            elif not await self._start(now_utc()):
+                return
 
     async def close(self) -> None:
-        """Let the round in flight finish and start no other (called when the hub stops)."""
-        async with self._lock:
+        """Start no other send, and let those in flight finish and be recorded (called when the hub stops)."""
+        async with self._claiming:
             self._closed = True
+        await asyncio.gather(*self._sending, return_exceptions=True)
 
-    async def _claim(self, now: datetime) -> list[Any]:
+    async def _start(self, now: datetime) -> list[asyncio.Task[None]]:
+        """Claim due deliveries for the free slots and start sending them."""
+        async with self._claiming:
+            settings = self.hub.settings.delivery
+            free = settings.concurrency - len(self._sending)
+            if self._closed or free <= 0:
+                return []
+            rows = await self._claim(now, min(settings.batch_size, free))
+            if not rows:
+                return []
+            jobs = await self._prepare(rows, now)
+            await self._let_notifiers_prepare(jobs)
+            sends = [asyncio.create_task(self._send(job), name=f"hub-delivery-{job.row.id}") for job in jobs]
+            for send in sends:
+                self._sending.add(send)
+                send.add_done_callback(self._sending.discard)
+            return sends
+
+    async def _send(self, job: _Job) -> None:
+        await self._attempt(job)
+        done = asyncio.get_running_loop().create_future()
+        self._finished.append((job, done))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_finished(), name="hub-delivery-recorder")
+        await done
+
+    async def _record_finished(self) -> None:
+        """Record every outcome that is waiting, in one transaction; again for those that came in meanwhile."""
+        while self._finished:
+            finished, self._finished = self._finished, []
+            try:
+                await self._record([job for job, _ in finished])
+            except Exception as exc:
+                # Their rows stay claimed: they are sent again once the lease runs out.
+                log.exception("recording %d delivery outcome(s) failed", len(finished))
+                for _, done in finished:
+                    done.set_exception(exc)
+            else:
+                for _, done in finished:
+                    done.set_result(None)
+
+    async def _claim(self, now: datetime, limit: int) -> list[Any]:
         settings = self.hub.settings.delivery
         d = schema.deliveries.c
         due = or_(
@@ -103,7 +144,7 @@ class Outbox:
             select(d.id, d.state, d.notifier, d.address, d.user_id, d.attempts, d.budget_from, d.notification_id)
             .where(due)
             .order_by(d.next_attempt_at, d.id)
-            .limit(settings.batch_size)
+            .limit(limit)
         )
         db = self.hub.db
         if not db.is_sqlite:
@@ -118,7 +159,7 @@ class Outbox:
                 )
         return rows
 
-    async def _prepare(self, rows: list[Any]) -> list[_Job]:
+    async def _prepare(self, rows: list[Any], now: datetime) -> list[_Job]:
         public_url = self.hub.settings.public_url
         async with self.hub.db.reader.connect() as conn:
             messages = await load_messages(conn, self.hub.projects, rows, public_url)
@@ -130,14 +171,14 @@ class Outbox:
             if row.state == "held":
                 held.setdefault((row.notifier, row.address), []).append(row)
             else:
-                jobs.append(_Job(row, messages[row.id], []))
+                jobs.append(_Job(row, messages[row.id], [], now))
         for group in held.values():
             first, *rest = group
             if not rest:
-                jobs.append(_Job(first, messages[first.id], []))
+                jobs.append(_Job(first, messages[first.id], [], now))
             else:
                 digest = digest_for(first.id, [messages[r.id] for r in group], public_url)
-                jobs.append(_Job(first, digest, rest))
+                jobs.append(_Job(first, digest, rest, now))
         return jobs
 
     async def _let_notifiers_prepare(self, jobs: list[_Job]) -> None:
@@ -152,7 +193,7 @@ class Outbox:
             try:
                 await prepare(self.hub.context, recipients)
             except Exception:
-                log.exception("notifier %s failed to prepare a round; its sends go on without it", name)
+                log.exception("notifier %s failed to prepare a claim; its sends go on without it", name)
 
     async def _attempt(self, job: _Job) -> None:
         row = job.row
@@ -179,13 +220,13 @@ class Outbox:
             job.outcome = Outcome("retry", detail=f"{type(exc).__name__}: {exc}"[:MAX_DETAIL])
         job.latency_ms = round((time.perf_counter() - started) * 1000, 2)
 
-    async def _record(self, jobs: list[_Job], now: datetime) -> None:
+    async def _record(self, jobs: list[_Job]) -> None:
         settings = self.hub.settings.delivery
         budget = timedelta(hours=settings.retry_budget_hours)
         updates: list[dict[str, Any]] = []
         attempts: list[dict[str, Any]] = []
         for job in jobs:
-            row, outcome = job.row, job.outcome
+            row, outcome, now = job.row, job.outcome, job.now
             values: dict[str, Any] = {
                 "_id": row.id,
                 "state": "delivered",

@@ -27,20 +27,20 @@ class WebPushNotifier:
 
     def __init__(self) -> None:
         self.keys: VapidKeys | None = None
-        # Subscriptions fetched for the current outbox round by `prepare`, used up by `send`.
-        self._round: dict[str, dict[str, Any] | None] = {}
+        # Subscriptions fetched for the latest outbox claim by `prepare`, used up by `send`.
+        self._claimed: dict[str, dict[str, Any] | None] = {}
 
     async def prepare(self, hub: HubContext, recipients: list[Recipient]) -> None:
-        """Fetch the round's subscriptions together (the hub answers lookups made at once with one query)."""
+        """Fetch the claim's subscriptions together (the hub answers lookups made at once with one query)."""
         ids = list(dict.fromkeys(r.address for r in recipients))
         found = await asyncio.gather(*(hub.push_subscription(i) for i in ids))
-        self._round = dict(zip(ids, found, strict=True))
+        self._claimed = dict(zip(ids, found, strict=True))
 
     async def send(self, hub: HubContext, recipient: Recipient, message: Message) -> Outcome:
         if self.keys is None:
             return Outcome("later", retry_after=5, detail="the VAPID keys are not loaded yet")
-        if recipient.address in self._round:
-            subscription = self._round.pop(recipient.address)
+        if recipient.address in self._claimed:
+            subscription = self._claimed.pop(recipient.address)
         else:
             subscription = await hub.push_subscription(recipient.address)
         if subscription is None:

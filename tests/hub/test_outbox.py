@@ -217,7 +217,7 @@ async def test_a_process_killed_after_claiming_is_recovered_after_the_lease(clie
             await send(client, admin_headers, event=f"e{i}")
         now = now_utc()
         doomed = Hub(settings)
-        claimed = await doomed.outbox._claim(now)  # claims, then "dies" before sending anything
+        claimed = await doomed.outbox._claim(now, limit=10)  # claims, then "dies" before sending anything
         assert len(claimed) == 3
         await doomed.db.dispose()
         assert await hub.outbox.run_once(now + timedelta(seconds=10)) == 0  # leased to the dead process
@@ -248,6 +248,68 @@ async def test_two_processes_deliver_each_notification_once(client, hub, admin_h
         await b.stop()
     assert done_a + done_b == 24
     assert len(seen) == len(set(seen)) == 24
+
+
+async def test_a_slow_receiver_holds_up_only_its_own_delivery(client, hub, admin_headers):
+    """One receiver hangs: the delivery claimed with it, and one claimed after it, are sent and recorded
+    meanwhile; the slow one is recorded once it answers."""
+    arrived, release = threading.Event(), threading.Event()
+    fast, seen = counting_server()
+
+    def slow(received: Received):
+        arrived.set()
+        release.wait(20)
+        return 200, {}, b"ok"
+
+    with LoopbackServer(slow) as slow_server, LoopbackServer(fast) as fast_server:
+        rule = {"name": "to-slack", "targets": [{"slack": slow_server.url}, {"slack": fast_server.url}]}
+        response = await client.put("/api/v1/routes/to-slack", json=rule, headers=admin_headers)
+        assert response.status_code == 200, response.text
+        await send(client, admin_headers, event="first")
+        first_round = asyncio.create_task(hub.outbox.run_once())
+        assert await asyncio.to_thread(arrived.wait, 10)
+        for _ in range(100):  # the fast one of the same claim is recorded without waiting for the slow one
+            if await deliveries(client, admin_headers, state="delivered"):
+                break
+            await asyncio.sleep(0.05)
+        [with_it] = await deliveries(client, admin_headers, state="delivered")
+        assert with_it["address"].startswith(fast_server.url)
+
+        await slack_rule(client, admin_headers, fast_server.url)
+        await send(client, admin_headers, event="second")
+        assert await asyncio.wait_for(hub.outbox.run_once(), 5) == 1  # not queued behind the slow receiver
+        assert len(seen) == 2 and not first_round.done()
+        [sending] = await deliveries(client, admin_headers, state="sending")
+        assert sending["address"].startswith(slow_server.url)
+
+        release.set()
+        assert await first_round == 2
+    assert [d["state"] for d in await deliveries(client, admin_headers)] == ["delivered"] * 3
+
+
+async def test_drain_refills_free_sending_slots_while_a_slow_receiver_holds_one(client, hub, admin_headers, settings):
+    arrived, release = threading.Event(), threading.Event()
+    fast, seen = counting_server()
+
+    def slow(received: Received):
+        arrived.set()
+        release.wait(20)
+        return 200, {}, b"ok"
+
+    settings.delivery.concurrency = 2
+    with LoopbackServer(slow) as slow_server, LoopbackServer(fast) as fast_server:
+        await slack_rule(client, admin_headers, slow_server.url)
+        await send(client, admin_headers, event="stuck")
+        await slack_rule(client, admin_headers, fast_server.url)
+        for i in range(5):
+            await send(client, admin_headers, event=f"e{i}")
+        drained = asyncio.create_task(hub.outbox.drain())
+        assert await asyncio.to_thread(arrived.wait, 10)
+        await asyncio.wait_for(drained, 5)  # one interval: one slot held, the other reused for all five
+        assert len(seen) == 5
+        release.set()
+        await hub.outbox.close()  # waits for the slow send and records it
+    assert [d["state"] for d in await deliveries(client, admin_headers)] == ["delivered"] * 6
 
 
 def _at(text: str):
