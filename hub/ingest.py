@@ -336,35 +336,44 @@ class Ingestor:
     async def _assign_contexts(
         self, conn: AsyncConnection, fresh: list[tuple[int, int, Draft]], project_ids: dict[str, int]
     ) -> dict[int, int]:
-        """Which parent each new context event hangs under; the first of a context (or a `context_start`) leads."""
-        wanted = {(project_ids[d.project], d.context_id) for _, _, d in fresh if d.context_id}
+        """Which parent each new context event hangs under; the first of a context (or a `context_start`) leads.
+        Test events have timelines of their own, apart from real ones."""
+        wanted = {(project_ids[d.project], d.test, d.context_id) for _, _, d in fresh if d.context_id}
         if not wanted:
             return {}
         c = schema.contexts.c
         rows = await conn.execute(
-            select(c.project_id, c.context_id, c.parent_event_id).where(c.context_id.in_({cid for _, cid in wanted}))
+            select(c.project_id, c.test, c.context_id, c.parent_event_id).where(
+                c.project_id.in_({p for p, _, _ in wanted}),
+                c.test.in_({t for _, t, _ in wanted}),
+                c.context_id.in_({cid for _, _, cid in wanted}),
+            )
         )
-        leaders = {
-            (r.project_id, r.context_id): r.parent_event_id for r in rows if (r.project_id, r.context_id) in wanted
-        }
+        leaders = {(r.project_id, r.test, r.context_id): r.parent_event_id for r in rows}
         parents: dict[int, int] = {}
-        changed: dict[tuple[int, str], tuple[int, datetime]] = {}
+        changed: dict[tuple[int, bool, str], tuple[int, datetime]] = {}
         for _, event_id, draft in fresh:
             if not draft.context_id:
                 continue
-            key = (project_ids[draft.project], draft.context_id)
+            key = (project_ids[draft.project], draft.test, draft.context_id)
             if draft.context_start or key not in leaders:
                 leaders[key] = event_id
                 changed[key] = (event_id, draft.received_at)
             else:
                 parents[event_id] = leaders[key]
-        for (project_id, context_id), (event_id, at) in sorted(changed.items()):
+        for (project_id, test, context_id), (event_id, at) in sorted(changed.items()):
             await conn.execute(
                 upsert(
                     self.db,
                     schema.contexts,
-                    ["project_id", "context_id"],
-                    {"project_id": project_id, "context_id": context_id, "parent_event_id": event_id, "updated_at": at},
+                    ["project_id", "test", "context_id"],
+                    {
+                        "project_id": project_id,
+                        "test": test,
+                        "context_id": context_id,
+                        "parent_event_id": event_id,
+                        "updated_at": at,
+                    },
                 )
             )
         return parents

@@ -220,6 +220,8 @@ contexts = Table(
     "contexts",
     metadata,
     Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    # Test events have timelines of their own: a real event never hangs under a test card, nor the reverse.
+    Column("test", Boolean, primary_key=True),
     Column("context_id", String(128), primary_key=True),
     Column("parent_event_id", EventId, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),

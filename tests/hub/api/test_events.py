@@ -342,6 +342,30 @@ async def test_contexts_group_into_a_timeline(client, admin_headers):
     assert later["parent_id"] == restart["id"]
 
 
+async def test_test_events_and_real_ones_never_share_a_timeline(client, admin_headers):
+    """A real event with a test event's context_id starts a real card (it would be hidden from the feed and
+    expire with the test card), and a test event never shows among a real card's children."""
+
+    async def post(name: str, test: bool) -> dict:
+        body = {"project": "p", "event": name, "context_id": "checkout-7", "test": test}
+        response = await client.post("/api/v1/events", json=body, headers=admin_headers)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    test_card = await post("Trying checkout", test=True)
+    real_card = await post("Checkout started", test=False)
+    test_child = await post("Trying payment", test=True)
+    real_child = await post("Payment taken", test=False)
+    assert test_card["parent_id"] is None and real_card["parent_id"] is None
+    assert test_child["parent_id"] == test_card["id"] and real_child["parent_id"] == real_card["id"]
+    feed = (await client.get("/api/v1/events?project=p", headers=admin_headers)).json()
+    assert [e["event"] for e in feed["items"]] == ["Checkout started"]
+    detail = (await client.get(f"/api/v1/events/{real_card['id']}", headers=admin_headers)).json()
+    assert [c["event"] for c in detail["children"]] == ["Payment taken"]
+    detail = (await client.get(f"/api/v1/events/{test_card['id']}", headers=admin_headers)).json()
+    assert [c["event"] for c in detail["children"]] == ["Trying payment"]
+
+
 async def test_timestamps_backfill_and_never_notify(client, admin_headers):
     old = datetime.now(UTC) - timedelta(days=2)
     for stamp in (old.timestamp(), old.isoformat(), int(old.timestamp() * 1000)):

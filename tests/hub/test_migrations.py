@@ -1,0 +1,69 @@
+"""Migrations that change stored data, run from the revision before them over rows written as it left them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+
+from hub.db import schema
+from hub.db.engine import Database
+from hub.db.migrate import alembic_config, migrate
+
+
+@pytest.fixture
+def database_url(private_database_url):
+    """A database of the test's own: it is migrated from an old revision, not the shared one at the head."""
+    return private_database_url
+
+
+async def _upgrade_to(db: Database, revision: str) -> None:
+    async with db.writer.begin() as conn:
+        await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
+
+
+async def test_0007_parts_real_events_from_test_timelines(database_url):
+    db = Database(database_url)
+    try:
+        await _upgrade_to(db, "0006")
+        at = datetime(2026, 12, 1, tzinfo=UTC)
+        old_contexts = sa.table(
+            "contexts",
+            *(sa.column(n) for n in ("project_id", "context_id", "parent_event_id")),
+            sa.column("updated_at", schema.UTCDateTime()),
+        )
+
+        def event(event_id: int, test: bool, parent_id: int | None = None) -> dict:
+            return {
+                "id": event_id, "project_id": 1, "channel": "general", "event": f"e{event_id}", "parser": "text",
+                "notify": False, "severity": "info", "source": "api", "test": test, "parent_id": parent_id,
+                "created_at": at, "received_at": at,
+            }  # fmt: skip
+
+        async with db.writer.begin() as conn:
+            await conn.execute(sa.insert(schema.projects), {"id": 1, "slug": "shop", "created_at": at})
+            await conn.execute(
+                sa.insert(schema.events),
+                [event(1, True), event(2, False, 1), event(3, False), event(4, False, 3), event(5, True, 3)],
+            )
+            await conn.execute(
+                old_contexts.insert(),
+                [
+                    {"project_id": 1, "context_id": "mixed", "parent_event_id": 1, "updated_at": at},
+                    {"project_id": 1, "context_id": "real", "parent_event_id": 3, "updated_at": at},
+                ],
+            )
+
+        await migrate(db)
+
+        async with db.reader.connect() as conn:
+            parents = dict((await conn.execute(sa.select(schema.events.c.id, schema.events.c.parent_id))).all())
+            c = schema.contexts.c
+            contexts = set((await conn.execute(sa.select(c.project_id, c.test, c.context_id, c.parent_event_id))).all())
+        # Children of the other mode become cards of their own; same-mode children stay where they were.
+        assert parents == {1: None, 2: None, 3: None, 4: 3, 5: None}
+        assert contexts == {(1, True, "mixed", 1), (1, False, "real", 3)}
+    finally:
+        await db.dispose()
