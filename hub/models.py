@@ -219,9 +219,14 @@ def event_time(timestamp: float | datetime | None, now: datetime) -> datetime:
     if isinstance(timestamp, datetime):
         when = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=UTC)
         # As for Unix seconds; the local year first, which converting year 1 to UTC would overflow on.
-        if when.year < 1970 or when.astimezone(UTC).year < 1970:
+        if when.year < 1970:
             raise ValidationProblem("`timestamp` must not be before 1970", "timestamp")
-        when = when.astimezone(UTC)
+        try:
+            when = when.astimezone(UTC)
+        except OverflowError:  # late on 9999-12-31 with an offset west of UTC: past the year 9999 in UTC
+            raise ValidationProblem("`timestamp` must not be more than 5 minutes in the future", "timestamp") from None
+        if when.year < 1970:
+            raise ValidationProblem("`timestamp` must not be before 1970", "timestamp")
     else:
         seconds = timestamp / 1000 if timestamp > 100_000_000_000 else timestamp
         if seconds < 0:

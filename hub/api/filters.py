@@ -55,8 +55,14 @@ async def visible_projects(hub: Hub, key: ApiKey, project: str | None) -> list[i
 
 
 def as_utc(value: datetime | None) -> datetime | None:
-    """A time given without an offset is UTC, as an event's `timestamp` is."""
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+    """The time in UTC; one given without an offset is UTC, as an event's `timestamp` is. A time that lies past
+    the ends of the calendar in UTC (9999-12-31T23:00-05:00) stands for that end: every event lies within."""
+    if value is None:
+        return None
+    try:
+        return value.replace(tzinfo=value.tzinfo or UTC).astimezone(UTC)
+    except OverflowError:
+        return (datetime.max if value.year == datetime.max.year else datetime.min).replace(tzinfo=UTC)
 
 
 async def build_filter(

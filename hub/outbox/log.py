@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.db import schema
 from hub.db.engine import Database
+from hub.db.events import decode_cursor, encode_cursor
 from hub.models import ValidationProblem, now_utc
 
 STATES = ("pending", "held", "sending", "delivered", "failed", "dead", "suppressed")
@@ -55,18 +54,6 @@ def shown_address(notifier: str, address: str) -> str:
     return address
 
 
-def _cursor(created_at: datetime, delivery_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{delivery_id}".encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[datetime, int]:
-    try:
-        when, number = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
-        return datetime.fromisoformat(when), int(number)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationProblem("`cursor` is not a cursor this API returned", "cursor") from None
-
-
 def _out(row: Any, attempts: list[AttemptOut] | None = None) -> DeliveryOut:
     return DeliveryOut(
         id=str(row.id),
@@ -105,11 +92,11 @@ async def list_deliveries(
     if event_id is not None:
         query = query.where(n.event_id == event_id)
     if cursor:
-        when, last = _decode(cursor)
+        when, last = decode_cursor(cursor)
         query = query.where(or_(d.created_at < when, and_(d.created_at == when, d.id < last)))
     rows = (await conn.execute(query.order_by(d.created_at.desc(), d.id.desc()).limit(limit + 1))).all()
     items = [_out(r) for r in rows[:limit]]
-    next_cursor = _cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
     return items, next_cursor
 
 

@@ -555,6 +555,54 @@ async def test_since_and_until_without_an_offset_are_utc(client, admin_headers):
     assert later.status_code == 200 and later.json()["items"] == []
 
 
+@pytest.mark.parametrize(
+    ("params", "found"),
+    [
+        ({"since": "9999-12-31T23:59:59-05:00"}, False),  # past the year 9999 in UTC
+        ({"until": "9999-12-31T23:59:59-05:00"}, True),
+        ({"until": "0001-01-01T00:00:00+01:00"}, False),  # before the year 1 in UTC
+        ({"since": "0001-01-01T00:00:00+01:00"}, True),
+        ({"since": "0001-01-01T00:00:00+01:00", "q": "subscription"}, True),
+    ],
+)
+async def test_since_and_until_past_the_ends_of_the_calendar_stand_for_those_ends(client, admin_headers, params, found):
+    stored = (await client.post("/api/v1/events", json=EVENT, headers=admin_headers)).json()
+    page = await client.get("/api/v1/events", params=params, headers=admin_headers)
+    assert page.status_code == 200, page.text
+    assert [e["id"] for e in page.json()["items"]] == ([stored["id"]] if found else [])
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2026-01-01T00:00:00+00:00|99999999999999999999999",  # an id past 64 bits
+        "2026-01-01T00:00:00+00:00|-1",
+        "2026-01-01T00:00:00|5",  # no offset
+        "9999-12-31T23:59:59-05:00|5",  # past the year 9999 in UTC
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/v1/events", "/api/v1/events?q=subscription", "/api/v1/deliveries"])
+async def test_a_forged_cursor_is_a_400_naming_it(client, admin_headers, raw, path):
+    import base64
+
+    cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    separator = "&" if "?" in path else "?"
+    response = await client.get(f"{path}{separator}cursor={cursor}", headers=admin_headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["field"] == "cursor"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/events", "/v1/log"])
+async def test_a_timestamp_past_the_year_9999_in_utc_is_in_the_future(client, admin_headers, path):
+    body = {"project": "p", "channel": "c", "event": "e", "timestamp": "9999-12-31T23:59:59-05:00"}
+    response = await client.post(path, json=body, headers=admin_headers)
+    assert response.status_code == 400, response.text
+    assert "5 minutes in the future" in response.text
+    batch = await client.post("/api/v1/events/batch", json={"events": [body]}, headers=admin_headers)
+    [item] = batch.json()["results"]
+    assert item["status"] == 400 and item["error"]["field"] == "events[0].timestamp"
+
+
 async def test_events_stored_under_looser_rules_still_read_back(client, hub, admin_headers):
     """Input rules tightened later (a default of the input's type, no trailing newline) apply to new events only."""
     action = {"label": "Refund", "url": "https://a", "key": "refund", "inputs": [{"name": "amount", "type": "number"}]}
