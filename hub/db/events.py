@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -109,6 +110,8 @@ class EventFilter(msgspec.Struct, kw_only=True):
     until: datetime | None = None
     test: bool = False
     q: str | None = None
+    # PostgreSQL's search tells "Zürich" from "Zurich"; SQLite's does not. The in-memory match follows suit.
+    accents_matter: bool = False
 
     @property
     def reaches_children(self) -> bool:
@@ -132,20 +135,30 @@ class EventFilter(msgspec.Struct, kw_only=True):
         if any(key not in event.tags or tag_text(event.tags[key]) != value for key, value in self.tags):
             return False
         if self.q:
-            haystack = " ".join(
-                [
-                    event.event,
-                    event.description or "",
-                    msgspec.json.encode(event.tags).decode(),
-                    msgspec.json.encode(event.content).decode(),
-                ]
-            ).lower()
-            return all(term in haystack for term in search_terms(self.q))
+            text = [event.event, event.description or "", msgspec.json.encode(event.tags).decode()]
+            text.append(msgspec.json.encode(event.content).decode())
+            return _matches_words(self.q, " ".join(text), fold_accents=not self.accents_matter)
         return True
 
 
 def search_terms(q: str) -> list[str]:
     return [t for t in re.findall(r"\w+", q.lower()) if t]
+
+
+def _matches_words(q: str, text: str, *, fold_accents: bool) -> bool:
+    """`q` as the full-text search reads it: every word must be a word of `text`, the last one the beginning of
+    one; words are runs of letters and digits, compared without case (and, as SQLite's FTS5 `unicode61`
+    tokenizer does, without accents). So the live stream sends what a search of the feed would find."""
+    *whole, last = _words(q, fold_accents) or [""]
+    words = set(_words(text, fold_accents))
+    return all(term in words for term in whole) and any(word.startswith(last) for word in words)
+
+
+def _words(text: str, fold_accents: bool) -> list[str]:
+    text = text.casefold()
+    if fold_accents:
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return re.findall(r"[^\W_]+", text)
 
 
 def encode_cursor(created_at: datetime, event_id: int) -> str:
