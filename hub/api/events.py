@@ -59,6 +59,8 @@ class BatchOut(msgspec.Struct):
 class EventDetail(msgspec.Struct):
     event: EventOut
     children: list[EventOut]
+    # More children than one answer holds: pass it back as `children_cursor` for the next ones.
+    next_children_cursor: str | None = None
 
 
 class EventsController(Controller):
@@ -166,7 +168,10 @@ class EventsController(Controller):
         return Page(items=items, next_cursor=next_cursor)
 
     @get("/{event_id:str}", guards=[require("read")], summary="One event, with its context children")
-    async def get(self, request: Request, event_id: FromPath[str]) -> EventDetail:
+    async def get(
+        self, request: Request, event_id: FromPath[str], children_cursor: FromQuery[str | None] = None
+    ) -> EventDetail:
+        """The children oldest first, 500 at a time; `next_children_cursor` leads to the next ones."""
         hub = hub_of(request)
         key = api_key(request)
         number = parse_event_id(event_id)
@@ -175,5 +180,7 @@ class EventsController(Controller):
             if found is None or not key.sees(found[1]):
                 raise NotFoundException(f"no event with id {event_id}")
             event = found[0]
-            children = await get_children(conn, hub.projects, number) if event.parent_id is None else []
-        return EventDetail(event=event, children=children)
+            if event.parent_id is not None:
+                return EventDetail(event=event, children=[])
+            children, next_cursor = await get_children(conn, hub.projects, number, children_cursor)
+        return EventDetail(event=event, children=children, next_children_cursor=next_cursor)

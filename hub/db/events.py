@@ -166,7 +166,7 @@ def encode_cursor(created_at: datetime, event_id: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
+def decode_cursor(cursor: str, name: str = "cursor") -> tuple[datetime, int]:
     """The (time, id) a cursor from `encode_cursor` holds; a forged one must not reach the database, where an
     id past 64 bits or a time without an offset would fail as a 500."""
     try:
@@ -177,7 +177,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
             raise ValueError(raw)
         return when.astimezone(UTC), row_id
     except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
-        raise ValidationProblem("`cursor` is not a cursor this API returned", "cursor") from None
+        raise ValidationProblem(f"`{name}` is not a cursor this API returned", name) from None
 
 
 def required_terms(q: str) -> list[str]:
@@ -336,15 +336,16 @@ async def get_event(conn: AsyncConnection, projects: ProjectDirectory, event_id:
     return event_from_row(row, await projects.slug(conn, row["project_id"])), row["project_id"]
 
 
-async def get_children(conn: AsyncConnection, projects: ProjectDirectory, parent_id: int) -> list[EventOut]:
+async def get_children(
+    conn: AsyncConnection, projects: ProjectDirectory, parent_id: int, cursor: str | None = None
+) -> tuple[list[EventOut], str | None]:
+    """A context card's events, oldest first, MAX_CHILDREN at a time: the cursor of the next ones, or None."""
     e = schema.events.c
-    rows = (
-        (
-            await conn.execute(
-                select(schema.events).where(e.parent_id == parent_id).order_by(e.created_at, e.id).limit(MAX_CHILDREN)
-            )
-        )
-        .mappings()
-        .all()
-    )
-    return [event_from_row(r, await projects.slug(conn, r["project_id"])) for r in rows]
+    query = select(schema.events).where(e.parent_id == parent_id)
+    if cursor:
+        when, last_id = decode_cursor(cursor, "children_cursor")
+        query = query.where(tuple_(e.created_at, e.id) > tuple_(when, last_id))
+    rows = (await conn.execute(query.order_by(e.created_at, e.id).limit(MAX_CHILDREN + 1))).mappings().all()
+    children = [event_from_row(r, await projects.slug(conn, r["project_id"])) for r in rows[:MAX_CHILDREN]]
+    last = rows[MAX_CHILDREN - 1] if len(rows) > MAX_CHILDREN else None
+    return children, encode_cursor(last["created_at"], last["id"]) if last else None

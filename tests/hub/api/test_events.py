@@ -342,6 +342,26 @@ async def test_contexts_group_into_a_timeline(client, admin_headers):
     assert later["parent_id"] == restart["id"]
 
 
+async def test_a_context_with_more_children_than_one_answer_holds_pages_through_them(
+    client, admin_headers, monkeypatch
+):
+    monkeypatch.setattr("hub.db.events.MAX_CHILDREN", 3)
+    batch = [{"project": "p", "event": f"step {n}", "context_id": "big"} for n in range(8)]  # one time for all
+    response = await client.post("/api/v1/events/batch", json={"events": batch}, headers=admin_headers)
+    card = response.json()["results"][0]["event"]
+    seen, cursor = [], None
+    for _ in range(5):
+        params = {"children_cursor": cursor} if cursor else {}
+        detail = (await client.get(f"/api/v1/events/{card['id']}", params=params, headers=admin_headers)).json()
+        assert detail["event"]["id"] == card["id"] and len(detail["children"]) <= 3
+        seen += [c["event"] for c in detail["children"]]
+        if not (cursor := detail["next_children_cursor"]):
+            break
+    assert seen == [f"step {n}" for n in range(1, 8)]
+    bad = await client.get(f"/api/v1/events/{card['id']}?children_cursor=garbage", headers=admin_headers)
+    assert bad.status_code == 400 and bad.json()["field"] == "children_cursor"
+
+
 async def test_test_events_and_real_ones_never_share_a_timeline(client, admin_headers):
     """A real event with a test event's context_id starts a real card (it would be hidden from the feed and
     expire with the test card), and a test event never shows among a real card's children."""
