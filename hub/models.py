@@ -7,6 +7,7 @@ rule (`Expected str of length <= 250`).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
@@ -44,6 +45,12 @@ def slugify(text: str, limit: int = 64) -> str:
     characters one dash. Empty when nothing is left, as for a name written in another script."""
     folded = unicodedata.normalize("NFKD", text.lower().translate(_UNSPLIT)).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9_.]+", "-", folded).strip("-._")[:limit].rstrip("-._")
+
+
+def slug_or_hash(name: str, kind: str) -> str:
+    """`slugify(name)`, or `kind-` and a hash of the name when nothing Latin is left (`日本語` ->
+    `workspace-77710aed`), so that two names written in another script do not share a slug."""
+    return slugify(name) or f"{kind}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 def plain_patterns(message: str) -> str:

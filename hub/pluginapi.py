@@ -31,6 +31,7 @@ from hub.models import (
     ValidationProblem,
     nests_deeper_than,
     now_utc,
+    slug_or_hash,
     slugify,
 )
 from hub.outbound import BlockedAddress, OutboundClient, OutboundResponse, ResponseTooLarge
@@ -79,6 +80,7 @@ __all__ = [
     "parse_retry_after",
     "require_scope",
     "run_together",
+    "slug_or_hash",
     "slugify",
     "truncate",
     "upsert",

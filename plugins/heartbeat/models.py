@@ -6,14 +6,13 @@ give the same messages for the same mistakes.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
 
-from hub.pluginapi import ValidationProblem, slugify
+from hub.pluginapi import ValidationProblem, slug_or_hash
 
 from .schedule import ScheduleError, validate
 
@@ -44,7 +43,7 @@ Tz = Annotated[str, msgspec.Meta(min_length=1, max_length=64, description="IANA 
 def default_slug(name: str) -> str:
     """A check's default slug, from its name: `Nightly DB backup` -> `nightly-db-backup`. A name with no Latin
     letters or digits gets `check-` and a hash of the name, so two such checks do not collide."""
-    return slugify(name) or f"check-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    return slug_or_hash(name, "check")
 
 
 def check_schedule(period: int | None, cron: str | None, tz: str) -> None:

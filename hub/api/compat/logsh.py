@@ -19,7 +19,7 @@ from hub.api.common import decode, require
 from hub.api.compat.shared import peer_errors, read_payload, store_event
 from hub.api.errors import ErrorBody
 from hub.api.openapi import json_body
-from hub.models import MAX_TAGS, TAG_KEY_PATTERN, slugify
+from hub.models import MAX_TAGS, TAG_KEY_PATTERN, slug_or_hash
 
 DEFAULT_ICON = "🔥"
 # Hub field -> the Logsh field it came from, for error messages.
@@ -90,7 +90,7 @@ async def publish(request: Request) -> dict[str, bool]:
     tag_key = re.compile(TAG_KEY_PATTERN)
     tags = dict(islice(((k, v) for k, v in body.metadata.items() if tag_key.fullmatch(k)), MAX_TAGS))
     data = {
-        "project": slugify(body.workspace),
+        "project": slug_or_hash(body.workspace.lower(), "workspace"),  # lower: case-insensitive in any script
         "event": body.event,
         "description": body.description or None,
         "icon": body.icon,
