@@ -70,8 +70,9 @@ async def increment_insight(
         row = await _locked(conn, schema.insights, key)
         current = row["value"]
         if isinstance(current, bool) or not isinstance(current, int | float):
+            shown = msgspec.json.encode(current).decode()  # as JSON: `true`, not Python's `True`
             raise ValidationProblem(
-                f"insight `{title}` holds {current!r}, not a number, so it cannot be incremented", "value"
+                f"insight `{title}` holds {shown}, not a number, so it cannot be incremented", "value"
             )
         value = current + by
         if not math.isfinite(value) or (isinstance(value, int) and not -(2**63) <= value < 2**63):

@@ -232,7 +232,12 @@ async def test_incrementing_a_text_insight_is_refused(client, admin_headers):
     body = {"project": "p", "title": "Status", "value": "green"}
     await client.post("/v1/insight", json=body, headers=admin_headers)
     response = await client.patch("/v1/insight", json={**body, "value": {"$inc": 1}}, headers=admin_headers)
-    assert_logsnag_error(response, 400, "value", "not a number")
+    assert_logsnag_error(response, 400, "value", 'holds "green", not a number')
+    await client.post("/v1/insight", json={**body, "title": "Up", "value": True}, headers=admin_headers)
+    response = await client.patch(
+        "/v1/insight", json={**body, "title": "Up", "value": {"$inc": 1}}, headers=admin_headers
+    )
+    assert_logsnag_error(response, 400, "value", "holds true, not a number")  # JSON's spelling, not Python's
     response = await client.patch(
         "/v1/insight", json={**body, "title": "Big", "value": {"$inc": 1.7e308}}, headers=admin_headers
     )
