@@ -173,14 +173,21 @@ def counting_server():
     return handler, seen
 
 
-async def test_a_clean_stop_mid_delivery_loses_and_duplicates_nothing(client, hub, admin_headers, settings):
+def hanging_server(answer=lambda received: (200, {}, b"ok")):
+    """A receiver that gives `answer` only once `release` is set; `arrived` is set when a request comes in."""
     arrived, release = threading.Event(), threading.Event()
-    handler, seen = counting_server()
 
-    def slow(received: Received):
+    def handler(received: Received):
         arrived.set()
-        release.wait(10)
-        return handler(received)
+        release.wait(20)
+        return answer(received)
+
+    return handler, arrived, release
+
+
+async def test_a_clean_stop_mid_delivery_loses_and_duplicates_nothing(client, hub, admin_headers, settings):
+    handler, seen = counting_server()
+    slow, arrived, release = hanging_server(handler)
 
     settings.delivery.batch_size = 2
     with LoopbackServer(slow) as server:
@@ -253,13 +260,8 @@ async def test_two_processes_deliver_each_notification_once(client, hub, admin_h
 async def test_a_slow_receiver_holds_up_only_its_own_delivery(client, hub, admin_headers):
     """One receiver hangs: the delivery claimed with it, and one claimed after it, are sent and recorded
     meanwhile; the slow one is recorded once it answers."""
-    arrived, release = threading.Event(), threading.Event()
+    slow, arrived, release = hanging_server()
     fast, seen = counting_server()
-
-    def slow(received: Received):
-        arrived.set()
-        release.wait(20)
-        return 200, {}, b"ok"
 
     with LoopbackServer(slow) as slow_server, LoopbackServer(fast) as fast_server:
         rule = {"name": "to-slack", "targets": [{"slack": slow_server.url}, {"slack": fast_server.url}]}
@@ -288,13 +290,8 @@ async def test_a_slow_receiver_holds_up_only_its_own_delivery(client, hub, admin
 
 
 async def test_drain_refills_free_sending_slots_while_a_slow_receiver_holds_one(client, hub, admin_headers, settings):
-    arrived, release = threading.Event(), threading.Event()
+    slow, arrived, release = hanging_server()
     fast, seen = counting_server()
-
-    def slow(received: Received):
-        arrived.set()
-        release.wait(20)
-        return 200, {}, b"ok"
 
     settings.delivery.concurrency = 2
     with LoopbackServer(slow) as slow_server, LoopbackServer(fast) as fast_server:
