@@ -127,7 +127,7 @@ class DeliverySettings(Base):
     backoff_max_seconds: Annotated[float, msgspec.Meta(gt=0)] = 3600.0
     # How often each process looks for due deliveries (seconds).
     interval_seconds: Annotated[float, msgspec.Meta(gt=0)] = 1.0
-    # Deliveries claimed at most in one claim, and sent at once per process (each holds a slot until recorded).
+    # Deliveries claimed at most at a time, and sent at once per process.
     batch_size: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
     concurrency: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
     # A claimed delivery whose process died is handed out again after this many seconds.

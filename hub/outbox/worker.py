@@ -5,10 +5,11 @@ single `BEGIN IMMEDIATE` writer on SQLite), so with several processes each deliv
 claimed row carries a lease: if its process dies before recording the result, the row is handed out again
 when the lease runs out. A clean stop finishes the sends in flight first, so nothing is lost or sent twice.
 
-Each delivery holds one of `delivery.concurrency` sending slots from its claim until its outcome is recorded,
-and a slot is filled again as soon as it is free: a receiver that answers slowly (or not at all, until the
-timeout) holds up only its own deliveries, never the ones claimed with it or after it. Outcomes are recorded
-as sends finish, those that finish together in one transaction.
+Every claimed delivery is a task of its own: it sends when one of `delivery.concurrency` sending slots is
+free, then waits for its outcome to be recorded. Outcomes are recorded as sends finish, those that finish
+together in one transaction, and a new batch is claimed as soon as fewer than `concurrency` claimed deliveries
+are left. So a receiver that answers slowly (or not at all, until the timeout) holds up only its own
+deliveries, never the ones claimed with it or after it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 DUE_STATES = ("pending", "held")
+RECORD_EVERY_SECONDS = 0.02
 
 
 class _Job:
@@ -55,8 +57,9 @@ class Outbox:
     def __init__(self, hub: Hub, notifiers: Callable[[], Mapping[str, Notifier]]) -> None:
         self.hub = hub
         self._notifiers = notifiers
-        self._claiming = asyncio.Lock()  # so that two claims never take the same free slots
-        self._sending: set[asyncio.Task[None]] = set()  # one per job, until its outcome is recorded
+        self._claiming = asyncio.Lock()  # one claim at a time
+        self._slots: asyncio.Semaphore | None = None  # `delivery.concurrency` sends at once; made on first use
+        self._claimed: set[asyncio.Task[None]] = set()  # one per job, from its claim until its outcome is recorded
         self._finished: list[tuple[_Job, asyncio.Future[None]]] = []  # sent, waiting to be recorded
         self._recorder: asyncio.Task[None] | None = None
         self._closed = False
@@ -66,52 +69,69 @@ class Outbox:
         return self._notifiers()
 
     async def run_once(self, now: datetime | None = None) -> int:
-        """Claim what is due (as much as there are free slots for) and send it; returns how many deliveries
-        were attempted, once every outcome is recorded. `now` is the clock (tests pass their own)."""
+        """Claim what is due (up to `batch_size`) and send it; returns how many deliveries were attempted, once
+        every outcome is recorded. `now` is the clock (tests pass their own)."""
         sends = await self._start(now or now_utc())
-        await asyncio.gather(*sends)
+        if sends:
+            await asyncio.wait(sends)  # not gather: a caller that gives up must not cancel the sends
+            for send in sends:
+                send.result()  # a recording that failed is raised here
         return len(sends)
 
     async def drain(self) -> None:
-        """Keep the sending slots filled while deliveries are due, so a backlog goes out at full speed, not one
-        claim a tick. Sends started here go on after it returns.
+        """Claim again whenever fewer than `concurrency` claimed deliveries are left, so a backlog goes out at
+        full speed, not one claim a tick. Sends started here go on after it returns.
 
         It returns after one interval, so the scheduler's next tick carries on rather than finding the job
         still running.
         """
         until = time.monotonic() + self.hub.settings.delivery.interval_seconds
         while (left := until - time.monotonic()) > 0:
-            if len(self._sending) >= self.hub.settings.delivery.concurrency:
-                await asyncio.wait(set(self._sending), timeout=left, return_when=asyncio.FIRST_COMPLETED)
+            if len(self._claimed) >= self.hub.settings.delivery.concurrency:
+                await asyncio.wait(set(self._claimed), timeout=left, return_when=asyncio.FIRST_COMPLETED)
             elif not await self._start(now_utc()):
                 return
 
     async def close(self) -> None:
-        """Start no other send, and let those in flight finish and be recorded (called when the hub stops)."""
+        """Claim nothing more, and let the claimed deliveries be sent and recorded (called when the hub stops)."""
         async with self._claiming:
             self._closed = True
-        await asyncio.gather(*self._sending, return_exceptions=True)
+        if self._claimed:
+            await asyncio.wait(set(self._claimed))
 
     async def _start(self, now: datetime) -> list[asyncio.Task[None]]:
-        """Claim due deliveries for the free slots and start sending them."""
+        """Claim due deliveries and start sending them. Shielded: a caller cancelled mid-way (the scheduler
+        stopping) must not leave rows claimed with no send, stuck until their lease runs out."""
+        return await asyncio.shield(self._claim_and_start(now))
+
+    async def _claim_and_start(self, now: datetime) -> list[asyncio.Task[None]]:
         async with self._claiming:
             settings = self.hub.settings.delivery
-            free = settings.concurrency - len(self._sending)
-            if self._closed or free <= 0:
+            if self._closed or len(self._claimed) >= settings.concurrency:
                 return []
-            rows = await self._claim(now, min(settings.batch_size, free))
+            # A whole batch, however few slots are free: a recipient's held notifications make one digest only
+            # when they are claimed together.
+            rows = await self._claim(now, settings.batch_size)
             if not rows:
                 return []
             jobs = await self._prepare(rows, now)
             await self._let_notifiers_prepare(jobs)
             sends = [asyncio.create_task(self._send(job), name=f"hub-delivery-{job.row.id}") for job in jobs]
             for send in sends:
-                self._sending.add(send)
-                send.add_done_callback(self._sending.discard)
+                self._claimed.add(send)
+                send.add_done_callback(self._forget)
             return sends
 
+    def _forget(self, send: asyncio.Task[None]) -> None:
+        self._claimed.discard(send)
+        if not send.cancelled():
+            send.exception()  # retrieved: the recorder has logged it, and run_once raises it
+
     async def _send(self, job: _Job) -> None:
-        await self._attempt(job)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.hub.settings.delivery.concurrency)
+        async with self._slots:
+            await self._attempt(job)
         done = asyncio.get_running_loop().create_future()
         self._finished.append((job, done))
         if self._recorder is None or self._recorder.done():
@@ -119,19 +139,38 @@ class Outbox:
         await done
 
     async def _record_finished(self) -> None:
-        """Record every outcome that is waiting, in one transaction; again for those that came in meanwhile."""
-        while self._finished:
-            finished, self._finished = self._finished, []
-            try:
-                await self._record([job for job, _ in finished])
-            except Exception as exc:
-                # Their rows stay claimed: they are sent again once the lease runs out.
-                log.exception("recording %d delivery outcome(s) failed", len(finished))
-                for _, done in finished:
-                    done.set_exception(exc)
-            else:
-                for _, done in finished:
-                    done.set_result(None)
+        """Record every outcome that is waiting, in one transaction; again for those that came in meanwhile.
+
+        Sends finish one by one, so each round first waits RECORD_EVERY_SECONDS for more to finish: measured
+        with 400 deliveries to 20 receivers, recording each as it came took 325 transactions, and the writer is
+        shared with ingest."""
+        finished: list[tuple[_Job, asyncio.Future[None]]] = []
+        try:
+            while self._finished:
+                await asyncio.sleep(RECORD_EVERY_SECONDS)
+                finished, self._finished = self._finished, []
+                await self._record_together(finished)
+        except BaseException as exc:  # cancelled with the loop: no send may wait for ever
+            for _, done in [*finished, *self._finished]:
+                _settle(done, exc)
+            raise
+
+    async def _record_together(self, finished: list[tuple[_Job, asyncio.Future[None]]]) -> None:
+        """One transaction; if it fails, one per outcome, so that one bad row (say a delivery that retention
+        deleted meanwhile) fails only itself. A row not recorded stays claimed and is sent again after its lease."""
+        try:
+            await self._record([job for job, _ in finished])
+        except Exception as exc:
+            if len(finished) > 1:
+                for one in finished:
+                    await self._record_together([one])
+                return
+            job, done = finished[0]
+            log.exception("recording the outcome of delivery %s failed; it is sent again after its lease", job.row.id)
+            _settle(done, exc)
+        else:
+            for _, done in finished:
+                _settle(done, None)
 
     async def _claim(self, now: datetime, limit: int) -> list[Any]:
         settings = self.hub.settings.delivery
@@ -303,3 +342,13 @@ class Outbox:
             await conn.execute(statement, rows)
             if attempts:
                 await conn.execute(schema.delivery_attempts.insert(), attempts)
+
+
+def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
+    """Resolve a send's wait for its recording, unless its waiter has gone (a cancelled send)."""
+    if done.done():
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -307,6 +308,89 @@ async def test_drain_refills_free_sending_slots_while_a_slow_receiver_holds_one(
         release.set()
         await hub.outbox.close()  # waits for the slow send and records it
     assert [d["state"] for d in await deliveries(client, admin_headers)] == ["delivered"] * 6
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+async def test_held_notifications_go_out_as_one_digest_however_few_the_sending_slots(
+    client, hub, admin_headers, settings, concurrency
+):
+    settings.delivery.concurrency = concurrency
+    now = now_utc()
+    quiet = {"start": (now - timedelta(hours=1)).strftime("%H:%M"), "end": (now + timedelta(hours=1)).strftime("%H:%M")}
+    with LoopbackServer() as server:
+        rule = {"name": "quiet", "targets": [{"slack": server.url}], "quiet_hours": quiet}
+        assert (await client.put("/api/v1/routes/quiet", json=rule, headers=admin_headers)).status_code == 200
+        for i in range(5):
+            await send(client, admin_headers, event=f"e{i}", severity="warning")
+        while await hub.outbox.run_once(now + timedelta(hours=1, minutes=1)):
+            pass
+    titles = [json.loads(r.body)["blocks"][0]["text"]["text"] for r in server.received]
+    assert titles == ["5 notifications while you were away"]
+
+
+async def test_a_caller_that_gives_up_on_run_once_leaves_every_send_to_finish(client, hub, admin_headers, settings):
+    """Its sends go on and are recorded, and no other send waits for ever on the recording."""
+    counting, seen = counting_server()
+
+    def handler(received: Received):
+        if b"e2" in received.body:  # so the cancelled caller's send is the first to wait for the recording
+            time.sleep(0.2)
+        return counting(received)
+
+    settings.delivery.batch_size = 1
+    record, recording = hub.outbox._record, asyncio.Event()
+
+    async def slow_first_record(jobs):
+        if not recording.is_set():
+            recording.set()
+            await asyncio.sleep(0.5)  # the writer is busy elsewhere
+        await record(jobs)
+
+    hub.outbox._record = slow_first_record
+    with LoopbackServer(handler) as server:
+        await slack_rule(client, admin_headers, server.url)
+        for i in range(3):
+            await send(client, admin_headers, event=f"e{i}")
+        first = asyncio.create_task(hub.outbox.run_once())
+        await asyncio.wait_for(recording.wait(), 10)
+        second = asyncio.create_task(hub.outbox.run_once())
+        third = asyncio.create_task(hub.outbox.run_once())
+        for _ in range(200):  # until both are sent, waiting behind the first recording
+            if len(hub.outbox._finished) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert len(hub.outbox._finished) == 2 and recording.is_set() and not first.done()
+        second.cancel()
+        assert await first == 1
+        assert await asyncio.wait_for(third, 5) == 1
+        await asyncio.wait_for(hub.outbox.close(), 5)
+    assert [d["state"] for d in await deliveries(client, admin_headers)] == ["delivered"] * 3
+    assert len(seen) == 3
+
+
+async def test_a_clean_stop_while_a_claim_is_being_prepared_still_sends_it(client, hub, admin_headers, settings):
+    """The scheduler's stop cancels a running drain(); the deliveries it had claimed must not wait for their
+    lease to run out."""
+    handler, seen = counting_server()
+    with LoopbackServer(handler) as server:
+        await slack_rule(client, admin_headers, server.url)
+        for i in range(3):
+            await send(client, admin_headers, event=f"e{i}")
+        stopping = Hub(settings)
+        claimed = asyncio.Event()
+        prepare = stopping.outbox._let_notifiers_prepare
+
+        async def slow_prepare(jobs):
+            claimed.set()
+            await asyncio.sleep(0.5)
+            await prepare(jobs)
+
+        stopping.outbox._let_notifiers_prepare = slow_prepare
+        await stopping.start(run_migrations=False, run_jobs=True)
+        await asyncio.wait_for(claimed.wait(), 10)
+        await stopping.stop()
+    assert [d["state"] for d in await deliveries(client, admin_headers)] == ["delivered"] * 3
+    assert len(seen) == 3
 
 
 def _at(text: str):
