@@ -18,6 +18,7 @@ import msgspec
 
 SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z"
 TAG_KEY_PATTERN = r"^[a-z0-9_-]{1,64}\Z"
+_TAG_KEY = re.compile(TAG_KEY_PATTERN)
 ACTION_KEY_PATTERN = r"^[A-Za-z0-9_.-]{1,64}\Z"
 SHORTCODE_PATTERN = r"^:[a-z0-9_+-]{1,48}:\Z"
 
@@ -174,7 +175,9 @@ class EventIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     notify: bool = False
     tags: (
         Annotated[
-            dict[Annotated[str, msgspec.Meta(pattern=TAG_KEY_PATTERN)], TagValue], msgspec.Meta(max_length=MAX_TAGS)
+            dict[str, TagValue],
+            # Keys are checked in __post_init__, to name the one that breaks the rule; documented here.
+            msgspec.Meta(max_length=MAX_TAGS, extra_json_schema={"propertyNames": {"pattern": TAG_KEY_PATTERN}}),
         ]
         | None
     ) = None
@@ -192,6 +195,8 @@ class EventIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         check_icon(self.icon)
         if self.tags:
             for key, value in self.tags.items():
+                if not _TAG_KEY.match(key):
+                    raise ValueError(f"`tags` keys must be 1 to 64 characters of [a-z0-9_-]: {key!r} is not")
                 if isinstance(value, str) and len(value) > 1024:
                     raise ValueError(f"`tags.{key}` must be at most 1024 characters")
         if self.content is not None and content_size(self.content) > MAX_CONTENT_BYTES:
