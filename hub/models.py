@@ -196,7 +196,7 @@ class EventIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         if self.tags:
             for key, value in self.tags.items():
                 if not _TAG_KEY.match(key):
-                    raise ValueError(f"`tags` keys must be 1 to 64 characters of [a-z0-9_-]: {key!r} is not")
+                    raise ValueError(f"`tags` keys must match the regex '^[a-z0-9_-]{{1,64}}$': {key!r} does not")
                 if isinstance(value, str) and len(value) > 1024:
                     raise ValueError(f"`tags.{key}` must be at most 1024 characters")
         if self.content is not None and content_size(self.content) > MAX_CONTENT_BYTES:
