@@ -35,24 +35,30 @@ async def test_0007_parts_real_events_from_test_timelines(database_url):
             sa.column("updated_at", schema.UTCDateTime()),
         )
 
-        def event(event_id: int, test: bool, parent_id: int | None = None) -> dict:
+        def event(event_id: int, test: bool, context_id: str, parent_id: int | None = None) -> dict:
             return {
                 "id": event_id, "project_id": 1, "channel": "general", "event": f"e{event_id}", "parser": "text",
                 "notify": False, "severity": "info", "source": "api", "test": test, "parent_id": parent_id,
-                "created_at": at, "received_at": at,
+                "context_id": context_id, "created_at": at, "received_at": at,
             }  # fmt: skip
 
         async with db.writer.begin() as conn:
             await conn.execute(sa.insert(schema.projects), {"id": 1, "slug": "shop", "created_at": at})
             await conn.execute(
                 sa.insert(schema.events),
-                [event(1, True), event(2, False, 1), event(3, False), event(4, False, 3), event(5, True, 3)],
+                [
+                    # A test card with three real events under it, and a real card with a test event among its own.
+                    *[event(1, True, "mixed"), event(2, False, "mixed", 1), event(3, False, "mixed", 1)],
+                    *[event(4, False, "mixed", 1), event(5, False, "real"), event(6, False, "real", 5)],
+                    event(7, True, "real", 5),
+                ],
             )
             await conn.execute(
                 old_contexts.insert(),
                 [
                     {"project_id": 1, "context_id": "mixed", "parent_event_id": 1, "updated_at": at},
-                    {"project_id": 1, "context_id": "real", "parent_event_id": 3, "updated_at": at},
+                    {"project_id": 1, "context_id": "real", "parent_event_id": 5, "updated_at": at},
+                    {"project_id": 1, "context_id": "gone", "parent_event_id": 99, "updated_at": at},  # card deleted
                 ],
             )
 
@@ -62,8 +68,9 @@ async def test_0007_parts_real_events_from_test_timelines(database_url):
             parents = dict((await conn.execute(sa.select(schema.events.c.id, schema.events.c.parent_id))).all())
             c = schema.contexts.c
             contexts = set((await conn.execute(sa.select(c.project_id, c.test, c.context_id, c.parent_event_id))).all())
-        # Children of the other mode become cards of their own; same-mode children stay where they were.
-        assert parents == {1: None, 2: None, 3: None, 4: 3, 5: None}
-        assert contexts == {(1, True, "mixed", 1), (1, False, "real", 3)}
+        # The real events that hung under the test card stay one timeline, led by the first of them; the test
+        # event under the real card becomes a card of its own; same-mode children stay where they were.
+        assert parents == {1: None, 2: None, 3: 2, 4: 2, 5: None, 6: 5, 7: None}
+        assert contexts == {(1, True, "mixed", 1), (1, False, "mixed", 2), (1, False, "real", 5), (1, True, "real", 7)}
     finally:
         await db.dispose()
