@@ -155,10 +155,16 @@ def _matches_words(q: str, text: str, *, fold_accents: bool) -> bool:
 
 
 def _words(text: str, fold_accents: bool) -> list[str]:
-    text = text.casefold()
+    text = text.lower()  # not casefold(): FTS5 keeps "ß", it does not read "strasse"
     if fold_accents:
-        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+        text = "".join(_without_accent(c) for c in text)
     return re.findall(r"[^\W_]+", text)
+
+
+def _without_accent(char: str) -> str:
+    """A Latin letter without its accents (`é` -> `e`), as FTS5 folds them; other scripts keep theirs (`ή`)."""
+    base, *marks = unicodedata.normalize("NFD", char)
+    return base if marks and "LATIN" in unicodedata.name(base, "") else char
 
 
 def encode_cursor(created_at: datetime, event_id: int) -> str:

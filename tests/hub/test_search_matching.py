@@ -10,6 +10,7 @@ from hub.models import EventIn, now_utc
 
 EVENTS = [
     EventIn(event="Zürich office opened", tags={"city": "Zürich"}),
+    EventIn(event="Straße closed", description="Αθήνα branch"),
     EventIn(event="Pineapple shipped", description="two crates"),
     EventIn(event="Order paid", content={"customer": {"email": "alice@example.com"}, "total": 42}),
     EventIn(event="Backup finished", description="nightly run took 42 s"),
@@ -28,6 +29,10 @@ SEARCHES = [
     ("ORDER", {"Order paid"}),
     ("shipped crate", {"Pineapple shipped"}),
     ("shipped crat paid", set()),
+    ("straße", {"Straße closed"}),
+    ("strasse", set()),  # no full case folding
+    ("αθήνα", {"Straße closed"}),
+    ("αθηνα", set()),  # accents are dropped from Latin letters only
 ]
 
 
@@ -49,7 +54,7 @@ async def test_accents_matter_in_the_stream_where_they_do_in_the_feed(hub):
         [draft_from_input(EVENTS[0], project="shop", source="api", received_at=now_utc())]
     )
     accents_matter = not hub.db.is_sqlite
-    for q in ("zurich", "ZURICH office", "zürich", "ZÜRICH office"):
+    for q in ("zurich", "ZURICH office", "zürich", "ZÜRICH office"):  # FTS5 folds Latin accents only
         search = EventFilter(q=q, accents_matter=accents_matter)
         async with hub.db.reader.connect() as conn:
             found, _ = await list_events(conn, hub.db, hub.projects, search, None, 50)
