@@ -291,7 +291,8 @@ class OutboundClient:
         host = self._host(parsed)
         host.busy += 1
         try:
-            async with self._total, host.slots:
+            # The host's own slot first: requests queued for a slow host must not hold the slots other hosts need.
+            async with host.slots, self._total:
                 connection = host.take()
                 try:
                     with _as_httpx_errors():

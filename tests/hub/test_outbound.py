@@ -89,6 +89,27 @@ async def test_timeouts_apply():
         await client.aclose()
 
 
+async def test_requests_queued_for_a_hanging_host_leave_the_other_hosts_their_connections():
+    import asyncio
+    import threading
+
+    release = threading.Event()
+
+    def hanging(_):
+        release.wait(10)
+        return 200, {}, b""
+
+    with LoopbackServer(hanging) as stuck, LoopbackServer() as fine:
+        client = OutboundClient(allow=["127.0.0.1"], timeout=10, max_connections=2, max_connections_per_host=1)
+        waiting = [asyncio.create_task(client.post(stuck.url, content=b"")) for _ in range(3)]
+        await asyncio.sleep(0.2)
+        other = await asyncio.wait_for(client.post(fine.url.replace("127.0.0.1", "localhost"), content=b""), 5)
+        assert other.status == 200
+        release.set()
+        assert [r.status for r in await asyncio.gather(*waiting)] == [200] * 3
+        await client.aclose()
+
+
 async def test_a_tls_handshake_that_stalls_times_out_instead_of_hanging():
     """A server that accepts the connection and never answers the TLS hello must cost one timeout, no more."""
     import asyncio
