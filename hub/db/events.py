@@ -8,6 +8,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -147,8 +148,9 @@ def search_terms(q: str) -> list[str]:
 
 def _matches_words(q: str, text: str, *, fold_accents: bool) -> bool:
     """`q` as the full-text search reads it: every word must be a word of `text`, the last one the beginning of
-    one; words are runs of letters and digits, compared without case (and, as SQLite's FTS5 `unicode61`
-    tokenizer does, without accents). So the live stream sends what a search of the feed would find."""
+    one; words are runs of letters and digits, compared without case (and, with `fold_accents`, without the
+    accents of Latin letters, as SQLite's FTS5 `unicode61` tokenizer does). So the live stream sends what a
+    search of the feed would find."""
     *whole, last = _words(q, fold_accents) or [""]
     words = set(_words(text, fold_accents))
     return all(term in words for term in whole) and any(word.startswith(last) for word in words)
@@ -156,11 +158,12 @@ def _matches_words(q: str, text: str, *, fold_accents: bool) -> bool:
 
 def _words(text: str, fold_accents: bool) -> list[str]:
     text = text.lower()  # not casefold(): FTS5 keeps "ß", it does not read "strasse"
-    if fold_accents:
+    if fold_accents and not text.isascii():
         text = "".join(_without_accent(c) for c in text)
     return re.findall(r"[^\W_]+", text)
 
 
+@lru_cache(maxsize=4096)
 def _without_accent(char: str) -> str:
     """A Latin letter without its accents (`é` -> `e`), as FTS5 folds them; other scripts keep theirs (`ή`)."""
     base, *marks = unicodedata.normalize("NFD", char)
