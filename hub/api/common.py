@@ -133,7 +133,9 @@ def project_for(key: ApiKey, requested: str | None, default: str | None = None) 
     """The project an event goes to: the key's own, or the one named (which a project-bound key must match)."""
     if key.project:
         if requested and requested.lower() != key.project:
-            raise PermissionDeniedException(f"this API key may only send to project `{key.project}`")
+            raise PermissionDeniedException(
+                f"this API key may only send to project `{key.project}`", extra={"field": "project"}
+            )
         return key.project
     if requested:
         return requested.lower()

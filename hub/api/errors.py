@@ -121,7 +121,8 @@ def on_http_exception(_: Request, exc: HTTPException) -> Response[ErrorBody]:
             # A body Litestar decoded is `data`; its message says which field of it (msgspec's own words).
             field = (field_of(message) if source == "body" else None) or str(first["key"])
             return error_response(400, f"{message} - at `{first['key']}` ({where})", field)
-    return error_response(exc.status_code, str(message), headers=exc.headers)
+    field = exc.extra.get("field") if isinstance(exc.extra, dict) else None  # the request value refused
+    return error_response(exc.status_code, str(message), field, headers=exc.headers)
 
 
 def on_unexpected(request: Request, exc: Exception) -> Response[ErrorBody]:

@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import (
+    HTTPException,
     NotAuthorizedException,
     NotFoundException,
     PermissionDeniedException,
@@ -119,9 +120,10 @@ class EventsController(Controller):
             except ValidationProblem as exc:
                 field = f"events[{index}].{exc.field}" if exc.field else f"events[{index}]"
                 results[index] = BatchItem(index, 400, error=ErrorBody(str(exc), 400, field))
-            except Exception as exc:  # a project this key may not write to
-                status = getattr(exc, "status_code", 400)
-                results[index] = BatchItem(index, status, error=ErrorBody(str(getattr(exc, "detail", exc)), status))
+            except HTTPException as exc:  # a project this key may not write to
+                named = exc.extra.get("field") if isinstance(exc.extra, dict) else None
+                field = f"events[{index}].{named}" if named else None
+                results[index] = BatchItem(index, exc.status_code, error=ErrorBody(exc.detail, exc.status_code, field))
         stored = await hub.ingestor.store([d for _, d in drafts]) if drafts else []
         for (index, _), result in zip(drafts, stored, strict=True):
             results[index] = BatchItem(index, 201 if result.created else 200, event=result.event)

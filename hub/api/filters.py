@@ -43,7 +43,9 @@ async def visible_projects(hub: Hub, key: ApiKey, project: str | None) -> list[i
     """Project ids the caller may read and asked for; None means every project."""
     check_slug(project, "project")
     if key.project and project and project.lower() != key.project:
-        raise PermissionDeniedException(f"this API key may only read project `{key.project}`")
+        raise PermissionDeniedException(
+            f"this API key may only read project `{key.project}`", extra={"field": "project"}
+        )
     wanted = key.project or (project.lower() if project else None)
     if wanted is None:
         return None if key.project_ids is None else sorted(key.project_ids) or [-1]

@@ -175,7 +175,10 @@ async def test_auth_errors(client, hub):
     bound = await make_key(hub, "ingest", project="other")
     response = await client.post("/api/v1/events", json=EVENT, headers=bearer(bound))
     assert response.status_code == 403
-    assert "project `other`" in response.json()["message"]
+    assert "project `other`" in response.json()["message"] and response.json()["field"] == "project"
+    batch = await client.post("/api/v1/events/batch", json={"events": [EVENT]}, headers=bearer(bound))
+    [item] = batch.json()["results"]
+    assert item["status"] == 403 and item["error"]["field"] == "events[0].project"
     response = await client.post(
         "/api/v1/events", json={k: v for k, v in EVENT.items() if k != "project"}, headers=bearer(bound)
     )
@@ -514,7 +517,8 @@ async def test_project_bound_read_key_sees_only_its_project(client, hub, admin_h
     reader = bearer(await make_key(hub, "read", project="a"))
     items = (await client.get("/api/v1/events", headers=reader)).json()["items"]
     assert {e["project"] for e in items} == {"a"}
-    assert (await client.get("/api/v1/events?project=b", headers=reader)).status_code == 403
+    refused = await client.get("/api/v1/events?project=b", headers=reader)
+    assert refused.status_code == 403 and refused.json()["field"] == "project"
     assert (await client.get(f"/api/v1/events/{stored_b['id']}", headers=reader)).status_code == 404
     projects = (await client.get("/api/v1/projects", headers=reader)).json()
     assert [p["slug"] for p in projects] == ["a"]
