@@ -76,6 +76,22 @@ def test_filters_search_and_a_context(context, web_hub, sign_in) -> None:
     expect(page.locator(".timeline")).to_contain_text("Migrations applied")
 
 
+def test_a_long_timeline_loads_its_later_events_on_demand(context, web_hub, sign_in, monkeypatch) -> None:
+    monkeypatch.setattr("hub.db.events.MAX_CHILDREN", 2)  # the API's page of children, 500 in use
+    card = web_hub.post(project="shop", channel="deploys", event="Long rollout", context_id="long-rollout")
+    for n in range(1, 5):
+        web_hub.post(project="shop", channel="deploys", event=f"Rollout step {n}", context_id="long-rollout")
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto(f"/events/{card['id']}")
+    steps = page.locator(".timeline .tl-item")
+    expect(steps).to_have_count(2)
+    page.get_by_role("button", name="Show later events").click()
+    expect(steps).to_have_count(4)
+    expect(steps.last).to_contain_text("Rollout step 4")
+    expect(page.get_by_role("button", name="Show later events")).to_have_count(0)
+
+
 def test_severity_and_test_mode_toggles(context, web_hub, sign_in) -> None:
     web_hub.post(project="ops", event="Disk almost full", severity="critical")
     web_hub.post(project="ops", event="Cache warmed")

@@ -2,7 +2,7 @@
 
 import { api } from "./api.js";
 import { actionBar } from "./actions.js";
-import { fill, h, icon } from "./dom.js";
+import { append, fill, h, icon } from "./dom.js";
 import { eventIcon } from "./icons.js";
 import { jsonBlock } from "./json.js";
 import { markdown } from "./markdown.js";
@@ -104,32 +104,49 @@ function meta(event, onFilter) {
   );
 }
 
-export function timeline(children) {
-  if (!children.length) return h("p.muted.small", {}, "No follow-up events in this context yet.");
+function timelineItem(child) {
   return h(
-    "ol.timeline",
-    { "aria-label": "Context timeline" },
-    children.map((child) =>
-      h(
-        `li.tl-item.sev-${child.severity}`,
-        {},
-        h("span.tl-dot", { "aria-hidden": "true" }, eventIcon(child)),
-        h(
-          "div.tl-body",
-          {},
-          h("div.tl-head", {}, h("a.tl-title", { href: `/events/${child.id}` }, child.event), timeEl(child.created_at)),
-          child.description ? (child.parser === "markdown" ? markdown(child.description) : h("p.desc", {}, child.description)) : null,
-        ),
-      ),
+    `li.tl-item.sev-${child.severity}`,
+    {},
+    h("span.tl-dot", { "aria-hidden": "true" }, eventIcon(child)),
+    h(
+      "div.tl-body",
+      {},
+      h("div.tl-head", {}, h("a.tl-title", { href: `/events/${child.id}` }, child.event), timeEl(child.created_at)),
+      child.description ? (child.parser === "markdown" ? markdown(child.description) : h("p.desc", {}, child.description)) : null,
     ),
   );
 }
 
-function contextSection(event, children) {
+/** A context's events, oldest first, from the card's detail answer; the API gives them 500 at a time, and a
+ * button fetches the next ones while there are more. */
+export function timeline(parentId, { children, next_children_cursor: next }) {
+  if (!children.length) return h("p.muted.small", {}, "No follow-up events in this context yet.");
+  const list = h("ol.timeline", { "aria-label": "Context timeline" }, children.map(timelineItem));
+  if (!next) return list;
+  let cursor = next;
+  const more = h("button.btn-ghost.btn-sm", { type: "button" }, "Show later events");
+  more.addEventListener("click", async () => {
+    more.disabled = true;
+    try {
+      const page = await api(`/api/v1/events/${encodeURIComponent(parentId)}?children_cursor=${encodeURIComponent(cursor)}`);
+      append(list, page.children.map(timelineItem));
+      cursor = page.next_children_cursor;
+      if (cursor) more.disabled = false;
+      else more.remove();
+    } catch (error) {
+      more.disabled = false;
+      more.textContent = `Could not load more (${error.message}) — retry`;
+    }
+  });
+  return h("div", {}, list, more);
+}
+
+function contextSection(event, detail) {
   if (!event.context_id || event.parent_id) return null;
   const box = h("div.context");
-  if (children) {
-    box.append(h("div.context-head", {}, "Timeline"), timeline(children));
+  if (detail) {
+    box.append(h("div.context-head", {}, "Timeline"), timeline(event.id, detail));
     return box;
   }
   const button = h("button.btn-ghost.btn-sm", { type: "button", "aria-expanded": "false" }, "Show timeline");
@@ -138,7 +155,7 @@ function contextSection(event, children) {
     button.textContent = "Loading…";
     try {
       const detail = await api(`/api/v1/events/${encodeURIComponent(event.id)}`);
-      fill(box, h("div.context-head", {}, "Timeline"), timeline(detail.children));
+      fill(box, h("div.context-head", {}, "Timeline"), timeline(event.id, detail));
     } catch (error) {
       button.disabled = false;
       button.textContent = `Could not load the timeline (${error.message}) — retry`;
@@ -148,8 +165,9 @@ function contextSection(event, children) {
   return box;
 }
 
-/** The card; `children` given (permalink page) shows the timeline open, `onFilter` makes chips filter the feed. */
-export function eventCard(event, { onFilter, children = null, expanded = false } = {}) {
+/** The card; `detail` given (the permalink page's answer) shows the timeline open, `onFilter` makes chips filter
+ * the feed. */
+export function eventCard(event, { onFilter, detail = null, expanded = false } = {}) {
   const hasContent = event.content !== null && event.content !== undefined;
   return h(
     `article.card.sev-${event.severity}`,
@@ -164,7 +182,7 @@ export function eventCard(event, { onFilter, children = null, expanded = false }
       description(event),
       tagChips(event, onFilter, expanded),
       hasContent ? jsonBlock(event.content, { open: expanded }) : null,
-      contextSection(event, children),
+      contextSection(event, detail),
       actionBar(event),
     ),
   );

@@ -14,7 +14,8 @@ export function eventPage(main, { id }) {
     navigate(`/?${params}`);
   };
   api(`/api/v1/events/${encodeURIComponent(id)}`, { signal: controller.signal })
-    .then(({ event, children }) => {
+    .then((detail) => {
+      const { event } = detail;
       document.title = `${event.event} · hub`;
       fill(main, 
         h("header.page-head", {}, h("a.back", { href: "/" }, icon("feed", 16), "Feed"),
@@ -22,7 +23,7 @@ export function eventPage(main, { id }) {
             navigator.clipboard?.writeText(location.href);
             e.currentTarget.textContent = "Link copied";
           } }, icon("link", 14), "Copy link")),
-        eventCard(event, { onFilter: toFeed, children: event.context_id && !event.parent_id ? children : null, expanded: true }),
+        eventCard(event, { onFilter: toFeed, detail: event.context_id && !event.parent_id ? detail : null, expanded: true }),
         event.parent_id ? h("p.muted", {}, "Part of a context: ", h("a", { href: `/events/${event.parent_id}` }, "open the parent event"), ".") : null,
       );
     })
