@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import msgspec
 
 from hub.actions.catalog import SelfServiceAction
-from hub.models import plain_patterns
+from hub.models import NAME_PATTERN, SLUG_PATTERN, plain_patterns
 from hub.routing.rules import Rule
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./hub.db"
@@ -94,12 +94,12 @@ class SourceConfig(Base):
     """A webhook endpoint `POST /hooks/{plugin}/{name}` declared in the config file."""
 
     plugin: str
-    name: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}\Z")]
-    project: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")]
+    name: Annotated[str, msgspec.Meta(pattern=NAME_PATTERN)]
+    project: Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN)]
     # Several secrets at once allow rotation; "${NAME}" reads the environment variable NAME.
     secrets: Annotated[list[Annotated[str, msgspec.Meta(min_length=1)]], msgspec.Meta(min_length=1)]
     # Overrides the channel the plugin picks for each event.
-    channel: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")] | None = None
+    channel: Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN)] | None = None
 
 
 class OutboundSettings(Base):

@@ -17,6 +17,8 @@ import emoji
 import msgspec
 
 SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z"
+# Names the hub's own config gives things: webhook sources, routing rules, self-service actions.
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}\Z"
 TAG_KEY_PATTERN = r"^[a-z0-9_-]{1,64}\Z"
 _TAG_KEY = re.compile(TAG_KEY_PATTERN)
 ACTION_KEY_PATTERN = r"^[A-Za-z0-9_.-]{1,64}\Z"

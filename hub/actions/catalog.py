@@ -6,9 +6,7 @@ from typing import Annotated
 
 import msgspec
 
-from hub.models import SLUG_PATTERN, ActionInput
-
-ACTION_NAME = r"^[a-z0-9][a-z0-9_-]{0,63}\Z"
+from hub.models import NAME_PATTERN, SLUG_PATTERN, ActionInput
 
 
 class RecordAs(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -19,7 +17,7 @@ class RecordAs(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class SelfServiceAction(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
-    name: Annotated[str, msgspec.Meta(pattern=ACTION_NAME)]
+    name: Annotated[str, msgspec.Meta(pattern=NAME_PATTERN)]
     label: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     # The project whose action secret signs the request (and where runs are recorded).
     project: Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN)]

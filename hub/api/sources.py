@@ -12,10 +12,10 @@ from litestar.params import FromPath, JSONBody
 
 from hub.api.common import hub_admin, hub_of
 from hub.core import Hub
-from hub.models import Slug, ValidationProblem
+from hub.models import NAME_PATTERN, Slug, ValidationProblem
 from hub.sources import SourceConflict, StoredSource
 
-SourceName = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}\Z")]
+SourceName = Annotated[str, msgspec.Meta(pattern=NAME_PATTERN)]
 Secrets = Annotated[
     list[Annotated[str, msgspec.Meta(min_length=8, max_length=512)]], msgspec.Meta(min_length=1, max_length=10)
 ]

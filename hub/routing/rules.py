@@ -12,9 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
-from hub.models import SLUG_PATTERN, Severity
+from hub.models import NAME_PATTERN, SLUG_PATTERN, Severity
 
-RULE_NAME = r"^[a-z0-9][a-z0-9_-]{0,63}\Z"
 GROUP_FIELDS = ("project", "channel", "event", "source", "severity", "user_id")
 MAX_TARGETS = 20
 MAX_WINDOW_SECONDS = 86_400
@@ -94,7 +93,7 @@ class Target(Strict):
 
 
 class Rule(Strict, kw_only=True):
-    name: Annotated[str, msgspec.Meta(pattern=RULE_NAME)]
+    name: Annotated[str, msgspec.Meta(pattern=NAME_PATTERN)]
     match: Match = msgspec.field(default_factory=Match)
     targets: Annotated[list[Target], msgspec.Meta(min_length=1, max_length=MAX_TARGETS)]
     # Keep evaluating later rules after this one matched.
