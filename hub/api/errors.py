@@ -102,6 +102,11 @@ def on_decode_error(_: Request, exc: msgspec.DecodeError) -> Response[ErrorBody]
     return error_response(400, f"the body is not valid JSON: {exc}")
 
 
+def refused_field(exc: HTTPException) -> str | None:
+    """The request value a refusal names (`extra={"field": "project"}`), if any."""
+    return exc.extra.get("field") if isinstance(exc.extra, dict) else None
+
+
 def on_http_exception(_: Request, exc: HTTPException) -> Response[ErrorBody]:
     message = exc.detail
     if (
@@ -121,8 +126,7 @@ def on_http_exception(_: Request, exc: HTTPException) -> Response[ErrorBody]:
             # A body Litestar decoded is `data`; its message says which field of it (msgspec's own words).
             field = (field_of(message) if source == "body" else None) or str(first["key"])
             return error_response(400, f"{message} - at `{first['key']}` ({where})", field)
-    field = exc.extra.get("field") if isinstance(exc.extra, dict) else None  # the request value refused
-    return error_response(exc.status_code, str(message), field, headers=exc.headers)
+    return error_response(exc.status_code, str(message), refused_field(exc), headers=exc.headers)
 
 
 def on_unexpected(request: Request, exc: Exception) -> Response[ErrorBody]:

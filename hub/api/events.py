@@ -19,7 +19,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, Parameter
 
 from hub.api.common import api_key, authorize, decode, hub_of, project_for, read_body, require
-from hub.api.errors import ErrorBody, describe_validation
+from hub.api.errors import ErrorBody, describe_validation, refused_field
 from hub.api.filters import build_filter
 from hub.api.openapi import json_body
 from hub.db.events import MAX_PAGE, get_children, get_event, list_events
@@ -121,8 +121,7 @@ class EventsController(Controller):
                 field = f"events[{index}].{exc.field}" if exc.field else f"events[{index}]"
                 results[index] = BatchItem(index, 400, error=ErrorBody(str(exc), 400, field))
             except HTTPException as exc:  # a project this key may not write to
-                named = exc.extra.get("field") if isinstance(exc.extra, dict) else None
-                field = f"events[{index}].{named}" if named else None
+                field = f"events[{index}].{named}" if (named := refused_field(exc)) else None
                 results[index] = BatchItem(index, exc.status_code, error=ErrorBody(exc.detail, exc.status_code, field))
         stored = await hub.ingestor.store([d for _, d in drafts]) if drafts else []
         for (index, _), result in zip(drafts, stored, strict=True):
