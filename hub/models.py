@@ -198,7 +198,8 @@ class EventIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         if self.tags:
             for key, value in self.tags.items():
                 if not _TAG_KEY.match(key):
-                    raise ValueError(f"`tags` keys must match the regex '^[a-z0-9_-]{{1,64}}$': {key!r} does not")
+                    shown = TAG_KEY_PATTERN.removesuffix("\\Z") + "$"  # as msgspec's own messages show it
+                    raise ValueError(f"`tags` keys must match the regex '{shown}': {key!r} does not")
                 if isinstance(value, str) and len(value) > 1024:
                     raise ValueError(f"`tags.{key}` must be at most 1024 characters")
         if self.content is not None and content_size(self.content) > MAX_CONTENT_BYTES:
