@@ -24,6 +24,7 @@ from hub.db.schema import JsonValue, UTCDateTime
 from hub.hookspecs import hookimpl
 from hub.models import (
     MAX_JSON_DEPTH,
+    SLUG_PATTERN,
     ActionIn,
     EventIn,
     EventOut,
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_JSON_DEPTH",
+    "SLUG_PATTERN",
     "ActionIn",
     "ApiKey",
     "Batch",

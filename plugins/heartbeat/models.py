@@ -12,24 +12,23 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from hub.pluginapi import ValidationProblem, slug_or_hash
+from hub.pluginapi import SLUG_PATTERN, ValidationProblem, slug_or_hash
 
 from .schedule import ScheduleError, validate
 
 SLUG = r"^[a-z0-9][a-z0-9_.-]{0,63}\Z"
-PROJECT = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z"
 YEAR = 366 * 24 * 3600
 DEFAULT_PERIOD = 24 * 3600
 DEFAULT_GRACE = 3600
 DEFAULT_CHANNEL = "heartbeat"
 
 Slug = Annotated[str, msgspec.Meta(pattern=SLUG, description="lower-case letters, digits, `_ . -`; 1 to 64")]
-ProjectSlug = Annotated[str, msgspec.Meta(pattern=PROJECT)]
+ProjectSlug = Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN)]
 
 
 def check_project(project: str) -> None:
     """For a project named outside a validated body: a URL's path, the CLI's argument."""
-    if not re.match(PROJECT, project):
+    if not re.match(SLUG_PATTERN, project):
         raise ValidationProblem("`project` must be letters, digits, `_ . -`; 1 to 64 characters", "project")
 
 
