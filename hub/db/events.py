@@ -136,9 +136,9 @@ class EventFilter(msgspec.Struct, kw_only=True):
         if any(key not in event.tags or tag_text(event.tags[key]) != value for key, value in self.tags):
             return False
         if self.q:
-            text = [event.event, event.description or "", msgspec.json.encode(event.tags).decode()]
-            text.append(msgspec.json.encode(event.content).decode())
-            return _matches_words(self.q, " ".join(text), fold_accents=not self.accents_matter)
+            tags, content = msgspec.json.encode(event.tags).decode(), msgspec.json.encode(event.content).decode()
+            text = " ".join([event.event, event.description or "", tags, content])
+            return _matches_words(self.q, text, fold_accents=not self.accents_matter)
         return True
 
 
