@@ -4,7 +4,9 @@ A URL typed by a user must not reach the hub's own network: the address is check
 connect time, and the connection goes to the very address that was checked (no second lookup an attacker's DNS
 could answer differently). Private, loopback, link-local, multicast and reserved addresses are refused unless
 `[outbound] allow` names the host or a network holding the address. Redirects are never followed, every
-request has a timeout, and a response body is read only up to `max_response_bytes`.
+request has a timeout, and a response body is read only up to `max_response_bytes`. A host whose last request
+timed out or could not connect gets one request at a time until it answers again; the others are refused at once
+with HostNotAnswering (hub.breaker says why).
 
 Requests go straight to httpcore's HTTP/1.1 connections, httpx's own transport layer: the outbox sends thousands
 of small POSTs, and httpx's client and httpcore's pool cost more CPU than the exchange itself. Errors are raised
@@ -19,7 +21,7 @@ import ipaddress
 import socket
 import ssl
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -28,6 +30,7 @@ import httpx
 import msgspec
 
 from hub.background import BackgroundTasks
+from hub.breaker import Breaker
 from hub.netstream import AsyncioBackend
 
 # Origins whose pools are kept open at once; the least recently used idle ones are closed beyond this.
@@ -39,6 +42,10 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 class BlockedAddress(Exception):
     """The URL's host is, or resolves to, an address the outbound policy refuses."""
+
+
+class HostNotAnswering(httpx.TransportError):
+    """Not sent: the host's last request timed out or could not connect, and another request is probing it."""
 
 
 class ResponseHead(NamedTuple):
@@ -165,12 +172,15 @@ class _Host:
 
     This replaces httpcore's connection pool, which re-examines every queued request and every connection on
     each assignment: a third of the outbox's CPU went there (measured with 4 connections and 100 senders).
+    Requests queued here are refused at once when the host stops answering (see hub.breaker); left to wait,
+    each would take its turn at a timeout of its own.
     """
 
-    __slots__ = ("backend", "busy", "closing", "idle", "origin", "slots", "ssl")
+    __slots__ = ("backend", "breaker", "busy", "closing", "idle", "in_use", "limit", "origin", "queue", "ssl")
 
     def __init__(
         self,
+        name: str,
         origin: httpcore.Origin,
         limit: int,
         backend: httpcore.AsyncNetworkBackend,
@@ -181,9 +191,49 @@ class _Host:
         self.backend = backend
         self.ssl = ssl_context
         self.closing = closing
-        self.slots = asyncio.Semaphore(limit)
+        self.limit = limit
+        self.in_use = 0  # connection slots taken
+        self.queue: deque[asyncio.Future[None]] = deque()  # requests waiting for a slot, first come first served
         self.idle: list[httpcore.AsyncHTTPConnection] = []
         self.busy = 0
+        self.breaker = Breaker(name)
+
+    def refuse_if_not_answering(self) -> None:
+        if (refusal := self.breaker.refusal()) is not None:
+            raise HostNotAnswering(refusal)
+
+    async def acquire(self) -> None:
+        """A connection slot, in turn; HostNotAnswering if the host is not answering, or stops while waiting."""
+        self.refuse_if_not_answering()
+        if self.in_use < self.limit and not self.queue:
+            self.in_use += 1
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self.queue.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled() and turn.exception() is None:
+                self.release()  # the slot came as the caller gave up: it goes to the next in line
+            elif turn in self.queue:
+                self.queue.remove(turn)
+            raise
+
+    def release(self) -> None:
+        while self.queue:
+            turn = self.queue.popleft()
+            if not turn.done():
+                turn.set_result(None)  # the slot passes straight to the next in line
+                return
+        self.in_use -= 1
+
+    def not_answering(self, reason: str) -> None:
+        self.breaker.unanswered(reason)
+        refusal = self.breaker.why_not_sent()
+        while self.queue:
+            turn = self.queue.popleft()
+            if not turn.done():
+                turn.set_exception(HostNotAnswering(refusal))
 
     def take(self) -> httpcore.AsyncHTTPConnection:
         """An idle connection still fit for reuse, or a new one (which connects on its first request)."""
@@ -260,7 +310,7 @@ class OutboundClient:
         host = self._hosts.get(key)
         if host is None:
             origin = httpcore.Origin(url.raw_scheme, url.raw_host, url.port or (443 if url.scheme == "https" else 80))
-            host = self._hosts[key] = _Host(origin, self.per_host, self._backend, self._ssl, self._closing)
+            host = self._hosts[key] = _Host(key, origin, self.per_host, self._backend, self._ssl, self._closing)
             idle_hosts = [n for n, h in self._hosts.items() if h.busy == 0 and n != key]
             for name in idle_hosts[: max(0, len(self._hosts) - MAX_HOSTS)]:
                 self._closing.add(self._hosts.pop(name).aclose())
@@ -276,7 +326,8 @@ class OutboundClient:
         headers: Mapping[str, str] | None = None,
         timeout_seconds: float | None = None,
     ) -> OutboundResponse:
-        """Send one request. Raises BlockedAddress, ResponseTooLarge, or httpx.HTTPError (timeouts included).
+        """Send one request. Raises BlockedAddress, ResponseTooLarge, or httpx.HTTPError (timeouts and
+        HostNotAnswering included).
 
         Only http and https URLs are accepted; a 3xx answer is returned as it is, never followed.
         """
@@ -292,13 +343,29 @@ class OutboundClient:
         host.busy += 1
         try:
             # The host's own slot first: requests queued for a slow host must not hold the slots other hosts need.
-            async with host.slots, self._total:
-                connection = host.take()
-                try:
-                    with _as_httpx_errors():
-                        return await self._send(connection, method, parsed, content, headers, seconds)
-                finally:
-                    host.give_back(connection)
+            await host.acquire()
+            try:
+                async with self._total:
+                    host.refuse_if_not_answering()  # another request may have begun probing it meanwhile
+                    connection = host.take()
+                    try:
+                        with host.breaker.attempt(), _as_httpx_errors():
+                            response = await self._send(connection, method, parsed, content, headers, seconds)
+                    except httpx.TimeoutException:
+                        host.not_answering("timed out")
+                        raise
+                    except httpx.ConnectError as exc:
+                        host.not_answering(f"could not connect: {exc}")
+                        raise
+                    except ResponseTooLarge:
+                        host.breaker.answered()
+                        raise
+                    finally:
+                        host.give_back(connection)
+                    host.breaker.answered()
+                    return response
+            finally:
+                host.release()
         finally:
             host.busy -= 1
 

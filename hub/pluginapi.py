@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.api.common import api_key
 from hub.api.common import require as require_scope
 from hub.auth import ApiKey
+from hub.breaker import Breaker
 from hub.db.batch import Batch, inserting, run_together
 from hub.db.dialect import insert_ignore, upsert
 from hub.db.engine import Database
@@ -35,7 +36,7 @@ from hub.models import (
     slug_or_hash,
     slugify,
 )
-from hub.outbound import BlockedAddress, OutboundClient, OutboundResponse, ResponseTooLarge
+from hub.outbound import BlockedAddress, HostNotAnswering, OutboundClient, OutboundResponse, ResponseTooLarge
 from hub.outbox.notifier import Message, Notifier, Outcome, Recipient, parse_retry_after
 from hub.secretstore import keep_secret
 
@@ -50,10 +51,12 @@ __all__ = [
     "ApiKey",
     "Batch",
     "BlockedAddress",
+    "Breaker",
     "Database",
     "Delivery",
     "EventIn",
     "EventOut",
+    "HostNotAnswering",
     "HubContext",
     "Job",
     "JsonValue",

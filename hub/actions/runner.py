@@ -26,7 +26,7 @@ from hub.db.events import get_event
 from hub.ids import parse_event_id
 from hub.ingest import draft_from_input
 from hub.models import ActionOut, EventIn, EventOut, ValidationProblem, now_utc
-from hub.outbound import BlockedAddress, ResponseTooLarge
+from hub.outbound import BlockedAddress, HostNotAnswering, ResponseTooLarge
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -238,6 +238,8 @@ class ActionRunner:
             run.response = exc.partial[:MAX_EXCERPT].decode("utf-8", "replace")
         except httpx.TimeoutException:
             run.status, run.message = "failed", "the action's server did not answer in time"
+        except HostNotAnswering as exc:
+            run.status, run.message = "failed", str(exc)
         except httpx.HTTPError as exc:
             run.status, run.message = "failed", f"could not reach the action's server: {type(exc).__name__}"
         run.latency_ms = round((time.perf_counter() - started) * 1000, 2)

@@ -9,7 +9,9 @@ Every claimed delivery is a task of its own: it sends when one of `delivery.conc
 free, then waits for its outcome to be recorded. Outcomes are recorded as sends finish, those that finish
 together in one transaction, and a new batch is claimed as soon as fewer than `concurrency` claimed deliveries
 are left. So a receiver that answers slowly (or not at all, until the timeout) holds up only its own
-deliveries, never the ones claimed with it or after it.
+deliveries, never the ones claimed with it or after it. A backlog to a receiver that stopped answering does
+not fill every slot either: the notifiers send it one request at a time and the rest fail at once, to be
+retried (hub.breaker).
 """
 
 from __future__ import annotations

@@ -1,10 +1,15 @@
-"""Handing one email to the SMTP server and classifying its answer (4xx try again, 5xx give up)."""
+"""Handing one email to the SMTP server and classifying its answer (4xx try again, 5xx give up).
+
+A server that times out or refuses the connection gets one email at a time until it answers again; the others
+are retried later without waiting out a timeout each (hub.breaker), so they do not hold the outbox's sending
+slots that notifications by push and Slack need.
+"""
 
 from __future__ import annotations
 
 import aiosmtplib
 
-from hub.pluginapi import HubContext, Message, Outcome, Recipient
+from hub.pluginapi import Breaker, HubContext, Message, Outcome, Recipient
 
 from .render import build
 
@@ -12,8 +17,15 @@ from .render import build
 class EmailNotifier:
     name = "email"
 
+    def __init__(self) -> None:
+        self._servers: dict[tuple[str, int], Breaker] = {}
+
     async def send(self, hub: HubContext, recipient: Recipient, message: Message) -> Outcome:
         settings = hub.plugin_settings("email")
+        server = (settings.host, settings.port)
+        breaker = self._servers.setdefault(server, Breaker(f"the mail server {settings.host}:{settings.port}"))
+        if (refusal := breaker.refusal()) is not None:
+            return Outcome("retry", detail=refusal)
         mail = build(
             message,
             sender=settings.from_address,
@@ -21,25 +33,38 @@ class EmailNotifier:
             unsubscribe=f"{hub.public_url}/settings",  # the web app's page with the notification settings
         )
         try:
-            _, reply = await aiosmtplib.send(
-                mail,
-                hostname=settings.host,
-                port=settings.port,
-                username=settings.username or None,
-                password=settings.password or None,
-                use_tls=settings.security == "tls",
-                start_tls=settings.security == "starttls",
-                timeout=settings.timeout_seconds,
-                cert_bundle=settings.ca_file or None,
-            )
+            with breaker.attempt():
+                _, reply = await aiosmtplib.send(
+                    mail,
+                    hostname=settings.host,
+                    port=settings.port,
+                    username=settings.username or None,
+                    password=settings.password or None,
+                    use_tls=settings.security == "tls",
+                    start_tls=settings.security == "starttls",
+                    timeout=settings.timeout_seconds,
+                    cert_bundle=settings.ca_file or None,
+                )
         except aiosmtplib.SMTPResponseException as exc:
+            breaker.answered()
             result = "retry" if 400 <= exc.code < 500 else "failed"
             return Outcome(result, exc.code, exc.message[:500])
         except aiosmtplib.SMTPRecipientsRefused as exc:
+            breaker.answered()
             codes = [e.code for e in exc.recipients]
             return Outcome(
                 "retry" if all(400 <= c < 500 for c in codes) else "failed", codes[0] if codes else None, str(exc)[:500]
             )
         except (aiosmtplib.SMTPException, OSError) as exc:
+            if _unanswered(exc):
+                breaker.unanswered(f"{type(exc).__name__}: {exc}")
             return Outcome("retry", detail=f"{type(exc).__name__}: {exc}"[:500])
+        breaker.answered()
         return Outcome("delivered", 250, reply[:500])
+
+
+def _unanswered(exc: Exception) -> bool:
+    """A timeout or a failed connection; not a server that answered and then hung up or broke the protocol."""
+    if isinstance(exc, aiosmtplib.SMTPTimeoutError | aiosmtplib.SMTPConnectError):
+        return True
+    return isinstance(exc, OSError) and not isinstance(exc, aiosmtplib.SMTPException)

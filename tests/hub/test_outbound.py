@@ -6,7 +6,7 @@ import httpx
 import pytest
 from peers import LoopbackServer
 
-from hub.outbound import BlockedAddress, OutboundClient, ResponseTooLarge
+from hub.outbound import BlockedAddress, HostNotAnswering, OutboundClient, ResponseTooLarge
 
 
 def fake_dns(table: dict[str, list[str]]):
@@ -294,3 +294,65 @@ async def test_https_verifies_the_certificate_and_the_name(tmp_path):
         await system_trust.aclose()
     finally:
         server.close()
+
+
+async def test_a_host_that_stops_answering_gets_one_request_at_a_time_until_it_answers():
+    """Requests to a host that timed out are refused at once while one request probes it; others hosts go on."""
+    import asyncio
+    import threading
+    import time
+
+    answering, arrived = threading.Event(), []
+
+    def handler(received):
+        arrived.append(received.body)
+        if not answering.is_set():
+            time.sleep(0.6)  # past the client's timeout
+        return 200, {}, b"ok"
+
+    with LoopbackServer(handler) as server, LoopbackServer() as other_host:
+        client = OutboundClient(allow=["127.0.0.1"], timeout=0.3, max_connections_per_host=2)
+        first = [asyncio.create_task(client.post(server.url, content=b"%d" % i)) for i in range(3)]
+        outcomes = await asyncio.gather(*first, return_exceptions=True)
+        assert [type(o) for o in outcomes] == [httpx.ReadTimeout, httpx.ReadTimeout, HostNotAnswering]
+        assert "timed out" in str(outcomes[2])  # queued behind the first two, refused when they timed out
+
+        probe = asyncio.create_task(client.post(server.url, content=b"probe"))
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        with pytest.raises(HostNotAnswering, match=r"not sent: http://127\.0\.0\.1:\d+ did not answer .*timed out"):
+            await client.post(server.url, content=b"refused")
+        assert time.monotonic() - started < 0.1, "refused at once, not after a timeout of its own"
+        assert (await client.post(other_host.url, content=b"")).status == 200
+        with pytest.raises(httpx.TimeoutException):
+            await probe
+
+        answering.set()
+        assert (await client.post(server.url, content=b"back")).status == 200
+        again = await asyncio.gather(*(client.post(server.url, content=b"again") for _ in range(3)))
+        assert [r.status for r in again] == [200] * 3
+        await client.aclose()
+    assert sorted(arrived) == sorted([b"0", b"1", b"probe", b"back", b"again", b"again", b"again"])
+
+
+async def test_a_request_cancelled_while_queued_for_a_host_frees_its_turn():
+    import asyncio
+    import threading
+
+    release = threading.Event()
+
+    def hanging(_):
+        release.wait(10)
+        return 200, {}, b""
+
+    with LoopbackServer(hanging) as server:
+        client = OutboundClient(allow=["127.0.0.1"], timeout=10, max_connections_per_host=1)
+        holding = asyncio.create_task(client.post(server.url, content=b""))
+        await asyncio.sleep(0.1)
+        queued = asyncio.create_task(client.post(server.url, content=b""))
+        await asyncio.sleep(0.1)
+        queued.cancel()
+        release.set()
+        assert (await holding).status == 200
+        assert (await asyncio.wait_for(client.post(server.url, content=b""), 5)).status == 200
+        await client.aclose()

@@ -16,6 +16,7 @@ from peers import LoopbackServer, Received
 
 from hub.core import Hub
 from hub.models import now_utc
+from hub.outbound import OutboundClient
 
 
 @pytest.fixture
@@ -397,3 +398,44 @@ def _at(text: str):
     from datetime import datetime
 
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+async def test_a_backlog_to_a_hanging_receiver_holds_up_the_others_for_one_timeout_at_most(
+    client, hub, admin_headers, settings
+):
+    """More deliveries to a hanging webhook than there are sending slots: once its first requests time out, the
+    rest are retried later without waiting out a timeout each, and a page to another receiver goes out."""
+    settings.delivery.concurrency = 4
+    await hub.outbound.aclose()
+    hub.outbound = OutboundClient(allow=["127.0.0.1"], timeout=0.5, max_connections_per_host=2)
+    hanging_handler, _, release = hanging_server()
+    hanging_requests: list[float] = []
+    fast, seen = counting_server()
+    fast_at: list[float] = []
+
+    def hanging(received: Received):
+        hanging_requests.append(time.monotonic())
+        return hanging_handler(received)
+
+    def timed(received: Received):
+        fast_at.append(time.monotonic())
+        return fast(received)
+
+    with LoopbackServer(hanging) as stuck, LoopbackServer(timed) as fine:
+        await slack_rule(client, admin_headers, stuck.url)
+        for i in range(12):
+            await send(client, admin_headers, event=f"stuck {i}")
+        await slack_rule(client, admin_headers, fine.url)
+        await send(client, admin_headers, event="page", severity="critical")
+        started = time.monotonic()
+        assert await asyncio.wait_for(hub.outbox.run_once(), 10) == 13
+        release.set()
+    assert len(seen) == 1
+    # Sent one timeout after the start (the slots freed when the first two timed out); it came after all
+    # twelve stuck ones, each taking its turn at the two connections for 0.5 s, before.
+    assert fast_at[0] - started < 1.2
+    assert len(hanging_requests) == 3  # the first two, then one probe at a time
+    retries = await deliveries(client, admin_headers, state="pending")
+    assert len(retries) == 12
+    refused = [d for d in retries if "did not answer a request" in d["last_error"]]
+    assert len(refused) == 9 and all("timed out" in d["last_error"] for d in refused)

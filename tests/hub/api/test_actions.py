@@ -3,7 +3,9 @@ the `standardwebhooks` package; expiry, external links, inputs, teams, refused a
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 
 import pytest
 from peers import LoopbackServer, Received
@@ -41,6 +43,8 @@ class Target:
         self.verified.append(payload)
         if received.path == "/fail":
             return 500, {}, b'{"message": "the deploy tool is down"}'
+        if received.path == "/hang":
+            time.sleep(1)
         return 200, {"Content-Type": "application/json"}, b'{"message": "Refund of 42 EUR issued"}'
 
 
@@ -230,3 +234,17 @@ async def test_a_failing_target_marks_the_run_failed(client, hub, admin_headers,
     run = (await client.post(f"/api/v1/events/{event['id']}/actions/refund", headers=admin_headers)).json()
     assert run["status"] == "failed" and run["http_status"] == 500
     assert run["message"] == "the deploy tool is down"
+
+
+async def test_a_target_that_stops_answering_gets_one_run_at_a_time(client, hub, admin_headers, target, settings):
+    """After a run times out, a second run at once is refused with the reason rather than waiting out a timeout."""
+    settings.actions.timeout_seconds = 0.3
+    await secret_for(client, admin_headers, target)
+    event = await store_event(client, admin_headers, target, url=f"{target.server.url}/hang")
+    url = f"/api/v1/events/{event['id']}/actions/refund"
+    first = (await client.post(url, headers=admin_headers)).json()
+    assert (first["status"], first["message"]) == ("failed", "the action's server did not answer in time")
+    runs = [r.json() for r in await asyncio.gather(*(client.post(url, headers=admin_headers) for _ in range(2)))]
+    probe, refused = sorted((run["message"] for run in runs), key=lambda m: m.startswith("not sent"))
+    assert probe == "the action's server did not answer in time"  # it checked whether the target was back
+    assert refused.startswith(f"not sent: {target.server.url} did not answer a request")

@@ -12,6 +12,7 @@ from email.policy import default
 import msgspec
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import text
 
 from hub.models import now_utc
 
@@ -251,3 +252,53 @@ async def _send_one(db, port: int, security: str, ca_file: str) -> dict:
             return msgspec.to_builtins(await get_delivery(conn, 1))
     finally:
         await hub.stop()
+
+
+async def test_a_mail_server_that_stops_answering_gets_one_email_at_a_time(tmp_path):
+    """After emails time out, the next round sends one to see whether the server is back and retries the others
+    later at once, instead of holding a sending slot for a timeout each."""
+    import asyncio
+    import time
+
+    from hub.config import load_settings
+    from hub.core import Hub
+    from hub.models import EventIn
+
+    connections: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)  # accepted, never greeted
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = load_settings(
+        environ={
+            "HUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
+            "HUB_SERVER_RUN_JOBS": "false",
+            "HUB_DELIVERY_CONCURRENCY": "2",
+            "HUB_PLUGINS": f'{{email = {{host = "127.0.0.1", port = {port}, security = "none", '
+            "timeout_seconds = 0.5}}",
+            "HUB_ROUTES": '[{name = "mail", targets = [{email = "oncall@example.com"}]}]',
+        }
+    )
+    hub = Hub(settings)
+    await hub.start()
+    try:
+        for i in range(6):
+            await hub.context.ingest([EventIn(event=f"Disk almost full {i}")], project="ops", source="test")
+        assert await hub.outbox.run_once(now_utc()) == 6
+        # Two sending slots: the first two time out, then one probe at a time; the others are refused at once.
+        assert len(connections) == 3
+        started = time.monotonic()
+        assert await hub.outbox.run_once(now_utc() + timedelta(hours=1)) == 6
+        assert time.monotonic() - started < 1.2, "one timeout (the probe), not one per pair of emails"
+        assert len(connections) == 4
+        async with hub.db.reader.connect() as conn:
+            errors = [row.last_error for row in await conn.execute(text("SELECT last_error FROM deliveries"))]
+    finally:
+        await hub.stop()
+        server.close()
+        for writer in connections:
+            writer.close()
+    refused = [e for e in errors if "not sent: the mail server 127.0.0.1" in e]
+    assert len(refused) == 5 and all("did not answer a request" in e for e in refused)  # the probe's is a timeout
