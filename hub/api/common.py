@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 # A JSON `\u0000` escape, not a literal backslash followed by "u0000" (an even run of backslashes before it).
 _ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+# A \uD800-\uDBFF escape with no \uDC00-\uDFFF escape after it (an even run of backslashes before it, as above).
+_UNPAIRED_HIGH_SURROGATE = re.compile(rb"(?<!\\)(?:\\\\)*\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])")
 Guard = Callable[[ASGIConnection, BaseRouteHandler], Coroutine[Any, Any, None]]
 
 
@@ -122,6 +124,14 @@ def decode(body: bytes, type_: type[T]) -> T:
         return msgspec.json.decode(body, type=type_)
     except msgspec.ValidationError as exc:
         exc.model = type_  # type: ignore[attr-defined]
+        raise
+    except msgspec.DecodeError as exc:
+        if str(exc) == "Input data was truncated" and _UNPAIRED_HIGH_SURROGATE.search(body):
+            # msgspec takes an unpaired high surrogate for the end of the input
+            raise msgspec.DecodeError(
+                "JSON is malformed: a \\uD800-\\uDBFF escape must be followed by a \\uDC00-\\uDFFF escape "
+                "(an unpaired UTF-16 surrogate)"
+            ) from None
         raise
     except RecursionError:
         raise ValidationProblem(

@@ -316,6 +316,33 @@ async def test_json_nested_past_the_stack_is_a_400(client, admin_headers, path, 
     assert "nests JSON too deeply" in response.text  # Operational.co's errors are plain text
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/events", '{"project": "p", "event": "%s"}'),
+        ("/api/v1/events/batch", '{"events": [{"project": "p", "event": "%s"}]}'),
+        ("/v1/log", '{"project": "p", "channel": "c", "event": "%s"}'),
+        ("/api/v1/log", '{"name": "%s"}'),
+    ],
+)
+@pytest.mark.parametrize("text", ["\\ud83d", "a\\ud83dz", "\\ud83d\\u0041"])
+async def test_an_unpaired_surrogate_escape_is_named_as_such(client, admin_headers, path, body, text):
+    """msgspec reports a high surrogate escape with nothing to pair it as truncated input."""
+    response = await client.post(
+        path, content=body % text, headers={**admin_headers, "content-type": "application/json"}
+    )
+    assert response.status_code == 400, response.text
+    assert "surrogate" in response.text and "truncated" not in response.text
+
+
+async def test_a_truncated_body_is_still_called_truncated(client, admin_headers):
+    body = '{"project": "p", "event": "a \\\\ud83d text'  # an escaped backslash, then the end of the input
+    response = await client.post(
+        "/api/v1/events", content=body, headers={**admin_headers, "content-type": "application/json"}
+    )
+    assert response.status_code == 400 and "truncated" in response.json()["message"]
+
+
 async def test_batch_limits(client, admin_headers):
     too_many = {"events": [{"project": "p", "event": "x"}] * 1001}
     response = await client.post("/api/v1/events/batch", json=too_many, headers=admin_headers)
