@@ -16,7 +16,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 
 from hub import __version__
 from hub.api.actions import ActionSecretsController, EventActionsController, SelfServiceController
-from hub.api.common import hub_of, refuse_nul_in_url
+from hub.api.common import hub_of, screen_request
 from hub.api.compat import compat_handlers
 from hub.api.deliveries import DeliveriesController
 from hub.api.devices import DevicesController
@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
             *web_routers(),
         ],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
-        before_request=refuse_nul_in_url,
+        before_request=screen_request,
         lifespan=[lifespan],
         # Plugin route handlers ask for `hub` and get the public HubContext.
         dependencies={"hub": Provide(lambda: hub.context, sync_to_thread=False)},

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 
@@ -32,11 +33,26 @@ def hub_of(connection: ASGIConnection) -> Hub:
     return connection.app.state.hub
 
 
-async def refuse_nul_in_url(request: Request) -> None:
-    """A `before_request` hook: a NUL character in the path or query can name nothing the hub stores."""
+async def screen_request(request: Request) -> None:
+    """A `before_request` hook, run before the handler's body is decoded.
+
+    A NUL character in the path or query can name nothing the hub stores. A handler that takes a JSON body
+    (`data: JSONBody[...]`) answers 415 to a body sent as another media type, as the ingest routes do, where
+    Litestar would decode it as JSON anyway: a form or a `text/plain` body is what a cross-site page can send
+    without the browser asking first.
+    """
     scope = request.scope  # not request.url, which would build a URL object for every request
     if "\x00" in scope["path"] or b"%00" in scope["query_string"].lower():
         raise ValidationProblem("the URL contains a NUL character (%00), which the hub does not accept")
+    if _takes_json_body(request.route_handler):
+        content_type = request.headers.get("content-type", "").lower()
+        if content_type and "json" not in content_type and request.headers.get("content-length") != "0":
+            raise HTTPException(status_code=415, detail=f"send the body as application/json, not {content_type}")
+
+
+def _takes_json_body(handler: BaseRouteHandler) -> bool:
+    data = handler.parsed_fn_signature.parameters.get("data")
+    return data is not None and getattr(data.kwarg_definition, "media_type", None) == RequestEncodingType.JSON
 
 
 def bearer_token(connection: ASGIConnection) -> str | None:

@@ -215,6 +215,28 @@ async def test_bad_bodies_get_4xx(client, admin_headers):
     assert (await client.get("/api/v1/events", headers=admin_headers)).json()["items"] == []
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status_as_json"),
+    [
+        ("POST", "/api/v1/keys", '{"name": "k", "scopes": ["read"]}', 201),
+        ("PUT", "/api/v1/routes/r", '{"name": "r", "targets": [{"slack": "https://hooks.example.com/x"}]}', 200),
+        ("POST", "/api/v1/routes/test", '{"project": "p", "event": "x"}', 200),
+        ("POST", "/api/v1/session", '{"email": "a@example.com", "password": "correct horse"}', 401),  # no such user
+        ("POST", "/api/v1/teams", '{"slug": "ops", "name": "Ops"}', 201),
+    ],
+)
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+async def test_json_endpoints_refuse_other_media_types(
+    client, admin_headers, method, path, body, status_as_json, content_type
+):
+    """What a cross-site page can send without the browser asking first is refused before anything is read."""
+    headers = {**admin_headers, "content-type": content_type}
+    response = await client.request(method, path, content=body, headers=headers)
+    assert response.status_code == 415, response.text
+    assert response.json()["message"] == f"send the body as application/json, not {content_type}"
+    assert (await client.request(method, path, content=body, headers=admin_headers)).status_code == status_as_json
+
+
 async def test_a_literal_backslash_u0000_is_text_not_nul(client, admin_headers):
     body = b'{"event": "C:\\\\u0000 path", "project": "p"}'
     response = await client.post(
