@@ -13,7 +13,11 @@ warm-up. The table shows client-measured HTTP latency, and the same query timed 
 `hub.db.events.list_events` (SQL plus row conversion, no HTTP) to split the time.
 
     python bench/feed.py                 # build (first time, a few minutes) and measure
-    python bench/feed.py --explain       # also print SQLite's query plan for each query
+    python bench/feed.py --explain       # also print the database's query plan for each query
+    python bench/feed.py --database-url postgresql+asyncpg://postgres@127.0.0.1/hub_bench_feed
+
+With --database-url on PostgreSQL the database is created if it is missing, and built (through the same
+write path) when it does not hold --events events under the current migrations.
 """
 
 from __future__ import annotations
@@ -156,12 +160,12 @@ class Generator:
         )
 
 
-async def fill(path: Path, total: int) -> None:
+async def fill(url: str, total: int) -> None:
     from hub.db.engine import Database
     from hub.db.events import ProjectDirectory
     from hub.ingest import Ingestor
 
-    db = Database(sqlite_url(path))
+    db = Database(url)
     ingestor = Ingestor(db, ProjectDirectory(db), max_rows_per_commit=GROUP)
     await ingestor.start()
     gen = Generator(total, datetime.now(UTC) - timedelta(minutes=10))
@@ -196,7 +200,7 @@ def build(path: Path, total: int) -> None:
         [HUB, "migrate"], env=clean_env(HUB_DATABASE_URL=sqlite_url(partial)), check=True, capture_output=True
     )
     began = time.monotonic()
-    asyncio.run(fill(partial, total))
+    asyncio.run(fill(sqlite_url(partial), total))
     with contextlib.closing(sqlite3.connect(partial)) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     for suffix in ("", "-wal", "-shm"):
@@ -208,6 +212,59 @@ def build(path: Path, total: int) -> None:
     meta["build_seconds"] = round(time.monotonic() - began, 1)
     path.with_name(path.name + ".json").write_text(json.dumps(meta))
     print(f"built in {meta['build_seconds']:.0f} s ({path.stat().st_size / 1e6:,.0f} MB)", file=sys.stderr)
+
+
+async def postgres_ready(url: str, total: int) -> bool:
+    """Create the database if it is missing; True when it already holds `total` events at the current head."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    server = target.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    admin = await asyncpg.connect(server)
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", target.database):
+            await admin.execute(f'CREATE DATABASE "{target.database}"')
+            return False
+    finally:
+        await admin.close()
+    database = await asyncpg.connect(target.set(drivername="postgresql").render_as_string(hide_password=False))
+    try:
+        if not await database.fetchval("SELECT to_regclass('events') IS NOT NULL"):
+            return False
+        return await database.fetchval("SELECT count(*) FROM events") == total
+    finally:
+        await database.close()
+
+
+def build_postgres(url: str, total: int) -> None:
+    print(f"building {total:,} events in {url} through hub.ingest.Ingestor ...", file=sys.stderr, flush=True)
+    env = clean_env(HUB_DATABASE_URL=url)
+    subprocess.run([HUB, "migrate"], env=env, check=True, capture_output=True)
+    asyncio.run(_truncate(url))
+    began = time.monotonic()
+    asyncio.run(fill(url, total))
+    asyncio.run(_analyze(url))
+    print(f"built in {time.monotonic() - began:.0f} s", file=sys.stderr)
+
+
+async def _truncate(url: str) -> None:
+    await _sql(url, "TRUNCATE events, projects, contexts, channels CASCADE")
+
+
+async def _analyze(url: str) -> None:
+    await _sql(url, "VACUUM ANALYZE")
+
+
+async def _sql(url: str, statement: str) -> None:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    connection = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
 
 
 def cached(path: Path, total: int) -> bool:
@@ -227,8 +284,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_hub(path: Path, port: int, workdir: Path) -> subprocess.Popen[bytes]:
-    env = clean_env(HUB_DATABASE_URL=sqlite_url(path), HUB_SERVER_RUN_JOBS="false")
+def start_hub(url: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    env = clean_env(HUB_DATABASE_URL=url, HUB_SERVER_RUN_JOBS="false")
     log = workdir / "hub.log"
     with log.open("ab") as sink:
         process = subprocess.Popen(
@@ -248,10 +305,10 @@ def start_hub(path: Path, port: int, workdir: Path) -> subprocess.Popen[bytes]:
     raise SystemExit(f"hub not ready after 120 s:\n{log.read_text()[-3000:]}")
 
 
-def create_read_key(path: Path) -> str:
+def create_read_key(url: str) -> str:
     out = subprocess.run(
         [HUB, "keys", "create", "--scope", "read", "--name", "bench-feed"],
-        env=clean_env(HUB_DATABASE_URL=sqlite_url(path)),
+        env=clean_env(HUB_DATABASE_URL=url),
         capture_output=True,
         check=True,
     )
@@ -268,48 +325,65 @@ class Query:
         self.rows = rows  # how many events match, for the table
 
 
-def deep_cursors(path: Path, count: int) -> list[str]:
+async def deep_cursors(url: str, count: int) -> list[str]:
     """Cursors at random depths past the first half of the feed (keyset: as cheap as page one, if indexed)."""
+    from sqlalchemy import select
+
+    from hub.db import schema
+    from hub.db.engine import Database
     from hub.db.events import encode_cursor
 
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-        feed = db.execute(
-            "SELECT created_at, id FROM events WHERE test = 0 AND parent_id IS NULL ORDER BY created_at DESC, id DESC"
-        ).fetchall()
+    e = schema.events.c
+    db = Database(url, pool_size=1)
+    try:
+        async with db.reader.connect() as conn:
+            top_level = (e.test.is_(False), e.parent_id.is_(None))
+            query = select(e.created_at, e.id).where(*top_level).order_by(e.created_at.desc(), e.id.desc())
+            feed = (await conn.execute(query)).all()
+    finally:
+        await db.dispose()
     rng = random.Random(SEED)
-    cursors = []
-    for depth in sorted(rng.randint(len(feed) // 2, len(feed) - 100) for _ in range(count)):
-        created_at, event_id = feed[depth]
-        cursors.append(encode_cursor(datetime.fromisoformat(created_at).replace(tzinfo=UTC), event_id))
-    return cursors
+    depths = sorted(rng.randint(len(feed) // 2, len(feed) - 100) for _ in range(count))
+    return [encode_cursor(*feed[depth]) for depth in depths]
 
 
-def count_matches(path: Path) -> dict[str, int]:
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+async def count_matches(url: str) -> dict[str, int]:
+    from sqlalchemy import text
 
-        def one(sql: str, *params: Any) -> int:
-            return db.execute(sql, params).fetchone()[0]
+    from hub.db.engine import Database
 
-        return {
-            "all": one("SELECT count(*) FROM events WHERE test = 0 AND parent_id IS NULL"),
-            "project": one(
-                "SELECT count(*) FROM events e JOIN projects p ON p.id = e.project_id "
-                "WHERE p.slug = 'shop' AND test = 0 AND parent_id IS NULL"
-            ),
-            "channel": one("SELECT count(*) FROM events WHERE channel = 'orders' AND test = 0 AND parent_id IS NULL"),
-            "rare_channel": one(
-                "SELECT count(*) FROM events WHERE channel = 'pushes' AND test = 0 AND parent_id IS NULL"
-            ),
-            "tag": one("SELECT count(*) FROM event_tags WHERE key = 'plan' AND value = 'pro'"),
-            "rare_tag": one("SELECT count(*) FROM event_tags WHERE key = 'sku' AND value = ?", RARE_SKU),
-            "common_word": one("SELECT count(*) FROM events_fts WHERE events_fts MATCH ?", f'"{COMMON_WORD}"*'),
-            "rare_word": one("SELECT count(*) FROM events_fts WHERE events_fts MATCH ?", f'"{RARE_WORD}"*'),
-        }
+    db = Database(url, pool_size=1)
+    top = "test = false AND parent_id IS NULL"
+    if db.is_sqlite:
+        word = "SELECT count(*) FROM events_fts WHERE events_fts MATCH '\"' || :w || '\"*'"
+    else:
+        word = "SELECT count(*) FROM events WHERE search @@ to_tsquery('simple', :w || ':*')"
+    counts = {
+        "all": (f"SELECT count(*) FROM events WHERE {top}", {}),
+        "project": (
+            f"SELECT count(*) FROM events e JOIN projects p ON p.id = e.project_id WHERE p.slug = 'shop' AND {top}",
+            {},
+        ),
+        "channel": (f"SELECT count(*) FROM events WHERE channel = 'orders' AND {top}", {}),
+        "rare_channel": (f"SELECT count(*) FROM events WHERE channel = 'pushes' AND {top}", {}),
+        "tag": ("SELECT count(*) FROM event_tags WHERE key = 'plan' AND value = 'pro'", {}),
+        "rare_tag": ("SELECT count(*) FROM event_tags WHERE key = 'sku' AND value = :v", {"v": RARE_SKU}),
+        "common_word": (word, {"w": COMMON_WORD}),
+        "rare_word": (word, {"w": RARE_WORD}),
+    }
+    try:
+        async with db.reader.connect() as conn:
+            return {
+                name: (await conn.execute(text(sql), params)).scalar_one() for name, (sql, params) in counts.items()
+            }
+    finally:
+        await db.dispose()
 
 
-def queries(path: Path, requests: int) -> list[Query]:
-    n = count_matches(path)
+def queries(url: str, requests: int) -> list[Query]:
+    n = asyncio.run(count_matches(url))
     page = {"limit": 50}
+    cursors = asyncio.run(deep_cursors(url, requests))
     return [
         Query("feed page", [page], n["all"]),
         Query("project page", [{**page, "project": "shop"}], n["project"]),
@@ -320,7 +394,7 @@ def queries(path: Path, requests: int) -> list[Query]:
         Query("tag rare", [{**page, "tag": f"sku:{RARE_SKU}"}], n["rare_tag"]),
         Query("search rare word", [{**page, "q": RARE_WORD}], n["rare_word"]),
         Query("search common word", [{**page, "q": COMMON_WORD}], n["common_word"]),
-        Query("deep page (cursor)", [{**page, "cursor": c} for c in deep_cursors(path, requests)], n["all"]),
+        Query("deep page (cursor)", [{**page, "cursor": c} for c in cursors], n["all"]),
     ]
 
 
@@ -346,7 +420,7 @@ def measure_http(base_url: str, key: str, query: Query, requests: int, warmup: i
     return latencies, items
 
 
-async def measure_store(path: Path, query: Query, requests: int, warmup: int, explain: bool) -> list[float]:
+async def measure_store(url: str, query: Query, requests: int, warmup: int, explain: bool) -> list[float]:
     """The same query in-process through list_events: SQL plus rows to EventOut, no HTTP, no auth."""
     from sqlalchemy import event
 
@@ -354,7 +428,7 @@ async def measure_store(path: Path, query: Query, requests: int, warmup: int, ex
     from hub.db.engine import Database
     from hub.db.events import EventFilter, ProjectDirectory, list_events
 
-    db = Database(sqlite_url(path), pool_size=1)
+    db = Database(url, pool_size=1)
     projects = ProjectDirectory(db)
     seen: list[tuple[str, Any]] = []
 
@@ -384,7 +458,8 @@ async def measure_store(path: Path, query: Query, requests: int, warmup: int, ex
                     latencies.append(time.perf_counter() - began)
             if explain and seen:
                 statement, parameters = seen[0]
-                plan = await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+                explain_sql = "EXPLAIN QUERY PLAN " if db.is_sqlite else "EXPLAIN (ANALYZE, BUFFERS) "
+                plan = await conn.exec_driver_sql(explain_sql + statement, parameters)
                 print(f"\n{query.name}:\n  {' '.join(statement.split())}")
                 for row in plan:
                     print(f"    {row[-1]}")
@@ -402,26 +477,35 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200, help="measured requests per query (default 200)")
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured requests per query first (default 20)")
     parser.add_argument("--db", type=Path, help="database file (default /tmp/hub-bench-feed-EVENTS.db, cached)")
+    parser.add_argument("--database-url", help="a PostgreSQL URL (postgresql+asyncpg://...) instead of a SQLite file")
     parser.add_argument("--rebuild", action="store_true", help="build the database even if a cached one fits")
-    parser.add_argument("--explain", action="store_true", help="print SQLite's query plan for each query")
+    parser.add_argument("--explain", action="store_true", help="print the query plan of each query")
     parser.add_argument("--no-store", action="store_true", help="skip the in-process (no HTTP) timings")
     args = parser.parse_args()
 
-    path = args.db or Path(tempfile.gettempdir()) / f"hub-bench-feed-{args.events}.db"
-    if args.rebuild or not cached(path, args.events):
-        build(path, args.events)
+    if args.database_url:
+        url = args.database_url
+        if args.rebuild or not asyncio.run(postgres_ready(url, args.events)):
+            build_postgres(url, args.events)
+        where = "PostgreSQL"
     else:
-        print(f"using cached {path} (--rebuild to build it again)", file=sys.stderr)
+        path = args.db or Path(tempfile.gettempdir()) / f"hub-bench-feed-{args.events}.db"
+        if args.rebuild or not cached(path, args.events):
+            build(path, args.events)
+        else:
+            print(f"using cached {path} (--rebuild to build it again)", file=sys.stderr)
+        url = sqlite_url(path)
+        where = f"SQLite, {path.stat().st_size / 1e6:,.0f} MB"
 
-    qs = queries(path, args.requests)
-    key = create_read_key(path)
+    qs = queries(url, args.requests)
+    key = create_read_key(url)
     workdir = Path(tempfile.mkdtemp(prefix="hub-bench-feed-"))
     port = free_port()
-    hub = start_hub(path, port, workdir)
+    hub = start_hub(url, port, workdir)
     base_url = f"http://127.0.0.1:{port}"
     try:
         print(
-            f"\nfeed benchmark: {args.events:,} events ({path.stat().st_size / 1e6:,.0f} MB), "
+            f"\nfeed benchmark: {args.events:,} events ({where}), "
             f"{args.requests} requests per query after {args.warmup} warm-up, one keep-alive connection, "
             f"{os.cpu_count()} CPUs\n"
         )
@@ -434,7 +518,7 @@ def main() -> int:
             http, items = measure_http(base_url, key, query, args.requests, args.warmup)
             store = None
             if not args.no_store:
-                store = asyncio.run(measure_store(path, query, args.requests, args.warmup, False))
+                store = asyncio.run(measure_store(url, query, args.requests, args.warmup, False))
             store_cols = f"{percentile(store, 0.5):>9.2f} {percentile(store, 0.99):>9.2f}" if store else ""
             print(
                 f"{query.name:<24} {query.rows or 0:>9,} {items:>5} {percentile(http, 0.5):>9.2f} "
@@ -444,7 +528,7 @@ def main() -> int:
         print("\nlatencies in ms; http = client-measured GET, store = list_events() in-process (SQL + rows)")
         if args.explain:
             for query in qs:
-                asyncio.run(measure_store(path, query, 0, 1, True))
+                asyncio.run(measure_store(url, query, 0, 1, True))
     finally:
         hub.terminate()
         try:
