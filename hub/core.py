@@ -154,8 +154,9 @@ class Hub:
             draft = draft_from_input(checked, project=target, source=source, received_at=received_at)
             if channel:
                 draft.channel = channel.lower()
-            if notify_backfilled and checked.notify and not checked.test:
-                draft.notify = True
+            if notify_backfilled:
+                draft.backfill = False
+                draft.notify = checked.notify and not checked.test
             if dedupe_key:
                 key = dedupe_key if len(events) == 1 else f"{dedupe_key}#{index}"
                 if len(key) > MAX_DEDUPE_KEY:

@@ -31,11 +31,12 @@ log = logging.getLogger(__name__)
 
 StoredListener = Callable[[list[EventOut]], Awaitable[None] | None]
 AfterWrite = Callable[[AsyncConnection], Awaitable[None]]
-# Sees the events an ingest transaction is about to write, before they are written: it may read through the
-# connection, and must not write. It returns its writes as an AfterWrite, which runs in the same transaction once
-# the events are in (routing writes its outbox rows so: a notification exists exactly when its event does), or
-# None. When no hook returns writes and nothing else needed the database, the group commits in one trip (_write).
-TransactionHook = Callable[[AsyncConnection, list[EventOut]], Awaitable[AfterWrite | None]]
+# Sees the events an ingest transaction is about to write, before they are written, with the ids of those that are
+# backfills (see Draft.backfill): it may read through the connection, and must not write. It returns its writes as
+# an AfterWrite, which runs in the same transaction once the events are in (routing writes its outbox rows so: a
+# notification exists exactly when its event does), or None. When no hook returns writes and nothing else needed
+# the database, the group commits in one trip (_write).
+TransactionHook = Callable[[AsyncConnection, list[EventOut], frozenset[str]], Awaitable[AfterWrite | None]]
 
 
 class Draft(msgspec.Struct, kw_only=True):
@@ -62,6 +63,9 @@ class Draft(msgspec.Struct, kw_only=True):
     test: bool = False
     created_at: datetime
     received_at: datetime
+    # Stamped more than BACKFILL_AFTER before it was received: history an app imports, which never notifies.
+    # A plugin's webhook deliveries and alerts are news however late they come (`notify_backfilled`).
+    backfill: bool = False
 
 
 def draft_from_input(data: EventIn, *, project: str, source: str, received_at: datetime) -> Draft:
@@ -97,6 +101,7 @@ def draft_from_input(data: EventIn, *, project: str, source: str, received_at: d
         test=data.test,
         created_at=created_at,
         received_at=received_at,
+        backfill=backfilled,
     )
 
 
@@ -279,7 +284,9 @@ class Ingestor:
             (self._count_channels, [(*key, count, latest) for key, (count, latest) in counts]),
         )
         created = [r.event for r in results if r is not None and r.created]
-        after = [write for hook in self.transaction_hooks if (write := await hook(conn, created)) is not None]
+        backfills = frozenset(str(event_id) for _, event_id, draft in fresh if draft.backfill)
+        hooks = self.transaction_hooks
+        after = [write for hook in hooks if (write := await hook(conn, created, backfills)) is not None]
         if commit and not after and not conn.in_transaction():
             # Nothing above needed the database (known projects, no idempotency keys or contexts, no rule matched):
             # on SQLite, BEGIN, the rows and COMMIT in one trip to the driver's thread instead of three. Each trip

@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from hub.api.common import api_key, hub_admin, hub_of, project_for
 from hub.ingest import draft_from_input
-from hub.models import EventIn, EventOut, ValidationProblem, now_utc
+from hub.models import SLUG_PATTERN, EventIn, EventOut, ValidationProblem, now_utc
 from hub.outbox.log import shown_address
 from hub.routing.book import RuleConflict
 from hub.routing.router import DEFAULT_RULE, Verdict, plan, silent_reason
@@ -48,24 +48,17 @@ class RouteTestOut(msgspec.Struct):
     verdicts: list[Verdict]
 
 
-def event_for_test(data: EventIn, project: str) -> EventOut:
-    """The event as it would be stored, without storing it."""
-    draft = draft_from_input(data, project=project, source="api", received_at=now_utc())
-    return msgspec.convert(
-        {
-            **msgspec.structs.asdict(draft),
-            "id": "0",
-            "tags": draft.tags or {},
-            "actions": draft.actions or [],
-            "parent_id": None,
-        },
-        EventOut,
-        strict=False,
-    )
+def event_for_test(data: EventIn, project: str, source: str = "api") -> tuple[EventOut, bool]:
+    """The event as `source` would store it now, without storing it, and whether it would be a backfill."""
+    draft = draft_from_input(data, project=project, source=source, received_at=now_utc())
+    fields = {**msgspec.structs.asdict(draft), "tags": draft.tags or {}, "actions": draft.actions or []}
+    return msgspec.convert({**fields, "id": "0", "parent_id": None}, EventOut, strict=False), draft.backfill
 
 
-def explain_event(rules: list[Rule], event: EventOut) -> RouteTestOut:
-    reason = silent_reason(event)
+def explain_event(rules: list[Rule], data: EventIn, project: str, source: str = "api") -> RouteTestOut:
+    """Which rules the event would meet, and why (nothing is stored)."""
+    event, backfill = event_for_test(data, project, source)
+    reason = silent_reason(event, backfill=backfill)
     verdicts = plan(rules, event)
     return RouteTestOut(
         notifies=reason is None and any(v.matched for v in verdicts), silent_reason=reason, verdicts=verdicts
@@ -112,9 +105,14 @@ class RoutesController(Controller):
             raise NotFoundException(f"no stored rule {name}")
 
     @post("/test", status_code=200, summary="Which rules an event would match, and why (nothing is stored)")
-    async def test(self, request: Request, data: JSONBody[EventIn]) -> RouteTestOut:
+    async def test(
+        self,
+        request: Request,
+        data: JSONBody[EventIn],
+        source: Annotated[str, QueryParameter(pattern=SLUG_PATTERN, description="`stripe`, `github`...")] = "api",
+    ) -> RouteTestOut:
         hub = hub_of(request)
-        event = event_for_test(data, project_for(api_key(request), data.project, hub.settings.ingest.default_project))
+        project = project_for(api_key(request), data.project, hub.settings.ingest.default_project)
         async with hub.db.reader.connect() as conn:
             rules = await hub.rules.rules(conn)
-        return explain_event(rules, event)
+        return explain_event(rules, data, project, source)

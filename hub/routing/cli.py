@@ -27,7 +27,7 @@ def routes_list(args: argparse.Namespace, _: object = None) -> int:
 
 
 def routes_test(args: argparse.Namespace, _: object = None) -> int:
-    from hub.api.routes import event_for_test, explain_event
+    from hub.api.routes import explain_event
     from hub.models import EventIn
 
     try:
@@ -38,9 +38,8 @@ def routes_test(args: argparse.Namespace, _: object = None) -> int:
 
     async def work(hub: Any) -> int:
         project = event_in.project or hub.settings.ingest.default_project
-        event = event_for_test(event_in, project)
         async with hub.db.reader.connect() as conn:
-            result = explain_event(await hub.rules.rules(conn), event)
+            result = explain_event(await hub.rules.rules(conn), event_in, project, args.source)
         if args.json:
             print(msgspec.json.encode(result).decode())
             return 0
@@ -65,5 +64,6 @@ def add_routing_commands(commands: argparse._SubParsersAction) -> None:  # type:
     routes.add_parser("list", help="rules in evaluation order").set_defaults(func=routes_list, needs_hub=False)
     test = routes.add_parser("test", help="show which rules an event (a JSON file, as POSTed) matches and why")
     test.add_argument("event", help="path to the event JSON")
+    test.add_argument("--source", default="api", help="as if this source stored it: stripe, github... (default api)")
     test.add_argument("--json", action="store_true")
     test.set_defaults(func=routes_test, needs_hub=False)

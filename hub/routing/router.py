@@ -41,12 +41,12 @@ class Verdict(msgspec.Struct):
     stops: bool = False
 
 
-def silent_reason(event: EventOut) -> str | None:
-    """Why an event never notifies: test mode, or stored long after it happened (unless a plugin asked)."""
+def silent_reason(event: EventOut, *, backfill: bool) -> str | None:
+    """Why an event never notifies, whatever the rules say: test mode, or a backfill (see Draft.backfill)."""
     if event.test:
         return "test-mode events never notify"
-    if event.received_at - event.created_at > BACKFILL_AFTER and not event.notify:
-        return "backfilled events never notify"
+    if backfill:
+        return f"backfilled events (stamped more than {BACKFILL_AFTER.seconds // 60} minutes ago) never notify"
     return None
 
 
@@ -81,10 +81,12 @@ class Router:
         self.book = book
         self.projects = projects
 
-    async def route(self, conn: AsyncConnection, events: list[EventOut]) -> AfterWrite | None:
+    async def route(
+        self, conn: AsyncConnection, events: list[EventOut], backfills: frozenset[str]
+    ) -> AfterWrite | None:
         """The ingest transaction hook: decides before the events are written, and returns the outbox writes to
         make after them, or None when no rule matched (most events), so the writer can commit in one trip."""
-        eligible = [e for e in events if silent_reason(e) is None]
+        eligible = [e for e in events if silent_reason(e, backfill=e.id in backfills) is None]
         if not eligible:
             return None
         rules = {r.name: r for r in await self.book.rules(conn)}

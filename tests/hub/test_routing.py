@@ -29,7 +29,7 @@ def event(**fields):
     from hub.api.routes import event_for_test
     from hub.models import EventIn
 
-    return event_for_test(EventIn(**{"event": "Deploy failed", "channel": "ci", **fields}), "shop")
+    return event_for_test(EventIn(**{"event": "Deploy failed", "channel": "ci", **fields}), "shop")[0]
 
 
 def test_matcher_checks_each_condition_and_says_why():
@@ -204,6 +204,23 @@ async def test_explain_endpoint(client, admin_headers):
         "/api/v1/routes/test", json={"project": "shop", "event": "x", "test": True}, headers=admin_headers
     )
     assert silent.json()["silent_reason"] == "test-mode events never notify"
+    old = (now_utc() - timedelta(hours=2)).isoformat()
+    backfill = await client.post(
+        "/api/v1/routes/test", json={"project": "shop", "event": "x", "timestamp": old}, headers=admin_headers
+    )
+    assert backfill.json()["silent_reason"] == "backfilled events (stamped more than 5 minutes ago) never notify"
+
+
+async def test_explain_endpoint_takes_the_source_a_rule_matches_on(client, admin_headers):
+    rule = {"name": "payments", "match": {"sources": ["stripe"]}, "targets": [{"email": "ops@example.com"}]}
+    await put_rule(client, admin_headers, rule)
+    event = {"project": "shop", "event": "Payment received"}
+    as_api = (await client.post("/api/v1/routes/test", json=event, headers=admin_headers)).json()
+    assert as_api["verdicts"][0]["reasons"] == ["source api is not one of stripe"]
+    as_stripe = await client.post("/api/v1/routes/test?source=stripe", json=event, headers=admin_headers)
+    assert as_stripe.json()["notifies"] is True
+    bad = await client.post("/api/v1/routes/test?source=Not%20a%20slug", json=event, headers=admin_headers)
+    assert bad.status_code == 400 and bad.json()["field"] == "source"
 
 
 @pytest.mark.parametrize(

@@ -97,6 +97,21 @@ async def test_a_late_delivery_still_notifies(client, admin_headers, source, str
     assert deliveries, "the default rule sent it nowhere"
 
 
+async def test_a_late_delivery_of_an_ordinary_event_is_routed_by_a_matching_rule(
+    client, admin_headers, source, stripe_events
+):
+    """Not only alerts: an info event delivered late (a retry after an outage) is news a rule may send on."""
+    rule = {"name": "payments", "match": {"sources": ["stripe"]}, "targets": [{"slack": "http://127.0.0.1:9/x"}]}
+    assert (await client.put("/api/v1/routes/payments", json=rule, headers=admin_headers)).status_code == 200
+    late = {**stripe_events["customer.created"], "livemode": True, "created": int(time.time()) - 600}
+    body, headers = deliver(late)
+    response = await client.post(HOOK, content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    [event_id] = response.json()["events"]
+    deliveries = await client.get(f"/api/v1/deliveries?event_id={event_id}", headers=admin_headers)
+    assert [d["rule"] for d in deliveries.json()["items"]] == ["payments"]
+
+
 async def test_a_second_secret_matches_while_rotating(client, admin_headers, stripe_events):
     body = {"plugin": "stripe", "name": "main", "project": "shop", "secrets": ["whsec_old_one", SECRET]}
     assert (await client.post("/api/v1/sources", json=body, headers=admin_headers)).status_code == 201
