@@ -138,14 +138,15 @@ class Router:
         send_at = now
         window_ends_at = None
         if rule.group_window_seconds:
-            open_group = (
-                await conn.execute(
-                    select(n.id)
-                    .where(n.rule == rule.name, n.group_key == key, n.window_ends_at > now)
-                    .order_by(n.window_ends_at.desc())
-                    .limit(1)
-                )
-            ).scalar()
+            # A group reaches the people of its own project; an event of another project starts its own.
+            same_group = (n.rule == rule.name, n.project_id == project_id, n.group_key == key, n.window_ends_at > now)
+            query = select(n.id).where(*same_group)
+            if event.severity == "critical":
+                # Critical events are never held, nor sent under a milder event's title: one joins only a group
+                # a critical event opened, and otherwise opens its own.
+                e = schema.events.c
+                query = query.join(schema.events, e.id == n.event_id).where(e.severity == "critical")
+            open_group = (await conn.execute(query.order_by(n.window_ends_at.desc()).limit(1))).scalar()
             if open_group is not None:
                 await conn.execute(
                     update(schema.notifications)

@@ -92,6 +92,39 @@ async def test_grouping_window_makes_one_notification_with_a_count(client, hub, 
     assert titles == ["Deploy failed (3 events)", "Other"]
 
 
+async def test_a_critical_event_joining_a_group_held_by_quiet_hours_goes_out_with_the_window(
+    client, hub, admin_headers
+):
+    """Critical events are never held: one that comes into a window a milder event opened during quiet hours opens
+    its own, sent when it closes, under its own title; milder events after it join that one."""
+    now = now_utc()
+    quiet = {"start": (now - timedelta(hours=1)).strftime("%H:%M"), "end": (now + timedelta(hours=2)).strftime("%H:%M")}
+    rule = {"name": "grouped", "group_by": ["channel"], "group_window_seconds": 60, "quiet_hours": quiet}
+    with LoopbackServer() as server:
+        await put_rule(client, admin_headers, {**rule, "targets": [{"slack": server.url}]})
+        await send(client, admin_headers, event="Replica lag")
+        await send(client, admin_headers, event="Replica down", severity="critical")
+        await send(client, admin_headers, event="Replica lag")
+        assert await states(client, admin_headers) == ["held", "pending"]
+        assert await hub.outbox.run_once(now + timedelta(seconds=61)) == 1  # quiet hours go on
+    [sent] = [json.loads(r.body)["blocks"][0]["text"]["text"] for r in server.received]
+    assert sent == "Replica down (2 events)"
+
+
+async def test_a_group_window_is_per_project(client, hub, admin_headers):
+    """`everyone` is every member of the event's project: another project's event must not fold into the window."""
+    for email, project in (("ada@example.com", "alpha"), ("bob@example.com", "beta")):
+        user = {"email": email, "name": email[:3], "projects": [project]}
+        assert (await client.post("/api/v1/users", json=user, headers=admin_headers)).status_code == 201
+    targets = [{"everyone": True, "via": "email"}]
+    rule = {"name": "grouped", "targets": targets, "group_by": ["event"], "group_window_seconds": 60}
+    await put_rule(client, admin_headers, rule)
+    for project in ("alpha", "beta", "beta"):
+        await send(client, admin_headers, project=project)
+    items = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    assert sorted(d["address"] for d in items) == ["ada@example.com", "bob@example.com"]
+
+
 async def test_identical_events_are_deduplicated(client, hub, admin_headers):
     await put_rule(
         client, admin_headers, {"name": "dedupe", "targets": [{"slack": "http://127.0.0.1:9/x"}], "dedupe_seconds": 600}
