@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 
+from hub.api.errors import takes_json_body
 from hub.api.session_auth import caller_for, session_user
 from hub.auth import ApiKey
 from hub.models import MAX_JSON_DEPTH, ValidationProblem
@@ -44,15 +44,10 @@ async def screen_request(request: Request) -> None:
     scope = request.scope  # not request.url, which would build a URL object for every request
     if "\x00" in scope["path"] or b"%00" in scope["query_string"].lower():
         raise ValidationProblem("the URL contains a NUL character (%00), which the hub does not accept")
-    if _takes_json_body(request.route_handler):
+    if takes_json_body(request.route_handler):
         content_type = request.headers.get("content-type", "").lower()
         if content_type and "json" not in content_type and request.headers.get("content-length") != "0":
             raise HTTPException(status_code=415, detail=f"send the body as application/json, not {content_type}")
-
-
-def _takes_json_body(handler: BaseRouteHandler) -> bool:
-    data = handler.parsed_fn_signature.parameters.get("data")
-    return data is not None and getattr(data.kwarg_definition, "media_type", None) == RequestEncodingType.JSON
 
 
 def bearer_token(connection: ASGIConnection) -> str | None:

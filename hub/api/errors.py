@@ -10,7 +10,9 @@ import re
 
 import msgspec
 from litestar import MediaType, Request, Response
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
+from litestar.handlers import BaseRouteHandler
 
 from hub.models import ValidationProblem, plain_patterns
 
@@ -134,10 +136,25 @@ def on_unexpected(request: Request, exc: Exception) -> Response[ErrorBody]:
     return error_response(500, "internal error; the hub's log has the details")
 
 
+def on_recursion_error(request: Request, exc: RecursionError) -> Response[ErrorBody]:
+    """Litestar decoding a `data: JSONBody[...]` body nested deeper than Python's stack allows. (The ingest
+    routes decode their own bodies and say the same.)"""
+    if takes_json_body(request.route_handler):
+        return error_response(400, "the body nests JSON too deeply to be read")
+    return on_unexpected(request, exc)
+
+
+def takes_json_body(handler: BaseRouteHandler) -> bool:
+    """Whether Litestar decodes the request body as JSON for this handler (`data: JSONBody[...]`)."""
+    data = handler.parsed_fn_signature.parameters.get("data")
+    return data is not None and getattr(data.kwarg_definition, "media_type", None) == RequestEncodingType.JSON
+
+
 exception_handlers = {
     ValidationProblem: on_validation_problem,
     msgspec.ValidationError: on_msgspec_validation,
     msgspec.DecodeError: on_decode_error,
     HTTPException: on_http_exception,
+    RecursionError: on_recursion_error,
     Exception: on_unexpected,
 }

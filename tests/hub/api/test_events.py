@@ -365,6 +365,18 @@ async def test_a_truncated_body_is_still_called_truncated(client, admin_headers)
     assert response.status_code == 400 and "truncated" in response.json()["message"]
 
 
+@pytest.mark.parametrize(
+    ("method", "path"), [("POST", "/api/v1/routes/test"), ("PUT", "/api/v1/routes/r"), ("POST", "/api/v1/users")]
+)
+async def test_json_nested_past_the_stack_is_a_400_on_every_json_endpoint(client, admin_headers, method, path):
+    """Bodies the framework decodes (`data: JSONBody[...]`), not the ingest routes' own decoding."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    headers = {**admin_headers, "content-type": "application/json"}
+    response = await client.request(method, path, content=deep, headers=headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["message"] == "the body nests JSON too deeply to be read"
+
+
 async def test_batch_limits(client, admin_headers):
     too_many = {"events": [{"project": "p", "event": "x"}] * 1001}
     response = await client.post("/api/v1/events/batch", json=too_many, headers=admin_headers)
