@@ -28,8 +28,9 @@ class Summary:
 
 
 def severity_for(event_type: str) -> Severity:
-    """A new dispute is critical; failures, required actions, disputes and fraud warnings are warnings."""
-    if event_type == "charge.dispute.created":
+    """A new dispute or early fraud warning is critical (money is at stake within days); failures, required
+    actions and later dispute and fraud-warning updates are warnings."""
+    if event_type in ("charge.dispute.created", "radar.early_fraud_warning.created"):
         return "critical"
     last = event_type.rsplit(".", 1)[-1]
     if "fail" in last or "action_required" in last:
@@ -37,6 +38,16 @@ def severity_for(event_type: str) -> Severity:
     if event_type.startswith(("charge.dispute.", "radar.early_fraud_warning.")):
         return "warning"
     return "info"
+
+
+def type_in_words(event_type: str) -> str:
+    """`customer.subscription.trial_will_end` -> "Customer subscription trial will end" (an API version's `v1.`
+    dropped). The type itself stays in the `type` tag."""
+    parts = event_type.split(".")
+    if len(parts) > 1 and parts[0] in ("v1", "v2"):
+        parts = parts[1:]
+    words = " ".join(parts).replace("_", " ")
+    return words[:1].upper() + words[1:]
 
 
 def headline(head: str, amount: str | None = None, party: str | None = None, preposition: str = "by") -> str:
@@ -227,13 +238,13 @@ def customer_created(event: StripeEvent) -> Summary:
 
 
 def generic(event: StripeEvent) -> Summary:
-    """Any other type: the type as the title, and whatever common fields the object has."""
+    """Any other type: the type in words as the title, and whatever common fields the object has."""
     o = event.object
     severity = severity_for(event.type)
     kind, object_id = text(o, "object"), ident(o, "id")
     amount = next((found for key in AMOUNT_FIELDS if (found := money(o, key))), None)
     return Summary(
-        f"Stripe: {event.type}",
+        headline(type_in_words(event.type), amount),
         GENERIC_ICONS[severity],
         described(
             ("Object", " ".join(part for part in (kind, object_id) if part) or None),

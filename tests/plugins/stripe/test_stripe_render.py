@@ -292,7 +292,7 @@ def test_subscription_plan_with_quantity_and_interval_count(stripe_resources):
 def test_other_types_render_generically(stripe_resources, kind):
     obj = stripe_resources[kind]
     event = one_event(envelope_of(f"{kind}.updated", obj))
-    assert event.event == f"Stripe: {kind}.updated"
+    assert event.event.startswith(f"{kind.replace('.', ' ').capitalize()} updated")
     assert (event.icon, event.severity, event.notify) == ("💳", "info", False)
     assert event.content == obj
     assert event.description.startswith(f"Object: {kind}")
@@ -331,7 +331,8 @@ def test_generic_channels_and_links(stripe_resources, event_type, kind, channel,
         ("checkout.session.async_payment_failed", "warning", "⚠️"),
         ("invoice.payment_action_required", "warning", "⚠️"),
         ("charge.dispute.closed", "warning", "⚠️"),
-        ("radar.early_fraud_warning.created", "warning", "⚠️"),
+        ("radar.early_fraud_warning.created", "critical", "🚨"),
+        ("radar.early_fraud_warning.updated", "warning", "⚠️"),
         ("payout.paid", "info", "💳"),
     ],
 )
@@ -365,7 +366,7 @@ def test_thin_events_render_generically_with_the_envelope_as_content():
     }
     event = one_event(envelope)
     assert (event.event, event.channel, event.timestamp) == (
-        "Stripe: v1.billing.meter.error_report_triggered",
+        "Billing meter error report triggered",
         "stripe",
         None,
     )
@@ -507,3 +508,18 @@ def test_any_body_gives_a_delivery_or_rejected(body):
 def test_render_takes_the_envelope_as_read(stripe_events):
     event = render(read_event(stripe_events["customer.created"], RECEIVED), DASHBOARD)
     assert event.event == f"New customer: {CUS}"
+
+
+@pytest.mark.parametrize(
+    ("event_type", "title"),
+    [
+        ("customer.subscription.trial_will_end", "Customer subscription trial will end"),
+        ("radar.early_fraud_warning.created", "Radar early fraud warning created"),
+        ("v1.billing.meter.error_report_triggered", "Billing meter error report triggered"),
+        ("invoice.upcoming", "Invoice upcoming"),
+    ],
+)
+def test_other_types_are_titled_by_their_type_in_words(event_type, title):
+    from hub_plugins.stripe.summaries import type_in_words
+
+    assert type_in_words(event_type) == title

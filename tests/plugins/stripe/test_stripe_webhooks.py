@@ -189,7 +189,7 @@ async def test_an_unknown_type_still_becomes_a_readable_event(client, admin_head
     assert (await client.post(HOOK, content=body, headers=headers)).status_code == 200
     [event] = await stored(client, admin_headers)
     assert (event["event"], event["channel"], event["content"]) == (
-        "Stripe: payout.paid",
+        "Payout paid: $11.00",
         "payouts",
         stripe_resources["payout"],
     )
