@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
-from hub.models import NAME_PATTERN, SLUG_PATTERN, Severity
+from hub.models import NAME_PATTERN, SLUG_PATTERN, TAG_KEY_PATTERN, Severity
 
 GROUP_FIELDS = ("project", "channel", "event", "source", "severity", "user_id")
 MAX_TARGETS = 20
@@ -58,7 +58,10 @@ class Match(Strict):
     sources: list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]] = []
     min_severity: Severity | None = None
     # key -> glob (`*`, `?`, `[abc]`) on the tag's text ("true", "42", "pro*")
-    tags: Annotated[dict[str, Annotated[str, msgspec.Meta(max_length=256)]], msgspec.Meta(max_length=16)] = {}
+    tags: Annotated[
+        dict[Annotated[str, msgspec.Meta(pattern=TAG_KEY_PATTERN)], Annotated[str, msgspec.Meta(max_length=256)]],
+        msgspec.Meta(max_length=16),
+    ] = {}
     # glob on the event's title
     event: Annotated[str, msgspec.Meta(min_length=1, max_length=250)] | None = None
 

@@ -265,6 +265,8 @@ async def test_explain_endpoint_takes_the_source_a_rule_matches_on(client, admin
         ({"name": "r", "targets": [{"team": "ops"}], "group_by": ["colour"]}, None),
         ({"name": "r", "targets": [{"team": "ops"}], "match": {"min_severity": "fatal"}}, "match.min_severity"),
         ({"name": "r", "targets": [{"team": "ops"}], "quiet_hours": {"start": "9", "end": "10:00"}}, None),
+        # Tag keys are lower case; a rule on `Env` could never match.
+        ({"name": "r", "targets": [{"team": "ops"}], "match": {"tags": {"Env": "prod"}}}, "match.tags"),
     ],
 )
 async def test_bad_rules_are_refused_naming_the_field(client, admin_headers, rule, field):
