@@ -60,9 +60,21 @@ class UsersController(Controller):
             raise NotFoundException(f"no user {user}")
         return found
 
-    @delete("/{user:str}", summary="Delete a user (with their memberships and push subscriptions)")
+    @delete(
+        "/{user:str}", summary="Delete a user (with their memberships and push subscriptions; not one a rule sends to)"
+    )
     async def remove(self, request: Request, user: FromPath[str]) -> None:
-        if not await hub_of(request).people.delete_user(user):
+        hub = hub_of(request)
+        found = await hub.people.get_user(user)
+        if found is None:
+            raise NotFoundException(f"no user {user}")
+        async with hub.db.reader.connect() as conn:
+            rule = await hub.rules.sending_to(conn, user_email=found.email)
+        if rule:
+            raise HTTPException(
+                status_code=409, detail=f"routing rule {rule} sends to user {found.email}; change it first"
+            )
+        if not await hub.people.delete_user(user):
             raise NotFoundException(f"no user {user}")
 
     @post("/{user:str}/push-subscriptions", summary="Register a browser for web push")
@@ -121,10 +133,9 @@ class TeamsController(Controller):
     async def remove(self, request: Request, team: FromPath[str]) -> None:
         hub = hub_of(request)
         async with hub.db.reader.connect() as conn:
-            rules = await hub.rules.rules(conn)
-        if sending := [r.name for r in rules if any(t.team == team.lower() for t in r.targets)]:
-            detail = f"routing rule {sending[0]} sends to team {team}; change it first"
-            raise HTTPException(status_code=409, detail=detail)
+            rule = await hub.rules.sending_to(conn, team=team)
+        if rule:
+            raise HTTPException(status_code=409, detail=f"routing rule {rule} sends to team {team}; change it first")
         if not await hub.people.delete_team(team):
             raise NotFoundException(f"no team {team}")
 

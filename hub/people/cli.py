@@ -129,7 +129,14 @@ def users_list(args: argparse.Namespace, _: object = None) -> int:
 
 def users_remove(args: argparse.Namespace, _: object = None) -> int:
     async def work(hub: Any) -> int:
-        if not await hub.people.delete_user(args.user):
+        found = await hub.people.get_user(args.user)
+        if found is not None:
+            async with hub.db.reader.connect() as conn:
+                rule = await hub.rules.sending_to(conn, user_email=found.email)
+            if rule:
+                print(f"hub: routing rule {rule} sends to user {found.email}; change it first", file=sys.stderr)
+                return 1
+        if found is None or not await hub.people.delete_user(args.user):
             print(f"hub: no user {args.user}", file=sys.stderr)
             return 1
         return 0
@@ -174,6 +181,11 @@ def teams_member(args: argparse.Namespace, _: object = None) -> int:
 
 def teams_remove(args: argparse.Namespace, _: object = None) -> int:
     async def work(hub: Any) -> int:
+        async with hub.db.reader.connect() as conn:
+            rule = await hub.rules.sending_to(conn, team=args.slug)
+        if rule:
+            print(f"hub: routing rule {rule} sends to team {args.slug}; change it first", file=sys.stderr)
+            return 1
         if not await hub.people.delete_team(args.slug):
             print(f"hub: no team {args.slug}", file=sys.stderr)
             return 1

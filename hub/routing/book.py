@@ -42,6 +42,13 @@ class RuleBook:
             await self._load(conn)
         return [*self.configured, *self._stored]
 
+    async def sending_to(self, conn: AsyncConnection, *, team: str = "", user_email: str = "") -> str | None:
+        """The first rule that sends to this team or user: deleting it would leave the rule notifying nobody."""
+        for rule in await self.rules(conn):
+            if any((team and t.team == team.lower()) or (user_email and t.user == user_email) for t in rule.targets):
+                return rule.name
+        return None
+
     async def _load(self, conn: AsyncConnection) -> None:
         r = schema.routing_rules.c
         stored = []

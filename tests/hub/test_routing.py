@@ -365,7 +365,7 @@ async def test_a_stored_rule_that_no_longer_validates_is_skipped_not_fatal(clien
     assert "routing rule 'old' no longer validates" in caplog.text
 
 
-async def test_a_rule_must_name_teams_and_users_that_exist_and_a_team_a_rule_sends_to_stays(client, admin_headers):
+async def test_a_rule_must_name_teams_and_users_that_exist_and_those_it_sends_to_stay(client, admin_headers):
     """Else the rule matched and notified nobody, with no delivery anywhere to say so."""
     for target, field in [({"team": "ghosts"}, "targets[0].team"), ({"user": "nobody@example.com"}, "targets[0].user")]:
         response = await client.put("/api/v1/routes/r", json={"name": "r", "targets": [target]}, headers=admin_headers)
@@ -376,3 +376,11 @@ async def test_a_rule_must_name_teams_and_users_that_exist_and_a_team_a_rule_sen
     assert refused.status_code == 409 and "routing rule r" in refused.json()["message"]
     assert (await client.delete("/api/v1/routes/r", headers=admin_headers)).status_code == 204
     assert (await client.delete("/api/v1/teams/ops", headers=admin_headers)).status_code == 204
+
+    user = await client.post("/api/v1/users", json={"email": "Ada@example.com", "name": "Ada"}, headers=admin_headers)
+    await put_rule(client, admin_headers, {"name": "r", "targets": [{"user": "ada@example.com"}]})
+    refused = await client.delete(f"/api/v1/users/{user.json()['id']}", headers=admin_headers)
+    assert refused.status_code == 409
+    assert refused.json()["message"] == "routing rule r sends to user ada@example.com; change it first"
+    assert (await client.delete("/api/v1/routes/r", headers=admin_headers)).status_code == 204
+    assert (await client.delete("/api/v1/users/ada@example.com", headers=admin_headers)).status_code == 204
