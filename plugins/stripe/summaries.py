@@ -154,6 +154,12 @@ def subscription_updated(event: StripeEvent) -> Summary:
         head = "Subscription set to cancel"
     elif get(before, "cancel_at_period_end") is True and get(o, "cancel_at_period_end") is False:
         head = "Subscription cancellation withdrawn"
+    elif _price_of(before) and _price_of(before) != _price_of(o):
+        head = "Subscription plan changed"
+        if (old_plan := plan_text(before)) and (new_plan := plan_text(o)):
+            head += f": {old_plan} → {new_plan}"
+    elif (old_quantity := _quantity_of(before)) is not None and old_quantity != _quantity_of(o):
+        head = f"Subscription quantity {old_quantity} → {_quantity_of(o)}"
     elif "items" in before or "plan" in before:
         head = "Subscription plan changed"
     else:
@@ -163,6 +169,21 @@ def subscription_updated(event: StripeEvent) -> Summary:
         ("Changed", ", ".join(sorted(before)) or None),
     )
     return Summary(headline(head, None, who, "for"), "🔄", lines, severity)
+
+
+def _first_item(subscription: Any) -> Any:
+    items = get(subscription, "items", "data")
+    return items[0] if isinstance(items, list) and items else None
+
+
+def _price_of(subscription: Any) -> str | None:
+    """The first item's price id (or, on old API versions, plan id); None when the payload does not say."""
+    item = _first_item(subscription)
+    return ident(item, "price", "id") or ident(item, "plan", "id") or ident(subscription, "plan", "id")
+
+
+def _quantity_of(subscription: Any) -> int | None:
+    return integer(_first_item(subscription), "quantity") or integer(subscription, "quantity")
 
 
 def subscription_deleted(event: StripeEvent) -> Summary:

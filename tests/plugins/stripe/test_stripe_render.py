@@ -277,6 +277,22 @@ def test_subscription_updates_name_the_change(stripe_resources, change, before, 
     assert f"Changed: {', '.join(sorted(before))}" in event.description
 
 
+def test_a_subscription_update_says_how_the_quantity_or_the_price_changed(stripe_resources):
+    subscription = copy.deepcopy(stripe_resources["subscription"])
+    before_items = copy.deepcopy(subscription["items"])
+    subscription["items"]["data"][0]["quantity"] = 3
+    envelope = envelope_of("customer.subscription.updated", subscription)
+    envelope["data"]["previous_attributes"] = {"items": before_items, "quantity": 1}
+    assert one_event(envelope).event == f"Subscription quantity 1 → 3 for {CUS}"
+
+    pricier = copy.deepcopy(subscription)
+    pricier["items"]["data"][0]["quantity"] = 1
+    pricier["items"]["data"][0]["price"].update(id="price_2Pro", unit_amount=5000)
+    envelope = envelope_of("customer.subscription.updated", pricier)
+    envelope["data"]["previous_attributes"] = {"items": before_items}
+    assert one_event(envelope).event == f"Subscription plan changed: $20.00/month → $50.00/month for {CUS}"
+
+
 def test_subscription_plan_with_quantity_and_interval_count(stripe_resources):
     subscription = copy.deepcopy(stripe_resources["subscription"])
     item = subscription["items"]["data"][0]
