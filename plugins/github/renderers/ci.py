@@ -30,7 +30,7 @@ STATUSES = {
     "requested": ("was requested", "⏳"),
     "queued": ("is queued", "⏳"),
     "pending": ("is pending", "⏳"),
-    "waiting": ("is waiting", "⏸️"),
+    "waiting": ("is waiting for approval", "⏸️"),  # a deployment protection rule holds it: someone must act
     "in_progress": ("is running", "🏃"),
     "completed": ("completed", "🏁"),
 }
@@ -43,7 +43,7 @@ def outcome(conclusion: str, status: str) -> tuple[str, str, Severity]:
     if conclusion:
         return f"finished ({words(conclusion)})", "🏁", "info"
     phrase, icon = STATUSES.get(status, (f"is {words(status)}" if status else "was updated", "⏳"))
-    return phrase, icon, "info"
+    return phrase, icon, "warning" if status == "waiting" else "info"
 
 
 def run_state(p: Node, run: Node) -> tuple[str, str, Severity]:

@@ -315,6 +315,19 @@ def test_workflow_run_conclusions(render, payload, conclusion, severity, phrase)
     assert event.notify is (severity != "info")
 
 
+@pytest.mark.parametrize("event_name", ["workflow_run", "workflow_job"])
+def test_a_run_waiting_for_approval_is_a_warning(render, payload, event_name):
+    body = payload(event_name)
+    key = "workflow_run" if event_name == "workflow_run" else "workflow_job"
+    body["action"] = "waiting" if event_name == "workflow_job" else "requested"
+    body[key].update(status="waiting", conclusion=None)
+
+    event = render(event_name, body)
+
+    assert "is waiting for approval" in event.event
+    assert (event.severity, event.notify) == ("warning", True)
+
+
 @pytest.mark.parametrize(
     ("conclusion", "severity", "icon"),
     [
