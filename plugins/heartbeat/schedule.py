@@ -3,9 +3,10 @@
 Cron instants are found on the check's wall clock, then placed in its zone and converted to UTC. A wall time
 that does not exist that day (the hour skipped when clocks go forward) is not expected at all, so a job at
 02:30 on that day is never flagged; a wall time that happens twice (clocks go back) is expected once, at its
-first occurrence. APScheduler 3.x's cron fields do the calendar arithmetic, but its `from_crontab` reads
-day-of-week numbers Monday-based (crontab's `1-5` would mean Tuesday to Saturday), and it ANDs day-of-month
-with day-of-week where cron ORs them; both are translated here.
+first occurrence, so a ping during the repeated hour expects the first cron time after it. APScheduler 3.x's
+cron fields do the calendar arithmetic, but its `from_crontab` reads day-of-week numbers Monday-based
+(crontab's `1-5` would mean Tuesday to Saturday), and it ANDs day-of-month with day-of-week where cron ORs
+them; both are translated here.
 """
 
 from __future__ import annotations
@@ -121,10 +122,12 @@ class CronSchedule:
             candidate = self._next_wall(wall)
             if candidate is None:
                 break
-            local = candidate.replace(tzinfo=self.zone)  # fold=0: the first of two occurrences
-            if local.astimezone(UTC).astimezone(self.zone).replace(tzinfo=None) == candidate:
-                return local.astimezone(UTC)
-            wall = candidate + timedelta(minutes=1)  # this wall time is skipped today: not expected
+            # fold=0: the first of two occurrences. Not expected when that wall time is skipped today, or when its
+            # first occurrence is not after `moment` (a ping in the second copy of the hour clocks went back).
+            instant = candidate.replace(tzinfo=self.zone).astimezone(UTC)
+            if instant > moment and instant.astimezone(self.zone).replace(tzinfo=None) == candidate:
+                return instant
+            wall = candidate + timedelta(minutes=1)
         raise ScheduleError(f"`{self.expression}` has no next run after {moment.isoformat()}")
 
 

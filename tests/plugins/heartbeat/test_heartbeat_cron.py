@@ -46,3 +46,25 @@ async def test_a_job_at_a_skipped_time_is_not_flagged(client, hub, admin_headers
     assert await stored_events() == []
     clock.set(berlin(2026, 3, 30, 0, 45, 1))
     assert await scan(hub.context) == 1
+
+
+async def test_a_job_pinging_through_the_repeated_hour_is_not_flagged(
+    client, hub, admin_headers, clock, create_check, stored_events
+):
+    """Every 15 minutes through the night Berlin's clocks go back (03:00 CEST -> 02:00 CET at 01:00 UTC).
+
+    A ping in the second 02:xx used to expect the first one's next quarter, already past, and the next scan
+    flagged the job. The repeated times are expected once, at their first occurrence (see README), so a ping in
+    the second copy of the hour expects 03:00 CET (02:00 UTC).
+    """
+    check = await create_check(cron="*/15 * * * *", tz="Europe/Berlin", grace=60)
+    url = f"/api/v1/checks/{check['uuid']}"
+    start = berlin(2026, 10, 24, 23)
+    for minutes in range(0, 181, 5):
+        clock.set(start + timedelta(minutes=minutes))
+        assert await scan(hub.context) == 0, clock.now()
+        if minutes % 15 == 0:
+            assert (await client.get(f"/ping/{check['uuid']}")).text == "OK"
+        if clock.now() == berlin(2026, 10, 25, 1):
+            assert (await client.get(url, headers=admin_headers)).json()["expected_at"] == "2026-10-25T02:00:00Z"
+    assert [e["event"] for e in await stored_events()] == []

@@ -49,6 +49,14 @@ def test_a_time_repeated_by_fall_back_is_expected_once():
     ]
 
 
+def test_a_ping_in_the_repeated_hour_expects_the_first_time_after_it():
+    """01:00 UTC on 2026-10-25 is the second 02:00 in Berlin (CET). 02:15, 02:30 and 02:45 were expected at their
+    first occurrence (00:15-00:45 UTC, before the ping), so the next one is 03:00 CET; it used to be 00:15 UTC."""
+    ping = utc(2026, 10, 25, 1)
+    assert next_expected(ping, period=None, cron="*/15 * * * *", tz="Europe/Berlin") == utc(2026, 10, 25, 2)
+    assert next_expected(ping, period=None, cron="30 2 * * *", tz="Europe/Berlin") == utc(2026, 10, 26, 1, 30)
+
+
 def test_day_of_week_numbers_are_cron_numbers():
     # 0 and 7 are Sunday; 1 is Monday (APScheduler's own numbering would make 1 a Tuesday).
     sunday, monday = utc(2026, 11, 22, 12), utc(2026, 11, 23, 12)
