@@ -126,6 +126,17 @@ def cmd_run(args: argparse.Namespace, _: None) -> int:
     return runner.run(args.url, args.check, command, tail_bytes=args.tail)
 
 
+def _tail_bytes(text: str) -> int:
+    """`--tail`: a count of bytes; a negative one is refused here rather than losing the job's output later."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a number of bytes") from None
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more (0 sends no output), not {count}")
+    return count
+
+
 def _schedule_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name")
     parser.add_argument("--slug", help="default: made from the name")
@@ -169,6 +180,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     )
     run.add_argument("--check", required=True, help="the check's UUID")
     run.add_argument("--url", default=os.environ.get("HUB_URL"), help="the hub's base URL (default: $HUB_URL)")
-    run.add_argument("--tail", type=int, default=runner.DEFAULT_TAIL, help="bytes of output sent with the ping")
+    run.add_argument(
+        "--tail", type=_tail_bytes, default=runner.DEFAULT_TAIL, help="bytes of output sent with the ping (0: none)"
+    )
     run.add_argument("command_line", nargs=argparse.REMAINDER, metavar="-- command ...")
     run.set_defaults(func=cmd_run, needs_hub=False)

@@ -27,6 +27,8 @@ class Tail:
     """The last `limit` bytes written through it, from any thread."""
 
     def __init__(self, limit: int) -> None:
+        if limit < 0:
+            raise ValueError(f"a tail keeps 0 bytes or more, not {limit}")
         self.limit = limit
         self._chunks: deque[bytes] = deque()
         self._size = 0
@@ -36,12 +38,14 @@ class Tail:
         with self._lock:
             self._chunks.append(chunk)
             self._size += len(chunk)
-            while self._size - len(self._chunks[0]) >= self.limit:
+            # Drop the chunks the last `limit` bytes do not reach (with a limit of 0, all of them).
+            while self._chunks and self._size - len(self._chunks[0]) >= self.limit:
                 self._size -= len(self._chunks.popleft())
 
     def value(self) -> bytes:
         with self._lock:
-            return b"".join(self._chunks)[-self.limit :]
+            kept = b"".join(self._chunks)
+        return kept[max(len(kept) - self.limit, 0) :]  # not `[-limit:]`, which is everything for 0
 
 
 def _pump(source: IO[bytes], sink: IO[bytes], tail: Tail) -> None:

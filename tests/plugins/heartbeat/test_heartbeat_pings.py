@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hub_plugins.heartbeat.runner import Tail
 
 from hub.testing import bearer
 
@@ -142,6 +143,52 @@ def test_hub_run_wraps_a_command_and_passes_its_exit_status_through(live):
     missing = run_wrapper(server, check, "no-such-command-here")
     assert missing.returncode == 127
     assert pings(api, check)[-1]["exit_status"] == 127
+
+
+def test_hub_run_with_tail_0_passes_a_large_output_through_and_sends_no_body(live):
+    """`--tail 0` used to kill the thread reading the job's output, so a job writing more than a pipe holds hung."""
+    server, api, check = live
+    writer = "import sys; sys.stdout.write('x' * 200_000)"
+    done = subprocess.run(
+        [str(HUB_CLI), "run", "--check", check["uuid"], "--tail", "0", "--", sys.executable, "-c", writer],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HUB_URL": server.url},
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout) == 200_000
+    finish = pings(api, check)[-1]
+    assert (finish["exit_status"], finish["body"], finish["body_size"]) == (0, None, 0)
+
+
+def test_hub_run_refuses_a_negative_tail():
+    done = subprocess.run(
+        [
+            str(HUB_CLI),
+            "run",
+            "--check",
+            str(uuids.uuid4()),
+            "--url",
+            "http://127.0.0.1:9",
+            "--tail",
+            "-1",
+            "--",
+            "true",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2 and "--tail" in done.stderr and "0 or more" in done.stderr
+
+
+@pytest.mark.parametrize(("limit", "kept"), [(0, b""), (1, b"f"), (4, b"cdef"), (100, b"abcdef")])
+def test_tail_keeps_the_last_bytes(limit, kept):
+    tail = Tail(limit)
+    for chunk in (b"ab", b"cd", b"ef"):
+        tail.add(chunk)
+    assert tail.value() == kept
 
 
 def test_hub_run_still_runs_the_job_when_the_hub_is_unreachable():
