@@ -26,6 +26,9 @@ from .states import Action
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 _SLUG = re.compile(SLUG)
+# Ping keys are `secrets.token_urlsafe` text (tables.projects.ping_key is 32 long): anything else, NUL say,
+# names no project and must not reach the database, where PostgreSQL refuses it and the whole batch with it.
+_PING_KEY = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")
 ACTIONS: dict[str, Action] = {"start": "start", "fail": "fail", "log": "log"}
 
 
@@ -64,7 +67,7 @@ def parse_path(segments: list[str]) -> Target:
     if segments and UUID.match(segments[0]) and len(segments) <= 2:
         action, status = _action(segments[1] if len(segments) == 2 else None)
         return Target(uuid=segments[0].lower(), ping_key=None, slug=None, action=action, exit_status=status)
-    if len(segments) in (2, 3) and _SLUG.match(segments[1]):
+    if len(segments) in (2, 3) and _PING_KEY.match(segments[0]) and _SLUG.match(segments[1]):
         action, status = _action(segments[2] if len(segments) == 3 else None)
         return Target(uuid=None, ping_key=segments[0], slug=segments[1], action=action, exit_status=status)
     raise BadPing(404, "not found")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -86,6 +87,20 @@ def test_answers_match_healthchecks(live):
     assert response.headers["content-type"].startswith("text/plain")
     assert response.headers["ping-body-limit"] == "102400"
     assert response.headers["access-control-allow-origin"] == "*"
+
+
+async def test_a_ping_key_that_no_project_can_have_is_not_found(live):
+    """A NUL in the key used to reach PostgreSQL, which failed the whole batch of pings written with it (500s)."""
+    server, api, check = live
+    keys = api.get("/api/v1/check-projects/ops").json()
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        answers = await asyncio.gather(
+            client.get("/ping/a%00b/backup"),
+            *[client.get(f"/ping/{keys['ping_key']}/backup") for _ in range(5)],
+            client.get("/ping/a%C3%A9b/backup?create=1"),
+        )
+    assert [(a.status_code, a.text) for a in answers] == [(404, "not found"), *[(200, "OK")] * 5, (404, "not found")]
+    assert len(pings(api, check)) == 5
 
 
 def test_body_is_cut_at_100_kib_and_marked(live):

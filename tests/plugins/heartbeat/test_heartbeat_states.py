@@ -118,6 +118,9 @@ def test_ping_paths(path, expected):
         ([UUID, "stop"], 404, "not found"),
         (["not-a-uuid"], 404, "not found"),
         (["key", "Bad Slug"], 404, "not found"),
+        (["a\x00b", "slug"], 404, "not found"),
+        (["key.with.dots", "slug"], 404, "not found"),
+        (["k" * 33, "slug"], 404, "not found"),
     ],
 )
 def test_bad_ping_paths(path, status, text):
