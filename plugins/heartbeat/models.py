@@ -32,7 +32,13 @@ def check_project(project: str) -> None:
         raise ValidationProblem("`project` must be letters, digits, `_ . -`; 1 to 64 characters", "project")
 
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+# No control characters: PostgreSQL text cannot hold NUL, and a tab or newline would break `hub checks list`.
+Name = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f-\x9f]*\Z", description="no control characters"
+    ),
+]
 Period = Annotated[int, msgspec.Meta(ge=1, le=YEAR, description="seconds between pings")]
 Grace = Annotated[int, msgspec.Meta(ge=0, le=YEAR, description="seconds a ping may be late before the check is down")]
 Cron = Annotated[str, msgspec.Meta(min_length=1, max_length=100, description="five-field cron expression")]

@@ -61,6 +61,8 @@ async def test_list_is_paginated_and_filtered(client, admin_headers, create_chec
     ("body", "status", "field", "words"),
     [
         ({"name": "", "project": "ops"}, 400, "name", "length >= 1"),
+        ({"name": "a\u0000b", "project": "ops"}, 400, "name", "regex"),  # a 500 on PostgreSQL, which refuses NUL
+        ({"name": "a\tb", "project": "ops"}, 400, "name", "regex"),
         ({"name": "x", "project": "ops", "period": 0}, 400, "period", ">= 1"),
         ({"name": "x", "project": "ops", "grace": -1}, 400, "grace", ">= 0"),
         ({"name": "x", "project": "ops", "slug": "Has Space"}, 400, "slug", "regex"),
@@ -88,6 +90,8 @@ async def test_bad_updates_and_clashes(client, admin_headers, create_check):
     assert clash.status_code == 409 and "slug `two`" in clash.json()["message"]
     again = await client.post("/api/v1/checks", json={"name": "one", "project": "ops"}, headers=admin_headers)
     assert again.status_code == 409
+    control = await client.patch(url, json={"name": "one\nrm -rf"}, headers=admin_headers)
+    assert control.status_code == 400 and control.json()["field"] == "name"
     both = await client.patch(url, json={"period": 60, "cron": "* * * * *"}, headers=admin_headers)
     assert both.status_code == 400
     bad_zone = await client.patch(url, json={"cron": "0 1 * * *", "tz": "Nowhere/City"}, headers=admin_headers)

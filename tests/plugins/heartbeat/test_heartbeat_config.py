@@ -50,6 +50,14 @@ def test_a_bad_declared_check_stops_the_hub_with_a_message():
         Plugins(load_settings(environ={"HUB_PLUGINS": bad}))
 
 
+def test_a_declared_check_whose_name_has_a_control_character_stops_the_hub():
+    from hub.plugins import PluginError, Plugins
+
+    bad = '{heartbeat = {checks = [{name = "a\\u0000b", project = "ops"}]}}'
+    with pytest.raises(PluginError, match=r"\[plugins.heartbeat\].*regex.*checks\[0\]\.name"):
+        Plugins(load_settings(environ={"HUB_PLUGINS": bad}))
+
+
 def test_two_declared_checks_with_one_slug_stop_the_hub():
     """Else the second silently replaced the first on every start."""
     from hub.plugins import PluginError, Plugins
