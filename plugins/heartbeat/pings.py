@@ -54,10 +54,13 @@ def _action(segment: str | None) -> tuple[Action, int | None]:
         return "success", None
     if segment in ACTIONS:
         return ACTIONS[segment], None
-    if segment.isdigit():
-        status = int(segment)
-        if status > 255:
+    # ASCII digits only, as Healthchecks' `<int:exitstatus>`: str.isdigit() also takes `²` and Arabic-Indic `٣`.
+    if segment.isascii() and segment.isdigit():
+        digits = segment.lstrip("0") or "0"
+        # Length first: int() of thousands of digits is refused by Python.
+        if len(digits) > 3 or int(digits) > 255:
             raise BadPing(400, "invalid url format")
+        status = int(digits)
         return ("success" if status == 0 else "fail"), status
     raise BadPing(404, "not found")
 

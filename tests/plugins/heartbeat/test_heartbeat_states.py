@@ -100,6 +100,7 @@ def test_cron_deadline_uses_the_schedule():
         ([UUID, "0"], (UUID, None, None, "success", 0)),
         ([UUID, "1"], (UUID, None, None, "fail", 1)),
         ([UUID, "255"], (UUID, None, None, "fail", 255)),
+        ([UUID, "0007"], (UUID, None, None, "fail", 7)),
         (["key", "db-backup"], (None, "key", "db-backup", "success", None)),
         (["key", "db-backup", "start"], (None, "key", "db-backup", "start", None)),
         (["key", "db-backup", "3"], (None, "key", "db-backup", "fail", 3)),
@@ -115,6 +116,10 @@ def test_ping_paths(path, expected):
     [
         ([UUID, "256"], 400, "invalid url format"),
         (["key", "slug", "999"], 400, "invalid url format"),
+        ([UUID, "0256"], 400, "invalid url format"),
+        ([UUID, "9" * 5000], 400, "invalid url format"),  # int() refuses more than 4300 digits: it was a 500
+        ([UUID, "²"], 404, "not found"),  # str.isdigit() is true for it, int() refuses it: it was a 500
+        ([UUID, "٣"], 404, "not found"),  # Arabic-Indic 3, which int() reads as 3: it was exit status 3
         ([UUID, "stop"], 404, "not found"),
         (["not-a-uuid"], 404, "not found"),
         (["key", "Bad Slug"], 404, "not found"),
