@@ -60,6 +60,7 @@ def missed(check: Any, *, deadline: datetime, expected_at: datetime | None, reas
             "last_ping_at": check["last_ping_at"],
             "last_start_at": check["last_start_at"],
             "expected_at": expected_at,
+            "grace": check["grace"],
             "deadline": deadline,
             "last_output": _tail(output),
         },

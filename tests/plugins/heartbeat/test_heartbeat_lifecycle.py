@@ -49,6 +49,7 @@ async def test_period_grace_late_down_recovered(client, hub, admin_headers, cloc
     assert datetime.fromisoformat(missed["created_at"]) == start + seconds(90)
     assert datetime.fromisoformat(missed["content"]["last_ping_at"]) == start
     assert datetime.fromisoformat(missed["content"]["expected_at"]) == start + seconds(60)
+    assert missed["content"]["grace"] == 30  # seconds, as README promises
 
     clock.set(start + seconds(120))
     assert (await client.post(f"/ping/{uuid}", content=b"all good")).text == "OK"
