@@ -45,11 +45,12 @@ def zone(name: str) -> ZoneInfo:
 
 
 def _day_number(text: str) -> int:
+    """0-7 as written (7 is mapped to Sunday only once a range is expanded, so `7-7` is not `0-7`), names 0-6."""
     if text.isdigit():
         number = int(text)
         if number > 7:
             raise ScheduleError(f"day of week {number} is out of range 0-7")
-        return number % 7
+        return number
     if text not in DAY_NAMES:
         raise ScheduleError(f"`{text}` is not a day of week (0-7 or sun-sat)")
     return DAY_NAMES.index(text)
@@ -69,9 +70,7 @@ def _days_of_week(field: str) -> list[int]:
             first, last = 0, 6
         elif "-" in span:
             start, end = span.split("-")
-            first, last = _day_number(start), _day_number(end)
-            if end == "7":
-                last = 7  # `5-7` is Friday to Sunday
+            first, last = _day_number(start), _day_number(end)  # `5-7` is Friday to Sunday
             if first > last:
                 raise ScheduleError(f"day-of-week range `{span}` runs backwards")
         else:

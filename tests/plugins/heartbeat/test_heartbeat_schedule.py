@@ -65,6 +65,8 @@ def test_day_of_week_numbers_are_cron_numbers():
     assert runs("0 12 * * 1", "UTC", utc(2026, 11, 20), 1) == [monday]
     assert runs("0 12 * * sun-mon", "UTC", utc(2026, 11, 20), 2) == [sunday, monday]
     assert runs("0 12 * * 5-7", "UTC", utc(2026, 11, 20, 13), 2) == [utc(2026, 11, 21, 12), sunday]
+    assert runs("0 12 * * 7-7", "UTC", utc(2026, 11, 20), 2) == [sunday, utc(2026, 11, 29, 12)]  # was every day
+    assert runs("0 12 * * sat-7", "UTC", utc(2026, 11, 20), 2) == [utc(2026, 11, 21, 12), sunday]
 
 
 def test_day_of_month_and_day_of_week_are_either_or():
@@ -85,6 +87,7 @@ def test_aliases_and_intervals():
         ("61 * * * *", "UTC", "59"),
         ("0 0 * * 8", "UTC", "day-of-week"),
         ("0 0 * * 5-1", "UTC", "runs backwards"),
+        ("0 0 * * 7-1", "UTC", "runs backwards"),  # was Sunday and Monday; crontab refuses it
         ("0 0 30 2 *", "UTC", "never fires"),
         ("0 0 * * *", "Mars/Olympus", "IANA time zone"),
     ],
