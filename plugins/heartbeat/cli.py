@@ -48,8 +48,9 @@ async def cmd_list(args: argparse.Namespace, hub: HubContext) -> int:
     cursor = None
     async with hub.db.reader.connect() as conn:
         while True:
+            # Projects are stored lower-case; `--project OPS` means `ops`, as `?project=OPS` does in the API.
             rows, cursor = await store.list_checks(
-                conn, [args.project] if args.project else None, cursor, store.MAX_PAGE
+                conn, [args.project.lower()] if args.project else None, cursor, store.MAX_PAGE
             )
             for row in rows:
                 check = store.check_out(row, now, hub.public_url)

@@ -54,6 +54,15 @@ def test_checks_commands(hub_cli):
     assert code == 1 and "no check" in err
 
 
+def test_list_by_project_ignores_case(hub_cli):
+    """Projects are stored lower-case; `--project OPS` used to list nothing."""
+    hub_cli("checks", "create", "--name", "Backup", "--project", "OPS")
+    hub_cli("checks", "create", "--name", "Report", "--project", "web")
+    for project in ("ops", "OPS", "Ops"):
+        code, out, _ = hub_cli("checks", "list", "--project", project)
+        assert code == 0 and [line.split("\t")[2] for line in out.splitlines()] == ["ops/backup"]
+
+
 def test_keys_of_a_project_that_is_no_slug_are_refused(hub_cli):
     code, out, err = hub_cli("checks", "keys", "bad proj")
     assert code == 1 and "letters, digits" in err and out == ""
