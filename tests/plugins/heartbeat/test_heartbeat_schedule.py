@@ -90,6 +90,10 @@ def test_aliases_and_intervals():
         ("0 0 * * 7-1", "UTC", "runs backwards"),  # was Sunday and Monday; crontab refuses it
         ("0 0 30 2 *", "UTC", "never fires"),
         ("0 0 * * *", "Mars/Olympus", "IANA time zone"),
+        # Files in the zoneinfo directory that ZoneInfo opens but that are no IANA zone: they used to be taken.
+        ("0 0 * * *", "localtime", "IANA time zone"),
+        ("0 0 * * *", "posixrules", "IANA time zone"),
+        ("0 0 * * *", "posix/Europe/Berlin", "IANA time zone"),
     ],
 )
 def test_bad_expressions_say_why(expression, tz, message):
