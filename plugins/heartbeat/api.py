@@ -116,7 +116,7 @@ class ChecksController(Controller):
         allowed = await _allowed(hub, request)
         try:
             async with hub.db.writer.begin() as conn:
-                row = _visible(allowed, await store.find_check(conn, check_uuid.lower()))
+                row = _visible(allowed, await store.find_check(conn, check_uuid.lower(), lock=True))
                 row = await store.update_check(conn, row, changes)
         except store.Conflict as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from None
@@ -140,7 +140,7 @@ class ChecksController(Controller):
     async def _change(self, request: Req, hub: HubContext, check_uuid: str, change: Any) -> CheckOut:
         allowed = await _allowed(hub, request)
         async with hub.db.writer.begin() as conn:
-            row = _visible(allowed, await store.find_check(conn, check_uuid.lower()))
+            row = _visible(allowed, await store.find_check(conn, check_uuid.lower(), lock=True))
             state, flip = change(store.state_of(row), service(hub).now())
             await store.save_state(conn, row["id"], state, flip)
             row = await store.find_check(conn, row["uuid"])

@@ -78,7 +78,7 @@ async def cmd_update(args: argparse.Namespace, hub: HubContext) -> int:
             _spec_fields(args, ("name", "slug", "channel", "period", "cron", "tz", "grace")), CheckPatch
         )
         async with hub.db.writer.begin() as conn:
-            row = await store.find_check(conn, args.uuid.lower())
+            row = await store.find_check(conn, args.uuid.lower(), lock=True)
             if row is None:
                 return _fail(f"no check {args.uuid}")
             row = await store.update_check(conn, row, patch)
@@ -91,7 +91,7 @@ async def cmd_update(args: argparse.Namespace, hub: HubContext) -> int:
 async def cmd_change(args: argparse.Namespace, hub: HubContext) -> int:
     """pause, resume or delete."""
     async with hub.db.writer.begin() as conn:
-        row = await store.find_check(conn, args.uuid.lower())
+        row = await store.find_check(conn, args.uuid.lower(), lock=True)
         if row is None:
             return _fail(f"no check {args.uuid}")
         if args.checks_command == "delete":

@@ -77,9 +77,11 @@ async def project_keys(db: Database, conn: AsyncConnection, project: str, now: d
     return row
 
 
-async def find_check(conn: AsyncConnection, check_uuid: str) -> Row | None:
+async def find_check(conn: AsyncConnection, check_uuid: str, *, lock: bool = False) -> Row | None:
+    """With `lock`, for a writer that saves what it read: the row is locked (`FOR UPDATE` on PostgreSQL; SQLite's
+    writer holds the whole database), so a ping recorded meanwhile is not overwritten with the state read before."""
     query = select(tables.checks).where(tables.checks.c.uuid == check_uuid)
-    return (await conn.execute(query)).mappings().first()
+    return (await conn.execute(query.with_for_update() if lock else query)).mappings().first()
 
 
 async def find_by_slug(conn: AsyncConnection, project: str, slug: str) -> Row | None:

@@ -223,3 +223,47 @@ async def test_old_pings_are_pruned_and_flips_kept(client, hub, admin_headers, c
 async def test_the_checks_api_is_in_the_openapi_schema(client):
     paths = (await client.get("/schema/openapi.json")).json()["paths"]
     assert {"/api/v1/checks", "/api/v1/checks/{check_uuid}/flips", "/badge/{key}/{name}"} <= set(paths)
+
+
+@pytest.mark.parametrize("change", ["patch", "pause"])
+async def test_a_change_racing_a_ping_does_not_undo_it(
+    client, hub, admin_headers, clock, create_check, stored_events, monkeypatch, change
+):
+    """A ping landing between a change's read and its write was overwritten on PostgreSQL: the check went back to
+    `down`, and the next ping stored a second `recovered`. The change now locks the row it read."""
+    import asyncio
+
+    from hub_plugins.heartbeat import store
+    from hub_plugins.heartbeat.scan import scan
+
+    check = await create_check(period=60, grace=0)
+    uuid = check["uuid"]
+    await client.get(f"/ping/{uuid}")
+    clock.advance(61)
+    assert await scan(hub.context) == 1  # down
+
+    real_find = store.find_check
+
+    async def slow_find(conn, check_uuid, **options):
+        row = await real_find(conn, check_uuid, **options)
+        await asyncio.sleep(0.5)  # the change has read the row; a ping comes in now
+        return row
+
+    monkeypatch.setattr(store, "find_check", slow_find)
+
+    async def ping_meanwhile():
+        await asyncio.sleep(0.1)
+        return await client.get(f"/ping/{uuid}")
+
+    if change == "patch":
+        changing = client.patch(f"/api/v1/checks/{uuid}", json={"name": "Nightly backup"}, headers=admin_headers)
+    else:
+        changing = client.post(f"/api/v1/checks/{uuid}/pause", headers=admin_headers)
+    changed, pinged = await asyncio.gather(changing, ping_meanwhile())
+    monkeypatch.setattr(store, "find_check", real_find)
+    assert changed.status_code == 200 and pinged.text == "OK"
+    shown = (await client.get(f"/api/v1/checks/{uuid}", headers=admin_headers)).json()
+    assert shown["status"] == "up"
+    # A ping after a pause brings the check up without a `recovered` event, as on Healthchecks.
+    expected = ["missed", "recovered"] if change == "patch" else ["missed"]
+    assert [e["event"].rsplit(" ", 1)[1] for e in await stored_events()] == expected
