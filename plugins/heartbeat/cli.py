@@ -124,7 +124,7 @@ def cmd_run(args: argparse.Namespace, _: None) -> int:
     if not args.url:
         print("hub run: no hub URL; pass --url or set HUB_URL", file=sys.stderr)
         return 2
-    return runner.run(args.url, args.check, command, tail_bytes=args.tail)
+    return runner.run(args.url, args.check, command, tail_bytes=args.tail, ping_deadline=args.ping_timeout)
 
 
 def _tail_bytes(text: str) -> int:
@@ -183,6 +183,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     run.add_argument("--url", default=os.environ.get("HUB_URL"), help="the hub's base URL (default: $HUB_URL)")
     run.add_argument(
         "--tail", type=_tail_bytes, default=runner.DEFAULT_TAIL, help="bytes of output sent with the ping (0: none)"
+    )
+    run.add_argument(
+        "--ping-timeout",
+        type=float,
+        default=runner.PING_DEADLINE_SECONDS,
+        help=f"seconds each ping may take, retries included (default {runner.PING_DEADLINE_SECONDS:g})",
     )
     run.add_argument("command_line", nargs=argparse.REMAINDER, metavar="-- command ...")
     run.set_defaults(func=cmd_run, needs_hub=False)

@@ -1,8 +1,9 @@
 """`hub run --check UUID -- command args...`: a cron wrapper in the manner of runitor.
 
-It pings `/start`, runs the command with its output passed through, then pings `/{exit_status}` with the tail
-of the output as the body, and exits with the command's own status. The hub being unreachable never fails
-the job: a ping that cannot be delivered is reported on stderr and the job's status still passes through.
+It pings `/start` while the command starts, runs the command with its output passed through, then pings
+`/{exit_status}` with the tail of the output as the body, and exits with the command's own status. The hub being
+unreachable never fails or delays the job: a ping that cannot be delivered within PING_DEADLINE_SECONDS is
+reported on stderr and the job's status still passes through.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ import httpx
 # What the body of the finishing ping carries: the last bytes of stdout and stderr, interleaved as they came.
 DEFAULT_TAIL = 10 * 1024
 ATTEMPTS = 5
+# A ping gives up after this long, retries included: a hub that accepts connections and never answers would
+# otherwise hold `hub run` for 5 attempts of 10 s each, twice.
+PING_DEADLINE_SECONDS = 20.0
 
 
 class Tail:
@@ -55,38 +59,57 @@ def _pump(source: IO[bytes], sink: IO[bytes], tail: Tail) -> None:
         tail.add(chunk)
 
 
-def send_ping(client: httpx.Client, url: str, body: bytes | None = None) -> bool:
-    """POST one ping, retrying connection failures and 5xx like `curl --retry`; True when the hub took it."""
+def send_ping(
+    client: httpx.Client, url: str, body: bytes | None = None, deadline_seconds: float = PING_DEADLINE_SECONDS
+) -> bool:
+    """POST one ping, retrying connection failures and 5xx like `curl --retry`, within `deadline_seconds`; True
+    when the hub took it."""
+    give_up_at = time.monotonic() + deadline_seconds
     for attempt in range(ATTEMPTS):
+        left = give_up_at - time.monotonic()
+        if left <= 0:
+            break
         try:
-            response = client.post(url, content=body or b"")
+            response = client.post(url, content=body or b"", timeout=min(10.0, left))
             if response.status_code < 500:
                 if response.status_code >= 400 or response.text.startswith("OK (not found)"):
                     print(f"hub run: {url} answered {response.status_code} {response.text!r}", file=sys.stderr)
                     return False
                 return True
         except httpx.HTTPError as exc:
-            if attempt == ATTEMPTS - 1:
-                print(f"hub run: could not ping {url}: {exc}", file=sys.stderr)
+            if attempt == ATTEMPTS - 1 or time.monotonic() >= give_up_at:
+                print(f"hub run: could not ping {url}: {exc or type(exc).__name__}", file=sys.stderr)
                 return False
-        time.sleep(min(2**attempt * 0.2, 3))
+        time.sleep(max(0.0, min(2**attempt * 0.2, 3, give_up_at - time.monotonic())))
     print(f"hub run: {url} kept failing", file=sys.stderr)
     return False
 
 
-def run(base_url: str, check: str, command: Sequence[str], *, tail_bytes: int = DEFAULT_TAIL) -> int:
+def run(
+    base_url: str,
+    check: str,
+    command: Sequence[str],
+    *,
+    tail_bytes: int = DEFAULT_TAIL,
+    ping_deadline: float = PING_DEADLINE_SECONDS,
+) -> int:
     """Ping start, run `command`, ping its exit status with its output's tail; returns the exit status."""
     ping_url = f"{base_url.rstrip('/')}/ping/{check}"
     rid = str(uuid.uuid4())
     tail = Tail(tail_bytes)
     with httpx.Client(timeout=10, follow_redirects=False) as client:
-        send_ping(client, f"{ping_url}/start?rid={rid}")
+        # The job starts at once; its start ping goes meanwhile and is waited for before the finish ping.
+        starting = threading.Thread(
+            target=send_ping, args=(client, f"{ping_url}/start?rid={rid}", None, ping_deadline), daemon=True
+        )
+        starting.start()
         try:
             process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # noqa: S603
         except OSError as exc:
             message = f"hub run: cannot run {command[0]!r}: {exc}\n".encode()
             sys.stderr.buffer.write(message)
-            send_ping(client, f"{ping_url}/127?rid={rid}", message)
+            starting.join()
+            send_ping(client, f"{ping_url}/127?rid={rid}", message, ping_deadline)
             return 127
         assert process.stdout is not None and process.stderr is not None
         pumps = [
@@ -100,5 +123,6 @@ def run(base_url: str, check: str, command: Sequence[str], *, tail_bytes: int = 
             pump.join()
         # A command killed by a signal reports 128 + the signal's number, as shells do.
         exit_status = status if status >= 0 else 128 - status
-        send_ping(client, f"{ping_url}/{exit_status}?rid={rid}", tail.value())
+        starting.join()
+        send_ping(client, f"{ping_url}/{exit_status}?rid={rid}", tail.value(), ping_deadline)
     return exit_status

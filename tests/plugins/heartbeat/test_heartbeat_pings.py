@@ -223,6 +223,37 @@ def test_hub_run_still_runs_the_job_when_the_hub_is_unreachable():
     assert "could not ping" in done.stderr
 
 
+def test_hub_run_starts_the_job_at_once_when_the_hub_never_answers(tmp_path):
+    """A hub that accepts connections and never answers held the job back by 5 attempts of 10 s each."""
+    import socket
+    import time
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        started_file = tmp_path / "started"
+        launched = time.monotonic()
+        done = subprocess.run(
+            [
+                *(str(HUB_CLI), "run", "--check", str(uuids.uuid4()), "--ping-timeout", "4"),
+                *("--url", f"http://127.0.0.1:{silent.getsockname()[1]}"),
+                *(
+                    "--",
+                    sys.executable,
+                    "-c",
+                    f"import time; open({str(started_file)!r}, 'w').write(repr(time.monotonic()))",
+                ),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        finished = time.monotonic()
+    assert done.returncode == 0, done.stderr
+    # Starting `hub` itself takes about a second here; waiting for the start ping would add four.
+    assert float(started_file.read_text()) - launched < 3.5, "the job waited for the start ping"
+    assert finished - launched < 12, "each ping gives up after --ping-timeout"
+    assert "could not ping" in done.stderr
+
+
 def test_the_script_in_the_docs_reports_start_exit_status_and_output(live, tmp_path):
     server, api, check = live
     docs = (Path(__file__).resolve().parents[3] / "README.md").read_text()
