@@ -54,7 +54,7 @@ def default_slug(name: str) -> str:
 def check_schedule(period: int | None, cron: str | None, tz: str) -> None:
     """Raise ValueError naming the field when the schedule is contradictory or unusable."""
     if period is not None and cron is not None:
-        raise ValueError("give either `period` or `cron`, not both")
+        raise ValueError("`cron` and `period` exclude each other: give one, not both")
     try:
         validate(cron, tz)
     except ScheduleError as exc:
@@ -96,7 +96,7 @@ class CheckPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     def __post_init__(self) -> None:
         if self.period is not msgspec.UNSET and self.cron is not msgspec.UNSET:
-            raise ValueError("give either `period` or `cron`, not both")
+            raise ValueError("`cron` and `period` exclude each other: give one, not both")
 
     def changes(self) -> dict[str, object]:
         values = {f: getattr(self, f) for f in self.__struct_fields__ if getattr(self, f) is not msgspec.UNSET}

@@ -115,6 +115,8 @@ def _head(status: int, text: str, limit: int) -> tuple[tuple[tuple[bytes, bytes]
         (b"ping-body-limit", str(limit).encode()),
         (b"access-control-allow-origin", b"*"),
     )
+    if status == 405:
+        headers += ((b"allow", b"GET, POST, HEAD"),)  # RFC 9110: a 405 says which methods the URL takes
     return headers, body
 
 

@@ -67,7 +67,7 @@ async def test_list_is_paginated_and_filtered(client, admin_headers, create_chec
         ({"name": "x", "project": "ops", "grace": -1}, 400, "grace", ">= 0"),
         ({"name": "x", "project": "ops", "slug": "Has Space"}, 400, "slug", "regex"),
         ({"name": "x", "project": "bad project"}, 400, "project", "regex"),
-        ({"name": "x", "project": "ops", "period": 60, "cron": "* * * * *"}, 400, None, "`period` or `cron`, not both"),
+        ({"name": "x", "project": "ops", "period": 60, "cron": "* * * * *"}, 400, "cron", "give one, not both"),
         ({"name": "x", "project": "ops", "cron": "61 * * * *"}, 400, None, "`cron`"),
         ({"name": "x", "project": "ops", "cron": "0 0 * * 7-1"}, 400, "cron", "range `7-1` runs backwards"),
         ({"name": "x", "project": "ops", "cron": "0 9 * * *", "tz": "Europe/Nowhere"}, 400, None, "`tz`"),

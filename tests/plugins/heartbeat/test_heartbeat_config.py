@@ -46,7 +46,7 @@ def test_a_bad_declared_check_stops_the_hub_with_a_message():
     from hub.plugins import PluginError, Plugins
 
     bad = '{heartbeat = {checks = [{name = "x", project = "ops", period = 60, cron = "* * * * *"}]}}'
-    with pytest.raises(PluginError, match=r"\[plugins.heartbeat\].*`period` or `cron`, not both"):
+    with pytest.raises(PluginError, match=r"\[plugins.heartbeat\].*`cron` and `period` exclude each other"):
         Plugins(load_settings(environ={"HUB_PLUGINS": bad}))
 
 

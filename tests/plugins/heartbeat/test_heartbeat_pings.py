@@ -87,6 +87,8 @@ def test_answers_match_healthchecks(live):
     assert (response.status_code, response.text) == (400, "invalid uuid format")
     response = httpx.head(f"{server.url}/ping/{check['uuid']}")
     assert response.status_code == 200 and response.content == b""
+    response = httpx.put(f"{server.url}/ping/{check['uuid']}")
+    assert (response.status_code, response.headers["allow"]) == (405, "GET, POST, HEAD")
     response = httpx.get(f"{server.url}/ping/{check['uuid']}")
     assert response.headers["content-type"].startswith("text/plain")
     assert response.headers["ping-body-limit"] == "102400"
