@@ -12,7 +12,7 @@ import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
-from litestar.params import Parameter
+from litestar.params import JSONBody, Parameter
 
 from hub.pluginapi import HubContext, api_key, require_scope
 
@@ -96,8 +96,8 @@ class ChecksController(Controller):
         return CheckPage(items=[_out(hub, r) for r in rows], next_cursor=next_cursor)
 
     @post("/", guards=[require_scope("admin")], summary="Create a check (give `period` or `cron`)")
-    async def create_check(self, request: Req, hub: Hub) -> CheckOut:
-        spec = msgspec.json.decode(await request.body(), type=CheckSpec)
+    async def create_check(self, request: Req, hub: Hub, data: JSONBody[CheckSpec]) -> CheckOut:
+        spec = data
         await _allowed(hub, request, spec.project)
         try:
             async with hub.db.writer.begin() as conn:
@@ -111,8 +111,8 @@ class ChecksController(Controller):
         return _out(hub, await _load(hub, request, check_uuid))
 
     @patch("/{check_uuid:str}", guards=[require_scope("admin")], summary="Change a check's name, slug or schedule")
-    async def update_check(self, request: Req, hub: Hub, check_uuid: CheckUuid) -> CheckOut:
-        changes = msgspec.json.decode(await request.body(), type=CheckPatch)
+    async def update_check(self, request: Req, hub: Hub, check_uuid: CheckUuid, data: JSONBody[CheckPatch]) -> CheckOut:
+        changes = data
         allowed = await _allowed(hub, request)
         try:
             async with hub.db.writer.begin() as conn:

@@ -54,3 +54,15 @@ async def test_patterns_are_in_the_spelling_of_json_schema(client):
     """ECMA-262, where Python's `\\Z` (the hub's patterns' end, see hub.models.plain_patterns) is `$`."""
     text = (await client.get("/schema/openapi.json")).text
     assert "\\\\Z" not in text and "{0,63}$" in text
+
+
+@SQLITE_ONLY
+async def test_heartbeat_checks_describe_their_bodies(client):
+    document = (await client.get("/schema/openapi.json")).json()
+    for path, method in [("/api/v1/checks", "post"), ("/api/v1/checks/{check_uuid}", "patch")]:
+        body = document["paths"][path][method].get("requestBody")
+        assert body, f"{method.upper()} {path} describes no body"
+        schema = body["content"]["application/json"]["schema"]
+        if "$ref" in schema:
+            schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+        assert {"name", "period", "cron", "tz", "grace"} <= set(schema["properties"]), (path, schema)
