@@ -359,20 +359,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_plugin_commands(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
-    """Let plugins add sub-commands (`register_commands`); their `func(args, hub)` gets a started HubContext."""
+def _add_plugin_commands(parser: argparse.ArgumentParser, argv: Sequence[str]) -> Exception | None:
+    """Let plugins add sub-commands (`register_commands`); their `func(args, hub)` gets a started HubContext.
+
+    Returns the error that kept the plugins from loading (a bad setting), if any: a plugin's command is then
+    unknown, and that error, not "invalid choice", is what to tell the user."""
     from hub.plugins import PluginError, Plugins
 
-    config = None
-    for index, arg in enumerate(argv):
-        if arg == "--config" and index + 1 < len(argv):
-            config = argv[index + 1]
-        elif arg.startswith("--config="):
-            config = arg.split("=", 1)[1]
     try:
-        plugins = Plugins(load_settings(config))
-    except (ConfigError, PluginError):
-        return  # reported properly when the command itself loads the settings
+        plugins = Plugins(load_settings(_config_option(argv)))
+    except (ConfigError, PluginError) as exc:
+        return exc  # a core command reports it properly when it loads the settings itself
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     plugins.hook.register_commands(commands=commands)
     for choice in commands.choices.values():
@@ -386,6 +383,28 @@ def _add_plugin_commands(parser: argparse.ArgumentParser, argv: Sequence[str]) -
                     func = leaf.get_default("func")
                     if func is not None and func.__module__ != __name__:
                         leaf.set_defaults(func=_plugin_command(func, leaf.get_default("needs_hub")))
+    return None
+
+
+def _config_option(argv: Sequence[str]) -> str | None:
+    """`--config PATH` (or `--config=PATH`), read before argparse runs: plugins add commands from the settings."""
+    for index, arg in enumerate(argv):
+        if arg == "--config" and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--config="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The sub-command named on the command line (the first word that is neither an option nor its value)."""
+    words = iter(argv)
+    for arg in words:
+        if arg == "--config":
+            next(words, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
 
 
 def _plugin_command(func: Callable[..., Any], needs_hub: bool | None) -> Callable[[argparse.Namespace], int]:
@@ -406,7 +425,11 @@ def _plugin_command(func: Callable[..., Any], needs_hub: bool | None) -> Callabl
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    _add_plugin_commands(parser, argv)
+    if (error := _add_plugin_commands(parser, argv)) is not None:
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        if (word := _command_word(argv)) is not None and word not in commands.choices:
+            print(f"hub: {error}", file=sys.stderr)  # most likely a plugin's command, unknown as it did not load
+            return 2
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -117,6 +117,15 @@ def test_bad_config_file_is_reported(tmp_path, capsys):
     assert "server.port" in capsys.readouterr().err
 
 
+def test_a_plugin_command_names_the_setting_that_kept_its_plugin_from_loading(tmp_path, capsys):
+    """Not argparse's "invalid choice: 'checks'", which is all a bad plugin setting used to leave."""
+    path = tmp_path / "hub.toml"
+    path.write_text("[plugins.heartbeat]\nping_body_limit = -5\n")
+    assert cli.main(["--config", str(path), "checks", "list"]) == 2
+    error = capsys.readouterr().err
+    assert "[plugins.heartbeat]" in error and "ping_body_limit" in error and "invalid choice" not in error
+
+
 def test_keys_create_rejects_unknown_scope(tmp_path):
     result = run(["keys", "create", "--scope", "root"], tmp_path)
     assert result.returncode == 2
