@@ -21,7 +21,11 @@ class LoginGuard:
         self._failures: dict[str, deque[float]] = {}
 
     def _limits(self, email: str, address: str) -> list[tuple[str, int]]:
-        return [(f"email:{email.lower()}", self.attempts), (f"addr:{address}", self.attempts * PER_ADDRESS_FACTOR)]
+        # Keyed as accounts are looked up (stripped, lower case): " ada@x.io" must not be a fresh counter.
+        return [
+            (f"email:{email.strip().lower()}", self.attempts),
+            (f"addr:{address}", self.attempts * PER_ADDRESS_FACTOR),
+        ]
 
     def wait(self, email: str, address: str) -> float:
         """Seconds until another attempt is allowed; 0 when one is allowed now."""
@@ -37,12 +41,25 @@ class LoginGuard:
                 longest = max(longest, failures[0] + WINDOW_SECONDS - now)
         return longest
 
-    def failed(self, email: str, address: str) -> None:
+    def begin(self, email: str, address: str) -> float:
+        """Before a password is checked: 0 when the attempt may go on, and it is counted as a failure from now,
+        so that guesses sent at once cannot all pass while the (slow) checks run; else the seconds to wait.
+        A right password gives the attempt back (`succeeded`)."""
+        wait = self.wait(email, address)
+        if wait == 0:
+            self._count(email, address)
+        return wait
+
+    def succeeded(self, email: str, address: str) -> None:
+        """The password was right: the email's failures are forgiven, and the address gets this attempt back."""
+        self._failures.pop(self._limits(email, address)[0][0], None)
+        attempts = self._failures.get(f"addr:{address}")
+        if attempts:
+            attempts.pop()
+
+    def _count(self, email: str, address: str) -> None:
         if len(self._failures) > MAX_TRACKED:
             self._failures.clear()
         now = time.monotonic()
         for key, _ in self._limits(email, address):
             self._failures.setdefault(key, deque()).append(now)
-
-    def succeeded(self, email: str) -> None:
-        self._failures.pop(f"email:{email.lower()}", None)

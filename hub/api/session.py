@@ -93,6 +93,12 @@ async def signed_in(request: Request) -> SessionUser:
     return user
 
 
+def _guard(hub: Hub, email: str, address: str, refusal: str) -> None:
+    """Count a password attempt before checking it, or refuse it with 429 when the limit is reached."""
+    if wait := hub.login_guard.begin(email, address):
+        raise HTTPException(status_code=429, detail=refusal, headers={"Retry-After": retry_after_header(wait)})
+
+
 class SessionController(Controller):
     path = "/api/v1/session"
     tags = ["session"]
@@ -106,18 +112,11 @@ class SessionController(Controller):
         hub = hub_of(request)
         check_same_origin(hub, request)
         address = request.client.host if request.client else "unknown"
-        wait = hub.login_guard.wait(data.email, address)
-        if wait:
-            raise HTTPException(
-                status_code=429,
-                detail="too many failed sign-ins: wait a few minutes",
-                headers={"Retry-After": retry_after_header(wait)},
-            )
+        _guard(hub, data.email, address, "too many failed sign-ins: wait a few minutes")
         login = await find_login(hub.db, data.email) if "@" in data.email else None
         if not await verify_password_async(data.password, login.password_hash if login else None) or login is None:
-            hub.login_guard.failed(data.email, address)
             raise NotAuthorizedException("wrong email or password")
-        hub.login_guard.succeeded(data.email)
+        hub.login_guard.succeeded(data.email, address)
         if login.password_hash and needs_rehash(login.password_hash):
             await store_hash(hub.db, login.user_id, await hash_password_async(data.password))
         if old := request.cookies.get(COOKIE):  # whatever it was (someone else's, or planted), it ends here
@@ -138,9 +137,13 @@ class SessionController(Controller):
     async def change_password(self, request: Request, data: JSONBody[PasswordChange]) -> Response[SessionOut]:
         hub = hub_of(request)
         user = await signed_in(request)
+        # Guesses at the current password (a stolen session's) are limited as sign-ins are.
+        address = request.client.host if request.client else "unknown"
+        _guard(hub, user.email, address, "too many wrong passwords: wait a few minutes")
         login = await find_login(hub.db, user.user_id)
         if login is None or not await verify_password_async(data.current_password, login.password_hash):
             raise PermissionDeniedException("the current password is wrong")
+        hub.login_guard.succeeded(user.email, address)
         try:
             await set_password(hub.db, user.user_id, data.new_password)
         except ValueError as exc:

@@ -38,18 +38,20 @@ def test_strength_is_about_length() -> None:
     passwords.check_strength("ten chars!")
 
 
-def test_login_guard_counts_failures_per_email_and_address(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_login_guard_counts_attempts_per_email_and_address(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = [1000.0]
     monkeypatch.setattr("hub.loginguard.time.monotonic", lambda: clock[0])
     guard = LoginGuard(attempts=3)
     for _ in range(3):
-        assert guard.wait("a@x.io", "1.2.3.4") == 0
-        guard.failed("A@x.io", "1.2.3.4")
-    assert guard.wait("a@x.io", "5.6.7.8") == WINDOW_SECONDS  # the email is locked from any address
-    assert guard.wait("b@x.io", "1.2.3.4") == 0  # the address still has budget for other emails
+        assert guard.begin("A@x.io", "1.2.3.4") == 0  # counted before the password is checked
+    assert guard.begin("a@x.io", "5.6.7.8") == WINDOW_SECONDS  # the email is locked from any address
+    assert guard.begin(" a@x.io\t", "5.6.7.8") == WINDOW_SECONDS  # however it is spaced
+    assert guard.begin("b@x.io", "1.2.3.4") == 0  # the address still has budget for other emails
+    guard.succeeded("b@x.io", "1.2.3.4")  # a right password gives its attempt back
     clock[0] += WINDOW_SECONDS
-    assert guard.wait("a@x.io", "1.2.3.4") == 0
+    assert guard.begin("a@x.io", "1.2.3.4") == 0
     for n in range(12):
-        guard.failed(f"user{n}@x.io", "9.9.9.9")
-    assert guard.wait("new@x.io", "9.9.9.9") > 0  # four times the per-email budget per address
-    guard.succeeded("user0@x.io")
+        assert guard.begin(f"user{n}@x.io", "9.9.9.9") == 0
+    assert guard.begin("new@x.io", "9.9.9.9") > 0  # four times the per-email budget per address
+    guard.succeeded("user0@x.io", "9.9.9.9")
+    assert guard.begin("new@x.io", "9.9.9.9") == 0

@@ -5,6 +5,8 @@ Every test runs on SQLite and PostgreSQL (the `client` fixture).
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import msgspec
 import pytest
@@ -93,6 +95,34 @@ async def test_repeated_failures_are_rate_limited(client: httpx.AsyncClient, hub
     blocked = await sign_in(client, "ada@example.com")  # even the right password waits now
     assert blocked.status_code == 429
     assert int(blocked.headers["retry-after"]) > 0
+
+
+async def test_spacing_the_email_differently_is_the_same_counter(client: httpx.AsyncClient, hub: Hub) -> None:
+    await make_user(hub, "ada@example.com")
+    for _ in range(hub.settings.auth.login_attempts):
+        assert (await sign_in(client, "ada@example.com", "guess guess guess")).status_code == 401
+    assert (await sign_in(client, " ada@example.com", "guess guess guess")).status_code == 429
+    assert (await sign_in(client, "ada@example.com ")).status_code == 429  # not signed in while locked
+
+
+async def test_guesses_sent_at_once_are_counted_before_their_passwords_are_checked(
+    client: httpx.AsyncClient, hub: Hub
+) -> None:
+    await make_user(hub, "ada@example.com")
+    limit = hub.settings.auth.login_attempts
+    answers = await asyncio.gather(*(sign_in(client, "ada@example.com", f"guess {i} guess") for i in range(30)))
+    statuses = [r.status_code for r in answers]
+    assert statuses.count(401) == limit and statuses.count(429) == 30 - limit
+
+
+async def test_guesses_at_the_current_password_are_limited(client: httpx.AsyncClient, hub: Hub) -> None:
+    csrf = await signed_in(client, hub, "ada@example.com", "member", [])
+    change = {"current_password": "not it at all", "new_password": "a new passphrase"}
+    statuses = [
+        (await client.post("/api/v1/session/password", json=change, headers={"X-CSRF-Token": csrf})).status_code
+        for _ in range(hub.settings.auth.login_attempts + 1)
+    ]
+    assert statuses == [403] * hub.settings.auth.login_attempts + [429]
 
 
 async def test_sign_in_from_another_site_is_refused(client: httpx.AsyncClient, hub: Hub) -> None:
