@@ -350,7 +350,7 @@ class OutboundClient:
                     connection = host.take()
                     try:
                         with host.breaker.attempt(), _as_httpx_errors():
-                            response = await self._send(connection, method, parsed, content, headers, seconds)
+                            response = await self._exchange(connection, method, parsed, content, headers, seconds)
                     except httpx.TimeoutException:
                         host.not_answering("timed out")
                         raise
@@ -368,6 +368,23 @@ class OutboundClient:
                 host.release()
         finally:
             host.busy -= 1
+
+    async def _exchange(
+        self,
+        connection: httpcore.AsyncHTTPConnection,
+        method: str,
+        url: httpx.URL,
+        content: bytes | None,
+        headers: Mapping[str, str] | None,
+        seconds: float,
+    ) -> OutboundResponse:
+        """The request and its whole answer within `seconds`: httpcore's timeouts apply to each read alone, so a
+        server sending its answer a byte at a time would otherwise hold the request for as long as it liked."""
+        try:
+            async with asyncio.timeout(seconds):
+                return await self._send(connection, method, url, content, headers, seconds)
+        except TimeoutError:
+            raise httpx.ReadTimeout(f"no complete answer within {seconds:g} s") from None
 
     async def _send(
         self,

@@ -356,3 +356,28 @@ async def test_a_request_cancelled_while_queued_for_a_host_frees_its_turn():
         assert (await holding).status == 200
         assert (await asyncio.wait_for(client.post(server.url, content=b""), 5)).status == 200
         await client.aclose()
+
+
+async def test_a_server_that_drips_its_answer_is_cut_off_at_the_timeout():
+    """httpcore's timeouts apply to each read: a byte every half second used to keep the request open."""
+    import asyncio
+    import time
+
+    async def drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n")
+        for _ in range(20):
+            await asyncio.sleep(0.5)
+            writer.write(b" ")
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(drip, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = OutboundClient(allow=["127.0.0.1"], timeout=1.0)
+    started = time.perf_counter()
+    with pytest.raises(httpx.ReadTimeout, match="no complete answer within 1 s"):
+        await client.post(f"http://127.0.0.1:{port}/x", content=b"{}")
+    assert time.perf_counter() - started < 2
+    await client.aclose()
+    server.close()
