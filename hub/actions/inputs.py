@@ -18,7 +18,9 @@ def validate_inputs(declared: Sequence[ActionInput | ActionInputOut], given: dic
     values: dict[str, Any] = {}
     for spec in declared:
         field = f"inputs.{spec.name}"
-        value = given.get(spec.name, spec.default)
+        value = given.get(spec.name)
+        if value is None:  # left out, or sent as null: the default stands in
+            value = spec.default
         if value is None or value == "":
             if spec.required:
                 raise ValidationProblem(f"`{spec.name}` is required", field)
@@ -26,6 +28,10 @@ def validate_inputs(declared: Sequence[ActionInput | ActionInputOut], given: dic
         if spec.type == "text":
             if not isinstance(value, str) or len(value) > MAX_TEXT_INPUT:
                 raise ValidationProblem(f"`{spec.name}` must be text of at most {MAX_TEXT_INPUT} characters", field)
+            if "\x00" in value:
+                raise ValidationProblem(
+                    f"`{spec.name}` contains a NUL character (\\u0000), which the hub does not store", field
+                )
         elif spec.type == "number":
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValidationProblem(f"`{spec.name}` must be a number", field)

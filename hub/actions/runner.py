@@ -82,7 +82,16 @@ def _message_of(body: bytes) -> str | None:
     except msgspec.DecodeError:
         return None
     message = data.get("message") if isinstance(data, dict) else None
-    return message[:MAX_MESSAGE] if isinstance(message, str) else None
+    return _storable(message[:MAX_MESSAGE]) if isinstance(message, str) else None
+
+
+def _excerpt(body: bytes) -> str:
+    return _storable(body[:MAX_EXCERPT].decode("utf-8", "replace"))
+
+
+def _storable(text: str) -> str:
+    """The target's words as the run keeps them: a NUL (which PostgreSQL's text refuses) becomes U+FFFD."""
+    return text.replace("\x00", "\ufffd")
 
 
 class ActionRunner:
@@ -227,7 +236,7 @@ class ActionRunner:
                 action.url, content=payload, headers=headers, timeout_seconds=self.hub.settings.actions.timeout_seconds
             )
             run.http_status = response.status
-            run.response = response.body[:MAX_EXCERPT].decode("utf-8", "replace") or None
+            run.response = _excerpt(response.body) or None
             run.message = _message_of(response.body)
             run.status = "done" if 200 <= response.status < 300 else "failed"
         except BlockedAddress as exc:
@@ -235,7 +244,7 @@ class ActionRunner:
         except ResponseTooLarge as exc:
             run.http_status = exc.response.status_code
             run.status = "done" if 200 <= run.http_status < 300 else "failed"
-            run.response = exc.partial[:MAX_EXCERPT].decode("utf-8", "replace")
+            run.response = _excerpt(exc.partial)
         except httpx.TimeoutException:
             run.status, run.message = "failed", "the action's server did not answer in time"
         except HostNotAnswering as exc:

@@ -45,6 +45,10 @@ class Target:
             return 500, {}, b'{"message": "the deploy tool is down"}'
         if received.path == "/hang":
             time.sleep(1)
+        if received.path == "/nul-message":
+            return 200, {"Content-Type": "application/json"}, b'{"message": "done\\u0000 at last"}'
+        if received.path == "/nul-body":
+            return 200, {"Content-Type": "text/plain"}, b"done\x00"
         return 200, {"Content-Type": "application/json"}, b'{"message": "Refund of 42 EUR issued"}'
 
 
@@ -248,3 +252,24 @@ async def test_a_target_that_stops_answering_gets_one_run_at_a_time(client, hub,
     probe, refused = sorted((run["message"] for run in runs), key=lambda m: m.startswith("not sent"))
     assert probe == "the action's server did not answer in time"  # it checked whether the target was back
     assert refused.startswith(f"not sent: {target.server.url} did not answer a request")
+
+
+async def test_nul_characters_are_refused_in_inputs_and_kept_out_of_the_record(client, hub, admin_headers, target):
+    """PostgreSQL's text cannot hold NUL: an input with one was a 500, and a target answering with one left the run
+    `running` for good (its outcome could not be written)."""
+    await secret_for(client, admin_headers, target)
+    inputs = [{"name": "reason", "type": "text"}, {"name": "note", "type": "text", "default": "none given"}]
+    event = await store_event(client, admin_headers, target, url=f"{target.server.url}/nul-message", inputs=inputs)
+    url = f"/api/v1/events/{event['id']}/actions/refund"
+    refused = await client.post(url, json={"inputs": {"reason": "a\u0000b"}}, headers=admin_headers)
+    assert refused.status_code == 400 and refused.json()["field"] == "inputs.reason"
+    run = await client.post(url, json={"inputs": {"reason": "dup", "note": None}}, headers=admin_headers)
+    assert run.status_code == 200, run.text
+    assert (run.json()["status"], run.json()["message"]) == ("done", "done\ufffd at last")
+    assert target.verified[-1]["inputs"] == {"reason": "dup", "note": "none given"}  # null: the default stands in
+    raw = await store_event(client, admin_headers, target, url=f"{target.server.url}/nul-body")
+    answered = await client.post(f"/api/v1/events/{raw['id']}/actions/refund", headers=admin_headers)
+    assert (answered.status_code, answered.json()["response"]) == (200, "done\ufffd")
+    for one in (event, raw):
+        [stored] = (await client.get(f"/api/v1/events/{one['id']}/runs", headers=admin_headers)).json()
+        assert stored["status"] == "done"
