@@ -103,9 +103,14 @@ class SessionController(Controller):
     path = "/api/v1/session"
     tags = ["session"]
 
-    @get("/", summary="The signed-in user and the session's CSRF token")
-    async def read(self, request: Request) -> SessionOut:
-        return session_out(await signed_in(request))
+    @get("/", summary="The signed-in user and the session's CSRF token (and the cookie again, for as long again)")
+    async def read(self, request: Request) -> Response[SessionOut]:
+        user = await signed_in(request)
+        # The session slides on the hub with each use; the browser's cookie must too, or it would lapse
+        # `session_days` after sign-in however often the app is used. The app reads this whenever it opens.
+        token = request.cookies.get(COOKIE)
+        cookies = [session_cookie(hub_of(request), request, token)] if token else []
+        return Response(session_out(user), cookies=cookies)
 
     @post("/", status_code=200, summary="Sign in with email and password (sets the session cookie)")
     async def sign_in(self, request: Request, data: JSONBody[SignIn]) -> Response[SessionOut]:

@@ -69,6 +69,9 @@ async def test_sign_in_sets_a_hardened_cookie_and_reads_back(client: httpx.Async
     assert body["user"]["email"] == "ada@example.com" and body["user"]["role"] == "admin"
     me = await client.get("/api/v1/session")
     assert me.status_code == 200 and me.json()["csrf_token"] == body["csrf_token"]
+    # The cookie slides with the session: reading it (the app does when it opens) sets it again for as long.
+    renewed = me.headers["set-cookie"]
+    assert renewed.split(";")[0] == cookie.split(";")[0] and f"Max-Age={14 * 86400}" in renewed
 
 
 @pytest.mark.parametrize("settings_overrides", [{"HUB_SERVER_BASE_URL": "https://hub.example.com"}])
