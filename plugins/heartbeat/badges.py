@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape
 from typing import Annotated, Any
 
-from litestar import Response, get
+from litestar import Response, route
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 from sqlalchemy import case, func, select
@@ -41,7 +41,12 @@ def render(label: str, status: str) -> str:
     )
 
 
-@get("/badge/{key:str}/{name:str}", tags=["heartbeat"], summary="An up/late/down SVG badge for a check or project")
+@route(
+    "/badge/{key:str}/{name:str}",
+    http_method=["GET", "HEAD"],  # HEAD too: caches and README renderers check a badge before fetching it
+    tags=["heartbeat"],
+    summary="An up/late/down SVG badge for a check or project",
+)
 async def badge(
     hub: NamedDependency[HubContext],
     key: Annotated[str, Parameter(description="the project's badge key")],

@@ -172,6 +172,8 @@ async def test_badges(client, hub, admin_headers, clock, create_check):
     assert (await client.get(f"/badge/{keys['badge_key']}/nothing.svg")).status_code == 404
     assert (await client.get(f"/badge/{keys['badge_key']}/backup")).status_code == 404
     assert (await client.get("/badge/wrong-key/backup.svg")).status_code == 404
+    head = await client.head(f"/badge/{keys['badge_key']}/ops.svg")
+    assert (head.status_code, head.headers["content-type"]) == (200, "image/svg+xml")
 
 
 async def test_run_that_never_finishes_is_flagged(client, hub, admin_headers, clock, create_check, stored_events):
