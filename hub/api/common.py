@@ -82,6 +82,22 @@ async def authorize(connection: ASGIConnection, scope: str) -> ApiKey:
     The single-event ingest route calls this itself rather than through a guard: Litestar hands every guard its
     own copy of the route handler, which cost about a tenth of that route's work.
     """
+    key = await caller(connection, scope)
+    hub = hub_of(connection)
+    rate = key.rate_limit if key.rate_limit is not None else hub.settings.ingest.rate_limit_per_key
+    wait = hub.limiter.acquire(key.id, rate)
+    if wait:
+        raise HTTPException(
+            status_code=429,
+            detail=f"rate limit of {rate:g} requests/s for this key exceeded",
+            headers={"Retry-After": retry_after_header(wait)},
+        )
+    connection.state.api_key = key
+    return key
+
+
+async def caller(connection: ASGIConnection, scope: str) -> ApiKey:
+    """The caller's key, or its session as one, if it is valid and has `scope`: 401 or 403 otherwise."""
     hub = hub_of(connection)
     token = bearer_token(connection)
     user = await session_user(hub, connection) if token is None else None
@@ -95,15 +111,6 @@ async def authorize(connection: ASGIConnection, scope: str) -> ApiKey:
     if not key.allows(scope):
         who = f"your role ({user.role})" if user is not None else "this API key"
         raise PermissionDeniedException(f"{who} lacks the `{scope}` scope")
-    rate = key.rate_limit if key.rate_limit is not None else hub.settings.ingest.rate_limit_per_key
-    wait = hub.limiter.acquire(key.id, rate)
-    if wait:
-        raise HTTPException(
-            status_code=429,
-            detail=f"rate limit of {rate:g} requests/s for this key exceeded",
-            headers={"Retry-After": retry_after_header(wait)},
-        )
-    connection.state.api_key = key
     return key
 
 

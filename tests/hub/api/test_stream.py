@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -168,3 +169,49 @@ def test_the_stream_refuses_a_search_without_words(live_hub):
     response = httpx.get(f"{live_hub.url}/api/v1/stream?q=!!!", headers=bearer(live_hub.key("admin")), timeout=5)
     assert response.status_code == 400
     assert response.json()["field"] == "q"
+
+
+def test_a_stream_ends_when_its_key_is_revoked(live_hub, monkeypatch):
+    """A stream outlives the request that opened it: the right to read is checked again as it runs."""
+    monkeypatch.setattr("hub.api.stream.KEEPALIVE_SECONDS", 0.2)
+    monkeypatch.setattr("hub.api.stream.RECHECK_SECONDS", 0.3)
+    admin, reader = live_hub.key("admin"), live_hub.key("read")
+    keys = httpx.get(f"{live_hub.url}/api/v1/keys", headers=bearer(admin), timeout=5).json()
+    reader_id = next(k["id"] for k in keys if reader.startswith(k["prefix"]))
+    seen = []
+    with httpx.stream("GET", f"{live_hub.url}/api/v1/stream", headers=bearer(reader), timeout=10) as response:
+        for line in response.iter_lines():
+            if line == ": connected":
+                assert httpx.delete(f"{live_hub.url}/api/v1/keys/{reader_id}", headers=bearer(admin)).status_code == 204
+                time.sleep(0.4)  # past RECHECK_SECONDS
+                _post(live_hub, admin, project="shop", event="after the revocation")
+            seen.append(line)
+    assert not any("after the revocation" in line for line in seen)
+
+
+def test_a_browser_stream_ends_when_its_session_does(live_hub, monkeypatch):
+    from hub.accounts import set_password
+    from hub.people.models import UserIn
+
+    monkeypatch.setattr("hub.api.stream.KEEPALIVE_SECONDS", 0.2)
+    monkeypatch.setattr("hub.api.stream.RECHECK_SECONDS", 0.3)
+    user = live_hub.run(live_hub.hub.people.create_user(UserIn(email="ada@example.com", name="Ada", role="admin")))
+    live_hub.run(set_password(live_hub.hub.db, user.id, "correct horse battery"))
+    browser = httpx.Client(base_url=live_hub.url, timeout=10)
+    signed_in = browser.post(
+        "/api/v1/session",
+        json={"email": "ada@example.com", "password": "correct horse battery"},
+        headers={"Origin": live_hub.url},
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    csrf = signed_in.json()["csrf_token"]
+    lines = []
+    with browser.stream("GET", "/api/v1/stream") as response:
+        assert response.status_code == 200
+        for line in response.iter_lines():
+            if line == ": connected":
+                other = httpx.Client(base_url=live_hub.url, cookies=browser.cookies, timeout=5)
+                assert other.delete("/api/v1/session", headers={"X-CSRF-Token": csrf}).status_code == 204
+            lines.append(line)
+    assert lines[0] == ": connected"  # and then it ended, rather than running on for ever
+    browser.close()
