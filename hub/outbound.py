@@ -22,7 +22,7 @@ import socket
 import ssl
 import time
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import httpcore
@@ -258,6 +258,17 @@ class _Host:
             await connection.aclose()
 
 
+@contextlib.asynccontextmanager
+async def _whole_exchange_within(seconds: float) -> AsyncIterator[None]:
+    """One deadline for the request and its whole answer: httpcore's timeouts apply to each read alone, so a server
+    sending its answer a byte at a time would otherwise hold the request for as long as it liked."""
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError:
+        raise httpx.ReadTimeout(f"no complete answer within {seconds:g} s") from None
+
+
 @contextlib.contextmanager
 def _as_httpx_errors() -> Iterator[None]:
     """httpcore's exceptions as httpx's classes of the same name, which callers classify (timeouts retry)."""
@@ -350,7 +361,8 @@ class OutboundClient:
                     connection = host.take()
                     try:
                         with host.breaker.attempt(), _as_httpx_errors():
-                            response = await self._exchange(connection, method, parsed, content, headers, seconds)
+                            async with _whole_exchange_within(seconds):
+                                response = await self._send(connection, method, parsed, content, headers, seconds)
                     except httpx.TimeoutException:
                         host.not_answering("timed out")
                         raise
@@ -368,23 +380,6 @@ class OutboundClient:
                 host.release()
         finally:
             host.busy -= 1
-
-    async def _exchange(
-        self,
-        connection: httpcore.AsyncHTTPConnection,
-        method: str,
-        url: httpx.URL,
-        content: bytes | None,
-        headers: Mapping[str, str] | None,
-        seconds: float,
-    ) -> OutboundResponse:
-        """The request and its whole answer within `seconds`: httpcore's timeouts apply to each read alone, so a
-        server sending its answer a byte at a time would otherwise hold the request for as long as it liked."""
-        try:
-            async with asyncio.timeout(seconds):
-                return await self._send(connection, method, url, content, headers, seconds)
-        except TimeoutError:
-            raise httpx.ReadTimeout(f"no complete answer within {seconds:g} s") from None
 
     async def _send(
         self,
