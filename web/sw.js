@@ -1,6 +1,6 @@
 // The service worker: the app shell offline, the last loaded feed offline, push notifications and their actions.
 
-const SHELL_CACHE = "hub-shell-v2";
+const SHELL_CACHE = "hub-shell-v3";
 const DATA_CACHE = "hub-data-v1";
 const SHELL = [
   "/",
@@ -13,6 +13,7 @@ const SHELL = [
   "/js/api.js",
   "/js/app.js",
   "/js/card.js",
+  "/js/copy.js",
   "/js/dom.js",
   "/js/event-page.js",
   "/js/feed.js",

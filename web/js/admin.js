@@ -2,6 +2,7 @@
 
 import { api } from "./api.js";
 import { confirmDialog } from "./actions.js";
+import { copyButton } from "./copy.js";
 import { fill, h, toast } from "./dom.js";
 import { isAdmin } from "./state.js";
 import { relative } from "./time.js";
@@ -17,9 +18,15 @@ function section(title, ...children) {
   return h("section.panel", {}, h("h2", {}, title), ...children);
 }
 
-function secretOnce(label, secret) {
-  return h("div.secret", { role: "status" }, h("strong", {}, label), h("p.small", {}, "Copy it now: it is shown only once."),
-    h("code.mono.secret-value", {}, secret));
+/** A box that stays until dismissed (or the page is left): the new key's secret, or a source's URL. */
+function shownOnce(slot, label, value, note) {
+  const code = h("code.mono.secret-value", {}, value);
+  fill(slot, h("div.secret", { role: "status" },
+    h("strong", {}, label),
+    note ? h("p.small", {}, note) : null,
+    code,
+    h("div.row", {}, copyButton(value, { showIn: code }),
+      h("button.btn-ghost.btn-sm", { type: "button", onclick: () => fill(slot) }, "Dismiss"))));
 }
 
 async function deliveries(slot) {
@@ -79,15 +86,24 @@ async function keys(slot) {
     event.preventDefault();
     try {
       const result = await api("/api/v1/keys", { method: "POST", body: { name: name.value, scopes: [scope.value], project: project.value || null } });
-      fill(created, secretOnce(`Key “${result.info.name}”`, result.key));
+      shownOnce(created, `Key “${result.info.name}”`, result.key, "Copy it now: it is shown only once.");
       form.reset();
-      keys(slot);
+      reload();
     } catch (error) {
       toast(error.message, "error");
     }
   });
-  const list = await api("/api/v1/keys").catch(() => []);
-  fill(slot, created, form, table([
+  const listSlot = h("div");
+  const reload = async () => {
+    const list = await api("/api/v1/keys").catch(() => []);
+    fill(listSlot, keysTable(list, reload));
+  };
+  fill(slot, created, form, listSlot);
+  reload();
+}
+
+function keysTable(list, reload) {
+  return table([
     ["Name", (k) => k.name],
     ["Key", (k) => h("code.mono", {}, `${k.prefix}…`)],
     ["Scopes", (k) => k.scopes.join(", ")],
@@ -96,9 +112,9 @@ async function keys(slot) {
     ["", (k) => (k.revoked_at ? h("span.muted", {}, "revoked") : h("button.btn-ghost.btn-sm.danger", { type: "button", onclick: async () => {
       if (!(await confirmDialog(`Revoke “${k.name}”?`, "Apps using it stop working within seconds.", "Revoke"))) return;
       await api(`/api/v1/keys/${encodeURIComponent(k.id)}`, { method: "DELETE" });
-      keys(slot);
+      reload();
     } }, "Revoke"))],
-  ], list, "No API keys yet."));
+  ], list, "No API keys yet.");
 }
 
 async function sources(slot) {
@@ -117,15 +133,24 @@ async function sources(slot) {
     event.preventDefault();
     try {
       const result = await api("/api/v1/sources", { method: "POST", body: { plugin: plugin.value, name: name.value, project: project.value, secrets: [secret.value] } });
-      fill(created, h("div.secret", {}, h("strong", {}, "Point the sender at"), h("code.mono.secret-value", {}, result.url)));
+      shownOnce(created, "Point the sender at", result.url, `${result.plugin}/${result.name} is ready: paste this URL into the sender's webhook settings.`);
       form.reset();
-      sources(slot);
+      reload();
     } catch (error) {
       toast(error.message, "error");
     }
   });
-  const list = await api("/api/v1/sources").catch(() => []);
-  fill(slot, created, form, table([
+  const listSlot = h("div");
+  const reload = async () => {
+    const list = await api("/api/v1/sources").catch(() => []);
+    fill(listSlot, sourcesTable(list, reload));
+  };
+  fill(slot, created, form, listSlot);
+  reload();
+}
+
+function sourcesTable(list, reload) {
+  return table([
     ["Source", (s) => `${s.plugin}/${s.name}`],
     ["Project", (s) => s.project],
     ["URL", (s) => h("code.mono", {}, s.url)],
@@ -133,9 +158,9 @@ async function sources(slot) {
     ["", (s) => (s.managed_by === "config" ? h("span.muted", {}, "config file") : h("button.btn-ghost.btn-sm.danger", { type: "button", onclick: async () => {
       if (!(await confirmDialog(`Delete ${s.plugin}/${s.name}?`, "Deliveries to its URL will be refused.", "Delete"))) return;
       await api(`/api/v1/sources/${encodeURIComponent(s.plugin)}/${encodeURIComponent(s.name)}`, { method: "DELETE" });
-      sources(slot);
+      reload();
     } }, "Delete"))],
-  ], list, "No webhook sources yet."));
+  ], list, "No webhook sources yet.");
 }
 
 export function adminPage(main) {

@@ -1,0 +1,56 @@
+"""The admin page in a real browser: a new API key's secret and a new webhook source's URL are shown once and
+stay until dismissed; routing rules read as the hub stores them; the delivery log and its Retry button."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from playwright.sync_api import expect
+
+
+def test_a_new_keys_secret_is_shown_once_and_works(context, web_hub, sign_in) -> None:
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/admin")
+    keys = page.locator("section.panel", has_text="API keys")
+    keys.get_by_label("Name").fill("browser-made key")
+    keys.get_by_label("Scope").select_option("ingest")
+    keys.get_by_role("button", name="Create key").click()
+    expect(keys.locator("tbody")).to_contain_text("browser-made key")  # the list reloaded...
+    box = keys.locator(".secret")
+    expect(box).to_contain_text("Key “browser-made key”")  # ...and the secret is still there
+    expect(box.get_by_role("button", name="Copy")).to_be_visible()
+    secret = box.locator(".secret-value").inner_text()
+    page.wait_for_timeout(500)
+    expect(box).to_be_visible()
+
+    response = httpx.post(
+        f"{web_hub.url}/api/v1/events",
+        json={"project": "keys-made", "event": "Sent with the new key"},
+        headers={"Authorization": f"Bearer {secret}"},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+
+    box.get_by_role("button", name="Dismiss").click()
+    expect(keys.locator(".secret")).to_have_count(0)
+    page.reload()
+    expect(keys.locator("tbody")).to_contain_text("browser-made key")
+    expect(page.locator("main")).not_to_contain_text(secret)
+
+
+def test_a_new_webhook_sources_url_stays_on_the_page(context, web_hub, sign_in) -> None:
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/admin")
+    sources = page.locator("section.panel", has_text="Webhook sources")
+    sources.get_by_label("Type").fill("stripe")
+    sources.get_by_label("Name").fill("browser-shop")
+    sources.get_by_label("Project").fill("shop")
+    sources.get_by_label("Secret").fill("whsec_from_the_browser")
+    sources.get_by_role("button", name="Add source").click()
+    expect(sources.locator("tbody")).to_contain_text("stripe/browser-shop")
+    box = sources.locator(".secret")
+    expect(box).to_contain_text("Point the sender at")
+    expect(box.locator(".secret-value")).to_have_text(re.compile(r"^https?://.+/hooks/stripe/browser-shop$"))
