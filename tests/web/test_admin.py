@@ -54,3 +54,27 @@ def test_a_new_webhook_sources_url_stays_on_the_page(context, web_hub, sign_in) 
     box = sources.locator(".secret")
     expect(box).to_contain_text("Point the sender at")
     expect(box.locator(".secret-value")).to_have_text(re.compile(r"^https?://.+/hooks/stripe/browser-shop$"))
+
+
+def test_routing_rules_read_as_stored(context, web_hub, sign_in) -> None:
+    """The API leaves out fields at their defaults (`enabled`, `via`): a rule is on unless it says otherwise."""
+    headers = {"Authorization": f"Bearer {web_hub.key}"}
+    rules = {
+        "browser-on": {"targets": [{"slack": "https://hooks.slack.com/services/T0/B0/secret"}, {"everyone": True}]},
+        "browser-off": {"targets": [{"user": "sam@example.com", "via": "email"}], "enabled": False},
+    }
+    for name, rule in rules.items():
+        response = httpx.put(f"{web_hub.url}/api/v1/routes/{name}", json={"name": name, **rule}, headers=headers)
+        assert response.status_code in (200, 201), response.text
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/admin")
+    table = page.locator("section.panel", has_text="Routing rules")
+    on = table.locator("tr", has_text="browser-on")
+    expect(on).not_to_contain_text("(off)")
+    expect(on).to_contain_text("Slack (https://hooks.slack.com/…)")
+    expect(on).to_contain_text("everyone in the project (push)")
+    expect(on).not_to_contain_text("undefined")
+    off = table.locator("tr", has_text="browser-off")
+    expect(off).to_contain_text("(off)")
+    expect(off).to_contain_text("sam@example.com (email)")

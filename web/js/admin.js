@@ -53,16 +53,19 @@ async function deliveries(slot) {
   }
 }
 
+/** The API leaves out fields at their defaults: `via` is "push" unless said, and only people targets have one. */
 function targetText(target) {
-  const who = target.team ? `team ${target.team}` : target.user || target.email || (target.slack ? "Slack" : "everyone");
-  return `${who} (${target.via})`;
+  if (target.slack) return `Slack (${target.slack})`;
+  if (target.email) return `email ${target.email}`;
+  const who = target.team ? `team ${target.team}` : target.user || "everyone in the project";
+  return `${who} (${target.via || "push"})`;
 }
 
 async function rules(slot) {
   try {
     const found = await api("/api/v1/routes");
     fill(slot, table([
-      ["Rule", (r) => h("span", {}, r.rule.name, r.rule.enabled ? "" : h("span.muted", {}, " (off)"))],
+      ["Rule", (r) => h("span", {}, r.rule.name, r.rule.enabled !== false ? "" : h("span.muted", {}, " (off)"))],
       ["Matches", (r) => h("code.mono", {}, JSON.stringify(r.rule.match))],
       ["Targets", (r) => r.rule.targets.map(targetText).join(", ")],
       ["From", (r) => r.origin],
