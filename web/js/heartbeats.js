@@ -53,14 +53,45 @@ function copyField(value, label) {
   } }, icon("copy", 14), "Copy"));
 }
 
+/** A crontab schedule that runs exactly every `period` seconds, or null when cron cannot say it. */
+export function cronForPeriod(period) {
+  if (period % 60) return null;
+  const minutes = period / 60;
+  if (minutes < 60) return 60 % minutes ? null : minutes === 1 ? "* * * * *" : `*/${minutes} * * * *`;
+  if (minutes % 60) return null;
+  const hours = minutes / 60;
+  if (hours < 24) return 24 % hours ? null : hours === 1 ? "0 * * * *" : `0 */${hours} * * *`;
+  if (hours === 24) return "0 0 * * *";
+  return hours === 24 * 7 ? "0 0 * * 0" : null;
+}
+
+function crontab(check, curl) {
+  const job = `/path/to/job.sh && ${curl}`;
+  if (check.cron) {
+    const zone = check.tz && check.tz !== "UTC" ? check.tz : "UTC";
+    return [h("pre.code", {}, `${check.cron} ${job}`),
+      h("p.hint", {}, `The check expects these times in ${zone}; cron uses the machine's time zone.`)];
+  }
+  const every = cronForPeriod(check.period);
+  if (every) return [h("pre.code", {}, `${every} ${job}`)];
+  return [h("pre.code", {}, `<schedule> ${job}`),
+    h("p.hint", {}, `No crontab schedule runs exactly every ${seconds(check.period)}: use one that matches the check's period, or change the period.`)];
+}
+
+/** The hub builds ping URLs from `server.base_url`; say so when that is not the address this page is open at. */
+function addressHint(pingUrl) {
+  const origin = URL.canParse(pingUrl) ? new URL(pingUrl).origin : location.origin;
+  if (origin === location.origin) return null;
+  return h("p.hint", {}, `The hub gives its address as ${origin} (server.base_url) but this page is open at ${location.origin}: jobs need an address they can reach.`);
+}
+
 function snippets(check) {
   const curl = `curl -fsS -m 10 --retry 5 -o /dev/null ${check.ping_url}`;
-  const every = check.cron || "*/5 * * * *";
   return h("div.snippets", {},
-    h("div.snippet-title", {}, "Ping URL"), copyField(check.ping_url, "Ping URL"),
+    h("div.snippet-title", {}, "Ping URL"), copyField(check.ping_url, "Ping URL"), addressHint(check.ping_url),
     h("div.snippet-title", {}, "curl"), h("pre.code", {}, curl),
-    h("div.snippet-title", {}, "crontab"), h("pre.code", {}, `${every} /path/to/job.sh && ${curl}`),
-    h("div.snippet-title", {}, "wrapper"), h("pre.code", {}, `hub run --check ${check.uuid} -- /path/to/job.sh`));
+    h("div.snippet-title", {}, "crontab"), crontab(check, curl),
+    h("div.snippet-title", {}, "wrapper"), h("pre.code", {}, `hub run --url ${location.origin} --check ${check.uuid} -- /path/to/job.sh`));
 }
 
 function checkForm(check, onSaved) {

@@ -1,0 +1,65 @@
+"""The heartbeats page in a real browser: the snippets under a check are ready to paste (the wrapper line runs
+as shown, the crontab line matches the check's schedule), and two open forms keep their labels to themselves."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import expect
+
+HUB_CLI = Path(sys.executable).with_name("hub")
+
+
+def make_check(web_hub, name: str, **schedule) -> dict:
+    response = httpx.post(
+        f"{web_hub.url}/api/v1/checks",
+        json={"name": name, "project": "beats", **schedule},
+        headers={"Authorization": f"Bearer {web_hub.key}"},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def open_snippets(page, name: str):
+    row = page.locator(".check", has_text=name)
+    row.get_by_role("button", name=f"Details of {name}").click()
+    return row.locator(".snippets")
+
+
+def test_the_snippets_match_the_check_and_the_wrapper_runs_as_shown(context, web_hub, sign_in) -> None:
+    schedules = {
+        "Every five minutes": ({"period": 300}, "*/5 * * * * /path/to/job.sh"),
+        "Every two hours": ({"period": 7200}, "0 */2 * * * /path/to/job.sh"),
+        "Once a day": ({"period": 86400}, "0 0 * * * /path/to/job.sh"),
+        "Weekday mornings": ({"cron": "30 8 * * 1-5", "tz": "Europe/Berlin"}, "30 8 * * 1-5 /path/to/job.sh"),
+    }
+    checks = {name: make_check(web_hub, name, **spec) for name, (spec, _) in schedules.items()}
+    odd = make_check(web_hub, "Every seven minutes", period=420)
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/heartbeats")
+    for name, (_, line) in schedules.items():
+        snippets = open_snippets(page, name)
+        expect(snippets.locator("pre", has_text="/path/to/job.sh &&")).to_contain_text(line)
+        expect(snippets).to_contain_text(checks[name]["ping_url"])
+    expect(open_snippets(page, "Weekday mornings")).to_contain_text("in Europe/Berlin")
+
+    snippets = open_snippets(page, "Every seven minutes")
+    expect(snippets).to_contain_text("No crontab schedule runs exactly every 7 minutes")
+    expect(snippets).not_to_contain_text("*/5 * * * *")
+
+    wrapper = snippets.locator("pre", has_text="hub run").inner_text()
+    assert odd["uuid"] in wrapper
+    command = shlex.split(wrapper.replace("/path/to/job.sh", "true"))
+    assert command[0] == "hub"
+    done = subprocess.run([str(HUB_CLI), *command[1:]], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    check = httpx.get(
+        f"{web_hub.url}/api/v1/checks/{odd['uuid']}", headers={"Authorization": f"Bearer {web_hub.key}"}, timeout=10
+    ).json()
+    assert check["status"] == "up" and check["last_ping_at"]
