@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import httpx
+from peers import LoopbackServer
 from playwright.sync_api import expect
 
 
@@ -60,8 +61,15 @@ def test_routing_rules_read_as_stored(context, web_hub, sign_in) -> None:
     """The API leaves out fields at their defaults (`enabled`, `via`): a rule is on unless it says otherwise."""
     headers = {"Authorization": f"Bearer {web_hub.key}"}
     rules = {
-        "browser-on": {"targets": [{"slack": "https://hooks.slack.com/services/T0/B0/secret"}, {"everyone": True}]},
-        "browser-off": {"targets": [{"user": "sam@example.com", "via": "email"}], "enabled": False},
+        "browser-on": {
+            "match": {"projects": ["rules-only"]},
+            "targets": [{"slack": "https://hooks.slack.com/services/T0/B0/secret"}, {"everyone": True}],
+        },
+        "browser-off": {
+            "match": {"projects": ["rules-only"]},
+            "targets": [{"user": "sam@example.com", "via": "email"}],
+            "enabled": False,
+        },
     }
     for name, rule in rules.items():
         response = httpx.put(f"{web_hub.url}/api/v1/routes/{name}", json={"name": name, **rule}, headers=headers)
@@ -78,3 +86,42 @@ def test_routing_rules_read_as_stored(context, web_hub, sign_in) -> None:
     off = table.locator("tr", has_text="browser-off")
     expect(off).to_contain_text("(off)")
     expect(off).to_contain_text("sam@example.com (email)")
+
+
+def test_deliveries_show_their_error_and_a_refused_retry_says_why(context, web_hub, sign_in) -> None:
+    headers = {"Authorization": f"Bearer {web_hub.key}"}
+    with LoopbackServer(lambda _: (400, {}, b"invalid_payload")) as slack:
+        rule = {"name": "deliv-slack", "match": {"projects": ["deliv"]}, "targets": [{"slack": f"{slack.url}/hook"}]}
+        assert httpx.put(f"{web_hub.url}/api/v1/routes/deliv-slack", json=rule, headers=headers).status_code < 300
+        event = web_hub.post(project="deliv", event="Payment failed for Acme", notify=True)
+        web_hub.run(web_hub.live.hub.outbox.run_once())
+        assert slack.received
+    [delivery] = httpx.get(
+        f"{web_hub.url}/api/v1/deliveries", params={"event_id": event["id"]}, headers=headers, timeout=10
+    ).json()["items"]
+    assert delivery["state"] == "failed" and delivery["last_error"]
+
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(page, "ada@example.com")
+    page.goto("/admin")
+    row = page.locator("section.panel", has_text="Deliveries").locator(
+        "tr", has=page.locator(f'a[href="/events/{event["id"]}"]')
+    )
+    expect(row.locator(".badge")).to_have_text("failed")
+    expect(row.get_by_role("link", name=f"#{event['id']}")).to_be_visible()
+    expect(row).to_contain_text("deliv-slack")
+    expect(row).to_contain_text(delivery["last_error"])
+    colour = "(n) => getComputedStyle(n).color"
+    failed_colour = row.locator(".badge").evaluate(colour)
+
+    # Someone else retries it first: this page's Retry is refused (409) and says so, then shows the new state.
+    retried = httpx.post(f"{web_hub.url}/api/v1/deliveries/{delivery['id']}/retry", headers=headers, timeout=10)
+    assert retried.status_code == 202
+    row.get_by_role("button", name="Retry").click()
+    expect(page.locator(".toast-error")).to_contain_text("only failed or dead ones can be retried")
+    expect(row.locator(".badge")).to_have_text("pending")
+    expect(row.get_by_role("button", name="Retry")).to_have_count(0)
+    assert row.locator(".badge").evaluate(colour) != failed_colour  # states look different, not only read different
+    assert errors == []

@@ -3,7 +3,7 @@
 import { api } from "./api.js";
 import { confirmDialog } from "./actions.js";
 import { copyButton } from "./copy.js";
-import { fill, h, toast } from "./dom.js";
+import { fill, guarded, h, toast } from "./dom.js";
 import { isAdmin } from "./state.js";
 import { relative } from "./time.js";
 
@@ -29,24 +29,34 @@ function shownOnce(slot, label, value, note) {
       h("button.btn-ghost.btn-sm", { type: "button", onclick: () => fill(slot) }, "Dismiss"))));
 }
 
+const RETRYABLE = new Set(["failed", "dead"]);
+
+function retryButton(delivery, reload) {
+  return h("button.btn.btn-sm", { type: "button", onclick: guarded(async () => {
+    await api(`/api/v1/deliveries/${encodeURIComponent(delivery.id)}/retry`, { method: "POST" });
+    toast("Queued for another try", "ok");
+  }, reload) }, "Retry");
+}
+
+function deliveryColumns(reload) {
+  return [
+    ["State", (d) => h(`span.badge.st-${d.state}`, {}, d.state)],
+    ["Via", (d) => `${d.notifier} · ${d.address}`],
+    ["Event", (d) => h("a.mono", { href: `/events/${d.event_id}`, title: "Open the event" }, `#${d.event_id}`)],
+    ["Rule", (d) => h("span.nowrap", {}, d.rule)],
+    ["Tries", (d) => String(d.attempts)],
+    ["When", (d) => h("span.nowrap", {}, relative(d.finished_at || d.created_at))],
+    ["Last error", (d) => (d.last_error && d.state !== "delivered" ? h("span.delivery-error", {}, d.last_error) : "")],
+    ["", (d) => (RETRYABLE.has(d.state) ? retryButton(d, reload) : "")],
+  ];
+}
+
 async function deliveries(slot) {
   const load = (state) => api(`/api/v1/deliveries${state ? "?state=dead" : ""}`).then((page) => page.items);
+  const reload = () => deliveries(slot);
   try {
     const [recent, dead] = await Promise.all([load(false), load(true)]);
-    const columns = [
-      ["State", (d) => h(`span.badge.st-${d.state}`, {}, d.state)],
-      ["Via", (d) => `${d.notifier} · ${d.address}`],
-      ["Event", (d) => h("a", { href: `/events/${d.event_id}` }, d.rule)],
-      ["Tries", (d) => String(d.attempts)],
-      ["When", (d) => relative(d.finished_at || d.created_at)],
-      ["", (d) => (d.state === "dead" || d.state === "failed"
-        ? h("button.btn.btn-sm", { type: "button", onclick: async () => {
-            await api(`/api/v1/deliveries/${encodeURIComponent(d.id)}/retry`, { method: "POST" });
-            toast("Queued for another try", "ok");
-            deliveries(slot);
-          } }, "Retry")
-        : d.last_error ? h("span.muted.small", {}, d.last_error) : "")],
-    ];
+    const columns = deliveryColumns(reload);
     fill(slot, h("h3", {}, "Dead letters"), table(columns, dead, "No dead letters."), h("h3", {}, "Recent"), table(columns, recent, "No deliveries yet."));
   } catch (error) {
     fill(slot, h("p.muted.small", {}, `Deliveries unavailable: ${error.message}`));
@@ -112,11 +122,10 @@ function keysTable(list, reload) {
     ["Scopes", (k) => k.scopes.join(", ")],
     ["Project", (k) => k.project || "all"],
     ["Last used", (k) => (k.last_used_at ? relative(k.last_used_at) : "never")],
-    ["", (k) => (k.revoked_at ? h("span.muted", {}, "revoked") : h("button.btn-ghost.btn-sm.danger", { type: "button", onclick: async () => {
+    ["", (k) => (k.revoked_at ? h("span.muted", {}, "revoked") : h("button.btn-ghost.btn-sm.danger", { type: "button", onclick: guarded(async () => {
       if (!(await confirmDialog(`Revoke “${k.name}”?`, "Apps using it stop working within seconds.", "Revoke"))) return;
       await api(`/api/v1/keys/${encodeURIComponent(k.id)}`, { method: "DELETE" });
-      reload();
-    } }, "Revoke"))],
+    }, reload) }, "Revoke"))],
   ], list, "No API keys yet.");
 }
 
@@ -158,11 +167,10 @@ function sourcesTable(list, reload) {
     ["Project", (s) => s.project],
     ["URL", (s) => h("code.mono", {}, s.url)],
     ["Secrets", (s) => s.secret_hints.join(" ")],
-    ["", (s) => (s.managed_by === "config" ? h("span.muted", {}, "config file") : h("button.btn-ghost.btn-sm.danger", { type: "button", onclick: async () => {
+    ["", (s) => (s.managed_by === "config" ? h("span.muted", {}, "config file") : h("button.btn-ghost.btn-sm.danger", { type: "button", onclick: guarded(async () => {
       if (!(await confirmDialog(`Delete ${s.plugin}/${s.name}?`, "Deliveries to its URL will be refused.", "Delete"))) return;
       await api(`/api/v1/sources/${encodeURIComponent(s.plugin)}/${encodeURIComponent(s.name)}`, { method: "DELETE" });
-      reload();
-    } }, "Delete"))],
+    }, reload) }, "Delete"))],
   ], list, "No webhook sources yet.");
 }
 

@@ -48,6 +48,20 @@ export function toast(message, kind = "info") {
   setTimeout(() => item.remove(), 4000);
 }
 
+/** A button handler whose failure (the hub refusing, say) shows as an error toast instead of an uncaught
+ * rejection; `after` runs either way, e.g. to reload a list that has changed under the person. */
+export function guarded(handler, after) {
+  return async (event) => {
+    try {
+      await handler(event);
+    } catch (error) {
+      toast(error.message, "error");
+    } finally {
+      after?.();
+    }
+  };
+}
+
 /** An inline SVG icon from the sprite-free set below (paths are ours, never data). */
 export function icon(name, size = 18) {
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");

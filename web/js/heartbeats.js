@@ -3,7 +3,7 @@
 
 import { api, query } from "./api.js";
 import { confirmDialog } from "./actions.js";
-import { fill, h, icon, toast } from "./dom.js";
+import { fill, guarded, h, icon, toast } from "./dom.js";
 import { scheduleWords, seconds } from "./schedule.js";
 import { isAdmin, state } from "./state.js";
 import { duration, exact, relative } from "./time.js";
@@ -167,15 +167,13 @@ function checkRow(check, reload) {
   const paused = check.status === "paused";
   const adminButtons = isAdmin()
     ? [
-        iconButton(paused ? "play" : "pause", `${paused ? "Resume" : "Pause"} ${check.name}`, async () => {
+        iconButton(paused ? "play" : "pause", `${paused ? "Resume" : "Pause"} ${check.name}`, guarded(async () => {
           await api(`/api/v1/checks/${check.uuid}/${paused ? "resume" : "pause"}`, { method: "POST" });
-          reload();
-        }),
-        iconButton("trash", `Delete ${check.name}`, async () => {
+        }, reload)),
+        iconButton("trash", `Delete ${check.name}`, guarded(async () => {
           if (!(await confirmDialog(`Delete “${check.name}”?`, "Its pings and history go too.", "Delete"))) return;
           await api(`/api/v1/checks/${check.uuid}`, { method: "DELETE" });
-          reload();
-        }, ".danger"),
+        }, reload), ".danger"),
       ]
     : [];
   const [next, nextAt] = nextExpected(check);

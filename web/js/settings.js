@@ -2,7 +2,7 @@
 
 import { api, setCsrf } from "./api.js";
 import { signOut } from "./session.js";
-import { fill, h, icon, toast } from "./dom.js";
+import { fill, guarded, h, icon, toast } from "./dom.js";
 import { deviceName, PUSH, pushSupported, turnOnNotifications } from "./push.js";
 import { state } from "./state.js";
 import { relative } from "./time.js";
@@ -57,10 +57,9 @@ function devicesPanel() {
         h("div", {}, h("div", {}, d.user_agent || "Browser"), h("div.muted.small", {}, `added ${relative(d.created_at)}`)),
         h("div.row", {},
           h("button.btn.btn-sm", { type: "button", onclick: (e) => sendTest(d, e.currentTarget) }, icon("bell", 14), "Send test"),
-          h("button.btn-ghost.btn-sm.danger", { type: "button", onclick: async () => {
+          h("button.btn-ghost.btn-sm.danger", { type: "button", onclick: guarded(async () => {
             await api(`${PUSH.subscriptions}/${encodeURIComponent(d.id)}`, { method: "DELETE" });
-            load();
-          } }, "Remove")))) : [h("li.muted.small", {}, "No devices yet.")]));
+          }, load) }, "Remove")))) : [h("li.muted.small", {}, "No devices yet.")]));
     } catch (error) {
       fill(list, h("li.muted.small", {}, `Devices unavailable: ${error.message}`));
     }
