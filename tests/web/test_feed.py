@@ -27,11 +27,13 @@ def test_pill_counts_new_events_while_scrolled_down(context, web_hub, sign_in) -
     expect(page.locator(".card")).to_have_count(30)
     page.mouse.wheel(0, 5000)
     page.wait_for_function("window.scrollY > 500")
-    web_hub.post(project="bulk", channel="noise", event="Arrived while scrolled")
+    for n in range(3):
+        web_hub.post(project="bulk", channel="noise", event=f"Arrived while scrolled {n}")
     pill = page.locator(".pill")
-    expect(pill).to_have_text("1 new")
+    expect(pill).to_have_text("3 new")
     pill.click()
-    expect(page.locator(".card").first).to_contain_text("Arrived while scrolled")
+    titles = page.locator(".card-title").all_inner_texts()[:4]
+    assert titles == [*(f"Arrived while scrolled {n}" for n in (2, 1, 0)), "Background job 29 finished"]
 
 
 def test_infinite_scroll_loads_older_pages(context, web_hub, sign_in) -> None:

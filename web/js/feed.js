@@ -125,7 +125,8 @@ export function feedPage(main) {
   }
 
   function showPending() {
-    for (const event of pending.reverse()) list.prepend(card(event));
+    // Waiting events are in arrival order: prepending each in turn leaves the newest on top.
+    for (const event of pending) list.prepend(card(event));
     pending = [];
     pill.hidden = true;
   }
