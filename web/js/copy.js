@@ -50,15 +50,16 @@ export async function copyText(text, showIn = null) {
   return selectText(showIn) ? "selected" : "failed";
 }
 
-const WORDS = { copied: "Copied", selected: "Select and copy", failed: "Copy failed" };
-
-/** A Copy button; `text` is a string or a function returning one, `showIn` the node showing it on the page. */
-export function copyButton(text, { label = "Copy", showIn = null, spec = "button.btn.btn-sm", withIcon = true } = {}) {
+/** A Copy button. `text` is a string or a function returning one; `showIn` (a node, or a function returning one)
+ * is where the page shows it, selected for the person when the browser does not copy. */
+export function copyButton(text, { label = "Copy", done = "Copied", showIn = null, spec = "button.btn.btn-sm", iconName = "copy" } = {}) {
+  const words = { copied: done, selected: "Select and copy", failed: "Copy failed" };
+  const glyph = () => (iconName ? icon(iconName, 14) : null);
   return h(spec, { type: "button", onclick: async (event) => {
     event.preventDefault();
     const button = event.currentTarget;
     const result = await copyText(typeof text === "function" ? text() : text, typeof showIn === "function" ? showIn() : showIn);
-    fill(button, withIcon ? icon("copy", 14) : null, WORDS[result]);
-    if (result !== "copied") button.title = "This browser did not allow copying here: copy the selected text with your keyboard or menu.";
-  } }, withIcon ? icon("copy", 14) : null, label);
+    fill(button, glyph(), words[result]);
+    button.title = result === "copied" ? "" : "This browser did not copy it: copy it with the keyboard or the menu.";
+  } }, glyph(), label);
 }

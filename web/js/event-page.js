@@ -2,6 +2,7 @@
 
 import { api } from "./api.js";
 import { eventCard } from "./card.js";
+import { copyButton } from "./copy.js";
 import { fill, h, icon } from "./dom.js";
 import { navigate } from "./router.js";
 
@@ -19,10 +20,7 @@ export function eventPage(main, { id }) {
       document.title = `${event.event} · hub`;
       fill(main, 
         h("header.page-head", {}, h("a.back", { href: "/" }, icon("feed", 16), "Feed"),
-          h("button.btn-ghost.btn-sm", { type: "button", onclick: (e) => {
-            navigator.clipboard?.writeText(location.href);
-            e.currentTarget.textContent = "Link copied";
-          } }, icon("link", 14), "Copy link")),
+          copyButton(() => location.href, { label: "Copy link", done: "Link copied", spec: "button.btn-ghost.btn-sm", iconName: "link" })),
         eventCard(event, { onFilter: toFeed, detail: event.context_id && !event.parent_id ? detail : null, expanded: true }),
         event.parent_id ? h("p.muted", {}, "Part of a context: ", h("a", { href: `/events/${event.parent_id}` }, "open the parent event"), ".") : null,
       );

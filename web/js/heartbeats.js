@@ -3,6 +3,7 @@
 
 import { api, query } from "./api.js";
 import { confirmDialog } from "./actions.js";
+import { copyButton } from "./copy.js";
 import { fill, guarded, h, icon, toast } from "./dom.js";
 import { scheduleWords, seconds } from "./schedule.js";
 import { isAdmin, state } from "./state.js";
@@ -47,10 +48,7 @@ function sparkline(pings) {
 
 function copyField(value, label) {
   const input = h("input.mono", { value, readOnly: true, "aria-label": label, onfocus: (e) => e.target.select() });
-  return h("div.copy-field", {}, input, h("button.btn.btn-sm", { type: "button", onclick: async (e) => {
-    await navigator.clipboard?.writeText(value);
-    fill(e.currentTarget, icon("copy", 14), "Copied");
-  } }, icon("copy", 14), "Copy"));
+  return h("div.copy-field", {}, input, copyButton(value, { showIn: input }));
 }
 
 /** A crontab schedule that runs exactly every `period` seconds, or null when cron cannot say it. */

@@ -1,6 +1,7 @@
 // Pretty-printed, coloured JSON built from text nodes (never parsed as HTML), inside a collapsible block.
 
-import { h } from "./dom.js";
+import { copyButton } from "./copy.js";
+import { append, h } from "./dom.js";
 
 function render(value, indent) {
   const pad = "  ".repeat(indent + 1);
@@ -30,15 +31,12 @@ function render(value, indent) {
 export function jsonBlock(value, { open = false, label = "Content" } = {}) {
   const text = JSON.stringify(value);
   const size = text.length > 1024 ? `${(text.length / 1024).toFixed(1)} KB` : `${text.length} B`;
-  const copy = h("button.btn-ghost.btn-xs", { type: "button", onclick: (e) => {
-    e.preventDefault();
-    navigator.clipboard?.writeText(JSON.stringify(value, null, 2));
-    e.currentTarget.textContent = "Copied";
-  } }, "Copy");
-  return h(
-    "details.json",
-    { open },
-    h("summary", {}, h("span", {}, label), h("span.muted", {}, size), copy),
-    h("pre.json-body", {}, h("code", {}, render(value, 0))),
-  );
+  const code = h("code", {}, render(value, 0));
+  const details = h("details.json", { open });
+  const showCode = () => {
+    details.open = true;
+    return code;
+  };
+  const copy = copyButton(() => JSON.stringify(value, null, 2), { showIn: showCode, spec: "button.btn-ghost.btn-xs", iconName: null });
+  return append(details, [h("summary", {}, h("span", {}, label), h("span.muted", {}, size), copy), h("pre.json-body", {}, code)]);
 }
