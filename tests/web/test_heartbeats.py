@@ -63,3 +63,25 @@ def test_the_snippets_match_the_check_and_the_wrapper_runs_as_shown(context, web
         f"{web_hub.url}/api/v1/checks/{odd['uuid']}", headers={"Authorization": f"Bearer {web_hub.key}"}, timeout=10
     ).json()
     assert check["status"] == "up" and check["last_ping_at"]
+
+
+def test_two_open_forms_keep_their_labels_to_themselves(context, web_hub, sign_in) -> None:
+    make_check(web_hub, "Label owner", period=3600)
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/heartbeats")
+    page.get_by_role("button", name="New check").click()
+    row = page.locator(".check", has_text="Label owner")
+    row.get_by_role("button", name="Details of Label owner").click()
+    edit = row.locator("form")
+    expect(edit.get_by_label("Name")).to_have_value("Label owner")
+    edit.locator("label", has_text="Name").click()
+    assert page.evaluate("document.activeElement.value") == "Label owner"
+    duplicates = page.evaluate(
+        "(() => { const ids = [...document.querySelectorAll('[id]')].map((n) => n.id);"
+        " return ids.filter((id, i) => ids.indexOf(id) !== i); })()"
+    )
+    assert duplicates == []
+    edit.get_by_label("Name").fill("Label owner, renamed")
+    edit.get_by_role("button", name="Save").click()
+    expect(page.locator(".check", has_text="Label owner, renamed")).to_be_visible()

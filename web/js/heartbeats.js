@@ -92,18 +92,27 @@ function snippets(check) {
     h("div.snippet-title", {}, "wrapper"), h("pre.code", {}, `hub run --url ${location.origin} --check ${check.uuid} -- /path/to/job.sh`));
 }
 
+let forms = 0;
+
+/** Ids unique to one form, so with several forms open each label still points at its own input. */
+function fieldIds(names) {
+  forms += 1;
+  return Object.fromEntries(names.map((name) => [name, `hb-${name}-${forms}`]));
+}
+
 function checkForm(check, onSaved) {
   const editing = !!check;
-  const kind = h("select", { id: "hb-kind" }, h("option", { value: "period", selected: !check?.cron }, "Every period"), h("option", { value: "cron", selected: !!check?.cron }, "Cron expression"));
-  const name = h("input", { id: "hb-name", required: true, value: check?.name || "", placeholder: "Nightly backup" });
-  const project = h("input", { id: "hb-project", required: true, value: check?.project || state.projects[0]?.slug || "", disabled: editing });
-  const period = h("input", { id: "hb-period", type: "number", min: 1, value: check?.period ? check.period / 60 : 60 });
-  const cron = h("input.mono", { id: "hb-cron", value: check?.cron || "0 9 * * 1-5", placeholder: "0 9 * * 1-5" });
-  const tz = h("input", { id: "hb-tz", value: check?.tz || Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" });
-  const grace = h("input", { id: "hb-grace", type: "number", min: 0, value: check ? check.grace / 60 : 5 });
+  const ids = fieldIds(["kind", "name", "project", "period", "cron", "tz", "grace"]);
+  const kind = h("select", { id: ids.kind }, h("option", { value: "period", selected: !check?.cron }, "Every period"), h("option", { value: "cron", selected: !!check?.cron }, "Cron expression"));
+  const name = h("input", { id: ids.name, required: true, value: check?.name || "", placeholder: "Nightly backup" });
+  const project = h("input", { id: ids.project, required: true, value: check?.project || state.projects[0]?.slug || "", disabled: editing });
+  const period = h("input", { id: ids.period, type: "number", min: 1, value: check?.period ? check.period / 60 : 60 });
+  const cron = h("input.mono", { id: ids.cron, value: check?.cron || "0 9 * * 1-5", placeholder: "0 9 * * 1-5" });
+  const tz = h("input", { id: ids.tz, value: check?.tz || Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" });
+  const grace = h("input", { id: ids.grace, type: "number", min: 0, value: check ? check.grace / 60 : 5 });
   const error = h("p.form-error", { role: "alert", hidden: true });
-  const periodRow = h("div.field", {}, h("label", { for: "hb-period" }, "Period (minutes)"), period);
-  const cronRows = [h("div.field", {}, h("label", { for: "hb-cron" }, "Cron"), cron), h("div.field", {}, h("label", { for: "hb-tz" }, "Time zone"), tz)];
+  const periodRow = h("div.field", {}, h("label", { for: ids.period }, "Period (minutes)"), period);
+  const cronRows = [h("div.field", {}, h("label", { for: ids.cron }, "Cron"), cron), h("div.field", {}, h("label", { for: ids.tz }, "Time zone"), tz)];
   const sync = () => {
     periodRow.hidden = kind.value !== "period";
     cronRows.forEach((row) => (row.hidden = kind.value !== "cron"));
@@ -111,11 +120,11 @@ function checkForm(check, onSaved) {
   kind.addEventListener("change", sync);
   sync();
   const form = h("form.panel.form-grid", {},
-    h("div.field", {}, h("label", { for: "hb-name" }, "Name"), name),
-    h("div.field", {}, h("label", { for: "hb-project" }, "Project"), project),
-    h("div.field", {}, h("label", { for: "hb-kind" }, "Schedule"), kind),
+    h("div.field", {}, h("label", { for: ids.name }, "Name"), name),
+    h("div.field", {}, h("label", { for: ids.project }, "Project"), project),
+    h("div.field", {}, h("label", { for: ids.kind }, "Schedule"), kind),
     periodRow, ...cronRows,
-    h("div.field", {}, h("label", { for: "hb-grace" }, "Grace (minutes)"), grace),
+    h("div.field", {}, h("label", { for: ids.grace }, "Grace (minutes)"), grace),
     error,
     h("div.row", {}, h("button.btn.btn-primary", { type: "submit" }, editing ? "Save" : "Create check")));
   form.addEventListener("submit", async (event) => {
