@@ -42,7 +42,7 @@ function insightTiles(insights) {
 function activeChips(filters, change) {
   const chips = [];
   const chip = (label, patch) =>
-    chips.push(h("button.chip.chip-active", { type: "button", title: `Remove filter ${label}`, onclick: () => change(patch) }, label, icon("x", 12)));
+    chips.push(h("button.chip.chip-active", { type: "button", title: `Remove filter ${label}`, onclick: () => change(patch) }, h("span.chip-label", {}, label), icon("x", 12)));
   if (filters.channel) chip(`#${filters.channel}`, { channel: "" });
   if (filters.user_id) chip(`user: ${filters.user_id}`, { user_id: "" });
   for (const tag of filters.tag) chip(tag, { tag: filters.tag.filter((t) => t !== tag) });
