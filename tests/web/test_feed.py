@@ -48,6 +48,21 @@ def test_infinite_scroll_loads_older_pages(context, web_hub, sign_in) -> None:
     expect(page.locator(".card").last).to_contain_text("Old event 00")
 
 
+def test_a_tall_screen_keeps_loading_until_it_is_full(browser, web_hub, sign_in) -> None:
+    for n in range(51):
+        web_hub.post(project="tall", event=f"Tall event {n:02d}")
+    context = browser.new_context(viewport={"width": 1920, "height": 3600}, base_url=web_hub.url)
+    try:
+        page = context.new_page()
+        sign_in(page, "ada@example.com")
+        page.goto("/?project=tall")
+        expect(page.locator(".card")).to_have_count(51)
+        expect(page.locator(".feed-status")).to_contain_text("You're all caught up.")
+        expect(page.locator(".card").last).to_contain_text("Tall event 00")
+    finally:
+        context.close()
+
+
 def test_filters_search_and_a_context(context, web_hub, sign_in) -> None:
     web_hub.post(project="shop", channel="deploys", event="Release r3.7", tags={"env": "production"}, context_id="r37")
     web_hub.post(project="shop", channel="deploys", event="Migrations applied", context_id="r37")

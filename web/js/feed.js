@@ -7,6 +7,7 @@ import { navigate } from "./router.js";
 import { state } from "./state.js";
 
 const PAGE = 30;
+const REACH = 600; // px below the screen where the next page starts loading
 const FILTER_KEYS = ["project", "channel", "tag", "severity", "user_id", "q", "test"];
 const SEVERITY_CHOICES = [
   ["", "All"],
@@ -99,9 +100,13 @@ export function feedPage(main) {
 
   const card = (event) => eventCard(event, { onFilter });
 
+  // The observer fires only when the sentinel enters its margin: on a tall screen it never leaves it.
+  const sentinelInReach = () => sentinel.getBoundingClientRect().top < window.innerHeight + REACH;
+
   async function loadMore() {
     if (!ready || loading || cursor === undefined) return;
     loading = true;
+    let loaded = false;
     fill(status, h("span.spinner", { "aria-hidden": "true" }), "Loading…");
     try {
       const page = await api(`/api/v1/events${query({ ...filters, limit: PAGE, cursor })}`, { signal: controller.signal });
@@ -115,6 +120,7 @@ export function feedPage(main) {
       fill(status, 
         seen.size === 0 ? emptyState(filters) : cursor === undefined ? h("span.muted", {}, "You're all caught up.") : "",
       );
+      loaded = true;
     } catch (error) {
       if (error.name === "AbortError") return;
       if (error.status === 0) offline.hidden = false;
@@ -122,6 +128,7 @@ export function feedPage(main) {
     } finally {
       loading = false;
     }
+    if (loaded && cursor !== undefined && !controller.signal.aborted && sentinelInReach()) loadMore();
   }
 
   function showPending() {
@@ -162,7 +169,7 @@ export function feedPage(main) {
   live.addEventListener("open", () => liveDot.classList.remove("live-off"));
   live.addEventListener("error", () => liveDot.classList.add("live-off"));
 
-  const observer = new IntersectionObserver((entries) => entries[0].isIntersecting && loadMore(), { rootMargin: "600px" });
+  const observer = new IntersectionObserver((entries) => entries[0].isIntersecting && loadMore(), { rootMargin: `${REACH}px` });
   observer.observe(sentinel);
 
   const title = filters.channel ? `#${filters.channel}` : filters.project || "All events";
