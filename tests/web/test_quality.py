@@ -126,6 +126,34 @@ def test_keyboard_alone_signs_in_searches_and_filters(context, web_hub) -> None:
     expect(page).to_have_url(re.compile(r"tag=via%3Atab"))
 
 
+def test_skip_link_first_and_focus_follows_navigation(context, web_hub, sign_in) -> None:
+    web_hub.post(project="focus", event="Focus lands on the page")
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/?project=focus")
+    expect(page.locator(".card")).to_have_count(1)
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    assert page.get_by_role("link", name="Skip to content").bounding_box()["y"] >= 0  # shown while focused
+    page.keyboard.press("Enter")
+    expect(page.locator("#main")).to_be_focused()
+    assert page.url.endswith("/?project=focus")
+
+    page.locator("#nav .nav-link", has_text="Heartbeats").focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/heartbeats$"))
+    expect(page.locator("#main")).to_be_focused()
+
+    page.go_back()
+    expect(page.locator(".card")).to_have_count(1)
+    expect(page.locator("#main")).to_be_focused()
+    page.get_by_role("button", name="Critical").click()  # a filter change re-renders the page
+    expect(page).to_have_url(re.compile(r"severity=critical"))
+    expect(page.locator("#main")).to_be_focused()
+    page.keyboard.press("Tab")  # and Tab goes on from the top of the page, not the top of the document
+    assert page.evaluate("document.getElementById('main').contains(document.activeElement)")
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_colour_scheme_follows_the_system_with_readable_contrast(browser, web_hub, sign_in, scheme) -> None:
     web_hub.post(project=f"contrast-{scheme}", channel="ui", event="Readable in both schemes", description="Body text")

@@ -14,7 +14,10 @@ export function onRender(callback) {
   renderShell = callback;
 }
 
-export function render({ keepFocus = false } = {}) {
+/** Render the page for the address. Focus then goes to the page itself (#main), so keyboard and screen reader
+ * users start there rather than at the top of the document; `keepFocus` keeps it in the search box being
+ * typed in, and `focus: false` (the first page) leaves the skip link first in the Tab order. */
+export function render({ keepFocus = false, focus = true } = {}) {
   const main = document.getElementById("main");
   cleanup?.();
   cleanup = null;
@@ -30,6 +33,8 @@ export function render({ keepFocus = false } = {}) {
       const search = main.querySelector(".search-input");
       search?.focus();
       search?.setSelectionRange(caret, caret);
+    } else if (focus) {
+      main.focus({ preventScroll: true });
     }
     return;
   }
@@ -49,10 +54,16 @@ export function startRouter() {
     const link = event.target.closest?.("a[href]");
     if (!link || link.target || event.defaultPrevented || event.button !== 0) return;
     if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    if (link.getAttribute("href").startsWith("#")) {
+      // An in-page link (Skip to content): move focus there without touching the address or the page.
+      event.preventDefault();
+      document.getElementById(link.getAttribute("href").slice(1))?.focus();
+      return;
+    }
     const url = new URL(link.href, location.href);
     if (url.origin !== location.origin || url.pathname.startsWith("/api/")) return;
     event.preventDefault();
     navigate(url.pathname + url.search);
   });
-  render();
+  render({ focus: false });
 }
