@@ -34,7 +34,7 @@ def test_member_runs_an_action_and_sees_the_outcome(context, web_hub, sign_in) -
         body = json.loads(request.body)
         assert body["event"]["id"] == event["id"] and body["actor"]["email"] == "sam@example.com"
         page.get_by_role("button", name="Runs").click()
-        expect(page.locator(".runs")).to_contain_text("rollback")
+        expect(page.locator(".run-label")).to_have_text("Roll back")  # the button's label, not its key
         expect(page.locator(".runs")).to_contain_text("sam@example.com")
 
 
@@ -100,7 +100,9 @@ def test_self_service_page_runs_a_configured_action(context, web_hub, sign_in) -
     panel.get_by_role("button", name="Run").click()
     page.locator("dialog").get_by_role("button", name="Run").click()
     expect(panel.locator(".outcome-line")).to_contain_text("Cache flushed")
+    expect(panel.locator(".outcome-line .outcome")).to_have_text("Done")  # as on the cards
     expect(panel.locator(".runs")).to_contain_text("sam@example.com")
+    expect(panel.locator(".run-label").first).to_have_text("Flush the CDN cache")
     [request] = [r for r in web_hub.service.received if r.path == "/flush"]
     assert json.loads(request.body)["inputs"] == {"region": "us"}
     assert "webhook-signature" in request.headers

@@ -85,3 +85,22 @@ def test_two_open_forms_keep_their_labels_to_themselves(context, web_hub, sign_i
     edit.get_by_label("Name").fill("Label owner, renamed")
     edit.get_by_role("button", name="Save").click()
     expect(page.locator(".check", has_text="Label owner, renamed")).to_be_visible()
+
+
+def test_a_check_that_just_went_down_and_a_viewers_empty_page(context, web_hub, sign_in) -> None:
+    check = make_check(web_hub, "Failed a moment ago", period=3600)
+    assert httpx.post(f"{web_hub.url}/ping/{check['uuid']}/fail", timeout=10).status_code == 200
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/heartbeats")
+    row = page.locator(".check", has_text="Failed a moment ago")
+    expect(row.locator(".state")).to_have_text("Down")
+    expect(row.locator(".check-facts")).to_contain_text("down since just now")
+
+    context.clear_cookies()
+    viewer = context.new_page()
+    sign_in(viewer, "vic@example.com")  # sees the shop project, which has no checks
+    viewer.goto("/heartbeats")
+    expect(viewer.locator(".empty")).to_contain_text("No checks yet")
+    expect(viewer.locator(".empty")).to_contain_text("once an admin creates them")
+    expect(viewer.locator(".empty")).not_to_contain_text("Create one")

@@ -68,12 +68,14 @@ export function inputsForm(inputs) {
   return { rows: fields.map((f) => f.row), read };
 }
 
-function outcomeLine(box, status, message) {
+/** The outcome of a run in words ("Done", "Failed", "Not allowed") with the target's message. */
+export function outcomeLine(box, status, message) {
   const word = OUTCOME_WORDS[status] || status;
   fill(box, h(`span.outcome.outcome-${status}`, {}, word), message ? h("span.outcome-msg", {}, message) : null);
 }
 
-export function runsList(runs) {
+/** Runs, newest first; `labels` maps action keys to the labels people see on the buttons. */
+export function runsList(runs, labels = {}) {
   if (!runs.length) return h("p.muted.small", {}, "Not run yet.");
   return h("ul.runs", { "aria-label": "Runs" }, runs.map((run) => {
     const meta = [run.actor.email || run.actor.name];
@@ -82,7 +84,7 @@ export function runsList(runs) {
       h(`span.dot.dot-${run.status}`, { "aria-hidden": "true" }),
       h("div.run-body", {},
         h("div.run-line", {},
-          h("span.run-label", {}, run.action),
+          h("span.run-label", {}, labels[run.action] || run.action),
           h(`span.outcome.outcome-${run.status}`, {}, OUTCOME_WORDS[run.status] || run.status),
           run.message ? h("span.run-msg", {}, run.message) : null),
         h("div.run-meta", {}, meta.join(" · "), run.created_at ? [" · ", timeEl(run.created_at)] : null)));
@@ -168,7 +170,7 @@ export function actionBar(event) {
         fill(history, h("span.muted.small", {}, "Loading runs…"));
         try {
           const runs = await api(runsUrl(event.id));
-          fill(history, runsList(runs));
+          fill(history, runsList(runs, Object.fromEntries(actions.map((action) => [action.key, action.label]))));
         } catch (error) {
           fill(history, h("p.muted.small", {}, `Runs unavailable: ${error.message}`));
         }

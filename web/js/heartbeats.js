@@ -145,9 +145,14 @@ function checkForm(check, onSaved) {
   return form;
 }
 
+function downFor(since) {
+  const ago = relative(since);
+  return ago === "just now" ? "down since just now" : `down for ${ago.replace(" ago", "")}`;
+}
+
 function nextExpected(check) {
   if (check.status === "paused") return ["paused", null];
-  if (check.status === "down") return check.down_since ? [`down for ${relative(check.down_since).replace(" ago", "")}`, check.down_since] : ["down", null];
+  if (check.status === "down") return check.down_since ? [downFor(check.down_since), check.down_since] : ["down", null];
   if (check.expected_at && new Date(check.expected_at) <= new Date()) return [`overdue ${relative(check.expected_at).replace(" ago", "")}`, check.expected_at];
   if (check.expected_at) return [relative(check.expected_at), check.expected_at];
   return ["on first ping", null];
@@ -215,7 +220,7 @@ export function heartbeatsPage(main) {
       const items = [...page.items].sort((a, b) => ORDER[stateOf(a)] - ORDER[stateOf(b)] || a.name.localeCompare(b.name));
       fill(list, ...(items.length ? items.map((c) => checkRow(c, load)) : [h("div.empty", {},
         h("div.empty-icon", { "aria-hidden": "true" }, icon("heart", 26)), h("p.empty-title", {}, "No checks yet"),
-        h("p.muted", {}, "Create one, then ping its URL from your cron job."))]));
+        h("p.muted", {}, isAdmin() ? "Create one, then ping its URL from your cron job." : "Checks appear here once an admin creates them."))]));
     } catch (error) {
       fill(list, h("p.error", {}, error.status === 404 ? "The heartbeat plugin is not enabled on this hub." : error.message));
     }

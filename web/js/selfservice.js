@@ -1,7 +1,7 @@
 // Self-service actions: standalone actions from the hub's config, each with its form and recent runs.
 
 import { api } from "./api.js";
-import { confirmDialog, inputsForm, runsList } from "./actions.js";
+import { confirmDialog, inputsForm, outcomeLine, runsList } from "./actions.js";
 import { fill, h, icon } from "./dom.js";
 import { canRunActions } from "./state.js";
 
@@ -11,7 +11,7 @@ function actionPanel(action) {
   const form = inputsForm(action.inputs || []);
   const outcome = h("div.outcome-line", { "aria-live": "polite" });
   const runs = h("div.runs-box");
-  const loadRuns = () => api(base(action.name)).then((r) => fill(runs, runsList(r))).catch(() => {});
+  const loadRuns = () => api(base(action.name)).then((r) => fill(runs, runsList(r, { [action.name]: action.label }))).catch(() => {});
   const submit = h("button.btn.btn-primary.btn-sm", { type: "submit", disabled: !canRunActions() }, "Run");
   const element = h("form.panel.action-panel", {},
     h("div.action-head", {}, h("h2", {}, action.label),
@@ -29,9 +29,9 @@ function actionPanel(action) {
     fill(outcome, h("span.spinner", { "aria-hidden": "true" }), h("span.muted", {}, "Running…"));
     try {
       const result = await api(base(action.name), { method: "POST", body: { inputs: form.read() } });
-      fill(outcome, h(`span.outcome.outcome-${result.status}`, {}, result.status), result.message ? h("span.outcome-msg", {}, result.message) : null);
+      outcomeLine(outcome, result.status, result.message);
     } catch (error) {
-      fill(outcome, h("span.outcome.outcome-failed", {}, error.status === 403 ? "Not allowed" : "Failed"), h("span.outcome-msg", {}, error.message));
+      outcomeLine(outcome, error.status === 403 ? "refused" : "failed", error.message);
     } finally {
       submit.disabled = !canRunActions();
       loadRuns();
