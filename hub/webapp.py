@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.exceptions import NotFoundException
 from litestar.response import File
 from litestar.static_files import create_static_files_router
+
+from hub.api.errors import on_http_exception
 
 # The pages the app routes itself (history API); each answers with the shell, which then draws the page.
 APP_PAGES = [
@@ -35,6 +38,8 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+# Paths that belong to the API and its clients (first segment): an unknown one is a JSON 404, never the app.
+API_SEGMENTS = {"api", "v1", "hooks", "ping", "badge", "schema", "health"}
 ROOT_ICONS = ["/icon-192.png", "/icon-512.png"]
 CONTENT_TYPES = {".webmanifest": "application/manifest+json", ".js": "text/javascript; charset=utf-8"}
 
@@ -59,6 +64,12 @@ async def _harden(response: Response) -> Response:
     return response
 
 
+def wants_app_page(request: Request) -> bool:
+    """A browser asking for a page (HTML) at a path that is not the API's: the app shows its own not-found page."""
+    first = request.url.path.lstrip("/").split("/", 1)[0]
+    return request.method == "GET" and first not in API_SEGMENTS and "text/html" in request.headers.get("accept", "")
+
+
 def web_routers(root: Path | None = None) -> list[Any]:
     """Route handlers serving the app; empty when the files are missing (an API-only install)."""
     root = root or web_root()
@@ -77,7 +88,22 @@ def web_routers(root: Path | None = None) -> list[Any]:
             root / "icons" / request.url.path.lstrip("/"), content_disposition_type="inline", media_type="image/png"
         )
 
+    def not_found(request: Request, exc: NotFoundException) -> Response[Any]:
+        # Still a 404 (nothing is there), but with the shell, which says so in the app's own words.
+        if not wants_app_page(request):
+            return on_http_exception(request, exc)
+        page = File(shell, status_code=404, content_disposition_type="inline", media_type="text/html")
+        page.headers.update(SECURITY_HEADERS)
+        page.headers["Cache-Control"] = "no-cache"
+        return page
+
     static = create_static_files_router(
-        "/", directories=[root], html_mode=True, name="web", after_request=_harden, include_in_schema=False
+        "/",
+        directories=[root],
+        html_mode=True,
+        name="web",
+        after_request=_harden,
+        include_in_schema=False,
+        exception_handlers={NotFoundException: not_found},
     )
     return [app_page, root_icon, static]

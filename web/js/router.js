@@ -38,6 +38,8 @@ export function render({ keepFocus = false, focus = true } = {}) {
     }
     return;
   }
+  // No page here (a mistyped or old address): the navigation stays, so there is a way on.
+  renderShell(location.pathname);
   main.replaceChildren(Object.assign(document.createElement("p"), { className: "empty", textContent: "This page does not exist." }));
 }
 
