@@ -16,7 +16,7 @@ def test_a_new_keys_secret_is_shown_once_and_works(context, web_hub, sign_in) ->
     page.goto("/admin")
     keys = page.locator("section.panel", has_text="API keys")
     keys.get_by_label("Name").fill("browser-made key")
-    keys.get_by_label("Scope").select_option("ingest")
+    expect(keys.get_by_label("ingest")).to_be_checked()  # the default scope
     keys.get_by_role("button", name="Create key").click()
     expect(keys.locator("tbody")).to_contain_text("browser-made key")  # the list reloaded...
     box = keys.locator(".secret")
@@ -39,6 +39,32 @@ def test_a_new_keys_secret_is_shown_once_and_works(context, web_hub, sign_in) ->
     page.reload()
     expect(keys.locator("tbody")).to_contain_text("browser-made key")
     expect(page.locator("main")).not_to_contain_text(secret)
+
+
+def test_a_key_can_have_several_scopes_including_act(context, web_hub, sign_in) -> None:
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/admin")
+    keys = page.locator("section.panel", has_text="API keys")
+    keys.get_by_label("Name").fill("reader and runner")
+    keys.get_by_label("ingest").uncheck()
+    keys.get_by_label("read", exact=True).check()
+    keys.get_by_label("act", exact=True).check()
+    keys.get_by_role("button", name="Create key").click()
+    expect(keys.locator("tbody tr", has_text="reader and runner")).to_contain_text("read, act")
+    secret = keys.locator(".secret .secret-value").inner_text()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert httpx.get(f"{web_hub.url}/api/v1/events", headers=headers, timeout=10).status_code == 200
+    listed = httpx.get(f"{web_hub.url}/api/v1/keys", headers={"Authorization": f"Bearer {web_hub.key}"}, timeout=10)
+    assert next(k for k in listed.json() if k["name"] == "reader and runner")["scopes"] == ["read", "act"]
+    expect(keys.get_by_label("ingest")).to_be_checked()  # the form is back to its default for the next key
+
+    keys.get_by_label("Name").fill("no scope at all")
+    for scope in ("ingest", "read", "act", "admin"):
+        keys.get_by_label(scope, exact=True).uncheck()
+    keys.get_by_role("button", name="Create key").click()
+    expect(page.locator(".toast")).to_contain_text("Choose at least one scope")
+    expect(keys.locator("tbody")).not_to_contain_text("no scope at all")
 
 
 def test_a_new_webhook_sources_url_stays_on_the_page(context, web_hub, sign_in) -> None:

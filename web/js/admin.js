@@ -85,20 +85,42 @@ async function rules(slot) {
   }
 }
 
+// What a key may do (hub/auth.py): send events, read them, run actions, and everything (admin).
+const SCOPES = [
+  ["ingest", "send events"],
+  ["read", "read events"],
+  ["act", "run actions"],
+  ["admin", "everything"],
+];
+
+/** A checkbox per scope, any number of them; a new key sends events unless told otherwise. */
+function scopeChoices() {
+  const boxes = SCOPES.map(([scope]) => h("input", { type: "checkbox", id: `key-scope-${scope}`, value: scope, defaultChecked: scope === "ingest" }));
+  const fieldset = h("fieldset.field.scope-choices", {},
+    h("legend", {}, "Scopes"),
+    h("div.row", {}, SCOPES.map(([scope, what], i) =>
+      h("label.field-check", { for: boxes[i].id, title: what }, boxes[i], scope))));
+  return { fieldset, chosen: () => boxes.filter((box) => box.checked).map((box) => box.value) };
+}
+
 async function keys(slot) {
   const created = h("div");
   const name = h("input", { id: "key-name", required: true, placeholder: "deploy script" });
-  const scope = h("select", { id: "key-scope" }, ["ingest", "read", "admin"].map((s) => h("option", { value: s }, s)));
+  const scopes = scopeChoices();
   const project = h("input", { id: "key-project", placeholder: "any project" });
   const form = h("form.inline-form", {},
     h("div.field", {}, h("label", { for: "key-name" }, "Name"), name),
-    h("div.field", {}, h("label", { for: "key-scope" }, "Scope"), scope),
+    scopes.fieldset,
     h("div.field", {}, h("label", { for: "key-project" }, "Project"), project),
     h("button.btn.btn-primary", { type: "submit" }, "Create key"));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (!scopes.chosen().length) {
+      toast("Choose at least one scope.", "error");
+      return;
+    }
     try {
-      const result = await api("/api/v1/keys", { method: "POST", body: { name: name.value, scopes: [scope.value], project: project.value || null } });
+      const result = await api("/api/v1/keys", { method: "POST", body: { name: name.value, scopes: scopes.chosen(), project: project.value || null } });
       shownOnce(created, `Key “${result.info.name}”`, result.key, "Copy it now: it is shown only once.");
       form.reset();
       reload();
