@@ -7,7 +7,7 @@ import { feedPage } from "./feed.js";
 import { heartbeatsPage } from "./heartbeats.js";
 import { loginPage } from "./login.js";
 import { adminPage } from "./admin.js";
-import { navigate, onRender, render, route, startRouter } from "./router.js";
+import { navigate, onRender, render, route, setTitle, startRouter } from "./router.js";
 import { selfServicePage } from "./selfservice.js";
 import { settingsPage } from "./settings.js";
 import { isAdmin, state } from "./state.js";
@@ -78,16 +78,17 @@ function showLogin() {
   if (location.pathname !== "/login") {
     history.replaceState(null, "", `/login?next=${encodeURIComponent(location.pathname + location.search)}`);
   }
+  setTitle("Sign in");
   loginPage(signedIn);
 }
 
 async function boot() {
-  route("/", feedPage);
-  route("/events/:id", eventPage);
-  route("/heartbeats", heartbeatsPage);
-  route("/actions", selfServicePage);
-  route("/admin", adminPage);
-  route("/settings", settingsPage);
+  route("/", feedPage, "Feed");
+  route("/events/:id", eventPage, "Event");
+  route("/heartbeats", heartbeatsPage, "Heartbeats");
+  route("/actions", selfServicePage, "Actions");
+  route("/admin", adminPage, "Admin");
+  route("/settings", settingsPage, "Settings");
   route("/login", () => navigate("/", { replace: true }));
   onRender(drawNav);
   window.addEventListener("hub:signed-out", showLogin);

@@ -4,7 +4,7 @@ import { api } from "./api.js";
 import { eventCard } from "./card.js";
 import { copyButton } from "./copy.js";
 import { fill, h, icon } from "./dom.js";
-import { navigate } from "./router.js";
+import { navigate, setTitle } from "./router.js";
 
 export function eventPage(main, { id }) {
   const controller = new AbortController();
@@ -17,7 +17,7 @@ export function eventPage(main, { id }) {
   api(`/api/v1/events/${encodeURIComponent(id)}`, { signal: controller.signal })
     .then((detail) => {
       const { event } = detail;
-      document.title = `${event.event} · hub`;
+      setTitle(event.event);
       fill(main, 
         h("header.page-head", {}, h("a.back", { href: "/" }, icon("feed", 16), "Feed"),
           copyButton(() => location.href, { label: "Copy link", done: "Link copied", spec: "button.btn-ghost.btn-sm", iconName: "link" })),

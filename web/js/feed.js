@@ -3,7 +3,7 @@
 import { api, query } from "./api.js";
 import { eventCard } from "./card.js";
 import { fill, h, icon } from "./dom.js";
-import { navigate } from "./router.js";
+import { navigate, setTitle } from "./router.js";
 import { state } from "./state.js";
 
 const PAGE = 30;
@@ -173,6 +173,7 @@ export function feedPage(main) {
   observer.observe(sentinel);
 
   const title = filters.channel ? `#${filters.channel}` : filters.project || "All events";
+  setTitle(title === "All events" ? "Feed" : title);
   fill(main, 
     h("header.page-head", {}, h("h1", {}, title), liveDot),
     toolbar(filters, change),

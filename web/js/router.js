@@ -4,10 +4,16 @@ const routes = [];
 let cleanup = null;
 let renderShell = () => {};
 
-export function route(pattern, page) {
+/** A page for a path pattern (`/events/:id`); `title` is the tab's title while it is open (a page may refine it,
+ * as the event page does with the event's title). */
+export function route(pattern, page, title) {
   const names = [];
   const regex = new RegExp(`^${pattern.replace(/:(\w+)/g, (_, name) => (names.push(name), "([^/]+)"))}/?$`);
-  routes.push({ regex, names, page });
+  routes.push({ regex, names, page, title });
+}
+
+export function setTitle(title) {
+  document.title = title ? `${title} · hub` : "hub";
 }
 
 export function onRender(callback) {
@@ -21,13 +27,14 @@ export function render({ keepFocus = false, focus = true } = {}) {
   const main = document.getElementById("main");
   cleanup?.();
   cleanup = null;
-  for (const { regex, names, page } of routes) {
+  for (const { regex, names, page, title } of routes) {
     const match = regex.exec(location.pathname);
     if (!match) continue;
     const params = Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1])]));
     const active = document.activeElement;
     const caret = active?.selectionStart;
     renderShell(location.pathname);
+    setTitle(title);
     cleanup = page(main, params) || null;
     if (keepFocus && active?.classList?.contains("search-input")) {
       const search = main.querySelector(".search-input");
@@ -40,6 +47,7 @@ export function render({ keepFocus = false, focus = true } = {}) {
   }
   // No page here (a mistyped or old address): the navigation stays, so there is a way on.
   renderShell(location.pathname);
+  setTitle("Page not found");
   main.replaceChildren(Object.assign(document.createElement("p"), { className: "empty", textContent: "This page does not exist." }));
 }
 
