@@ -112,3 +112,22 @@ def test_self_service_page_runs_a_configured_action(context, web_hub, sign_in) -
     sign_in(viewer, "vic@example.com")
     viewer.goto("/actions")
     expect(viewer.locator(".action-panel").get_by_role("button", name="Run")).to_be_disabled()
+
+
+def test_an_open_runs_list_shows_a_new_run(context, web_hub, sign_in) -> None:
+    with LoopbackServer(lambda _: (200, {"Content-Type": "application/json"}, b'{"message": "Purged"}')) as target:
+        event = web_hub.post(
+            project="shop",
+            event="Cache is stale",
+            actions=[{"label": "Purge", "key": "purge", "url": f"{target.url}/purge"}],
+        )
+        page = context.new_page()
+        sign_in(page, "sam@example.com")
+        page.goto(f"/events/{event['id']}")
+        page.get_by_role("button", name="Purge").click()
+        expect(page.locator(".outcome-line")).to_contain_text("Done")
+        page.get_by_role("button", name="Runs").click()
+        expect(page.locator(".runs .run")).to_have_count(1)
+        page.get_by_role("button", name="Purge").click()  # again, with the list open
+        expect(page.locator(".runs .run")).to_have_count(2)
+        assert len(target.received) == 2

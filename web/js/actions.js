@@ -91,7 +91,7 @@ export function runsList(runs, labels = {}) {
   }));
 }
 
-async function run(event, action, button, outcome, values) {
+async function run(event, action, button, outcome, values, afterRun) {
   const original = button.textContent;
   button.disabled = true;
   button.classList.add("busy");
@@ -108,10 +108,11 @@ async function run(event, action, button, outcome, values) {
     button.classList.remove("busy");
     button.removeAttribute("aria-busy");
     button.textContent = original;
+    afterRun();
   }
 }
 
-function runButton(event, action, outcome, formSlot) {
+function runButton(event, action, outcome, formSlot, afterRun) {
   const expired = action.expires_at && new Date(action.expires_at) < new Date();
   const allowed = canRunActions();
   const button = h("button.btn.btn-sm", {
@@ -134,14 +135,14 @@ function runButton(event, action, outcome, formSlot) {
         if (action.confirm && !(await confirmDialog(`Run “${action.label}”?`, "This calls the action's server with your inputs."))) return;
         const values = form.read();
         fill(formSlot);
-        await run(event, action, button, outcome, values);
+        await run(event, action, button, outcome, values, afterRun);
       });
       fill(formSlot, element);
       element.querySelector("input,select")?.focus();
       return;
     }
     if (action.confirm && !(await confirmDialog(`Run “${action.label}”?`, `On event “${event.event}”.`))) return;
-    await run(event, action, button, outcome, null);
+    await run(event, action, button, outcome, null, afterRun);
   });
   return button;
 }
@@ -152,11 +153,17 @@ export function actionBar(event) {
   const outcome = h("div.outcome-line", { "aria-live": "polite" });
   const formSlot = h("div");
   const history = h("div.runs-box");
-  const buttons = actions.map((action) =>
-    action.external || !action.key
-      ? h("a.btn.btn-sm", { href: action.url, target: "_blank", rel: "noopener noreferrer" }, action.label, icon("external", 14))
-      : runButton(event, action, outcome, formSlot),
-  );
+  const labels = Object.fromEntries(actions.map((action) => [action.key, action.label]));
+  const isOpen = () => historyButton?.getAttribute("aria-expanded") === "true";
+  const loadRuns = async () => {
+    let shown;
+    try {
+      shown = runsList(await api(runsUrl(event.id)), labels);
+    } catch (error) {
+      shown = h("p.muted.small", {}, `Runs unavailable: ${error.message}`);
+    }
+    if (isOpen()) fill(history, shown); // unless it was closed meanwhile
+  };
   const runnable = actions.some((a) => !a.external && a.key);
   const historyButton = runnable
     ? h("button.btn-ghost.btn-sm", { type: "button", "aria-expanded": "false", onclick: async (e) => {
@@ -168,13 +175,15 @@ export function actionBar(event) {
         }
         toggle.setAttribute("aria-expanded", "true");
         fill(history, h("span.muted.small", {}, "Loading runs…"));
-        try {
-          const runs = await api(runsUrl(event.id));
-          fill(history, runsList(runs, Object.fromEntries(actions.map((action) => [action.key, action.label]))));
-        } catch (error) {
-          fill(history, h("p.muted.small", {}, `Runs unavailable: ${error.message}`));
-        }
+        await loadRuns();
       } }, "Runs")
     : null;
+  // A run while the list is open shows up in it.
+  const afterRun = () => isOpen() && loadRuns();
+  const buttons = actions.map((action) =>
+    action.external || !action.key
+      ? h("a.btn.btn-sm", { href: action.url, target: "_blank", rel: "noopener noreferrer" }, action.label, icon("external", 14))
+      : runButton(event, action, outcome, formSlot, afterRun),
+  );
   return h("div.actions", {}, h("div.action-buttons", {}, buttons, historyButton), formSlot, outcome, history);
 }
