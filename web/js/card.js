@@ -1,6 +1,6 @@
 // One event as a card: icon, title, channel, time, description, source highlights, tags, JSON, timeline, actions.
 
-import { api } from "./api.js";
+import { api, query } from "./api.js";
 import { actionBar } from "./actions.js";
 import { append, fill, h, icon } from "./dom.js";
 import { eventIcon } from "./icons.js";
@@ -118,28 +118,50 @@ function timelineItem(child) {
   );
 }
 
+// The live stream carries top-level events only, so an open timeline asks for new follow-ups this often.
+const FOLLOW_UPS_EVERY_MS = 5000;
+
 /** A context's events, oldest first, from the card's detail answer; the API gives them 500 at a time, and a
- * button fetches the next ones while there are more. */
+ * button fetches the next ones while there are more. Once loaded to its end, the timeline checks for new
+ * follow-ups while it is on the screen. */
 export function timeline(parentId, { children, next_children_cursor: next }) {
-  if (!children.length) return h("p.muted.small", {}, "No follow-up events in this context yet.");
-  const list = h("ol.timeline", { "aria-label": "Context timeline" }, children.map(timelineItem));
-  if (!next) return list;
-  let cursor = next;
-  const more = h("button.btn-ghost.btn-sm", { type: "button" }, "Show later events");
+  const shown = new Set();
+  const list = h("ol.timeline", { "aria-label": "Context timeline" });
+  const none = h("p.muted.small", {}, "No follow-up events in this context yet.");
+  const add = (items) => {
+    const fresh = items.filter((child) => !shown.has(child.id));
+    for (const child of fresh) shown.add(child.id);
+    append(list, fresh.map(timelineItem));
+    if (shown.size) none.remove();
+  };
+  add(children);
+  let cursor = next; // the next page, while there are more
+  let lastPage = null; // what the last loaded page was asked with (null: the first page); new follow-ups join it
+  const more = h("button.btn-ghost.btn-sm", { type: "button", hidden: !cursor }, "Show later events");
+  const load = async (pageCursor) => {
+    const page = await api(`/api/v1/events/${encodeURIComponent(parentId)}${query({ children_cursor: pageCursor })}`);
+    add(page.children);
+    lastPage = pageCursor;
+    cursor = page.next_children_cursor;
+    more.hidden = !cursor;
+  };
   more.addEventListener("click", async () => {
     more.disabled = true;
     try {
-      const page = await api(`/api/v1/events/${encodeURIComponent(parentId)}?children_cursor=${encodeURIComponent(cursor)}`);
-      append(list, page.children.map(timelineItem));
-      cursor = page.next_children_cursor;
-      if (cursor) more.disabled = false;
-      else more.remove();
+      await load(cursor);
+      more.textContent = "Show later events";
     } catch (error) {
-      more.disabled = false;
       more.textContent = `Could not load more (${error.message}) — retry`;
+    } finally {
+      more.disabled = false;
     }
   });
-  return h("div", {}, list, more);
+  const box = h("div.timeline-box", {}, none, list, more);
+  const timer = setInterval(() => {
+    if (!box.isConnected) clearInterval(timer);
+    else if (!cursor && !document.hidden) load(lastPage).catch(() => {});
+  }, FOLLOW_UPS_EVERY_MS);
+  return box;
 }
 
 function contextSection(event, detail) {

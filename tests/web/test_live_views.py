@@ -1,0 +1,26 @@
+"""Views that stay current while open: a context's timeline gains the follow-ups that arrive meanwhile."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+
+def test_an_open_timeline_gains_a_follow_up_sent_while_it_is_open(context, web_hub, sign_in) -> None:
+    parent = web_hub.post(project="shop", channel="deploys", event="Release r4.0", context_id="r40")
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto(f"/events/{parent['id']}")
+    expect(page.locator(".context")).to_contain_text("No follow-up events in this context yet.")
+    web_hub.post(project="shop", channel="deploys", event="r4.0 migrations applied", context_id="r40")
+    steps = page.locator(".timeline .tl-item")
+    expect(steps).to_have_count(1, timeout=15_000)  # it checks every 5 seconds
+    expect(steps).to_contain_text("r4.0 migrations applied")
+    expect(page.locator(".context")).not_to_contain_text("No follow-up events")
+
+    page.goto("/?project=shop&channel=deploys")
+    card = page.locator(".card", has_text="Release r4.0")
+    card.get_by_role("button", name="Show timeline").click()
+    expect(card.locator(".timeline .tl-item")).to_have_count(1)
+    web_hub.post(project="shop", channel="deploys", event="r4.0 health checks green", context_id="r40")
+    expect(card.locator(".timeline .tl-item")).to_have_count(2, timeout=15_000)
+    expect(card.locator(".timeline .tl-item").last).to_contain_text("r4.0 health checks green")
