@@ -1,6 +1,6 @@
 // The service worker: the app shell offline, the last loaded feed offline, push notifications and their actions.
 
-const SHELL_CACHE = "hub-shell-v3";
+const SHELL_CACHE = "hub-shell-v4";
 const DATA_CACHE = "hub-data-v1";
 const SHELL = [
   "/",
@@ -22,6 +22,7 @@ const SHELL = [
   "/js/json.js",
   "/js/login.js",
   "/js/markdown.js",
+  "/js/projects.js",
   "/js/push.js",
   "/js/router.js",
   "/js/schedule.js",

@@ -7,6 +7,7 @@ import { feedPage } from "./feed.js";
 import { heartbeatsPage } from "./heartbeats.js";
 import { loginPage } from "./login.js";
 import { adminPage } from "./admin.js";
+import { loadProjects, refreshProjects } from "./projects.js";
 import { navigate, onRender, render, route, setTitle, startRouter } from "./router.js";
 import { selfServicePage } from "./selfservice.js";
 import { settingsPage } from "./settings.js";
@@ -26,8 +27,16 @@ function drawNav(pathname) {
     h("a.nav-link", { href: s.path, "aria-current": current(s.path) ? "page" : null }, icon(s.icon, 18), h("span", {}, s.label)));
   fill(document.getElementById("nav"), links);
   fill(document.getElementById("tabbar"), links.map((link) => link.cloneNode(true)));
-  const params = new URLSearchParams(location.search);
-  const project = pathname === "/" ? params.get("project") : null;
+  drawProjects(pathname);
+  fill(
+    document.getElementById("sidebar-user"),
+    h("div.user", {}, h("span.avatar", { "aria-hidden": "true" }, (state.user.name || state.user.email).slice(0, 1).toUpperCase()),
+      h("div.user-text", {}, h("div.user-name", {}, state.user.name || state.user.email), h("div.muted.small", {}, state.user.role))));
+  refreshProjects(); // new projects and counts since the last look
+}
+
+function drawProjects(pathname) {
+  const project = pathname === "/" ? new URLSearchParams(location.search).get("project") : null;
   fill(
     document.getElementById("sidebar-projects"),
     h("div.sidebar-title", {}, "Projects"),
@@ -35,10 +44,6 @@ function drawNav(pathname) {
       ? state.projects.map((p) => h("a.side-link", { href: `/?project=${encodeURIComponent(p.slug)}`, "aria-current": p.slug === project ? "page" : null },
           h("span", {}, p.slug), h("span.count", {}, p.event_count.toLocaleString())))
       : h("p.muted.small", {}, "No projects yet."));
-  fill(
-    document.getElementById("sidebar-user"),
-    h("div.user", {}, h("span.avatar", { "aria-hidden": "true" }, (state.user.name || state.user.email).slice(0, 1).toUpperCase()),
-      h("div.user-text", {}, h("div.user-name", {}, state.user.name || state.user.email), h("div.muted.small", {}, state.user.role))));
 }
 
 async function loadSession() {
@@ -56,11 +61,8 @@ async function signedIn(session) {
   state.user = session.user;
   setCsrf(session.csrf_token);
   document.body.classList.remove("signed-out");
-  try {
-    state.projects = await api("/api/v1/projects");
-  } catch {
-    state.projects = [];
-  }
+  state.projects = [];
+  await loadProjects();
   if (location.pathname === "/login") {
     const next = new URLSearchParams(location.search).get("next");
     history.replaceState(null, "", next && next.startsWith("/") && !next.startsWith("//") ? next : "/");
@@ -91,6 +93,7 @@ async function boot() {
   route("/settings", settingsPage, "Settings");
   route("/login", () => navigate("/", { replace: true }));
   onRender(drawNav);
+  window.addEventListener("hub:projects", () => state.user && drawProjects(location.pathname));
   window.addEventListener("hub:signed-out", showLogin);
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
   let session;

@@ -3,6 +3,7 @@
 import { api, query } from "./api.js";
 import { eventCard } from "./card.js";
 import { fill, h, icon } from "./dom.js";
+import { refreshProjects } from "./projects.js";
 import { navigate, setTitle } from "./router.js";
 import { state } from "./state.js";
 
@@ -60,20 +61,29 @@ function toolbar(filters, change) {
     timer = setTimeout(() => change({ q: search.value.trim() }, { replace: true, keepFocus: true }), 300);
   });
   const projectSelect = h("select.select", { "aria-label": "Project", onchange: (e) => change({ project: e.target.value, channel: "" }) },
-    h("option", { value: "" }, "All projects"),
-    state.projects.map((p) => h("option", { value: p.slug, selected: p.slug === filters.project }, p.slug)),
-    // A project with no events yet (a link from elsewhere) still shows as the chosen one.
-    filters.project && !state.projects.some((p) => p.slug === filters.project)
-      ? h("option", { value: filters.project, selected: true }, filters.project)
-      : null);
+    projectOptions(filters));
+  // The list grows when events of a new project arrive (see projects.js).
+  const onProjects = () => fill(projectSelect, projectOptions(filters));
   const severity = h("div.segmented", { role: "group", "aria-label": "Severity" }, SEVERITY_CHOICES.map(([value, label]) =>
     h("button", { type: "button", "aria-pressed": String(filters.severity === value), onclick: () => change({ severity: value }) }, label)));
   const test = h("label.switch", {},
     h("input", { type: "checkbox", checked: filters.test, onchange: (e) => change({ test: e.target.checked }) }),
     h("span.switch-track", { "aria-hidden": "true" }), "Test mode");
-  return h("div.toolbar", {},
+  const bar = h("div.toolbar", {},
     h("div.search", {}, icon("search", 16), search),
     h("div.toolbar-row", {}, projectSelect, severity, test));
+  return { bar, onProjects };
+}
+
+function projectOptions(filters) {
+  return [
+    h("option", { value: "" }, "All projects"),
+    state.projects.map((p) => h("option", { value: p.slug, selected: p.slug === filters.project }, p.slug)),
+    // A project with no events yet (a link from elsewhere) still shows as the chosen one.
+    filters.project && !state.projects.some((p) => p.slug === filters.project)
+      ? h("option", { value: filters.project, selected: true }, filters.project)
+      : null,
+  ];
 }
 
 export function feedPage(main) {
@@ -152,6 +162,7 @@ export function feedPage(main) {
   const live = new EventSource(`/api/v1/stream${query({ ...filters, q: filters.q || undefined })}`);
   live.addEventListener("event", (message) => {
     const event = JSON.parse(message.data);
+    refreshProjects(); // a new project, or new counts
     if (seen.has(event.id)) return;
     seen.add(event.id);
     status.querySelector(".empty")?.remove();
@@ -174,9 +185,11 @@ export function feedPage(main) {
 
   const title = filters.channel ? `#${filters.channel}` : filters.project || "All events";
   setTitle(title === "All events" ? "Feed" : title);
+  const tools = toolbar(filters, change);
+  window.addEventListener("hub:projects", tools.onProjects);
   fill(main, 
     h("header.page-head", {}, h("h1", {}, title), liveDot),
-    toolbar(filters, change),
+    tools.bar,
     activeChips(filters, change),
     channelsSlot,
     tilesSlot,
@@ -204,6 +217,7 @@ export function feedPage(main) {
     live.close();
     observer.disconnect();
     window.removeEventListener("scroll", onScroll);
+    window.removeEventListener("hub:projects", tools.onProjects);
   };
 }
 
