@@ -1,6 +1,6 @@
 // The service worker: the app shell offline, the last loaded feed offline, push notifications and their actions.
 
-const SHELL_CACHE = "hub-shell-v4";
+const SHELL_CACHE = "hub-shell-v5";
 const DATA_CACHE = "hub-data-v1";
 const SHELL = [
   "/",
@@ -47,6 +47,13 @@ self.addEventListener("activate", (event) => {
   );
 });
 
+/** A cached answer says so (`X-Hub-Offline: 1`), so the page can tell it from a fresh one. */
+function markedOffline(response) {
+  const headers = new Headers(response.headers);
+  headers.set("X-Hub-Offline", "1");
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
 /** Network first (always fresh when online), the cached copy when the network fails. */
 async function networkFirst(request, cacheName, fallbackUrl) {
   const cache = await caches.open(cacheName);
@@ -56,7 +63,7 @@ async function networkFirst(request, cacheName, fallbackUrl) {
     return response;
   } catch (error) {
     const cached = await cache.match(fallbackUrl || request);
-    if (cached) return cached;
+    if (cached) return markedOffline(cached);
     throw error;
   }
 }

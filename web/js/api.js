@@ -1,6 +1,13 @@
 // Talking to the hub: same-origin fetch with the session cookie, the CSRF token on every change, JSON errors.
 
 let csrfToken = null;
+// Answers the service worker gave from its cache because the hub could not be reached.
+const cachedAnswers = new WeakSet();
+
+/** Whether `data` (an answer of api()) is the service worker's cached copy rather than the hub's answer. */
+export function isCachedCopy(data) {
+  return data !== null && typeof data === "object" && cachedAnswers.has(data);
+}
 
 export class ApiError extends Error {
   constructor(status, message, field) {
@@ -39,6 +46,7 @@ export async function api(path, { method = "GET", body, signal } = {}) {
     }
     throw new ApiError(response.status, data?.message || response.statusText || "Request failed", data?.field);
   }
+  if (response.headers.get("X-Hub-Offline") && data !== null && typeof data === "object") cachedAnswers.add(data);
   return data;
 }
 

@@ -1,6 +1,6 @@
 // The feed: filters and search in the URL, cursor pages on scroll, live events over SSE with a "N new" pill.
 
-import { api, query } from "./api.js";
+import { api, isCachedCopy, query } from "./api.js";
 import { eventCard } from "./card.js";
 import { fill, h, icon } from "./dom.js";
 import { refreshProjects } from "./projects.js";
@@ -10,6 +10,14 @@ import { state } from "./state.js";
 const PAGE = 30;
 const REACH = 600; // px below the screen where the next page starts loading
 const FILTER_KEYS = ["project", "channel", "tag", "severity", "user_id", "q", "test"];
+// The live indicator: a word as well as a colour.
+const LIVE_WORDS = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline" };
+const LIVE_TITLES = {
+  connecting: "Connecting to the hub",
+  live: "New events appear as they arrive",
+  reconnecting: "The connection to the hub dropped; trying again",
+  offline: "The hub cannot be reached; new events appear once it can",
+};
 const SEVERITY_CHOICES = [
   ["", "All"],
   ["warning,critical", "Warnings"],
@@ -95,12 +103,21 @@ export function feedPage(main) {
   const pill = h("button.pill", { type: "button", hidden: true }, icon("up", 14), h("span"));
   const tilesSlot = h("div");
   const channelsSlot = h("div");
-  const offline = h("div.banner", { hidden: true }, "You are offline: showing the last loaded events.");
+  const offline = h("div.banner", { role: "status", hidden: true });
   const seen = new Set();
   let cursor = null;
   let loading = false;
   let pending = [];
   let ready = false; // set once the tiles and channels above the cards are in place
+  let stale = false; // what is shown came from the device's cache, or did not load: reload once the hub is back
+
+  function showOffline() {
+    stale = true;
+    offline.hidden = false;
+    offline.textContent = seen.size
+      ? "Offline: the hub cannot be reached. Showing the events last loaded on this device."
+      : "Offline: the hub cannot be reached, and nothing is saved on this device for this view.";
+  }
 
   const change = (patch, { replace = false, keepFocus = false } = {}) => {
     const next = { ...filters, ...patch };
@@ -120,7 +137,6 @@ export function feedPage(main) {
     fill(status, h("span.spinner", { "aria-hidden": "true" }), "Loading…");
     try {
       const page = await api(`/api/v1/events${query({ ...filters, limit: PAGE, cursor })}`, { signal: controller.signal });
-      offline.hidden = true;
       for (const event of page.items) {
         if (seen.has(event.id)) continue;
         seen.add(event.id);
@@ -130,10 +146,11 @@ export function feedPage(main) {
       fill(status, 
         seen.size === 0 ? emptyState(filters) : cursor === undefined ? h("span.muted", {}, "You're all caught up.") : "",
       );
+      if (isCachedCopy(page)) showOffline();
       loaded = true;
     } catch (error) {
       if (error.name === "AbortError") return;
-      if (error.status === 0) offline.hidden = false;
+      if (error.status === 0) showOffline();
       fill(status, h("span.error", {}, error.message), " ", h("button.btn-ghost.btn-sm", { type: "button", onclick: loadMore }, "Retry"));
     } finally {
       loading = false;
@@ -176,9 +193,38 @@ export function feedPage(main) {
       pill.querySelector("span").textContent = `${pending.length} new`;
     }
   });
-  const liveDot = h("span.live", { title: "Live" }, h("span.live-dot"), "Live");
-  live.addEventListener("open", () => liveDot.classList.remove("live-off"));
-  live.addEventListener("error", () => liveDot.classList.add("live-off"));
+  const liveWord = h("span.live-word");
+  const liveDot = h("span.live", {}, h("span.live-dot", { "aria-hidden": "true" }), liveWord);
+  let liveState = "connecting";
+  const setLive = (next) => {
+    liveState = next;
+    liveWord.textContent = LIVE_WORDS[next];
+    liveDot.title = LIVE_TITLES[next];
+    liveDot.classList.toggle("live-off", next !== "live");
+    liveDot.classList.toggle("live-wait", next === "reconnecting" || next === "connecting");
+  };
+  setLive("connecting");
+  live.addEventListener("open", () => {
+    setLive("live");
+    if (stale) reload(); // the hub is back: what it has now replaces the cached or missing events
+  });
+  live.addEventListener("error", () => {
+    // The browser retries on its own; a first drop reads as reconnecting, failing again (or no network) as offline.
+    const retrying = live.readyState !== EventSource.CLOSED && liveState === "live" && navigator.onLine;
+    setLive(retrying ? "reconnecting" : "offline");
+  });
+
+  function reload() {
+    stale = false;
+    offline.hidden = true;
+    seen.clear();
+    pending = [];
+    pill.hidden = true;
+    list.replaceChildren();
+    fill(status);
+    cursor = null;
+    loadMore();
+  }
 
   const observer = new IntersectionObserver((entries) => entries[0].isIntersecting && loadMore(), { rootMargin: `${REACH}px` });
   observer.observe(sentinel);

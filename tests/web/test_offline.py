@@ -1,0 +1,48 @@
+"""Offline and back: cached events are marked as such, an uncached view says it has nothing, the live indicator
+says what it shows in words, and everything clears once the hub can be reached again."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+LAST_LOADED = "Showing the events last loaded on this device."
+NOTHING_SAVED = "nothing is saved on this device for this view"
+
+
+def test_offline_feed_is_marked_and_recovers_when_the_hub_is_back(context, web_hub, sign_in) -> None:
+    web_hub.post(project="offline-marks", event="Loaded before the network went away")
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/?project=offline-marks")
+    expect(page.locator(".card", has_text="Loaded before the network went away")).to_be_visible()
+    expect(page.locator(".live")).to_have_text("Live")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.reload()  # once more, so this exact feed request goes through (and into) the worker's cache
+    expect(page.locator(".card", has_text="Loaded before the network went away")).to_be_visible()
+    banner = page.locator(".banner")
+    expect(banner).to_be_hidden()
+
+    context.set_offline(True)
+    try:
+        page.reload()
+        expect(page.locator(".card", has_text="Loaded before the network went away")).to_be_visible()
+        expect(banner).to_be_visible()
+        expect(banner).to_contain_text(LAST_LOADED)
+        expect(page.locator(".live")).to_have_text("Offline")
+
+        page.get_by_role("button", name="Critical").click()  # a view never loaded before
+        expect(page.locator(".card")).to_have_count(0)
+        expect(banner).to_contain_text(NOTHING_SAVED)
+        expect(banner).not_to_contain_text(LAST_LOADED)
+        expect(page.locator(".feed-status .error")).to_contain_text("cannot be reached")
+    finally:
+        context.set_offline(False)
+
+    # The stream reconnects by itself; the banner and the error go, and the view is the hub's again.
+    expect(page.locator(".live")).to_have_text("Live", timeout=15_000)
+    expect(banner).to_be_hidden()
+    expect(page.locator(".feed-status .error")).to_have_count(0)
+    expect(page.locator(".feed-status")).to_contain_text("No events match these filters")
+    web_hub.post(project="offline-marks", event="Sent once back online", severity="critical")
+    expect(page.locator(".card", has_text="Sent once back online")).to_be_visible()
+    expect(page.locator(".card")).to_have_count(1)
