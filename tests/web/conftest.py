@@ -140,6 +140,6 @@ def sign_in() -> Callable[..., None]:
         page.fill("#email", email)
         page.fill("#password", password)
         page.click("button[type=submit]")
-        page.wait_for_selector("#nav .nav-link")
+        page.wait_for_selector("#nav .nav-link", state="attached")  # on a phone the sidebar is hidden
 
     return go

@@ -28,7 +28,7 @@ CONTRAST = """
 """
 
 
-def test_no_sideways_scrolling_on_a_360px_phone(browser, web_hub) -> None:
+def test_no_sideways_scrolling_on_a_360px_phone(browser, web_hub, sign_in) -> None:
     event = web_hub.post(
         project="shop",
         channel="deploys",
@@ -41,10 +41,7 @@ def test_no_sideways_scrolling_on_a_360px_phone(browser, web_hub) -> None:
     context = browser.new_context(viewport={"width": 360, "height": 740}, base_url=web_hub.url)
     try:
         page = context.new_page()
-        page.goto("/login")
-        page.fill("#email", "ada@example.com")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
+        sign_in(page, "ada@example.com")
         expect(page.locator("#tabbar .nav-link").first).to_be_visible()
         expect(page.locator("#sidebar")).to_be_hidden()
         for path in ("/?project=shop", f"/events/{event['id']}", "/heartbeats", "/actions", "/settings", "/admin"):
@@ -61,7 +58,7 @@ def test_no_sideways_scrolling_on_a_360px_phone(browser, web_hub) -> None:
         context.close()
 
 
-def test_long_unbroken_strings_wrap_on_a_390px_phone(browser, web_hub) -> None:
+def test_long_unbroken_strings_wrap_on_a_390px_phone(browser, web_hub, sign_in) -> None:
     long = "x" * 120
     event = web_hub.post(
         project="longwords",
@@ -74,10 +71,7 @@ def test_long_unbroken_strings_wrap_on_a_390px_phone(browser, web_hub) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=web_hub.url)
     try:
         page = context.new_page()
-        page.goto("/login")
-        page.fill("#email", "ada@example.com")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
+        sign_in(page, "ada@example.com")
         expect(page.locator("#tabbar .nav-link").first).to_be_visible()
         paths = ("/?project=longwords", f"/events/{event['id']}", f"/?project=longwords&channel={'c' * 60}")
         for path in (*paths, f"/?user_id=user-{long}@example.com&tag={'k' * 32}:value-{long}"):
