@@ -27,7 +27,7 @@ class LoginGuard:
             (f"addr:{address}", self.attempts * PER_ADDRESS_FACTOR),
         ]
 
-    def wait(self, email: str, address: str) -> float:
+    def _wait(self, email: str, address: str) -> float:
         """Seconds until another attempt is allowed; 0 when one is allowed now."""
         now = time.monotonic()
         longest = 0.0
@@ -45,7 +45,7 @@ class LoginGuard:
         """Before a password is checked: 0 when the attempt may go on, and it is counted as a failure from now,
         so that guesses sent at once cannot all pass while the (slow) checks run; else the seconds to wait.
         A right password gives the attempt back (`succeeded`)."""
-        wait = self.wait(email, address)
+        wait = self._wait(email, address)
         if wait == 0:
             self._count(email, address)
         return wait

@@ -44,10 +44,8 @@ async def screen_request(request: Request) -> None:
     scope = request.scope  # not request.url, which would build a URL object for every request
     if "\x00" in scope["path"] or b"%00" in scope["query_string"].lower():
         raise ValidationProblem("the URL contains a NUL character (%00), which the hub does not accept")
-    if takes_json_body(request.route_handler):
-        content_type = request.headers.get("content-type", "").lower()
-        if content_type and "json" not in content_type and request.headers.get("content-length") != "0":
-            raise HTTPException(status_code=415, detail=f"send the body as application/json, not {content_type}")
+    if takes_json_body(request.route_handler) and request.headers.get("content-length") != "0":
+        refuse_unless_json(request)
 
 
 def bearer_token(connection: ASGIConnection) -> str | None:
@@ -114,15 +112,20 @@ async def caller(connection: ASGIConnection, scope: str) -> ApiKey:
     return key
 
 
+def refuse_unless_json(request: Request, *, allow_text: bool = False) -> None:
+    """415 for a body declared as another media type than JSON (or `text/plain`, with `allow_text`)."""
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type and "json" not in content_type and not (allow_text and content_type.startswith("text/plain")):
+        raise HTTPException(status_code=415, detail=f"send the body as application/json, not {content_type}")
+
+
 def api_key(request: Request) -> ApiKey:
     return request.state.api_key
 
 
 async def read_body(request: Request, limit: int, *, allow_text: bool = False) -> bytes:
     """The raw body, refused with 413 past `limit` bytes and 415 when it is not JSON."""
-    content_type = request.headers.get("content-type", "").lower()
-    if content_type and "json" not in content_type and not (allow_text and content_type.startswith("text/plain")):
-        raise HTTPException(status_code=415, detail=f"send the body as application/json, not {content_type}")
+    refuse_unless_json(request, allow_text=allow_text)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise HTTPException(status_code=413, detail=f"request body is larger than the limit of {limit} bytes")
