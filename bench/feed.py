@@ -368,6 +368,12 @@ async def count_matches(url: str) -> dict[str, int]:
         "rare_channel": (f"SELECT count(*) FROM events WHERE channel = 'pushes' AND {top}", {}),
         "tag": ("SELECT count(*) FROM event_tags WHERE key = 'plan' AND value = 'pro'", {}),
         "rare_tag": ("SELECT count(*) FROM event_tags WHERE key = 'sku' AND value = :v", {"v": RARE_SKU}),
+        "critical": ("SELECT count(*) FROM events WHERE test = false AND severity = 'critical'", {}),
+        "project_alerts": (
+            "SELECT count(*) FROM events e JOIN projects p ON p.id = e.project_id"
+            " WHERE p.slug = 'shop' AND e.test = false AND e.severity <> 'info'",
+            {},
+        ),
         "common_word": (word, {"w": COMMON_WORD}),
         "rare_word": (word, {"w": RARE_WORD}),
     }
@@ -392,6 +398,8 @@ def queries(url: str, requests: int) -> list[Query]:
         Query("rare channel, no project", [{**page, "channel": "pushes"}], n["rare_channel"]),
         Query("tag common", [{**page, "tag": "plan:pro"}], n["tag"]),
         Query("tag rare", [{**page, "tag": f"sku:{RARE_SKU}"}], n["rare_tag"]),
+        Query("critical (in contexts too)", [{**page, "severity": "critical"}], n["critical"]),
+        Query("warnings, project", [{**page, "project": "shop", "severity": "warning,critical"}], n["project_alerts"]),
         Query("search rare word", [{**page, "q": RARE_WORD}], n["rare_word"]),
         Query("search common word", [{**page, "q": COMMON_WORD}], n["common_word"]),
         Query("deep page (cursor)", [{**page, "cursor": c} for c in cursors], n["all"]),
@@ -450,7 +458,7 @@ async def measure_store(url: str, query: Query, requests: int, warmup: int, expl
                     project_ids=project_ids,
                     channel=params.get("channel"),
                     tags=parse_tags([params["tag"]] if "tag" in params else None),
-                    severity=parse_severity(None),
+                    severity=parse_severity(params.get("severity")),
                     q=params.get("q"),
                 )
                 await list_events(conn, db, projects, f, params.get("cursor"), params["limit"])

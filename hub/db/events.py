@@ -115,9 +115,15 @@ class EventFilter(msgspec.Struct, kw_only=True):
     accents_matter: bool = False
 
     @property
+    def only_alerts(self) -> bool:
+        """A severity filter without `info`: warnings and criticals, which an index of their own serves."""
+        return bool(self.severity) and "info" not in self.severity
+
+    @property
     def reaches_children(self) -> bool:
-        """Searches and tag/user filters find context children too; plain feeds list only top-level cards."""
-        return bool(self.q or self.tags or self.user_id)
+        """Searches, tag/user filters and alert filters find context children too (a deploy timeline's failed
+        step is listed under Critical); plain feeds list only top-level cards."""
+        return bool(self.q or self.tags or self.user_id or self.only_alerts)
 
     def matches(self, event: EventOut) -> bool:
         """The same filter, applied in memory to a freshly stored event (for the live stream)."""
@@ -226,6 +232,9 @@ def _conditions(f: EventFilter, order_time: Any, *, all_tags: bool) -> list[Any]
         conditions.append(e.user_id == f.user_id)
     if f.severity:
         conditions.append(e.severity.in_(f.severity))
+    if f.only_alerts:
+        # Spelled as the alert indexes' own condition, a literal, so both databases see that they apply.
+        conditions.append(text(f"events.{schema.ALERTS}"))
     if f.since:
         conditions.append(order_time >= f.since)
     if f.until:

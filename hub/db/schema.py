@@ -31,6 +31,9 @@ from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+# The events an alert filter (a severity filter without `info`) lists, as the condition of its partial indexes.
+ALERTS = "severity <> 'info'"
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -180,6 +183,19 @@ events = Table(
         "id",
         postgresql_where=text("parent_id IS NULL"),
         sqlite_where=text("parent_id IS NULL"),
+    ),
+    # `severity=warning,critical` lists context children too: its own indexes, which hold only those events.
+    Index(
+        "ix_events_alerts_feed", "test", "created_at", "id", postgresql_where=text(ALERTS), sqlite_where=text(ALERTS)
+    ),
+    Index(
+        "ix_events_alerts_project_feed",
+        "project_id",
+        "test",
+        "created_at",
+        "id",
+        postgresql_where=text(ALERTS),
+        sqlite_where=text(ALERTS),
     ),
     Index(
         "ix_events_user",

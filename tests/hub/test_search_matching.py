@@ -60,3 +60,26 @@ async def test_accents_matter_in_the_stream_where_they_do_in_the_feed(hub):
             found, _ = await list_events(conn, hub.db, hub.projects, search, None, 50)
         expected = "ü" in q.lower() or not accents_matter
         assert bool(found) == search.matches(stored.event) == expected, q
+
+
+@pytest.mark.parametrize(
+    ("severity", "child_listed"), [(["critical"], True), (["warning", "critical"], True), (["info", "critical"], False)]
+)
+async def test_the_stream_sends_a_context_child_when_the_feed_lists_it(hub, severity, child_listed):
+    received_at = now_utc()
+    [parent, child] = await hub.ingestor.store(
+        [
+            draft_from_input(
+                EventIn(event=name, severity=level, context_id="deploy-9"),
+                project="shop",
+                source="api",
+                received_at=received_at,
+            )
+            for name, level in [("Deploy started", "info"), ("Deploy failed", "critical")]
+        ]
+    )
+    assert child.event.parent_id == parent.event.id
+    f = EventFilter(severity=severity)
+    async with hub.db.reader.connect() as conn:
+        found, _ = await list_events(conn, hub.db, hub.projects, f, None, 50)
+    assert ("Deploy failed" in {e.event for e in found}) == f.matches(child.event) == child_listed

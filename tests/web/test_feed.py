@@ -126,6 +126,21 @@ def test_severity_and_test_mode_toggles(context, web_hub, sign_in) -> None:
     expect(page.locator(".card")).to_contain_text("Checkout tried in test mode")
 
 
+def test_critical_lists_a_timelines_failed_step_with_a_way_to_its_timeline(context, web_hub, sign_in) -> None:
+    started = web_hub.post(project="rollouts", event="Deploy started", context_id="deploy-12")
+    web_hub.post(project="rollouts", event="Deploy failed", severity="critical", context_id="deploy-12")
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/?project=rollouts")
+    expect(page.locator(".card")).to_have_count(1)  # the timeline's card only
+    page.get_by_role("button", name="Critical").click()
+    failed = page.locator(".card", has_text="Deploy failed")
+    expect(page.locator(".card")).to_have_count(1)
+    failed.get_by_role("link", name="in a timeline").click()
+    expect(page).to_have_url(re.compile(f"/events/{started['id']}$"))
+    expect(page.locator(".timeline .tl-item")).to_contain_text("Deploy failed")
+
+
 def test_a_member_never_sees_another_projects_events(context, web_hub, sign_in) -> None:
     secret = web_hub.post(project="payroll", event="Salaries paid")
     visible = web_hub.post(project="shop", event="Visible to shop members")

@@ -98,6 +98,8 @@ function meta(event, onFilter) {
     h("span.sep", { "aria-hidden": "true" }, "·"),
     filterButton(event.project, { project: event.project }, `Show project ${event.project}`),
     event.user_id ? [h("span.sep", { "aria-hidden": "true" }, "·"), filterButton(event.user_id, { user_id: event.user_id }, `Show events of ${event.user_id}`)] : null,
+    // A follow-up listed on its own (a search, or Critical) says which timeline it belongs to.
+    event.parent_id ? [h("span.sep", { "aria-hidden": "true" }, "·"), h("a.meta-link", { href: `/events/${event.parent_id}` }, "in a timeline")] : null,
     event.source !== "api" ? h("span.badge", {}, event.source) : null,
     event.severity !== "info" ? h(`span.badge.sev-${event.severity}`, {}, event.severity) : null,
     event.test ? h("span.badge.badge-test", {}, "test") : null,

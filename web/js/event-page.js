@@ -22,7 +22,6 @@ export function eventPage(main, { id }) {
         h("header.page-head", {}, h("a.back", { href: "/" }, icon("feed", 16), "Feed"),
           copyButton(() => location.href, { label: "Copy link", done: "Link copied", spec: "button.btn-ghost.btn-sm", iconName: "link" })),
         eventCard(event, { onFilter: toFeed, detail: event.context_id && !event.parent_id ? detail : null, expanded: true }),
-        event.parent_id ? h("p.muted", {}, "Part of a context: ", h("a", { href: `/events/${event.parent_id}` }, "open the parent event"), ".") : null,
       );
     })
     .catch((error) => {

@@ -6,10 +6,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 import hub.db.events
 from hub.db import schema
+from hub.db.events import EventFilter, encode_cursor, feed_query
 from hub.testing import bearer, make_key
 
 EVENT = {
@@ -404,6 +405,47 @@ async def test_contexts_group_into_a_timeline(client, admin_headers):
     assert restart["parent_id"] is None
     later = (await client.post("/api/v1/events", json=event("Step"), headers=admin_headers)).json()
     assert later["parent_id"] == restart["id"]
+
+
+async def test_an_alert_filter_lists_the_alerts_inside_contexts(client, admin_headers):
+    def event(name: str, severity: str = "info", **extra):
+        return {"project": "p", "event": name, "severity": severity, **extra}
+
+    async def listed(query: str) -> list[str]:
+        answer = await client.get(f"/api/v1/events?{query}", headers=admin_headers)
+        assert answer.status_code == 200, answer.text
+        return [e["event"] for e in answer.json()["items"]]
+
+    for name, severity in [("Deploy started", "info"), ("Tests slow", "warning"), ("Deploy failed", "critical")]:
+        await client.post("/api/v1/events", json=event(name, severity, context_id="deploy-7"), headers=admin_headers)
+    await client.post("/api/v1/events", json=event("Disk full", "critical"), headers=admin_headers)
+    await client.post("/api/v1/events", json=event("Test alert", "critical", test=True), headers=admin_headers)
+
+    assert await listed("severity=critical") == ["Disk full", "Deploy failed"]
+    assert await listed("severity=warning,critical&project=p") == ["Disk full", "Deploy failed", "Tests slow"]
+    assert await listed("severity=critical&limit=1&project=p") == ["Disk full"]
+    assert await listed("severity=critical&test=true") == ["Test alert"]
+    # With `info` the filter is a broad one, like the plain feed: context cards only.
+    assert await listed("severity=info,critical") == ["Disk full", "Deploy started"]
+    assert await listed("") == ["Disk full", "Deploy started"]
+
+
+async def test_the_alert_filter_reads_its_own_indexes(hub):
+    db = hub.db
+    for project_ids, index in [(None, "ix_events_alerts_feed"), ([1], "ix_events_alerts_project_feed")]:
+        f = EventFilter(severity=["warning", "critical"], project_ids=project_ids)
+        query = feed_query(db, f, encode_cursor(datetime(2026, 1, 1, tzinfo=UTC), 5), 50)
+        sql = str(query.compile(db.reader.sync_engine, compile_kwargs={"literal_binds": True}))
+        async with db.reader.connect() as conn:
+            if db.is_sqlite:
+                plan = " ".join(str(row[-1]) for row in await conn.execute(text("EXPLAIN QUERY PLAN " + sql)))
+            else:
+                # The table is empty: ask whether the index can serve the page in order on its own.
+                for method in ["seqscan", "bitmapscan", "sort"]:
+                    await conn.execute(text(f"SET LOCAL enable_{method} = off"))
+                plan = " ".join(str(row[0]) for row in await conn.execute(text("EXPLAIN " + sql)))
+        assert index in plan, plan
+        assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan  # newest first straight from the index
 
 
 async def test_a_context_with_more_children_than_one_answer_holds_pages_through_them(
