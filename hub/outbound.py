@@ -21,7 +21,8 @@ import ipaddress
 import socket
 import ssl
 import time
-from collections import OrderedDict, deque
+import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -30,7 +31,7 @@ import httpx
 import msgspec
 
 from hub.background import BackgroundTasks
-from hub.breaker import Breaker
+from hub.breaker import Destination, Line
 from hub.netstream import AsyncioBackend
 
 # Origins whose pools are kept open at once; the least recently used idle ones are closed beyond this.
@@ -176,27 +177,26 @@ class _Host:
     each would take its turn at a timeout of its own.
     """
 
-    __slots__ = ("backend", "breaker", "busy", "closing", "idle", "in_use", "limit", "origin", "queue", "ssl")
+    __slots__ = ("backend", "breaker", "busy", "closing", "connections", "destination", "idle", "origin", "ssl")
 
     def __init__(
         self,
-        name: str,
         origin: httpcore.Origin,
+        destination: Destination,
         limit: int,
         backend: httpcore.AsyncNetworkBackend,
         ssl_context: ssl.SSLContext,
         closing: BackgroundTasks,
     ) -> None:
         self.origin = origin
+        self.destination = destination  # kept alive while the host is open (the client holds it weakly)
+        self.breaker = destination.breaker
         self.backend = backend
         self.ssl = ssl_context
         self.closing = closing
-        self.limit = limit
-        self.in_use = 0  # connection slots taken
-        self.queue: deque[asyncio.Future[None]] = deque()  # requests waiting for a slot, first come first served
+        self.connections = Line(limit)  # requests waiting for a connection, first come first served
         self.idle: list[httpcore.AsyncHTTPConnection] = []
         self.busy = 0
-        self.breaker = Breaker(name)
 
     def refuse_if_not_answering(self) -> None:
         if (refusal := self.breaker.refusal()) is not None:
@@ -205,35 +205,15 @@ class _Host:
     async def acquire(self) -> None:
         """A connection slot, in turn; HostNotAnswering if the host is not answering, or stops while waiting."""
         self.refuse_if_not_answering()
-        if self.in_use < self.limit and not self.queue:
-            self.in_use += 1
-            return
-        turn = asyncio.get_running_loop().create_future()
-        self.queue.append(turn)
-        try:
-            await turn
-        except asyncio.CancelledError:
-            if turn.done() and not turn.cancelled() and turn.exception() is None:
-                self.release()  # the slot came as the caller gave up: it goes to the next in line
-            elif turn in self.queue:
-                self.queue.remove(turn)
-            raise
+        await self.connections.take()
 
     def release(self) -> None:
-        while self.queue:
-            turn = self.queue.popleft()
-            if not turn.done():
-                turn.set_result(None)  # the slot passes straight to the next in line
-                return
-        self.in_use -= 1
+        self.connections.give_back()
 
     def not_answering(self, reason: str) -> None:
         self.breaker.unanswered(reason)
         refusal = self.breaker.why_not_sent()
-        while self.queue:
-            turn = self.queue.popleft()
-            if not turn.done():
-                turn.set_exception(HostNotAnswering(refusal))
+        self.connections.refuse(lambda: HostNotAnswering(refusal))
 
     def take(self) -> httpcore.AsyncHTTPConnection:
         """An idle connection still fit for reuse, or a new one (which connects on its first request)."""
@@ -256,6 +236,11 @@ class _Host:
         connections, self.idle = self.idle, []
         for connection in connections:
             await connection.aclose()
+
+
+def _origin(url: httpx.URL) -> str:
+    """The key of a URL's host: scheme, host and port as written ("https://hooks.slack.com")."""
+    return f"{url.scheme}://{url.netloc.decode()}"
 
 
 @contextlib.asynccontextmanager
@@ -314,14 +299,35 @@ class OutboundClient:
         self._total = asyncio.Semaphore(max_connections)
         # origin -> its client, least recently used first; idle ones beyond MAX_HOSTS are closed.
         self._hosts: OrderedDict[str, _Host] = OrderedDict()
+        # origin -> its Destination, while a host or the outbox holds it: one breaker and one line per origin, even
+        # when its host is closed and opened again meanwhile.
+        self._destinations: weakref.WeakValueDictionary[str, Destination] = weakref.WeakValueDictionary()
         self._closing = BackgroundTasks()
 
+    def destination(self, url: str) -> Destination | None:
+        """The host a request to `url` goes to, for the outbox to wait its turn at (hub.breaker.Destination): as
+        many turns as the host has connections, and the host's breaker. None for a URL `request` refuses."""
+        try:
+            parsed = httpx.URL(url)
+        except httpx.InvalidURL:
+            return None
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            return None
+        return self._destination(_origin(parsed))
+
+    def _destination(self, key: str) -> Destination:
+        destination = self._destinations.get(key)
+        if destination is None:
+            destination = self._destinations[key] = Destination(key, self.per_host)
+        return destination
+
     def _host(self, url: httpx.URL) -> _Host:
-        key = f"{url.scheme}://{url.netloc.decode()}"
+        key = _origin(url)
         host = self._hosts.get(key)
         if host is None:
             origin = httpcore.Origin(url.raw_scheme, url.raw_host, url.port or (443 if url.scheme == "https" else 80))
-            host = self._hosts[key] = _Host(key, origin, self.per_host, self._backend, self._ssl, self._closing)
+            destination = self._destination(key)
+            host = self._hosts[key] = _Host(origin, destination, self.per_host, self._backend, self._ssl, self._closing)
             idle_hosts = [n for n, h in self._hosts.items() if h.busy == 0 and n != key]
             for name in idle_hosts[: max(0, len(self._hosts) - MAX_HOSTS)]:
                 self._closing.add(self._hosts.pop(name).aclose())
