@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.api.common import api_key
 from hub.api.common import require as require_scope
 from hub.auth import ApiKey
-from hub.breaker import Breaker
+from hub.breaker import Breaker, Destination
 from hub.db.batch import Batch, inserting, run_together
 from hub.db.dialect import insert_ignore, upsert
 from hub.db.engine import Database
@@ -54,6 +54,7 @@ __all__ = [
     "Breaker",
     "Database",
     "Delivery",
+    "Destination",
     "EventIn",
     "EventOut",
     "HostNotAnswering",

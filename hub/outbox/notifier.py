@@ -106,3 +106,9 @@ class Notifier(Protocol):
     # outbox claim with every recipient this notifier is about to be sent to, before their `send`, so it can load
     # what it needs in one go (the web push notifier fetches the claim's subscriptions in one query). Sends of an
     # earlier claim may still be running: what it loads is a cache, and `send` must cope without it.
+
+    # Optional: `def destination(self, hub: HubContext, recipient: Recipient) -> Destination | None`, called once
+    # per delivery right after `prepare`: where `send` will send it, `hub.outbound.destination(url)` for a URL or a
+    # `Destination` of the notifier's own for a server of its own. The outbox sends at most `destination.line.limit`
+    # deliveries to one destination at once, the others waiting their turn without holding a sending slot; None
+    # (or no such method) sends without waiting a turn.

@@ -5,18 +5,21 @@ single `BEGIN IMMEDIATE` writer on SQLite), so with several processes each deliv
 claimed row carries a lease: if its process dies before recording the result, the row is handed out again
 when the lease runs out. A clean stop finishes the sends in flight first, so nothing is lost or sent twice.
 
-Every claimed delivery is a task of its own: it sends when one of `delivery.concurrency` sending slots is
-free, then waits for its outcome to be recorded. Outcomes are recorded as sends finish, those that finish
-together in one transaction, and a new batch is claimed as soon as fewer than `concurrency` claimed deliveries
-are left. So a receiver that answers slowly (or not at all, until the timeout) holds up only its own
-deliveries, never the ones claimed with it or after it. A backlog to a receiver that stopped answering does
-not fill every slot either: the notifiers send it one request at a time and the rest fail at once, to be
-retried (hub.breaker).
+Every claimed delivery is a task of its own: it waits for its destination's turn (when its notifier says where
+it goes: a webhook or push host gets as many turns as it has connections), then for one of `delivery.concurrency`
+sending slots, sends, and waits for its outcome to be recorded. Outcomes are recorded as sends finish, those that
+finish together in one transaction, and a new batch is claimed as soon as fewer than `concurrency` claimed
+deliveries are left. So a receiver that answers slowly (or not at all, until the timeout) holds up only its own
+deliveries, never the ones claimed with it or after it: a backlog to it holds only the slots its connections can
+use, the rest of it waiting in its destination's line. A backlog to a receiver that stopped answering does not
+wait out a timeout a delivery either: it gets one request at a time and the rest fail at once, to be retried
+(hub.breaker).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -26,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from sqlalchemy import and_, bindparam, or_, select, update
 
+from hub.breaker import Destination, NotAnswering
 from hub.db import schema
 from hub.models import now_utc
 from hub.outbound import BlockedAddress, ResponseTooLarge
@@ -44,13 +48,15 @@ RECORD_EVERY_SECONDS = 0.02
 class _Job:
     """One send: a delivery row (and, for a digest, the held rows it carries), claimed at `now`."""
 
-    __slots__ = ("carried", "latency_ms", "message", "now", "outcome", "row")
+    __slots__ = ("carried", "destination", "latency_ms", "message", "now", "outcome", "recipient", "row")
 
     def __init__(self, row: Any, message: Message, carried: list[Any], now: datetime) -> None:
         self.row = row
+        self.recipient = Recipient(row.notifier, row.address, row.user_id)
         self.message = message
         self.carried = carried
         self.now = now
+        self.destination: Destination | None = None  # where it goes, if its notifier says
         self.outcome = Outcome("retry")
         self.latency_ms = 0.0
 
@@ -118,6 +124,7 @@ class Outbox:
                 return []
             jobs = await self._prepare(rows, now)
             await self._let_notifiers_prepare(jobs)
+            self._find_destinations(jobs)
             sends = [asyncio.create_task(self._send(job), name=f"hub-delivery-{job.row.id}") for job in jobs]
             for send in sends:
                 self._claimed.add(send)
@@ -132,8 +139,14 @@ class Outbox:
     async def _send(self, job: _Job) -> None:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.hub.settings.delivery.concurrency)
-        async with self._slots:
-            await self._attempt(job)
+        # The destination's turn first, then a slot: a delivery waiting for a busy host must not hold a slot that a
+        # delivery to another host could use.
+        turn = job.destination.turn() if job.destination is not None else contextlib.nullcontext()
+        try:
+            async with turn, self._slots:
+                await self._attempt(job)
+        except NotAnswering as exc:  # refused in line: its destination stopped answering meanwhile
+            job.outcome = Outcome("retry", detail=str(exc))
         done = asyncio.get_running_loop().create_future()
         self._finished.append((job, done))
         if self._recorder is None or self._recorder.done():
@@ -225,8 +238,7 @@ class Outbox:
     async def _let_notifiers_prepare(self, jobs: list[_Job]) -> None:
         by_notifier: dict[str, list[Recipient]] = {}
         for job in jobs:
-            row = job.row
-            by_notifier.setdefault(row.notifier, []).append(Recipient(row.notifier, row.address, row.user_id))
+            by_notifier.setdefault(job.row.notifier, []).append(job.recipient)
         for name, recipients in by_notifier.items():
             prepare = getattr(self.notifiers.get(name), "prepare", None)
             if prepare is None:
@@ -236,6 +248,24 @@ class Outbox:
             except Exception:
                 log.exception("notifier %s failed to prepare a claim; its sends go on without it", name)
 
+    def _find_destinations(self, jobs: list[_Job]) -> None:
+        """Ask each notifier where its deliveries go, right after `prepare` (whose cache may tell). A notifier
+        that does not say sends without waiting its turn, as before destinations existed."""
+        notifiers = self.notifiers
+        for job in jobs:
+            name = job.row.notifier
+            find = getattr(notifiers.get(name), "destination", None)
+            if find is None:
+                continue
+            try:
+                destination = find(self.hub.context, job.recipient)
+                if destination is not None and not isinstance(destination, Destination):
+                    raise TypeError(f"destination() returned {destination!r}, not a Destination or None")
+            except Exception:
+                log.exception("notifier %s could not say where delivery %s goes; sent anyway", name, job.row.id)
+            else:
+                job.destination = destination
+
     async def _attempt(self, job: _Job) -> None:
         row = job.row
         notifier = self.notifiers.get(row.notifier)
@@ -244,9 +274,7 @@ class Outbox:
             job.outcome = Outcome("failed", detail=f"no notifier plugin named {row.notifier!r} is loaded")
             return
         try:
-            job.outcome = await notifier.send(
-                self.hub.context, Recipient(row.notifier, row.address, row.user_id), job.message
-            )
+            job.outcome = await notifier.send(self.hub.context, job.recipient, job.message)
         except BlockedAddress as exc:
             job.outcome = Outcome("failed", detail=str(exc))
         except ResponseTooLarge as exc:

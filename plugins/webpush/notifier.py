@@ -9,7 +9,7 @@ from typing import Any
 
 from pywebpush import WebPusher
 
-from hub.pluginapi import HubContext, Message, Outcome, Recipient
+from hub.pluginapi import Destination, HubContext, Message, Outcome, Recipient
 
 from .payload import encode
 from .vapid import VapidKeys
@@ -35,6 +35,12 @@ class WebPushNotifier:
         ids = list(dict.fromkeys(r.address for r in recipients))
         found = await asyncio.gather(*(hub.push_subscription(i) for i in ids))
         self._claimed = dict(zip(ids, found, strict=True))
+
+    def destination(self, hub: HubContext, recipient: Recipient) -> Destination | None:
+        """The push service the subscription's endpoint is on, as `prepare` loaded it (None if it did not): a
+        backlog to one push service waits for its connections without holding sending slots."""
+        subscription = self._claimed.get(recipient.address)
+        return hub.outbound.destination(subscription["endpoint"]) if subscription else None
 
     async def send(self, hub: HubContext, recipient: Recipient, message: Message) -> Outcome:
         if self.keys is None:

@@ -439,3 +439,38 @@ async def test_a_backlog_to_a_hanging_receiver_holds_up_the_others_for_one_timeo
     assert len(retries) == 12
     refused = [d for d in retries if "did not answer a request" in d["last_error"]]
     assert len(refused) == 9 and all("timed out" in d["last_error"] for d in refused)
+
+
+async def test_a_backlog_to_a_slow_receiver_holds_only_the_slots_it_can_use(client, hub, admin_headers, settings):
+    """A host answering slowly but within the timeout, with a backlog claimed ahead of a page to another host: the
+    backlog waits for the host's two connections without holding the other sending slots, so the page goes out at
+    once, and every slow delivery is still sent once."""
+    settings.delivery.concurrency = 4
+    await hub.outbound.aclose()
+    hub.outbound = OutboundClient(allow=["127.0.0.1"], timeout=2, max_connections_per_host=2)
+    counting, slow_seen = counting_server()
+    fast, seen = counting_server()
+    fast_at: list[float] = []
+
+    def slow(received: Received):
+        time.sleep(0.3)  # answers, well within the timeout
+        return counting(received)
+
+    def timed(received: Received):
+        fast_at.append(time.monotonic())
+        return fast(received)
+
+    with LoopbackServer(slow) as slow_server, LoopbackServer(timed) as fine:
+        await slack_rule(client, admin_headers, slow_server.url)
+        for i in range(16):
+            await send(client, admin_headers, event=f"slow {i}")
+        await slack_rule(client, admin_headers, fine.url)
+        await send(client, admin_headers, event="page", severity="critical")
+        started = time.monotonic()
+        assert await asyncio.wait_for(hub.outbox.run_once(), 20) == 17
+        finished = time.monotonic()
+    # The backlog takes 8 rounds of 0.3 s at two connections; the page waited for 13 of its 16 (2.4 s) before.
+    assert fast_at[0] - started < 0.5 < 2.0 < finished - started
+    assert len(seen) == 1
+    assert len(slow_seen) == len(set(slow_seen)) == 16
+    assert [d["state"] for d in await deliveries(client, admin_headers)] == ["delivered"] * 17

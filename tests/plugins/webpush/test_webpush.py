@@ -18,6 +18,7 @@ from peers import LoopbackServer, Received
 
 from hub.core import Hub
 from hub.models import now_utc
+from hub.outbound import OutboundClient
 
 
 def b64url(data: bytes) -> str:
@@ -194,6 +195,40 @@ async def test_429_backs_off_for_retry_after(client, hub, admin_headers):
         assert await hub.outbox.run_once(now + timedelta(seconds=29)) == 0
         assert await hub.outbox.run_once(now + timedelta(seconds=30)) == 1
     assert len(push_service.received) == 2
+
+
+async def test_a_backlog_to_one_slow_push_service_leaves_the_other_sending_slots_free(
+    client, hub, admin_headers, settings
+):
+    """Pushes wait for one of their push service's turns (as many as it has connections) before they take a sending
+    slot, known from the subscription's endpoint: a push to another service claimed after them goes out at once."""
+    settings.delivery.concurrency = 4
+    settings.outbound.max_connections_per_host = 2
+    await hub.outbound.aclose()
+    hub.outbound = OutboundClient(allow=["127.0.0.1"], max_connections_per_host=2)
+    fast_at: list[float] = []
+
+    def slow(received: Received):
+        time.sleep(0.2)
+        return 201, {}, b""
+
+    def fast(received: Received):
+        fast_at.append(time.monotonic())
+        return 201, {}, b""
+
+    with LoopbackServer(slow) as slow_service, LoopbackServer(fast) as fast_service:
+        for i in range(6):
+            await subscribe(client, admin_headers, f"{slow_service.url}/push/{i}", Browser())
+        event = {"project": "shop", "event": "backlog", "notify": True}
+        assert (await client.post("/api/v1/events", json=event, headers=admin_headers)).status_code == 201
+        await subscribe(client, admin_headers, f"{fast_service.url}/push/bob", Browser(), email="bob@example.com")
+        event = {"project": "shop", "event": "page", "notify": True, "severity": "critical"}
+        assert (await client.post("/api/v1/events", json=event, headers=admin_headers)).status_code == 201
+        started = time.monotonic()
+        assert await hub.outbox.run_once(now_utc()) == 13
+    # Six rounds of two pushes take 1.2 s; with every slot open to them, the page waited for nine of the twelve.
+    assert fast_at[0] - started < 0.3
+    assert len(slow_service.received) == 12 and len(fast_service.received) == 1
 
 
 async def test_vapid_keys_are_generated_once_and_kept(client, hub, settings):
