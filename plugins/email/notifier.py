@@ -1,15 +1,17 @@
 """Handing one email to the SMTP server and classifying its answer (4xx try again, 5xx give up).
 
-A server that times out or refuses the connection gets one email at a time until it answers again; the others
-are retried later without waiting out a timeout each (hub.breaker), so they do not hold the outbox's sending
-slots that notifications by push and Slack need.
+Every email goes to one destination, the mail server: the outbox hands it at most
+`outbound.max_connections_per_host` emails at once, the others waiting their turn without holding the sending
+slots that notifications by push and Slack need. A server that times out or refuses the connection gets one
+email at a time until it answers again; the others are retried later without waiting out a timeout each
+(hub.breaker).
 """
 
 from __future__ import annotations
 
 import aiosmtplib
 
-from hub.pluginapi import Breaker, HubContext, Message, Outcome, Recipient
+from hub.pluginapi import Destination, HubContext, Message, Outcome, Recipient
 
 from .render import build
 
@@ -18,12 +20,24 @@ class EmailNotifier:
     name = "email"
 
     def __init__(self) -> None:
-        self._servers: dict[tuple[str, int], Breaker] = {}
+        self._servers: dict[tuple[str, int], Destination] = {}
+
+    def destination(self, hub: HubContext, recipient: Recipient) -> Destination:
+        """The mail server, whoever the email is for."""
+        return self._server(hub)
+
+    def _server(self, hub: HubContext) -> Destination:
+        """One per configured server, with as many turns as a webhook host gets connections."""
+        settings = hub.plugin_settings("email")
+        key = (settings.host, settings.port)
+        if key not in self._servers:
+            limit = hub.settings.outbound.max_connections_per_host
+            self._servers[key] = Destination(f"the mail server {settings.host}:{settings.port}", limit)
+        return self._servers[key]
 
     async def send(self, hub: HubContext, recipient: Recipient, message: Message) -> Outcome:
         settings = hub.plugin_settings("email")
-        server = (settings.host, settings.port)
-        breaker = self._servers.setdefault(server, Breaker(f"the mail server {settings.host}:{settings.port}"))
+        breaker = self._server(hub).breaker
         if (refusal := breaker.refusal()) is not None:
             return Outcome("retry", detail=refusal)
         mail = build(

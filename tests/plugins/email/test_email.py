@@ -3,8 +3,10 @@ and SMTP's own failure classes (4xx again later, 5xx never)."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
+import time
 from datetime import timedelta
 from email.message import EmailMessage
 from email.policy import default
@@ -12,20 +14,31 @@ from email.policy import default
 import msgspec
 import pytest
 from aiosmtpd.controller import Controller
+from peers import LoopbackServer, Received
 from sqlalchemy import text
 
 from hub.models import now_utc
+from hub.outbound import OutboundClient
 
 
 class Inbox:
-    """An aiosmtpd handler that keeps every message, or refuses with a scripted SMTP reply."""
+    """An aiosmtpd handler that keeps every message, or refuses with a scripted SMTP reply; it answers `delay`
+    seconds after the message came, and counts the most messages it had in hand at once."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.refuse: list[str] = []
+        self.delay = 0.0
+        self.in_hand = self.most_in_hand = 0
 
     async def handle_DATA(self, server, session, envelope):
+        self.in_hand += 1
+        self.most_in_hand = max(self.most_in_hand, self.in_hand)
+        try:
+            await asyncio.sleep(self.delay)
+        finally:
+            self.in_hand -= 1
         if self.refuse:
             return self.refuse.pop(0)
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
@@ -146,6 +159,37 @@ async def test_smtp_4xx_retries_and_5xx_fails(client, hub, admin_headers, smtp):
     await hub.outbox.run_once(now_utc())
     failed = (await client.get("/api/v1/deliveries?state=failed", headers=admin_headers)).json()["items"]
     assert [d["last_status"] for d in failed] == [554]
+
+
+async def test_a_slow_mail_server_holds_only_the_sending_slots_its_connections_can_use(
+    client, hub, admin_headers, smtp, settings
+):
+    """Emails wait for one of the mail server's turns (as many as `outbound.max_connections_per_host`) before they
+    take a sending slot: a backlog to a slow server leaves the other slots free, and a Slack page claimed after it
+    goes out at once."""
+    settings.delivery.concurrency = 4
+    settings.outbound.max_connections_per_host = 2
+    await hub.outbound.aclose()
+    hub.outbound = OutboundClient(allow=["127.0.0.1"], max_connections_per_host=2)
+    smtp.delay = 0.4
+    page_at: list[float] = []
+
+    def slack(received: Received):
+        page_at.append(time.monotonic())
+        return 200, {}, b"ok"
+
+    with LoopbackServer(slack) as server:
+        await email_rule(client, admin_headers)
+        for i in range(8):
+            await client.post("/api/v1/events", json={"project": "shop", "event": f"slow {i}"}, headers=admin_headers)
+        rule = {"name": "mail", "targets": [{"slack": server.url}]}
+        assert (await client.put("/api/v1/routes/mail", json=rule, headers=admin_headers)).status_code == 200
+        await client.post("/api/v1/events", json={"project": "shop", "event": "page"}, headers=admin_headers)
+        started = time.monotonic()
+        assert await hub.outbox.run_once(now_utc()) == 9
+    # Four rounds of two emails take 1.6 s; with every slot open to email, the page waited for the first four.
+    assert page_at[0] - started < 0.3
+    assert smtp.most_in_hand == 2 and len(smtp.messages) == 8
 
 
 def _certificate(tmp_path):
