@@ -111,4 +111,5 @@ class Notifier(Protocol):
     # per delivery right after `prepare`: where `send` will send it, `hub.outbound.destination(url)` for a URL or a
     # `Destination` of the notifier's own for a server of its own. The outbox sends at most `destination.line.limit`
     # deliveries to one destination at once, the others waiting their turn without holding a sending slot; None
-    # (or no such method) sends without waiting a turn.
+    # sends without waiting a turn. Without the method, an address that is an http(s) URL is taken as the URL
+    # `send` posts to (a webhook, as Slack's), and any other address sends without waiting a turn.

@@ -249,13 +249,15 @@ class Outbox:
                 log.exception("notifier %s failed to prepare a claim; its sends go on without it", name)
 
     def _find_destinations(self, jobs: list[_Job]) -> None:
-        """Ask each notifier where its deliveries go, right after `prepare` (whose cache may tell). A notifier
-        that does not say sends without waiting its turn, as before destinations existed."""
+        """Ask each notifier where its deliveries go, right after `prepare` (whose cache may tell). One that does not
+        say posts to its address if that is an http(s) URL (a webhook); otherwise it sends without waiting a turn."""
         notifiers = self.notifiers
         for job in jobs:
             name = job.row.notifier
             find = getattr(notifiers.get(name), "destination", None)
             if find is None:
+                if job.recipient.address.startswith(("https://", "http://")):
+                    job.destination = self.hub.outbound.destination(job.recipient.address)
                 continue
             try:
                 destination = find(self.hub.context, job.recipient)

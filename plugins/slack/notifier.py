@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 
-from hub.pluginapi import Destination, HubContext, Message, Outcome, Recipient
+from hub.pluginapi import HubContext, Message, Outcome, Recipient
 
 from .blocks import render
 
@@ -35,10 +35,6 @@ class SlackNotifier:
     def __init__(self) -> None:
         # webhook URL -> monotonic time of the last send from this process
         self._last_sent: dict[str, float] = {}
-
-    def destination(self, hub: HubContext, recipient: Recipient) -> Destination | None:
-        """The webhook's host, so a backlog to it waits for its connections without holding sending slots."""
-        return hub.outbound.destination(recipient.address)
 
     async def send(self, hub: HubContext, recipient: Recipient, message: Message) -> Outcome:
         settings = hub.plugin_settings("slack")
