@@ -55,7 +55,9 @@ def register_notifiers() -> Iterable[Notifier] | None:
     delivered, retry (transient: timeouts, 429, 5xx; `retry_after` honoured), failed or gone (permanent), or
     later (not attempted, e.g. the notifier's own pacing). The hub owns the outbox, claims, retries with
     backoff, the retry budget, rate limits and the delivery log; requests to user-supplied URLs go through
-    `hub.outbound`.
+    `hub.outbound`. Optional: `prepare(hub, recipients)` loads what a claim's sends need in one go, and
+    `destination(hub, recipient)` says where a delivery goes (a `Destination`), so that deliveries to one
+    receiver wait for its turns rather than hold the outbox's sending slots.
     """
 
 
