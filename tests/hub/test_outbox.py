@@ -474,3 +474,22 @@ async def test_a_backlog_to_a_slow_receiver_holds_only_the_slots_it_can_use(clie
     assert len(seen) == 1
     assert len(slow_seen) == len(set(slow_seen)) == 16
     assert [d["state"] for d in await deliveries(client, admin_headers)] == ["delivered"] * 17
+
+
+@pytest.mark.parametrize("broken", ["raises", "not a destination"])
+async def test_a_notifier_that_cannot_say_where_a_delivery_goes_still_has_it_sent(
+    client, hub, admin_headers, caplog, monkeypatch, broken
+):
+    def destination(hub_context, recipient):
+        if broken == "raises":
+            raise RuntimeError("no idea")
+        return recipient.address  # a string, not a Destination
+
+    monkeypatch.setattr(hub.plugins.notifiers["slack"], "destination", destination, raising=False)
+    handler, seen = counting_server()
+    with LoopbackServer(handler) as server:
+        await slack_rule(client, admin_headers, server.url)
+        await send(client, admin_headers)
+        assert await hub.outbox.run_once() == 1
+    assert len(seen) == 1
+    assert "notifier slack could not say where delivery" in caplog.text
