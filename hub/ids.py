@@ -52,8 +52,9 @@ def id_time(event_id: int) -> datetime:
 
 
 def parse_event_id(value: str) -> int | None:
-    """The integer behind an id string, or None when it cannot be one of ours."""
-    if not value.isdigit() or len(value) > 19:
+    """The integer behind an id string, or None when it cannot be one of ours. ASCII digits only:
+    `str.isdigit()` also takes `²` and `³`, which `int()` then refuses."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 19:
         return None
     number = int(value)
     return number if number < 1 << 63 else None

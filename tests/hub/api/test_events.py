@@ -253,6 +253,15 @@ async def test_nul_in_query_parameters_is_harmless(client, admin_headers):
         assert response.status_code in (200, 400), (query, response.text)
 
 
+async def test_an_event_id_of_other_digits_is_not_found(client, admin_headers):
+    """`³` and `²` are digits to `str.isdigit()` but not to `int()`; the id parser took them once and answered 500."""
+    for path in ("/api/v1/events/%C2%B3", "/api/v1/events/1%C2%B2/runs", "/api/v1/deliveries?event_id=%C2%B3"):
+        response = await client.get(path, headers=admin_headers)
+        assert response.status_code in (200, 404), (path, response.text)
+        if response.status_code == 404:
+            assert "no event with id" in response.json()["message"], path
+
+
 async def test_body_limit_is_413(client, admin_headers):
     body = b'{"event": "x", "project": "p", "description": "' + b"x" * 300_000 + b'"}'
     response = await client.post(
