@@ -46,6 +46,8 @@ async def screen_request(request: Request) -> None:
         raise ValidationProblem("the URL contains a NUL character (%00), which the hub does not accept")
     if takes_json_body(request.route_handler) and request.headers.get("content-length") != "0":
         refuse_unless_json(request)
+        # Read here, the body is kept for Litestar's decoding; PostgreSQL's text would refuse a NUL with a 500.
+        refuse_nul(await request.body())
 
 
 def bearer_token(connection: ASGIConnection) -> str | None:
@@ -134,9 +136,50 @@ async def read_body(request: Request, limit: int, *, allow_text: bool = False) -
         raise HTTPException(status_code=413, detail=f"request body is larger than the limit of {limit} bytes")
     if not body:
         raise ValidationProblem("the request body is empty; send a JSON object")
-    if b"\x00" in body or (b"\\u0000" in body and _ESCAPED_NUL.search(body)):
+    if _has_nul(body):
         raise ValidationProblem("the request body contains a NUL character (\\u0000), which the hub does not store")
     return body
+
+
+def _has_nul(body: bytes) -> bool:
+    """Whether a body holds a NUL character, raw or as a JSON `\\u0000` escape: PostgreSQL's text cannot."""
+    return b"\x00" in body or (b"\\u0000" in body and _ESCAPED_NUL.search(body) is not None)
+
+
+def refuse_nul(body: bytes) -> None:
+    """400 for a JSON body with a NUL character, naming the field it is in."""
+    if _has_nul(body):
+        field = _nul_field(body)
+        if field:
+            raise ValidationProblem(
+                f"`{field}` contains a NUL character (\\u0000), which the hub does not store", field
+            )
+        raise ValidationProblem("the request body contains a NUL character (\\u0000), which the hub does not store")
+
+
+def _nul_field(body: bytes) -> str | None:
+    """The dotted path (`inputs.reason`, `tags[2]`) of the first string with a NUL in a JSON body; for a key with
+    one, the object holding it. None when the body is no JSON or the NUL is at the top."""
+
+    def walk(value: Any, path: str) -> str | None:
+        if isinstance(value, str):
+            return path if "\x00" in value else None
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in key:
+                    return path
+                if found := walk(item, f"{path}.{key}" if path else key):
+                    return found
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if found := walk(item, f"{path}[{index}]"):
+                    return found
+        return None
+
+    try:
+        return walk(msgspec.json.decode(body), "") or None
+    except (msgspec.DecodeError, RecursionError):
+        return None
 
 
 def decode(body: bytes, type_: type[T]) -> T:

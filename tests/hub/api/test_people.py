@@ -103,6 +103,34 @@ async def test_push_subscriptions(client, admin_headers):
     assert gone.status_code == 204
 
 
+async def test_nul_characters_are_refused_naming_the_field(client, admin_headers):
+    """PostgreSQL's text cannot hold NUL: a team renamed to one, or a push endpoint with one, was a 500 there."""
+    user = (
+        await client.post("/api/v1/users", json={"email": "d@example.com", "name": "D"}, headers=admin_headers)
+    ).json()
+    await client.post("/api/v1/teams", json={"slug": "ops", "name": "Ops"}, headers=admin_headers)
+    keys = {"p256dh": P256DH, "auth": AUTH}
+    for method, path, body, field in [
+        ("PATCH", "/api/v1/teams/ops", {"name": "a\u0000b"}, "name"),
+        (
+            "PATCH",
+            f"/api/v1/users/{user['id']}",
+            {"name": "x", "quiet_hours": {"days": ["\u0000"]}},
+            "quiet_hours.days[0]",
+        ),
+        ("POST", "/api/v1/users", {"email": "e@example.com", "name": "\u0000"}, "name"),
+        (
+            "POST",
+            f"/api/v1/users/{user['id']}/push-subscriptions",
+            {"endpoint": "http://\u0000h", "keys": keys},
+            "endpoint",
+        ),
+    ]:
+        response = await client.request(method, path, json=body, headers=admin_headers)
+        assert response.status_code == 400, (path, response.text)
+        assert "NUL character" in response.json()["message"] and response.json()["field"] == field, response.text
+
+
 async def test_people_api_needs_admin(client, hub):
     key = await make_key(hub, "read")
     assert (await client.get("/api/v1/users", headers=bearer(key))).status_code == 403
