@@ -165,6 +165,13 @@ def test_a_replay_moves_the_client_past_events_its_search_leaves_out(live_hub, m
     assert found == ["needle live"]
 
 
+def test_a_last_event_id_that_is_no_id_of_ours_starts_the_stream_afresh(live_hub):
+    """`³` (a latin-1 header byte) is a digit to `str.isdigit()` but not to `int()`: it was a 500."""
+    headers = {**bearer(live_hub.key("admin")), "Last-Event-ID": b"\xb3"}
+    with httpx.stream("GET", f"{live_hub.url}/api/v1/stream", headers=headers, timeout=10) as response:
+        assert response.status_code == 200
+
+
 def test_the_stream_refuses_a_search_without_words(live_hub):
     response = httpx.get(f"{live_hub.url}/api/v1/stream?q=!!!", headers=bearer(live_hub.key("admin")), timeout=5)
     assert response.status_code == 400
