@@ -227,7 +227,14 @@ BROKEN_BODIES: list[tuple[str, bytes]] = [
 ]
 HOSTILE_VALUES = ["%C2%B3", "%00", "%FF", "%2e%2e", "-1", "9" * 40, "x" * 4000]
 HOSTILE_QUERY = ["\x00", "³", "-1", "9" * 40, "NaN", "1e999", "x" * 2000, ""]
-NO_KEY: list[dict[str, str]] = [{}, {"Authorization": "Bearer"}, {"Authorization": "Basic Og=="}]
+NO_KEY: list[dict[str, str | bytes]] = [
+    {},
+    {"Authorization": "Bearer"},
+    {"Authorization": "Basic Og=="},
+    {"Authorization": b"Bearer \xff\xb3"},
+    {"Authorization": "Bearer " + "x" * 8000},
+    {"Cookie": b"hub_session=\xff; hub_session=x", "X-CSRF-Token": b"\xb3"},
+]
 # Past the largest body limit (webhooks.max_body_bytes, 5 MiB), and so past every route's own.
 TOO_LARGE = b'{"a": "' + b"x" * (5 * 1024 * 1024) + b'"}'
 
@@ -287,6 +294,17 @@ def test_broken_bodies_hostile_values_and_no_key(fuzzed_hub: LiveHub, admin_key:
                     send(method, template, plain, content=body, headers={**admin, "Content-Type": media_type})
             for headers in NO_KEY:
                 send(method, template, plain, headers=headers)
+        # The live stream answers its headers at once when its filters are good; then it is left.
+        stream_filters = [p["name"] for p in DOCUMENT["paths"]["/api/v1/stream"]["get"]["parameters"]]
+        probes = [({name: value for name in stream_filters}, b"1") for value in HOSTILE_QUERY]
+        probes += [({}, last_event_id) for last_event_id in (b"\xb3", b"-1", b"9" * 40, b"x" * 4000)]
+        for params, last_event_id in probes:
+            headers = {**admin, "Last-Event-ID": last_event_id}
+            with http.stream("GET", "/api/v1/stream", params=params, headers=headers) as response:
+                if response.status_code != 200:
+                    response.read()
+                    if problem := _problem("GET", str(response.url), "/api/v1/stream", response):
+                        problems.append(problem)
         # The ping URLs are a mount of their own, outside the document.
         for method in ("GET", "POST", "HEAD", "PUT"):
             for value in HOSTILE_VALUES:
