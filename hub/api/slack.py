@@ -75,8 +75,10 @@ def clicks_of(body: bytes) -> list[Click]:
     response_url = payload.get("response_url")
     if not isinstance(user, dict) or not isinstance(response_url, str):
         return []
+    actions = payload.get("actions")
     clicks = []
-    for action in payload.get("actions") or []:
+    # Anything unexpected is skipped, not a 500: the payload is signed, but its shape is Slack's to change.
+    for action in actions if isinstance(actions, list) else []:
         if not isinstance(action, dict) or not str(action.get("action_id", "")).startswith(RUN_PREFIX):
             continue
         try:
@@ -84,7 +86,8 @@ def clicks_of(body: bytes) -> list[Click]:
             event_id, key = str(value["event"]), str(value["key"])
         except (msgspec.DecodeError, TypeError, KeyError):
             continue
-        label = (action.get("text") or {}).get("text") or key
+        text = action.get("text")
+        label = (text.get("text") if isinstance(text, dict) else None) or key
         clicks.append(Click(str(user.get("id", "")), event_id, key, str(label), response_url))
     return clicks
 

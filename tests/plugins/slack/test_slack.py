@@ -14,9 +14,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from blockkit import check_message
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from peers import LoopbackServer, Received
 
-from hub.models import now_utc
+from hub.api.slack import Click, clicks_of
+from hub.models import ValidationProblem, now_utc
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
@@ -291,3 +294,31 @@ async def test_slack_buttons_run_actions_as_the_mapped_hub_user(client, hub, adm
     await hub.stop()
     assert len(action_target.calls) == 3
     assert slack.responses[-1]["text"] == ":white_check_mark: Refund: Refund of 42 EUR issued"
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+VALUE = st.fixed_dictionaries({"event": JSON, "key": JSON}).map(json.dumps) | JSON
+ACTION = st.fixed_dictionaries({"action_id": st.just("hub.run.b1"), "value": VALUE}, optional={"text": JSON}) | JSON
+PAYLOAD = st.fixed_dictionaries(
+    {
+        "type": st.just("block_actions"),
+        "user": st.fixed_dictionaries({}, optional={"id": JSON}) | JSON,
+        "response_url": st.text(max_size=8) | JSON,
+        "actions": st.lists(ACTION, max_size=3) | JSON,
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(PAYLOAD)
+def test_a_signed_payload_of_any_shape_gives_clicks_or_a_400(payload):
+    """Signed by Slack, but its shape is theirs: `actions` not a list or a button's `text` not an object was a 500."""
+    try:
+        clicks = clicks_of(urlencode({"payload": json.dumps(payload)}).encode())
+    except ValidationProblem:
+        return
+    assert all(isinstance(click, Click) and isinstance(click.label, str) for click in clicks)
