@@ -7,7 +7,7 @@ import base64
 import hashlib
 from typing import Any
 
-from pywebpush import WebPusher
+from pywebpush import WebPusher, WebPushException
 
 from hub.pluginapi import Destination, HubContext, Message, Outcome, Recipient
 
@@ -52,7 +52,11 @@ class WebPushNotifier:
         if subscription is None:
             return Outcome("gone", detail="the subscription was removed")
         settings = hub.plugin_settings("webpush")
-        body = WebPusher(subscription).encode(encode(message, settings.icon), "aes128gcm")["body"]
+        try:
+            body = WebPusher(subscription).encode(encode(message, settings.icon), "aes128gcm")["body"]
+        except (ValueError, WebPushException) as exc:
+            # Keys of the right shape that are no point on P-256: no push can ever be encrypted for them.
+            return Outcome("failed", detail=f"the subscription's keys cannot encrypt a push ({exc}); subscribe again")
         headers = {
             "Authorization": self.keys.authorization(subscription["endpoint"]),
             "Content-Encoding": "aes128gcm",

@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from peers import LoopbackServer, Received
 
+from hub import passwords
+from hub.accounts import set_password
 from hub.core import Hub
 from hub.models import now_utc
 from hub.outbound import OutboundClient
@@ -242,3 +244,24 @@ async def test_vapid_keys_are_generated_once_and_kept(client, hub, settings):
         assert (await load_keys(again.context)).public_key == first
     finally:
         await again.stop()
+
+
+async def test_keys_that_are_no_p256_point_fail_the_push_instead_of_a_500(client, hub, admin_headers, monkeypatch):
+    """The pattern lets through keys that are no point on the curve; the test push answered 500 for them."""
+    monkeypatch.setattr(passwords, "LOG_N", 8)  # cheap scrypt for the sign-in
+    monkeypatch.setattr(passwords, "P", 1)
+    not_a_point = {"p256dh": "B" + "A" * 86, "auth": "A" * 22}
+    user_id, _ = await subscribe(client, admin_headers, "http://127.0.0.1:9/never", Browser())
+    bad = await client.post(
+        f"/api/v1/users/{user_id}/push-subscriptions",
+        json={"endpoint": "http://127.0.0.1:9/bad", "keys": not_a_point},
+        headers=admin_headers,
+    )
+    await set_password(hub.db, user_id, "correct horse battery")
+    signed_in = await client.post(
+        "/api/v1/session", json={"email": "ann@example.com", "password": "correct horse battery"}
+    )
+    csrf = {"X-CSRF-Token": signed_in.json()["csrf_token"]}
+    response = await client.post(f"/api/v1/push/subscriptions/{bad.json()['id']}/test", headers=csrf)
+    assert response.status_code == 200, response.text
+    assert response.json()["result"] == "failed" and "cannot encrypt" in response.json()["detail"]
