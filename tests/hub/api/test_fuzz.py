@@ -25,9 +25,12 @@ from litestar.testing import TestClient
 from schemathesis import Case, CheckContext, Response
 from schemathesis.checks import not_a_server_error
 
+from hub import passwords
+from hub.accounts import set_password
 from hub.app import create_app
 from hub.config import load_settings
 from hub.outbound import OutboundClient
+from hub.sessions import COOKIE
 from hub.testing import LiveHub, bearer, make_key
 
 # Routes that answer errors in plain text on purpose: Operational.co's clients print the body as is, and a badge
@@ -80,6 +83,9 @@ def fuzzed_hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     settings = load_settings(environ={"HUB_DATABASE_URL": url, "HUB_SERVER_RUN_JOBS": "false"})
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setattr("hub.outbound._is_public", lambda address: False)
+        # Full-strength scrypt costs 0.1-0.7 s a sign-in attempt; the fuzz checks answers, not the cost.
+        monkeypatch.setattr(passwords, "LOG_N", 8)
+        monkeypatch.setattr(passwords, "P", 1)
         server = LiveHub(create_app(settings))
         server.hub.outbound = OutboundClient(resolver=_no_dns)
         server.start()
@@ -169,6 +175,13 @@ def things(fuzzed_hub: LiveHub) -> dict[str, str]:
             f"/api/v1/users/{user['id']}/push-subscriptions",
             {"endpoint": "https://push.invalid/x", "keys": keys},
         )
+        # Someone for the session pass, whom the passes before it never name.
+        sam = made("POST", "/api/v1/users", {"email": "sam@example.com", "name": "Sam"})
+        sams_device = made(
+            "POST",
+            f"/api/v1/users/{sam['id']}/push-subscriptions",
+            {"endpoint": "https://push.invalid/y", "keys": keys},
+        )
     return {
         "event_id": event["id"],
         "key": "run",
@@ -181,6 +194,8 @@ def things(fuzzed_hub: LiveHub) -> dict[str, str]:
         "source": "gh",
         "subscription_id": device["id"],
         "badge_key": badge_key,
+        "sam": sam["id"],
+        "sams_device": sams_device["id"],
     }
 
 
@@ -203,6 +218,40 @@ def test_no_server_errors_on_things_that_exist(
     case.path_parameters = _seeded(case.path, things)
     case.call_and_validate(
         base_url=fuzzed_hub.url, headers=bearer(admin_key), checks=[not_a_server_error, error_body_is_json]
+    )
+
+
+# The routes for the signed-in person (their password, their devices), fuzzed with a session rather than a key.
+# Signing out is left out: it would end the session of the examples after it.
+SESSION_PATHS = ["/api/v1/session", "/api/v1/session/password", "/api/v1/push/subscriptions"]
+SESSION_PATHS += ["/api/v1/push/subscriptions/{subscription_id}/test"]
+session_schema = schema.include(path=SESSION_PATHS).exclude(method="DELETE")
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def session(fuzzed_hub: LiveHub, things: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Sam signed in: the session cookie and the CSRF header. The password is set afresh for each test, as a
+    fuzzed password change may have changed it."""
+    fuzzed_hub.run(set_password(fuzzed_hub.hub.db, things["sam"], PASSWORD))
+    signed_in = httpx.post(
+        f"{fuzzed_hub.url}/api/v1/session", json={"email": "sam@example.com", "password": PASSWORD}, timeout=30
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    return {COOKIE: signed_in.cookies[COOKIE]}, {"X-CSRF-Token": signed_in.json()["csrf_token"]}
+
+
+@session_schema.parametrize()
+@hypothesis.settings(suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture])
+def test_no_server_errors_when_signed_in(
+    case: Case, fuzzed_hub: LiveHub, things: dict[str, str], session: tuple[dict[str, str], dict[str, str]]
+) -> None:
+    """The web app's own routes answer a session only; with a key they stop at the 403."""
+    if "subscription_id" in case.path_parameters:
+        case.path_parameters = {"subscription_id": things["sams_device"]}
+    cookies, csrf = session
+    case.call_and_validate(
+        base_url=fuzzed_hub.url, headers=csrf, cookies=cookies, checks=[not_a_server_error, error_body_is_json]
     )
 
 
