@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import emoji
+import httpcore
+import httpx
 import msgspec
 
 SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z"
@@ -141,6 +143,17 @@ class ActionInput(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True
             raise ValueError(f"`default` must be at most {MAX_TEXT_INPUT} characters, as what a person fills in")
 
 
+def url_problem(url: str) -> str | None:
+    """Why no request can be sent to `url` (a port out of range, a malformed address, no host), or None. Parsed
+    as hub.outbound parses it, with httpx and then httpcore, each of which refuses what the other lets through."""
+    try:
+        parsed = httpx.URL(url)
+        httpcore.Request("POST", str(parsed))
+    except (httpx.InvalidURL, ValueError) as exc:  # IDNA errors are ValueErrors too
+        return str(exc)
+    return None if parsed.host else "it names no host"
+
+
 class ActionIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     label: Annotated[str, msgspec.Meta(min_length=1, max_length=48)]
     url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+\Z", max_length=2048)]
@@ -156,6 +169,8 @@ class ActionIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     def __post_init__(self) -> None:
         if not self.external and not self.key:
             raise ValueError("`key` is required unless `external` is true")
+        if not self.external and (problem := url_problem(self.url)):
+            raise ValueError(f"`url` cannot be requested: {problem}")
         if self.meta is not None and content_size(self.meta) > MAX_META_BYTES:
             raise ValueError(f"`meta` must encode to at most {MAX_META_BYTES} bytes of JSON")
         if nests_deeper_than(self.meta, MAX_JSON_DEPTH):

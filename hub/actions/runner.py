@@ -25,7 +25,7 @@ from hub.db import schema
 from hub.db.events import get_event
 from hub.ids import parse_event_id
 from hub.ingest import draft_from_input
-from hub.models import ActionOut, EventIn, EventOut, ValidationProblem, now_utc
+from hub.models import ActionOut, EventIn, EventOut, ValidationProblem, now_utc, url_problem
 from hub.outbound import BlockedAddress, HostNotAnswering, ResponseTooLarge
 
 if TYPE_CHECKING:
@@ -232,6 +232,8 @@ class ActionRunner:
         }
         started = time.perf_counter()
         try:
+            if problem := url_problem(action.url):  # stored before the rule, or from the config file
+                raise BlockedAddress(f"the action's URL cannot be requested: {problem}")
             response = await self.hub.outbound.post(
                 action.url, content=payload, headers=headers, timeout_seconds=self.hub.settings.actions.timeout_seconds
             )

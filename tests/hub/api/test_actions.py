@@ -189,6 +189,25 @@ async def test_private_action_urls_are_refused(client, admin_headers, url):
     assert run["http_status"] is None
 
 
+async def test_an_action_url_no_request_can_go_to_is_refused_and_fails_its_run(client, hub, admin_headers, target):
+    """A port past 65535 or a malformed address got past the URL pattern, and running the action was a 500."""
+    for url in ("http://127.0.0.1:99999/x", "http://[::1/x", "http:///x"):
+        action = {"label": "Go", "url": url, "key": "go"}
+        refused = await client.post(
+            "/api/v1/events", headers=admin_headers, json={"project": "blog", "event": "e", "actions": [action]}
+        )
+        assert refused.status_code == 400 and refused.json()["field"] == "actions[0].url", refused.text
+        assert "cannot be requested" in refused.json()["message"]
+    event = await store_event(client, admin_headers, target)
+    async with hub.db.writer.begin() as conn:  # one stored before the rule
+        broken = [{**a, "url": "http://127.0.0.1:99999/x"} for a in event["actions"]]
+        await conn.execute(update(schema.events).where(schema.events.c.id == int(event["id"])).values(actions=broken))
+    run = await client.post(f"/api/v1/events/{event['id']}/actions/refund", headers=admin_headers)
+    assert run.status_code == 200, run.text
+    assert run.json()["status"] == "failed" and "cannot be requested" in run.json()["message"]
+    assert target.verified == []
+
+
 async def test_self_service_actions(client, hub, admin_headers, target):
     await secret_for(client, admin_headers, target)
     catalog = (await client.get("/api/v1/actions", headers=admin_headers)).json()
