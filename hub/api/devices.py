@@ -7,14 +7,18 @@ self-service side the web app uses, so a member or viewer can turn notifications
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable
 
+import httpx
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody
 
 from hub.api.common import api_key, hub_of, require
-from hub.outbox.notifier import Message, Recipient
+from hub.models import url_problem
+from hub.outbound import BlockedAddress, ResponseTooLarge
+from hub.outbox.notifier import Message, Outcome, Recipient
 from hub.people.models import SubscriptionIn, SubscriptionOut
 
 
@@ -62,8 +66,11 @@ class DevicesController(Controller):
         hub = hub_of(request)
         user_id = signed_in_user(request)
         mine = await hub.people.list_subscriptions(user_id) or []
-        if not any(device.id == subscription_id for device in mine):
+        device = next((device for device in mine if device.id == subscription_id), None)
+        if device is None:
             raise NotFoundException(f"you have no push subscription {subscription_id}")
+        if problem := url_problem(device.endpoint):  # registered before endpoints were checked
+            return TestPushOut("failed", detail=f"this device's endpoint cannot be requested: {problem}")
         notifier = hub.plugins.notifiers.get("webpush")
         if notifier is None:
             raise HTTPException(status_code=409, detail="the webpush plugin is not enabled on this hub")
@@ -77,5 +84,21 @@ class DevicesController(Controller):
             channel="",
             event=None,
         )
-        outcome = await notifier.send(hub.context, Recipient("webpush", subscription_id, user_id), message)
+        outcome = await _outcome(notifier.send(hub.context, Recipient("webpush", subscription_id, user_id), message))
         return TestPushOut(outcome.result, outcome.status, outcome.detail)
+
+
+async def _outcome(send: Awaitable[Outcome]) -> Outcome:
+    """A send's outcome, with the outbound client's errors classified as the outbox worker classifies them
+    (hub.outbox.worker): a push service that is down or refused is an answer to show, not a 500."""
+    try:
+        return await send
+    except BlockedAddress as exc:
+        return Outcome("failed", detail=str(exc))
+    except ResponseTooLarge as exc:
+        status = exc.response.status_code
+        return Outcome("delivered" if 200 <= status < 300 else "retry", status, str(exc))
+    except httpx.TimeoutException:
+        return Outcome("retry", detail="timed out")
+    except httpx.HTTPError as exc:
+        return Outcome("retry", detail=f"{type(exc).__name__}: {exc}")

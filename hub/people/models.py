@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from hub.models import SLUG_PATTERN
+from hub.models import SLUG_PATTERN, url_problem
 from hub.routing.rules import HHMM, check_zone
 
 Role = Literal["admin", "member", "viewer"]
@@ -107,6 +107,10 @@ class SubscriptionIn(msgspec.Struct, kw_only=True):
     endpoint: Annotated[str, msgspec.Meta(pattern=r"^https?://\S+\Z", max_length=2048)]
     keys: PushKeys
     user_agent: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+
+    def __post_init__(self) -> None:
+        if problem := url_problem(self.endpoint):
+            raise ValueError(f"`endpoint` cannot be requested: {problem}")
 
 
 class SubscriptionOut(msgspec.Struct, kw_only=True):

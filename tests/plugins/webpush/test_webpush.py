@@ -265,3 +265,31 @@ async def test_keys_that_are_no_p256_point_fail_the_push_instead_of_a_500(client
     response = await client.post(f"/api/v1/push/subscriptions/{bad.json()['id']}/test", headers=csrf)
     assert response.status_code == 200, response.text
     assert response.json()["result"] == "failed" and "cannot encrypt" in response.json()["detail"]
+
+
+async def test_a_test_push_says_why_it_failed_rather_than_answering_500(client, hub, admin_headers, monkeypatch):
+    """A push service that refuses the connection, an address the outbound policy refuses, and an endpoint no
+    request can go to (registered before endpoints were checked): the test push answered 500 for each."""
+    monkeypatch.setattr(passwords, "LOG_N", 8)  # cheap scrypt for the sign-in
+    monkeypatch.setattr(passwords, "P", 1)
+    user_id, _ = await subscribe(client, admin_headers, "http://127.0.0.1:9/never", Browser())
+    devices = f"/api/v1/users/{user_id}/push-subscriptions"
+    refused = await client.post(
+        devices, json={"endpoint": "http://127.0.0.1:99999/x", "keys": Browser().keys}, headers=admin_headers
+    )
+    assert refused.status_code == 400 and refused.json()["field"] == "endpoint", refused.text
+    monkeypatch.setattr("hub.people.models.url_problem", lambda url: None)  # as before the check
+    await set_password(hub.db, user_id, "correct horse battery")
+    signed_in = await client.post(
+        "/api/v1/session", json={"email": "ann@example.com", "password": "correct horse battery"}
+    )
+    csrf = {"X-CSRF-Token": signed_in.json()["csrf_token"]}
+    for endpoint, result, detail in [
+        ("http://127.0.0.1:9/closed", "retry", "ConnectError"),
+        ("http://10.0.0.1/private", "failed", "private"),
+        ("http://127.0.0.1:99999/x", "failed", "cannot be requested"),
+    ]:
+        device = await client.post(devices, json={"endpoint": endpoint, "keys": Browser().keys}, headers=admin_headers)
+        response = await client.post(f"/api/v1/push/subscriptions/{device.json()['id']}/test", headers=csrf)
+        assert response.status_code == 200, (endpoint, response.text)
+        assert response.json()["result"] == result and detail in response.json()["detail"], response.text
