@@ -3,8 +3,11 @@
 Schemathesis reads the hub's OpenAPI document and sends every operation in it requests built from its schema:
 valid ones, ones that break it (wrong types, values out of range, missing fields), and the coverage phase's
 boundary values and undeclared content types. They go to a real hub on loopback, once on SQLite and once on
-PostgreSQL, with an admin key so the handlers are reached, not just the 401. The only checks are "no 5xx" and
-"an error's body is JSON": how far each answer matches the document is test_openapi.py's business.
+PostgreSQL, in four passes: every operation with an admin key (so the handlers are reached, not just the 401);
+the operations whose path names a thing, pointed at things that exist; the signed-in person's own routes, with
+a session; and by hand, what schemathesis does not send (broken JSON, bodies past the limit, garbled keys). The
+only checks are "no 5xx" and "an error says why, in JSON": how far each answer matches the document is
+test_openapi.py's business.
 
 Seeded and derandomized, so CI sends what a run here sent; a few examples per operation keep it to seconds.
 """
