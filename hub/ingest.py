@@ -291,7 +291,7 @@ class Ingestor:
             # Nothing above needed the database (known projects, no idempotency keys or contexts, no rule matched):
             # on SQLite, BEGIN, the rows and COMMIT in one trip to the driver's thread instead of three. Each trip
             # waits behind the requests the event loop is serving; measured, 9% more single events per second.
-            await commit_together(conn, *batches)
+            await commit_together(conn, *batches, checkpoint=self._checkpoint_due())
         else:
             await run_together(conn, *batches)
             for write in after:
@@ -304,6 +304,10 @@ class Ingestor:
                 assert first is not None
                 results[position] = StoredResult(first.event, created=False)
         return [r for r in results if r is not None]
+
+    def _checkpoint_due(self) -> bool:
+        """Whether this commit should finish the background checkpoint, so the WAL starts over (hub.db.checkpoint)."""
+        return self.db.checkpointer is not None and self.db.checkpointer.take_finish()
 
     async def _find_replays(
         self, conn: AsyncConnection, drafts: list[Draft], project_ids: dict[str, int]

@@ -129,8 +129,11 @@ async def run_together(conn: AsyncConnection, *work: tuple[Batch, Sequence[tuple
     await _on_driver_thread(conn, statements, transaction=False)
 
 
-async def commit_together(conn: AsyncConnection, *work: tuple[Batch, Sequence[tuple[Any, ...]]]) -> None:
-    """Batches as a transaction of their own, committed when this returns.
+async def commit_together(
+    conn: AsyncConnection, *work: tuple[Batch, Sequence[tuple[Any, ...]]], checkpoint: bool = False
+) -> None:
+    """Batches as a transaction of their own, committed when this returns; with `checkpoint`, on SQLite, a
+    PASSIVE checkpoint right after the COMMIT, in the same trip (see hub.db.checkpoint).
 
     For a writer with nothing to read or decide between its BEGIN and its COMMIT (the ingest writer's usual
     group): on SQLite, `BEGIN IMMEDIATE`, the batches and `COMMIT` (or `ROLLBACK` on an error) go to the
@@ -143,7 +146,7 @@ async def commit_together(conn: AsyncConnection, *work: tuple[Batch, Sequence[tu
             await run_together(conn, *work)
         return
     if statements := _prepare(conn.dialect, work):
-        await _on_driver_thread(conn, statements, transaction=True)
+        await _on_driver_thread(conn, statements, transaction=True, checkpoint=checkpoint)
 
 
 def _prepare(dialect: Dialect, work: Sequence[tuple[Batch, Sequence[tuple[Any, ...]]]]) -> list[Prepared]:
@@ -173,8 +176,11 @@ def _most_rows(columns: int) -> int:
     return min(MOST_ROWS, 1 << ((limit // columns).bit_length() - 1))
 
 
-async def _on_driver_thread(conn: AsyncConnection, statements: list[Prepared], *, transaction: bool) -> None:
-    """Run prepared statements in one trip to aiosqlite's thread; with `transaction`, inside their own one."""
+async def _on_driver_thread(
+    conn: AsyncConnection, statements: list[Prepared], *, transaction: bool, checkpoint: bool = False
+) -> None:
+    """Run prepared statements in one trip to aiosqlite's thread; with `transaction`, inside their own one, and
+    with `checkpoint` a checkpoint after it."""
     driver = (await conn.get_raw_connection()).driver_connection
     running = [Prepared("", (), many=False)]  # the statement at work, named in the error
 
@@ -200,6 +206,10 @@ async def _on_driver_thread(conn: AsyncConnection, statements: list[Prepared], *
                 with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
             raise
+        if checkpoint:
+            # The rows are committed whatever becomes of it: a checkpoint that fails is the background one's to do.
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     try:
         # aiosqlite has no public call for "run this on your thread"; `_execute` is the one its own methods use

@@ -76,3 +76,38 @@ async def test_a_long_wal_is_restarted_from_the_writer(tmp_path, monkeypatch):
         assert modes == ["PASSIVE", "RESTART"] and busy == 0 and frames == checkpointed
     finally:
         await running.stop()
+
+
+async def test_the_writer_finishes_a_checkpoint_that_writes_overtook_so_the_wal_starts_over(tmp_path, monkeypatch):
+    """A write that begins while the reader's checkpoint runs (or while a reader holds an older snapshot) leaves
+    frames the checkpoint did not copy, and then no later write finds the WAL wholly copied: it would only grow,
+    until a RESTART holds every write. Here the ingest writer finishes the checkpoint right after its next commit,
+    so the write after it starts the WAL over."""
+    monkeypatch.setattr(hub.db.checkpoint, "INTERVAL_SECONDS", 3600.0)  # this test checkpoints by itself
+    monkeypatch.setattr(hub.db.checkpoint, "FINISH_FRAMES", 1)
+    path = tmp_path / "hub.db"
+    running = Hub(load_settings(environ={"HUB_DATABASE_URL": f"sqlite+aiosqlite:///{path}"}))
+    await running.start(run_jobs=False)
+    checkpointer = running.db.checkpointer
+    assert checkpointer is not None
+    event = EventIn(event="Order paid", description="y" * 3000)
+
+    async def write() -> int:
+        """Store a few events; the WAL file's size then (a WAL that starts over is written from its beginning)."""
+        drafts = [draft_from_input(event, project="shop", source="api", received_at=now_utc()) for _ in range(4)]
+        await running.ingestor.store(drafts)
+        return path.with_name("hub.db-wal").stat().st_size
+
+    try:
+        await write()
+        with sqlite3.connect(path, isolation_level=None) as slow_reader:
+            slow_reader.execute("BEGIN")
+            slow_reader.execute("SELECT count(*) FROM events").fetchone()  # holds this snapshot
+            await write()  # frames past the reader's snapshot, which no checkpoint may copy yet
+            await checkpointer.checkpoint()
+            slow_reader.execute("COMMIT")
+        before = await write()  # the writer's turn to finish the checkpoint
+        after = await write()
+    finally:
+        await running.stop()
+    assert after == before  # written over its beginning; growing by this write's frames otherwise
