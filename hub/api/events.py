@@ -20,7 +20,7 @@ from litestar.params import FromPath, FromQuery, Parameter
 
 from hub.api.common import api_key, authorize, decode, hub_of, project_for, read_body, require
 from hub.api.errors import ErrorBody, describe_validation, refused_field
-from hub.api.filters import build_filter
+from hub.api.filters import SEVERITY_FILTER, build_filter
 from hub.api.openapi import json_body
 from hub.db.events import MAX_PAGE, get_children, get_event, list_events
 from hub.ids import parse_event_id
@@ -142,7 +142,7 @@ class EventsController(Controller):
         channel: FromQuery[str | None] = None,
         tag: Annotated[list[str] | None, Parameter(description="key:value, repeatable")] = None,
         user_id: FromQuery[str | None] = None,
-        severity: Annotated[str | None, Parameter(description="comma-separated: info,warning,critical")] = None,
+        severity: Annotated[str | None, Parameter(description=SEVERITY_FILTER)] = None,
         since: FromQuery[datetime | None] = None,
         until: FromQuery[datetime | None] = None,
         test: FromQuery[bool] = False,

@@ -25,6 +25,11 @@ def parse_tags(tags: list[str] | None) -> list[tuple[str, str]]:
     return pairs
 
 
+SEVERITY_FILTER = (
+    "comma-separated: info,warning,critical; without `info`, events inside contexts are listed too (a failed step)"
+)
+
+
 def parse_severity(severity: str | None) -> list[str]:
     chosen = [s.strip() for s in (severity or "").split(",") if s.strip()]
     for s in chosen:

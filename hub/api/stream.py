@@ -25,7 +25,7 @@ from litestar.params import FromQuery, Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from hub.api.common import api_key, caller, hub_of, require
-from hub.api.filters import build_filter
+from hub.api.filters import SEVERITY_FILTER, build_filter
 from hub.auth import ApiKey
 from hub.core import Hub
 from hub.db.events import EventFilter, events_after
@@ -97,7 +97,7 @@ async def stream(
     channel: FromQuery[str | None] = None,
     tag: Annotated[list[str] | None, Parameter(description="key:value, repeatable")] = None,
     user_id: FromQuery[str | None] = None,
-    severity: FromQuery[str | None] = None,
+    severity: Annotated[str | None, Parameter(description=SEVERITY_FILTER)] = None,
     test: FromQuery[bool] = False,
     q: Annotated[str | None, Parameter(max_length=200)] = None,
 ) -> ServerSentEvent:
