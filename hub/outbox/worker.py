@@ -3,7 +3,9 @@
 Claims are a conditional UPDATE in one writer transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the
 single `BEGIN IMMEDIATE` writer on SQLite), so with several processes each delivery is claimed by one. A
 claimed row carries a lease: if its process dies before recording the result, the row is handed out again
-when the lease runs out. A clean stop finishes the sends in flight first, so nothing is lost or sent twice.
+when the lease runs out. While the process lives, it renews the leases of the rows it still holds (a backlog
+waiting for a slow receiver can outlast one lease, and would otherwise be claimed and sent a second time). A
+clean stop finishes the sends in flight first, so nothing is lost or sent twice.
 
 Every claimed delivery is a task of its own: it waits for its destination's turn (when its notifier says where
 it goes: a webhook or push host gets as many turns as it has connections), then for one of `delivery.concurrency`
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 DUE_STATES = ("pending", "held")
 RECORD_EVERY_SECONDS = 0.02
+RENEW_AT_ONCE = 500  # ids per UPDATE when leases are renewed
 
 
 class _Job:
@@ -71,6 +74,8 @@ class Outbox:
         self._finished: list[tuple[_Job, asyncio.Future[None]]] = []  # sent, waiting to be recorded
         self._recorder: asyncio.Task[None] | None = None
         self._closed = False
+        self._leased: set[int] = set()  # ids of the rows claimed here whose outcome is not recorded yet
+        self._renewed_at = time.monotonic()
 
     @property
     def notifiers(self) -> Mapping[str, Notifier]:
@@ -93,6 +98,7 @@ class Outbox:
         It returns after one interval, so the scheduler's next tick carries on rather than finding the job
         still running.
         """
+        await self._renew_leases()
         until = time.monotonic() + self.hub.settings.delivery.interval_seconds
         while (left := until - time.monotonic()) > 0:
             if len(self._claimed) >= self.hub.settings.delivery.concurrency:
@@ -123,6 +129,7 @@ class Outbox:
             if not rows:
                 return []
             jobs = await self._prepare(rows, now)
+            self._leased.update(_row_ids(jobs))
             await self._let_notifiers_prepare(jobs)
             self._find_destinations(jobs)
             sends = [asyncio.create_task(self._send(job), name=f"hub-delivery-{job.row.id}") for job in jobs]
@@ -175,6 +182,7 @@ class Outbox:
         deleted meanwhile) fails only itself. A row not recorded stays claimed and is sent again after its lease."""
         try:
             await self._record([job for job, _ in finished])
+            self._leased.difference_update(_row_ids([job for job, _ in finished]))
         except Exception as exc:
             if len(finished) > 1:
                 for one in finished:
@@ -182,10 +190,30 @@ class Outbox:
                 return
             job, done = finished[0]
             log.exception("recording the outcome of delivery %s failed; it is sent again after its lease", job.row.id)
+            self._leased.difference_update(_row_ids([job]))
             _settle(done, exc)
         else:
             for _, done in finished:
                 _settle(done, None)
+
+    async def _renew_leases(self) -> None:
+        """Extend the leases of the rows still held here, a third of a lease before they would run out."""
+        lease = self.hub.settings.delivery.lease_seconds
+        if not self._leased or time.monotonic() - self._renewed_at < lease / 3:
+            return
+        self._renewed_at = time.monotonic()
+        d = schema.deliveries.c
+        ids = sorted(self._leased)
+        try:
+            async with self.hub.db.writer.begin() as conn:
+                for start in range(0, len(ids), RENEW_AT_ONCE):
+                    await conn.execute(
+                        update(schema.deliveries)
+                        .where(d.id.in_(ids[start : start + RENEW_AT_ONCE]), d.state == "sending")
+                        .values(lease_until=now_utc() + timedelta(seconds=lease))
+                    )
+        except Exception:
+            log.exception("renewing the leases of %d claimed deliveries failed; the next drain tries again", len(ids))
 
     async def _claim(self, now: datetime, limit: int) -> list[Any]:
         settings = self.hub.settings.delivery
@@ -374,6 +402,11 @@ class Outbox:
             await conn.execute(statement, rows)
             if attempts:
                 await conn.execute(schema.delivery_attempts.insert(), attempts)
+
+
+def _row_ids(jobs: list[_Job]) -> list[int]:
+    """The delivery rows jobs hold: their own, and the held rows a digest carries."""
+    return [row.id for job in jobs for row in (job.row, *job.carried)]
 
 
 def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:

@@ -493,3 +493,28 @@ async def test_a_notifier_that_cannot_say_where_a_delivery_goes_still_has_it_sen
         assert await hub.outbox.run_once() == 1
     assert len(seen) == 1
     assert "notifier slack could not say where delivery" in caplog.text
+
+
+async def test_a_backlog_that_outlasts_its_lease_is_still_sent_once(client, hub, admin_headers, settings):
+    """Deliveries waiting their turn at a slow host stay claimed for longer than a lease: the process renews the
+    leases of the rows it holds, so its next claims do not hand them out again to be sent a second time."""
+    settings.delivery.concurrency = 4
+    settings.delivery.lease_seconds = 1  # below the settings' own minimum, to keep the test short
+    settings.delivery.interval_seconds = 0.1
+    await hub.outbound.aclose()
+    hub.outbound = OutboundClient(allow=["127.0.0.1"], timeout=2, max_connections_per_host=1)
+    counting, slow_seen = counting_server()
+
+    def slow(received: Received):
+        time.sleep(0.25)  # one at a time: ten of them take 2.5 s, two and a half leases
+        return counting(received)
+
+    with LoopbackServer(slow) as slow_server:
+        await slack_rule(client, admin_headers, slow_server.url)
+        for i in range(10):
+            await send(client, admin_headers, event=f"slow {i}")
+        deadline = time.monotonic() + 15
+        while len(slow_seen) < 10 and time.monotonic() < deadline:
+            await hub.outbox.drain()  # as the scheduler calls it, every interval
+        await hub.outbox.close()
+    assert len(slow_seen) == len(set(slow_seen)) == 10
