@@ -136,8 +136,7 @@ async def read_body(request: Request, limit: int, *, allow_text: bool = False) -
         raise HTTPException(status_code=413, detail=f"request body is larger than the limit of {limit} bytes")
     if not body:
         raise ValidationProblem("the request body is empty; send a JSON object")
-    if _has_nul(body):
-        raise ValidationProblem("the request body contains a NUL character (\\u0000), which the hub does not store")
+    refuse_nul(body)
     return body
 
 

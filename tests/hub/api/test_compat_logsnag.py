@@ -125,20 +125,20 @@ async def test_missing_fields(client, admin_headers):
 
 
 @pytest.mark.parametrize(
-    ("body", "content_type", "status", "rule"),
+    ("body", "content_type", "status", "path", "rule"),
     [
-        (b"{not json", "application/json", 400, "not valid JSON"),
-        (b"[1, 2]", "application/json", 400, "Expected `object`, got `array`"),
-        (b'"text"', "application/json", 400, "Expected `object`, got `str`"),
-        (b"", "application/json", 400, "body is empty"),
-        (b"<xml/>", "application/xml", 415, "application/json"),
-        (b'{"project": "p", "channel": "c", "event": "a\\u0000"}', "application/json", 400, "NUL character"),
-        (b'{"project": "p", "channel": "c", "event": "' + b"x" * 300_000 + b'"}', "application/json", 413, "limit"),
+        (b"{not json", "application/json", 400, "", "not valid JSON"),
+        (b"[1, 2]", "application/json", 400, "", "Expected `object`, got `array`"),
+        (b'"text"', "application/json", 400, "", "Expected `object`, got `str`"),
+        (b"", "application/json", 400, "", "body is empty"),
+        (b"<xml/>", "application/xml", 415, "", "application/json"),
+        (b'{"project": "p", "channel": "c", "event": "a\\u0000"}', "application/json", 400, "event", "NUL character"),
+        (b'{"project": "p", "channel": "c", "event": "' + b"x" * 300_000 + b'"}', "application/json", 413, "", "limit"),
     ],
 )
-async def test_bad_bodies_are_4xx_json(client, admin_headers, body, content_type, status, rule):
+async def test_bad_bodies_are_4xx_json(client, admin_headers, body, content_type, status, path, rule):
     response = await client.post("/v1/log", content=body, headers={**admin_headers, "content-type": content_type})
-    assert_logsnag_error(response, status, "", rule)
+    assert_logsnag_error(response, status, path, rule)
 
 
 async def test_auth_errors(client, hub):
@@ -219,7 +219,7 @@ async def test_insight_set_replace_and_increment(client, admin_headers):
         ("POST", {"title": "t", "value": "x" * 1025}, "value", "length <= 1024"),
         ("POST", {"title": "t"}, "value", "missing required field `value`"),
         ("POST", {"title": "t", "value": 1, "icon": "nope"}, "icon", "emoji"),
-        ("POST", {"title": "t\x00", "value": 1}, "", "NUL character"),
+        ("POST", {"title": "t\x00", "value": 1}, "title", "NUL character"),
     ],
 )
 async def test_insight_validation(client, admin_headers, method, body, path, rule):
@@ -314,7 +314,7 @@ async def test_identify_and_group_merge_properties(client, hub, admin_headers):
         ("/v1/identify", {"user_id": "u", "properties": []}, "properties", "got `array`"),
         ("/v1/group", {"user_id": "u"}, "group_id", "missing required field `group_id`"),
         ("/v1/group", {"group_id": "g", "user_id": 7}, "user_id", "got `int`"),
-        ("/v1/group", {"group_id": "g\x00"}, "", "NUL character"),
+        ("/v1/group", {"group_id": "g\x00"}, "group_id", "NUL character"),
     ],
 )
 async def test_identify_validation(client, hub, admin_headers, path, body, field, rule):

@@ -238,6 +238,21 @@ async def test_json_endpoints_refuse_other_media_types(
     assert (await client.request(method, path, content=body, headers=admin_headers)).status_code == status_as_json
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/events", {"event": "a\x00b", "project": "p"}, "event"),
+        ("/api/v1/events", {"event": "x", "project": "p", "tags": {"env": "\x00"}}, "tags.env"),
+        ("/api/v1/events/batch", {"events": [{"event": "x", "project": "p"}, {"event": "\x00"}]}, "events[1].event"),
+    ],
+)
+async def test_a_nul_character_is_refused_naming_its_field(client, admin_headers, path, body, field):
+    response = await client.post(path, json=body, headers=admin_headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["field"] == field
+    assert response.json()["message"] == f"`{field}` contains a NUL character (\\u0000), which the hub does not store"
+
+
 async def test_a_literal_backslash_u0000_is_text_not_nul(client, admin_headers):
     body = b'{"event": "C:\\\\u0000 path", "project": "p"}'
     response = await client.post(
