@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import logging
 import socket
 import ssl
 import time
@@ -33,6 +34,8 @@ import msgspec
 from hub.background import BackgroundTasks
 from hub.breaker import Destination, Line
 from hub.netstream import AsyncioBackend
+
+log = logging.getLogger(__name__)
 
 # Origins whose pools are kept open at once; the least recently used idle ones are closed beyond this.
 MAX_HOSTS = 256
@@ -148,8 +151,11 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         refused = [a for a in addresses if not self.policy.permits(host, a)]
         if refused:
             # One refused address refuses the host: a name resolving to both kinds must not win by round-robin.
+            # The address goes to the operator's log only: whoever wrote the URL would otherwise learn how the
+            # hub's network resolves names, one refused request at a time.
+            log.warning("refused a request to %s: it resolves to %s", host, refused[0])
             raise BlockedAddress(
-                f"{host} resolves to {refused[0]}, a private, loopback, link-local or reserved address "
+                f"{host} resolves to a private, loopback, link-local or reserved address "
                 "(allow it with [outbound] allow)"
             )
         return await self.inner.connect_tcp(
