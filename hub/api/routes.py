@@ -15,7 +15,7 @@ from hub.models import SLUG_PATTERN, EventIn, EventOut, ValidationProblem, now_u
 from hub.outbox.log import shown_address
 from hub.routing.book import RuleConflict
 from hub.routing.router import DEFAULT_RULE, Verdict, plan, silent_reason
-from hub.routing.rules import Rule
+from hub.routing.rules import Rule, unreachable_targets
 
 
 class RuleOut(msgspec.Struct):
@@ -23,6 +23,11 @@ class RuleOut(msgspec.Struct):
     # "config" rules come from the config file and are read-only here; "api" rules are stored.
     origin: str
     position: int
+
+
+def _check_urls(rule: Rule) -> None:
+    for field, problem in unreachable_targets(rule.targets):
+        raise ValidationProblem(problem, field)
 
 
 async def _check_people(request: Request, rule: Rule) -> None:
@@ -89,6 +94,7 @@ class RoutesController(Controller):
             raise ValidationProblem(f"`name` must be {name!r}, as in the URL", "name")
         if name == DEFAULT_RULE.name:
             raise ValidationProblem("`default` is the built-in fallback rule's name; choose another", "name")
+        _check_urls(data)
         await _check_people(request, data)
         try:
             return await hub_of(request).rules.save(data, position)

@@ -6,13 +6,14 @@ Kept free of database code so the settings can import it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
-from hub.models import NAME_PATTERN, SLUG_PATTERN, TAG_KEY_PATTERN, Severity
+from hub.models import NAME_PATTERN, SLUG_PATTERN, TAG_KEY_PATTERN, Severity, url_problem
 
 GROUP_FIELDS = ("project", "channel", "event", "source", "severity", "user_id")
 MAX_TARGETS = 20
@@ -93,6 +94,17 @@ class Target(Strict):
         if self.everyone:
             return f"everyone in the project ({self.via})"
         return f"{'team' if self.team else 'user'} {self.team or self.user} ({self.via})"
+
+
+def unreachable_targets(targets: list[Target]) -> Iterator[tuple[str, str]]:
+    """(field, problem) for each Slack webhook no request can be sent to (a port out of range, say).
+
+    Checked where rules come in, the admin API and the config file, rather than in Target itself: a rule stored
+    before this check must still load, or all its targets would stop notifying.
+    """
+    for index, target in enumerate(targets):
+        if target.slack and (problem := url_problem(target.slack)):
+            yield f"targets[{index}].slack", f"`slack` cannot be requested: {problem}"
 
 
 class Rule(Strict, kw_only=True):

@@ -76,6 +76,10 @@ def test_environment_values_are_typed():
         ("[nope]\n", "unknown field `nope`"),
         ("[server\n", "not valid TOML"),
         ('[[sources]]\nplugin = "github"\nname = "Bad Name"\nproject = "p"\nsecrets = ["x"]\n', "sources[0].name"),
+        (
+            '[[routes]]\nname = "ops"\ntargets = [{slack = "https://hooks.slack.com:99999/services/T/B/x"}]\n',
+            "routes[0].targets[0].slack: `slack` cannot be requested: Port out of range",
+        ),
     ],
 )
 def test_bad_files_name_the_setting(tmp_path, text, message):

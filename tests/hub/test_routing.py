@@ -384,3 +384,25 @@ async def test_a_rule_must_name_teams_and_users_that_exist_and_those_it_sends_to
     assert refused.json()["message"] == "routing rule r sends to user ada@example.com; change it first"
     assert (await client.delete("/api/v1/routes/r", headers=admin_headers)).status_code == 204
     assert (await client.delete("/api/v1/users/ada@example.com", headers=admin_headers)).status_code == 204
+
+
+async def test_a_slack_webhook_no_request_can_reach_is_refused_but_one_stored_before_still_loads(
+    client, hub, admin_headers
+):
+    """A port out of range passed the URL pattern, and every delivery to it then failed."""
+    bad_url = "https://hooks.slack.com:99999/services/T000/B000/secret"
+    rule = {"name": "ops", "targets": [{"team": "ops"}, {"slack": bad_url}]}
+    assert (await client.post("/api/v1/teams", json={"slug": "ops", "name": "Ops"}, headers=admin_headers)).is_success
+    response = await client.put("/api/v1/routes/ops", json=rule, headers=admin_headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["field"] == "targets[1].slack"
+    assert "Port out of range" in response.json()["message"] and "secret" not in response.text
+
+    # Saved before the check: its other targets keep notifying.
+    rule["targets"] = [{"team": "ops"}]
+    assert (await client.put("/api/v1/routes/ops", json=rule, headers=admin_headers)).status_code == 200
+    r = schema.routing_rules.c
+    async with hub.db.writer.begin() as conn:
+        definition = {"name": "ops", "targets": [{"team": "ops"}, {"slack": bad_url}]}
+        await conn.execute(update(schema.routing_rules).where(r.name == "ops").values(definition=definition))
+    assert [len(rule.targets) for rule in await hub.rules.stored()] == [2]
