@@ -116,7 +116,7 @@ class Hub:
         await migrate(self.db, self.plugins.migration_folders())
 
     async def stop(self) -> None:
-        self.scheduler.stop()
+        await self.scheduler.stop()
         await self.wait_for_background()  # bounded by the outbound client's timeouts
         await self.outbox.close()  # its sends in flight use the notifier plugins: before they shut down
         for result in self.plugins.hook.shutdown(hub=self.context):
