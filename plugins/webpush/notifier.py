@@ -27,7 +27,9 @@ class WebPushNotifier:
 
     def __init__(self) -> None:
         self.keys: VapidKeys | None = None
-        # Subscriptions fetched for the latest outbox claim by `prepare`, used up by `send`.
+        # Subscriptions fetched by `prepare` for the latest outbox claim, read by `destination` and `send`. Not
+        # used up by `send`: a send left from an earlier claim, to a subscription this claim has too, would take
+        # it away before `destination` read it, and that push would go without waiting its push service's turn.
         self._claimed: dict[str, dict[str, Any] | None] = {}
 
     async def prepare(self, hub: HubContext, recipients: list[Recipient]) -> None:
@@ -46,7 +48,7 @@ class WebPushNotifier:
         if self.keys is None:
             return Outcome("later", retry_after=5, detail="the VAPID keys are not loaded yet")
         if recipient.address in self._claimed:
-            subscription = self._claimed.pop(recipient.address)
+            subscription = self._claimed[recipient.address]
         else:
             subscription = await hub.push_subscription(recipient.address)
         if subscription is None:

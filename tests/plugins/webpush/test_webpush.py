@@ -21,6 +21,7 @@ from hub.accounts import set_password
 from hub.core import Hub
 from hub.models import now_utc
 from hub.outbound import OutboundClient
+from hub.outbox.notifier import Message, Recipient
 
 
 def b64url(data: bytes) -> str:
@@ -293,3 +294,21 @@ async def test_a_test_push_says_why_it_failed_rather_than_answering_500(client, 
         response = await client.post(f"/api/v1/push/subscriptions/{device.json()['id']}/test", headers=csrf)
         assert response.status_code == 200, (endpoint, response.text)
         assert response.json()["result"] == result and detail in response.json()["detail"], response.text
+
+
+async def test_a_send_left_from_an_earlier_claim_does_not_take_the_next_claims_push_service_away(
+    client, hub, admin_headers
+):
+    """The outbox asks `destination` after every notifier has prepared a claim; a push from the claim before, sent
+    meanwhile to the same subscription, must not leave this claim's push without its push service's turn."""
+    with LoopbackServer(lambda received: (201, {}, b"")) as service:
+        _, subscription_id = await subscribe(client, admin_headers, f"{service.url}/push/ann", Browser())
+        notifier = hub.plugins.notifiers["webpush"]
+        recipient = Recipient("webpush", subscription_id)
+        await notifier.prepare(hub.context, [recipient])
+        message = Message(
+            id="1", title="Deploy", body="done", url="/", severity="info", project="shop", channel="c", event=None
+        )
+        assert (await notifier.send(hub.context, recipient, message)).result == "delivered"
+        destination = notifier.destination(hub.context, recipient)
+    assert destination is not None and destination == hub.outbound.destination(f"{service.url}/push/ann")
