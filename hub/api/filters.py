@@ -101,5 +101,4 @@ async def build_filter(
         until=as_utc(until),
         test=test,
         q=q or None,
-        accents_matter=not hub.db.is_sqlite,
     )

@@ -8,7 +8,6 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -111,8 +110,6 @@ class EventFilter(msgspec.Struct, kw_only=True):
     until: datetime | None = None
     test: bool = False
     q: str | None = None
-    # PostgreSQL's search tells "Zürich" from "Zurich"; SQLite's does not. The in-memory match follows suit.
-    accents_matter: bool = False
 
     @property
     def only_alerts(self) -> bool:
@@ -144,36 +141,53 @@ class EventFilter(msgspec.Struct, kw_only=True):
         if self.q:
             tags, content = msgspec.json.encode(event.tags).decode(), msgspec.json.encode(event.content).decode()
             text = " ".join([event.event, event.description or "", tags, content])
-            return _matches_words(self.q, text, fold_accents=not self.accents_matter)
+            return _matches_words(self.q, text)
         return True
 
 
 def search_terms(q: str) -> list[str]:
-    return [t for t in re.findall(r"\w+", q.lower()) if t]
+    return _words(q)
 
 
-def _matches_words(q: str, text: str, *, fold_accents: bool) -> bool:
+def _matches_words(q: str, text: str) -> bool:
     """`q` as the full-text search reads it: every word must be a word of `text`, the last one the beginning of
-    one; words are runs of letters and digits, compared without case (and, with `fold_accents`, without the
-    accents of Latin letters, as SQLite's FTS5 `unicode61` tokenizer does). So the live stream sends what a
-    search of the feed would find."""
-    *whole, last = _words(q, fold_accents) or [""]
-    words = set(_words(text, fold_accents))
+    one (words as `_words` finds them, the rule of both databases' search). So the live stream sends what a search
+    of the feed would find."""
+    *whole, last = _words(q) or [""]
+    words = set(_words(text))
     return all(term in words for term in whole) and any(word.startswith(last) for word in words)
 
 
-def _words(text: str, fold_accents: bool) -> list[str]:
+# The one rule for words, as SQLite's FTS5 `unicode61` tokenizer reads text and PostgreSQL's `search` column is
+# built (migration 0009 spells it in SQL; change one and the other must follow, in a new migration):
+# - case is folded: lower case, plus the letters FTS5 also folds (final sigma, long s, micro sign, Greek symbols);
+# - a Latin letter carrying one accent loses it (`é` -> `e`, not `ǖ`, `ø`, `ß`, `æ` or Greek `ή`, as in FTS5);
+# - words are runs of letters and digits (Unicode L*, Nd and Nl), in any script; anything else separates them,
+#   including `@ . - _ /` and other numbers (`²`, `½`, `①`), which PostgreSQL's parser cannot keep in a word.
+_FOLD_CASE = str.maketrans("µſςϐϑϕϖϰϱϵẛι", "μsσβθφπκρεsι")  # noqa: RUF001 (Greek letters on purpose)
+_ONE_ACCENT = re.compile(r"([a-zA-Z])[\u0300-\u036f](?![\u0300-\u036f])")
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _words(text: str) -> list[str]:
     text = text.lower()  # not casefold(): FTS5 keeps "ß", it does not read "strasse"
-    if fold_accents and not text.isascii():
-        text = "".join(_without_accent(c) for c in text)
-    return re.findall(r"[^\W_]+", text)
+    if text.isascii():
+        return _WORD.findall(text)
+    text = unicodedata.normalize("NFD", text.translate(_FOLD_CASE))
+    text = unicodedata.normalize("NFC", _ONE_ACCENT.sub(r"\1", text))
+    return _WORD.findall(text.translate(_OTHER_NUMBERS))
 
 
-@lru_cache(maxsize=4096)
-def _without_accent(char: str) -> str:
-    """A Latin letter without its accents (`é` -> `e`), as FTS5 folds them; other scripts keep theirs (`ή`)."""
-    base, *marks = unicodedata.normalize("NFD", char)
-    return base if marks and "LATIN" in unicodedata.name(base, "") else char
+class _OtherNumbersToSpaces(dict[int, str]):
+    """A `str.translate` table, filled as characters come: `²`, `½`, `①` (Unicode No) become spaces."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        self[code] = value = " " if unicodedata.category(char) == "No" else char
+        return value
+
+
+_OTHER_NUMBERS = _OtherNumbersToSpaces()
 
 
 def encode_cursor(created_at: datetime, event_id: int) -> str:
@@ -210,7 +224,8 @@ def _fts_query(q: str) -> str:
 
 
 def _tsquery(q: str) -> str:
-    """The same rule for PostgreSQL's to_tsquery: words are `\\w+` only, so none of its operators get through."""
+    """The same for PostgreSQL's to_tsquery, over the `search` column built by the same rule (migration 0009).
+    Words are letters and digits only, so none of its operators get through."""
     terms = required_terms(q)
     return " & ".join([*terms[:-1], terms[-1] + ":*"])
 
