@@ -4,9 +4,13 @@
 
 from __future__ import annotations
 
-import pytest
+import re
+import unicodedata
 
-from hub.db.events import EventFilter, list_events
+import pytest
+from sqlalchemy import text
+
+from hub.db.events import EventFilter, _words, list_events
 from hub.ingest import draft_from_input
 from hub.models import EventIn, now_utc
 
@@ -88,6 +92,68 @@ async def test_the_stream_matches_what_a_feed_search_finds(hub, q, expected):
         found, _ = await list_events(conn, hub.db, hub.projects, search, None, 50)
     assert {e.event for e in found} == expected
     assert {r.event.event for r in stored if search.matches(r.event)} == expected
+
+
+# Every character of the Basic Multilingual Plane that Unicode 3.2 assigned (so a newer Python's new letters are
+# not counted against a column built with Unicode 14.0), inside a word, alone, and after a capital letter.
+CHARACTERS = [chr(c) for c in range(0x21, 0x10000) if unicodedata.ucd_3_2_0.category(chr(c)) not in ("Cn", "Cs")]
+
+
+def _fts5_knows_better(char: str) -> bool:
+    """Where SQLite's FTS5 (Unicode 6.1 tables, no normalization) reads words otherwise than the hub's rule."""
+    return (
+        # Private use characters and "other numbers" (`²`, `½`, `①`) are word characters to FTS5; it drops some
+        # lone combining marks inside a word, the rule only an accent on an ASCII letter.
+        unicodedata.category(char) in ("Co", "No", "Mn")
+        # The rule composes text first (NFC): Greek oxia U+1F71 is tonos U+03AC, U+F900 is U+8C48.
+        or unicodedata.normalize("NFC", char) != char
+        or "CHEROKEE" in unicodedata.name(char, "")  # lower case came in Unicode 8.0, after FTS5's tables
+    )
+
+
+async def test_the_database_splits_and_folds_every_character_as_the_stream_does(hub):
+    """The rule the stream matches by (`_words`) against the database's own: PostgreSQL's `search` column as the
+    migrations built it, character for character; SQLite's FTS5 tokenizer as events_fts is configured, except
+    where FTS5's Unicode tables differ (see `_fts5_knows_better`)."""
+    texts = [f"x{c}y {c} Ab{c}" for c in CHARACTERS]
+    async with hub.db.writer.begin() as conn:
+        if hub.db.is_sqlite:
+            texts = [t for t, c in zip(texts, CHARACTERS, strict=True) if not _fts5_knows_better(c)]
+            definition = (
+                await conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'events_fts'")
+            ).scalar()
+            tokenize = re.search(r"tokenize\s*=\s*'[^']*'", definition).group(0)
+            await conn.exec_driver_sql(f"CREATE VIRTUAL TABLE temp.probe USING fts5(t, {tokenize})")
+            await conn.exec_driver_sql("CREATE VIRTUAL TABLE temp.probe_words USING fts5vocab(probe, 'instance')")
+            await conn.exec_driver_sql("INSERT INTO temp.probe(rowid, t) VALUES (?, ?)", list(enumerate(texts)))
+            rows = (await conn.exec_driver_sql("SELECT doc, term FROM temp.probe_words")).all()
+            found = [texts[doc] for doc, _ in rows], [term for _, term in rows]
+        else:
+            expression = (
+                await conn.execute(
+                    text(
+                        "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d JOIN pg_attribute a "
+                        "ON a.attrelid = d.adrelid AND a.attnum = d.adnum "
+                        "WHERE d.adrelid = 'events'::regclass AND a.attname = 'search'"
+                    )
+                )
+            ).scalar_one()
+            rows = (
+                await conn.execute(
+                    text(
+                        f"SELECT t, unnest(tsvector_to_array({expression})) FROM (SELECT t, t AS event, "
+                        "NULL::text AS description, NULL::jsonb AS tags, NULL::jsonb AS content "
+                        "FROM unnest(CAST(:texts AS text[])) AS t) AS events"
+                    ),
+                    {"texts": texts},
+                )
+            ).all()
+            found = [t for t, _ in rows], [word for _, word in rows]
+    database: dict[str, set[str]] = {t: set() for t in texts}
+    for t, word in zip(*found, strict=True):
+        database[t].add(word)
+    differences = {t: (words, set(_words(t))) for t, words in database.items() if words != set(_words(t))}
+    assert differences == {}
 
 
 @pytest.mark.parametrize(
