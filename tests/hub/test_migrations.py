@@ -10,6 +10,7 @@ from alembic import command
 
 from hub.db import schema
 from hub.db.engine import Database
+from hub.db.events import EventFilter, ProjectDirectory, list_events
 from hub.db.migrate import alembic_config, migrate
 
 
@@ -72,5 +73,67 @@ async def test_0007_parts_real_events_from_test_timelines(database_url):
         # event under the real card becomes a card of its own; same-mode children stay where they were.
         assert parents == {1: None, 2: None, 3: 2, 4: 2, 5: None, 6: 5, 7: None}
         assert contexts == {(1, True, "mixed", 1), (1, False, "mixed", 2), (1, False, "real", 5), (1, True, "real", 7)}
+    finally:
+        await db.dispose()
+
+
+async def test_0009_makes_stored_events_findable_by_the_words_sqlite_finds(database_url):
+    db = Database(database_url)
+    try:
+        await _upgrade_to(db, "0008")
+        at = datetime(2026, 12, 1, tzinfo=UTC)
+
+        def event(event_id: int, title: str, **fields: object) -> dict:
+            return {
+                "id": event_id, "project_id": 1, "channel": "general", "event": title, "parser": "text",
+                "notify": False, "severity": "info", "source": "api", "test": False, "parent_id": None,
+                "created_at": at, "received_at": at, "description": None, "tags": None, "content": None, **fields,
+            }  # fmt: skip
+
+        async with db.writer.begin() as conn:
+            await conn.execute(sa.insert(schema.projects), {"id": 1, "slug": "shop", "created_at": at})
+            await conn.execute(
+                sa.insert(schema.events),
+                [
+                    event(1, "Café opened", content={"customer": {"email": "alice@example.com"}}),
+                    event(2, "Webhook failed", description="POST https://hooks.example.org/api/v2/orders"),
+                    event(3, "Deploy v1.2.3", tags={"step": "db_migrate", "city": "ZÜRICH"}),
+                ],
+            )
+
+        async def found(q: str) -> set[str]:
+            async with db.reader.connect() as conn:
+                events, _ = await list_events(conn, db, ProjectDirectory(db), EventFilter(q=q), None, 50)
+            return {e.event for e in events}
+
+        searches = {
+            "cafe": {"Café opened"},
+            "alice": {"Café opened"},
+            "example": {"Café opened", "Webhook failed"},
+            "alice@example.com": {"Café opened"},
+            "orders": {"Webhook failed"},
+            "migrate": {"Deploy v1.2.3"},
+            "zurich": {"Deploy v1.2.3"},
+            "v1.2.3": {"Deploy v1.2.3"},
+        }
+        if not db.is_sqlite:
+            # Words as PostgreSQL's parser read them: the address, the URL and the accents kept whole.
+            for q in ("cafe", "example", "orders", "zurich"):
+                assert await found(q) == set(), q
+
+        await migrate(db)
+        assert {q: await found(q) for q in searches} == searches
+
+        async with db.writer.begin() as conn:
+            await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0008"))
+        if not db.is_sqlite:  # the old words again, from the index of the old column
+            assert await found("example") == set()
+            async with db.reader.connect() as conn:
+                index = (
+                    await conn.execute(sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_events_search'"))
+                ).scalar()
+            assert index == "CREATE INDEX ix_events_search ON public.events USING gin (search)"
+        await migrate(db)
+        assert await found("example") == searches["example"]
     finally:
         await db.dispose()

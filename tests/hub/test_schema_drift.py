@@ -12,7 +12,7 @@ from sqlalchemy import MetaData
 
 from hub.db import schema
 
-# PostgreSQL's full-text column and its index: DDL of migration 0001 alone (FTS5's tables on SQLite are not in
+# PostgreSQL's full-text column and its index: DDL of migrations 0001 and 0009 alone (FTS5's tables on SQLite are not in
 # any metadata either), since the code only ever reads them through SQL text.
 FULL_TEXT = {"search", "ix_events_search"}
 
