@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
@@ -240,15 +241,29 @@ def cmd_sources_remove(args: argparse.Namespace) -> int:
 
 
 def _parse_tag(text: str) -> tuple[str, Any]:
+    """`key=value`; a value is sent as a number only when the number reads back the same, so `version=1.10` and
+    `build=007` stay text (as numbers they were 1.1 and 7), and `true`/`false` as booleans."""
     key, sep, value = text.partition("=")
     if not sep:
         raise argparse.ArgumentTypeError(f"tag {text!r} must look like key=value")
     for kind in (int, float):
         try:
-            return key, kind(value)
+            number = kind(value)
         except ValueError:
-            pass
+            continue
+        if str(number) == value and math.isfinite(number):
+            return key, number
     return key, {"true": True, "false": False}.get(value, value)
+
+
+def _hub_url(settings: Settings) -> str:
+    """Where the hub these settings describe answers: its `base_url`, else its host and port (a host that means
+    every address is reached on loopback), so `hub send` finds a hub started with the same config or HUB_SERVER_*."""
+    server = settings.server
+    if server.base_url:
+        return server.base_url.rstrip("/")
+    host = "127.0.0.1" if server.host in ("", "0.0.0.0", "::") else server.host  # noqa: S104 (a host to connect to)
+    return f"http://{f'[{host}]' if ':' in host else host}:{server.port}"
 
 
 def cmd_send(args: argparse.Namespace) -> int:
@@ -261,15 +276,16 @@ def cmd_send(args: argparse.Namespace) -> int:
             body[name] = getattr(args, name)
     if args.tag:
         body["tags"] = dict(args.tag)
+    url = args.url or _hub_url(_settings(args))
     try:
         response = httpx.post(
-            f"{args.url.rstrip('/')}/api/v1/events",
+            f"{url.rstrip('/')}/api/v1/events",
             json=body,
             timeout=10,
             headers={"Authorization": f"Bearer {args.key}"},
         )
     except httpx.HTTPError as exc:
-        print(f"hub: could not reach {args.url}: {exc}", file=sys.stderr)
+        print(f"hub: could not reach {url}: {exc}", file=sys.stderr)
         return 1
     if response.is_success:
         print(response.json()["id"])
@@ -344,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_action_commands(commands)
 
     send = commands.add_parser("send", help="post an event to a running hub")
-    send.add_argument("--url", default=os.environ.get("HUB_URL", "http://127.0.0.1:8000"))
+    send.add_argument("--url", default=os.environ.get("HUB_URL"), help="default: $HUB_URL, else the configured hub")
     send.add_argument("--key", default=os.environ.get("HUB_KEY"))
     send.add_argument("--project")
     send.add_argument("--channel", default="general")

@@ -13,6 +13,7 @@ import time
 
 import httpx
 import pytest
+from peers import LoopbackServer
 
 from hub import cli
 
@@ -188,3 +189,41 @@ def test_a_config_source_of_no_loaded_plugin_stops_the_start(tmp_path):
     config.write_text('[[sources]]\nplugin = "nope"\nname = "main"\nproject = "shop"\nsecrets = ["whsec_one1"]\n')
     result = run(["--config", str(config), "sources", "list"], tmp_path)
     assert result.returncode != 0 and "no loaded plugin provides source type 'nope'" in result.stderr
+
+
+def _recording_hub() -> LoopbackServer:
+    """A stand-in for a running hub: answers every event with an id and keeps what it was sent."""
+    return LoopbackServer(lambda _: (201, {"Content-Type": "application/json"}, b'{"id": "1"}'))
+
+
+def test_send_goes_to_the_configured_port_without_a_url(tmp_path):
+    """`HUB_SERVER_PORT=8791 hub serve` and then `hub send`: the event went to port 8000, which nothing served."""
+    with _recording_hub() as peer:
+        port = peer.server.server_address[1]
+        sent = run(["send", "--key", "k", "--project", "p", "--event", "x"], tmp_path, {"HUB_SERVER_PORT": str(port)})
+        assert sent.returncode == 0, sent.stderr
+        assert [r.path for r in peer.received] == ["/api/v1/events"]
+        config = tmp_path / "hub.toml"
+        config.write_text(f'[server]\nbase_url = "{peer.url}/"\n')
+        sent = run(["--config", str(config), "send", "--key", "k", "--project", "p", "--event", "x"], tmp_path)
+        assert sent.returncode == 0, sent.stderr
+        assert len(peer.received) == 2
+
+
+def test_send_keeps_tag_values_a_number_would_change(tmp_path):
+    """`--tag version=1.10` was sent as the number 1.1 and `--tag build=007` as 7."""
+    with _recording_hub() as peer:
+        tags = ["version=1.10", "build=007", "count=42", "ratio=0.5", "canary=true", "limit=inf", "x=1e3", "n=-3"]
+        options = [option for tag in tags for option in ("--tag", tag)]
+        sent = run(["send", "--url", peer.url, "--key", "k", "--project", "p", "--event", "x", *options], tmp_path)
+        assert sent.returncode == 0, sent.stderr
+        assert json.loads(peer.received[0].body)["tags"] == {
+            "version": "1.10",
+            "build": "007",
+            "count": 42,
+            "ratio": 0.5,
+            "canary": True,
+            "limit": "inf",
+            "x": "1e3",
+            "n": -3,
+        }
