@@ -403,13 +403,27 @@ def _add_plugin_commands(parser: argparse.ArgumentParser, argv: Sequence[str]) -
 
 
 def _config_option(argv: Sequence[str]) -> str | None:
-    """`--config PATH` (or `--config=PATH`), read before argparse runs: plugins add commands from the settings."""
+    """`--config PATH` (or `--config=PATH`), read before argparse runs: plugins add commands from the settings.
+    Not past `--`, where the options are another program's (`hub run ... -- job --config job.conf`)."""
+    argv = list(argv)
+    argv = argv[: argv.index("--")] if "--" in argv else argv
     for index, arg in enumerate(argv):
         if arg == "--config" and index + 1 < len(argv):
             return argv[index + 1]
         if arg.startswith("--config="):
             return arg.split("=", 1)[1]
     return None
+
+
+def _take_config_after_commands(parser: argparse.ArgumentParser) -> None:
+    """Let every command take `--config FILE` after its name too (`hub serve --config hub.toml`), as people write
+    it; given there, it wins over one given before the command."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                if "--config" not in command._option_string_actions:
+                    command.add_argument("--config", default=argparse.SUPPRESS, help="TOML settings file")
+                _take_config_after_commands(command)
 
 
 def _command_word(argv: Sequence[str]) -> str | None:
@@ -446,6 +460,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if (word := _command_word(argv)) is not None and word not in commands.choices:
             print(f"hub: {error}", file=sys.stderr)  # most likely a plugin's command, unknown as it did not load
             return 2
+    _take_config_after_commands(parser)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

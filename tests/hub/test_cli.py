@@ -227,3 +227,19 @@ def test_send_keeps_tag_values_a_number_would_change(tmp_path):
             "x": "1e3",
             "n": -3,
         }
+
+
+def test_config_may_follow_the_command(tmp_path, capsys):
+    """The README's `pass --config hub.toml` after the command (`hub serve --config hub.toml`) was refused as an
+    unrecognized argument: only `hub --config hub.toml serve` worked."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[server]\nport = 0\n")
+    assert cli.main(["keys", "list", "--config", str(bad)]) == 2
+    assert "server.port" in capsys.readouterr().err
+    config = tmp_path / "hub.toml"
+    config.write_text(f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "other.db"}"\n')
+    assert cli.main(["keys", "create", "--scope", "read", "--name", "after", "--config", str(config)]) == 0
+    assert cli.main(["checks", "list", "--config", str(config)]) == 0  # a plugin's command takes it too
+    capsys.readouterr()
+    assert cli.main(["--config", str(config), "keys", "list"]) == 0
+    assert "after" in capsys.readouterr().out

@@ -271,3 +271,20 @@ def test_the_script_in_the_docs_reports_start_exit_status_and_output(live, tmp_p
     assert (start["kind"], finish["kind"], finish["exit_status"]) == ("start", "fail", 3)
     assert start["rid"] == finish["rid"] and finish["duration"] is not None
     assert finish["body"] == "backing up\ndisk full"
+
+
+def test_hub_run_leaves_the_options_of_the_job_to_the_job(tmp_path):
+    """`hub run ... -- job --config job.conf` read job.conf as the hub's own config and stopped before the job."""
+    job_config = tmp_path / "job.conf"
+    job_config.write_text("not: toml\n")
+    done = subprocess.run(
+        [
+            *(str(HUB_CLI), "run", "--check", str(uuids.uuid4()), "--url", "http://127.0.0.1:9", "--ping-timeout", "1"),
+            *("--", "sh", "-c", 'echo "$@"; exit 5', "job", "--config", str(job_config)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 5, done.stderr
+    assert done.stdout == f"--config {job_config}\n"
