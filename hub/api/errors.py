@@ -125,9 +125,13 @@ def on_http_exception(_: Request, exc: HTTPException) -> Response[ErrorBody]:
             source = getattr(first.get("source"), "value", first.get("source")) or "request"
             where = f"{source} parameter" if source in ("query", "path", "header", "cookie") else str(source)
             message = plain_patterns(str(first.get("message")))
-            # A body Litestar decoded is `data`; its message says which field of it (msgspec's own words).
-            field = (field_of(message) if source == "body" else None) or str(first["key"])
-            return error_response(400, f"{message} - at `{first['key']}` ({where})", field)
+            if source == "body":
+                # As the routes that decode their own bodies say it: `- at `$.period``. Litestar calls the whole
+                # body `data`, a name no request has; a rule broken there names its field in the message.
+                key = str(first["key"])
+                message = message if key == "data" else f"{message} - at `$.{key}`"
+                return error_response(400, message, field_of(message) or (None if key == "data" else key))
+            return error_response(400, f"{message} - at `{first['key']}` ({where})", str(first["key"]))
     return error_response(exc.status_code, str(message), refused_field(exc), headers=exc.headers)
 
 

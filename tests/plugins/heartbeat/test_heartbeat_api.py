@@ -84,6 +84,25 @@ async def test_bad_checks_are_refused_naming_the_field(client, admin_headers, bo
         assert response.json()["field"] == field
 
 
+@pytest.mark.parametrize(
+    ("body", "message", "field"),
+    [
+        ({"name": "x", "project": "ops", "period": 0}, "Expected `int` >= 1 - at `$.period`", "period"),
+        (
+            {"name": "x", "project": "ops", "cron": "0 9 * * *", "tz": "Europe/Nowhere"},
+            "`tz`: `Europe/Nowhere` is not an IANA time zone name (like `Europe/Berlin` or `UTC`)",
+            "tz",
+        ),
+        ({"project": "ops"}, "Object missing required field `name`", "name"),
+    ],
+)
+async def test_bad_input_is_answered_as_the_readme_shows(client, admin_headers, body, message, field):
+    """These read "Expected `int` >= 1 - at `period` (body)" and "... - at `data` (body)", naming a `data` that no
+    request has, where the README and the event routes say `$.period`."""
+    response = await client.post("/api/v1/checks", json=body, headers=admin_headers)
+    assert response.json() == {"message": message, "field": field, "status": 400}
+
+
 async def test_bad_updates_and_clashes(client, admin_headers, create_check):
     first = await create_check(name="one")
     await create_check(name="two")
