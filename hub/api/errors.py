@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from typing import Any
 
 import msgspec
 from litestar import MediaType, Request, Response
@@ -22,6 +24,8 @@ _AT_PATH = re.compile(r" - at `(?:[^`]*` in `)?\$\.?([^`]*)`$")
 # A message that starts by naming a field within the object it is at: the hub's own rules ("`content` must ...")
 # and msgspec's "Object missing required field `event`".
 _NAMED = re.compile(r"^(?:Object missing required field |Object contains unknown field )?`([A-Za-z_][\w.-]*)`")
+# msgspec's path to a value in an object of free keys (`dict[str, ...]`): `- at `$.tags[...]``.
+_FREE_KEY_AT = re.compile(r" - at `\$((?:\.\w+|\[\d+\])*)\[\.\.\.\]")
 _DEFAULT_MESSAGES = {
     404: "not found",
     405: "method not allowed on this path",
@@ -53,6 +57,63 @@ def field_of(message: str, prefix: str = "") -> str | None:
     named = _NAMED.match(message)
     parts = [prefix.strip("."), at.group(1).replace("[...]", "") if at else "", named.group(1) if named else ""]
     return ".".join(part for part in parts if part) or None
+
+
+def name_the_key(
+    exc: msgspec.ValidationError, document: Any, validate: Callable[[Any], object]
+) -> msgspec.ValidationError:
+    """msgspec points at a bad value in an object of free keys as `$.tags[...]`; this names the key (`$.tags.plan`).
+
+    `document` is what failed (a JSON body, or the value it decodes to), `validate` the check that failed. Entries
+    are checked in order, so the culprit ends the shortest run of the object's first entries that still fails the
+    same way, found by checking again with the object cut short (a bisection, on errors only)."""
+    message = str(exc)
+    at = _FREE_KEY_AT.search(message)
+    if at is None:
+        return exc
+    if isinstance(document, bytes | msgspec.Raw):
+        try:
+            document = msgspec.json.decode(document)
+        except (msgspec.DecodeError, RecursionError):
+            return exc
+    steps: list[str | int] = [name or int(index) for name, index in re.findall(r"\.(\w+)|\[(\d+)\]", at.group(1))]
+    parent, node = None, document
+    for step in steps:
+        parent, node = node, _child(node, step)
+    if not isinstance(node, dict) or not node:
+        return exc
+    entries = list(node.items())
+
+    def fails_the_same_way(count: int) -> bool:
+        if parent is not None:
+            parent[steps[-1]] = dict(entries[:count])
+        try:
+            validate(document if parent is not None else dict(entries[:count]))
+        except msgspec.ValidationError as again:
+            return str(again) == message
+        finally:
+            if parent is not None:
+                parent[steps[-1]] = node
+        return False
+
+    low, high = 1, len(entries)
+    if not fails_the_same_way(high):
+        return exc
+    while low < high:
+        middle = (low + high) // 2
+        if fails_the_same_way(middle):
+            high = middle
+        else:
+            low = middle + 1
+    key = entries[low - 1][0]
+    return msgspec.ValidationError(message.replace(f"{at.group(1)}[...]", f"{at.group(1)}.{key}", 1))
+
+
+def _child(node: Any, step: str | int) -> Any:
+    """`node[step]` when there is such an entry, else None."""
+    if isinstance(step, int):
+        return node[step] if isinstance(node, list) and step < len(node) else None
+    return node.get(step) if isinstance(node, dict) else None
 
 
 def _type_at(model: type, path: str) -> msgspec.inspect.Type | None:

@@ -15,7 +15,7 @@ import msgspec
 from litestar import Request, Response
 
 from hub.api.common import api_key, hub_of, project_for, read_body
-from hub.api.errors import ErrorBody, describe_validation, exception_handlers
+from hub.api.errors import ErrorBody, describe_validation, exception_handlers, name_the_key
 from hub.ingest import draft_from_input
 from hub.models import EventIn, StoredResult, ValidationProblem, now_utc
 
@@ -61,6 +61,7 @@ def to_event(data: dict[str, Any], names: Mapping[str, str] | None = None) -> Ev
     try:
         return msgspec.convert(data, EventIn)
     except msgspec.ValidationError as exc:
+        exc = name_the_key(exc, data, lambda trial: msgspec.convert(trial, EventIn))
         message, field = describe_validation(exc, model=EventIn)
         raise ValidationProblem(*rename_fields(message, field, names or {})) from None
 

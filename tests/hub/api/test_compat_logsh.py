@@ -112,7 +112,11 @@ async def test_many_metadata_keys_stay_in_content_and_tag_at_most_32(client, adm
         ({"notify": "true"}, "Expected `bool`, got `str` - at `$.notify`"),
         ({"metadata": []}, "Expected `object`, got `array` - at `$.metadata`"),
         ({"metadata": {"k": {"nested": 1}}}, "got `object` - at `$.metadata"),
-        ({"metadata": {"k": "v" * 501}}, "length <= 500"),
+        (
+            {"metadata": {"a": 1, "k": {"nested": 1}}},
+            "Expected `bool | int | float | str`, got `object` - at `$.metadata.k`",
+        ),
+        ({"metadata": {"k": "v" * 501}}, "length <= 500 - at `$.metadata.k`"),
         ({"metadata": {"": 1}}, "length >= 1"),
         ({"metadata": {"k" * 101: 1}}, "length <= 100"),
         ({"metadata": {f"k{i}": "v" * 500 for i in range(140)}}, "`metadata` must encode to at most 65536 bytes"),

@@ -78,7 +78,7 @@ def _nested(levels: int) -> list:
         ({"icon": "not an emoji"}, "icon", "emoji"),
         ({"tags": {"plan": "pro", "Bad Key": 1}}, "tags", "[a-z0-9_-]{1,64}$': 'Bad Key' does not"),
         ({"tags": {f"k{i}": i for i in range(33)}}, "tags", "length <= 32"),
-        ({"tags": {"a": [1]}}, "tags", "bool | int | float | str"),
+        ({"tags": {"a": [1]}}, "tags.a", "bool | int | float | str"),
         ({"content": "x" * 70000}, "content", "65536 bytes"),
         ({"content": _nested(33)}, "content", "at most 32 levels deep"),
         ({"tags": {"note": "x" * 1025}}, "tags.note", "at most 1024 characters"),
@@ -251,6 +251,26 @@ async def test_a_nul_character_is_refused_naming_its_field(client, admin_headers
     assert response.status_code == 400, response.text
     assert response.json()["field"] == field
     assert response.json()["message"] == f"`{field}` contains a NUL character (\\u0000), which the hub does not store"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/events", {"event": "x", "project": "p", "tags": {"plan": "pro", "seats": [1]}}, "tags.seats"),
+        ("/api/v1/events/batch", {"events": [{"event": "x", "project": "p", "tags": {"a": None}}]}, "events[0].tags.a"),
+        ("/v1/log", {"project": "p", "channel": "c", "event": "x", "tags": {"a": 1, "b": 2, "c": {}}}, "tags.c"),
+    ],
+)
+async def test_a_bad_tag_value_is_refused_naming_its_key(client, admin_headers, path, body, field):
+    """msgspec says `$.tags[...]` for any key; the answer named only `tags`, though `field` is documented as
+    `tags.plan`, so a client with 30 tags could not tell which one."""
+    response = await client.post(path, json=body, headers=admin_headers)
+    batch = path.endswith("batch")
+    assert response.status_code == (200 if batch else 400), response.text
+    error = response.json()["results"][0]["error"] if batch else response.json()
+    assert error["message"].endswith(f" - at `$.{field}`"), error["message"]
+    assert error.get("field", field) == field  # LogSnag's answer has no `field`, only the message
+    assert (await client.get("/api/v1/events", headers=admin_headers)).json()["items"] == []
 
 
 async def test_a_literal_backslash_u0000_is_text_not_nul(client, admin_headers):
