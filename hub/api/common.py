@@ -125,8 +125,9 @@ def api_key(request: Request) -> ApiKey:
     return request.state.api_key
 
 
-async def read_body(request: Request, limit: int, *, allow_text: bool = False) -> bytes:
-    """The raw body, refused with 413 past `limit` bytes and 415 when it is not JSON."""
+async def read_body(request: Request, limit: int, *, allow_text: bool = False, screen_nul: bool = True) -> bytes:
+    """The raw body, refused with 413 past `limit` bytes and 415 when it is not JSON (and 400 with a NUL character,
+    unless the caller answers the parts of the body on their own: `screen_nul=False`)."""
     refuse_unless_json(request, allow_text=allow_text)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -136,24 +137,32 @@ async def read_body(request: Request, limit: int, *, allow_text: bool = False) -
         raise HTTPException(status_code=413, detail=f"request body is larger than the limit of {limit} bytes")
     if not body:
         raise ValidationProblem("the request body is empty; send a JSON object")
-    refuse_nul(body)
+    if screen_nul:
+        refuse_nul(body)
     return body
 
 
-def _has_nul(body: bytes) -> bool:
+def has_nul(body: bytes) -> bool:
     """Whether a body holds a NUL character, raw or as a JSON `\\u0000` escape: PostgreSQL's text cannot."""
     return b"\x00" in body or (b"\\u0000" in body and _ESCAPED_NUL.search(body) is not None)
 
 
 def refuse_nul(body: bytes) -> None:
     """400 for a JSON body with a NUL character, naming the field it is in."""
-    if _has_nul(body):
-        field = _nul_field(body)
-        if field:
-            raise ValidationProblem(
-                f"`{field}` contains a NUL character (\\u0000), which the hub does not store", field
-            )
-        raise ValidationProblem("the request body contains a NUL character (\\u0000), which the hub does not store")
+    if (problem := nul_problem(body)) is not None:
+        raise problem
+
+
+def nul_problem(body: bytes, prefix: str = "") -> ValidationProblem | None:
+    """What is wrong with a JSON body (or a part of one, at `prefix` such as `events[3].`) that holds a NUL
+    character, naming the field it is in; None when it holds none."""
+    if not has_nul(body):
+        return None
+    field = _nul_field(body)
+    where = f"{prefix}{field}" if field else prefix.rstrip(".")
+    if where:
+        return ValidationProblem(f"`{where}` contains a NUL character (\\u0000), which the hub does not store", where)
+    return ValidationProblem("the request body contains a NUL character (\\u0000), which the hub does not store")
 
 
 def _nul_field(body: bytes) -> str | None:

@@ -18,7 +18,7 @@ from litestar.exceptions import (
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, Parameter
 
-from hub.api.common import api_key, authorize, decode, hub_of, project_for, read_body, require
+from hub.api.common import api_key, authorize, decode, has_nul, hub_of, nul_problem, project_for, read_body, require
 from hub.api.errors import ErrorBody, describe_validation, refused_field
 from hub.api.filters import SEVERITY_FILTER, build_filter
 from hub.api.openapi import json_body
@@ -100,7 +100,9 @@ class EventsController(Controller):
         """Each item is validated and answered on its own; the valid ones are stored in one transaction."""
         hub = hub_of(request)
         limits = hub.settings.ingest
-        batch = decode(await read_body(request, limits.max_batch_body_bytes), BatchIn)
+        body = await read_body(request, limits.max_batch_body_bytes, screen_nul=False)
+        batch = decode(body, BatchIn)
+        screen_items = has_nul(body)  # a NUL refuses its own item only: looked for in each when the body has one
         if len(batch.events) > limits.max_batch_events:
             raise ValidationProblem(f"`events` may hold at most {limits.max_batch_events} items", "events")
         key = api_key(request)
@@ -108,6 +110,9 @@ class EventsController(Controller):
         results: list[BatchItem | None] = [None] * len(batch.events)
         drafts: list[tuple[int, Draft]] = []
         for index, raw in enumerate(batch.events):
+            if screen_items and (nul := nul_problem(bytes(raw), f"events[{index}].")) is not None:
+                results[index] = BatchItem(index, 400, error=ErrorBody(str(nul), 400, nul.field))
+                continue
             try:
                 event_in = decode(raw, EventIn)
                 project = project_for(key, event_in.project)
