@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import math
 import os
+import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -463,7 +464,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     _take_config_after_commands(parser)
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # here rather than at exit, so that a reader gone early is handled below
+        return code
+    except BrokenPipeError:
+        # `hub keys list | head -1`: the reader took what it wanted. Exit as a command SIGPIPE ends, quietly
+        # (stdout is pointed at /dev/null, or Python's own flush at exit would fail again).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except ConfigError as exc:
         print(f"hub: {exc}", file=sys.stderr)
         return 2

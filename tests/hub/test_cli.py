@@ -243,3 +243,21 @@ def test_config_may_follow_the_command(tmp_path, capsys):
     capsys.readouterr()
     assert cli.main(["--config", str(config), "keys", "list"]) == 0
     assert "after" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args", [["plugins"], ["keys", "list", "--json"]])
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path, args):
+    """`hub keys list | head -1` ended in a BrokenPipeError traceback."""
+    if args[0] == "keys":
+        assert run(["keys", "create", "--name", "one"], tmp_path, {"HUB_CONFIG": ""}).returncode == 0
+    process = subprocess.Popen(
+        [*HUB, *args],
+        cwd=tmp_path,
+        env={**os.environ, "HUB_CONFIG": ""},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    process.stdout.close()  # the reader is gone before the command writes
+    _, stderr = process.communicate(timeout=60)
+    assert b"Traceback" not in stderr and b"Exception ignored" not in stderr, stderr.decode()
+    assert process.returncode == 141  # as a shell reports a command that SIGPIPE ended
