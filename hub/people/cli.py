@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -63,7 +64,8 @@ def users_add(args: argparse.Namespace, _: object = None) -> int:
         print(user.id)
         if password is None:
             print(
-                f"{data.email} cannot sign in yet: set a password with  hub users password {data.email}",
+                f"{data.email} cannot sign in yet: set a password with  "
+                f"{os.environ.get('HUB_COMMAND_NAME', 'hub')} users password {data.email}",  # `./run` sets it
                 file=sys.stderr,
             )
         return 0

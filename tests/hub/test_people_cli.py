@@ -81,3 +81,10 @@ def test_routes_list_shows_config_and_stored_rules_in_order(shell):
     code, out, err = shell("routes", "list")
     assert code == 0, err
     assert out.splitlines() == ["ops-pages\tconfig\tteam ops (push)"]
+
+
+def test_the_password_hint_names_the_command_people_type(shell, monkeypatch):
+    """Run through `./run`, the hint said `hub users password ...`, a command its users have no `hub` for."""
+    monkeypatch.setenv("HUB_COMMAND_NAME", "./run")
+    code, _, err = shell("users", "add", "ada@example.com", "--no-password")
+    assert code == 0 and "set a password with  ./run users password ada@example.com" in err
