@@ -65,6 +65,7 @@ def send_ping(
     """POST one ping, retrying connection failures and 5xx like `curl --retry`, within `deadline_seconds`; True
     when the hub took it."""
     give_up_at = time.monotonic() + deadline_seconds
+    problem = "no time left to try"
     for attempt in range(ATTEMPTS):
         left = give_up_at - time.monotonic()
         if left <= 0:
@@ -76,12 +77,14 @@ def send_ping(
                     print(f"hub run: {url} answered {response.status_code} {response.text!r}", file=sys.stderr)
                     return False
                 return True
+            problem = f"answered {response.status_code} {response.text[:200]!r}"
         except httpx.HTTPError as exc:
+            problem = str(exc) or type(exc).__name__
             if attempt == ATTEMPTS - 1 or time.monotonic() >= give_up_at:
-                print(f"hub run: could not ping {url}: {exc or type(exc).__name__}", file=sys.stderr)
-                return False
+                break
         time.sleep(max(0.0, min(2**attempt * 0.2, 3, give_up_at - time.monotonic())))
-    print(f"hub run: {url} kept failing", file=sys.stderr)
+    # The last problem, also when the time ran out between retries (it said only "kept failing" then).
+    print(f"hub run: could not ping {url}: {problem}", file=sys.stderr)
     return False
 
 

@@ -288,3 +288,19 @@ def test_hub_run_leaves_the_options_of_the_job_to_the_job(tmp_path):
     )
     assert done.returncode == 5, done.stderr
     assert done.stdout == f"--config {job_config}\n"
+
+
+def test_hub_run_says_why_a_ping_failed_when_its_time_ran_out():
+    """With a short --ping-timeout, the retries ran out of time and left only "URL kept failing", without why."""
+    done = subprocess.run(
+        [
+            *(str(HUB_CLI), "run", "--check", str(uuids.uuid4()), "--url", "http://127.0.0.1:9", "--ping-timeout", "1"),
+            *("--", "true"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0
+    lines = done.stderr.splitlines()
+    assert len(lines) == 2 and all("could not ping" in line and "refused" in line for line in lines), lines
