@@ -58,10 +58,22 @@ def slug_or_hash(name: str, kind: str) -> str:
     return slugify(name) or f"{kind}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
+# A pattern as msgspec shows it in a message: `regex '...'`, written as Python's repr writes a string.
+_SHOWN_PATTERN = re.compile(r"regex '((?:[^'\\]|\\.)*)'")
+
+
 def plain_patterns(message: str) -> str:
-    """A validation message with each pattern's closing `\\Z` shown as `$`, as people know it. Patterns end in
-    `\\Z` because Python's `$` also matches before a final newline, which would let "shop\\n" pass as a slug."""
-    return message.replace("\\\\Z'", "$'")
+    """A validation message with each pattern as people write it: not as Python's repr shows it, every backslash
+    doubled (`[^\\\\s]`), and with the closing `\\Z` as `$`. Patterns end in `\\Z` because Python's `$` also
+    matches before a final newline, which would let "shop\\n" pass as a slug."""
+
+    def plain(shown: re.Match[str]) -> str:
+        pattern = shown[1].replace("\\\\", "\\")
+        if pattern.endswith("\\Z"):
+            pattern = pattern[:-2] + "$"
+        return f"regex '{pattern}'"
+
+    return _SHOWN_PATTERN.sub(plain, message)
 
 
 Slug = Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN, description="letters, digits, `_ . -`; 1 to 64")]

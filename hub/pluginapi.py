@@ -33,6 +33,7 @@ from hub.models import (
     ValidationProblem,
     nests_deeper_than,
     now_utc,
+    plain_patterns,
     slug_or_hash,
     slugify,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "nests_deeper_than",
     "now_utc",
     "parse_retry_after",
+    "plain_patterns",
     "require_scope",
     "run_together",
     "slug_or_hash",

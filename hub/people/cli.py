@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from hub.accounts import find_login, set_password
+from hub.models import plain_patterns
 from hub.password_prompt import read_new_password
 from hub.people.models import Quiet, TeamIn, UserIn, UserPatch
 from hub.people.store import Conflict
@@ -25,7 +26,7 @@ def run_with_hub(args: argparse.Namespace, work: Work) -> int:
     try:
         return _run_with_hub(_settings(args), work)
     except (msgspec.ValidationError, ValueError, Conflict) as exc:
-        print(f"hub: {exc}", file=sys.stderr)
+        print(f"hub: {plain_patterns(str(exc))}", file=sys.stderr)
         return 2
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from hub.pluginapi import HubContext, ValidationProblem
+from hub.pluginapi import HubContext, ValidationProblem, plain_patterns
 
 from . import runner, store
 from .api import project_keys_out
@@ -23,7 +23,7 @@ def _print(value: Any) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"hub: {message}", file=sys.stderr)
+    print(f"hub: {plain_patterns(message)}", file=sys.stderr)
     return 1
 
 

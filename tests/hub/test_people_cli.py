@@ -88,3 +88,9 @@ def test_the_password_hint_names_the_command_people_type(shell, monkeypatch):
     monkeypatch.setenv("HUB_COMMAND_NAME", "./run")
     code, _, err = shell("users", "add", "ada@example.com", "--no-password")
     assert code == 0 and "set a password with  ./run users password ada@example.com" in err
+
+
+def test_a_pattern_is_shown_as_people_write_it(shell):
+    """It read '^[^@\\\\s]+@...\\\\Z': Python's repr of the pattern, every backslash doubled, and `\\Z` for `$`."""
+    code, _, err = shell("users", "add", "not-an-address", "--no-password")
+    assert code == 2 and "regex '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$'" in err, err

@@ -819,6 +819,15 @@ async def test_pattern_errors_show_the_pattern_as_people_know_it(client, admin_h
     assert "{0,63}$'" in message and "\\Z" not in message
 
 
+async def test_a_pattern_with_backslashes_is_shown_as_written(client, admin_headers):
+    """msgspec shows a pattern as Python's repr: '^https?://[^\\\\s]+' for the pattern '^https?://[^\\s]+'."""
+    action = {"label": "Go", "url": "ftp://example.com", "key": "go"}
+    response = await client.post(
+        "/api/v1/events", json={"event": "x", "project": "p", "actions": [action]}, headers=admin_headers
+    )
+    assert "regex '^https?://[^\\s]+$' - at `$.actions[0].url`" in response.json()["message"]
+
+
 @pytest.mark.parametrize(
     "path",
     ["/api/v1/keys", "/api/v1/sources", "/api/v1/users", "/api/v1/teams", "/api/v1/routes", "/api/v1/deliveries"],

@@ -80,3 +80,16 @@ def test_bad_input_is_reported(hub_cli):
     hub_cli("checks", "create", "--name", "x", "--project", "ops")
     code, _, err = hub_cli("checks", "create", "--name", "x", "--project", "ops")
     assert code == 1 and "already has a check with slug `x`" in err
+
+
+@pytest.mark.parametrize(
+    ("option", "shown"),
+    [
+        ("--slug", "'^[a-z0-9][a-z0-9_.-]{0,63}$' - at `$.slug`"),
+        ("--name", "'^[^\\x00-\\x1f\\x7f-\\x9f]*$' - at `$.name`"),
+    ],
+)
+def test_a_pattern_is_shown_as_people_write_it(hub_cli, option, shown):
+    """These read '...{0,63}\\\\Z' and '^[^\\\\x00-\\\\x1f...': Python's repr of the pattern, not the pattern."""
+    code, _, err = hub_cli("checks", "create", "--name", "x", "--project", "ops", option, "Bad\tSlug")
+    assert code != 0 and shown in err, err
