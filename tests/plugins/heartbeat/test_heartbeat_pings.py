@@ -304,3 +304,22 @@ def test_hub_run_says_why_a_ping_failed_when_its_time_ran_out():
     assert done.returncode == 0
     lines = done.stderr.splitlines()
     assert len(lines) == 2 and all("could not ping" in line and "refused" in line for line in lines), lines
+
+
+def test_the_api_examples_in_the_docs_create_their_checks(live, tmp_path):
+    """The README's curl lines sent their JSON as a form (curl's default for -d), which the API answers 415."""
+    server, api, _ = live
+    docs = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    block = docs.split("#### With the API", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = block.split("export HUB=", 1)[1].split("\n", 1)[1]  # HUB and KEY come from the environment here
+    key = server.key("admin")
+    done = subprocess.run(
+        ["sh", "-ec", commands],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "HUB": server.url, "KEY": key},
+    )
+    assert done.returncode == 0, done.stderr
+    names = {c["name"]: c for c in api.get("/api/v1/checks?project=ops").json()["items"]}
+    assert (names["Queue worker"]["period"], names["Morning report"]["cron"]) == (300, "0 9 * * 1-5")
