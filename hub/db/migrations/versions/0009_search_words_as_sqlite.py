@@ -35,6 +35,10 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
+    version = int(bind.exec_driver_sql("SHOW server_version_num").scalar() or 0)
+    if version < 130000:
+        # normalize() and IS NFC NORMALIZED, which the function below uses, came with PostgreSQL 13.
+        raise RuntimeError(f"the hub needs PostgreSQL 13 or newer; this server is version {version // 10000}")
     encoding = bind.exec_driver_sql("SHOW server_encoding").scalar()
     if encoding != "UTF8":
         # Its literals hold letters such a database cannot spell; it could not store an emoji icon either.
