@@ -53,6 +53,15 @@ async def send(client, headers, **fields):
     return response.json()
 
 
+async def backlog_then_page(client, headers, backlog_url: str, page_url: str, backlog: int) -> None:
+    """`backlog` notifications to one Slack webhook, then a critical page to another: claimed in that order."""
+    await slack_rule(client, headers, backlog_url)
+    for i in range(backlog):
+        await send(client, headers, event=f"backlog {i}")
+    await slack_rule(client, headers, page_url)
+    await send(client, headers, event="page", severity="critical")
+
+
 async def deliveries(client, headers, **params):
     response = await client.get("/api/v1/deliveries", params=params, headers=headers)
     assert response.status_code == 200, response.text
@@ -422,11 +431,7 @@ async def test_a_backlog_to_a_hanging_receiver_holds_up_the_others_for_one_timeo
         return fast(received)
 
     with LoopbackServer(hanging) as stuck, LoopbackServer(timed) as fine:
-        await slack_rule(client, admin_headers, stuck.url)
-        for i in range(12):
-            await send(client, admin_headers, event=f"stuck {i}")
-        await slack_rule(client, admin_headers, fine.url)
-        await send(client, admin_headers, event="page", severity="critical")
+        await backlog_then_page(client, admin_headers, stuck.url, fine.url, 12)
         started = time.monotonic()
         assert await asyncio.wait_for(hub.outbox.run_once(), 10) == 13
         release.set()
@@ -466,11 +471,7 @@ async def test_a_backlog_to_a_slow_receiver_holds_only_the_slots_it_can_use(clie
         return fast(received)
 
     with LoopbackServer(slow) as slow_server, LoopbackServer(timed) as fine:
-        await slack_rule(client, admin_headers, slow_server.url)
-        for i in range(16):
-            await send(client, admin_headers, event=f"slow {i}")
-        await slack_rule(client, admin_headers, fine.url)
-        await send(client, admin_headers, event="page", severity="critical")
+        await backlog_then_page(client, admin_headers, slow_server.url, fine.url, 16)
         started = time.monotonic()
         assert await asyncio.wait_for(hub.outbox.run_once(), 20) == 17
         finished = time.monotonic()
