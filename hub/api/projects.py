@@ -7,11 +7,12 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from sqlalchemy import func, select
 
 from hub.api.common import api_key, hub_of, require
-from hub.api.filters import visible_projects
+from hub.api.filters import check_slug
 from hub.db import schema
 
 
@@ -60,7 +61,7 @@ class ProjectsController(Controller):
     @get("/{project:str}/channels", summary="A project's channels with event counts")
     async def list_channels(self, request: Request, project: FromPath[str]) -> list[ChannelOut]:
         hub = hub_of(request)
-        [project_id] = await visible_projects(hub, api_key(request), project) or [-1]
+        project_id = await _readable_project(request, project)
         c = schema.channels.c
         async with hub.db.reader.connect() as conn:
             rows = await conn.execute(select(schema.channels).where(c.project_id == project_id).order_by(c.name))
@@ -69,8 +70,21 @@ class ProjectsController(Controller):
     @get("/{project:str}/insights", summary="A project's insights (KPI values)")
     async def list_insights(self, request: Request, project: FromPath[str]) -> list[InsightOut]:
         hub = hub_of(request)
-        [project_id] = await visible_projects(hub, api_key(request), project) or [-1]
+        project_id = await _readable_project(request, project)
         i = schema.insights.c
         async with hub.db.reader.connect() as conn:
             rows = await conn.execute(select(schema.insights).where(i.project_id == project_id).order_by(i.title))
             return [InsightOut(r.title, r.value, r.icon, r.updated_at) for r in rows]
+
+
+async def _readable_project(request: Request, project: str) -> int:
+    """The project's id; 404 alike for a project that does not exist and for one the caller may not read, so the
+    answer does not tell which (an existing project with no events yet is found: its lists are empty)."""
+    check_slug(project, "project")
+    slug = project.lower()
+    hub = hub_of(request)
+    async with hub.db.reader.connect() as conn:
+        project_id = await hub.projects.lookup(conn, slug)
+    if project_id is None or not api_key(request).sees(project_id):
+        raise NotFoundException(f"no project {slug}")
+    return project_id

@@ -685,6 +685,24 @@ async def test_project_bound_read_key_sees_only_its_project(client, hub, admin_h
     assert (await client.get(f"/api/v1/events/{stored_b['id']}", headers=reader)).status_code == 404
     projects = (await client.get("/api/v1/projects", headers=reader)).json()
     assert [p["slug"] for p in projects] == ["a"]
+    for project in ("b", "nowhere"):  # one it may not read answers as one that does not exist
+        response = await client.get(f"/api/v1/projects/{project}/channels", headers=reader)
+        assert (response.status_code, response.json()["message"]) == (404, f"no project {project}")
+
+
+async def test_channels_and_insights_of_an_unknown_project_are_404(client, admin_headers):
+    """They were 200 with an empty list, as if the project were there with nothing in it."""
+    for listing in ("channels", "insights"):
+        response = await client.get(f"/api/v1/projects/nowhere/{listing}", headers=admin_headers)
+        assert response.status_code == 404, response.text
+        assert response.json()["message"] == "no project nowhere"
+
+
+async def test_a_project_with_no_events_yet_has_no_channels_or_insights(client, hub, admin_headers):
+    await make_key(hub, "ingest", project="fresh")  # a bound key makes its project
+    for listing in ("channels", "insights"):
+        response = await client.get(f"/api/v1/projects/Fresh/{listing}", headers=admin_headers)
+        assert (response.status_code, response.json()) == (200, [])
 
 
 async def test_rate_limit_answers_429_with_retry_after(client, hub):
