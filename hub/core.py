@@ -82,7 +82,10 @@ class Hub:
         self.ingestor.transaction_hooks.append(self.router.route)
         self.outbox = Outbox(self, lambda: self.plugins.notifiers)
         self.action_secrets = ActionSecrets(
-            self.db, self.projects, timedelta(hours=settings.actions.secret_grace_hours)
+            self.db,
+            self.projects,
+            timedelta(hours=settings.actions.secret_grace_hours),
+            configured=[a.project for a in settings.self_service_actions],
         )
         self.actions = ActionRunner(self)
         self.scheduler = Scheduler(self.context)

@@ -6,13 +6,18 @@ import argparse
 import sys
 from typing import Any
 
+from hub.actions.secrets import UnknownProject
 from hub.people.cli import run_with_hub
 
 
 def actions_secret(args: argparse.Namespace, _: object = None) -> int:
     async def work(hub: Any) -> int:
         secrets = hub.action_secrets
-        info = await (secrets.rotate(args.project) if args.rotate else secrets.info(args.project))
+        try:
+            info = await (secrets.rotate(args.project) if args.rotate else secrets.info(args.project))
+        except UnknownProject as exc:
+            print(f"hub: {exc}", file=sys.stderr)
+            return 1
         print(info.secret)
         if info.previous_valid_until:
             print(f"the previous secret also signs until {info.previous_valid_until.isoformat()}", file=sys.stderr)

@@ -1,11 +1,18 @@
-"""Each project's action signing secret: made on first use, shown to admins, rotated with a grace period."""
+"""Each project's action signing secret: made on first use, shown to admins, rotated with a grace period.
+
+Only a project the hub knows has one: a stored project (its first event or insight, a bound key, a source or a
+member made it), or one a self-service action in the config file names, stored here as its first run would be.
+Asking for the secret of any other project stores nothing: a typo makes no project.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import msgspec
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.actions.signing import new_secret
 from hub.db import schema
@@ -13,6 +20,10 @@ from hub.db.dialect import insert_ignore
 from hub.db.engine import Database
 from hub.db.events import ProjectDirectory
 from hub.models import now_utc
+
+
+class UnknownProject(LookupError):
+    """No stored project has this slug, and no self-service action names it."""
 
 
 class SecretInfo(msgspec.Struct):
@@ -25,18 +36,21 @@ class SecretInfo(msgspec.Struct):
 
 
 class ActionSecrets:
-    def __init__(self, db: Database, projects: ProjectDirectory, grace: timedelta) -> None:
+    def __init__(self, db: Database, projects: ProjectDirectory, grace: timedelta, configured: Iterable[str]) -> None:
         self.db = db
         self.projects = projects
         self.grace = grace
+        # The projects of the config file's self-service actions: their secret is wanted before their first run.
+        self.configured = frozenset(configured)
 
     async def info(self, project: str) -> SecretInfo:
-        """The project's secret, created now if it has none (the first process to store one wins)."""
+        """The project's secret, created now if it has none (the first process to store one wins).
+        Raises UnknownProject for a project the hub does not know."""
         project = project.lower()
         s = schema.action_secrets.c
         now = now_utc()
         async with self.db.writer.begin() as conn:
-            project_id = (await self.projects.ensure(conn, [project], now))[project]
+            project_id = await self._project_id(conn, project, now)
             await conn.execute(
                 insert_ignore(
                     self.db,
@@ -48,7 +62,16 @@ class ActionSecrets:
         until = row.rotated_at + self.grace if row.rotated_at and row.previous_secret else None
         return SecretInfo(project, row.secret, until, row.created_at, row.rotated_at)
 
+    async def _project_id(self, conn: AsyncConnection, project: str, now: datetime) -> int:
+        if project in self.configured:
+            return (await self.projects.ensure(conn, [project], now))[project]
+        project_id = await self.projects.lookup(conn, project)
+        if project_id is None:
+            raise UnknownProject(f"no project {project}")
+        return project_id
+
     async def rotate(self, project: str) -> SecretInfo:
+        """Raises UnknownProject as info() does."""
         await self.info(project)
         s = schema.action_secrets.c
         async with self.db.writer.begin() as conn:

@@ -13,7 +13,7 @@ from litestar.params import FromPath, JSONBody
 
 from hub.actions.catalog import SelfServiceAction
 from hub.actions.runner import Expired, Forbidden, RunOut
-from hub.actions.secrets import SecretInfo
+from hub.actions.secrets import SecretInfo, UnknownProject
 from hub.api.common import api_key, hub_admin, hub_of, require
 from hub.db.events import get_event
 from hub.ids import parse_event_id
@@ -141,11 +141,20 @@ class ActionSecretsController(Controller):
 
     @get("/{project:str}", summary="The project's action signing secret (made on first use)")
     async def show(self, request: Request, project: FromPath[str]) -> SecretInfo:
-        return await hub_of(request).action_secrets.info(_slug(project))
+        """404 for a project the hub does not know (no event, insight, key, source or member made it, and no
+        self-service action names it): nothing is stored for it."""
+        try:
+            return await hub_of(request).action_secrets.info(_slug(project))
+        except UnknownProject as exc:
+            raise NotFoundException(str(exc)) from None
 
     @post("/{project:str}/rotate", status_code=200, summary="Rotate it; the old one also signs for a grace period")
     async def rotate(self, request: Request, project: FromPath[str]) -> SecretInfo:
-        return await hub_of(request).action_secrets.rotate(_slug(project))
+        """404 for a project the hub does not know, as for reading the secret."""
+        try:
+            return await hub_of(request).action_secrets.rotate(_slug(project))
+        except UnknownProject as exc:
+            raise NotFoundException(str(exc)) from None
 
 
 def _slug(project: str) -> str:

@@ -67,6 +67,7 @@ def test_users_and_teams_from_the_shell(shell):
 
 
 def test_action_secret_shown_and_rotated_from_the_shell(shell):
+    assert shell("keys", "create", "--project", "shop")[0] == 0  # the key makes the project
     code, out, _ = shell("actions", "secret", "shop")
     assert code == 0 and out.strip().startswith("whsec_")
     first = out.strip()
@@ -75,6 +76,12 @@ def test_action_secret_shown_and_rotated_from_the_shell(shell):
     assert code == 0 and out.strip().startswith("whsec_") and out.strip() != first
     assert "previous secret also signs until" in err
     assert shell("actions", "secret", "shop")[1].strip() == out.strip()
+
+
+def test_no_action_secret_for_a_project_the_hub_does_not_know(shell):
+    """It made the project, so a typo left behind a project that no event would ever fill."""
+    assert shell("actions", "secret", "shpo") == (1, "", "hub: no project shpo\n")
+    assert shell("actions", "secret", "shpo", "--rotate") == (1, "", "hub: no project shpo\n")  # none was made
 
 
 def test_routes_list_shows_config_and_stored_rules_in_order(shell):

@@ -101,6 +101,7 @@ async def store_event(client, headers, target, **action):
 
 
 async def secret_for(client, headers, target):
+    """`shop`'s secret, there before its first event: the configured `rollback` action names the project."""
     target.secret = (await client.get("/api/v1/action-secrets/shop", headers=headers)).json()["secret"]
     assert target.secret.startswith("whsec_")
 
@@ -141,6 +142,23 @@ async def test_rotation_signs_with_both_secrets_during_the_grace(client, hub, ad
         target.secret = secret
         run = await client.post(f"/api/v1/events/{event['id']}/actions/refund", headers=admin_headers)
         assert run.json()["status"] == "done"
+
+
+async def test_the_secret_of_an_unknown_project_is_404_and_makes_no_project(client, admin_headers):
+    """Reading it made the project (and a secret) for any slug, a typo included."""
+    for method, path in [("GET", "/api/v1/action-secrets/nowhere"), ("POST", "/api/v1/action-secrets/nowhere/rotate")]:
+        response = await client.request(method, path, headers=admin_headers)
+        assert response.status_code == 404, response.text
+        assert response.json()["message"] == "no project nowhere"
+    assert (await client.get("/api/v1/projects", headers=admin_headers)).json() == []
+
+
+async def test_a_project_made_by_its_first_event_gets_its_secret_on_first_use(client, admin_headers):
+    stored = await client.post("/api/v1/events", json={"project": "blog", "event": "Published"}, headers=admin_headers)
+    assert stored.status_code == 201
+    shown = await client.get("/api/v1/action-secrets/Blog", headers=admin_headers)
+    assert shown.status_code == 200 and shown.json()["project"] == "blog"
+    assert shown.json()["secret"].startswith("whsec_")
 
 
 async def test_refusals(client, hub, admin_headers, target):
