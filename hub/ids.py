@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime
 
 EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
+MILLISECOND_BITS = 41
 NODE_BITS = 10
 COUNTER_BITS = 12
 
@@ -49,6 +50,13 @@ class IdGenerator:
 def id_time(event_id: int) -> datetime:
     """The instant in an id's time part."""
     return datetime.fromtimestamp(((event_id >> (NODE_BITS + COUNTER_BITS)) + EPOCH_MS) / 1000, UTC)
+
+
+def first_id_at(when: datetime) -> int:
+    """The lowest id an event received at `when` or later can have; times outside the ids' span (2024 to 2093)
+    give the first or the last id."""
+    ms = int(when.timestamp() * 1000) - EPOCH_MS
+    return min(max(ms, 0), (1 << MILLISECOND_BITS) - 1) << (NODE_BITS + COUNTER_BITS)
 
 
 def parse_event_id(value: str) -> int | None:

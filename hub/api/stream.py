@@ -3,7 +3,9 @@
 Comments (`connected`, a `keep-alive` every 15 s) carry no `data:` line, which EventSource would dispatch as an
 empty message. Each event goes with its id, which a browser's EventSource sends back as `Last-Event-ID` when it
 reconnects; the events stored after it are replayed first (one committed late with a lower id, by another
-process, is not). Litestar ends the generator when the client goes away.
+process, is not). Without that header, `since` replays the events stored since that time the same way, so a
+reconnection carries on from the last id rather than replaying from `since` again. Litestar ends the generator
+when the client goes away.
 
 A stream outlives the request that opened it, so the caller's right to read is checked again every
 RECHECK_SECONDS: a revoked key, an ended session or a membership taken away ends the stream, and a change of
@@ -25,19 +27,26 @@ from litestar.params import FromQuery, Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from hub.api.common import api_key, caller, hub_of, require
-from hub.api.filters import SEVERITY_FILTER, build_filter
+from hub.api.filters import SEVERITY_FILTER, as_utc, build_filter
 from hub.auth import ApiKey
 from hub.core import Hub
 from hub.db.events import EventFilter, events_after
-from hub.ids import parse_event_id
-from hub.models import EventOut
+from hub.ids import first_id_at, parse_event_id
+from hub.models import EventOut, ValidationProblem
 
 KEEPALIVE_SECONDS = 15.0
 RECHECK_SECONDS = 5.0
-# Events replayed per query after `Last-Event-ID`, and the most replayed on one connection: further behind than
-# that, the stream ends and the client's next reconnection carries on from where this one got to.
+# Events replayed per query after `Last-Event-ID` (or from `since`), and the most replayed on one connection:
+# further behind than that, the stream ends and the client's next reconnection carries on from where this one got to.
 REPLAY_PAGE = 500
 REPLAY_MAX = 10_000
+# The feed's parameters that mean nothing on a stream, and why. Litestar ignores a query parameter a handler does
+# not declare, so these are looked for by name: refused, rather than silently doing nothing.
+FEED_ONLY = {
+    "until": "which runs on as events come",
+    "limit": "which has no pages",
+    "cursor": "which has no pages (a reconnection resumes from `Last-Event-ID`)",
+}
 
 
 Refilter = Callable[[], Awaitable[EventFilter | None]]
@@ -98,11 +107,16 @@ async def stream(
     tag: Annotated[list[str] | None, Parameter(description="key:value, repeatable")] = None,
     user_id: FromQuery[str | None] = None,
     severity: Annotated[str | None, Parameter(description=SEVERITY_FILTER)] = None,
+    since: Annotated[
+        datetime | None, Parameter(description="replay the events stored since then first (unless `Last-Event-ID`)")
+    ] = None,
     test: FromQuery[bool] = False,
     q: Annotated[str | None, Parameter(max_length=200)] = None,
 ) -> ServerSentEvent:
+    """The matching events stored after `Last-Event-ID`, or else since `since`, oldest first; then each new one.
+    `until`, `limit` and `cursor`, the feed's, answer 400."""
+    refuse_feed_only(request)
     hub = hub_of(request)
-    since: datetime | None = None
 
     async def filter_for(key: ApiKey) -> EventFilter:
         return await build_filter(
@@ -113,7 +127,7 @@ async def stream(
             tag=tag,
             user_id=user_id,
             severity=severity,
-            since=since,
+            since=None,  # `since` sets where the replay starts (replay_after), and filters nothing
             until=None,
             test=test,
             q=q,
@@ -125,5 +139,21 @@ async def stream(
         except (NotAuthorizedException, PermissionDeniedException):
             return None
 
-    last_id = parse_event_id(request.headers.get("last-event-id", ""))
+    last_id = replay_after(request.headers.get("last-event-id", ""), since)
     return ServerSentEvent(event_messages(hub, await filter_for(api_key(request)), last_id, refilter))
+
+
+def refuse_feed_only(request: Request) -> None:
+    for name, why in FEED_ONLY.items():
+        if name in request.query_params:
+            raise ValidationProblem(f"`{name}` is not taken by the stream, {why}; use GET /api/v1/events", name)
+
+
+def replay_after(last_event_id: str, since: datetime | None) -> int | None:
+    """The id the replay starts after: the client's last one when it reconnects (its URL still carries `since`),
+    else the one just before `since`; None for no replay."""
+    if (last_id := parse_event_id(last_event_id)) is not None:
+        return last_id
+    if (start := as_utc(since)) is None:
+        return None
+    return first_id_at(start) - 1

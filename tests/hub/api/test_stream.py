@@ -6,8 +6,10 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
+import pytest
 
 from hub.testing import bearer
 
@@ -163,6 +165,80 @@ def test_a_replay_moves_the_client_past_events_its_search_leaves_out(live_hub, m
                 found.append(message["data"]["event"])
                 break
     assert found == ["needle live"]
+
+
+def _replayed(live_hub, key: str, url: str, last_event_id: str | None = None) -> list[str]:
+    """The events a stream opened on `url` replays, up to the id-only message that ends the replay's first page."""
+    headers = bearer(key) | ({"Last-Event-ID": last_event_id} if last_event_id else {})
+    found = []
+    with httpx.stream("GET", f"{live_hub.url}{url}", headers=headers, timeout=10) as response:
+        assert response.status_code == 200, response.read()
+        for message in _messages(response):
+            if "data" not in message:
+                return found
+            found.append(message["data"]["event"])
+    raise AssertionError("the stream ended before its replay did")
+
+
+def test_since_replays_the_events_stored_since_then_oldest_first_then_goes_live(live_hub):
+    """`since` was accepted and ignored: the stream began with the next new event."""
+    key = live_hub.key("admin")
+    _post(live_hub, key, project="shop", event="before")
+    time.sleep(0.01)  # ids count milliseconds: `since` falls strictly between "before" and the rest
+    since = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    for project, name in [("shop", "after 1"), ("blog", "after, other project"), ("shop", "after 2")]:
+        _post(live_hub, key, project=project, event=name)
+    found: list[str] = []
+    url = f"{live_hub.url}/api/v1/stream"
+    with httpx.stream("GET", url, params={"project": "shop", "since": since}, headers=bearer(key), timeout=10) as r:
+        for message in _messages(r):
+            if "data" in message:
+                found.append(message["data"]["event"])
+            elif found == ["after 1", "after 2"]:  # the replay's end
+                _post(live_hub, key, project="shop", event="live")
+            if len(found) == 3:
+                break
+    assert found == ["after 1", "after 2", "live"]
+
+
+def test_last_event_id_wins_over_since(live_hub):
+    """A reconnecting EventSource sends `Last-Event-ID` to the URL it opened, which still carries `since`."""
+    key = live_hub.key("admin")
+    ids = [_post(live_hub, key, project="shop", event=name)["id"] for name in ("a", "b", "c")]
+    url = "/api/v1/stream?since=0001-01-01T00:00:00"  # before any id; no offset: UTC, as for the feed
+    assert _replayed(live_hub, key, url) == ["a", "b", "c"]
+    assert _replayed(live_hub, key, url, last_event_id=ids[1]) == ["c"]
+
+
+def test_a_since_ahead_of_now_replays_nothing(live_hub):
+    key = live_hub.key("admin")
+    _post(live_hub, key, project="shop", event="stored")
+    url = f"{live_hub.url}/api/v1/stream?since=9999-12-31T23:59:59Z"
+    with httpx.stream("GET", url, headers=bearer(key), timeout=10) as response:
+        for line in response.iter_lines():
+            if line == ": connected":
+                _post(live_hub, key, project="shop", event="live")
+            if line.startswith("data: "):
+                assert json.loads(line.removeprefix("data: "))["event"] == "live"
+                break
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "rule"),
+    [
+        ("until=2026-01-01T00:00:00Z", "until", "`until` is not taken by the stream, which runs on as events come"),
+        ("limit=20", "limit", "`limit` is not taken by the stream, which has no pages"),
+        ("cursor=abc", "cursor", "`cursor` is not taken by the stream, which has no pages"),
+        ("since=yesterday", "since", "RFC3339"),
+    ],
+)
+def test_the_stream_refuses_what_only_the_feed_takes(live_hub, query, field, rule):
+    """They were accepted and ignored: `limit=20` still streamed every event."""
+    response = httpx.get(f"{live_hub.url}/api/v1/stream?{query}", headers=bearer(live_hub.key("read")), timeout=5)
+    assert response.status_code == 400
+    assert response.json()["field"] == field and rule in response.json()["message"]
+    if field != "since":
+        assert response.json()["message"].endswith("use GET /api/v1/events")
 
 
 def test_a_last_event_id_that_is_no_id_of_ours_starts_the_stream_afresh(live_hub):
