@@ -53,8 +53,8 @@ def id_time(event_id: int) -> datetime:
 
 
 def first_id_at(when: datetime) -> int:
-    """The lowest id an event received at `when` or later can have; times outside the ids' span (2024 to 2093)
-    give the first or the last id."""
+    """The lowest id an event received at `when` (to the millisecond) or later can have; a time outside the ids'
+    span (2024 to 2093) gives the lowest id of its first or last millisecond."""
     ms = int(when.timestamp() * 1000) - EPOCH_MS
     return min(max(ms, 0), (1 << MILLISECOND_BITS) - 1) << (NODE_BITS + COUNTER_BITS)
 
