@@ -11,11 +11,14 @@ Every claimed delivery is a task of its own: it waits for its destination's turn
 it goes: a webhook or push host gets as many turns as it has connections), then for one of `delivery.concurrency`
 sending slots, sends, and waits for its outcome to be recorded. Outcomes are recorded as sends finish, those that
 finish together in one transaction, and a new batch is claimed as soon as fewer than `concurrency` claimed
-deliveries are left. So a receiver that answers slowly (or not at all, until the timeout) holds up only its own
-deliveries, never the ones claimed with it or after it: a backlog to it holds only the slots its connections can
-use, the rest of it waiting in its destination's line. A backlog to a receiver that stopped answering does not
-wait out a timeout a delivery either: it gets one request at a time and the rest fail at once, to be retried
-(hub.breaker).
+deliveries are left outside the destinations' lines. A claim skips the receivers (notifier and address) with
+deliveries waiting in a line here, and claims for one again as soon as none of its wait. So a receiver that
+answers slowly (or not at all, until the timeout) holds up only its own deliveries, never the ones claimed with it
+or after it: a backlog to it, however big, holds only the slots its connections can use, the rest of it waits in
+its destination's line, and the claims go past it. What waits in lines is bounded: claims wait while more than
+`batch_size` deliveries do (a backlog spread over many receivers at one destination, say a push service, cannot
+be skipped receiver by receiver). A backlog to a receiver that stopped answering does not wait out a timeout a
+delivery either: it gets one request at a time and the rest fail at once, to be retried (hub.breaker).
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, tuple_, update
 
 from hub.breaker import Destination, NotAnswering
 from hub.db import schema
@@ -46,15 +50,19 @@ log = logging.getLogger(__name__)
 DUE_STATES = ("pending", "held")
 RECORD_EVERY_SECONDS = 0.02
 RENEW_AT_ONCE = 500  # ids per UPDATE when leases are renewed
+MOST_SKIPPED = 1000  # receivers a claim skips at most, those with the longest lines (two parameters each)
+
+Receiver = tuple[str, str]  # (notifier, address)
 
 
 class _Job:
     """One send: a delivery row (and, for a digest, the held rows it carries), claimed at `now`."""
 
-    __slots__ = ("carried", "destination", "latency_ms", "message", "now", "outcome", "recipient", "row")
+    __slots__ = ("carried", "destination", "latency_ms", "message", "now", "outcome", "receiver", "recipient", "row")
 
     def __init__(self, row: Any, message: Message, carried: list[Any], now: datetime) -> None:
         self.row = row
+        self.receiver: Receiver = (row.notifier, row.address)
         self.recipient = Recipient(row.notifier, row.address, row.user_id)
         self.message = message
         self.carried = carried
@@ -71,6 +79,9 @@ class Outbox:
         self._claiming = asyncio.Lock()  # one claim at a time
         self._slots: asyncio.Semaphore | None = None  # `delivery.concurrency` sends at once; made on first use
         self._claimed: set[asyncio.Task[None]] = set()  # one per job, from its claim until its outcome is recorded
+        self._in_line: Counter[Receiver] = Counter()  # claimed deliveries waiting for their destination's turn
+        self._progress = asyncio.Event()  # a claimed delivery went to wait in a line, left it, or was recorded
+        self._line_emptied = asyncio.Event()  # a receiver has no delivery waiting in a line any more
         self._finished: list[tuple[_Job, asyncio.Future[None]]] = []  # sent, waiting to be recorded
         self._recorder: asyncio.Task[None] | None = None
         self._closed = False
@@ -92,19 +103,29 @@ class Outbox:
         return len(sends)
 
     async def drain(self) -> None:
-        """Claim again whenever fewer than `concurrency` claimed deliveries are left, so a backlog goes out at
-        full speed, not one claim a tick. Sends started here go on after it returns.
+        """Claim again whenever fewer than `concurrency` claimed deliveries are left outside the destinations'
+        lines, so a backlog goes out at full speed, not one claim a tick; and whenever a skipped receiver's line
+        empties, so its line never runs dry. Sends started here go on after it returns.
 
-        It returns after one interval, so the scheduler's next tick carries on rather than finding the job
-        still running.
+        It returns after one interval, so the scheduler's next tick carries on rather than finding the job still
+        running; earlier once nothing is due and nothing waits in a line.
         """
         await self._renew_leases()
         until = time.monotonic() + self.hub.settings.delivery.interval_seconds
-        while (left := until - time.monotonic()) > 0:
-            if len(self._claimed) >= self.hub.settings.delivery.concurrency:
-                await asyncio.wait(set(self._claimed), timeout=left, return_when=asyncio.FIRST_COMPLETED)
-            elif not await self._start(now_utc()):
+        while not self._closed and time.monotonic() < until:
+            self._progress.clear()
+            self._line_emptied.clear()
+            if not self._may_claim():
+                wake = self._progress
+            elif await self._start(now_utc()):
+                continue
+            elif self._in_line:  # nothing due but for the skipped receivers
+                wake = self._line_emptied
+            else:
                 return
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(until - time.monotonic()):
+                    await wake.wait()
 
     async def close(self) -> None:
         """Claim nothing more, and let the claimed deliveries be sent and recorded (called when the hub stops)."""
@@ -121,11 +142,11 @@ class Outbox:
     async def _claim_and_start(self, now: datetime) -> list[asyncio.Task[None]]:
         async with self._claiming:
             settings = self.hub.settings.delivery
-            if self._closed or len(self._claimed) >= settings.concurrency:
+            if self._closed or not self._may_claim():
                 return []
             # A whole batch, however few slots are free: a recipient's held notifications make one digest only
             # when they are claimed together.
-            rows = await self._claim(now, settings.batch_size)
+            rows = await self._claim(now, settings.batch_size, skip=self._skipped_receivers())
             if not rows:
                 return []
             jobs = await self._prepare(rows, now)
@@ -136,10 +157,25 @@ class Outbox:
             for send in sends:
                 self._claimed.add(send)
                 send.add_done_callback(self._forget)
+            await asyncio.sleep(0)  # the sends start: those that must wait for a turn are in line for the next claim
             return sends
+
+    def _may_claim(self) -> bool:
+        """Whether fewer than `concurrency` claimed deliveries are left outside the destinations' lines, and no more
+        than `batch_size` wait in them: room for a whole batch to one receiver, and a bound on what a backlog
+        spread over many receivers at one destination (a push service) holds here."""
+        settings = self.hub.settings.delivery
+        waiting = self._in_line.total()
+        return len(self._claimed) - waiting < settings.concurrency and waiting <= settings.batch_size
+
+    def _skipped_receivers(self) -> list[Receiver]:
+        """The receivers with deliveries waiting in a line here: more of theirs would only wait too, and would fill
+        the claim that a notification to someone else is due in."""
+        return [receiver for receiver, _ in self._in_line.most_common(MOST_SKIPPED)]
 
     def _forget(self, send: asyncio.Task[None]) -> None:
         self._claimed.discard(send)
+        self._progress.set()
         if not send.cancelled():
             send.exception()  # retrieved: the recorder has logged it, and run_once raises it
 
@@ -148,9 +184,8 @@ class Outbox:
             self._slots = asyncio.Semaphore(self.hub.settings.delivery.concurrency)
         # The destination's turn first, then a slot: a delivery waiting for a busy host must not hold a slot that a
         # delivery to another host could use.
-        turn = job.destination.turn() if job.destination is not None else contextlib.nullcontext()
         try:
-            async with turn, self._slots:
+            async with self._turn(job), self._slots:
                 await self._attempt(job)
         except NotAnswering as exc:  # refused in line: its destination stopped answering meanwhile
             job.outcome = Outcome("retry", detail=str(exc))
@@ -159,6 +194,31 @@ class Outbox:
         if self._recorder is None or self._recorder.done():
             self._recorder = asyncio.create_task(self._record_finished(), name="hub-delivery-recorder")
         await done
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, job: _Job) -> AsyncIterator[None]:
+        """Hold a turn at the job's destination, if its notifier says where it goes; until the turn comes, the job
+        is in its receiver's line."""
+        if job.destination is None:
+            yield
+            return
+        async with contextlib.AsyncExitStack() as held:
+            with self._waiting_in_line(job.receiver):
+                await held.enter_async_context(job.destination.turn())
+            yield
+
+    @contextlib.contextmanager
+    def _waiting_in_line(self, receiver: Receiver) -> Iterator[None]:
+        self._in_line[receiver] += 1
+        self._progress.set()
+        try:
+            yield
+        finally:
+            self._in_line[receiver] -= 1
+            if not self._in_line[receiver]:
+                del self._in_line[receiver]
+                self._line_emptied.set()
+            self._progress.set()
 
     async def _record_finished(self) -> None:
         """Record every outcome that is waiting, in one transaction; again for those that came in meanwhile.
@@ -215,7 +275,8 @@ class Outbox:
         except Exception:
             log.exception("renewing the leases of %d claimed deliveries failed; the next drain tries again", len(ids))
 
-    async def _claim(self, now: datetime, limit: int) -> list[Any]:
+    async def _claim(self, now: datetime, limit: int, skip: list[Receiver] | None = None) -> list[Any]:
+        """Mark up to `limit` due deliveries as sending here, oldest first, except those to the `skip` receivers."""
         settings = self.hub.settings.delivery
         d = schema.deliveries.c
         due = or_(
@@ -228,6 +289,8 @@ class Outbox:
             .order_by(d.next_attempt_at, d.id)
             .limit(limit)
         )
+        if skip:
+            query = query.where(tuple_(d.notifier, d.address).not_in(skip))
         db = self.hub.db
         if not db.is_sqlite:
             query = query.with_for_update(skip_locked=True)

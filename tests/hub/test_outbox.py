@@ -525,3 +525,117 @@ async def test_a_backlog_that_outlasts_its_lease_is_still_sent_once(client, hub,
             await hub.outbox.drain()  # as the scheduler calls it, every interval
         await hub.outbox.close()
     assert len(slow_seen) == len(set(slow_seen)) == 10
+
+
+def slow_server(seconds: float):
+    """Answers every request after `seconds`, within the timeout. `seen` has the X-Hub-Delivery of each request
+    answered, `at` the time each came in."""
+    counting, seen = counting_server()
+    at: list[float] = []
+
+    def handler(received: Received):
+        at.append(time.monotonic())
+        time.sleep(seconds)
+        return counting(received)
+
+    return handler, seen, at
+
+
+def timed_server():
+    """Answers at once; `at` has the time each request came in."""
+    counting, seen = counting_server()
+    at: list[float] = []
+
+    def handler(received: Received):
+        at.append(time.monotonic())
+        return counting(received)
+
+    return handler, seen, at
+
+
+async def slow_host(hub: Hub, settings) -> None:
+    """Four sending slots, and two connections per host (so a backlog to one host waits in its line)."""
+    settings.delivery.concurrency = 4
+    await hub.outbound.aclose()
+    hub.outbound = OutboundClient(allow=["127.0.0.1"], timeout=5, max_connections_per_host=2)
+
+
+async def test_a_backlog_claimed_for_one_receiver_does_not_hold_up_claims_for_another(
+    client, hub, admin_headers, settings
+):
+    """More deliveries to a slow webhook than there are sending slots are claimed and wait for its two connections;
+    a page to another webhook that comes due meanwhile is claimed and sent at once, not once fewer than
+    `concurrency` deliveries of the backlog are left."""
+    await slow_host(hub, settings)
+    slow, slow_seen, _ = slow_server(0.3)
+    fast, seen, fast_at = timed_server()
+    arrived = threading.Event()
+
+    def first_slow(received: Received):
+        arrived.set()
+        return slow(received)
+
+    with LoopbackServer(first_slow) as slow_receiver, LoopbackServer(fast) as fine:
+        await slack_rule(client, admin_headers, slow_receiver.url)
+        for i in range(16):
+            await send(client, admin_headers, event=f"backlog {i}")
+        backlog = asyncio.create_task(hub.outbox.run_once())  # all 16 claimed: 2 sending, 14 waiting in line
+        assert await asyncio.to_thread(arrived.wait, 10)
+        await slack_rule(client, admin_headers, fine.url)
+        await send(client, admin_headers, event="page", severity="critical")
+        due = time.monotonic()
+        assert await asyncio.wait_for(hub.outbox.run_once(), 5) == 1
+        answered_before = len(slow_seen)
+        assert await asyncio.wait_for(backlog, 20) == 16
+    # The backlog takes 8 rounds of 0.3 s; before, the page was claimed only once 13 of the 16 were sent (2.3 s).
+    assert fast_at[0] - due < 0.5 and answered_before <= 2
+    assert len(seen) == 1
+    assert len(slow_seen) == len(set(slow_seen)) == 16
+    assert [d["state"] for d in await deliveries(client, admin_headers)] == ["delivered"] * 17
+
+
+async def test_a_backlog_bigger_than_a_batch_is_claimed_past_and_refilled_as_its_line_empties(
+    client, hub, admin_headers, settings
+):
+    """A batch of 4, and 16 deliveries to a slow webhook due ahead of a page to another: the page goes out with the
+    first batch's sends, and the backlog is claimed a batch at a time as its line empties, all within one drain
+    (its connections never wait for the scheduler's next tick)."""
+    await slow_host(hub, settings)
+    settings.delivery.batch_size = 4
+    settings.delivery.interval_seconds = 10
+    slow, slow_seen, slow_at = slow_server(0.2)
+    fast, seen, fast_at = timed_server()
+
+    with LoopbackServer(slow) as slow_receiver, LoopbackServer(fast) as fine:
+        await backlog_then_page(client, admin_headers, slow_receiver.url, fine.url, 16)
+        await asyncio.wait_for(hub.outbox.drain(), 10)  # returns once every delivery is claimed
+        assert await deliveries(client, admin_headers, state="pending") == []
+        await hub.outbox.close()
+    # Before, the page was claimed only once the whole backlog ahead of it was: 1.7 s.
+    assert fast_at[0] - slow_at[0] < 0.5
+    assert len(seen) == 1
+    assert len(slow_seen) == len(set(slow_seen)) == 16
+
+
+async def test_claims_wait_while_more_than_a_batch_waits_in_lines(client, hub, admin_headers, settings):
+    """A backlog spread over many receivers at one host cannot be skipped receiver by receiver: once more than
+    `batch_size` deliveries wait in lines, claims wait, so a process holds fewer than `concurrency + 2 * batch_size`
+    claimed deliveries however big the backlog."""
+    await slow_host(hub, settings)
+    settings.delivery.batch_size = 4
+    settings.delivery.interval_seconds = 10
+    slow, slow_seen, _ = slow_server(0.1)
+
+    with LoopbackServer(slow) as slow_receiver:
+        rule = {"name": "many", "targets": [{"slack": f"{slow_receiver.url}/hook/{i}"} for i in range(12)]}
+        assert (await client.put("/api/v1/routes/many", json=rule, headers=admin_headers)).status_code == 200
+        await send(client, admin_headers, event="first")
+        await send(client, admin_headers, event="second")
+        drained = asyncio.create_task(hub.outbox.drain())
+        most = 0
+        while not drained.done():
+            most = max(most, len(await deliveries(client, admin_headers, state="sending")))
+            await asyncio.sleep(0.02)
+        await hub.outbox.close()
+    assert 4 < most < 4 + 2 * 4
+    assert len(slow_seen) == len(set(slow_seen)) == 24
