@@ -196,6 +196,39 @@ def hanging_server(answer=lambda received: (200, {}, b"ok")):
     return handler, arrived, release
 
 
+def slow_server(seconds: float):
+    """Answers every request after `seconds`, within the timeout. `seen` has the X-Hub-Delivery of each request
+    answered, `at` the time each came in."""
+    counting, seen = counting_server()
+    at: list[float] = []
+
+    def handler(received: Received):
+        at.append(time.monotonic())
+        time.sleep(seconds)
+        return counting(received)
+
+    return handler, seen, at
+
+
+def timed_server():
+    """Answers at once; `at` has the time each request came in."""
+    counting, seen = counting_server()
+    at: list[float] = []
+
+    def handler(received: Received):
+        at.append(time.monotonic())
+        return counting(received)
+
+    return handler, seen, at
+
+
+async def slow_host(hub: Hub, settings) -> None:
+    """Four sending slots, and two connections per host (so a backlog to one host waits in its line)."""
+    settings.delivery.concurrency = 4
+    await hub.outbound.aclose()
+    hub.outbound = OutboundClient(allow=["127.0.0.1"], timeout=5, max_connections_per_host=2)
+
+
 async def test_a_clean_stop_mid_delivery_loses_and_duplicates_nothing(client, hub, admin_headers, settings):
     handler, seen = counting_server()
     slow, arrived, release = hanging_server(handler)
@@ -452,26 +485,12 @@ async def test_a_backlog_to_a_slow_receiver_holds_only_the_slots_it_can_use(clie
     """A host answering slowly but within the timeout, with a backlog claimed ahead of a page to another host: the
     backlog waits for the host's two connections without holding the other sending slots, so the page goes out at
     once, and every slow delivery is still sent once."""
-    settings.delivery.concurrency = 4
-    await hub.outbound.aclose()
-    hub.outbound = OutboundClient(allow=["127.0.0.1"], timeout=2, max_connections_per_host=2)
-    counting, slow_seen = counting_server()
-    fast, seen = counting_server()
-    fast_at: list[float] = []
+    await slow_host(hub, settings)
+    slow, slow_seen, slow_at = slow_server(0.3)
+    fast, seen, fast_at = timed_server()
 
-    slow_at: list[float] = []
-
-    def slow(received: Received):
-        slow_at.append(time.monotonic())
-        time.sleep(0.3)  # answers, well within the timeout
-        return counting(received)
-
-    def timed(received: Received):
-        fast_at.append(time.monotonic())
-        return fast(received)
-
-    with LoopbackServer(slow) as slow_server, LoopbackServer(timed) as fine:
-        await backlog_then_page(client, admin_headers, slow_server.url, fine.url, 16)
+    with LoopbackServer(slow) as slow_receiver, LoopbackServer(fast) as fine:
+        await backlog_then_page(client, admin_headers, slow_receiver.url, fine.url, 16)
         started = time.monotonic()
         assert await asyncio.wait_for(hub.outbox.run_once(), 20) == 17
         finished = time.monotonic()
@@ -525,39 +544,6 @@ async def test_a_backlog_that_outlasts_its_lease_is_still_sent_once(client, hub,
             await hub.outbox.drain()  # as the scheduler calls it, every interval
         await hub.outbox.close()
     assert len(slow_seen) == len(set(slow_seen)) == 10
-
-
-def slow_server(seconds: float):
-    """Answers every request after `seconds`, within the timeout. `seen` has the X-Hub-Delivery of each request
-    answered, `at` the time each came in."""
-    counting, seen = counting_server()
-    at: list[float] = []
-
-    def handler(received: Received):
-        at.append(time.monotonic())
-        time.sleep(seconds)
-        return counting(received)
-
-    return handler, seen, at
-
-
-def timed_server():
-    """Answers at once; `at` has the time each request came in."""
-    counting, seen = counting_server()
-    at: list[float] = []
-
-    def handler(received: Received):
-        at.append(time.monotonic())
-        return counting(received)
-
-    return handler, seen, at
-
-
-async def slow_host(hub: Hub, settings) -> None:
-    """Four sending slots, and two connections per host (so a backlog to one host waits in its line)."""
-    settings.delivery.concurrency = 4
-    await hub.outbound.aclose()
-    hub.outbound = OutboundClient(allow=["127.0.0.1"], timeout=5, max_connections_per_host=2)
 
 
 async def test_a_backlog_claimed_for_one_receiver_does_not_hold_up_claims_for_another(
