@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import logging
 import socket
@@ -276,6 +277,13 @@ def _as_httpx_errors() -> Iterator[None]:
         raise httpx.UnsupportedProtocol(str(exc)) from exc
 
 
+@functools.cache
+def default_ssl_context() -> ssl.SSLContext:
+    """The system's trusted certificates, loaded once per process: loading them costs about 40 ms, which every
+    client made (a test's hub, a CLI command) would otherwise pay again."""
+    return ssl.create_default_context()
+
+
 class OutboundClient:
     """Guarded requests; one instance per hub process, shared by actions and notifier plugins.
 
@@ -297,7 +305,7 @@ class OutboundClient:
     ) -> None:
         self.policy = AddressPolicy(allow)
         # Certificates and host names are always verified; a context of one's own can trust a private CA.
-        self._ssl = ssl_context or ssl.create_default_context()
+        self._ssl = ssl_context or default_ssl_context()
         self.max_response_bytes = max_response_bytes
         self.per_host = max_connections_per_host
         self._backend = _GuardedBackend(self.policy, resolver)

@@ -13,7 +13,9 @@ import asyncio
 import contextlib
 import os
 import secrets
+import shutil
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -97,10 +99,28 @@ async def _truncate_pg(url: str) -> None:
         await conn.close()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per session (with the plugins a hub loads by default), copied for each test:
+    migrating an empty file costs about 0.25 s, a fifth of a typical test, where the copy is nearly free."""
+    path = tmp_path_factory.mktemp("migrated") / "hub.db"
+    settings = load_settings(environ={"HUB_DATABASE_URL": f"sqlite+aiosqlite:///{path}"})
+    hub: Hub = create_app(settings).state.hub
+
+    async def migrate() -> None:
+        await hub.migrate()
+        await hub.db.dispose()  # the last connection to close folds the WAL into the file, which is all there is
+
+    asyncio.run(migrate())
+    assert not path.with_name("hub.db-wal").exists(), "the migrated file is not whole without its WAL"
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
-    """The URL of an empty database of each kind."""
+    """The URL of a database of each kind with the schema and nothing stored."""
     if request.param == "sqlite":
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), tmp_path / "hub.db")
         return f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
     url = request.getfixturevalue("pg_database")
     asyncio.run(_truncate_pg(url))
