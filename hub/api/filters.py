@@ -56,9 +56,12 @@ async def visible_projects(hub: Hub, key: ApiKey, project: str | None) -> list[i
         return None if key.project_ids is None else sorted(key.project_ids) or [-1]
     async with hub.db.reader.connect() as conn:
         project_id = await hub.projects.lookup(conn, wanted)
-    if project_id is not None and not key.sees(project_id):
+    if project_id is None and key.project_ids is None:
+        return [-1]  # an empty page; a stream waits for the project's first event
+    if project_id is None or not key.sees(project_id):
+        # Alike for a project that does not exist, so a member cannot tell which names are taken.
         raise PermissionDeniedException(f"you are not a member of project `{wanted}`")
-    return [project_id] if project_id is not None else [-1]
+    return [project_id]
 
 
 def as_utc(value: datetime | None) -> datetime | None:

@@ -232,7 +232,12 @@ async def test_members_see_only_their_projects(
     assert [e["project"] for e in listing] == ["shop"]
     assert (await client.get(f"/api/v1/events/{ids['shop']}")).status_code == 200
     assert (await client.get(f"/api/v1/events/{ids['payroll']}")).status_code == 404
-    assert (await client.get("/api/v1/events", params={"project": "payroll"})).status_code == 403
+    refused = await client.get("/api/v1/events", params={"project": "payroll"})
+    unknown = await client.get("/api/v1/events", params={"project": "no-such-project"})
+    assert refused.status_code == unknown.status_code == 403  # the answer does not tell which names are taken
+    assert "not a member of project `no-such-project`" in unknown.json()["message"]
+    stream = await client.get("/api/v1/stream", params={"project": "no-such-project"})
+    assert stream.status_code == 403
     assert (await client.get("/api/v1/events", params={"q": "hello"})).json()["items"][0]["project"] == "shop"
     assert [p["slug"] for p in (await client.get("/api/v1/projects")).json()] == ["shop"]
     assert (await client.get("/api/v1/projects/payroll/channels")).status_code == 404  # as for no such project
