@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from hub.api.common import api_key, hub_admin, hub_of, project_for
 from hub.ingest import draft_from_input
-from hub.models import SLUG_PATTERN, EventIn, EventOut, ValidationProblem, now_utc
+from hub.models import NAME_PATTERN, SLUG_PATTERN, EventIn, EventOut, ValidationProblem, now_utc
 from hub.outbox.log import shown_address
 from hub.routing.book import RuleConflict
 from hub.routing.router import DEFAULT_RULE, Verdict, plan, silent_reason
@@ -23,6 +23,12 @@ class RuleOut(msgspec.Struct):
     # "config" rules come from the config file and are read-only here; "api" rules are stored.
     origin: str
     position: int
+
+
+class RuleBody(Rule, kw_only=True):
+    """A rule as PUT takes it: the URL names the rule, so `name` may be left out (if given, it must agree)."""
+
+    name: Annotated[str, msgspec.Meta(pattern=NAME_PATTERN)] | None = None  # type: ignore[assignment]
 
 
 def _check_urls(rule: Rule) -> None:
@@ -87,17 +93,18 @@ class RoutesController(Controller):
         self,
         request: Request,
         name: FromPath[str],
-        data: JSONBody[Rule],
+        data: JSONBody[RuleBody],
         position: Annotated[int | None, QueryParameter(ge=0, le=10_000)] = None,
     ) -> Rule:
-        if data.name != name:
-            raise ValidationProblem(f"`name` must be {name!r}, as in the URL", "name")
+        if data.name not in (None, name):
+            raise ValidationProblem(f"`name` must be {name!r}, as in the URL (or left out)", "name")
         if name == DEFAULT_RULE.name:
             raise ValidationProblem("`default` is the built-in fallback rule's name; choose another", "name")
-        _check_urls(data)
-        await _check_people(request, data)
+        rule = msgspec.convert({**msgspec.to_builtins(data), "name": name}, Rule)
+        _check_urls(rule)
+        await _check_people(request, rule)
         try:
-            return await hub_of(request).rules.save(data, position)
+            return await hub_of(request).rules.save(rule, position)
         except RuleConflict as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from None
 

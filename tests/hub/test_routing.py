@@ -349,6 +349,21 @@ async def test_a_rule_body_missing_a_field_names_that_field(client, admin_header
     assert response.json()["field"] == "targets" and "`targets`" in response.json()["message"]
 
 
+async def test_a_rule_put_takes_its_name_from_the_url(client, admin_headers):
+    targets = [{"email": "a@example.com"}]
+    saved = await client.put("/api/v1/routes/nightly", json={"targets": targets}, headers=admin_headers)
+    assert saved.status_code == 200 and saved.json()["name"] == "nightly"
+    listed = (await client.get("/api/v1/routes", headers=admin_headers)).json()
+    assert [r["rule"]["name"] for r in listed] == ["nightly"]
+    other = await client.put(
+        "/api/v1/routes/nightly", json={"name": "daily", "targets": targets}, headers=admin_headers
+    )
+    assert other.status_code == 400 and other.json()["field"] == "name"
+    assert "as in the URL" in other.json()["message"]
+    bad = await client.put("/api/v1/routes/no%20spaces", json={"targets": targets}, headers=admin_headers)
+    assert bad.status_code == 400 and bad.json()["field"] == "name", bad.text
+
+
 async def test_a_stored_rule_that_no_longer_validates_is_skipped_not_fatal(client, hub, admin_headers, caplog):
     """A rule saved under looser rules (an address ending in a newline) must not stop every event being stored."""
     await put_rule(client, admin_headers, {"name": "old", "targets": [{"email": "a@example.com"}]})
