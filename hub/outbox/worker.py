@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from sqlalchemy import and_, bindparam, or_, select, tuple_, update
+from sqlalchemy import bindparam, select, tuple_, update
 
 from hub.breaker import Destination, NotAnswering
 from hub.db import schema
@@ -44,15 +44,31 @@ from hub.outbox.messages import digest_for, load_messages
 from hub.outbox.notifier import MAX_DETAIL, Message, Notifier, Outcome, Recipient
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
     from hub.core import Hub
 
 log = logging.getLogger(__name__)
-DUE_STATES = ("pending", "held")
 RECORD_EVERY_SECONDS = 0.02
 RENEW_AT_ONCE = 500  # ids per UPDATE when leases are renewed
 MOST_SKIPPED = 1000  # receivers a claim skips at most, those with the longest lines (two parameters each)
 
 Receiver = tuple[str, str]  # (notifier, address)
+D = schema.deliveries.c
+# A delivery is due once its state's time has come; a lease that ran out is a claim whose process died.
+DUE_AFTER = {"pending": D.next_attempt_at, "held": D.next_attempt_at, "sending": D.lease_until}
+CLAIMED = (
+    D.id,
+    D.state,
+    D.notifier,
+    D.address,
+    D.user_id,
+    D.attempts,
+    D.budget_from,
+    D.notification_id,
+    D.next_attempt_at,
+    D.lease_until,
+)
 
 
 class _Job:
@@ -276,33 +292,35 @@ class Outbox:
             log.exception("renewing the leases of %d claimed deliveries failed; the next drain tries again", len(ids))
 
     async def _claim(self, now: datetime, limit: int, skip: list[Receiver] | None = None) -> list[Any]:
-        """Mark up to `limit` due deliveries as sending here, oldest first, except those to the `skip` receivers."""
-        settings = self.hub.settings.delivery
-        d = schema.deliveries.c
-        due = or_(
-            and_(d.state.in_(DUE_STATES), d.next_attempt_at <= now),
-            and_(d.state == "sending", d.lease_until < now),
-        )
-        query = (
-            select(d.id, d.state, d.notifier, d.address, d.user_id, d.attempts, d.budget_from, d.notification_id)
-            .where(due)
-            .order_by(d.next_attempt_at, d.id)
-            .limit(limit)
-        )
-        if skip:
-            query = query.where(tuple_(d.notifier, d.address).not_in(skip))
+        """Mark up to `limit` due deliveries as sending here, oldest first, except those to the `skip` receivers.
+
+        On SQLite the due rows are found outside the write lock (a walk past a skipped receiver's backlog must not
+        stall ingest), then those still due are claimed under it: another process may have claimed some since.
+        """
         db = self.hub.db
-        if not db.is_sqlite:
-            query = query.with_for_update(skip_locked=True)
+        if db.is_sqlite:
+            async with db.reader.connect() as conn:
+                ids = [row.id for row in await _due(conn, now, limit, skip)]
+            if not ids:
+                return []
+            async with db.writer.begin() as conn:
+                rows = [row for row in (await conn.execute(select(*CLAIMED).where(D.id.in_(ids)))) if _is_due(row, now)]
+                rows = sorted(rows, key=_oldest_first) or await _due(conn, now, limit, skip)  # all taken: again
+                await self._mark_sending(conn, rows, now)
+            return rows
         async with db.writer.begin() as conn:
-            rows = (await conn.execute(query)).all()
-            if rows:
-                await conn.execute(
-                    update(schema.deliveries)
-                    .where(d.id.in_([r.id for r in rows]))
-                    .values(state="sending", lease_until=now + timedelta(seconds=settings.lease_seconds))
-                )
+            rows = await _due(conn, now, limit, skip)
+            await self._mark_sending(conn, rows, now)
         return rows
+
+    async def _mark_sending(self, conn: AsyncConnection, rows: list[Any], now: datetime) -> None:
+        if rows:
+            lease_until = now + timedelta(seconds=self.hub.settings.delivery.lease_seconds)
+            await conn.execute(
+                update(schema.deliveries)
+                .where(D.id.in_([r.id for r in rows]))
+                .values(state="sending", lease_until=lease_until)
+            )
 
     async def _prepare(self, rows: list[Any], now: datetime) -> list[_Job]:
         public_url = self.hub.settings.public_url
@@ -480,3 +498,27 @@ def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
         done.set_result(None)
     else:
         done.set_exception(error)
+
+
+async def _due(conn: AsyncConnection, now: datetime, limit: int, skip: list[Receiver] | None) -> list[Any]:
+    """Up to `limit` due deliveries, oldest first: state by state, each an ordered walk of the due index that stops
+    at `limit` (one query for the three states sorted every due row: 17 ms a claim with 100,000 due). On
+    PostgreSQL, FOR UPDATE SKIP LOCKED: other processes claim the next rows."""
+    found = []
+    for state, after in DUE_AFTER.items():
+        query = select(*CLAIMED).where(D.state == state, after <= now).order_by(D.next_attempt_at, D.id).limit(limit)
+        if skip:
+            query = query.where(tuple_(D.notifier, D.address).not_in(skip))
+        if conn.dialect.name != "sqlite":
+            query = query.with_for_update(skip_locked=True)
+        found += (await conn.execute(query)).all()
+    return sorted(found, key=_oldest_first)[:limit]
+
+
+def _is_due(row: Any, now: datetime) -> bool:
+    after = DUE_AFTER.get(row.state)
+    return after is not None and getattr(row, after.name) <= now
+
+
+def _oldest_first(row: Any) -> tuple[datetime, int]:
+    return row.next_attempt_at, row.id

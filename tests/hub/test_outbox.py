@@ -13,8 +13,10 @@ from datetime import timedelta
 import pytest
 from blockkit import check_message
 from peers import LoopbackServer, Received
+from sqlalchemy import select, update
 
 from hub.core import Hub
+from hub.db import schema
 from hub.models import now_utc
 from hub.outbound import OutboundClient
 
@@ -275,6 +277,29 @@ async def test_a_process_killed_after_claiming_is_recovered_after_the_lease(clie
         lease = timedelta(seconds=settings.delivery.lease_seconds + 1)
         assert await hub.outbox.run_once(now + lease) == 3
     assert len(seen) == len(set(seen)) == 3
+
+
+async def test_a_claim_takes_the_oldest_due_across_pending_held_and_lapsed_leases(client, hub, admin_headers):
+    """Each state is read on its own (an ordered walk that stops at the limit); the claim merges them in order."""
+    with LoopbackServer(scripted()) as server:
+        await slack_rule(client, admin_headers, server.url)
+        for i in range(6):
+            await send(client, admin_headers, event=f"e{i}")
+    now = now_utc()
+    d = schema.deliveries.c
+    # (state, due in seconds from now, lease end in seconds from now) per delivery, in the order they were made
+    shapes = [("pending", -5, None), ("held", -9, None), ("sending", -20, -1), ("sending", -30, 60)]
+    shapes += [("pending", -7, None), ("held", 30, None)]
+    async with hub.db.writer.begin() as conn:
+        ids = list((await conn.execute(select(d.id).order_by(d.id))).scalars())
+        for delivery_id, (state, due, lease) in zip(ids, shapes, strict=True):
+            lease_until = None if lease is None else now + timedelta(seconds=lease)
+            changes = {"state": state, "next_attempt_at": now + timedelta(seconds=due), "lease_until": lease_until}
+            await conn.execute(update(schema.deliveries).where(d.id == delivery_id).values(**changes))
+    first = await hub.outbox._claim(now, limit=3)
+    assert [(r.id, r.state) for r in first] == [(ids[2], "sending"), (ids[1], "held"), (ids[4], "pending")]
+    assert [r.id for r in await hub.outbox._claim(now, limit=10)] == [ids[0]]  # the others: leased, or not yet due
+    assert await hub.outbox._claim(now, limit=10) == []
 
 
 async def test_two_processes_deliver_each_notification_once(client, hub, admin_headers, settings):
