@@ -90,8 +90,10 @@ def apply_ping(
 ) -> tuple[CheckState, PingOutcome]:
     """A ping arrived at `now`. Returns the new state (a copy) and what happened.
 
-    A start marks the check running; a success or failure ends the run with the same `rid` and sets the
-    status (so it also resumes a paused check, as in Healthchecks); a log ping changes nothing.
+    A start marks the check running; a success or failure sets the status (so it also resumes a paused check,
+    as in Healthchecks) and ends the run, measured when the `rid`s match. As in Healthchecks, a success without
+    `rid` or any failure also ends a run started with another `rid`: a job whose finish lacks its start's `rid`
+    must not stay running into a false `run_timeout`. A log ping changes nothing.
     """
     new = msgspec.structs.replace(state)
     flip = recovered = duration = None
@@ -101,6 +103,7 @@ def apply_ping(
         new.last_ping_at = now
         if state.last_start_at is not None and rid == state.last_start_rid:
             duration = now - state.last_start_at
+        if state.last_start_at is not None and (rid == state.last_start_rid or rid is None or action == "fail"):
             new.last_start_at = new.last_start_rid = None
         target: Status = "down" if action == "fail" else "up"
         if state.status != target:

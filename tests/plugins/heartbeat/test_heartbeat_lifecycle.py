@@ -67,6 +67,21 @@ async def test_period_grace_late_down_recovered(client, hub, admin_headers, cloc
     assert flips[0]["outage"] == 30
 
 
+async def test_a_start_with_rid_and_a_plain_success_leave_the_check_up(client, hub, admin_headers, clock, create_check):
+    """Healthchecks ends the run on a success without `rid`; a job that sends `rid` only with its start (as some
+    wrappers do) must not be flagged as a run that never finished."""
+    check = await create_check(period=3600, grace=60)
+    uuid = check["uuid"]
+    assert (await client.get(f"/ping/{uuid}/start?rid=0f2e5a52-9c1d-4a8e-8b7f-6a4f1c3d2e10")).text == "OK"
+    clock.advance(30)
+    assert (await client.get(f"/ping/{uuid}")).text == "OK"
+    checked = (await client.get(f"/api/v1/checks/{uuid}", headers=admin_headers)).json()
+    assert checked["running"] is False and checked["status"] == "up"
+    clock.advance(120)  # past start + grace
+    assert await scan(hub.context) == 0
+    assert await status(client, admin_headers, uuid) == "up"
+
+
 async def test_two_hubs_on_one_database_flip_and_recover_once(
     client, hub, admin_headers, clock, settings, create_check, stored_events
 ):

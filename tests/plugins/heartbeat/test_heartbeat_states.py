@@ -55,6 +55,15 @@ def test_start_and_finish_pair_by_rid_and_give_the_duration():
     assert outcome.duration == timedelta(seconds=15) and not done.running
 
 
+def test_a_finish_without_the_starts_rid_ends_the_run_as_in_healthchecks():
+    up, _ = apply_ping(CheckState(), EVERY_MINUTE, "success", None, T)
+    running, _ = apply_ping(up, EVERY_MINUTE, "start", "r1", at(40))
+    done, outcome = apply_ping(running, EVERY_MINUTE, "success", None, at(50))
+    assert not done.running and outcome.duration is None and done.alert_after == at(50 + 90)
+    failed, outcome = apply_ping(running, EVERY_MINUTE, "fail", "r2", at(50))  # a failure ends it whatever its rid
+    assert not failed.running and failed.status == "down"
+
+
 def test_a_run_that_never_finishes_goes_down_as_run_timeout():
     running, _ = apply_ping(CheckState(), EVERY_MINUTE, "start", None, T)
     assert running.status == "new" and running.alert_after == at(30)
