@@ -5,7 +5,7 @@ thousands of pings a second possible. `record()` returns only after the commit, 
 
 Each group locks the checks it touches (`FOR UPDATE`, in id order, on PostgreSQL; SQLite's writer holds the
 database), so a ping decides "this check was down, it recovers" on the current row, and with several
-processes exactly one ping emits `recovered`. The `recovered` and `failed` events are stored in the same
+processes exactly one ping emits `recovered` (or `failed`). These events are stored in the same
 transaction as the pings, so `OK` means they are stored too.
 """
 

@@ -67,7 +67,7 @@ class PingOutcome(msgspec.Struct, frozen=True):
 
     flip: Flip | None
     recovered_after: timedelta | None  # how long the check was down, when this ping brought it back up
-    failed: bool
+    failed: bool  # this failure took the check down; one already down gets no new alert, as in Healthchecks
     duration: timedelta | None  # from the matching start ping to this finish
 
 
@@ -113,7 +113,7 @@ def apply_ping(
             new.status = target
             new.down_since = now if target == "down" else None
     return with_deadlines(new, schedule), PingOutcome(
-        flip=flip, recovered_after=recovered, failed=action == "fail", duration=duration
+        flip=flip, recovered_after=recovered, failed=action == "fail" and flip is not None, duration=duration
     )
 
 

@@ -68,7 +68,8 @@ def test_curl_lines_as_in_healthchecks_docs(live):
     assert seen[0]["user_agent"].startswith("curl/")
 
     events = api.get("/api/v1/events?project=ops").json()["items"]
-    assert [e["event"] for e in reversed(events)] == ["Backup failed", "Backup failed", "Backup recovered"]
+    # `/fail` on a check already down is only a ping: Healthchecks alerts on state changes, not on every failure.
+    assert [e["event"] for e in reversed(events)] == ["Backup failed", "Backup recovered"]
     assert events[-1]["content"]["exit_status"] == 1
 
 

@@ -36,13 +36,16 @@ def test_recovery_reports_the_outage():
     assert second.recovered_after is None and second.flip is None
 
 
-def test_fail_goes_down_at_once_and_every_failure_is_reported():
+def test_fail_goes_down_at_once_and_alerts_once_until_the_check_is_up_again():
     up, _ = apply_ping(CheckState(), EVERY_MINUTE, "success", None, T)
     state, outcome = apply_ping(up, EVERY_MINUTE, "fail", None, at(10))
     assert (state.status, state.down_since, state.alert_after) == ("down", at(10), None)
     assert outcome.failed and outcome.flip is not None and outcome.flip.reason == "fail"
     _, again = apply_ping(state, EVERY_MINUTE, "fail", None, at(20))
-    assert again.failed and again.flip is None
+    assert not again.failed and again.flip is None  # already down: no second alert, as in Healthchecks
+    paused, _ = pause(up, at(30))
+    _, from_paused = apply_ping(paused, EVERY_MINUTE, "fail", None, at(40))
+    assert from_paused.failed and from_paused.flip is not None and from_paused.flip.old == "paused"
 
 
 def test_start_and_finish_pair_by_rid_and_give_the_duration():
