@@ -32,7 +32,9 @@ def _spec_fields(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, 
 
 
 async def cmd_create(args: argparse.Namespace, hub: HubContext) -> int:
-    fields = _spec_fields(args, ("name", "project", "slug", "channel", "period", "cron", "tz", "grace"))
+    fields = _spec_fields(
+        args, ("name", "project", "slug", "channel", "period", "cron", "tz", "grace", "manual_resume")
+    )
     try:
         spec = msgspec.convert(fields, CheckSpec)
         async with hub.db.writer.begin() as conn:
@@ -75,7 +77,8 @@ async def cmd_show(args: argparse.Namespace, hub: HubContext) -> int:
 async def cmd_update(args: argparse.Namespace, hub: HubContext) -> int:
     try:
         patch = msgspec.convert(
-            _spec_fields(args, ("name", "slug", "channel", "period", "cron", "tz", "grace")), CheckPatch
+            _spec_fields(args, ("name", "slug", "channel", "period", "cron", "tz", "grace", "manual_resume")),
+            CheckPatch,
         )
         async with hub.db.writer.begin() as conn:
             row = await store.find_check(conn, args.uuid.lower(), lock=True)
@@ -138,6 +141,12 @@ def _tail_bytes(text: str) -> int:
     return count
 
 
+def _true_or_false(text: str) -> bool:
+    if text not in ("true", "false"):
+        raise argparse.ArgumentTypeError(f"give `true` or `false`, not `{text}`")
+    return text == "true"
+
+
 def _schedule_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name")
     parser.add_argument("--slug", help="default: made from the name")
@@ -146,6 +155,12 @@ def _schedule_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cron", help="cron expression, e.g. '0 9 * * 1-5'")
     parser.add_argument("--tz", help="time zone of the cron expression (default: UTC)")
     parser.add_argument("--grace", type=int, help="seconds a ping may be late (default: 3600)")
+    parser.add_argument(
+        "--manual-resume",
+        type=_true_or_false,
+        metavar="true|false",
+        help="whether a paused check stays paused when pinged, until resumed (default: false)",
+    )
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

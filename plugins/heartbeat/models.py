@@ -43,6 +43,9 @@ Period = Annotated[int, msgspec.Meta(ge=1, le=YEAR, description="seconds between
 Grace = Annotated[int, msgspec.Meta(ge=0, le=YEAR, description="seconds a ping may be late before the check is down")]
 Cron = Annotated[str, msgspec.Meta(min_length=1, max_length=100, description="five-field cron expression")]
 Tz = Annotated[str, msgspec.Meta(min_length=1, max_length=64, description="IANA time zone of the cron expression")]
+ManualResume = Annotated[
+    bool, msgspec.Meta(description="a paused check stays paused when pinged, until resumed (as in Healthchecks)")
+]
 
 
 def default_slug(name: str) -> str:
@@ -73,6 +76,7 @@ class CheckSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     cron: Cron | None = None
     tz: Tz = "UTC"
     grace: Grace = DEFAULT_GRACE
+    manual_resume: ManualResume = False
 
     def __post_init__(self) -> None:
         check_schedule(self.period, self.cron, self.tz)
@@ -93,6 +97,7 @@ class CheckPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     cron: Cron | msgspec.UnsetType = msgspec.UNSET
     tz: Tz | msgspec.UnsetType = msgspec.UNSET
     grace: Grace | msgspec.UnsetType = msgspec.UNSET
+    manual_resume: ManualResume | msgspec.UnsetType = msgspec.UNSET
 
     def __post_init__(self) -> None:
         if self.period is not msgspec.UNSET and self.cron is not msgspec.UNSET:
@@ -119,6 +124,7 @@ class CheckOut(msgspec.Struct, kw_only=True):
     cron: str | None
     tz: str
     grace: int
+    manual_resume: bool
     status: Literal["new", "up", "late", "down", "paused"]
     running: bool
     last_ping_at: datetime | None

@@ -160,9 +160,10 @@ class PingRecorder:
             state, outcome = apply_ping(states[check_id], schedule_of(row), ping.action, ping.rid, now)
             states[check_id] = state
             duration = outcome.duration
-            if duration is None and ping.rid and ping.action in ("success", "fail"):
+            if duration is None and ping.rid and ping.action in ("success", "fail") and not outcome.ignored:
                 duration = await _run_since(conn, check_id, ping.rid, now)
-            ping_rows.append(_ping_row(check_id, ping, now, duration.total_seconds() if duration else None))
+            kind = "ign" if outcome.ignored else ping.action
+            ping_rows.append(_ping_row(check_id, ping, kind, now, duration.total_seconds() if duration else None))
             if outcome.flip is not None:
                 outage = outcome.recovered_after.total_seconds() if outcome.recovered_after else None
                 flip = outcome.flip
@@ -230,12 +231,12 @@ async def _run_since(conn: AsyncConnection, check_id: int, rid: str, now: dateti
     return now - started if started is not None else None
 
 
-def _ping_row(check_id: int, ping: Ping, now: datetime, duration: float | None) -> tuple[Any, ...]:
+def _ping_row(check_id: int, ping: Ping, kind: str, now: datetime, duration: float | None) -> tuple[Any, ...]:
     """The row of heartbeat_pings, in PING_COLUMNS order."""
     return (
         check_id,
         now,
-        ping.action,
+        kind,
         ping.exit_status,
         ping.rid,
         ping.method,

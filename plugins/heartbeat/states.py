@@ -23,12 +23,14 @@ Action = Literal["success", "fail", "start", "log"]
 
 
 class Schedule(msgspec.Struct, frozen=True):
-    """A check's timing: `period` seconds between pings, or a `cron` expression in `tz`; plus `grace`."""
+    """A check's timing: `period` seconds between pings, or a `cron` expression in `tz`; plus `grace`; and
+    whether pings leave it paused (`manual_resume`)."""
 
     grace: int
     period: int | None = None
     cron: str | None = None
     tz: str = "UTC"
+    manual_resume: bool = False
 
 
 class CheckState(msgspec.Struct):
@@ -69,6 +71,7 @@ class PingOutcome(msgspec.Struct, frozen=True):
     recovered_after: timedelta | None  # how long the check was down, when this ping brought it back up
     failed: bool  # this failure took the check down; one already down gets no new alert, as in Healthchecks
     duration: timedelta | None  # from the matching start ping to this finish
+    ignored: bool = False  # the check is paused with `manual_resume`: the ping is stored (kind `ign`), nothing else
 
 
 def with_deadlines(state: CheckState, schedule: Schedule) -> CheckState:
@@ -93,8 +96,11 @@ def apply_ping(
     A start marks the check running; a success or failure sets the status (so it also resumes a paused check,
     as in Healthchecks) and ends the run, measured when the `rid`s match. As in Healthchecks, a success without
     `rid` or any failure also ends a run started with another `rid`: a job whose finish lacks its start's `rid`
-    must not stay running into a false `run_timeout`. A log ping changes nothing.
+    must not stay running into a false `run_timeout`. A log ping changes nothing, and neither does any ping
+    to a check paused with `manual_resume`.
     """
+    if state.status == "paused" and schedule.manual_resume:
+        return state, PingOutcome(flip=None, recovered_after=None, failed=False, duration=None, ignored=True)
     new = msgspec.structs.replace(state)
     flip = recovered = duration = None
     if action == "start":

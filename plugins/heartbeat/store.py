@@ -36,7 +36,9 @@ def state_of(row: Row) -> CheckState:
 
 
 def schedule_of(row: Row) -> Schedule:
-    return Schedule(grace=row["grace"], period=row["period"], cron=row["cron"], tz=row["tz"])
+    return Schedule(
+        grace=row["grace"], period=row["period"], cron=row["cron"], tz=row["tz"], manual_resume=row["manual_resume"]
+    )
 
 
 def check_out(row: Row, now: datetime, public_url: str) -> CheckOut:
@@ -51,6 +53,7 @@ def check_out(row: Row, now: datetime, public_url: str) -> CheckOut:
         cron=row["cron"],
         tz=row["tz"],
         grace=row["grace"],
+        manual_resume=row["manual_resume"],
         status=state.status_at(now),
         running=state.running,
         last_ping_at=row["last_ping_at"],
@@ -92,7 +95,7 @@ async def find_by_slug(conn: AsyncConnection, project: str, slug: str) -> Row | 
 
 def new_check(spec: CheckSpec, *, origin: str, now: datetime) -> dict[str, Any]:
     """The row of a check that was just declared: status `new`, a fresh random UUID."""
-    fields = ("name", "project", "slug", "channel", "period", "cron", "tz", "grace")
+    fields = ("name", "project", "slug", "channel", "period", "cron", "tz", "grace", "manual_resume")
     return {
         **{name: getattr(spec, name) for name in fields},
         **msgspec.structs.asdict(CheckState()),

@@ -57,6 +57,8 @@ checks = Table(
     Column("cron", String(100), nullable=True),
     Column("tz", String(64), nullable=False),
     Column("grace", Integer, nullable=False),
+    # As in Healthchecks: a paused check stays paused when pinged (its pings are stored as `ign`) until resumed.
+    Column("manual_resume", Boolean, nullable=False, server_default=text("false")),
     # Where the check was declared: api, config (kept in step with the config file) or ping (?create=1).
     Column("origin", String(8), nullable=False),
     Column("status", String(8), nullable=False),

@@ -169,6 +169,36 @@ async def test_pause_resume_and_history(client, hub, admin_headers, clock, creat
     ]
 
 
+async def test_manual_resume_keeps_a_paused_check_paused_when_pinged(client, hub, admin_headers, clock, create_check):
+    """Healthchecks' `manual_resume`: pings to the paused check are stored as `ign` and change nothing."""
+    check = await create_check(period=60, grace=30, manual_resume=True)
+    assert check["manual_resume"] is True
+    url = f"/api/v1/checks/{check['uuid']}"
+    await client.post(f"{url}/pause", headers=admin_headers)
+    for action in ("", "/start", "/fail", "/0"):
+        assert (await client.get(f"/ping/{check['uuid']}{action}")).text == "OK"
+    paused = (await client.get(url, headers=admin_headers)).json()
+    assert (paused["status"], paused["running"], paused["last_ping_at"], paused["down_at"]) == (
+        "paused",
+        False,
+        None,
+        None,
+    )
+    clock.advance(3600)
+    assert await scan(hub.context) == 0
+    pings = (await client.get(f"{url}/pings", headers=admin_headers)).json()["items"]
+    assert [p["kind"] for p in pings] == ["ign"] * 4
+    assert (await client.post(f"{url}/resume", headers=admin_headers)).json()["status"] == "new"
+    await client.get(f"/ping/{check['uuid']}")
+    assert (await client.get(url, headers=admin_headers)).json()["status"] == "up"
+
+    changed = await client.patch(url, json={"manual_resume": False}, headers=admin_headers)
+    assert changed.json()["manual_resume"] is False
+    await client.post(f"{url}/pause", headers=admin_headers)
+    await client.get(f"/ping/{check['uuid']}")
+    assert (await client.get(url, headers=admin_headers)).json()["status"] == "up"  # the default: a ping resumes
+
+
 async def test_badges(client, hub, admin_headers, clock, create_check):
     check = await create_check(period=60, grace=30, name="Backup")
     await create_check(name="Report", period=60, grace=30)

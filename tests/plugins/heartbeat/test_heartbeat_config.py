@@ -32,14 +32,14 @@ async def test_declared_checks_are_created_and_kept_in_step(client, admin_header
         environ={
             "HUB_DATABASE_URL": settings.database.url,
             "HUB_SERVER_RUN_JOBS": "false",
-            "HUB_PLUGINS": DECLARED.replace('cron = "0 3 * * *"', 'cron = "0 4 * * *"'),
+            "HUB_PLUGINS": DECLARED.replace('cron = "0 3 * * *"', 'cron = "0 4 * * *", manual_resume = true'),
         }
     )
     restarted = create_app(changed).state.hub
     await restarted.start()
     await restarted.stop()
     again = (await client.get(f"/api/v1/checks/{by_slug['backup']['uuid']}", headers=admin_headers)).json()
-    assert again["cron"] == "0 4 * * *"  # same check, same UUID, new schedule
+    assert (again["cron"], again["manual_resume"]) == ("0 4 * * *", True)  # same check, same UUID, new schedule
 
 
 def test_a_bad_declared_check_stops_the_hub_with_a_message():

@@ -93,6 +93,16 @@ def test_pause_silences_and_a_ping_resumes():
     assert resume(up, at(5)) == (up, None)
 
 
+def test_a_check_paused_with_manual_resume_ignores_pings():
+    schedule = Schedule(period=60, grace=30, manual_resume=True)
+    paused, _ = pause(apply_ping(CheckState(), schedule, "success", None, T)[0], at(1))
+    for action in ("success", "fail", "start", "log"):
+        state, outcome = apply_ping(paused, schedule, action, None, at(2))
+        assert state == paused and outcome.ignored and outcome.flip is None and not outcome.failed
+    up, outcome = apply_ping(resume(paused, at(3))[0], schedule, "success", None, at(4))
+    assert up.status == "up" and not outcome.ignored
+
+
 def test_cron_deadline_uses_the_schedule():
     weekdays = Schedule(cron="0 9 * * 1-5", tz="Europe/Berlin", grace=600)
     friday_ping = datetime(2026, 10, 23, 7, 0, 30, tzinfo=UTC)

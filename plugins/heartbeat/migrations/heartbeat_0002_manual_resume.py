@@ -1,0 +1,28 @@
+"""heartbeat checks: `manual_resume`, Healthchecks' flag that keeps a paused check paused when it is pinged
+
+Revision ID: heartbeat_0002
+Revises: heartbeat_0001
+Create Date: 2026-12-08
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "heartbeat_0002"
+down_revision: str | None = "heartbeat_0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column(
+        "heartbeat_checks",
+        sa.Column("manual_resume", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("heartbeat_checks") as batch:
+        batch.drop_column("manual_resume")
