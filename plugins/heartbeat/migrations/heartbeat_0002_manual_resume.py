@@ -2,7 +2,7 @@
 
 Revision ID: heartbeat_0002
 Revises: heartbeat_0001
-Create Date: 2026-12-08
+Create Date: 2026-12-06
 """
 
 from collections.abc import Sequence
