@@ -1,7 +1,9 @@
-"""Settings: the example file is complete and valid, env overrides reach every key, errors say where."""
+"""Settings: the example file is complete and valid, so are the README's examples, env overrides reach every key,
+errors say where."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -9,8 +11,10 @@ import msgspec
 import pytest
 
 from hub.config import ConfigError, Settings, load_settings
+from hub.plugins import Plugins
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
+README = EXAMPLE.with_name("README.md")
 
 
 def section_fields() -> dict[str, list[str]]:
@@ -29,6 +33,39 @@ def test_example_config_lists_every_setting_with_its_default():
             assert name in data[section], f"[{section}] {name} is missing from config.example.toml"
             assert data[section][name] == defaults[section][name], f"[{section}] {name} default differs"
     assert load_settings(EXAMPLE, environ={}) == Settings()
+
+
+def commented_table(name: str) -> dict:
+    """The commented-out `[plugins.NAME]` table of config.example.toml, uncommented and parsed."""
+    lines = EXAMPLE.read_text().splitlines()
+    start = lines.index(next(line for line in lines if line.startswith(f"# [plugins.{name}]")))
+    block = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("# ") or line.startswith("# ["):
+            break
+        block.append(line[2:])
+    return tomllib.loads("\n".join(block))
+
+
+def test_example_config_lists_every_plugin_setting_with_its_default():
+    """`[plugins.stripe] dashboard_url` was missing: the file says every key is shown."""
+    plugins = Plugins(Settings())
+    builtin = [name for name in plugins.settings if plugins.versions[name][1]]
+    assert {"stripe", "email", "webpush", "slack", "heartbeat"} <= set(builtin)
+    for name in builtin:
+        table = commented_table(name)
+        for field, default in msgspec.to_builtins(plugins.settings[name]).items():
+            assert field in table, f"[plugins.{name}] {field} is missing from config.example.toml"
+            if field != "checks":  # the example declares two heartbeat checks; the default is none
+                assert table[field] == default, f"[plugins.{name}] {field} default differs"
+
+
+@pytest.mark.parametrize("block", re.findall(r"^```toml\n(.*?)^```", README.read_text(), re.S | re.M))
+def test_readme_toml_examples_are_valid_settings(tmp_path, block):
+    """A reader copies these into hub.toml; the `[[routes]]` one was not TOML (an inline table over two lines)."""
+    path = tmp_path / "hub.toml"
+    path.write_text(block)
+    Plugins(load_settings(path, environ={}))  # the plugins validate their own tables
 
 
 def _changed(value):
