@@ -83,8 +83,12 @@ def test_two_open_forms_keep_their_labels_to_themselves(context, web_hub, sign_i
     )
     assert duplicates == []
     edit.get_by_label("Name").fill("Label owner, renamed")
+    edit.get_by_label("When paused, stay paused until resumed").check()
     edit.get_by_role("button", name="Save").click()
     expect(page.locator(".check", has_text="Label owner, renamed")).to_be_visible()
+    saved = httpx.get(f"{web_hub.url}/api/v1/checks", headers={"Authorization": f"Bearer {web_hub.key}"}, timeout=10)
+    [check] = [c for c in saved.json()["items"] if c["name"] == "Label owner, renamed"]
+    assert check["manual_resume"] is True
 
 
 def test_a_check_that_just_went_down_and_a_viewers_empty_page(context, web_hub, sign_in) -> None:

@@ -102,7 +102,7 @@ function fieldIds(names) {
 
 function checkForm(check, onSaved) {
   const editing = !!check;
-  const ids = fieldIds(["kind", "name", "project", "period", "cron", "tz", "grace"]);
+  const ids = fieldIds(["kind", "name", "project", "period", "cron", "tz", "grace", "manualResume"]);
   const kind = h("select", { id: ids.kind }, h("option", { value: "period", selected: !check?.cron }, "Every period"), h("option", { value: "cron", selected: !!check?.cron }, "Cron expression"));
   const name = h("input", { id: ids.name, required: true, value: check?.name || "", placeholder: "Nightly backup" });
   const project = h("input", { id: ids.project, required: true, value: check?.project || state.projects[0]?.slug || "", disabled: editing });
@@ -110,6 +110,7 @@ function checkForm(check, onSaved) {
   const cron = h("input.mono", { id: ids.cron, value: check?.cron || "0 9 * * 1-5", placeholder: "0 9 * * 1-5" });
   const tz = h("input", { id: ids.tz, value: check?.tz || Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" });
   const grace = h("input", { id: ids.grace, type: "number", min: 0, value: check ? check.grace / 60 : 5 });
+  const manualResume = h("input", { id: ids.manualResume, type: "checkbox", checked: !!check?.manual_resume });
   const error = h("p.form-error", { role: "alert", hidden: true });
   const periodRow = h("div.field", {}, h("label", { for: ids.period }, "Period (minutes)"), period);
   const cronRows = [h("div.field", {}, h("label", { for: ids.cron }, "Cron"), cron), h("div.field", {}, h("label", { for: ids.tz }, "Time zone"), tz)];
@@ -125,11 +126,13 @@ function checkForm(check, onSaved) {
     h("div.field", {}, h("label", { for: ids.kind }, "Schedule"), kind),
     periodRow, ...cronRows,
     h("div.field", {}, h("label", { for: ids.grace }, "Grace (minutes)"), grace),
+    h("div.field.field-check", { title: "Pings to the paused check are kept but change nothing" },
+      manualResume, h("label", { for: ids.manualResume }, "When paused, stay paused until resumed")),
     error,
     h("div.row", {}, h("button.btn.btn-primary", { type: "submit" }, editing ? "Save" : "Create check")));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const body = { name: name.value, grace: Math.round(Number(grace.value) * 60) };
+    const body = { name: name.value, grace: Math.round(Number(grace.value) * 60), manual_resume: manualResume.checked };
     if (kind.value === "period") body.period = Math.round(Number(period.value) * 60);
     else Object.assign(body, { cron: cron.value, tz: tz.value });
     if (!editing) body.project = project.value;
