@@ -64,3 +64,28 @@ async def test_prune_releases_old_idempotency_keys(client, hub, admin_headers):
         keys = (await conn.execute(select(schema.events.c.idempotency_key))).scalars().all()
     assert keys == [None]
     assert (await client.get(f"/api/v1/events/{first['id']}", headers=admin_headers)).status_code == 200
+
+
+async def test_prune_keeps_channel_counts_equal_to_the_events_left(client, hub, admin_headers, monkeypatch):
+    """Counts are taken down batch by batch (no recount): children in other channels and test events included."""
+    monkeypatch.setattr("hub.retention.CARDS_AT_ONCE", 2)
+    monkeypatch.setattr("hub.retention.FOUND_AT_ONCE", 3)  # several reads, several batches each
+    events = [
+        {"project": "long", "channel": channel, "event": f"old {i}", "timestamp": ago(40)}
+        for i, channel in enumerate(["a", "a", "b", "b", "c"])
+    ]
+    events += [
+        {"project": "long", "channel": "a", "event": "old card", "timestamp": ago(40), "context_id": "c1"},
+        {"project": "long", "channel": "b", "event": "child", "context_id": "c1"},
+        {"project": "long", "channel": "b", "event": "recent", "timestamp": ago(1)},
+        {"project": "long", "channel": "a", "event": "old trial", "timestamp": ago(40), "test": True},
+    ]
+    response = await client.post("/api/v1/events/batch", json={"events": events}, headers=admin_headers)
+    assert response.json()["stored"] == len(events)
+    assert (await prune(hub.context))["real"] == 6
+    e, ch = schema.events.c, schema.channels.c
+    async with hub.db.reader.connect() as conn:
+        counted = dict((await conn.execute(select(ch.name, ch.event_count))).tuples().all())
+        left = (await conn.execute(select(e.channel, func.count()).where(e.test.is_(False)).group_by(e.channel))).all()
+    assert counted == {"a": 0, "b": 1, "c": 0}
+    assert dict(left) == {"b": 1}
