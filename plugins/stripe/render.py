@@ -69,6 +69,16 @@ def tag_key(kind: str | None) -> str | None:
     return key or None
 
 
+def related_id(obj: dict[str, Any], name: str) -> str | None:
+    """The id of the related object `name`; from API version 2025-03-31 (basil) an invoice or invoice item
+    names its subscription under `parent`, in the details that `parent.type` names."""
+    if found := ident(obj, name):
+        return found
+    if name == "subscription" and text(obj, "parent", "type") == "subscription_details":
+        return ident(obj, "parent", "subscription_details", "subscription")
+    return None
+
+
 def tags_for(event: StripeEvent) -> dict[str, str | bool]:
     """The ids people search by: the event's, the object's (keyed by its type) and those of related objects."""
     o = event.object
@@ -81,7 +91,7 @@ def tags_for(event: StripeEvent) -> dict[str, str | bool]:
     if key and object_id:
         tags.setdefault(key, object_id)
     for name in RELATED_IDS:
-        if found := ident(o, name):
+        if found := related_id(o, name):
             tags.setdefault(name, found)
     extras = {
         "email": email(o),

@@ -17,6 +17,16 @@ Severity = Literal["info", "warning", "critical"]
 GENERIC_ICONS: dict[Severity, str] = {"info": "💳", "warning": "⚠️", "critical": "🚨"}
 # Where the amount of an object of unknown kind is most likely kept, most telling first.
 AMOUNT_FIELDS = ("amount", "amount_total", "amount_due", "amount_paid", "unit_amount")
+# Where objects say why they failed or were canceled (payouts, charges, refunds, intents, top-ups): the message
+# as written, else the code in words. Whoever is notified of a failed payout needs the reason, not only the amount.
+REASON_MESSAGES = (("failure_message",), ("last_payment_error", "message"), ("last_setup_error", "message"))
+REASON_CODES = (("failure_code",), ("failure_reason",), ("cancellation_reason",))
+# How a closed dispute ended: (title, icon, severity); any other status keeps the generic warning.
+DISPUTE_OUTCOMES: dict[str, tuple[str, str, Severity]] = {
+    "won": ("Dispute won", "✅", "info"),
+    "warning_closed": ("Dispute inquiry closed", "✅", "info"),
+    "lost": ("Dispute lost", "❌", "warning"),
+}
 
 
 @dataclass(frozen=True)
@@ -226,6 +236,27 @@ def dispute_created(event: StripeEvent) -> Summary:
     )
 
 
+def dispute_closed(event: StripeEvent) -> Summary:
+    """Won or lost, said in the title: a won dispute is good news, not a warning."""
+    o = event.object
+    status = text(o, "status")
+    if status not in DISPUTE_OUTCOMES:
+        return generic(event)
+    head, icon, severity = DISPUTE_OUTCOMES[status]
+    amount = money(o, "amount")
+    return Summary(
+        headline(head, amount),
+        icon,
+        described(
+            ("Amount", amount),
+            ("Reason", readable(text(o, "reason"))),
+            ("Status", readable(status)),
+            ("Charge", ident(o, "charge")),
+        ),
+        severity,
+    )
+
+
 def payment_lines(o: Any, amount: str | None, who: str | None) -> list[str]:
     return described(("Amount", amount), ("Customer", who), ("Description", text(o, "description")))
 
@@ -258,6 +289,14 @@ def customer_created(event: StripeEvent) -> Summary:
     )
 
 
+def reason(event: StripeEvent) -> str | None:
+    """Why it failed or was canceled, for those event types only (a later success keeps the old error)."""
+    last = event.type.rsplit(".", 1)[-1]
+    if "fail" not in last and "cancel" not in last:
+        return None
+    return first_text(event.object, *REASON_MESSAGES) or readable(first_text(event.object, *REASON_CODES))
+
+
 def generic(event: StripeEvent) -> Summary:
     """Any other type: the type in words as the title, and whatever common fields the object has."""
     o = event.object
@@ -271,6 +310,7 @@ def generic(event: StripeEvent) -> Summary:
             ("Object", " ".join(part for part in (kind, object_id) if part) or None),
             ("Amount", amount),
             ("Status", readable(text(o, "status"))),
+            ("Reason", reason(event)),
             ("Customer", email(o) or ident(o, "customer")),
         ),
         severity,
@@ -286,6 +326,7 @@ SUMMARIES: dict[str, Callable[[StripeEvent], Summary]] = {
     "customer.subscription.deleted": subscription_deleted,
     "charge.refunded": charge_refunded,
     "charge.dispute.created": dispute_created,
+    "charge.dispute.closed": dispute_closed,
     "payment_intent.succeeded": payment_succeeded,
     "payment_intent.payment_failed": payment_failed,
     "customer.created": customer_created,

@@ -371,6 +371,85 @@ def test_generic_tags_carry_the_object_id_under_its_type(stripe_resources):
     assert "Amount: $11.00" in event.description
 
 
+@pytest.mark.parametrize(
+    ("event_type", "kind", "fields", "title", "reason"),
+    [
+        (
+            "payout.failed",
+            "payout",
+            {
+                "amount": 50000,
+                "currency": "jpy",
+                "status": "failed",
+                "failure_code": "account_closed",
+                "failure_message": "The bank account has been closed.",
+            },
+            "Payout failed: ¥50,000",
+            "The bank account has been closed.",
+        ),
+        (
+            "charge.failed",
+            "charge",
+            {"status": "failed", "failure_code": "card_declined", "failure_message": "Your card was declined."},
+            "Charge failed: $1.00",
+            "Your card was declined.",
+        ),
+        (
+            "refund.failed",
+            "refund",
+            {"failure_reason": "expired_or_canceled_card"},
+            "Refund failed: $1.00",
+            "expired or canceled card",
+        ),
+        (
+            "payment_intent.canceled",
+            "payment_intent",
+            {"cancellation_reason": "abandoned"},
+            "Payment intent canceled: $10.99",
+            "abandoned",
+        ),
+    ],
+)
+def test_a_failure_or_cancellation_says_why(stripe_resources, event_type, kind, fields, title, reason):
+    event = one_event(envelope_of(event_type, {**stripe_resources[kind], **fields}))
+    assert event.event == title
+    assert f"Reason: {reason}" in event.description.splitlines()
+
+
+def test_a_success_shows_no_reason_left_from_an_earlier_failure(stripe_resources):
+    payout = {**stripe_resources["payout"], "status": "paid", "failure_message": "An earlier attempt failed."}
+    assert "Reason" not in one_event(envelope_of("payout.paid", payout)).description
+
+
+@pytest.mark.parametrize(
+    ("status", "title", "icon", "severity"),
+    [
+        ("won", "Dispute won: $10.00", "✅", "info"),
+        ("warning_closed", "Dispute inquiry closed: $10.00", "✅", "info"),
+        ("lost", "Dispute lost: $10.00", "❌", "warning"),
+        ("under_review", "Charge dispute closed: $10.00", "⚠️", "warning"),
+    ],
+)
+def test_a_closed_dispute_says_whether_it_was_won(stripe_resources, status, title, icon, severity):
+    event = one_event(envelope_of("charge.dispute.closed", {**stripe_resources["dispute"], "status": status}))
+    assert (event.event, event.icon, event.severity, event.notify) == (title, icon, severity, severity != "info")
+    assert event.tags["status"] == status
+    assert event.actions[0].url == f"{TEST}/payments/{CH}"
+
+
+def test_an_invoice_on_api_versions_from_basil_is_tagged_with_its_subscription(stripe_resources):
+    # 2025-03-31.basil moved `invoice.subscription` to `invoice.parent.subscription_details.subscription`.
+    invoice = {key: value for key, value in stripe_resources["invoice"].items() if key != "subscription"}
+    invoice["parent"] = {
+        "type": "subscription_details",
+        "quote_details": None,
+        "subscription_details": {"metadata": {}, "subscription": SUB},
+    }
+    for event_type in ("invoice.paid", "invoice.payment_failed", "invoice.finalized"):
+        event = one_event(envelope_of(event_type, invoice, api_version="2025-03-31.basil"))
+        assert (event.tags["invoice"], event.tags["subscription"]) == (INV, SUB)
+
+
 def test_thin_events_render_generically_with_the_envelope_as_content():
     envelope = {
         "id": "evt_test_65R9",
