@@ -53,12 +53,18 @@ def fallback_delivery(request: WebhookRequest) -> Delivery:
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
+    """The body, or 413 naming the setting: the sender's delivery log (GitHub's keeps the answer) shows the admin
+    what to raise, and GitHub never retries on its own."""
+    too_large = HTTPException(
+        status_code=413,
+        detail=f"webhook body is larger than the limit of {limit} bytes (setting `webhooks.max_body_bytes`)",
+    )
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise HTTPException(status_code=413, detail=f"webhook body is larger than the limit of {limit} bytes")
+        raise too_large
     body = await request.body()
     if len(body) > limit:
-        raise HTTPException(status_code=413, detail=f"webhook body is larger than the limit of {limit} bytes")
+        raise too_large
     return body
 
 

@@ -3,6 +3,7 @@ into the store, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import copy
 import json
 from urllib.parse import urlencode
 
@@ -102,6 +103,23 @@ async def test_bad_deliveries_are_refused_and_store_nothing(client, admin_header
 
     assert response.status_code == status, response.text
     assert response.json()["message"]
+    assert await stored(client, admin_headers) == []
+
+
+async def test_a_delivery_over_the_body_limit_is_refused_naming_the_setting(client, admin_headers, payloads, sign):
+    # GitHub sends up to 25 MB; the hub's default limit is 5 MiB. The answer shows in GitHub's delivery log.
+    await create_source(client, admin_headers)
+    payload = copy.deepcopy(payloads["push"])
+    payload["head_commit"]["added"] = [f"vendor/package-{n:06}/index.js" for n in range(200_000)]
+    body = json.dumps(payload).encode()
+    assert len(body) > 5 * 1024 * 1024
+
+    response = await client.post("/hooks/github/main", content=body, headers=sign(body, "push"))
+
+    assert response.status_code == 413, response.text
+    assert response.json()["message"] == (
+        "webhook body is larger than the limit of 5242880 bytes (setting `webhooks.max_body_bytes`)"
+    )
     assert await stored(client, admin_headers) == []
 
 
