@@ -1,4 +1,5 @@
-"""Operational.co-compatible route: `POST /api/v1/log` (and its alias `/api/v1/ingest`), JSON or `text/plain`.
+"""Operational.co-compatible routes: `POST /api/v1/log` (and its alias `/api/v1/ingest`), JSON or `text/plain`;
+`POST /api/v1/identify`, which Operational answers `200 {}` and ignores, and so does the hub.
 
 Operational's server coerces rather than refuses: a long name is cut, a flag is JavaScript-truthy, an avatar
 that is not an emoji is ignored. The same leniency is kept here so its clients never see a new error; what
@@ -8,6 +9,7 @@ plain sentence with 400 (401 for a missing or bad key).
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -18,10 +20,18 @@ from hub.api.common import api_key, decode, hub_of, require
 from hub.api.compat.shared import leading_emoji, peer_errors, read_payload, store_event
 from hub.api.errors import ErrorBody
 from hub.api.openapi import json_body
-from hub.models import DEFAULT_ACTION_EXPIRY_MINUTES, SHORTCODE_PATTERN, ValidationProblem, slugify, tag_text
+from hub.models import (
+    DEFAULT_ACTION_EXPIRY_MINUTES,
+    MAX_ACTION_EXPIRY_MINUTES,
+    SHORTCODE_PATTERN,
+    ValidationProblem,
+    slugify,
+    tag_text,
+)
 
 TYPES = ("text", "map", "image", "json", "rows")
 MAX_NAME = 250  # EventIn's limit on `event`; Operational cuts long names instead of refusing them
+MAX_DESCRIPTION = 4000  # EventIn's limit on `description`; Operational takes text up to 100,000 characters
 NAMES = {
     "event": "name",
     "icon": "avatar",
@@ -41,7 +51,7 @@ class OperationalLog(msgspec.Struct, rename="camel"):
     name: str | None = None
     avatar: Any = None
     category: str | None = None
-    type: str = "text"
+    type: str | None = None  # null or "" is text, as Operational's `if (!payload.type)`
     content: Any = None
     user_id: str | int | None = None
     notify: Any = False
@@ -89,20 +99,23 @@ def _from_text(raw: bytes) -> OperationalLog:
 
 
 def _event_data(body: OperationalLog, project: str) -> dict[str, Any]:
-    if body.type not in TYPES:
-        message = f"type field must include one of the following: {','.join(TYPES)} . Currently it has {body.type}"
+    kind = body.type or "text"
+    if kind not in TYPES:
+        message = f"type field must include one of the following: {','.join(TYPES)} . Currently it has {kind}"
         raise ValidationProblem(message, "type")
     if not body.name and not truthy(body.content):
         raise ValidationProblem("content field is required", "content")
-    description, content = None, body.content
-    if body.type == "text" and isinstance(content, str | int | float | bool):
-        description, content = tag_text(content), None
-    elif body.type == "rows":
+    text, description, content = "", None, body.content
+    if kind == "text" and isinstance(content, str | int | float | bool):
+        text = tag_text(content)
+        # Text too long for a description is kept whole as the content rather than refused.
+        description, content = (text, None) if len(text) <= MAX_DESCRIPTION else (None, text)
+    elif kind == "rows":
         content = _rows(content)
     context_id = str(body.context_id) if body.context_id not in (None, "") else None
     return {
         "project": project,
-        "event": (body.name or (description or "").strip().split("\n", 1)[0] or body.type)[:MAX_NAME],
+        "event": (body.name or text.strip().split("\n", 1)[0] or kind)[:MAX_NAME],
         "channel": slugify(body.category or "") or "general",
         "icon": _icon(body.avatar),
         "description": description,
@@ -144,10 +157,15 @@ def _rows(rows: Any) -> list[dict[str, Any]]:
 
 
 def _action(action: dict[str, Any]) -> dict[str, Any]:
-    """Operational's action as the native one: `buttonText` is the label, a non-number `expireIn` means 7 days."""
+    """Operational's action as the native one: `buttonText` is the label, a non-number `expireIn` means 7 days.
+
+    Operational takes any number of minutes, so one is rounded up and held within the native 1 to 43,200.
+    """
     expire_in = action.get("expireIn")
     if isinstance(expire_in, bool) or not isinstance(expire_in, int | float):
         expire_in = DEFAULT_ACTION_EXPIRY_MINUTES
+    else:
+        expire_in = min(max(math.ceil(expire_in), 1), MAX_ACTION_EXPIRY_MINUTES)
     native = {
         "url": action.get("url"),
         "label": action.get("buttonText"),
@@ -159,9 +177,15 @@ def _action(action: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in native.items() if value is not None}
 
 
+@post("/identify", status_code=200, summary="Operational.co: identify a user (accepted and ignored, as Operational)")
+async def identify() -> dict[str, Any]:
+    """Operational's own server answers `200 {}` without reading the body; its SDK still calls it."""
+    return {}
+
+
 router = Router(
     path="/api/v1",
-    route_handlers=[publish],
+    route_handlers=[publish, identify],
     guards=[require("ingest")],
     exception_handlers=peer_errors(render_error),
     tags=["compat: Operational.co"],
