@@ -90,6 +90,46 @@ async def test_minimal_log_nulls_and_unknown_fields_are_ignored(client, admin_he
     assert (stored["icon"], stored["tags"], stored["channel"]) == (None, {}, "c")
 
 
+# What `logsnag` (npm 1.0.0) and `@logsnag/node` (1.0.1) send, byte for byte: `JSON.stringify({...options,
+# project})` (a Date timestamp already turned into whole seconds), and `increment` as PATCH without `icon`.
+JS_CLIENT_REQUESTS = [
+    (
+        "POST",
+        "/v1/log",
+        '{"channel":"payments","event":"New subscription","user_id":"u1","description":"**Pro**","icon":"💰",'
+        '"tags":{"plan":"pro","seats":3,"trial":false},"notify":true,"parser":"markdown","timestamp":1768469400,'
+        '"project":"my-saas"}',
+    ),
+    ("POST", "/v1/insight", '{"title":"Online users","value":10,"icon":"🟢","project":"my-saas"}'),
+    ("PATCH", "/v1/insight", '{"project":"my-saas","title":"Online users","value":{"$inc":5}}'),
+    ("POST", "/v1/identify", '{"user_id":"u1","properties":{"name":"Alice","plan":"pro"},"project":"my-saas"}'),
+    ("POST", "/v1/group", '{"group_id":"acme","user_id":"u1","properties":{"name":"ACME Inc."},"project":"my-saas"}'),
+    ("POST", "/v1/group", '{"group_id":"acme","properties":{"plan":"enterprise"},"project":"my-saas"}'),
+]
+
+
+async def test_the_bytes_the_js_clients_send(client, hub, admin_headers):
+    headers = {**admin_headers, "Content-Type": "application/json"}
+    for method, path, body in JS_CLIENT_REQUESTS:
+        response = await client.request(method, path, content=body.encode(), headers=headers)
+        assert response.status_code == 200, (path, response.text)  # the clients check `response.ok`
+    [stored] = await events(client, admin_headers)
+    assert (stored["event"], stored["user_id"], stored["parser"]) == ("New subscription", "u1", "markdown")
+    assert stored["tags"] == {"plan": "pro", "seats": 3, "trial": False}
+    assert stored["created_at"] == "2026-01-15T09:30:00Z"
+    assert {t: (i["value"], i["icon"]) for t, i in (await insights(client, admin_headers)).items()} == {
+        "Online users": (15, "🟢")
+    }
+    assert await identities(hub) == {
+        ("u1", ""): {"name": "Alice", "plan": "pro"},
+        ("u1", "acme"): {"name": "ACME Inc."},
+        ("", "acme"): {"plan": "enterprise"},
+    }
+    response = await client.post("/v1/log", content=b'{"channel":"c","event":"","project":"p"}', headers=headers)
+    # The JS clients' error message joins `validation.body[].message`.
+    assert [item["message"] for item in response.json()["validation"]["body"]] == [response.json()["message"]]
+
+
 @pytest.mark.parametrize(
     ("patch", "path", "rule", "kind"),
     [
