@@ -38,7 +38,7 @@ from hub.testing import LiveHub, bearer, make_key
 
 # Routes that answer errors in plain text on purpose: Operational.co's clients print the body as is, and a badge
 # answers like Healthchecks' does.
-PLAIN_TEXT_ERRORS = {"/api/v1/log", "/api/v1/ingest", "/badge/{key}/{name}", "/ping"}
+PLAIN_TEXT_ERRORS = {"/api/v1/log", "/api/v1/ingest", "/api/v1/identify", "/badge/{key}/{name}", "/ping"}
 
 CONFIG = schemathesis.Config.from_dict(
     {
