@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -28,6 +29,14 @@ SEVERITY_ICON = {"info": "ℹ️", "warning": "⚠️", "critical": "🚨"}  # n
 def _escape(text: str) -> str:
     """Slack mrkdwn treats &, < and > as control characters."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _fit(text: str, limit: int) -> str:
+    """User text escaped for mrkdwn and shortened to `limit` without cutting an entity (`&am…` shows as is)."""
+    escaped = _escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    return re.sub(r"&[a-z]*\Z", "", escaped[: limit - 1]) + "…"
 
 
 def _button(text: str, url: str, *, primary: bool = False) -> dict[str, Any]:
@@ -67,11 +76,11 @@ def _run_button(message: Message, index: int, action: Any) -> dict[str, Any] | N
 def fallback_text(message: Message) -> str:
     """What notifications and screen readers show; mrkdwn like the blocks, so escaped like them (else an event's
     `<!channel>` would mention everyone)."""
-    icon = SEVERITY_ICON.get(message.severity, "")
-    text = f"{icon} {_escape(message.title)}".strip()
+    link = f" <{message.url}|open>"
+    words = f"{SEVERITY_ICON.get(message.severity, '')} {message.title}".strip()
     if message.body:
-        text += f": {_escape(message.body)}"
-    return truncate(f"{text} <{message.url}|open>", TEXT_MAX) or ""
+        words += f": {message.body}"
+    return _fit(words, TEXT_MAX - len(link)) + link
 
 
 def render(message: Message, *, interactive: bool = False) -> dict[str, Any]:
@@ -85,9 +94,7 @@ def render(message: Message, *, interactive: bool = False) -> dict[str, Any]:
         }
     ]
     if message.body:
-        blocks.append(
-            {"type": "section", "text": {"type": "mrkdwn", "text": truncate(_escape(message.body), TEXT_MAX)}}
-        )
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _fit(message.body, TEXT_MAX)}})
     fields = [
         f"*Project*\n{_escape(message.project)}",
         f"*Channel*\n#{_escape(message.channel)}",
@@ -95,8 +102,9 @@ def render(message: Message, *, interactive: bool = False) -> dict[str, Any]:
     ]
     if message.event is not None:
         for key, value in list(message.event.tags.items())[: MAX_FIELDS - len(fields)]:
-            fields.append(f"*{_escape(key)}*\n{_escape(str(value))}")
-    blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": truncate(f, FIELD_MAX)} for f in fields]})
+            name = f"*{_escape(key)}*\n"
+            fields.append(name + _fit(str(value), FIELD_MAX - len(name)))
+    blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]})
     context = f"hub · {message.project}/{message.channel}"
     if message.event is not None:
         at = message.event.created_at
@@ -114,17 +122,27 @@ def render(message: Message, *, interactive: bool = False) -> dict[str, Any]:
     return {"text": fallback_text(message), "blocks": blocks}
 
 
-def _render_digest(message: Message) -> dict[str, Any]:
-    lines = [
-        f"{SEVERITY_ICON.get(item.severity, '')} <{item.url}|{_escape(truncate(item.title, 200) or '')}>"
-        f" · {_escape(item.project)}/#{_escape(item.channel)}"
-        for item in message.items[:MAX_DIGEST_ITEMS]
-    ]
+def _digest_lines(message: Message) -> str:
+    """One line per held notification, as many whole lines as fit (a line cut short would show a raw `<url|`)."""
+    lines: list[str] = []
+    for shown, item in enumerate(message.items[:MAX_DIGEST_ITEMS]):
+        line = (
+            f"{SEVERITY_ICON.get(item.severity, '')} <{item.url}|{_fit(item.title, 200)}>"
+            f" · {_escape(item.project)}/#{_escape(item.channel)}"
+        )
+        left = len(message.items) - shown - 1
+        if len("\n".join([*lines, line, *([f"…and {left} more"] if left else [])])) > TEXT_MAX:
+            return "\n".join([*lines, f"…and {left + 1} more"])
+        lines.append(line)
     if len(message.items) > MAX_DIGEST_ITEMS:
         lines.append(f"…and {len(message.items) - MAX_DIGEST_ITEMS} more")
+    return "\n".join(lines)
+
+
+def _render_digest(message: Message) -> dict[str, Any]:
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": truncate(message.title, HEADER_MAX), "emoji": True}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": truncate("\n".join(lines), TEXT_MAX)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _digest_lines(message)}},
         {"type": "actions", "elements": [_button("Open in hub", message.url, primary=True)]},
     ]
     return {"text": fallback_text(message), "blocks": blocks}

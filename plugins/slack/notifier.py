@@ -56,14 +56,18 @@ class SlackNotifier:
             self._last_sent[recipient.address] = time.monotonic()
 
     async def _post(self, hub: HubContext, recipient: Recipient, message: Message, settings: SlackSettings) -> Outcome:
-        response = await hub.outbound.post(
-            recipient.address,
-            content=msgspec.json.encode(render(message, interactive=bool(settings.signing_secret))),
-            # Slack ignores it; a stand-in or proxy can drop repeats of one delivery by it.
-            headers={"Content-Type": "application/json", "X-Hub-Delivery": message.id},
-        )
+        card = render(message, interactive=bool(settings.signing_secret))
+        # Slack ignores X-Hub-Delivery; a stand-in or proxy can drop repeats of one delivery by it.
+        headers = {"Content-Type": "application/json", "X-Hub-Delivery": message.id}
+        response = await hub.outbound.post(recipient.address, content=msgspec.json.encode(card), headers=headers)
+        refused = ""
+        if response.status == 400 and response.body.startswith(b"invalid_blocks"):
+            # A Block Kit rule the card breaks (one Slack never published, or a new one) must not lose the page:
+            # the plain `text` alone goes through.
+            refused = f"card refused ({response.body[:100].decode('utf-8', 'replace')}), sent as plain text: "
+            text = msgspec.json.encode({"text": card["text"]})
+            response = await hub.outbound.post(recipient.address, content=text, headers=headers)
         outcome = Outcome.from_response(response)
-        if outcome.result == "gone":
-            # Slack answers 404 no_service / 410 for a removed webhook: permanent, but nothing to forget here.
-            return Outcome("failed", outcome.status, outcome.detail)
-        return outcome
+        # Slack answers 404 no_service / 410 for a removed webhook: permanent, but nothing to forget here.
+        result = "failed" if outcome.result == "gone" else outcome.result
+        return Outcome(result, outcome.status, refused + outcome.detail, outcome.retry_after)

@@ -9,7 +9,9 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import time
+from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -25,9 +27,14 @@ SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
 
 class Slack:
-    """Incoming webhooks (`/hooks/...`), `response_url`s (`/respond/...`) and `users.info` (`/api/users.info`)."""
+    """Incoming webhooks (`/hooks/...`), `response_url`s (`/respond/...`) and `users.info` (`/api/users.info`).
+
+    A webhook answers as Slack does: 400 `invalid_blocks` for a card that breaks a Block Kit rule (and, with
+    `refuse_blocks`, for any card), 200 `ok` otherwise."""
 
     def __init__(self) -> None:
+        self.refuse_blocks = False
+        self.refused: list[dict] = []
         self.cards: list[tuple[float, str, dict]] = []
         self.responses: list[dict] = []
         self.lookups: list[Received] = []
@@ -36,7 +43,14 @@ class Slack:
     def handle(self, received: Received):
         path = urlsplit(received.path)
         if path.path.startswith("/hooks/"):
-            self.cards.append((time.monotonic(), path.path, json.loads(received.body)))
+            card = json.loads(received.body)
+            try:
+                assert not (self.refuse_blocks and "blocks" in card), "refused"
+                check_message(card)
+            except AssertionError:
+                self.refused.append(card)
+                return 400, {"Content-Type": "text/plain"}, b"invalid_blocks"
+            self.cards.append((time.monotonic(), path.path, card))
             return 200, {"Content-Type": "text/plain"}, b"ok"
         if path.path.startswith("/respond/"):
             self.responses.append(json.loads(received.body))
@@ -180,6 +194,57 @@ async def test_one_message_a_second_per_webhook(client, hub, admin_headers, slac
         for d in (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
     ]
     assert attempts == [1] * 6  # waiting for the webhook's turn is not a failed attempt
+
+
+async def test_a_long_event_is_a_valid_card_cut_between_entities_with_its_link_kept(client, hub, admin_headers, slack):
+    """Escaped text used to be cut wherever the limit fell: `&am…` showed as is, and the fallback lost its link."""
+    await slack_rule(client, admin_headers, "to-slack", f"{slack.server.url}/hooks/T1/B1/x")
+    long = "<&" * 512  # 1,024 characters, 4,608 once escaped
+    event = await post_event(client, admin_headers, event="é" * 250, description=long, tags={"note": long})
+    await drain(hub, lambda: len(slack.cards) == 1)
+    [(_, _, card)] = slack.cards
+    assert slack.refused == []
+    body, fields = card["blocks"][1]["text"]["text"], card["blocks"][2]["fields"]
+    for text in (body, fields[-1]["text"], card["text"]):
+        assert "…" in text and re.search(r"&[a-z]*…", text) is None, text[-20:]
+    assert len(body) <= 3000 and len(fields[-1]["text"]) <= 2000
+    assert card["text"].endswith(f"<https://hub.example.com/events/{event['id']}|open>")
+
+
+async def test_a_long_digest_lists_whole_lines(client, hub, admin_headers, slack):
+    """20 held notifications with long titles are more than a section's 3,000 characters: the list used to end in
+    a link cut in half (a raw `<https://...|title` in the channel)."""
+    now = now_utc()
+    quiet = {"start": (now - timedelta(hours=1)).strftime("%H:%M"), "end": (now + timedelta(hours=1)).strftime("%H:%M")}
+    rule = {"name": "quiet", "targets": [{"slack": f"{slack.server.url}/hooks/Q"}], "quiet_hours": quiet}
+    assert (await client.put("/api/v1/routes/quiet", json=rule, headers=admin_headers)).status_code == 200
+    for i in range(20):
+        await post_event(client, admin_headers, event=f"{i:02d} " + "Disk <full> & " * 17, actions=[])
+    assert await hub.outbox.run_once(now_utc()) == 0
+    assert await hub.outbox.run_once(now + timedelta(hours=1, minutes=1)) == 1
+    [(_, _, card)] = slack.cards
+    lines = card["blocks"][1]["text"]["text"].split("\n")
+    *items, more = lines
+    assert 5 <= len(items) < 20 and more == f"…and {20 - len(items)} more"
+    line = re.compile(r"⚠️ <https://hub\.example\.com/events/\w+\|\d\d [^<>|]*> · shop/#payments")
+    assert all(line.fullmatch(item) for item in items)
+
+
+async def test_a_card_slack_refuses_goes_again_as_plain_text(client, hub, admin_headers, slack):
+    """A Block Kit rule the card breaks (unpublished, or new) answers 400 invalid_blocks, which is permanent: the
+    page was lost. The fallback text alone goes through, and the attempt says so."""
+    slack.refuse_blocks = True
+    await slack_rule(client, admin_headers, "to-slack", f"{slack.server.url}/hooks/T1/B1/x")
+    event = await post_event(client, admin_headers)
+    await drain(hub, lambda: len(slack.cards) == 1)
+    [(_, _, card)] = slack.cards
+    assert len(slack.refused) == 1 and "blocks" in slack.refused[0]
+    assert card == {"text": slack.refused[0]["text"]}
+    assert card["text"].endswith(f"<https://hub.example.com/events/{event['id']}|open>")
+    [delivery] = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    assert delivery["state"] == "delivered" and delivery["last_status"] == 200
+    [attempt] = (await client.get(f"/api/v1/deliveries/{delivery['id']}", headers=admin_headers)).json()["attempt_log"]
+    assert attempt["response"] == "card refused (invalid_blocks), sent as plain text: ok"
 
 
 def signed(body: bytes, secret: str = SIGNING_SECRET, at: int | None = None) -> dict[str, str]:
