@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -11,6 +13,7 @@ from py_vapid import Vapid02, b64urlencode
 
 from hub.pluginapi import HubContext
 
+log = logging.getLogger(__name__)
 SECRET_NAME = "webpush.vapid_private_key"  # noqa: S105 (the name it is stored under, not a secret)
 # Push services refuse tokens valid for more than 24 h; a fresh one is made well before this runs out.
 TOKEN_SECONDS = 12 * 3600
@@ -50,8 +53,27 @@ def _generate() -> str:
     return vapid.private_pem().decode()
 
 
+def subject(configured: str, public_url: str) -> str:
+    """The JWT's `sub`. Apple's push service refuses a token whose contact is on localhost (403 BadJwtToken, every
+    push to Safari and iPhones failing), so without a configured one the hub's own https address is used."""
+    if configured:
+        chosen = configured
+    elif public_url.startswith("https://"):
+        chosen = public_url
+    else:
+        chosen = "mailto:hub@localhost"
+    if re.search(r"[@/]localhost(\Z|[:/])|\.(local|invalid|localhost)(\Z|[:/])", chosen):
+        log.warning(
+            "web push: the VAPID subject %s is not a real contact: Apple's push service (Safari, iPhone) refuses "
+            "every push signed with it; set server.base_url to the hub's https address or [plugins.webpush] "
+            "vapid_subject",
+            chosen,
+        )
+    return chosen
+
+
 async def load_keys(hub: HubContext) -> VapidKeys:
     """The configured key, or the one kept in the database (generated on first start)."""
     settings = hub.plugin_settings("webpush")
     pem = settings.vapid_private_key or await hub.keep_secret(SECRET_NAME, _generate)
-    return VapidKeys(Vapid02.from_pem(pem.encode()), settings.vapid_subject)
+    return VapidKeys(Vapid02.from_pem(pem.encode()), subject(settings.vapid_subject, hub.public_url))

@@ -63,7 +63,7 @@ def verify_vapid(authorization: str, audience: str) -> dict:
     claims = json.loads(unb64url(claims_b64))
     assert claims["aud"] == audience
     assert time.time() < claims["exp"] <= time.time() + 24 * 3600
-    assert claims["sub"].startswith("mailto:")
+    assert claims["sub"].startswith(("mailto:", "https://"))
     return {**claims, "k": fields["k"]}
 
 
@@ -127,6 +127,32 @@ async def test_push_is_encrypted_for_the_browser_and_signed_with_vapid(client, h
     assert payload["icon"] == "/icon-192.png"
     assert [a["action"] for a in payload["actions"]] == ["refund", "retry"]  # at most two buttons
     assert len(push.body) <= 4096
+
+
+def apple(received: Received):
+    """Apple's push service: a token whose contact is on localhost is refused (403 BadJwtToken)."""
+    token = dict(p.split("=", 1) for p in received.headers["authorization"].split(" ", 1)[1].split(","))["t"]
+    claims = json.loads(unb64url(token.split(".")[1]))
+    if "localhost" in claims["sub"]:
+        return 403, {"Content-Type": "application/json"}, b'{"reason":"BadJwtToken"}'
+    return 201, {}, b""
+
+
+@pytest.mark.parametrize(
+    "settings_overrides", [{"HUB_OUTBOUND_ALLOW": '["127.0.0.1"]', "HUB_SERVER_BASE_URL": "https://hub.example.com"}]
+)
+async def test_the_vapid_subject_is_the_hubs_address_so_apple_takes_the_push(client, hub, admin_headers):
+    """The default subject was `mailto:hub@localhost`, which Apple refuses: every push to an iPhone failed."""
+    with LoopbackServer(apple) as push_service:
+        await subscribe(client, admin_headers, f"{push_service.url}/3/device/abc", Browser())
+        await client.post(
+            "/api/v1/events", json={"project": "shop", "event": "x", "notify": True}, headers=admin_headers
+        )
+        await hub.outbox.run_once(now_utc())
+    [push] = push_service.received
+    assert verify_vapid(push.headers["authorization"], push_service.url)["sub"] == "https://hub.example.com"
+    [delivery] = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    assert delivery["state"] == "delivered"
 
 
 async def test_grouped_pushes_carry_a_topic(client, hub, admin_headers):
