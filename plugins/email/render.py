@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import format_datetime, make_msgid
 from html import escape
 
 import msgspec
@@ -84,8 +85,10 @@ def build(message: Message, *, sender: str, to: str, unsubscribe: str) -> EmailM
     mail["To"] = to
     # One line: a title may hold line breaks, which a header cannot (the email would fail for good) nor should.
     mail["Subject"] = truncate(" ".join(f"[{message.project}] {message.title}".split()), 200) or ""
-    mail["Date"] = formatdate(localtime=False)
-    mail["Message-ID"] = make_msgid(domain="hub")
+    mail["Date"] = format_datetime(datetime.now(UTC))  # +0000: UTC (-0000 would say "time zone unknown")
+    # RFC 5322 (3.6.4): the id is unique worldwide when its right side is the sender's own domain; `@hub` is not.
+    domain = mail["From"].addresses[0].domain
+    mail["Message-ID"] = make_msgid(domain=domain if domain.isascii() else "hub")
     mail["List-Unsubscribe"] = f"<{unsubscribe}>"
     mail["X-Hub-Delivery"] = message.id
     if message.severity == "critical":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from email.policy import default
 from typing import Annotated, Literal
 
 import msgspec
@@ -21,3 +22,13 @@ class EmailSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     from_address: Annotated[str, msgspec.Meta(pattern=r"^.*<?[^@\s<>]+@[^@\s<>]+>?\Z")] = "hub <hub@localhost>"
     timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
     ca_file: str = ""
+
+    def __post_init__(self) -> None:
+        # The From header's address is also the envelope sender: `Acme, Inc. <a@acme.com>` is two addresses, and
+        # the server got `MAIL FROM:<Acme>`, refusing every email.
+        addresses = default.header_factory("From", self.from_address).addresses
+        if len(addresses) != 1 or not addresses[0].username or not addresses[0].domain:
+            raise ValueError(
+                f"`from_address` must be one address, as `Name <user@example.com>` (a name with a comma or other "
+                f'punctuation in double quotes: `"Acme, Inc." <user@example.com>`), not {self.from_address!r}'
+            )

@@ -17,8 +17,10 @@ from aiosmtpd.controller import Controller
 from peers import LoopbackServer, Received
 from sqlalchemy import text
 
+from hub.config import load_settings
 from hub.models import now_utc
 from hub.outbound import OutboundClient
+from hub.plugins import PluginError, Plugins
 
 
 class Inbox:
@@ -28,6 +30,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        self.raw: list[bytes] = []
         self.refuse: list[str] = []
         self.delay = 0.0
         self.in_hand = self.most_in_hand = 0
@@ -42,6 +45,7 @@ class Inbox:
         if self.refuse:
             return self.refuse.pop(0)
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.raw.append(envelope.original_content)
         self.messages.append(email.message_from_bytes(envelope.content, policy=default))
         return "250 OK"
 
@@ -67,7 +71,7 @@ def smtp():
 def settings_overrides(smtp):
     return {
         "HUB_PLUGINS": f'{{email = {{host = "127.0.0.1", port = {smtp.port}, security = "none", '
-        f'from_address = "Hub <hub@example.com>"}}}}',
+        f"""from_address = '"Hub, Überwachung" <hub@example.com>'}}}}""",
         "HUB_SERVER_BASE_URL": "https://hub.example.com",
     }
 
@@ -101,6 +105,13 @@ async def test_email_has_text_and_html_with_fields_tags_content_and_action_links
     [message] = smtp.messages
     assert smtp.envelopes == [("hub@example.com", ["oncall@example.com"])]
     assert message["Subject"] == "[shop] Refund requested"
+    [sender] = message["From"].addresses
+    assert (sender.display_name, sender.addr_spec) == ("Hub, Überwachung", "hub@example.com")
+    assert smtp.raw[0].isascii() and b"From: =?utf-8?" in smtp.raw[0]  # the name as an encoded word (RFC 2047)
+    assert message["Message-ID"].endswith("@example.com>")  # the sender's domain, not `@hub`
+    sent = message["Date"].datetime
+    assert sent.utcoffset() == timedelta(0) and message["Date"].endswith("+0000")  # UTC; -0000 says "unknown"
+    assert abs((now_utc() - sent).total_seconds()) < 60
     assert message["List-Unsubscribe"] == "<https://hub.example.com/settings>"
     assert (await client.get("/settings")).status_code == 200  # a page of the web app, not a 404
     assert message.get_content_type() == "multipart/alternative"
@@ -114,6 +125,15 @@ async def test_email_has_text_and_html_with_fields_tags_content_and_action_links
     assert "Order <42>" in text and "Order &lt;42&gt;" in html
     [delivery] = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
     assert delivery["state"] == "delivered" and delivery["last_status"] == 250
+
+
+@pytest.mark.parametrize("sender", ["Acme, Inc. Alerts <alerts@acme.com>", "alerts@acme.com, ops@acme.com"])
+def test_a_from_address_that_is_not_one_address_stops_the_hub(sender):
+    """The From header's address is the envelope sender too: an unquoted comma made it `MAIL FROM:<Acme>`, and the
+    mail server refused every email for good."""
+    table = f"{{email = {{from_address = '{sender}'}}}}"
+    with pytest.raises(PluginError, match=r"\[plugins\.email\]: `from_address` must be one address"):
+        Plugins(load_settings(environ={"HUB_PLUGINS": table}))
 
 
 async def test_a_title_with_line_breaks_is_one_subject_line(client, hub, admin_headers, smtp):
