@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 
 import pytest
@@ -258,14 +259,15 @@ async def test_missed_event_found_late_still_notifies(client, hub, clock, create
     assert event["notify"] is True
 
 
-async def test_old_pings_are_pruned_and_flips_kept(client, hub, admin_headers, clock, create_check):
-    from hub_plugins.heartbeat.prune import prune
-
+async def test_old_pings_are_pruned_and_flips_kept(client, hub, admin_headers, clock, create_check, monkeypatch):
+    pruning = importlib.import_module("hub_plugins.heartbeat.prune")  # the module: the package exports the function
+    monkeypatch.setattr(pruning, "PINGS_AT_ONCE", 2)  # several batches
     check = await create_check(period=60, grace=30)
-    await client.get(f"/ping/{check['uuid']}")
+    for _ in range(5):
+        await client.get(f"/ping/{check['uuid']}")
     clock.advance(91 * 24 * 3600)
     await client.get(f"/ping/{check['uuid']}")
-    await prune(hub.context)
+    assert await pruning.prune(hub.context) == 5
     url = f"/api/v1/checks/{check['uuid']}"
     assert len((await client.get(f"{url}/pings", headers=admin_headers)).json()["items"]) == 1
     assert len((await client.get(f"{url}/flips", headers=admin_headers)).json()["items"]) == 1
