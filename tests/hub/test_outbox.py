@@ -363,6 +363,7 @@ async def test_drain_refills_free_sending_slots_while_a_slow_receiver_holds_one(
     fast, seen = counting_server()
 
     settings.delivery.concurrency = 2
+    settings.delivery.interval_seconds = 4  # time for five sends on a busy machine; a drain that waits fails
     with LoopbackServer(slow) as slow_server, LoopbackServer(fast) as fast_server:
         await slack_rule(client, admin_headers, slow_server.url)
         await send(client, admin_headers, event="stuck")

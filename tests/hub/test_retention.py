@@ -85,7 +85,7 @@ async def test_prune_keeps_channel_counts_equal_to_the_events_left(client, hub, 
     assert (await prune(hub.context))["real"] == 6
     e, ch = schema.events.c, schema.channels.c
     async with hub.db.reader.connect() as conn:
-        counted = dict((await conn.execute(select(ch.name, ch.event_count))).tuples().all())
+        counted = dict((await conn.execute(select(ch.name, ch.event_count))).all())
         left = (await conn.execute(select(e.channel, func.count()).where(e.test.is_(False)).group_by(e.channel))).all()
     assert counted == {"a": 0, "b": 1, "c": 0}
     assert dict(left) == {"b": 1}
