@@ -58,6 +58,7 @@ def test_example_config_lists_every_plugin_setting_with_its_default():
             assert field in table, f"[plugins.{name}] {field} is missing from config.example.toml"
             if field != "checks":  # the example declares two heartbeat checks; the default is none
                 assert table[field] == default, f"[plugins.{name}] {field} default differs"
+        msgspec.convert(table, type(plugins.settings[name]))  # and the example is valid (the heartbeat checks)
 
 
 @pytest.mark.parametrize("block", re.findall(r"^```toml\n(.*?)^```", README.read_text(), re.S | re.M))

@@ -1,41 +1,8 @@
-"""`[plugins.heartbeat]`: every setting is in config.example.toml with its default, and each one takes effect."""
+"""`[plugins.heartbeat]`: each setting takes effect (tests/hub/test_config.py checks the example file)."""
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
-
-import msgspec
 import pytest
-from hub_plugins.heartbeat.settings import HeartbeatSettings
-
-EXAMPLE = Path(__file__).resolve().parents[3] / "config.example.toml"
-
-
-def example_block() -> dict:
-    """The commented-out `[plugins.heartbeat]` table of config.example.toml, uncommented and parsed."""
-    lines = EXAMPLE.read_text().splitlines()
-    start = lines.index(next(line for line in lines if line.startswith("# [plugins.heartbeat]")))
-    block = []
-    for line in lines[start + 1 :]:
-        if not line.startswith("# ") or line.startswith("# ["):
-            break
-        block.append(line[2:])
-    return tomllib.loads("\n".join(block))
-
-
-def test_example_config_lists_every_heartbeat_setting_with_its_default():
-    block = example_block()
-    defaults = msgspec.to_builtins(HeartbeatSettings())
-    for field in msgspec.structs.fields(HeartbeatSettings):
-        assert field.name in block, f"[plugins.heartbeat] {field.name} is missing from config.example.toml"
-        if field.name != "checks":  # the example declares two checks; the default is none
-            assert block[field.name] == defaults[field.name], f"[plugins.heartbeat] {field.name} default differs"
-    settings = msgspec.convert(block, HeartbeatSettings)  # the example checks are valid
-    assert [(c.slug, c.period, c.cron) for c in settings.checks] == [
-        ("nightly-backup", None, "0 3 * * *"),
-        ("queue-worker", 300, None),
-    ]
 
 
 @pytest.fixture
