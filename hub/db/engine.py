@@ -40,6 +40,9 @@ def _json_text(value: Any) -> str:
 # JSON columns go through msgspec: several times faster than the json module on the ingest path, and it keeps
 # non-ASCII text as it is, so SQLite's full-text index sees "café" rather than "caf\u00e9".
 JSON_CODEC: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": msgspec.json.decode}
+# A database error's text (logged, and kept on a failed delivery's attempt) names the statement but not its values:
+# they can be secrets (webhook sources', the VAPID key, Slack webhook URLs) or people's data.
+ENGINE_OPTIONS: dict[str, Any] = {**JSON_CODEC, "hide_parameters": True}
 
 # What aiosqlite's ValueError says when its connection was closed under the caller.
 CLOSED_DRIVER = ("no active connection", "connection closed")
@@ -85,7 +88,7 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int, extra: Callable
     # back to the pool is rolled back only when its driver is still in a transaction (see on_reset), not always:
     # SQLAlchemy has normally ended it already, and each rollback is one more trip to the driver's thread.
     engine = create_async_engine(
-        url, pool_size=pool_size, max_overflow=0, pool_use_lifo=True, pool_reset_on_return=None, **JSON_CODEC
+        url, pool_size=pool_size, max_overflow=0, pool_use_lifo=True, pool_reset_on_return=None, **ENGINE_OPTIONS
     )
 
     @event.listens_for(engine.sync_engine, "reset")
@@ -139,7 +142,7 @@ class Database:
             self.reader = _sqlite_engine(url, immediate=False, pool_size=pool_size, extra=list)
         elif self.dialect == "postgresql":
             self.writer = self.reader = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, **JSON_CODEC
+                url, pool_size=pool_size, max_overflow=pool_size, **ENGINE_OPTIONS
             )
         else:
             raise ValueError(f"unsupported database URL {make_url(url)!r}: use sqlite+aiosqlite or postgresql+asyncpg")
