@@ -83,8 +83,9 @@ class OutboundResponse(msgspec.Struct):
 
 
 def _is_public(address: IPAddress) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    # An IPv4 address carried in an IPv6 one (::ffff:a.b.c.d, 6to4's 2002:aabb:ccdd::) is judged as itself.
+    if isinstance(address, ipaddress.IPv6Address) and (embedded := address.ipv4_mapped or address.sixtofour):
+        address = embedded
     return not (
         address.is_private
         or address.is_loopback
@@ -370,7 +371,10 @@ class OutboundClient:
         """
         parsed = httpx.URL(url)
         if parsed.scheme not in ("http", "https") or not parsed.host:
-            raise BlockedAddress(f"only http and https URLs with a host can be called, not {url!r}")
+            # Not the URL itself: this message is kept on delivery attempts and action runs, and a URL's path can
+            # be its secret (a Slack webhook's is).
+            what = "one with no host" if parsed.scheme in ("http", "https") else f"a `{parsed.scheme}:` URL"
+            raise BlockedAddress(f"only http and https URLs with a host can be called, not {what}")
         for name, value in (headers or {}).items():
             # Refused before connecting: a header value from a user's config must not smuggle in another header.
             if any(c in name for c in ":\r\n ") or any(c in value for c in "\r\n"):

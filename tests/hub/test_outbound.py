@@ -26,7 +26,10 @@ async def test_private_addresses_are_refused(host):
     await client.aclose()
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "10.0.0.1", "169.254.169.254", "::ffff:10.0.0.1"])
+# 2002::/16 (6to4) carries an IPv4 address in its second and third groups: 2002:a9fe:a9fe:: is 169.254.169.254.
+@pytest.mark.parametrize(
+    "address", ["127.0.0.1", "10.0.0.1", "169.254.169.254", "::ffff:10.0.0.1", "2002:a9fe:a9fe::1", "2002:7f00:1::"]
+)
 async def test_a_hostname_resolving_to_a_private_address_is_refused(address, caplog):
     client = OutboundClient(resolver=fake_dns({"evil.example": [address]}))
     with pytest.raises(BlockedAddress, match=r"evil\.example resolves to a private") as refused:
@@ -170,6 +173,17 @@ async def test_only_http_urls():
     with pytest.raises(BlockedAddress, match="only http and https"):
         await client.request("GET", "file:///etc/passwd")
     await client.aclose()
+
+
+@pytest.mark.parametrize("url", ["ftp://hooks.example/services/T0/B0/s3cr3t", "https:///services/T0/B0/s3cr3t"])
+async def test_a_refused_url_is_not_repeated_in_the_refusal(url):
+    """The refusal ends up in delivery attempts and action runs, which more people read than the URL's author:
+    a URL's path can be its secret (a Slack webhook's is)."""
+    client = OutboundClient()
+    with pytest.raises(BlockedAddress, match="only http and https") as refused:
+        await client.request("POST", url)
+    await client.aclose()
+    assert "s3cr3t" not in str(refused.value)
 
 
 async def test_keep_alive_reuses_connections_and_survives_a_server_closing_them():
