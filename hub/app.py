@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import msgspec
 from litestar import Litestar, Request, get
+from litestar.datastructures import ResponseHeader
 from litestar.di import Provide
 from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
@@ -20,7 +21,7 @@ from hub.api.common import hub_of, screen_request
 from hub.api.compat import compat_handlers
 from hub.api.deliveries import DeliveriesController
 from hub.api.devices import DevicesController
-from hub.api.errors import exception_handlers
+from hub.api.errors import BASELINE_HEADERS, exception_handlers
 from hub.api.events import EventsController
 from hub.api.hooks import receive_webhook
 from hub.api.keys import KeysController
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         ],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         before_request=screen_request,
+        response_headers=[ResponseHeader(name=name, value=value) for name, value in BASELINE_HEADERS.items()],
         lifespan=[lifespan],
         # Plugin route handlers ask for `hub` and get the public HubContext.
         dependencies={"hub": Provide(lambda: hub.context, sync_to_thread=False)},

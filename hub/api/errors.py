@@ -26,6 +26,9 @@ _AT_PATH = re.compile(r" - at `(?:[^`]*` in `)?\$\.?([^`]*)`$")
 _NAMED = re.compile(r"^(?:Object missing required field |Object contains unknown field )?`([A-Za-z_][\w.-]*)`")
 # msgspec's path to a value in an object of free keys (`dict[str, ...]`): `- at `$.tags[...]``.
 _FREE_KEY_AT = re.compile(r" - at `\$((?:\.\w+|\[\d+\])*)\[\.\.\.\]")
+# On every answer (app.py sets them on the handlers' own; errors get them here): a browser must not take a JSON body
+# that repeats the request for a page of another type, nor show the hub's answers in another site's frame.
+BASELINE_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
 _DEFAULT_MESSAGES = {
     404: "not found",
     405: "method not allowed on this path",
@@ -46,7 +49,7 @@ def error_response(
         ErrorBody(message=message, status=status, field=field),
         status_code=status,
         media_type=MediaType.JSON,
-        headers=headers,
+        headers={**BASELINE_HEADERS, **(headers or {})},
     )
 
 
