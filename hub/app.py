@@ -38,6 +38,7 @@ from hub.core import Hub
 from hub.webapp import web_routers
 
 log = logging.getLogger(__name__)
+SCALAR_VERSION = "1.76.4"  # the API reference page's script, from jsDelivr (checked on the npm registry)
 
 
 class Health(msgspec.Struct):
@@ -106,7 +107,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
             title="hub",
             version=__version__,
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), OpenAPIJSON()],
+            # A pinned release from the CDN, not `latest`: the page runs it on the hub's own origin.
+            render_plugins=[ScalarRenderPlugin(version=SCALAR_VERSION), OpenAPIJSON()],
             description="Events, webhooks, heartbeats and notifications. Errors are `{message, field, status}`.",
         ),
         debug=False,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub.api.compat.logsnag import LOG_FIELDS
+from hub.app import SCALAR_VERSION
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -66,3 +67,9 @@ async def test_heartbeat_checks_describe_their_bodies(client):
         if "$ref" in schema:
             schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
         assert {"name", "period", "cron", "tz", "grace"} <= set(schema["properties"]), (path, schema)
+
+
+async def test_the_reference_page_loads_a_pinned_scalar_release(client):
+    """The page's script runs on the hub's origin, where a signed-in admin's session lives: never `latest`."""
+    page = (await client.get("/schema")).text
+    assert f"@scalar/api-reference@{SCALAR_VERSION}" in page and "@latest" not in page
