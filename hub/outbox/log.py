@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 from sqlalchemy import and_, or_, select, update
@@ -49,8 +50,9 @@ class DeliveryOut(msgspec.Struct, kw_only=True):
 
 def shown_address(notifier: str, address: str) -> str:
     if address.startswith(("http://", "https://")):
-        scheme, _, rest = address.partition("://")
-        return f"{scheme}://{rest.split('/', 1)[0]}/…"
+        # Only the host: the path, a query, or a user and password before the host may hold the secret.
+        parts = urlsplit(address)
+        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/…"
     return address
 
 

@@ -14,6 +14,7 @@ from peers import LoopbackServer, Received
 
 from hub.breaker import Destination, NotAnswering
 from hub.outbound import OutboundClient
+from hub.outbox.log import shown_address
 
 
 async def _hold(destination: Destination, until: asyncio.Event, inside: list[str], name: str) -> None:
@@ -115,3 +116,11 @@ async def test_the_outbound_client_gives_one_destination_per_origin_with_the_hos
             await client.post(server.url + "/slow", content=b"")
         assert destination.breaker.failed_at is not None  # the host's breaker is the destination's
     await client.aclose()
+
+
+def test_a_shown_webhook_address_keeps_only_its_host():
+    """The deliveries API and the rule listing show this: a secret in the path, query or user part stays hidden."""
+    secret = "https://user:pw@hooks.example.com:8443/T0/B0/secret?token=x"
+    assert shown_address("slack", secret) == "https://hooks.example.com:8443/…"
+    assert shown_address("slack", "https://hooks.example.com?token=x") == "https://hooks.example.com/…"
+    assert shown_address("email", "ada@example.com") == "ada@example.com"
