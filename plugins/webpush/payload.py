@@ -6,11 +6,23 @@ from typing import Any
 
 import msgspec
 
+from hub.models import ActionOut
 from hub.pluginapi import Message
 
 # RFC 8291 aes128gcm adds an 86-byte header, a 16-byte tag and a padding delimiter to the 4096-byte record.
 MAX_PLAINTEXT = 4096 - 86 - 16 - 1
 MAX_ACTIONS = 2
+
+
+def _button(index: int, action: ActionOut, event_url: str) -> dict[str, Any]:
+    """A button with a `url` opens it (the service worker runs the others through the hub at once). An action
+    that must ask first (`confirm`) or takes inputs opens the event's page, where the app asks for them."""
+    button: dict[str, Any] = {"action": action.key or f"link-{index}", "title": action.label}
+    if action.external:
+        button["url"] = action.url
+    elif action.confirm or action.inputs:
+        button["url"] = event_url
+    return button
 
 
 def build(message: Message, icon: str) -> dict[str, Any]:
@@ -24,10 +36,7 @@ def build(message: Message, icon: str) -> dict[str, Any]:
     }
     if message.event is not None:
         payload["event_id"] = message.event.id
-    actions = [
-        {"action": a.key or f"link-{i}", "title": a.label, **({"url": a.url} if a.external else {})}
-        for i, a in enumerate(message.actions[:MAX_ACTIONS])
-    ]
+    actions = [_button(i, a, message.url) for i, a in enumerate(message.actions[:MAX_ACTIONS])]
     if actions:
         payload["actions"] = actions
     return payload

@@ -129,6 +129,31 @@ async def test_push_is_encrypted_for_the_browser_and_signed_with_vapid(client, h
     assert len(push.body) <= 4096
 
 
+async def test_buttons_that_must_ask_first_open_the_event_instead_of_running(client, hub, admin_headers):
+    """The service worker runs a button without a `url` at once: a `confirm` action ran without being confirmed, and
+    one with optional inputs ran with its defaults, without the form."""
+    browser = Browser()
+    with LoopbackServer(lambda r: (201, {}, b"")) as push_service:
+        await subscribe(client, admin_headers, f"{push_service.url}/push/abc", browser)
+        actions = [
+            {"label": "Refund", "url": "https://example.com/r", "key": "refund", "confirm": True},
+            {"label": "Note", "url": "https://example.com/n", "key": "note", "inputs": [{"name": "text"}]},
+        ]
+        stored = await client.post(
+            "/api/v1/events",
+            headers=admin_headers,
+            json={"project": "shop", "event": "Payment failed", "notify": True, "actions": actions},
+        )
+        assert await hub.outbox.run_once(now_utc()) == 1
+    payload = browser.decrypt(push_service.received[0].body)
+    event_page = payload["url"]
+    assert event_page.endswith(f"/events/{stored.json()['id']}")
+    assert payload["actions"] == [
+        {"action": "refund", "title": "Refund", "url": event_page},
+        {"action": "note", "title": "Note", "url": event_page},
+    ]
+
+
 def apple(received: Received):
     """Apple's push service: a token whose contact is on localhost is refused (403 BadJwtToken)."""
     token = dict(p.split("=", 1) for p in received.headers["authorization"].split(" ", 1)[1].split(","))["t"]
