@@ -2,20 +2,22 @@
 
 Unlike notifications, an action runs while the person waits: they clicked a button and want its answer
 (the target's `message`). It is not retried by the hub, since running a command twice is worse than telling
-the person it failed. The run row is written before the request, so even a hub that dies mid-call leaves
-a trace of who started what.
+the person it failed; for the same reason a second click while a run of the same action is under way is
+refused (a unique index over running runs, so two hub processes cannot both start one). The run row is
+written before the request, so even a hub that dies mid-call leaves a trace of who started what.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 import msgspec
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from hub.actions.catalog import SelfServiceAction
 from hub.actions.inputs import validate_inputs
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
 
 MAX_EXCERPT = 1000
 MAX_MESSAGE = 500
+ABANDONED = "abandoned: the hub stopped before the answer"
 
 
 class Forbidden(Exception):
@@ -41,6 +44,10 @@ class Forbidden(Exception):
 
 class Expired(Exception):
     """The action's `expires_at` has passed (410)."""
+
+
+class AlreadyRunning(Exception):
+    """A run of the same action (the same event's button, or the same self-service action) is under way (409)."""
 
 
 class Actor(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -76,13 +83,23 @@ def allowed(actor: Actor, teams: list[str]) -> bool:
     return not teams or actor.admin or bool({t.lower() for t in teams} & set(actor.teams))
 
 
-def _message_of(body: bytes) -> str | None:
+def _message_of(status: int, headers: dict[str, str], body: bytes) -> str | None:
+    """The target's `message` field; for a refusal without one, its plain-text answer or at least its status, so
+    the person who clicked learns why."""
     try:
         data = msgspec.json.decode(body)
     except msgspec.DecodeError:
-        return None
+        data = None
     message = data.get("message") if isinstance(data, dict) else None
-    return _storable(message[:MAX_MESSAGE]) if isinstance(message, str) else None
+    if isinstance(message, str):
+        return _storable(message[:MAX_MESSAGE])
+    if 200 <= status < 300:
+        return None
+    text = body.decode("utf-8", "replace").strip() if headers.get("content-type", "").startswith("text/plain") else ""
+    if text:
+        return _storable(text[:MAX_MESSAGE])
+    redirect = " (a redirect, which the hub does not follow)" if 300 <= status < 400 else ""
+    return f"the action's server answered HTTP {status}{redirect}"
 
 
 def _excerpt(body: bytes) -> str:
@@ -118,7 +135,7 @@ class ActionRunner:
         admins and members may run actions, viewers may not, and a non-admin only in their own projects.
 
         Raises Forbidden (no such user, a viewer), LookupError (no such event or action, or not visible to
-        them), Expired or ValidationProblem, as `run_event_action` does.
+        them), Expired, ValidationProblem or AlreadyRunning, as `run_event_action` does.
         """
         user = await self.hub.people.get_user(email.lower()) if "@" in email else None
         if user is None:
@@ -139,7 +156,8 @@ class ActionRunner:
     async def run_event_action(
         self, event: EventOut, project_id: int, key: str, given: dict[str, Any], actor: Actor
     ) -> RunOut:
-        """Raises LookupError (no such action), ValidationProblem, Expired or Forbidden before anything is sent."""
+        """Raises LookupError (no such action), ValidationProblem, Expired, Forbidden or AlreadyRunning before
+        anything is sent."""
         action = next((a for a in event.actions if a.key == key), None)
         if action is None:
             raise LookupError(f"event {event.id} has no action `{key}`")
@@ -163,6 +181,8 @@ class ActionRunner:
             },
             "actor": actor,
         }
+        if event.source == "operational":  # a receiver written for Operational.co reads its own field names
+            body["event"] |= {"userId": event.user_id, "createdAt": event.created_at}
         if action.inputs:
             body["inputs"] = inputs
         return await self._execute(event.project, project_id, int(event.id), key, action, body, actor, inputs)
@@ -210,19 +230,7 @@ class ActionRunner:
             created_at=now_utc(),
             finished_at=None,
         )
-        async with self.hub.db.writer.begin() as conn:
-            await conn.execute(
-                schema.action_runs.insert().values(
-                    id=run.id,
-                    project_id=project_id,
-                    event_id=event_id,
-                    action=name,
-                    actor=msgspec.to_builtins(actor),
-                    inputs=inputs or None,
-                    status="running",
-                    created_at=run.created_at,
-                )
-            )
+        await self._start(run, project_id, event_id)
         payload = msgspec.json.encode(body)
         headers = {
             "Content-Type": "application/json",
@@ -239,7 +247,7 @@ class ActionRunner:
             )
             run.http_status = response.status
             run.response = _excerpt(response.body) or None
-            run.message = _message_of(response.body)
+            run.message = _message_of(response.status, response.headers, response.body)
             run.status = "done" if 200 <= response.status < 300 else "failed"
         except BlockedAddress as exc:
             run.status, run.message = "failed", f"refused: {exc}"
@@ -247,6 +255,7 @@ class ActionRunner:
             run.http_status = exc.response.status_code
             run.status = "done" if 200 <= run.http_status < 300 else "failed"
             run.response = _excerpt(exc.partial)
+            run.message = _message_of(run.http_status, exc.response.headers, exc.partial)
         except httpx.TimeoutException:
             run.status, run.message = "failed", "the action's server did not answer in time"
         except HostNotAnswering as exc:
@@ -269,6 +278,41 @@ class ActionRunner:
                 )
             )
         return run
+
+    async def _start(self, run: RunOut, project_id: int, event_id: int | None) -> None:
+        """Store the run as `running`; AlreadyRunning when another run of the same action is. A run left
+        `running` longer than any request can take (its hub stopped mid-call) is marked failed first, so it
+        does not block the button for good."""
+        r = schema.action_runs.c
+        button = r.event_id == event_id if event_id is not None else r.event_id.is_(None) & (r.project_id == project_id)
+        same = button & (r.action == run.action) & (r.status == "running")
+        abandoned = run.created_at - timedelta(seconds=2 * self.hub.settings.actions.timeout_seconds + 60)
+        try:
+            async with self.hub.db.writer.begin() as conn:
+                await conn.execute(
+                    update(schema.action_runs)
+                    .where(same, r.created_at < abandoned)
+                    .values(status="failed", message=ABANDONED, finished_at=now_utc())
+                )
+                await conn.execute(
+                    schema.action_runs.insert().values(
+                        id=run.id,
+                        project_id=project_id,
+                        event_id=event_id,
+                        action=run.action,
+                        actor=msgspec.to_builtins(run.actor),
+                        inputs=run.inputs or None,
+                        status="running",
+                        created_at=run.created_at,
+                    )
+                )
+        except IntegrityError:
+            async with self.hub.db.writer.connect() as conn:
+                other = (await conn.execute(select(r.actor, r.created_at).where(same).limit(1))).first()
+            if other is None:  # not the unique index (the event was deleted meanwhile, say)
+                raise
+            started = f"started by {other.actor.get('name')} at {other.created_at.isoformat(timespec='seconds')}"
+            raise AlreadyRunning(f"`{run.action}` is already running ({started}); wait for its outcome") from None
 
     async def _record(self, action: SelfServiceAction, run: RunOut) -> None:
         """The run as an event in the configured channel, so the feed shows who did what."""

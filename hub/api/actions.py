@@ -12,7 +12,7 @@ from litestar.exceptions import HTTPException, NotFoundException, PermissionDeni
 from litestar.params import FromPath, JSONBody
 
 from hub.actions.catalog import SelfServiceAction
-from hub.actions.runner import Expired, Forbidden, RunOut
+from hub.actions.runner import AlreadyRunning, Expired, Forbidden, RunOut
 from hub.actions.secrets import SecretInfo, UnknownProject
 from hub.api.common import api_key, hub_admin, hub_of, require
 from hub.db.events import get_event
@@ -62,6 +62,8 @@ async def _event(request: Request, event_id: str) -> tuple[Any, int]:
 
 
 def _refusals(exc: Exception) -> HTTPException:
+    if isinstance(exc, AlreadyRunning):
+        return HTTPException(status_code=409, detail=str(exc))
     if isinstance(exc, Expired):
         return HTTPException(status_code=410, detail=str(exc))
     if isinstance(exc, Forbidden):
@@ -80,13 +82,13 @@ class EventActionsController(Controller):
         """Signs and POSTs to the action's URL; the run (with the target's `message`) is the answer.
 
         410 when the action expired, 403 when its teams exclude the caller, 400 for an external link or bad
-        inputs (naming `inputs.<name>`)."""
+        inputs (naming `inputs.<name>`), 409 while another run of it is under way."""
         hub = hub_of(request)
         event, project_id = await _event(request, event_id)
         actor = await hub.actions.actor_for(api_key(request))
         try:
             return await hub.actions.run_event_action(event, project_id, key, (data or RunIn()).inputs, actor)
-        except (Expired, Forbidden, LookupError) as exc:
+        except (AlreadyRunning, Expired, Forbidden, LookupError) as exc:
             raise _refusals(exc) from None
 
     @get("/runs", guards=[require("read")], summary="Every run of this event's actions, newest first")
@@ -110,7 +112,7 @@ class SelfServiceController(Controller):
         actor = await hub.actions.actor_for(api_key(request))
         try:
             return await hub.actions.run_self_service(action, (data or RunIn()).inputs, actor)
-        except Forbidden as exc:
+        except (AlreadyRunning, Forbidden) as exc:
             raise _refusals(exc) from None
 
     @get("/{name:str}/runs", guards=[require("read")], summary="Runs of a self-service action, newest first")

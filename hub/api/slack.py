@@ -22,7 +22,7 @@ from litestar import Request, post
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
 from litestar.response import Response
 
-from hub.actions.runner import Expired, Forbidden, RunOut
+from hub.actions.runner import AlreadyRunning, Expired, Forbidden, RunOut
 from hub.api.common import hub_of
 from hub.models import ValidationProblem
 from hub.outbound import BlockedAddress, ResponseTooLarge
@@ -147,7 +147,7 @@ async def _run(hub: Hub, settings: Any, click: Click) -> str:
         run = await hub.actions.run_as_person(email, click.event_id, click.key, {})
     except Forbidden as exc:
         return f":no_entry: {click.label} was not run: {exc}"
-    except Expired as exc:
+    except (Expired, AlreadyRunning) as exc:
         return f":hourglass: {click.label} was not run: {exc}"
     except (LookupError, ValidationProblem) as exc:
         return f":x: {click.label} was not run: {exc}"

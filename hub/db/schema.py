@@ -439,6 +439,9 @@ action_secrets = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+RUNNING_BUTTON = "status = 'running' AND event_id IS NOT NULL"
+RUNNING_SELF_SERVICE = "status = 'running' AND event_id IS NULL"
+
 action_runs = Table(
     "action_runs",
     metadata,
@@ -457,4 +460,21 @@ action_runs = Table(
     Column("finished_at", UTCDateTime, nullable=True),
     Index("ix_action_runs_event", "event_id", "created_at"),
     Index("ix_action_runs_action", "action", "created_at"),
+    # One running run per event button, and per self-service action: a second click meanwhile is refused.
+    Index(
+        "ix_action_runs_running_button",
+        "event_id",
+        "action",
+        unique=True,
+        postgresql_where=text(RUNNING_BUTTON),
+        sqlite_where=text(RUNNING_BUTTON),
+    ),
+    Index(
+        "ix_action_runs_running_self_service",
+        "project_id",
+        "action",
+        unique=True,
+        postgresql_where=text(RUNNING_SELF_SERVICE),
+        sqlite_where=text(RUNNING_SELF_SERVICE),
+    ),
 )

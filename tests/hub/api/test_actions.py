@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from peers import LoopbackServer, Received
@@ -13,6 +14,7 @@ from sqlalchemy import update
 from standardwebhooks import Webhook
 
 from hub.db import schema
+from hub.models import now_utc
 from hub.testing import bearer, make_key
 
 SELF_SERVICE = [
@@ -35,6 +37,7 @@ class Target:
     def __init__(self) -> None:
         self.secret: str | None = None
         self.verified: list[dict] = []
+        self.slow = False  # every answer takes a second, as /hang's does
         self.server = LoopbackServer(self.handle)
 
     def handle(self, received: Received):
@@ -43,12 +46,20 @@ class Target:
         self.verified.append(payload)
         if received.path == "/fail":
             return 500, {}, b'{"message": "the deploy tool is down"}'
-        if received.path == "/hang":
+        if received.path == "/hang" or self.slow:
             time.sleep(1)
         if received.path == "/nul-message":
             return 200, {"Content-Type": "application/json"}, b'{"message": "done\\u0000 at last"}'
         if received.path == "/nul-body":
             return 200, {"Content-Type": "text/plain"}, b"done\x00"
+        if received.path == "/plain-500":
+            return 500, {"Content-Type": "text/plain; charset=utf-8"}, b"database is down\n"
+        if received.path == "/empty-502":
+            return 502, {}, b""
+        if received.path == "/redirect":
+            return 302, {"Location": "http://169.254.169.254/latest/meta-data"}, b""
+        if received.path == "/huge-500":
+            return 500, {"Content-Type": "text/plain"}, b"x" * 200_000
         return 200, {"Content-Type": "application/json"}, b'{"message": "Refund of 42 EUR issued"}'
 
 
@@ -285,7 +296,9 @@ async def test_a_target_that_stops_answering_gets_one_run_at_a_time(client, hub,
     url = f"/api/v1/events/{event['id']}/actions/refund"
     first = (await client.post(url, headers=admin_headers)).json()
     assert (first["status"], first["message"]) == ("failed", "the action's server did not answer in time")
-    runs = [r.json() for r in await asyncio.gather(*(client.post(url, headers=admin_headers) for _ in range(2)))]
+    other = await store_event(client, admin_headers, target, url=f"{target.server.url}/hang")
+    urls = (url, f"/api/v1/events/{other['id']}/actions/refund")  # one run at a time per button, too
+    runs = [r.json() for r in await asyncio.gather(*(client.post(u, headers=admin_headers) for u in urls))]
     probe, refused = sorted((run["message"] for run in runs), key=lambda m: m.startswith("not sent"))
     assert probe == "the action's server did not answer in time"  # it checked whether the target was back
     assert refused.startswith(f"not sent: {target.server.url} did not answer a request")
@@ -310,3 +323,88 @@ async def test_nul_characters_are_refused_in_inputs_and_kept_out_of_the_record(c
     for one in (event, raw):
         [stored] = (await client.get(f"/api/v1/events/{one['id']}/runs", headers=admin_headers)).json()
         assert stored["status"] == "done"
+
+
+async def test_a_second_click_while_the_first_run_is_under_way_is_refused(client, hub, admin_headers, target):
+    """A double click (or two people, or the app and a notification at once) sent two requests and ran it twice."""
+    await secret_for(client, admin_headers, target)
+    event = await store_event(client, admin_headers, target, url=f"{target.server.url}/hang")
+    url = f"/api/v1/events/{event['id']}/actions/refund"
+    first, second = await asyncio.gather(*(client.post(url, headers=admin_headers) for _ in range(2)))
+    ran, refused = sorted([first, second], key=lambda r: r.status_code)
+    assert ran.status_code == 200 and ran.json()["status"] == "done"
+    assert refused.status_code == 409, refused.text
+    assert "`refund` is already running (started by test at " in refused.json()["message"]
+    assert len(target.verified) == 1
+    again = await client.post(url, headers=admin_headers)  # once it is over, it can run again
+    assert again.status_code == 200 and len(target.verified) == 2
+    target.slow = True
+    ran_self = [
+        client.post("/api/v1/actions/rollback/runs", json={"inputs": {"reason": "x"}}, headers=admin_headers)
+        for _ in range(2)
+    ]
+    assert sorted(r.status_code for r in await asyncio.gather(*ran_self)) == [200, 409]
+
+
+async def test_a_run_its_hub_left_running_does_not_block_the_button(client, hub, admin_headers, target):
+    await secret_for(client, admin_headers, target)
+    event = await store_event(client, admin_headers, target)
+    url = f"/api/v1/events/{event['id']}/actions/refund"
+    assert (await client.post(url, headers=admin_headers)).status_code == 200
+    async with hub.db.writer.begin() as conn:  # as if the hub had stopped mid-call, 10 minutes ago
+        ten_minutes_ago = now_utc() - timedelta(minutes=10)
+        await conn.execute(update(schema.action_runs).values(status="running", created_at=ten_minutes_ago))
+    assert (await client.post(url, headers=admin_headers)).status_code == 200
+    runs = (await client.get(f"/api/v1/events/{event['id']}/runs", headers=admin_headers)).json()
+    assert [(run["status"], run["message"]) for run in runs] == [
+        ("done", "Refund of 42 EUR issued"),
+        ("failed", "abandoned: the hub stopped before the answer"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/plain-500", "database is down"),
+        ("/empty-502", "the action's server answered HTTP 502"),
+        ("/redirect", "the action's server answered HTTP 302 (a redirect, which the hub does not follow)"),
+        ("/huge-500", "x" * 500),
+    ],
+)
+async def test_a_refusal_without_a_json_message_still_says_why(client, hub, admin_headers, target, path, message):
+    """A plain-text 500 or an empty 502 left the run's message empty: the person who clicked saw only "Failed"."""
+    await secret_for(client, admin_headers, target)
+    event = await store_event(client, admin_headers, target, url=f"{target.server.url}{path}")
+    run = (await client.post(f"/api/v1/events/{event['id']}/actions/refund", headers=admin_headers)).json()
+    assert (run["status"], run["message"]) == ("failed", message)
+    assert len(run["response"] or "") <= 1000
+
+
+async def test_events_from_the_operational_compat_route_also_carry_operationals_field_names(
+    client, hub, admin_headers, target
+):
+    """Operational.co POSTs `{"event": {"id", "userId", "meta", "key", "createdAt"}}`: its receivers read those."""
+    await secret_for(client, admin_headers, target)
+    action = {"url": f"{target.server.url}/refund", "buttonText": "Refund", "key": "refund", "meta": {"id": 1}}
+    logged = await client.post(
+        "/api/v1/log", json={"name": "Refund?", "userId": "u7", "actions": [action]}, headers=admin_headers
+    )
+    assert logged.status_code == 201, logged.text
+    [event] = (await client.get("/api/v1/events", headers=admin_headers)).json()["items"]
+    secret = await client.get(f"/api/v1/action-secrets/{event['project']}", headers=admin_headers)
+    target.secret = secret.json()["secret"]
+    run = await client.post(f"/api/v1/events/{event['id']}/actions/refund", headers=admin_headers)
+    assert run.json()["status"] == "done", run.text
+    sent = target.verified[-1]["event"]
+    assert {k: sent[k] for k in ("id", "key", "meta", "userId", "createdAt")} == {
+        "id": event["id"],
+        "key": "refund",
+        "meta": {"id": 1},
+        "userId": "u7",
+        "createdAt": event["created_at"],
+    }
+    assert sent["user_id"] == "u7" and sent["created_at"] == event["created_at"]
+    native = await store_event(client, admin_headers, target)
+    await secret_for(client, admin_headers, target)
+    await client.post(f"/api/v1/events/{native['id']}/actions/refund", headers=admin_headers)
+    assert "userId" not in target.verified[-1]["event"]
