@@ -4,14 +4,20 @@ the `standardwebhooks` package; expiry, external links, inputs, teams, refused a
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import re
+import shutil
+import subprocess
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from peers import LoopbackServer, Received
 from sqlalchemy import update
 from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from hub.db import schema
 from hub.models import now_utc
@@ -408,3 +414,60 @@ async def test_events_from_the_operational_compat_route_also_carry_operationals_
     await secret_for(client, admin_headers, target)
     await client.post(f"/api/v1/events/{native['id']}/actions/refund", headers=admin_headers)
     assert "userId" not in target.verified[-1]["event"]
+
+
+def receiver_snippets() -> tuple[str, str, str]:
+    """The README's receiver code: with `standardwebhooks`, by hand in Python, and in Node."""
+    text = (Path(__file__).parents[3] / "README.md").read_text()
+    section = text.split("#### Verifying the signature on your server", 1)[1].split("### Self-service actions", 1)[0]
+    package, by_hand = re.findall(r"^```python\n(.*?)^```", section, re.S | re.M)
+    [node] = re.findall(r"^```js\n(.*?)^```", section, re.S | re.M)
+    return package, by_hand, node
+
+
+def node_verify(snippet: str, secret: str, received: Received, body: bytes) -> dict:
+    script = snippet + (
+        'const input = JSON.parse(require("node:fs").readFileSync(0, "utf8"));\n'
+        "try {\n"
+        '  console.log(JSON.stringify(verify(input.secret, input.headers, Buffer.from(input.body, "base64"))));\n'
+        "} catch (error) {\n"
+        "  console.log(JSON.stringify({ refused: error.message }));\n"
+        "}\n"
+    )
+    given = {"secret": secret, "headers": received.headers, "body": base64.b64encode(body).decode()}
+    done = subprocess.run(["node", "-e", script], input=json.dumps(given), capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+async def test_the_readmes_receiver_code_verifies_a_request_the_hub_sent(client, hub, admin_headers, target):
+    """Signed during a rotation's grace, so each snippet is shown to accept either secret and refuse a changed body."""
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    await secret_for(client, admin_headers, target)
+    old = target.secret
+    target.secret = (await client.post("/api/v1/action-secrets/shop/rotate", headers=admin_headers)).json()["secret"]
+    event = await store_event(client, admin_headers, target)
+    assert (await client.post(f"/api/v1/events/{event['id']}/actions/refund", headers=admin_headers)).status_code == 200
+    received = target.server.received[-1]
+    assert (received.method, received.headers["content-type"]) == ("POST", "application/json")
+    assert len(received.headers["webhook-signature"].split(" ")) == 2
+    package, by_hand, node = receiver_snippets()
+    tampered = received.body.replace(b"ch_1", b"ch_2")
+    for secret in (old, target.secret):
+        refunded: list[tuple] = []
+        scope = {"refund": lambda charge, reason: refunded.append((charge, reason))}
+        exec(package.replace('"whsec_..."', repr(secret)), scope)
+        assert scope["handle"](received.body, received.headers) == {"message": "Refund of 42 EUR issued"}
+        assert refunded == [("ch_1", None)]
+        with pytest.raises(WebhookVerificationError):
+            scope["handle"](tampered, received.headers)
+
+        exec(by_hand, scope)
+        assert scope["verify"](secret, received.headers, received.body)["event"]["meta"] == {"charge": "ch_1"}
+        with pytest.raises(ValueError, match="no signature matches"):
+            scope["verify"](secret, received.headers, tampered)
+
+        assert node_verify(node, secret, received, received.body)["event"]["meta"] == {"charge": "ch_1"}
+        assert node_verify(node, secret, received, tampered) == {"refused": "no signature matches"}
+    other = "whsec_" + base64.b64encode(b"k" * 32).decode()
+    assert node_verify(node, other, received, received.body) == {"refused": "no signature matches"}
