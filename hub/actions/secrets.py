@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 import msgspec
 from sqlalchemy import select, update
@@ -59,6 +60,9 @@ class ActionSecrets:
                 )
             )
             row = (await conn.execute(select(schema.action_secrets).where(s.project_id == project_id))).one()
+        return self._info(project, row)
+
+    def _info(self, project: str, row: Any) -> SecretInfo:
         until = row.rotated_at + self.grace if row.rotated_at and row.previous_secret else None
         return SecretInfo(project, row.secret, until, row.created_at, row.rotated_at)
 
@@ -76,13 +80,13 @@ class ActionSecrets:
         s = schema.action_secrets.c
         async with self.db.writer.begin() as conn:
             project_id = await self.projects.lookup(conn, project.lower())
-            current = (await conn.execute(select(s.secret).where(s.project_id == project_id))).scalar_one()
-            await conn.execute(
-                update(schema.action_secrets)
-                .where(s.project_id == project_id)
-                .values(secret=new_secret(), previous_secret=current, rotated_at=now_utc())
-            )
-        return await self.info(project)
+            # The previous secret from the row as it is updated, not as read before, and the answer from the row
+            # this rotation wrote: of two rotations at once, the second keeps the first one's secret as the
+            # previous, and each caller is given its own.
+            rotated = update(schema.action_secrets).where(s.project_id == project_id)
+            rotated = rotated.values(secret=new_secret(), previous_secret=s.secret, rotated_at=now_utc())
+            row = (await conn.execute(rotated.returning(*schema.action_secrets.c))).one()
+        return self._info(project.lower(), row)
 
     async def signing_secrets(self, project: str) -> list[str]:
         """The secrets a request is signed with now: the current one, and the previous within its grace."""

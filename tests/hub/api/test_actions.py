@@ -161,6 +161,16 @@ async def test_rotation_signs_with_both_secrets_during_the_grace(client, hub, ad
         assert run.json()["status"] == "done"
 
 
+async def test_two_rotations_at_once_keep_the_first_ones_secret_as_the_previous(client, hub, admin_headers, target):
+    """Each rotation hands its secret to someone; the one that lands second must keep the other's as the previous
+    (on PostgreSQL, a previous secret read before the update was the one both rotations replaced)."""
+    await store_event(client, admin_headers, target)  # the project exists
+    await hub.action_secrets.info("shop")
+    first, second = await asyncio.gather(hub.action_secrets.rotate("shop"), hub.action_secrets.rotate("shop"))
+    signing = await hub.action_secrets.signing_secrets("shop")
+    assert sorted(signing) == sorted([first.secret, second.secret])
+
+
 async def test_the_secret_of_an_unknown_project_is_404_and_makes_no_project(client, admin_headers):
     """Reading it made the project (and a secret) for any slug, a typo included."""
     for method, path in [("GET", "/api/v1/action-secrets/nowhere"), ("POST", "/api/v1/action-secrets/nowhere/rotate")]:
