@@ -88,9 +88,11 @@ def test_filters_search_and_a_context(context, web_hub, sign_in) -> None:
     card = page.locator(".card", has_text="Release r3.7").filter(has_not_text="staging")
     card.get_by_role("button", name="Show timeline").click()
     expect(card.locator(".timeline")).to_contain_text("Migrations applied")
+    expect(card.locator(".context")).not_to_contain_text("No follow-up events")  # not above the follow-ups
     card.locator(".card-title a").click()
     expect(page).to_have_url(re.compile(r"/events/\d+$"))
     expect(page.locator(".timeline")).to_contain_text("Migrations applied")
+    expect(page.locator(".context")).not_to_contain_text("No follow-up events")
 
 
 def test_a_long_timeline_loads_its_later_events_on_demand(context, web_hub, sign_in, monkeypatch) -> None:

@@ -136,7 +136,6 @@ export function timeline(parentId, { children, next_children_cursor: next }) {
     append(list, fresh.map(timelineItem));
     if (shown.size) none.remove();
   };
-  add(children);
   let cursor = next; // the next page, while there are more
   let lastPage = null; // what the last loaded page was asked with (null: the first page); new follow-ups join it
   const more = h("button.btn-ghost.btn-sm", { type: "button", hidden: !cursor }, "Show later events");
@@ -159,6 +158,7 @@ export function timeline(parentId, { children, next_children_cursor: next }) {
     }
   });
   const box = h("div.timeline-box", {}, none, list, more);
+  add(children); // once `none` is in the box, so that follow-ups take it away
   const timer = setInterval(() => {
     if (!box.isConnected) clearInterval(timer);
     else if (!cursor && !document.hidden) load(lastPage).catch(() => {});
