@@ -151,3 +151,16 @@ def test_deliveries_show_their_error_and_a_refused_retry_says_why(context, web_h
     expect(row.get_by_role("button", name="Retry")).to_have_count(0)
     assert row.locator(".badge").evaluate(colour) != failed_colour  # states look different, not only read different
     assert errors == []
+
+
+def test_a_list_that_did_not_load_says_so_instead_of_none_yet(context, sign_in) -> None:
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.route(re.compile(r".*/api/v1/(keys|sources)$"), lambda route: route.abort())
+    page.goto("/admin")
+    keys = page.locator("section.panel", has_text="API keys")
+    expect(keys).to_contain_text("API keys unavailable: The hub cannot be reached.")
+    expect(keys).not_to_contain_text("No API keys yet.")
+    sources = page.locator("section.panel", has_text="Webhook sources")
+    expect(sources).to_contain_text("Webhook sources unavailable: The hub cannot be reached.")
+    expect(sources).not_to_contain_text("No webhook sources yet.")

@@ -130,8 +130,11 @@ async function keys(slot) {
   });
   const listSlot = h("div");
   const reload = async () => {
-    const list = await api("/api/v1/keys").catch(() => []);
-    fill(listSlot, keysTable(list, reload));
+    try {
+      fill(listSlot, keysTable(await api("/api/v1/keys"), reload));
+    } catch (error) {
+      fill(listSlot, h("p.muted.small", {}, `API keys unavailable: ${error.message}`)); // not "none yet"
+    }
   };
   fill(slot, created, form, listSlot);
   reload();
@@ -176,8 +179,11 @@ async function sources(slot) {
   });
   const listSlot = h("div");
   const reload = async () => {
-    const list = await api("/api/v1/sources").catch(() => []);
-    fill(listSlot, sourcesTable(list, reload));
+    try {
+      fill(listSlot, sourcesTable(await api("/api/v1/sources"), reload));
+    } catch (error) {
+      fill(listSlot, h("p.muted.small", {}, `Webhook sources unavailable: ${error.message}`)); // not "none yet"
+    }
   };
   fill(slot, created, form, listSlot);
   reload();
