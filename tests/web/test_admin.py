@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 from peers import LoopbackServer
 from playwright.sync_api import expect
 
@@ -164,3 +165,29 @@ def test_a_list_that_did_not_load_says_so_instead_of_none_yet(context, sign_in) 
     sources = page.locator("section.panel", has_text="Webhook sources")
     expect(sources).to_contain_text("Webhook sources unavailable: The hub cannot be reached.")
     expect(sources).not_to_contain_text("No webhook sources yet.")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_delivery_tables_fit_the_screen_with_retry_and_the_error_in_view(browser, web_hub, sign_in, width) -> None:
+    headers = {"Authorization": f"Bearer {web_hub.key}"}
+    with LoopbackServer(lambda _: (400, {}, b"invalid_payload")) as slack:
+        rule = {"name": "fit-slack", "match": {"projects": ["fit"]}, "targets": [{"slack": f"{slack.url}/hook"}]}
+        assert httpx.put(f"{web_hub.url}/api/v1/routes/fit-slack", json=rule, headers=headers).status_code < 300
+        event = web_hub.post(project="fit", event="Payment failed for a customer with a long name", notify=True)
+        web_hub.run(web_hub.live.hub.outbox.run_once())
+    context = browser.new_context(viewport={"width": width, "height": 800}, base_url=web_hub.url)
+    try:
+        page = context.new_page()
+        sign_in(page, "ada@example.com")
+        page.goto("/admin")
+        row = page.locator("section.panel", has_text="Deliveries").locator(
+            "tr", has=page.locator(f'a[href="/events/{event["id"]}"]')
+        ).first
+        expect(row.get_by_role("button", name="Retry")).to_be_visible()
+        for wrap in page.locator(".table-wrap").all():  # nothing to scroll sideways to
+            assert wrap.evaluate("(n) => n.scrollWidth <= n.clientWidth"), wrap.inner_text()[:200]
+        for part in (row.get_by_role("button", name="Retry"), row.locator(".delivery-error")):
+            box = part.bounding_box()
+            assert box and box["x"] + box["width"] <= width, f"{part} ends at {box} on a {width}px screen"
+    finally:
+        context.close()

@@ -11,7 +11,8 @@ function table(columns, rows, empty) {
   if (!rows.length) return h("p.muted.small", {}, empty);
   return h("div.table-wrap", {}, h("table.table", {},
     h("thead", {}, h("tr", {}, columns.map(([label]) => h("th", { scope: "col" }, label)))),
-    h("tbody", {}, rows.map((row) => h("tr", {}, columns.map(([, cell]) => h("td", {}, cell(row))))))));
+    // Each cell carries its column's name: on a phone the rows stack and show it (styles.css).
+    h("tbody", {}, rows.map((row) => h("tr", {}, columns.map(([label, cell]) => h("td", { "data-label": label || null }, cell(row))))))));
 }
 
 function section(title, ...children) {
@@ -38,16 +39,17 @@ function retryButton(delivery, reload) {
   }, reload) }, "Retry");
 }
 
+/** Retry sits under the state and the tries under the time, so the table fits a laptop's width with nothing to
+ * scroll to: the button and the error were off to the right. */
 function deliveryColumns(reload) {
   return [
-    ["State", (d) => h(`span.badge.st-${d.state}`, {}, d.state)],
+    ["State", (d) => h("div.cell-stack", {}, h(`span.badge.st-${d.state}`, {}, d.state), RETRYABLE.has(d.state) ? retryButton(d, reload) : null)],
     ["Via", (d) => `${d.notifier} · ${d.address}`],
     ["Event", (d) => h("a.mono", { href: `/events/${d.event_id}`, title: "Open the event" }, `#${d.event_id}`)],
     ["Rule", (d) => h("span.nowrap", {}, d.rule)],
-    ["Tries", (d) => String(d.attempts)],
-    ["When", (d) => h("span.nowrap", {}, relative(d.finished_at || d.created_at))],
+    ["When", (d) => h("div.cell-stack", {}, h("span.nowrap", {}, relative(d.finished_at || d.created_at)),
+      h("span.muted.small.nowrap", {}, d.attempts === 1 ? "1 try" : `${d.attempts} tries`))],
     ["Last error", (d) => (d.last_error && d.state !== "delivered" ? h("span.delivery-error", {}, d.last_error) : "")],
-    ["", (d) => (RETRYABLE.has(d.state) ? retryButton(d, reload) : "")],
   ];
 }
 
