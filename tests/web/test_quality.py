@@ -190,3 +190,35 @@ def test_cards_stay_put_while_events_stream_in(context, web_hub, sign_in) -> Non
     page.wait_for_timeout(300)
     assert card.bounding_box()["y"] == before
     assert page.evaluate("window.__shift") == 0
+
+
+HEADINGS = "() => [...document.querySelectorAll('main h1, main h2, main h3, main h4')].map((n) => Number(n.tagName[1]))"
+
+
+def test_every_page_has_one_h1_and_no_skipped_heading_levels(context, web_hub, sign_in) -> None:
+    """Screen reader users move by headings: the event page's h1 is the event's title, cards are h2 under the feed's."""
+    event = web_hub.post(project="shop", channel="deploys", event="Heading check", context_id="headings-1")
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    pages = {
+        "/?project=shop": ".card",
+        f"/events/{event['id']}": ".card",
+        "/events/1": ".empty",
+        "/heartbeats": ".checks > *",
+        "/actions": ".panel, .empty",
+        "/admin": ".panel",
+        "/settings": ".panel",
+        "/no/such/page": ".empty",
+    }
+    for path, ready in pages.items():
+        page.goto(path)
+        page.wait_for_selector(f"main {ready}")
+        levels = page.evaluate(HEADINGS)
+        assert levels.count(1) == 1 and levels[0] == 1, f"{path}: headings {levels}"
+        assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False)), f"{path}: headings {levels}"
+    page.goto(f"/events/{event['id']}")
+    expect(page.locator("main h1")).to_have_text("Heading check")
+    for path in ("/events/1", "/no/such/page"):  # a dead end still has a way back
+        page.goto(path)
+        page.locator("main a[href='/']").first.click()
+        expect(page).to_have_url(re.compile(r"/$"))

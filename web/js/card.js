@@ -190,8 +190,8 @@ function contextSection(event, detail) {
 }
 
 /** The card; `detail` given (the permalink page's answer) shows the timeline open, `onFilter` makes chips filter
- * the feed. */
-export function eventCard(event, { onFilter, detail = null, expanded = false } = {}) {
+ * the feed. Its title is a heading under the page's h1, or the h1 itself on the event's own page (`heading`). */
+export function eventCard(event, { onFilter, detail = null, expanded = false, heading = "h2" } = {}) {
   const hasContent = event.content !== null && event.content !== undefined;
   return h(
     `article.card.sev-${event.severity}`,
@@ -200,7 +200,7 @@ export function eventCard(event, { onFilter, detail = null, expanded = false } =
     h(
       "div.card-body",
       {},
-      h("header.card-head", {}, h("h3.card-title", {}, h("a", { href: `/events/${event.id}` }, event.event)), timeEl(event.created_at)),
+      h("header.card-head", {}, h(`${heading}.card-title`, {}, h("a", { href: `/events/${event.id}` }, event.event)), timeEl(event.created_at)),
       meta(event, onFilter),
       highlight(event),
       description(event),

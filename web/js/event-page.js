@@ -21,12 +21,19 @@ export function eventPage(main, { id }) {
       fill(main, 
         h("header.page-head", {}, h("a.back", { href: "/" }, icon("feed", 16), "Feed"),
           copyButton(() => location.href, { label: "Copy link", done: "Link copied", spec: "button.btn-ghost.btn-sm", iconName: "link" })),
-        eventCard(event, { onFilter: toFeed, detail: event.context_id && !event.parent_id ? detail : null, expanded: true }),
+        eventCard(event, { onFilter: toFeed, detail: event.context_id && !event.parent_id ? detail : null, expanded: true, heading: "h1" }),
       );
     })
     .catch((error) => {
       if (error.name === "AbortError") return;
-      fill(main, h("div.empty", {}, h("p.empty-title", {}, error.status === 404 ? "Event not found" : "Could not load this event"), h("p.muted", {}, error.message)));
+      const missing = error.status === 404;
+      setTitle(missing ? "Event not found" : "Event");
+      fill(main,
+        h("header.page-head", {}, h("a.back", { href: "/" }, icon("feed", 16), "Feed")),
+        h("div.empty", {},
+          h("h1.empty-title", {}, missing ? "Event not found" : "Could not load this event"),
+          h("p.muted", {}, missing ? "It was deleted after the retention period, it is in a project you do not see, or the link is wrong." : error.message),
+          missing ? null : h("button.btn.btn-sm", { type: "button", onclick: () => navigate(location.pathname, { replace: true }) }, "Try again")));
     });
   return () => controller.abort();
 }

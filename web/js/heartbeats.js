@@ -196,7 +196,7 @@ function checkRow(check, reload) {
     h("div.check-main", {},
       h(`span.state.state-${status}`, {}, h("span.state-dot", { "aria-hidden": "true" }), STATE_WORDS[status]),
       h("div.check-text", {},
-        h("h3.check-name", {}, check.name),
+        h("h2.check-name", {}, check.name),
         h("div.check-meta", {}, h("span.sched", {}, scheduleWords(check)), check.grace ? ` · ${seconds(check.grace)} grace` : "", ` · ${check.project}`)),
       h("dl.check-facts", {},
         h("div", {}, h("dt", {}, "Last ping"), h("dd", { title: check.last_ping_at ? exact(check.last_ping_at) : "" }, check.last_ping_at ? relative(check.last_ping_at) : "never")),

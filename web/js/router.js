@@ -48,7 +48,11 @@ export function render({ keepFocus = false, focus = true } = {}) {
   // No page here (a mistyped or old address): the navigation stays, so there is a way on.
   renderShell(location.pathname);
   setTitle("Page not found");
-  main.replaceChildren(Object.assign(document.createElement("p"), { className: "empty", textContent: "This page does not exist." }));
+  const box = Object.assign(document.createElement("div"), { className: "empty" });
+  const heading = Object.assign(document.createElement("h1"), { className: "empty-title", textContent: "This page does not exist." });
+  const home = Object.assign(document.createElement("a"), { href: "/", textContent: "Go to the feed" });
+  box.append(heading, home);
+  main.replaceChildren(box);
 }
 
 export function navigate(url, { replace = false, keepFocus = false } = {}) {
