@@ -42,3 +42,24 @@ def test_password_change_and_sign_out(context, web_hub, sign_in) -> None:
     page.fill("#password", NEW_PASSWORD)
     page.click("button[type=submit]")
     expect(page.locator(".user-name")).to_have_text("Pat")
+
+
+def test_a_session_ended_elsewhere_shows_the_sign_in_with_the_reason(context, web_hub, sign_in) -> None:
+    """Signed out in another tab, the open feed's stream is refused: the page says why it now asks to sign in."""
+    feed = context.new_page()
+    sign_in(feed, "ada@example.com")
+    expect(feed.locator(".live")).to_have_text("Live")
+    other = context.new_page()
+    other.goto("/settings")
+    other.get_by_role("button", name="Sign out").click()
+    expect(other.locator("#email")).to_be_visible()
+    expect(other.locator(".notice")).to_have_count(0)  # signing out yourself needs no explanation
+
+    expect(feed.locator(".notice")).to_have_text(
+        "Your session has ended. Sign in again to go on where you were.", timeout=15_000
+    )  # the stream re-checks the session every 5 seconds
+    expect(feed.locator("#email")).to_be_focused()
+    feed.fill("#email", "ada@example.com")
+    feed.fill("#password", PASSWORD)
+    feed.click("button[type=submit]")
+    expect(feed.locator(".live")).to_have_text("Live")

@@ -46,3 +46,15 @@ def test_offline_feed_is_marked_and_recovers_when_the_hub_is_back(context, web_h
     web_hub.post(project="offline-marks", event="Sent once back online", severity="critical")
     expect(page.locator(".card", has_text="Sent once back online")).to_be_visible()
     expect(page.locator(".card")).to_have_count(1)
+
+
+def test_a_hub_that_cannot_be_reached_at_start_offers_to_try_again(context, web_hub, sign_in) -> None:
+    page = context.new_page()
+    page.route("**/api/v1/session", lambda route: route.abort())
+    page.goto("/")
+    expect(page.locator("main h1")).to_have_text("The hub cannot be reached")
+    expect(page.locator("main")).to_contain_text("Check your connection, or whether the hub is running.")
+    expect(page.locator("#sidebar")).to_be_hidden()  # no empty navigation around it
+    page.unroute("**/api/v1/session")
+    page.get_by_role("button", name="Try again").click()
+    expect(page.locator("#email")).to_be_visible()

@@ -42,7 +42,7 @@ export async function api(path, { method = "GET", body, signal } = {}) {
   const data = await response.json().catch(() => null);
   if (!response.ok) {
     if (response.status === 401 && !path.startsWith("/api/v1/session")) {
-      window.dispatchEvent(new CustomEvent("hub:signed-out"));
+      window.dispatchEvent(new CustomEvent("hub:signed-out", { detail: { expired: true } }));
     }
     throw new ApiError(response.status, data?.message || response.statusText || "Request failed", data?.field);
   }

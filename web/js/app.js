@@ -41,7 +41,7 @@ function drawProjects(pathname) {
     document.getElementById("sidebar-projects"),
     h("div.sidebar-title", {}, "Projects"),
     state.projects.length
-      ? state.projects.map((p) => h("a.side-link", { href: `/?project=${encodeURIComponent(p.slug)}`, "aria-current": p.slug === project ? "page" : null },
+      ? state.projects.map((p) => h("a.side-link", { href: `/?project=${encodeURIComponent(p.slug)}`, title: p.slug, "aria-current": p.slug === project ? "page" : null },
           h("span", {}, p.slug), h("span.count", {}, p.event_count.toLocaleString())))
       : h("p.muted.small", {}, "No projects yet."));
 }
@@ -74,14 +74,15 @@ async function signedIn(session) {
   }
 }
 
-function showLogin() {
+/** The sign-in page; after a 401 from the hub (`expired`) it says why the page the person was on went away. */
+function showLogin(event) {
   state.user = null;
   setCsrf(null);
   if (location.pathname !== "/login") {
     history.replaceState(null, "", `/login?next=${encodeURIComponent(location.pathname + location.search)}`);
   }
   setTitle("Sign in");
-  loginPage(signedIn);
+  loginPage(signedIn, { expired: !!event?.detail?.expired });
 }
 
 async function boot() {
@@ -100,7 +101,13 @@ async function boot() {
   try {
     session = await loadSession();
   } catch (error) {
-    fill(document.getElementById("main"), h("div.empty", {}, h("p.empty-title", {}, "The hub cannot be reached"), h("p.muted", {}, error.message)));
+    // Nothing saved on this device to start from (the service worker answers this offline once signed in).
+    document.body.classList.add("signed-out");
+    setTitle("Cannot reach the hub");
+    fill(document.getElementById("main"), h("div.empty", {},
+      h("h1.empty-title", {}, "The hub cannot be reached"),
+      h("p.muted", {}, error.status ? error.message : "Check your connection, or whether the hub is running."),
+      h("button.btn.btn-primary.btn-sm", { type: "button", onclick: () => location.reload() }, "Try again")));
     return;
   }
   if (!session) {

@@ -212,6 +212,8 @@ export function feedPage(main) {
     // The browser retries on its own; a first drop reads as reconnecting, failing again (or no network) as offline.
     const retrying = live.readyState !== EventSource.CLOSED && liveState === "live" && navigator.onLine;
     setLive(retrying ? "reconnecting" : "offline");
+    // A refused stream is not retried: if the session ended (signed out elsewhere), a 401 here shows the sign-in.
+    if (live.readyState === EventSource.CLOSED) api("/api/v1/projects", { signal: controller.signal }).catch(() => {});
   });
 
   function reload() {

@@ -3,14 +3,15 @@
 import { api } from "./api.js";
 import { h } from "./dom.js";
 
-export function loginPage(onSignedIn) {
+export function loginPage(onSignedIn, { expired = false } = {}) {
   const error = h("p.form-error", { role: "alert", hidden: true });
-  const email = h("input", { id: "email", name: "email", type: "email", autocomplete: "username", required: true, autofocus: true });
+  const email = h("input", { id: "email", name: "email", type: "email", autocomplete: "username", required: true });
   const password = h("input", { id: "password", name: "password", type: "password", autocomplete: "current-password", required: true });
   const submit = h("button.btn.btn-primary.btn-block", { type: "submit" }, "Sign in");
   const form = h("form.login-card", { "aria-labelledby": "login-title" },
     h("img.login-logo", { src: "/icons/icon.svg", alt: "", width: 48, height: 48 }),
     h("h1", { id: "login-title" }, "Sign in to hub"),
+    expired ? h("p.notice", { role: "status" }, "Your session has ended. Sign in again to go on where you were.") : null,
     h("div.field", {}, h("label", { for: "email" }, "Email"), email),
     h("div.field", {}, h("label", { for: "password" }, "Password"), password),
     error,
@@ -33,4 +34,5 @@ export function loginPage(onSignedIn) {
   });
   document.body.classList.add("signed-out");
   document.getElementById("main").replaceChildren(h("div.login", {}, form));
+  email.focus(); // `autofocus` does nothing when the page already had focus (a sign-in after a session ended)
 }

@@ -13,6 +13,8 @@ function passwordForm() {
   const error = h("p.form-error", { role: "alert", hidden: true });
   const form = h("form.panel.form-grid", {},
     h("h2", {}, "Password"),
+    // Whose password this is, for password managers (hidden: the account panel shows the email).
+    h("input", { type: "email", name: "username", autocomplete: "username", value: state.user.email, hidden: true, readOnly: true }),
     h("div.field", {}, h("label", { for: "pw-current" }, "Current password"), current),
     h("div.field", {}, h("label", { for: "pw-new" }, "New password"), next, h("p.hint", {}, "At least 10 characters.")),
     error,
