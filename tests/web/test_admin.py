@@ -180,9 +180,11 @@ def test_delivery_tables_fit_the_screen_with_retry_and_the_error_in_view(browser
         page = context.new_page()
         sign_in(page, "ada@example.com")
         page.goto("/admin")
-        row = page.locator("section.panel", has_text="Deliveries").locator(
-            "tr", has=page.locator(f'a[href="/events/{event["id"]}"]')
-        ).first
+        row = (
+            page.locator("section.panel", has_text="Deliveries")
+            .locator("tr", has=page.locator(f'a[href="/events/{event["id"]}"]'))
+            .first
+        )
         expect(row.get_by_role("button", name="Retry")).to_be_visible()
         for wrap in page.locator(".table-wrap").all():  # nothing to scroll sideways to
             assert wrap.evaluate("(n) => n.scrollWidth <= n.clientWidth"), wrap.inner_text()[:200]

@@ -4,6 +4,7 @@ from the system with readable contrast, and cards that stay put while events str
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 import pytest
 from playwright.sync_api import expect
@@ -215,7 +216,7 @@ def test_every_page_has_one_h1_and_no_skipped_heading_levels(context, web_hub, s
         page.wait_for_selector(f"main {ready}")
         levels = page.evaluate(HEADINGS)
         assert levels.count(1) == 1 and levels[0] == 1, f"{path}: headings {levels}"
-        assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False)), f"{path}: headings {levels}"
+        assert all(b <= a + 1 for a, b in pairwise(levels)), f"{path}: headings {levels}"
     page.goto(f"/events/{event['id']}")
     expect(page.locator("main h1")).to_have_text("Heading check")
     for path in ("/events/1", "/no/such/page"):  # a dead end still has a way back
