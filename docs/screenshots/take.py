@@ -2,6 +2,8 @@
 
     .venv/bin/python docs/screenshots/take.py      # writes docs/screenshots/*.png
 
+Install Debian's `fonts-noto-color-emoji` and `fonts-inter` first: without them, event icons are empty boxes.
+
 The data arrives the way it does in production: Stripe and GitHub deliveries signed with the source's
 secret and posted to `/hooks/...`, app events and insights through the API, a deploy with its context,
 cron jobs pinging their checks. Only the heartbeat history is back-dated in the database, so the
