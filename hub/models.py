@@ -141,8 +141,12 @@ class ActionInput(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True
     required: bool = False
     default: str | int | float | bool | None = None
     choices: Annotated[list[Annotated[str, msgspec.Meta(max_length=128)]], msgspec.Meta(max_length=50)] = []
+    # A text typed in a password field, sent to the action's server and never kept: runs show `[hidden]`.
+    secret: bool = False
 
     def __post_init__(self) -> None:
+        if self.secret and (self.type != "text" or self.default is not None):
+            raise ValueError("a `secret` input must be of type `text`, without a `default` (the event would keep it)")
         if self.type == "choice" and not self.choices:
             raise ValueError("an input of type `choice` needs `choices`")
         if self.type != "choice" and self.choices:
@@ -291,6 +295,7 @@ class ActionInputOut(msgspec.Struct, omit_defaults=True):
     required: bool = False
     default: str | int | float | bool | None = None
     choices: list[str] = []
+    secret: bool = False
 
 
 class ActionOut(msgspec.Struct, omit_defaults=True):

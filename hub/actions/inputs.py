@@ -42,3 +42,12 @@ def validate_inputs(declared: Sequence[ActionInput | ActionInputOut], given: dic
             raise ValidationProblem(f"`{spec.name}` must be one of {', '.join(spec.choices)}", field)
         values[spec.name] = value
     return values
+
+
+HIDDEN = "[hidden]"
+
+
+def kept_inputs(declared: Sequence[ActionInput | ActionInputOut], values: dict[str, Any]) -> dict[str, Any]:
+    """The values as a run keeps and shows them: a `secret` input's only as HIDDEN."""
+    secret = {i.name for i in declared if i.secret}
+    return {name: HIDDEN if name in secret else value for name, value in values.items()}

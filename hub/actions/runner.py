@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.actions.catalog import SelfServiceAction
-from hub.actions.inputs import validate_inputs
+from hub.actions.inputs import kept_inputs, validate_inputs
 from hub.actions.signing import sign_headers
 from hub.auth import ApiKey
 from hub.db import schema
@@ -221,7 +221,7 @@ class ActionRunner:
             event_id=str(event_id) if event_id is not None else None,
             project=project,
             actor=actor,
-            inputs=inputs,
+            inputs=kept_inputs(action.inputs, inputs),
             status="running",
             http_status=None,
             latency_ms=None,

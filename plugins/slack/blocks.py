@@ -52,8 +52,8 @@ def _button(text: str, url: str, *, primary: bool = False) -> dict[str, Any]:
 
 def _run_button(message: Message, index: int, action: Any) -> dict[str, Any] | None:
     """A button Slack reports to the hub when clicked (no URL): its `value` names the event and the action."""
-    if message.event is None or not action.key or any(i.required for i in action.inputs):
-        return None  # nothing to run, or a form to fill in: the event's page does that
+    if message.event is None or not action.key or any(i.required or i.secret for i in action.inputs):
+        return None  # nothing to run, or a form to fill in (a secret is never asked for by default): the page does
     value = msgspec.json.encode({"event": message.event.id, "key": action.key}).decode()
     if len(value) > VALUE_MAX:
         return None

@@ -48,7 +48,10 @@ def test_action_inputs_form_and_expired_action(context, web_hub, sign_in) -> Non
                     "label": "Refund",
                     "key": "refund",
                     "url": f"{target.url}/refund",
-                    "inputs": [{"name": "amount", "type": "number", "required": True, "label": "Amount"}],
+                    "inputs": [
+                        {"name": "amount", "type": "number", "required": True, "label": "Amount"},
+                        {"name": "otp", "secret": True, "label": "One-time code"},
+                    ],
                 },
                 {"label": "Old button", "key": "old", "url": f"{target.url}/old", "expire_in": 1},
             ],
@@ -58,9 +61,12 @@ def test_action_inputs_form_and_expired_action(context, web_hub, sign_in) -> Non
         page.goto(f"/events/{event['id']}")
         page.get_by_role("button", name="Refund").click()
         page.get_by_label("Amount").fill("12.5")
+        expect(page.get_by_label("One-time code")).to_have_attribute("type", "password")
+        page.get_by_label("One-time code").fill("482913")
         page.locator(".action-form").get_by_role("button", name="Run").click()
         expect(page.locator(".outcome-line")).to_contain_text("Done")
-        assert json.loads(target.received[0].body)["inputs"] == {"amount": 12.5}
+        assert json.loads(target.received[0].body)["inputs"] == {"amount": 12.5, "otp": "482913"}
+        expect(page.locator("body")).not_to_contain_text("482913")  # the outcome and runs show it as [hidden]
     # An action whose expiry has passed is shown disabled (checked with a clock one day ahead in the page).
     page.clock.set_fixed_time("2100-01-01T00:00:00Z")
     page.reload()

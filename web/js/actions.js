@@ -49,7 +49,8 @@ export function inputsForm(inputs) {
       control = h("input", { id, name: input.name, type: "checkbox", checked: input.default === true });
     } else {
       control = h("input", {
-        id, name: input.name, type: input.type === "number" ? "number" : "text", step: "any",
+        id, name: input.name, type: input.type === "number" ? "number" : input.secret ? "password" : "text", step: "any",
+        autocomplete: input.secret ? "off" : null,
         required: !!input.required, value: input.default ?? "",
       });
     }

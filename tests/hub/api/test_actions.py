@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from peers import LoopbackServer, Received
-from sqlalchemy import update
+from sqlalchemy import select, update
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
@@ -339,6 +339,33 @@ async def test_nul_characters_are_refused_in_inputs_and_kept_out_of_the_record(c
     for one in (event, raw):
         [stored] = (await client.get(f"/api/v1/events/{one['id']}/runs", headers=admin_headers)).json()
         assert stored["status"] == "done"
+
+
+async def test_a_secret_input_reaches_the_server_and_is_never_kept(client, hub, admin_headers, target):
+    await secret_for(client, admin_headers, target)
+    inputs = [{"name": "reason", "type": "text"}, {"name": "otp", "type": "text", "secret": True, "required": True}]
+    event = await store_event(client, admin_headers, target, inputs=inputs)
+    url = f"/api/v1/events/{event['id']}/actions/refund"
+    run = await client.post(url, json={"inputs": {"reason": "duplicate", "otp": "482913"}}, headers=admin_headers)
+    assert run.status_code == 200 and run.json()["inputs"] == {"reason": "duplicate", "otp": "[hidden]"}, run.text
+    assert target.verified[-1]["inputs"] == {"reason": "duplicate", "otp": "482913"}
+    [kept] = (await client.get(f"/api/v1/events/{event['id']}/runs", headers=admin_headers)).json()
+    assert kept["inputs"]["otp"] == "[hidden]"
+    async with hub.db.reader.connect() as conn:
+        rows = (await conn.execute(select(schema.action_runs))).all()
+    assert "482913" not in repr(rows)
+    for bad in ({"type": "number"}, {"default": "123456"}):
+        spec = {"name": "otp", "secret": True, **bad}
+        refused = await client.post(
+            "/api/v1/events",
+            json={
+                "project": "shop",
+                "event": "x",
+                "actions": [{"label": "Go", "url": target.server.url, "key": "go", "inputs": [spec]}],
+            },
+            headers=admin_headers,
+        )
+        assert refused.status_code == 400 and "`secret` input" in refused.json()["message"], refused.text
 
 
 async def test_a_second_click_while_the_first_run_is_under_way_is_refused(client, hub, admin_headers, target):
