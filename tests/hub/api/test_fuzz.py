@@ -14,6 +14,7 @@ Seeded and derandomized, so CI sends what a run here sent; a few examples per op
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -34,7 +35,7 @@ from hub.app import create_app
 from hub.config import load_settings
 from hub.outbound import OutboundClient
 from hub.sessions import COOKIE
-from hub.testing import LiveHub, bearer, make_key
+from hub.testing import LiveHub, bearer, make_key, truncate_pg
 
 # Routes that answer errors in plain text on purpose: Operational.co's clients print the body as is, and a badge
 # answers like Healthchecks' does.
@@ -83,6 +84,7 @@ def fuzzed_hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('fuzz') / 'hub.db'}"
     else:
         url = request.getfixturevalue("pg_database")
+        asyncio.run(truncate_pg(url))  # this worker's earlier tests leave their rows (a user ada@example.com, say)
     # Fuzzed sign-ins and password changes fail by the hundred from one address (the most allowed is 4 x 1000 per
     # 15 minutes); the session pass must still sign in after them.
     environ = {"HUB_DATABASE_URL": url, "HUB_SERVER_RUN_JOBS": "false", "HUB_AUTH_LOGIN_ATTEMPTS": "1000"}
