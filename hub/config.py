@@ -16,7 +16,7 @@ import msgspec
 
 from hub.actions.catalog import SelfServiceAction
 from hub.models import NAME_PATTERN, SLUG_PATTERN, plain_patterns
-from hub.routing.rules import Rule, unreachable_targets
+from hub.routing.rules import FALLBACK_RULE, Rule, unreachable_targets
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./hub.db"
 ENV_PREFIX = "HUB_"
@@ -228,10 +228,18 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
     except msgspec.ValidationError as exc:
         where = f" in {path}" if path else ""
         raise ConfigError(f"invalid setting{where}: {_describe(exc)}") from None
+    where = f" in {path}" if path else ""
+    names: set[str] = set()
     for position, rule in enumerate(settings.routes):
         for field, problem in unreachable_targets(rule.targets):
-            where = f" in {path}" if path else ""
             raise ConfigError(f"invalid setting{where}: routes[{position}].{field}: {problem}")
+        # A rule's name is what deliveries, de-duplication, rate limits and the admin API know it by.
+        if rule.name in names or rule.name == FALLBACK_RULE:
+            problem = (
+                "is the built-in fallback rule's name" if rule.name == FALLBACK_RULE else "is used by an earlier rule"
+            )
+            raise ConfigError(f"invalid setting{where}: routes[{position}].name: `{rule.name}` {problem}")
+        names.add(rule.name)
     for source in settings.sources:
         source.secrets = [
             _expand(secret, environ, f"source {source.plugin}/{source.name}") for secret in source.secrets

@@ -52,7 +52,12 @@ class RuleBook:
     async def _load(self, conn: AsyncConnection) -> None:
         r = schema.routing_rules.c
         stored = []
+        configured = {rule.name for rule in self.configured}
         for row in await conn.execute(select(r.name, r.definition).order_by(r.position, r.name)):
+            if row.name in configured:
+                # Stored before the config file took the name: the file's rule is the one in force.
+                log.error("stored routing rule %r is skipped: the config file defines a rule of that name", row.name)
+                continue
             try:
                 stored.append(msgspec.convert(row.definition, Rule))
             except msgspec.ValidationError as exc:

@@ -30,9 +30,10 @@ def group_key(fields: list[str], event: EventOut) -> str:
 
 
 def fingerprint(event: EventOut) -> str:
-    """Identical events share it: same project, channel, title, description and tags."""
+    """Identical events share it: same project, channel, title, description, tags and severity (a warning turning
+    critical is news, not a repeat)."""
     body = msgspec.json.encode(
-        [event.project, event.channel, event.event, event.description, sorted(event.tags.items())]
+        [event.project, event.channel, event.event, event.description, sorted(event.tags.items()), event.severity]
     )
     return hashlib.sha256(body).hexdigest()
 
@@ -41,7 +42,8 @@ def quiet_until(start: str, end: str, zone: str, now: datetime) -> datetime | No
     """When the quiet span containing `now` ends (UTC), or None when `now` is outside it.
 
     Spans may cross midnight (22:00-07:00). Computed in the zone's local time, so daylight saving shifts
-    move the end with the wall clock.
+    move the end with the wall clock; an end inside the hour skipped when clocks go forward is reached an hour
+    later by the wall clock's count (02:30 on that night ends at 03:30).
     """
     tz = ZoneInfo(zone)
     local = now.astimezone(tz)
@@ -55,4 +57,8 @@ def quiet_until(start: str, end: str, zone: str, now: datetime) -> datetime | No
         end_day = local.date() + timedelta(days=1) if here >= start_t else local.date()
     if not inside:
         return None
-    return datetime.combine(end_day, end_t, tzinfo=tz).astimezone(now.tzinfo)
+    end = datetime.combine(end_day, end_t, tzinfo=tz)
+    if end <= now:
+        # The hour repeated when clocks go back: `now` is in its second pass, and so is the end.
+        end = end.replace(fold=1)
+    return end.astimezone(now.tzinfo)

@@ -33,7 +33,7 @@ def explain(match: Match, event: EventOut) -> tuple[bool, list[str]]:
     ):
         return False, reasons
     if match.sources and not check(
-        event.source in match.sources,
+        event.source.lower() in {s.lower() for s in match.sources},
         f"source {event.source} is listed",
         f"source {event.source} is not one of {', '.join(match.sources)}",
     ):

@@ -21,13 +21,15 @@ from hub.routing.book import RuleBook
 from hub.routing.grouping import fingerprint, group_key, quiet_until
 from hub.routing.matcher import explain
 from hub.routing.recipients import Person, recipients_for
-from hub.routing.rules import Rule, Target
+from hub.routing.rules import FALLBACK_RULE, Rule, Target
 
 if TYPE_CHECKING:
     from hub.ingest import AfterWrite
 
 # Events with `notify: true` that no rule matched: web push to everyone in the project.
-DEFAULT_RULE = Rule(name="default", targets=[Target(everyone=True)])
+# The first key of the two-key advisory locks routing takes on PostgreSQL (the second is the rule's name, hashed).
+ROUTING_LOCK = 0x726F7574
+DEFAULT_RULE = Rule(name=FALLBACK_RULE, targets=[Target(everyone=True)])
 
 
 class Verdict(msgspec.Struct):
@@ -52,28 +54,27 @@ def silent_reason(event: EventOut, *, backfill: bool) -> str | None:
 
 def plan(rules: list[Rule], event: EventOut) -> list[Verdict]:
     """Rules in order until one matches without `continue`; the default rule when none matched."""
-    verdicts: list[Verdict] = []
+    return [verdict for _, verdict in decide(rules, event)]
+
+
+def decide(rules: list[Rule], event: EventOut) -> list[tuple[Rule, Verdict]]:
+    """Each rule looked at, with its verdict: what `hub routes test` shows is what routing sends by."""
+    decided: list[tuple[Rule, Verdict]] = []
     for rule in rules:
         if not rule.enabled:
-            verdicts.append(Verdict(rule.name, False, ["the rule is disabled"], []))
+            decided.append((rule, Verdict(rule.name, False, ["the rule is disabled"], [])))
             continue
         ok, reasons = explain(rule.match, event)
         verdict = Verdict(rule.name, ok, reasons, [t.describe() for t in rule.targets] if ok else [])
-        verdicts.append(verdict)
+        decided.append((rule, verdict))
         if ok and not rule.continue_:
             verdict.stops = True
             break
-    if event.notify and not any(v.matched for v in verdicts):
-        verdicts.append(
-            Verdict(
-                DEFAULT_RULE.name,
-                True,
-                ["no rule matched and the event has notify: true"],
-                [t.describe() for t in DEFAULT_RULE.targets],
-                stops=True,
-            )
-        )
-    return verdicts
+    if event.notify and not any(v.matched for _, v in decided):
+        reasons = ["no rule matched and the event has notify: true"]
+        targets = [t.describe() for t in DEFAULT_RULE.targets]
+        decided.append((DEFAULT_RULE, Verdict(DEFAULT_RULE.name, True, reasons, targets, stops=True)))
+    return decided
 
 
 class Router:
@@ -89,16 +90,13 @@ class Router:
         eligible = [e for e in events if silent_reason(e, backfill=e.id in backfills) is None]
         if not eligible:
             return None
-        rules = {r.name: r for r in await self.book.rules(conn)}
-        rules[DEFAULT_RULE.name] = DEFAULT_RULE
-        ordered = [r for name, r in rules.items() if name != DEFAULT_RULE.name]
-        matches = [
-            (rules[verdict.rule], event) for event in eligible for verdict in plan(ordered, event) if verdict.matched
-        ]
+        rules = await self.book.rules(conn)
+        matches = [(rule, event) for event in eligible for rule, verdict in decide(rules, event) if verdict.matched]
         if not matches:
             return None
 
         async def write(conn: AsyncConnection) -> None:
+            await _lock_rules(conn, {rule.name for rule, _ in matches if _reads_earlier(rule)})
             now = now_utc()
             # Who a rule reaches in a project, looked up once per transaction: a burst (a catch-up of missed
             # checks, a batch) would otherwise repeat the same people and devices queries for every event.
@@ -175,11 +173,14 @@ class Router:
         if (rule.name, project_id) not in reach:
             reach[(rule.name, project_id)] = await recipients_for(conn, rule.targets, project_id)
         rows = []
+        # A page goes out: neither a flood of milder events (the rate limit) nor the night (quiet hours) stops it.
+        critical = event.severity == "critical"
         for recipient, person in reach[(rule.name, project_id)]:
-            state, when = "pending", send_at
-            if rule.rate_limit and await self._over_limit(conn, rule, recipient.address, now):
+            state, when, why = "pending", send_at, None
+            if not critical and rule.rate_limit and await self._over_limit(conn, rule, recipient.address, now):
                 state = "suppressed"
-            elif event.severity != "critical":
+                why = f"rate limit of rule {rule.name}: {rule.rate_limit} per {rule.rate_period_seconds} s reached"
+            elif not critical:
                 held_until = _quiet_end(rule, person, now)
                 if held_until is not None:
                     state, when = "held", max(when, held_until)
@@ -196,6 +197,7 @@ class Router:
                     "budget_from": when,
                     "created_at": now,
                     "finished_at": now if state == "suppressed" else None,
+                    "last_error": why,
                 }
             )
         if rows:
@@ -212,6 +214,23 @@ class Router:
             )
         ).scalar() or 0
         return sent >= rule.rate_limit
+
+
+def _reads_earlier(rule: Rule) -> bool:
+    """Whether routing for this rule depends on its earlier notifications (an open group, a duplicate, a count)."""
+    return bool(rule.group_window_seconds or rule.dedupe_seconds or rule.rate_limit)
+
+
+async def _lock_rules(conn: AsyncConnection, names: set[str]) -> None:
+    """On PostgreSQL, take each rule's lock until commit, in name order (no deadlock between two transactions).
+
+    Two processes storing events of one group at once would each see no open window (neither has committed) and
+    open one each; so for a duplicate, and for a rate limit's count. SQLite has one writer at a time already.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    for name in sorted(names):
+        await conn.execute(select(func.pg_advisory_xact_lock(ROUTING_LOCK, func.hashtext(name))))
 
 
 def _quiet_end(rule: Rule, person: Person | None, now: datetime) -> datetime | None:

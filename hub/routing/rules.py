@@ -18,6 +18,8 @@ from hub.models import NAME_PATTERN, SLUG_PATTERN, TAG_KEY_PATTERN, Severity, ur
 GROUP_FIELDS = ("project", "channel", "event", "source", "severity", "user_id")
 MAX_TARGETS = 20
 MAX_WINDOW_SECONDS = 86_400
+# The built-in rule for `notify: true` events no rule matched; no other rule may take its name.
+FALLBACK_RULE = "default"
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]\Z"
 # Web push or email for targets that are people (a user, a team, everyone in the project).
 Via = Literal["push", "email"]
@@ -118,11 +120,11 @@ class Rule(Strict, kw_only=True):
     # (a window without `group_by` groups every event the rule matches).
     group_by: Annotated[list[str], msgspec.Meta(max_length=8)] = []
     group_window_seconds: Annotated[int, msgspec.Meta(ge=0, le=MAX_WINDOW_SECONDS)] = 0
-    # An identical event (same project, channel, title, description and tags) within this many seconds of
+    # An identical event (same project, channel, title, description, tags and severity) within this many seconds of
     # one already notified is dropped.
     dedupe_seconds: Annotated[int, msgspec.Meta(ge=0, le=MAX_WINDOW_SECONDS)] = 0
-    # At most this many notifications per target per `rate_period_seconds` (0: no limit); the rest are
-    # recorded as suppressed.
+    # At most this many notifications per recipient (a push device, an address, a webhook) per
+    # `rate_period_seconds` (0: no limit); the rest are recorded as suppressed. Critical events count, but pass.
     rate_limit: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 0
     rate_period_seconds: Annotated[int, msgspec.Meta(ge=1, le=MAX_WINDOW_SECONDS)] = 3600
     quiet_hours: QuietHours | None = None

@@ -118,6 +118,13 @@ def test_environment_values_are_typed():
             '[[routes]]\nname = "ops"\ntargets = [{slack = "https://hooks.slack.com:99999/services/T/B/x"}]\n',
             "routes[0].targets[0].slack: `slack` cannot be requested: Port out of range",
         ),
+        # Routing took the fallback's place for such a rule: `hub routes test` showed it matching, nothing was sent.
+        ('[[routes]]\nname = "default"\ntargets = [{email = "a@b.c"}]\n', "routes[0].name: `default` is the built-in"),
+        (
+            '[[routes]]\nname = "ops"\ntargets = [{email = "a@b.c"}]\n'
+            '[[routes]]\nname = "ops"\ntargets = [{email = "x@b.c"}]\n',
+            "routes[1].name: `ops` is used by an earlier rule",
+        ),
     ],
 )
 def test_bad_files_name_the_setting(tmp_path, text, message):

@@ -3,13 +3,14 @@ a digest, the notify fallback, and events that never notify. Deliveries go to a 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from blockkit import check_message
 from peers import LoopbackServer
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from hub.db import schema
 from hub.models import now_utc
@@ -46,6 +47,15 @@ def test_matcher_checks_each_condition_and_says_why():
     ok, reasons = explain(Match(sources=["github"]), event())
     assert reasons == ["source api is not one of github"]
     assert explain(Match(tags={"ok": "true"}), event(tags={"ok": True}))[0]
+
+
+def test_quiet_hours_end_in_the_repeated_hour_when_clocks_go_back():
+    """Berlin, 25 October 2026: 02:00-03:00 comes twice. In its second pass the end is the second 02:30, not the
+    first one (already past, so the notification went out at once, inside the quiet hours)."""
+    second_pass = datetime(2026, 10, 25, 1, 15, tzinfo=UTC)  # 02:15 CET
+    assert quiet_until("22:00", "02:30", "Europe/Berlin", second_pass) == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    first_pass = datetime(2026, 10, 25, 0, 15, tzinfo=UTC)  # 02:15 CEST
+    assert quiet_until("22:00", "02:30", "Europe/Berlin", first_pass) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
 
 
 def test_quiet_hours_across_midnight_in_the_persons_zone():
@@ -421,3 +431,91 @@ async def test_a_slack_webhook_no_request_can_reach_is_refused_but_one_stored_be
         definition = {"name": "ops", "targets": [{"team": "ops"}, {"slack": bad_url}]}
         await conn.execute(update(schema.routing_rules).where(r.name == "ops").values(definition=definition))
     assert [len(rule.targets) for rule in await hub.rules.stored()] == [2]
+
+
+CONFIG_OPS = {
+    "HUB_OUTBOUND_ALLOW": '["127.0.0.1"]',
+    "HUB_ROUTES": '[{name = "ops", match = {channels = ["ci"]}, targets = [{email = "config@example.com"}]}]',
+}
+
+
+@pytest.mark.parametrize("settings_overrides", [CONFIG_OPS])
+async def test_a_stored_rule_the_config_file_took_the_name_of_is_skipped_by_routing_and_its_explanation_alike(
+    client, hub, admin_headers
+):
+    """Stored before the file named a rule `ops` too: routing sent with the stored rule in the file rule's place
+    while `routes test` showed both."""
+    async with hub.db.writer.begin() as conn:
+        definition = {"name": "ops", "targets": [{"email": "stored@example.com"}]}
+        await conn.execute(
+            schema.routing_rules.insert().values(
+                name="ops", position=0, definition=definition, created_at=now_utc(), updated_at=now_utc()
+            )
+        )
+    hub.rules.invalidate()
+    explained = await client.post(
+        "/api/v1/routes/test", json={"project": "shop", "channel": "ci", "event": "x"}, headers=admin_headers
+    )
+    assert [(v["rule"], v["targets"]) for v in explained.json()["verdicts"]] == [("ops", ["email config@example.com"])]
+    await send(client, admin_headers)
+    items = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    assert [d["address"] for d in items] == ["config@example.com"]
+
+
+async def test_dedupe_lets_a_warning_turning_critical_through(client, hub, admin_headers):
+    """Same title, description and tags, but now critical: an escalation, not a repeat."""
+    await put_rule(client, admin_headers, {"name": "d", "targets": [{"email": "a@example.com"}], "dedupe_seconds": 600})
+    for severity in ("warning", "critical", "critical", "warning"):
+        await send(client, admin_headers, event="Disk full", severity=severity)
+    assert await states(client, admin_headers) == ["pending", "pending"]
+
+
+async def test_a_rule_on_sources_matches_whatever_their_case(client, hub, admin_headers):
+    await put_rule(
+        client, admin_headers, {"name": "s", "match": {"sources": ["API"]}, "targets": [{"email": "a@b.co"}]}
+    )
+    await send(client, admin_headers)
+    assert await states(client, admin_headers) == ["pending"]
+
+
+async def test_a_critical_event_is_not_suppressed_by_a_rate_limit_and_a_suppressed_delivery_says_why(
+    client, hub, admin_headers
+):
+    """Twenty warnings used up the budget: the page that follows must still go out."""
+    rule = {"name": "limited", "targets": [{"email": "oncall@example.com"}], "rate_limit": 1}
+    await put_rule(client, admin_headers, rule)
+    for event, severity in (("Slow", "warning"), ("Slow", "warning"), ("Down", "critical")):
+        await send(client, admin_headers, event=event, severity=severity)
+    items = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    assert [(d["state"], d["last_error"]) for d in reversed(items)] == [
+        ("pending", None),
+        ("suppressed", "rate limit of rule limited: 1 per 3600 s reached"),
+        ("pending", None),
+    ]
+
+
+async def test_two_processes_storing_one_group_at_once_make_one_notification(client, hub, admin_headers, settings):
+    """On PostgreSQL neither transaction saw the window the other was opening: 34 notifications for 20 groups."""
+    from hub.app import create_app
+    from hub.ingest import draft_from_input
+    from hub.models import EventIn
+
+    rule = {"name": "g", "targets": [{"email": "a@example.com"}], "group_by": ["event"], "group_window_seconds": 60}
+    await put_rule(client, admin_headers, rule)
+    other = create_app(settings).state.hub
+    await other.start(run_migrations=False, run_jobs=False)
+
+    def drafts(name, channel):  # other channels: no channel row both transactions would wait for
+        event = EventIn(event=name, project="shop", channel=channel)
+        return [draft_from_input(event, project="shop", source="api", received_at=now_utc())]
+
+    try:
+        for i in range(20):
+            await asyncio.gather(
+                hub.ingestor.store(drafts(f"E{i}", "one")), other.ingestor.store(drafts(f"E{i}", "two"))
+            )
+    finally:
+        await other.stop()
+    async with hub.db.reader.connect() as conn:
+        counts = [row.event_count for row in await conn.execute(select(schema.notifications.c.event_count))]
+    assert counts == [2] * 20
