@@ -60,7 +60,9 @@ async def recipients_for(
         people = await people_for(conn, target, project_id)
         if target.via == "email":
             for person in people:
-                found.setdefault(("email", person.email), (Recipient("email", person.email, person.id), person))
+                # Over an `email` target naming the same address: the person's quiet hours apply to it.
+                if found.get(("email", person.email), (None, None))[1] is None:
+                    found[("email", person.email)] = (Recipient("email", person.email, person.id), person)
             continue
         by_id = {p.id: p for p in people}
         if not by_id:

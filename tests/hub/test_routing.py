@@ -519,3 +519,20 @@ async def test_two_processes_storing_one_group_at_once_make_one_notification(cli
     async with hub.db.reader.connect() as conn:
         counts = [row.event_count for row in await conn.execute(select(schema.notifications.c.event_count))]
     assert counts == [2] * 20
+
+
+async def test_a_persons_quiet_hours_hold_their_email_whichever_target_names_it_first(client, hub, admin_headers):
+    """An `email` target listed before the `user` one for the same address took their place, quiet hours and all."""
+    now = now_utc()
+    quiet = {"start": (now - timedelta(hours=1)).strftime("%H:%M"), "end": (now + timedelta(hours=1)).strftime("%H:%M")}
+    user = {"email": "ada@example.com", "name": "Ada", "timezone": "UTC", "quiet_hours": quiet}
+    assert (await client.post("/api/v1/users", json=user, headers=admin_headers)).status_code == 201
+    targets = [{"email": "Ada@example.com"}, {"user": "ada@example.com", "via": "email"}]
+    await put_rule(client, admin_headers, {"name": "r", "targets": targets})
+    await send(client, admin_headers)
+    await send(client, admin_headers, event="Site down", severity="critical")
+    items = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    assert [(d["address"], d["user_id"] is not None, d["state"]) for d in reversed(items)] == [
+        ("ada@example.com", True, "held"),
+        ("ada@example.com", True, "pending"),
+    ]
