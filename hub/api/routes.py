@@ -14,7 +14,7 @@ from hub.ingest import draft_from_input
 from hub.models import NAME_PATTERN, SLUG_PATTERN, EventIn, EventOut, ValidationProblem, now_utc
 from hub.outbox.log import shown_address
 from hub.routing.book import RuleConflict
-from hub.routing.router import DEFAULT_RULE, Verdict, plan, silent_reason
+from hub.routing.router import DEFAULT_RULE, Verdict, decide, handling, silent_reason
 from hub.routing.rules import Rule, unreachable_targets
 
 
@@ -70,7 +70,11 @@ def explain_event(rules: list[Rule], data: EventIn, project: str, source: str = 
     """Which rules the event would meet, and why (nothing is stored)."""
     event, backfill = event_for_test(data, project, source)
     reason = silent_reason(event, backfill=backfill)
-    verdicts = plan(rules, event)
+    verdicts = []
+    for rule, verdict in decide(rules, event):
+        if verdict.matched:
+            verdict.then = handling(rule, event, now_utc())
+        verdicts.append(verdict)
     return RouteTestOut(
         notifies=reason is None and any(v.matched for v in verdicts), silent_reason=reason, verdicts=verdicts
     )

@@ -50,6 +50,8 @@ def routes_test(args: argparse.Namespace, _: object = None) -> int:
             print(f"{mark:5}  {verdict.rule}: {'; '.join(verdict.reasons)}")
             for target in verdict.targets:
                 print(f"         -> {target}")
+            for note in verdict.then:
+                print(f"         then: {note}")
             if verdict.stops:
                 print("         (stops here: no `continue`)")
         if not result.verdicts:

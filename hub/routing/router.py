@@ -41,6 +41,8 @@ class Verdict(msgspec.Struct):
     targets: list[str]
     # True when this rule matched without `continue`, so later rules were not looked at.
     stops: bool = False
+    # What the matched rule then does with the event: group it, drop a duplicate, hold it for quiet hours...
+    then: list[str] = []
 
 
 def silent_reason(event: EventOut, *, backfill: bool) -> str | None:
@@ -52,13 +54,9 @@ def silent_reason(event: EventOut, *, backfill: bool) -> str | None:
     return None
 
 
-def plan(rules: list[Rule], event: EventOut) -> list[Verdict]:
-    """Rules in order until one matches without `continue`; the default rule when none matched."""
-    return [verdict for _, verdict in decide(rules, event)]
-
-
 def decide(rules: list[Rule], event: EventOut) -> list[tuple[Rule, Verdict]]:
-    """Each rule looked at, with its verdict: what `hub routes test` shows is what routing sends by."""
+    """Rules in order until one matches without `continue` (the default rule when none matched), each with its
+    verdict: what `hub routes test` shows is what routing sends by."""
     decided: list[tuple[Rule, Verdict]] = []
     for rule in rules:
         if not rule.enabled:
@@ -214,6 +212,25 @@ class Router:
             )
         ).scalar() or 0
         return sent >= rule.rate_limit
+
+
+def handling(rule: Rule, event: EventOut, now: datetime) -> list[str]:
+    """What a matched rule does with the event besides sending it at once, as `hub routes test` shows it."""
+    notes = []
+    critical = event.severity == "critical"
+    if rule.dedupe_seconds:
+        notes.append(f"dropped if an identical event notified within the last {rule.dedupe_seconds} s")
+    if rule.group_window_seconds:
+        by = f" by {', '.join(rule.group_by)}" if rule.group_by else ""
+        notes.append(f"grouped{by}: sent when its {rule.group_window_seconds} s window closes")
+    if rule.rate_limit and not critical:
+        notes.append(f"suppressed past {rule.rate_limit} per recipient in {rule.rate_period_seconds} s")
+    q = rule.quiet_hours
+    if q and not critical and (end := quiet_until(q.start, q.end, q.timezone, now)) is not None:
+        notes.append(f"held by the rule's quiet hours until {q.end} {q.timezone} ({end:%Y-%m-%d %H:%M} UTC)")
+    if any(t.team or t.user or t.everyone for t in rule.targets) and not critical:
+        notes.append("held for a person whose own quiet hours hold now")
+    return notes
 
 
 def _reads_earlier(rule: Rule) -> bool:

@@ -536,3 +536,25 @@ async def test_a_persons_quiet_hours_hold_their_email_whichever_target_names_it_
         ("ada@example.com", True, "held"),
         ("ada@example.com", True, "pending"),
     ]
+
+
+async def test_the_explanation_says_what_a_matched_rule_does_besides_sending(client, admin_headers):
+    """It said MATCH and the targets while the rule held the event for the night, or for a window."""
+    now = now_utc()
+    quiet = {"start": (now - timedelta(hours=1)).strftime("%H:%M"), "end": (now + timedelta(hours=1)).strftime("%H:%M")}
+    rule = {"name": "r", "targets": [{"email": "a@example.com"}], "group_window_seconds": 300, "quiet_hours": quiet}
+    await put_rule(client, admin_headers, {**rule, "group_by": ["event"], "rate_limit": 5, "dedupe_seconds": 60})
+    event = {"project": "shop", "event": "Disk full"}
+    [verdict] = (await client.post("/api/v1/routes/test", json=event, headers=admin_headers)).json()["verdicts"]
+    assert verdict["then"][:3] == [
+        "dropped if an identical event notified within the last 60 s",
+        "grouped by event: sent when its 300 s window closes",
+        "suppressed past 5 per recipient in 3600 s",
+    ]
+    assert verdict["then"][3].startswith(f"held by the rule's quiet hours until {quiet['end']} UTC (")
+    critical = {**event, "severity": "critical"}
+    [verdict] = (await client.post("/api/v1/routes/test", json=critical, headers=admin_headers)).json()["verdicts"]
+    assert verdict["then"] == [
+        "dropped if an identical event notified within the last 60 s",
+        "grouped by event: sent when its 300 s window closes",
+    ]
