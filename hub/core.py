@@ -68,7 +68,7 @@ class Hub:
         self.broadcaster = Broadcaster()
         self.context = HubContext(self)
         self.tail = DatabaseTail(self.db, self.projects, self.broadcaster)
-        self.ingestor.listeners += [self.tail.remember, self.broadcaster.publish, self._tell_plugins]
+        self.ingestor.listeners += [self.broadcaster.publish, self._tell_plugins]
         self.limiter = RateLimiter()
         self.outbound = OutboundClient(
             allow=settings.outbound.allow,
@@ -125,6 +125,7 @@ class Hub:
         for result in self.plugins.hook.shutdown(hub=self.context):
             await await_maybe(result)
         await self.ingestor.stop()
+        await self.tail.stop()
         await self.outbound.aclose()
         await self.db.dispose()
 

@@ -2,30 +2,33 @@
 
 Each process publishes its own commits at once; this task polls the database for the rest while anyone is
 subscribed. It reads by `received_at` with an overlap, because a process may commit an event a moment after
-another one that was received later; ids already published are skipped.
+another one that was received later; the broadcaster skips ids it has already published. The window is read in
+pages, by (`received_at`, id) and ids alone first: under load it holds more rows than one page, and a poll that
+read only its first page would never get past them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
-from hub.broadcast import Broadcaster
+from hub.broadcast import QUEUE_SIZE, Broadcaster
 from hub.db import schema
 from hub.db.engine import Database
 from hub.db.events import ProjectDirectory, event_from_row
-from hub.models import EventOut, now_utc
+from hub.models import now_utc
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
 OVERLAP = timedelta(seconds=3)
-MAX_ROWS = 2000
-REMEMBERED_IDS = 50_000
+PAGE_ROWS = 5000
+# Events published at once: fewer than a subscriber's queue holds, and the subscribers run between two
+# publishes, so a stream that keeps up is not ended by a burst another process stored.
+PUBLISH_ROWS = QUEUE_SIZE // 2
 
 
 class DatabaseTail:
@@ -33,16 +36,8 @@ class DatabaseTail:
         self.db = db
         self.projects = projects
         self.broadcaster = broadcaster
-        self._seen: OrderedDict[str, None] = OrderedDict()
         self._since = now_utc()
         self._task: asyncio.Task[None] | None = None
-
-    def remember(self, events: list[EventOut]) -> None:
-        """Mark events this process published itself, so the tail does not publish them again."""
-        for event in events:
-            self._seen[event.id] = None
-        while len(self._seen) > REMEMBERED_IDS:
-            self._seen.popitem(last=False)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="hub-database-tail")
@@ -66,18 +61,26 @@ class DatabaseTail:
 
     async def poll(self) -> None:
         e = schema.events.c
-        query = (
-            select(schema.events).where(e.received_at > self._since - OVERLAP).order_by(e.received_at).limit(MAX_ROWS)
-        )
+        after: tuple[datetime, int] | None = None
+        while True:
+            query = select(e.id, e.received_at).where(e.received_at > self._since - OVERLAP)
+            if after is not None:
+                query = query.where(or_(e.received_at > after[0], and_(e.received_at == after[0], e.id > after[1])))
+            async with self.db.reader.connect() as conn:
+                page = (await conn.execute(query.order_by(e.received_at, e.id).limit(PAGE_ROWS))).all()
+            fresh = [row.id for row in page if not self.broadcaster.published(str(row.id))]
+            for start in range(0, len(fresh), PUBLISH_ROWS):
+                await self._publish(fresh[start : start + PUBLISH_ROWS])
+            if page:
+                after = (page[-1].received_at, page[-1].id)
+                self._since = max(self._since, page[-1].received_at)
+            if len(page) < PAGE_ROWS:
+                return
+
+    async def _publish(self, ids: list[int]) -> None:
+        e = schema.events.c
+        query = select(schema.events).where(e.id.in_(ids)).order_by(e.received_at, e.id)
         async with self.db.reader.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
-            fresh = [
-                event_from_row(row, await self.projects.slug(conn, row["project_id"]))
-                for row in rows
-                if str(row["id"]) not in self._seen
-            ]
-        if rows:
-            self._since = max(self._since, rows[-1]["received_at"])
-        if fresh:
-            self.remember(fresh)
-            self.broadcaster.publish(fresh)
+            events = [event_from_row(row, await self.projects.slug(conn, row["project_id"])) for row in rows]
+        self.broadcaster.publish(events)

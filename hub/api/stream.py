@@ -32,7 +32,7 @@ from hub.auth import ApiKey
 from hub.core import Hub
 from hub.db.events import EventFilter, events_after
 from hub.ids import first_id_at, parse_event_id
-from hub.models import EventOut, ValidationProblem
+from hub.models import EventOut, ValidationProblem, now_utc
 
 KEEPALIVE_SECONDS = 15.0
 RECHECK_SECONDS = 5.0
@@ -57,6 +57,8 @@ async def event_messages(
 ) -> AsyncGenerator[ServerSentEventMessage]:
     """`refilter` gives the filter as the caller's rights stand now, or None when they may no longer read."""
     async with hub.broadcaster.subscribe() as queue:  # before the replay, so nothing falls between the two
+        # Where a client whose stream ends before it got an event carries on from (see the end of the loop).
+        position = last_id if last_id is not None else first_id_at(now_utc()) - 1
         yield ServerSentEventMessage(comment="connected", retry=3000, data=None)
         replayed: set[str] = set()
         while last_id is not None:
@@ -75,23 +77,32 @@ async def event_messages(
                 break
             if len(replayed) >= REPLAY_MAX:
                 return
-        checked = time.monotonic()
+        position = last_id if last_id is not None else position
+        checked = quiet_since = time.monotonic()
         while True:
+            now = time.monotonic()
+            wait = min(quiet_since + KEEPALIVE_SECONDS, checked + RECHECK_SECONDS) - now
             try:
-                event: EventOut | None = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
-                quiet = False
+                event: EventOut | None = await asyncio.wait_for(queue.get(), max(wait, 0))
+                quiet_since, ended = time.monotonic(), event is None
             except TimeoutError:
-                event, quiet = None, True
-            if event is None and not quiet:
-                return  # too far behind; the client reconnects and reloads
+                event, ended = None, False
+            if ended:
+                # Too far behind: the client reconnects and pages the gap from its Last-Event-ID, which this
+                # sets for a client that got no event yet (else it would reconnect without one and skip the gap).
+                yield ServerSentEventMessage(id=position, data=None)
+                return
             if time.monotonic() - checked >= RECHECK_SECONDS:
                 rechecked = await refilter()
                 if rechecked is None:
                     return  # the caller may no longer read
                 f, checked = rechecked, time.monotonic()
             if event is None:
-                yield ServerSentEventMessage(comment="keep-alive", data=None)
+                if time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
+                    yield ServerSentEventMessage(comment="keep-alive", data=None)
+                    quiet_since = time.monotonic()
             elif f.matches(event) and event.id not in replayed:
+                position = int(event.id)
                 yield _message(event)
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
+import msgspec
 import pytest
 
 from hub.testing import bearer
@@ -298,3 +299,82 @@ def test_a_browser_stream_ends_when_its_session_does(live_hub, monkeypatch):
             lines.append(line)
     assert lines[0] == ": connected"  # and then it ended, rather than running on for ever
     browser.close()
+
+
+def test_a_stream_keeps_up_when_another_process_stores_more_than_the_tail_reads_at_once(
+    live_hub, settings, monkeypatch
+):
+    """The tail reads the last seconds in pages: it once read only the first, and under load never got past it."""
+    from hub.app import create_app
+    from hub.testing import LiveHub
+
+    monkeypatch.setattr("hub.tail.PAGE_ROWS", 5)
+    monkeypatch.setattr("hub.tail.PUBLISH_ROWS", 2)
+    other = LiveHub(create_app(settings))
+    other.start()
+    try:
+        key = live_hub.key("admin")
+        found: list[dict] = []
+        ready = threading.Event()
+        reader = threading.Thread(
+            target=read_events, args=(f"{live_hub.url}/api/v1/stream", bearer(key), 31, found, ready)
+        )
+        reader.start()
+        assert ready.wait(10)
+        batch = {"events": [{"project": "p", "event": f"burst {i}"} for i in range(30)]}
+        assert httpx.post(f"{other.url}/api/v1/events/batch", headers=bearer(key), json=batch).is_success
+        time.sleep(1.5)  # a poll reads the burst; the next event comes in a later one
+        _post(other, key, project="p", event="after the burst")
+        reader.join(timeout=20)
+        assert len(found) == 31 and len({e["id"] for e in found}) == 31
+        assert found[-1]["event"] == "after the burst"
+    finally:
+        other.stop()
+
+
+async def test_an_event_published_by_the_tail_and_the_writer_reaches_a_stream_once():
+    """The tail can read a commit of this process before its writer announces it: each id goes out once."""
+    from hub.broadcast import Broadcaster
+    from hub.models import EventOut
+
+    broadcaster = Broadcaster()
+    now = datetime.now(UTC).isoformat()
+    fields = {"id": "1", "project": "p", "channel": "general", "event": "e", "description": None, "parser": "text"}
+    fields |= {"icon": None, "notify": False, "severity": "info", "tags": {}, "content": None, "user_id": None}
+    fields |= {"actions": [], "context_id": None, "parent_id": None, "source": "api", "test": False}
+    event = msgspec.convert(fields | {"created_at": now, "received_at": now}, EventOut)
+    async with broadcaster.subscribe() as queue:
+        broadcaster.publish([event])  # the tail
+        broadcaster.publish([event])  # then the writer
+        assert queue.qsize() == 1
+
+
+def test_a_stream_too_far_behind_ends_with_an_id_to_carry_on_from(live_hub, monkeypatch):
+    """Else a client that got no event yet reconnects without Last-Event-ID and skips what it missed."""
+    monkeypatch.setattr("hub.broadcast.QUEUE_SIZE", 3)
+    key = live_hub.key("admin")
+    batch = {"events": [{"project": "p", "event": f"burst {i}"} for i in range(5)]}
+    ids = []
+    with httpx.stream("GET", f"{live_hub.url}/api/v1/stream", headers=bearer(key), timeout=10) as response:
+        for line in response.iter_lines():
+            if line == ": connected":
+                assert httpx.post(f"{live_hub.url}/api/v1/events/batch", headers=bearer(key), json=batch).is_success
+            if line.startswith("id: "):
+                ids.append(line.removeprefix("id: "))
+    assert len(ids) == 1  # the stream ended at once, with the id its client carries on from
+    assert _replayed(live_hub, key, "/api/v1/stream", ids[0]) == [f"burst {i}" for i in range(5)]
+
+
+def test_a_quiet_stream_ends_when_its_key_is_revoked(live_hub, monkeypatch):
+    """The right to read is checked on time, not only when an event or a keep-alive wakes the stream."""
+    monkeypatch.setattr("hub.api.stream.KEEPALIVE_SECONDS", 60)
+    monkeypatch.setattr("hub.api.stream.RECHECK_SECONDS", 0.3)
+    admin, reader = live_hub.key("admin"), live_hub.key("read")
+    keys = httpx.get(f"{live_hub.url}/api/v1/keys", headers=bearer(admin), timeout=5).json()
+    reader_id = next(k["id"] for k in keys if reader.startswith(k["prefix"]))
+    started = time.monotonic()
+    with httpx.stream("GET", f"{live_hub.url}/api/v1/stream", headers=bearer(reader), timeout=10) as response:
+        for line in response.iter_lines():
+            if line == ": connected":
+                assert httpx.delete(f"{live_hub.url}/api/v1/keys/{reader_id}", headers=bearer(admin)).status_code == 204
+    assert time.monotonic() - started < 5
