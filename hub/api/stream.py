@@ -57,15 +57,14 @@ async def event_messages(
 ) -> AsyncGenerator[ServerSentEventMessage]:
     """`refilter` gives the filter as the caller's rights stand now, or None when they may no longer read."""
     async with hub.broadcaster.subscribe() as queue:  # before the replay, so nothing falls between the two
-        # Where a client whose stream ends before it got an event carries on from (see the end of the loop).
-        position = last_id if last_id is not None else first_id_at(now_utc()) - 1
+        start = first_id_at(now_utc()) - 1  # no event stored from now on is at or below it
         yield ServerSentEventMessage(comment="connected", retry=3000, data=None)
-        replayed: set[str] = set()
+        replayed = 0
         while last_id is not None:
             async with hub.db.reader.connect() as conn:
                 missed = await events_after(conn, hub.projects, f, last_id, REPLAY_PAGE)
+            replayed += len(missed)
             for event in missed:
-                replayed.add(event.id)
                 if f.matches(event):  # `q`, which the query leaves out
                     yield _message(event)
             if not missed:
@@ -75,9 +74,13 @@ async def event_messages(
             yield ServerSentEventMessage(id=last_id, data=None)
             if len(missed) < REPLAY_PAGE:
                 break
-            if len(replayed) >= REPLAY_MAX:
+            if replayed >= REPLAY_MAX:
                 return
-        position = last_id if last_id is not None else position
+        # A live event at or below where the replay ended was replayed, or its client had it before reconnecting
+        # (another process's events come about a second late, after newer ones): sent now, it would come twice.
+        resume = None if last_id is None else min(last_id, start)  # a `since` ahead of the clock skips nothing
+        # Where a client whose stream ends before it got an event carries on from (see the end of the loop).
+        position = start if resume is None else resume
         checked = quiet_since = time.monotonic()
         while True:
             now = time.monotonic()
@@ -101,7 +104,7 @@ async def event_messages(
                 if time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
                     yield ServerSentEventMessage(comment="keep-alive", data=None)
                     quiet_since = time.monotonic()
-            elif f.matches(event) and event.id not in replayed:
+            elif f.matches(event) and (resume is None or int(event.id) > resume):
                 position = int(event.id)
                 yield _message(event)
 

@@ -378,3 +378,30 @@ def test_a_quiet_stream_ends_when_its_key_is_revoked(live_hub, monkeypatch):
             if line == ": connected":
                 assert httpx.delete(f"{live_hub.url}/api/v1/keys/{reader_id}", headers=bearer(admin)).status_code == 204
     assert time.monotonic() - started < 5
+
+
+def test_a_resumed_stream_does_not_send_again_what_came_before_its_last_event_id(live_hub, settings):
+    """Another process's events reach a stream about a second late (the tail), after newer ones of its own process:
+    a client resuming from its last id has had them, and a reconnection must not send them twice."""
+    from hub.app import create_app
+    from hub.testing import LiveHub
+
+    other = LiveHub(create_app(settings))
+    other.start()
+    try:
+        key = live_hub.key("admin")
+        _post(other, key, project="p", event="older, from the other process")
+        newer = _post(live_hub, key, project="p", event="newer, from this one")
+        found = []
+        headers = {**bearer(key), "Last-Event-ID": newer["id"]}
+        with httpx.stream("GET", f"{live_hub.url}/api/v1/stream", headers=headers, timeout=10) as response:
+            for line in response.iter_lines():
+                if line == ": connected":
+                    time.sleep(1.5)  # the tail's next poll reads the older event, within its overlap
+                    _post(live_hub, key, project="p", event="new")
+                if line.startswith("data: "):
+                    found.append(json.loads(line.removeprefix("data: "))["event"])
+                    break
+        assert found == ["new"]
+    finally:
+        other.stop()
