@@ -1,12 +1,12 @@
-"""Loading plugins: the built-in ones from one tuple, third-party ones from the `hub.plugins` entry points.
+"""Loading plugins: built-in and third-party ones alike from the `hub.plugins` entry points.
 
-Both are registered the same way. A plugin that fails to import, implements a hook that does not exist, or
-has a config table its Struct rejects stops the hub at start-up with a message naming the plugin.
+The built-in ones are the entry points of the hub's own distribution, registered first. A plugin that fails to
+import, implements a hook that does not exist, or has a config table its Struct rejects stops the hub at start-up
+with a message naming the plugin.
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.metadata
 from collections.abc import Iterable
 from typing import Any
@@ -14,19 +14,12 @@ from typing import Any
 import msgspec
 import pluggy
 
-from hub import __version__, hookspecs
+from hub import hookspecs
 from hub.config import Settings
 from hub.pluginapi import Job, Notifier, PluginSettings, Source
 
-BUILTIN_PLUGINS = (
-    "hub_plugins.stripe",
-    "hub_plugins.github",
-    "hub_plugins.heartbeat",
-    "hub_plugins.slack",
-    "hub_plugins.email",
-    "hub_plugins.webpush",
-)
 ENTRY_POINT_GROUP = "hub.plugins"
+DISTRIBUTION = "hub"
 
 
 class PluginError(Exception):
@@ -42,6 +35,18 @@ class PluginInfo(msgspec.Struct):
 
 def _enabled(settings: Settings, name: str) -> bool:
     return settings.plugins.get(name, {}).get("enabled", True) is not False
+
+
+def _is_builtin(entry_point: importlib.metadata.EntryPoint) -> bool:
+    return entry_point.dist is not None and entry_point.dist.name == DISTRIBUTION
+
+
+def _entry_points() -> list[importlib.metadata.EntryPoint]:
+    """The hub's own plugins first (a name they use is theirs), then the others; empty means a bare checkout."""
+    found = sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: not _is_builtin(ep))
+    if not found or not _is_builtin(found[0]):
+        raise PluginError("the built-in plugins are not installed: install the hub (`pip install .`) to run it")
+    return found
 
 
 class Plugins:
@@ -66,18 +71,7 @@ class Plugins:
         return self.manager.hook
 
     def _load(self, settings: Settings) -> None:
-        for module_name in BUILTIN_PLUGINS:
-            name = module_name.rsplit(".", 1)[1]
-            if not _enabled(settings, name):
-                continue
-            try:
-                module = importlib.import_module(module_name)
-            except Exception as exc:
-                raise PluginError(
-                    f"plugin {name!r} ({module_name}) failed to load: {type(exc).__name__}: {exc}"
-                ) from exc
-            self._register(module, name, __version__, builtin=True)
-        for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        for entry_point in _entry_points():
             if not _enabled(settings, entry_point.name) or entry_point.name in self.versions:
                 continue
             try:
@@ -87,7 +81,7 @@ class Plugins:
                     f"plugin {entry_point.name!r} ({entry_point.value}) failed to load: {type(exc).__name__}: {exc}"
                 ) from exc
             version = entry_point.dist.version if entry_point.dist else "unknown"
-            self._register(plugin, entry_point.name, version, builtin=False)
+            self._register(plugin, entry_point.name, version, builtin=_is_builtin(entry_point))
 
     def _register(self, plugin: object, name: str, version: str, *, builtin: bool) -> None:
         try:

@@ -1,10 +1,15 @@
-"""The wheel's package list in pyproject.toml is written by hand (see its comment): nothing may be left out."""
+"""What pyproject.toml installs: the package list written by hand (nothing left out), plugins, version, sdist."""
 
 from __future__ import annotations
 
 import fnmatch
+import importlib.metadata
 import tomllib
 from pathlib import Path
+
+from hub import __version__
+from hub.config import load_settings
+from hub.plugins import Plugins
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUPTOOLS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
@@ -41,3 +46,14 @@ def test_every_file_of_the_web_app_is_package_data():
         assert any(fnmatch.fnmatch(path.name, pattern) for pattern in data.get(package, [])), (
             f"{path.relative_to(ROOT)} is not in [tool.setuptools.package-data] {package}"
         )
+
+
+def test_every_built_in_plugin_is_an_entry_point_of_the_hub():
+    """The hub finds its own plugins as it finds a third party's (hub/plugins.py), so each needs its entry point."""
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["hub.plugins"]
+    folders = {path.parent.name for path in (ROOT / "plugins").glob("*/__init__.py")}
+    assert declared == {name: f"hub_plugins.{name}" for name in folders}
+    ours = [ep for ep in importlib.metadata.entry_points(group="hub.plugins") if ep.dist.name == "hub"]
+    assert {ep.name: ep.value for ep in ours} == declared, "stale metadata: reinstall (`./run` does on a change)"
+    plugins = {info.name: info for info in Plugins(load_settings(environ={})).info()}
+    assert all(plugins[name].builtin and plugins[name].version == __version__ for name in declared)

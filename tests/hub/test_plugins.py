@@ -12,9 +12,18 @@ from sqlalchemy import inspect as sql_inspect
 
 from hub import cli, hookspecs
 from hub.config import load_settings
-from hub.plugins import BUILTIN_PLUGINS, PluginError, Plugins
+from hub.plugins import PluginError, Plugins
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def install_plugin(monkeypatch, folder: Path, name: str, module: str) -> None:
+    """Leave the metadata pip leaves for a plugin's wheel, so the hub finds it as it finds an installed one."""
+    info = folder / f"{name}-0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0\n")
+    (info / "entry_points.txt").write_text(f"[hub.plugins]\n{name} = {module}\n")
+    monkeypatch.syspath_prepend(str(folder))
 
 
 def hookspec_names() -> list[str]:
@@ -60,8 +69,8 @@ def test_settings_for_a_missing_plugin_are_an_error():
         Plugins(load_settings(environ={"HUB_PLUGINS": "{nosuch = {x = 1}}"}))
 
 
-def test_unknown_hook_names_the_plugin(monkeypatch):
-    monkeypatch.setattr("hub.plugins.BUILTIN_PLUGINS", (*BUILTIN_PLUGINS, "tests.hub.sample_bad_plugin"))
+def test_unknown_hook_names_the_plugin(monkeypatch, tmp_path):
+    install_plugin(monkeypatch, tmp_path, "sample_bad_plugin", "tests.hub.sample_bad_plugin")
     monkeypatch.syspath_prepend(str(ROOT))
     with pytest.raises(PluginError, match=r"'sample_bad_plugin'.*register_wormholes"):
         Plugins(load_settings(environ={}))
@@ -71,15 +80,14 @@ def test_a_plugin_that_fails_to_import_is_named(monkeypatch, tmp_path):
     (tmp_path / "brokenpkg").mkdir()
     (tmp_path / "brokenpkg" / "__init__.py").write_text("")
     (tmp_path / "brokenpkg" / "broken.py").write_text("raise RuntimeError('half-installed')\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr("hub.plugins.BUILTIN_PLUGINS", (*BUILTIN_PLUGINS, "brokenpkg.broken"))
+    install_plugin(monkeypatch, tmp_path, "broken", "brokenpkg.broken")
     with pytest.raises(PluginError, match=r"'broken'.*RuntimeError: half-installed"):
         Plugins(load_settings(environ={}))
 
 
 @pytest.fixture
-def with_sample_plugin(monkeypatch):
-    monkeypatch.setattr("hub.plugins.BUILTIN_PLUGINS", (*BUILTIN_PLUGINS, "tests.hub.sample_full_plugin"))
+def with_sample_plugin(monkeypatch, tmp_path):
+    install_plugin(monkeypatch, tmp_path, "sample_full_plugin", "tests.hub.sample_full_plugin")
     monkeypatch.syspath_prepend(str(ROOT))
     monkeypatch.setitem(__import__("sys").modules, "tests.hub.sample_full_plugin", sample_full_plugin)
     sample_full_plugin.calls.clear()
