@@ -57,3 +57,16 @@ def test_every_built_in_plugin_is_an_entry_point_of_the_hub():
     assert {ep.name: ep.value for ep in ours} == declared, "stale metadata: reinstall (`./run` does on a change)"
     plugins = {info.name: info for info in Plugins(load_settings(environ={})).info()}
     assert all(plugins[name].builtin and plugins[name].version == __version__ for name in declared)
+
+
+def test_the_version_is_written_once():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "version" not in project and "version" in project["dynamic"]
+    assert SETUPTOOLS["dynamic"]["version"] == {"attr": "hub.__version__"}
+    assert importlib.metadata.version("hub") == __version__
+
+
+def test_the_sdist_carries_the_files_the_docs_point_to():
+    manifest = (ROOT / "MANIFEST.in").read_text()
+    for linked in ("config.example.toml", "docs/plugins.md", "tests/example_plugin"):
+        assert linked in manifest, f"{linked} is linked from the docs but left out of the sdist"
