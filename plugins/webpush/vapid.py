@@ -25,6 +25,7 @@ class VapidKeys:
     vapid: Vapid02
     subject: str
     _tokens: dict[str, tuple[float, str]] = field(default_factory=dict)
+    _warned: bool = False
 
     @property
     def public_key(self) -> str:
@@ -42,6 +43,15 @@ class VapidKeys:
         cached = self._tokens.get(audience)
         if cached and now - cached[0] < TOKEN_REUSE_SECONDS:
             return cached[1]
+        if not self._warned and not_a_contact(self.subject):
+            # Once, by a process that sends pushes: not by every `hub` command that starts the plugins.
+            self._warned = True
+            log.warning(
+                "web push: the VAPID subject %s is not a real contact: Apple's push service (Safari, iPhone) "
+                "refuses every push signed with it; set server.base_url to the hub's https address or "
+                "[plugins.webpush] vapid_subject",
+                self.subject,
+            )
         header = self.vapid.sign({"aud": audience, "exp": int(now) + TOKEN_SECONDS, "sub": self.subject})
         self._tokens[audience] = (now, header["Authorization"])
         return header["Authorization"]
@@ -62,14 +72,11 @@ def subject(configured: str, public_url: str) -> str:
         chosen = public_url
     else:
         chosen = "mailto:hub@localhost"
-    if re.search(r"[@/]localhost(\Z|[:/])|\.(local|invalid|localhost)(\Z|[:/])", chosen):
-        log.warning(
-            "web push: the VAPID subject %s is not a real contact: Apple's push service (Safari, iPhone) refuses "
-            "every push signed with it; set server.base_url to the hub's https address or [plugins.webpush] "
-            "vapid_subject",
-            chosen,
-        )
     return chosen
+
+
+def not_a_contact(subject: str) -> bool:
+    return bool(re.search(r"[@/]localhost(\Z|[:/])|\.(local|invalid|localhost)(\Z|[:/])", subject))
 
 
 async def load_keys(hub: HubContext) -> VapidKeys:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import time
 from datetime import timedelta
@@ -178,6 +179,24 @@ async def test_the_vapid_subject_is_the_hubs_address_so_apple_takes_the_push(cli
     assert verify_vapid(push.headers["authorization"], push_service.url)["sub"] == "https://hub.example.com"
     [delivery] = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
     assert delivery["state"] == "delivered"
+
+
+def test_a_subject_on_localhost_is_warned_about_once_when_pushes_are_signed(caplog):
+    """Not when the plugin starts: every `hub` command starts it, and printed the warning."""
+    from hub_plugins.webpush.vapid import VapidKeys
+    from py_vapid import Vapid02
+
+    vapid = Vapid02()
+    vapid.generate_keys()
+    keys = VapidKeys(vapid, "mailto:hub@localhost")
+    with caplog.at_level(logging.WARNING):
+        for endpoint in ("https://web.push.apple.com/3/device/a", "https://fcm.googleapis.com/fcm/send/b"):
+            keys.authorization(endpoint)
+    assert [r.getMessage() for r in caplog.records].count(
+        "web push: the VAPID subject mailto:hub@localhost is not a real contact: Apple's push service (Safari, "
+        "iPhone) refuses every push signed with it; set server.base_url to the hub's https address or "
+        "[plugins.webpush] vapid_subject"
+    ) == 1
 
 
 async def test_grouped_pushes_carry_a_topic(client, hub, admin_headers):
