@@ -1,6 +1,6 @@
 """Draw the app icons (SVG and the PNGs the manifest needs) with nothing but the standard library.
 
-Run `python web/icons/generate.py` after changing the design and commit its output (it takes a while:
+Run `python docs/icons/generate.py` after changing the design and commit its output (it takes a while:
 plain Python, supersampled).
 """
 
@@ -12,7 +12,8 @@ import struct
 import zlib
 from pathlib import Path
 
-HERE = Path(__file__).parent
+# Written where the web app serves them; this script lives outside web/, which is served as it is.
+ICONS = Path(__file__).resolve().parents[2] / "web" / "icons"
 TOP = (0x5B, 0x54, 0xE8)  # gradient from top-left ...
 BOTTOM = (0x8E, 0x5C, 0xF6)  # ... to bottom-right
 PULSE = [(0.18, 0.54), (0.36, 0.54), (0.44, 0.33), (0.55, 0.72), (0.63, 0.47), (0.69, 0.54), (0.82, 0.54)]
@@ -99,5 +100,5 @@ def outputs() -> dict[str, bytes]:
 
 if __name__ == "__main__":
     for name, data in outputs().items():
-        (HERE / name).write_bytes(data)
-        print(f"wrote {HERE / name} ({len(data)} bytes)")
+        (ICONS / name).write_bytes(data)
+        print(f"wrote {ICONS / name} ({len(data)} bytes)")
