@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -12,7 +13,8 @@ import httpx
 import msgspec
 import pytest
 
-from hub.testing import bearer
+from hub.app import create_app
+from hub.testing import LiveHub, bearer
 
 
 def read_events(url: str, headers: dict[str, str], count: int, found: list[dict], ready: threading.Event) -> None:
@@ -28,16 +30,30 @@ def read_events(url: str, headers: dict[str, str], count: int, found: list[dict]
                     return
 
 
-def test_stream_delivers_matching_events(live_hub):
-    key = live_hub.key("admin")
+def start_reading(url: str, headers: dict[str, str], count: int) -> tuple[threading.Thread, list[dict]]:
+    """A thread reading `count` events from the stream, once it is open; `found` fills as they arrive."""
     found: list[dict] = []
     ready = threading.Event()
-    reader = threading.Thread(
-        target=read_events,
-        args=(f"{live_hub.url}/api/v1/stream?project=shop&severity=critical", bearer(key), 2, found, ready),
-    )
+    reader = threading.Thread(target=read_events, args=(url, headers, count, found, ready))
     reader.start()
     assert ready.wait(10), "the stream did not open"
+    return reader, found
+
+
+@contextlib.contextmanager
+def another_process(settings) -> Iterator[LiveHub]:
+    """A second hub on the same database, standing in for another worker process."""
+    other = LiveHub(create_app(settings))
+    other.start()
+    try:
+        yield other
+    finally:
+        other.stop()
+
+
+def test_stream_delivers_matching_events(live_hub):
+    key = live_hub.key("admin")
+    reader, found = start_reading(f"{live_hub.url}/api/v1/stream?project=shop&severity=critical", bearer(key), 2)
     for project, severity, name in [
         ("shop", "critical", "a"),
         ("blog", "critical", "b"),
@@ -63,21 +79,9 @@ def test_stream_needs_read_scope(live_hub):
 
 
 def test_stream_sees_events_committed_by_another_process(live_hub, settings):
-    """A second hub on the same database stands in for another worker process."""
-    from hub.app import create_app
-    from hub.testing import LiveHub
-
-    other = LiveHub(create_app(settings))
-    other.start()
-    try:
+    with another_process(settings) as other:
         key = live_hub.key("admin")
-        found: list[dict] = []
-        ready = threading.Event()
-        reader = threading.Thread(
-            target=read_events, args=(f"{live_hub.url}/api/v1/stream", bearer(key), 2, found, ready)
-        )
-        reader.start()
-        assert ready.wait(10)
+        reader, found = start_reading(f"{live_hub.url}/api/v1/stream", bearer(key), 2)
         for name in ("from the other process", "and from this one"):
             target = other if name.startswith("from") else live_hub
             response = httpx.post(
@@ -86,8 +90,6 @@ def test_stream_sees_events_committed_by_another_process(live_hub, settings):
             assert response.status_code == 201
         reader.join(timeout=20)
         assert sorted(e["event"] for e in found) == ["and from this one", "from the other process"]
-    finally:
-        other.stop()
 
 
 def _post(live_hub, key: str, **event) -> dict:
@@ -305,22 +307,11 @@ def test_a_stream_keeps_up_when_another_process_stores_more_than_the_tail_reads_
     live_hub, settings, monkeypatch
 ):
     """The tail reads the last seconds in pages: it once read only the first, and under load never got past it."""
-    from hub.app import create_app
-    from hub.testing import LiveHub
-
     monkeypatch.setattr("hub.tail.PAGE_ROWS", 5)
     monkeypatch.setattr("hub.tail.PUBLISH_ROWS", 2)
-    other = LiveHub(create_app(settings))
-    other.start()
-    try:
+    with another_process(settings) as other:
         key = live_hub.key("admin")
-        found: list[dict] = []
-        ready = threading.Event()
-        reader = threading.Thread(
-            target=read_events, args=(f"{live_hub.url}/api/v1/stream", bearer(key), 31, found, ready)
-        )
-        reader.start()
-        assert ready.wait(10)
+        reader, found = start_reading(f"{live_hub.url}/api/v1/stream", bearer(key), 31)
         batch = {"events": [{"project": "p", "event": f"burst {i}"} for i in range(30)]}
         assert httpx.post(f"{other.url}/api/v1/events/batch", headers=bearer(key), json=batch).is_success
         time.sleep(1.5)  # a poll reads the burst; the next event comes in a later one
@@ -328,8 +319,6 @@ def test_a_stream_keeps_up_when_another_process_stores_more_than_the_tail_reads_
         reader.join(timeout=20)
         assert len(found) == 31 and len({e["id"] for e in found}) == 31
         assert found[-1]["event"] == "after the burst"
-    finally:
-        other.stop()
 
 
 async def test_an_event_published_by_the_tail_and_the_writer_reaches_a_stream_once():
@@ -383,12 +372,7 @@ def test_a_quiet_stream_ends_when_its_key_is_revoked(live_hub, monkeypatch):
 def test_a_resumed_stream_does_not_send_again_what_came_before_its_last_event_id(live_hub, settings):
     """Another process's events reach a stream about a second late (the tail), after newer ones of its own process:
     a client resuming from its last id has had them, and a reconnection must not send them twice."""
-    from hub.app import create_app
-    from hub.testing import LiveHub
-
-    other = LiveHub(create_app(settings))
-    other.start()
-    try:
+    with another_process(settings) as other:
         key = live_hub.key("admin")
         _post(other, key, project="p", event="older, from the other process")
         newer = _post(live_hub, key, project="p", event="newer, from this one")
@@ -403,5 +387,3 @@ def test_a_resumed_stream_does_not_send_again_what_came_before_its_last_event_id
                     found.append(json.loads(line.removeprefix("data: "))["event"])
                     break
         assert found == ["new"]
-    finally:
-        other.stop()
