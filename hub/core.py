@@ -19,7 +19,7 @@ from hub.broadcast import Broadcaster
 from hub.config import Settings
 from hub.db.engine import Database
 from hub.db.events import ProjectDirectory
-from hub.db.migrate import migrate
+from hub.db.migrate import UnknownRevisions, migrate
 from hub.ingest import Draft, Ingestor, draft_from_input
 from hub.loginguard import LoginGuard
 from hub.models import EventIn, EventOut, without_nul
@@ -27,7 +27,7 @@ from hub.outbound import OutboundClient
 from hub.outbox.worker import Outbox
 from hub.people.store import People
 from hub.pluginapi import HubContext, Job
-from hub.plugins import Plugins
+from hub.plugins import PluginError, Plugins
 from hub.ratelimit import RateLimiter
 from hub.retention import retention_job
 from hub.routing.book import RuleBook
@@ -116,7 +116,10 @@ class Hub:
             self.scheduler.start()
 
     async def migrate(self) -> None:
-        await migrate(self.db, self.plugins.migration_folders())
+        try:
+            await migrate(self.db, self.plugins.migration_folders())
+        except UnknownRevisions as exc:
+            raise PluginError(str(exc)) from None
 
     async def stop(self) -> None:
         await self.scheduler.stop()

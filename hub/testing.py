@@ -26,6 +26,7 @@ from litestar import Litestar
 from hub.app import create_app
 from hub.config import Settings, load_settings
 from hub.core import Hub
+from hub.pluginapi import HubContext
 
 PG_ADMIN_URL = os.environ.get("HUB_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -178,6 +179,12 @@ async def client(hub_app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
 def hub(hub_app: Litestar, client: httpx.AsyncClient) -> Hub:
     """The running hub behind `client` (started by the client's lifespan)."""
     return hub_app.state.hub
+
+
+@pytest.fixture
+def hub_context(hub: Hub) -> HubContext:
+    """The running hub as plugins see it: what jobs, commands and `startup` are handed (`hub` is the hub itself)."""
+    return hub.context
 
 
 async def make_key(hub: Hub, *scopes: str, project: str | None = None, rate_limit: float | None = None) -> str:

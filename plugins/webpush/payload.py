@@ -6,8 +6,7 @@ from typing import Any
 
 import msgspec
 
-from hub.models import ActionOut
-from hub.pluginapi import Message
+from hub.pluginapi import ActionOut, Message
 
 # RFC 8291 aes128gcm adds an 86-byte header, a 16-byte tag and a padding delimiter to the 4096-byte record.
 MAX_PLAINTEXT = 4096 - 86 - 16 - 1

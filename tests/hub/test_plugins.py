@@ -12,6 +12,8 @@ from sqlalchemy import inspect as sql_inspect
 
 from hub import cli, hookspecs
 from hub.config import load_settings
+from hub.core import Hub
+from hub.pluginapi import HubContext
 from hub.plugins import PluginError, Plugins
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,6 +119,33 @@ async def test_every_hook_is_called(client, hub, admin_headers):
     await client.post("/api/v1/events", json={"project": "p", "event": "seen by plugins"}, headers=admin_headers)
     assert sample_full_plugin.stored == ["seen by plugins"]
     assert "sample_full_plugin" in {p.name for p in hub.plugins.info()}
+
+
+async def test_turning_off_a_plugin_with_tables_names_its_revision(client, settings):
+    """Its revisions stay in the database, where Alembic alone would stop with a traceback."""
+    off = load_settings(
+        environ={"HUB_DATABASE_URL": settings.database.url, "HUB_PLUGINS": "{sample_full_plugin = {enabled = false}}"}
+    )
+    hub = Hub(off)
+    try:
+        with pytest.raises(PluginError, match=r"plugin that is not loaded \(revision sample_0001\)"):
+            await hub.migrate()
+    finally:
+        await hub.db.dispose()
+
+
+async def test_plugin_tests_get_the_context_jobs_are_called_with(hub_context):
+    assert isinstance(hub_context, HubContext)
+    assert hub_context.plugin_settings("sample").greeting == "bonjour"
+    await sample_full_plugin.tick(hub_context)
+    assert sample_full_plugin.calls[-1] == "tick"
+
+
+def test_built_in_plugins_import_only_the_plugin_contract():
+    """docs/plugins.md says the built-in plugins use nothing else: whatever one needs, a third-party one can have."""
+    for path in (ROOT / "plugins").rglob("*.py"):
+        for module in re.findall(r"^\s*(?:from|import) (hub\b[\w.]*)", path.read_text(), re.M):
+            assert module in ("hub.pluginapi", "hub.hookspecs"), f"{path.relative_to(ROOT)} imports {module}"
 
 
 def test_plugin_commands_run_with_a_started_hub(settings, monkeypatch):
