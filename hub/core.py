@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,6 +48,18 @@ async def await_maybe(value: object) -> None:
         await value
 
 
+def _check_notifiers(settings: Settings, notifiers: Mapping[str, object]) -> None:
+    """A config-file rule's `notifier` target must name a loaded notifier: else it would notify nobody."""
+    for rule in settings.routes:
+        for index, target in enumerate(rule.targets):
+            if target.notifier and target.notifier not in notifiers:
+                loaded = ", ".join(sorted(notifiers))
+                raise PluginError(
+                    f"[[routes]] {rule.name}: targets[{index}].notifier: no notifier `{target.notifier}` is loaded "
+                    f"(loaded: {loaded})"
+                )
+
+
 class Hub:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -77,6 +89,7 @@ class Hub:
             max_connections=settings.outbound.max_connections,
             max_connections_per_host=settings.outbound.max_connections_per_host,
         )
+        _check_notifiers(settings, self.plugins.notifiers)
         self.rules = RuleBook(self.db, settings.routes, settings.delivery.rules_reload_seconds)
         self.router = Router(self.rules, self.projects)
         self.ingestor.transaction_hooks.append(self.router.route)

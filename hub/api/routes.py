@@ -15,7 +15,7 @@ from hub.models import NAME_PATTERN, SLUG_PATTERN, EventIn, EventOut, Validation
 from hub.outbox.log import shown_address
 from hub.routing.book import RuleConflict
 from hub.routing.router import DEFAULT_RULE, Verdict, decide, handling, silent_reason
-from hub.routing.rules import Rule, unreachable_targets
+from hub.routing.rules import Rule, Target, unreachable_targets
 
 
 class RuleOut(msgspec.Struct):
@@ -36,10 +36,16 @@ def _check_urls(rule: Rule) -> None:
         raise ValidationProblem(problem, field)
 
 
-async def _check_people(request: Request, rule: Rule) -> None:
-    """A team or user a target names must exist: else the rule would notify nobody, without a trace."""
-    people = hub_of(request).people
+async def _check_targets(request: Request, rule: Rule) -> None:
+    """A team, user or notifier a target names must exist: else the rule would notify nobody, without a trace."""
+    hub = hub_of(request)
+    people = hub.people
     for index, target in enumerate(rule.targets):
+        if target.notifier and target.notifier not in hub.plugins.notifiers:
+            loaded = ", ".join(sorted(hub.plugins.notifiers))
+            raise ValidationProblem(
+                f"no notifier `{target.notifier}` is loaded (loaded: {loaded})", f"targets[{index}].notifier"
+            )
         if target.team and await people.get_team(target.team) is None:
             raise ValidationProblem(f"no team `{target.team}`; create it first", f"targets[{index}].team")
         if target.user and await people.get_user(target.user) is None:
@@ -47,10 +53,16 @@ async def _check_people(request: Request, rule: Rule) -> None:
 
 
 def _shown(rule: Rule) -> Rule:
-    targets = [
-        msgspec.structs.replace(t, slack=shown_address("slack", t.slack)) if t.slack else t for t in rule.targets
-    ]
-    return msgspec.structs.replace(rule, targets=targets)
+    return msgspec.structs.replace(rule, targets=[_shown_target(t) for t in rule.targets])
+
+
+def _shown_target(target: Target) -> Target:
+    """A webhook URL only up to its host: the rest may be its secret."""
+    if target.slack:
+        return msgspec.structs.replace(target, slack=shown_address("slack", target.slack))
+    if target.notifier and target.address:
+        return msgspec.structs.replace(target, address=shown_address(target.notifier, target.address))
+    return target
 
 
 class RouteTestOut(msgspec.Struct):
@@ -106,7 +118,7 @@ class RoutesController(Controller):
             raise ValidationProblem("`default` is the built-in fallback rule's name; choose another", "name")
         rule = msgspec.convert({**msgspec.to_builtins(data), "name": name}, Rule)
         _check_urls(rule)
-        await _check_people(request, rule)
+        await _check_targets(request, rule)
         try:
             return await hub_of(request).rules.save(rule, position)
         except RuleConflict as exc:

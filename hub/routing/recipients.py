@@ -54,6 +54,9 @@ async def recipients_for(
         if target.slack:
             found.setdefault(("slack", target.slack), (Recipient("slack", target.slack), None))
             continue
+        if target.notifier and target.address:
+            found.setdefault((target.notifier, target.address), (Recipient(target.notifier, target.address), None))
+            continue
         if target.email:
             found.setdefault(("email", target.email.lower()), (Recipient("email", target.email.lower()), None))
             continue

@@ -70,25 +70,32 @@ class Match(Strict):
 
 
 class Target(Strict):
-    """Exactly one of `team`, `user`, `email`, `slack` or `everyone`."""
+    """Exactly one of `team`, `user`, `email`, `slack`, `notifier` (with its `address`) or `everyone`."""
 
     team: Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN)] | None = None
     user: Annotated[str, msgspec.Meta(min_length=3, max_length=254)] | None = None  # the user's email
     email: Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\Z", max_length=254)] | None = None
     slack: Annotated[str, msgspec.Meta(pattern=r"^https?://\S+\Z", max_length=2048)] | None = None
+    # Any notifier a plugin registers, by its name, and what it sends to (its own kind of address).
+    notifier: Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_-]{0,31}\Z")] | None = None
+    address: Annotated[str, msgspec.Meta(min_length=1, max_length=2048)] | None = None
     everyone: bool = False
     via: Via = "push"
 
     def __post_init__(self) -> None:
-        given = [n for n in ("team", "user", "email", "slack") if getattr(self, n)] + (
+        given = [n for n in ("team", "user", "email", "slack", "notifier") if getattr(self, n)] + (
             ["everyone"] if self.everyone else []
         )
         if len(given) != 1:
-            raise ValueError("a target names exactly one of `team`, `user`, `email`, `slack` or `everyone`")
+            raise ValueError("a target names exactly one of `team`, `user`, `email`, `slack`, `notifier` or `everyone`")
+        if bool(self.notifier) != bool(self.address):
+            raise ValueError("`notifier` and `address` go together: the plugin's notifier and where it sends")
         if self.user:
             self.user = self.user.lower()
 
     def describe(self) -> str:
+        if self.notifier:
+            return f"{self.notifier} {self.address}"
         if self.slack:
             return "slack webhook"
         if self.email:

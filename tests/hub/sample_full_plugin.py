@@ -12,6 +12,7 @@ from hub.pluginapi import EventIn, HubContext, Job, Message, Outcome, PluginSett
 
 calls: list[str] = []
 stored: list[str] = []
+sent: list[tuple[str, str]] = []  # (address, title) of every notification the notifier was given
 
 
 class SampleSettings(msgspec.Struct, forbid_unknown_fields=True):
@@ -51,6 +52,7 @@ class SampleNotifier:
     name = "sample"
 
     async def send(self, hub: HubContext, recipient: Recipient, message: Message) -> Outcome:
+        sent.append((recipient.address, message.title))
         return Outcome("delivered")
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import inspect as sql_inspect
 from hub import cli, hookspecs
 from hub.config import load_settings
 from hub.core import Hub
+from hub.models import now_utc
 from hub.pluginapi import HubContext
 from hub.plugins import PluginError, Plugins
 
@@ -94,6 +95,7 @@ def with_sample_plugin(monkeypatch, tmp_path):
     monkeypatch.setitem(__import__("sys").modules, "tests.hub.sample_full_plugin", sample_full_plugin)
     sample_full_plugin.calls.clear()
     sample_full_plugin.stored.clear()
+    sample_full_plugin.sent.clear()
 
 
 @pytest.fixture
@@ -119,6 +121,25 @@ async def test_every_hook_is_called(client, hub, admin_headers):
     await client.post("/api/v1/events", json={"project": "p", "event": "seen by plugins"}, headers=admin_headers)
     assert sample_full_plugin.stored == ["seen by plugins"]
     assert "sample_full_plugin" in {p.name for p in hub.plugins.info()}
+
+
+async def test_a_rule_routes_to_a_plugins_notifier(client, hub, admin_headers):
+    """A notifier a plugin registers is reached by a `notifier` target; one no plugin registers is refused."""
+    rule = {"targets": [{"notifier": "sample", "address": "ops-room"}]}
+    assert (await client.put("/api/v1/routes/to-sample", json=rule, headers=admin_headers)).status_code == 200
+    unknown = {"targets": [{"notifier": "pager", "address": "ops"}]}
+    refused = await client.put("/api/v1/routes/to-pager", json=unknown, headers=admin_headers)
+    assert refused.status_code == 400 and refused.json()["field"] == "targets[0].notifier", refused.text
+    body = {"project": "p", "event": "Deploy failed", "notify": True}
+    assert (await client.post("/api/v1/events", json=body, headers=admin_headers)).status_code == 201
+    assert await hub.outbox.run_once(now_utc()) == 1
+    assert sample_full_plugin.sent == [("ops-room", "Deploy failed")]
+
+
+def test_a_config_rule_naming_a_notifier_no_plugin_registers_stops_the_hub(settings):
+    routes = '[{name = "r", targets = [{notifier = "pager", address = "ops"}]}]'
+    with pytest.raises(PluginError, match=r"\[\[routes\]\] r: targets\[0\]\.notifier: no notifier `pager`"):
+        Hub(load_settings(environ={"HUB_DATABASE_URL": settings.database.url, "HUB_ROUTES": routes}))
 
 
 async def test_turning_off_a_plugin_with_tables_names_its_revision(client, settings):
