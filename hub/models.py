@@ -27,6 +27,7 @@ ACTION_KEY_PATTERN = r"^[A-Za-z0-9_.-]{1,64}\Z"
 SHORTCODE_PATTERN = r"^:[a-z0-9_+-]{1,48}:\Z"
 
 MAX_TAGS = 32
+MAX_TAG_TEXT = 1024  # characters of a string tag value
 MAX_ACTIONS = 5
 MAX_CONTENT_BYTES = 64 * 1024
 MAX_META_BYTES = 8 * 1024
@@ -231,8 +232,8 @@ class EventIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
                 if not _TAG_KEY.match(key):
                     shown = TAG_KEY_PATTERN.removesuffix("\\Z") + "$"  # as msgspec's own messages show it
                     raise ValueError(f"`tags` keys must match the regex '{shown}': {key!r} does not")
-                if isinstance(value, str) and len(value) > 1024:
-                    raise ValueError(f"`tags.{key}` must be at most 1024 characters")
+                if isinstance(value, str) and len(value) > MAX_TAG_TEXT:
+                    raise ValueError(f"`tags.{key}` must be at most {MAX_TAG_TEXT} characters")
         if self.content is not None and content_size(self.content) > MAX_CONTENT_BYTES:
             raise ValueError(f"`content` must encode to at most {MAX_CONTENT_BYTES} bytes of JSON")
         if nests_deeper_than(self.content, MAX_JSON_DEPTH):

@@ -20,9 +20,9 @@ from litestar.params import FromPath, FromQuery, Parameter
 
 from hub.api.common import api_key, authorize, decode, has_nul, hub_of, nul_problem, project_for, read_body, require
 from hub.api.errors import ErrorBody, describe_validation, refused_field
-from hub.api.filters import SEVERITY_FILTER, build_filter
+from hub.api.filters import SEVERITY_FILTER, build_filter, refuse_unknown
 from hub.api.openapi import json_body
-from hub.db.events import MAX_PAGE, get_children, get_event, list_events
+from hub.db.events import MAX_PAGE, decode_cursor, get_children, get_event, list_events
 from hub.ids import parse_event_id
 from hub.ingest import Draft, draft_from_input
 from hub.models import EventIn, EventOut, Page, ValidationProblem, now_utc
@@ -62,6 +62,9 @@ class EventDetail(msgspec.Struct):
     children: list[EventOut]
     # More children than one answer holds: pass it back as `children_cursor` for the next ones.
     next_children_cursor: str | None = None
+
+
+FEED_PARAMS = ("project", "channel", "tag", "user_id", "severity", "since", "until", "test", "q", "limit", "cursor")
 
 
 class EventsController(Controller):
@@ -155,6 +158,7 @@ class EventsController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 50,
         cursor: FromQuery[str | None] = None,
     ) -> Page:
+        refuse_unknown(request, FEED_PARAMS)
         hub = hub_of(request)
         f = await build_filter(
             hub,
@@ -178,6 +182,8 @@ class EventsController(Controller):
         self, request: Request, event_id: FromPath[str], children_cursor: FromQuery[str | None] = None
     ) -> EventDetail:
         """The children oldest first, 500 at a time; `next_children_cursor` leads to the next ones."""
+        refuse_unknown(request, ("children_cursor",))
+        after = decode_cursor(children_cursor, "children_cursor") if children_cursor else None
         hub = hub_of(request)
         key = api_key(request)
         number = parse_event_id(event_id)
@@ -188,5 +194,5 @@ class EventsController(Controller):
             event = found[0]
             if event.parent_id is not None:
                 return EventDetail(event=event, children=[])
-            children, next_cursor = await get_children(conn, hub.projects, number, children_cursor)
+            children, next_cursor = await get_children(conn, hub.projects, number, after)
         return EventDetail(event=event, children=children, next_children_cursor=next_cursor)

@@ -5,15 +5,18 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from litestar import Request
 from litestar.exceptions import PermissionDeniedException
 
 from hub.auth import ApiKey
 from hub.core import Hub
 from hub.db.events import EventFilter, required_terms
-from hub.models import MAX_TAGS, SEVERITIES, SLUG_PATTERN, ValidationProblem
+from hub.models import MAX_TAG_TEXT, MAX_TAGS, SEVERITIES, SLUG_PATTERN, TAG_KEY_PATTERN, ValidationProblem
 
 
 def parse_tags(tags: list[str] | None) -> list[tuple[str, str]]:
+    """`key:value` pairs, split at the first colon (a value may hold more). A key or value no event can have is
+    refused rather than answered with an empty page: `tag=Env name:prod` is a typo, not a question."""
     if len(tags or ()) > MAX_TAGS:
         raise ValidationProblem(f"at most {MAX_TAGS} `tag` filters (an event has at most {MAX_TAGS} tags)", "tag")
     pairs = []
@@ -21,6 +24,10 @@ def parse_tags(tags: list[str] | None) -> list[tuple[str, str]]:
         key, sep, value = item.partition(":")
         if not sep or not key:
             raise ValidationProblem("`tag` must look like key:value", "tag")
+        if not re.fullmatch(TAG_KEY_PATTERN, key.lower()):
+            raise ValidationProblem(f"`tag` keys are 1 to 64 characters of [a-z0-9_-]: {key!r} is not", "tag")
+        if len(value) > MAX_TAG_TEXT:
+            raise ValidationProblem(f"`tag` values are at most {MAX_TAG_TEXT:,} characters", "tag")
         pairs.append((key.lower(), value))
     return pairs
 
@@ -64,6 +71,13 @@ async def visible_projects(hub: Hub, key: ApiKey, project: str | None) -> list[i
     return [project_id]
 
 
+def refuse_unknown(request: Request, known: tuple[str, ...]) -> None:
+    """A misspelt parameter (`tags=`, `severty=`) would otherwise be ignored, and the whole feed answer it."""
+    for name in request.query_params:
+        if name not in known:
+            raise ValidationProblem(f"`{name}` is not a parameter here; the ones taken are {', '.join(known)}", name)
+
+
 def as_utc(value: datetime | None) -> datetime | None:
     """The time in UTC; one given without an offset is UTC, as an event's `timestamp` is. A time that lies past
     the ends of the calendar in UTC (9999-12-31T23:00-05:00) stands for that end: every event lies within."""
@@ -90,6 +104,9 @@ async def build_filter(
     q: str | None,
 ) -> EventFilter:
     check_slug(channel, "channel")
+    since, until = as_utc(since), as_utc(until)
+    if since and until and since >= until:
+        raise ValidationProblem("`until` must be later than `since`", "until")
     if q:
         required_terms(q)
     return EventFilter(
@@ -100,8 +117,8 @@ async def build_filter(
         tags=parse_tags(tag),
         user_id=user_id,
         severity=parse_severity(severity),
-        since=as_utc(since),
-        until=as_utc(until),
+        since=since,
+        until=until,
         test=test,
         q=q or None,
     )

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.db import schema
 from hub.db.dialect import insert_ignore
 from hub.db.engine import Database
-from hub.ids import id_time
+from hub.ids import first_id_at, id_time
 from hub.models import MAX_FUTURE, ActionOut, EventOut, ValidationProblem, tag_text
 
 MAX_PAGE = 200
@@ -302,6 +302,9 @@ def search_chunk_query(
         id_column = e.id
     if below_id is not None:
         conditions.append(id_column < below_id)
+    if f.since and f.since > id_time(0) + MAX_FUTURE + ID_TIME_SLACK:
+        # No event received before this can be stamped `since` or later: the walk ends there, not at the first id.
+        conditions.append(id_column >= first_id_at(f.since - MAX_FUTURE - ID_TIME_SLACK))
     return query.where(*conditions).order_by(id_column.desc()).limit(size)
 
 
@@ -370,14 +373,14 @@ async def get_event(conn: AsyncConnection, projects: ProjectDirectory, event_id:
 
 
 async def get_children(
-    conn: AsyncConnection, projects: ProjectDirectory, parent_id: int, cursor: str | None = None
+    conn: AsyncConnection, projects: ProjectDirectory, parent_id: int, after: tuple[datetime, int] | None = None
 ) -> tuple[list[EventOut], str | None]:
-    """A context card's events, oldest first, MAX_CHILDREN at a time: the cursor of the next ones, or None."""
+    """A context card's events, oldest first, MAX_CHILDREN at a time, from after the (time, id) of a decoded
+    `children_cursor`: the cursor of the next ones, or None."""
     e = schema.events.c
     query = select(schema.events).where(e.parent_id == parent_id)
-    if cursor:
-        when, last_id = decode_cursor(cursor, "children_cursor")
-        query = query.where(tuple_(e.created_at, e.id) > tuple_(when, last_id))
+    if after:
+        query = query.where(tuple_(e.created_at, e.id) > tuple_(*after))
     rows = (await conn.execute(query.order_by(e.created_at, e.id).limit(MAX_CHILDREN + 1))).mappings().all()
     children = [event_from_row(r, await projects.slug(conn, r["project_id"])) for r in rows[:MAX_CHILDREN]]
     last = rows[MAX_CHILDREN - 1] if len(rows) > MAX_CHILDREN else None

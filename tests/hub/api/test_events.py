@@ -11,6 +11,7 @@ from sqlalchemy import select, text, update
 import hub.db.events
 from hub.db import schema
 from hub.db.events import EventFilter, encode_cursor, feed_query
+from hub.ingest import Draft
 from hub.testing import bearer, make_key
 
 EVENT = {
@@ -735,6 +736,14 @@ async def test_bad_query_parameters_name_the_parameter(client, admin_headers, qu
         ("/api/v1/projects/a%20b/channels", "project", "must be a slug"),
         ("/api/v1/events?" + "&".join(f"tag=k:v{i}" for i in range(33)), "tag", "at most 32 `tag` filters"),
         ("/api/v1/events?q=!!!", "q", "at least one letter or digit"),
+        ("/api/v1/events?tag=plan%20name:pro", "tag", "keys are 1 to 64 characters of [a-z0-9_-]: 'plan name'"),
+        ("/api/v1/events?tag=" + "k" * 65 + ":v", "tag", "keys are 1 to 64 characters"),
+        ("/api/v1/events?tag=k:" + "v" * 1025, "tag", "values are at most 1,024 characters"),
+        ("/api/v1/events?since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z", "until", "later than `since`"),
+        ("/api/v1/events?since=2026-01-01T01:00:00%2B01:00&until=2026-01-01T00:00:00Z", "until", "later than"),
+        ("/api/v1/events?tags=plan:pro", "tags", "not a parameter here; the ones taken are project, channel, tag,"),
+        ("/api/v1/events?severty=critical", "severty", "not a parameter here"),
+        ("/api/v1/events/1?cursor=abc", "cursor", "the ones taken are children_cursor"),
     ],
 )
 async def test_filters_no_event_could_match_are_refused(client, admin_headers, path, field, rule):
@@ -742,6 +751,78 @@ async def test_filters_no_event_could_match_are_refused(client, admin_headers, p
     response = await client.get(path, headers=admin_headers)
     assert response.status_code == 400, response.text
     assert response.json()["field"] == field and rule in response.json()["message"]
+
+
+async def test_tag_filters_read_values_as_stored_text(client, admin_headers):
+    """The value is all after the first colon, compared with the tag as text: numbers in their JSON spelling,
+    booleans as true/false; the key is read without case, as tag keys are lower case."""
+    tags = {"url": "https://x.io:8080/a", "n": 42, "f": 1.5, "ok": True, "city": "Zürich ☃", "note": "a b", "e": ""}
+    stored = (await client.post("/api/v1/events", json={**EVENT, "tags": tags}, headers=admin_headers)).json()
+    for tag, found in [
+        ("url:https://x.io:8080/a", True),
+        ("URL:https://x.io:8080/a", True),
+        ("n:42", True),
+        ("n:42.0", False),
+        ("f:1.5", True),
+        ("ok:true", True),
+        ("ok:True", False),
+        ("city:Zürich ☃", True),
+        ("note:a b", True),
+        ("e:", True),
+    ]:
+        page = await client.get("/api/v1/events", params={"tag": tag}, headers=admin_headers)
+        assert page.status_code == 200, page.text
+        assert [e["id"] for e in page.json()["items"]] == ([stored["id"]] if found else []), tag
+
+
+async def test_since_and_until_compare_the_event_time_not_when_it_was_received(client, admin_headers):
+    """A backfilled event is found by its `timestamp`; `since` takes its own instant, `until` leaves it out."""
+    stamp = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    body = {**EVENT, "timestamp": stamp.isoformat()}
+    stored = (await client.post("/api/v1/events", json=body, headers=admin_headers)).json()
+    at = stamp.isoformat()
+    for params, found in [
+        ({"since": at}, True),
+        ({"until": at}, False),
+        ({"since": (stamp + timedelta(seconds=1)).isoformat()}, False),
+        ({"since": (stamp - timedelta(hours=1)).isoformat(), "until": (stamp + timedelta(hours=1)).isoformat()}, True),
+        ({"since": int(stamp.timestamp())}, True),  # Unix seconds
+        ({"since": at, "q": "subscription"}, True),
+        ({"since": (stamp + timedelta(seconds=1)).isoformat(), "q": "subscription"}, False),
+    ]:
+        page = await client.get("/api/v1/events", params=params, headers=admin_headers)
+        assert page.status_code == 200, page.text
+        assert [e["id"] for e in page.json()["items"]] == ([stored["id"]] if found else []), params
+
+
+async def test_a_search_with_since_finds_events_stamped_ahead_of_their_receipt(hub, client, admin_headers):
+    """The search walk stops at ids received more than 5 minutes (and a second) before `since`: an event received
+    4 minutes before it, stamped 4 minutes ahead, is still found."""
+    since = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    drafts = [
+        Draft(
+            project="p", channel="c", event="needle ahead", created_at=since, received_at=since - timedelta(minutes=4)
+        ),
+        Draft(
+            project="p", channel="c", event="needle before", created_at=since - timedelta(seconds=1), received_at=since
+        ),
+        Draft(project="p", channel="c", event="needle old", created_at=since - timedelta(hours=1), received_at=since),
+        Draft(project="p", channel="c", event="needle after", created_at=since, received_at=since + timedelta(hours=1)),
+    ]
+    for draft in drafts:  # one at a time, so each gets the id of its own `received_at`
+        await hub.ingestor.store([draft])
+    page = await client.get("/api/v1/events", params={"q": "needle", "since": since.isoformat()}, headers=admin_headers)
+    assert sorted(e["event"] for e in page.json()["items"]) == ["needle after", "needle ahead"]
+
+
+async def test_a_children_cursor_is_checked_on_any_event(client, admin_headers):
+    """An event inside a context has no children to page through, but a garbage cursor is still a mistake."""
+    batch = [{"project": "p", "event": f"step {n}", "context_id": "c"} for n in range(2)]
+    results = (await client.post("/api/v1/events/batch", json={"events": batch}, headers=admin_headers)).json()
+    child = results["results"][1]["event"]
+    assert child["parent_id"] is not None
+    response = await client.get(f"/api/v1/events/{child['id']}?children_cursor=garbage", headers=admin_headers)
+    assert response.status_code == 400 and response.json()["field"] == "children_cursor"
 
 
 async def test_empty_project_and_channel_filters_are_no_filter(client, admin_headers):
