@@ -27,7 +27,7 @@ from litestar.params import FromQuery, Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from hub.api.common import api_key, caller, hub_of, require
-from hub.api.filters import SEVERITY_FILTER, as_utc, build_filter
+from hub.api.filters import SEVERITY_FILTER, as_utc, build_filter, refuse_unknown
 from hub.auth import ApiKey
 from hub.core import Hub
 from hub.db.events import EventFilter, events_after
@@ -42,6 +42,7 @@ REPLAY_PAGE = 500
 REPLAY_MAX = 10_000
 # The feed's parameters that mean nothing on a stream, and why. Litestar ignores a query parameter a handler does
 # not declare, so these are looked for by name: refused, rather than silently doing nothing.
+STREAM_PARAMS = ("project", "channel", "tag", "user_id", "severity", "since", "test", "q")
 FEED_ONLY = {
     "until": "which runs on as events come",
     "limit": "which has no pages",
@@ -130,6 +131,7 @@ async def stream(
     """The matching events stored after `Last-Event-ID`, or else since `since`, oldest first; then each new one.
     `until`, `limit` and `cursor`, the feed's, answer 400."""
     refuse_feed_only(request)
+    refuse_unknown(request, STREAM_PARAMS)
     hub = hub_of(request)
 
     async def filter_for(key: ApiKey) -> EventFilter:
