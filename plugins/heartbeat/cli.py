@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from typing import Any
 
+import httpx
 import msgspec
 
 from hub.pluginapi import HubContext, ValidationProblem, plain_patterns
@@ -22,9 +24,14 @@ def _print(value: Any) -> None:
     print(msgspec.json.format(msgspec.json.encode(value)).decode())
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, status: int = 1) -> int:
     print(f"hub: {plain_patterns(message)}", file=sys.stderr)
-    return 1
+    return status
+
+
+def _refuse(message: str) -> int:
+    """Bad input exits 2, as a bad option does: the command line needs changing, not the database."""
+    return _fail(message, 2)
 
 
 def _spec_fields(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
@@ -37,9 +44,12 @@ async def cmd_create(args: argparse.Namespace, hub: HubContext) -> int:
     )
     try:
         spec = msgspec.convert(fields, CheckSpec)
+    except msgspec.ValidationError as exc:
+        return _refuse(str(exc))
+    try:
         async with hub.db.writer.begin() as conn:
             row = await store.create_check(hub.db, conn, spec, origin="api", now=service(hub).now())
-    except (msgspec.ValidationError, store.Conflict) as exc:
+    except store.Conflict as exc:
         return _fail(str(exc))
     _print(store.check_out(row, service(hub).now(), hub.public_url))
     return 0
@@ -80,12 +90,17 @@ async def cmd_update(args: argparse.Namespace, hub: HubContext) -> int:
             _spec_fields(args, ("name", "slug", "channel", "period", "cron", "tz", "grace", "manual_resume")),
             CheckPatch,
         )
+    except msgspec.ValidationError as exc:
+        return _refuse(str(exc))
+    try:
         async with hub.db.writer.begin() as conn:
             row = await store.find_check(conn, args.uuid.lower(), lock=True)
             if row is None:
                 return _fail(f"no check {args.uuid}")
             row = await store.update_check(conn, row, patch)
-    except (msgspec.ValidationError, ValueError, store.Conflict) as exc:
+    except ValueError as exc:  # the patch with the check's own fields: a period and a cron, say
+        return _refuse(str(exc))
+    except store.Conflict as exc:
         return _fail(str(exc))
     _print(store.check_out(row, service(hub).now(), hub.public_url))
     return 0
@@ -112,7 +127,7 @@ async def cmd_keys(args: argparse.Namespace, hub: HubContext) -> int:
     try:
         check_project(args.project)
     except ValidationProblem as exc:
-        return _fail(str(exc))
+        return _refuse(str(exc))
     async with hub.db.writer.begin() as conn:
         row = await store.project_keys(hub.db, conn, args.project.lower(), service(hub).now())
     _print(project_keys_out(hub, row))
@@ -126,6 +141,9 @@ def cmd_run(args: argparse.Namespace, _: None) -> int:
         return 2
     if not args.url:
         print("hub run: no hub URL; pass --url or set HUB_URL", file=sys.stderr)
+        return 2
+    if (problem := _url_problem(args.url)) is not None:
+        print(f"hub run: --url (or HUB_URL): {problem}", file=sys.stderr)
         return 2
     return runner.run(args.url, args.check, command, tail_bytes=args.tail, ping_deadline=args.ping_timeout)
 
@@ -141,25 +159,51 @@ def _tail_bytes(text: str) -> int:
     return count
 
 
+def _url_problem(url: str) -> str | None:
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        return f"{url!r} is not a URL ({exc})"
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return f"{url!r} is not an http:// or https:// URL"
+    return None
+
+
+def _seconds(text: str) -> float:
+    """`--ping-timeout`: a ping needs some time; 0, a negative number or nan would skip every ping unsaid."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a number of seconds") from None
+    if not 0 < seconds < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return seconds
+
+
 def _true_or_false(text: str) -> bool:
     if text not in ("true", "false"):
         raise argparse.ArgumentTypeError(f"give `true` or `false`, not `{text}`")
     return text == "true"
 
 
-def _schedule_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--name")
-    parser.add_argument("--slug", help="default: made from the name")
-    parser.add_argument("--channel", help="channel of the check's events (default: heartbeat)")
-    parser.add_argument("--period", type=int, help="seconds between pings")
+def _schedule_options(parser: argparse.ArgumentParser, *, creating: bool) -> None:
+    """The options of `create`, with their defaults, and of `update`, where an option left out keeps its value."""
+
+    def default(value: str) -> str:
+        return f" (default: {value})" if creating else ""
+
+    parser.add_argument("--name", required=creating, help="what people see")
+    parser.add_argument("--slug", help="the name in slug ping URLs" + default("made from the name"))
+    parser.add_argument("--channel", help="channel of the check's events" + default("heartbeat"))
+    parser.add_argument("--period", type=int, help="seconds between pings (give --period or --cron)")
     parser.add_argument("--cron", help="cron expression, e.g. '0 9 * * 1-5'")
-    parser.add_argument("--tz", help="time zone of the cron expression (default: UTC)")
-    parser.add_argument("--grace", type=int, help="seconds a ping may be late (default: 3600)")
+    parser.add_argument("--tz", help="time zone of the cron expression" + default("UTC"))
+    parser.add_argument("--grace", type=int, help="seconds a ping may be late" + default("3600"))
     parser.add_argument(
         "--manual-resume",
         type=_true_or_false,
         metavar="true|false",
-        help="whether a paused check stays paused when pinged, until resumed (default: false)",
+        help="whether a paused check stays paused when pinged, until resumed" + default("false"),
     )
 
 
@@ -168,42 +212,48 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
         dest="checks_command", required=True
     )
     create = checks.add_parser("create", help="create a check and print it (with its ping URL)")
-    _schedule_options(create)
-    create.add_argument("--project", required=True)
+    _schedule_options(create, creating=True)
+    create.add_argument("--project", required=True, help="the project its events go to")
     create.set_defaults(func=cmd_create)
     listing = checks.add_parser("list", help="list checks: uuid, status, project/slug, name")
-    listing.add_argument("--project")
+    listing.add_argument("--project", help="only this project's checks (default: every project)")
     listing.set_defaults(func=cmd_list)
     update = checks.add_parser("update", help="change a check's name, slug, channel or schedule")
-    update.add_argument("uuid")
-    _schedule_options(update)
+    update.add_argument("uuid", help="the check's UUID")
+    _schedule_options(update, creating=False)
     update.set_defaults(func=cmd_update)
     show = checks.add_parser("show", help="print one check as JSON")
-    show.add_argument("uuid")
+    show.add_argument("uuid", help="the check's UUID")
     show.set_defaults(func=cmd_show)
     for name in ("pause", "resume", "delete"):
         sub = checks.add_parser(name, help=f"{name} a check")
-        sub.add_argument("uuid")
+        sub.add_argument("uuid", help="the check's UUID")
         sub.set_defaults(func=cmd_change)
     keys = checks.add_parser("keys", help="print a project's ping key and badge key (made on first use)")
-    keys.add_argument("project")
+    keys.add_argument("project", help="the checks' project")
     keys.set_defaults(func=cmd_keys)
 
     run = commands.add_parser(
         "run",
         help="run a command as a monitored cron job",
-        description="Ping /start, run the command, ping its exit status with the output's tail; exit with its status.",
+        description="Ping /start, run the command, ping its exit status with the output's tail; exit with its status."
+        " SIGTERM, SIGINT and SIGHUP are passed on to the command.",
+        epilog="exit status: the command's (128 + N if signal N ended it, 127 if it could not start), whether or not"
+        " the pings got through; 2 for bad usage",
     )
-    run.add_argument("--check", required=True, help="the check's UUID")
+    run.add_argument("--check", required=True, help="the check's UUID (or PING_KEY/SLUG)")
     run.add_argument("--url", default=os.environ.get("HUB_URL"), help="the hub's base URL (default: $HUB_URL)")
     run.add_argument(
-        "--tail", type=_tail_bytes, default=runner.DEFAULT_TAIL, help="bytes of output sent with the ping (0: none)"
+        "--tail",
+        type=_tail_bytes,
+        default=runner.DEFAULT_TAIL,
+        help=f"bytes of output sent with the ping, 0 for none (default: {runner.DEFAULT_TAIL})",
     )
     run.add_argument(
         "--ping-timeout",
-        type=float,
+        type=_seconds,
         default=runner.PING_DEADLINE_SECONDS,
-        help=f"seconds each ping may take, retries included (default {runner.PING_DEADLINE_SECONDS:g})",
+        help=f"seconds each ping may take, retries included (default: {runner.PING_DEADLINE_SECONDS:g})",
     )
-    run.add_argument("command_line", nargs=argparse.REMAINDER, metavar="-- command ...")
+    run.add_argument("command_line", nargs=argparse.REMAINDER, metavar="-- command ...", help="the job to run")
     run.set_defaults(func=cmd_run, needs_hub=False)

@@ -3,18 +3,22 @@
 It pings `/start` while the command starts, runs the command with its output passed through, then pings
 `/{exit_status}` with the tail of the output as the body, and exits with the command's own status. The hub being
 unreachable never fails or delays the job: a ping that cannot be delivered within PING_DEADLINE_SECONDS is
-reported on stderr and the job's status still passes through.
+reported on stderr and the job's status still passes through. SIGTERM, SIGINT and SIGHUP are passed on to the
+command, so that a stopped job (systemd, `timeout`, `kill`) still ends in a finishing ping with its status.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import IO
 
 import httpx
@@ -78,6 +82,9 @@ def send_ping(
                     return False
                 return True
             problem = f"answered {response.status_code} {response.text[:200]!r}"
+        except httpx.InvalidURL as exc:  # a --check no URL can hold (a newline): no retry will help
+            problem = str(exc)
+            break
         except httpx.HTTPError as exc:
             problem = str(exc) or type(exc).__name__
             if attempt == ATTEMPTS - 1 or time.monotonic() >= give_up_at:
@@ -86,6 +93,36 @@ def send_ping(
     # The last problem, also when the time ran out between retries (it said only "kept failing" then).
     print(f"hub run: could not ping {url}: {problem}", file=sys.stderr)
     return False
+
+
+FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def _forwarding_signals(process: subprocess.Popen[bytes]) -> Iterator[None]:
+    """Pass the signals that would end `hub run` to the command instead, which decides how to end.
+
+    Ctrl-C in a terminal already reaches the command (it is in the same foreground process group), so SIGINT is
+    not passed on then: a second one would cut short the command's own clean-up."""
+
+    def forward(signum: int, _: object) -> None:
+        if signum == signal.SIGINT and _in_terminal_foreground():
+            return
+        process.send_signal(signum)
+
+    previous = {signum: signal.signal(signum, forward) for signum in FORWARDED_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _in_terminal_foreground() -> bool:
+    try:
+        return os.tcgetpgrp(sys.stdin.fileno()) == os.getpgrp()
+    except (OSError, ValueError):  # no terminal, or no stdin at all
+        return False
 
 
 def run(
@@ -121,11 +158,13 @@ def run(
         ]
         for pump in pumps:
             pump.start()
-        status = process.wait()
-        for pump in pumps:
-            pump.join()
-        # A command killed by a signal reports 128 + the signal's number, as shells do.
-        exit_status = status if status >= 0 else 128 - status
-        starting.join()
-        send_ping(client, f"{ping_url}/{exit_status}?rid={rid}", tail.value(), ping_deadline)
+        # Until the finishing ping is sent: a signal after the command ended must not cut it short.
+        with _forwarding_signals(process):
+            status = process.wait()
+            for pump in pumps:
+                pump.join()
+            # A command killed by a signal reports 128 + the signal's number, as shells do.
+            exit_status = status if status >= 0 else 128 - status
+            starting.join()
+            send_ping(client, f"{ping_url}/{exit_status}?rid={rid}", tail.value(), ping_deadline)
     return exit_status

@@ -66,19 +66,23 @@ def test_list_by_project_ignores_case(hub_cli):
 
 def test_keys_of_a_project_that_is_no_slug_are_refused(hub_cli):
     code, out, err = hub_cli("checks", "keys", "bad proj")
-    assert code == 1 and "letters, digits" in err and out == ""
+    assert code == 2 and "letters, digits" in err and out == ""
 
 
 def test_bad_input_is_reported(hub_cli):
+    """Bad input exits 2, as a bad option and every other command's bad input do (it was 1, as for a conflict)."""
     code, _, err = hub_cli(
         "checks", "create", "--name", "x", "--project", "ops", "--period", "60", "--cron", "* * * * *"
     )
-    assert code == 1 and "give one, not both" in err
+    assert code == 2 and "give one, not both" in err
     code, _, err = hub_cli(
         "checks", "create", "--name", "x", "--project", "ops", "--cron", "0 0 * * *", "--tz", "Moon/Base"
     )
-    assert code == 1 and "`tz`" in err
-    hub_cli("checks", "create", "--name", "x", "--project", "ops")
+    assert code == 2 and "`tz`" in err
+    code, out, _ = hub_cli("checks", "create", "--name", "x", "--project", "ops")
+    uuid = json.loads(out)["uuid"]
+    code, _, err = hub_cli("checks", "update", uuid, "--tz", "Moon/Base")
+    assert code == 2 and "`tz`" in err
     code, _, err = hub_cli("checks", "create", "--name", "x", "--project", "ops")
     assert code == 1 and "already has a check with slug `x`" in err
 

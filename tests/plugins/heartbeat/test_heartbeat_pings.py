@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import uuid as uuids
 from pathlib import Path
 
@@ -344,3 +347,80 @@ def test_the_api_examples_in_the_docs_create_their_checks(live, tmp_path):
     assert done.returncode == 0, done.stderr
     names = {c["name"]: c for c in api.get("/api/v1/checks?project=ops").json()["items"]}
     assert (names["Queue worker"]["period"], names["Morning report"]["cron"]) == (300, "0 9 * * 1-5")
+
+
+@pytest.mark.parametrize(("signal_number", "status"), [(signal.SIGTERM, 7), (signal.SIGINT, 130)])
+def test_hub_run_passes_a_stop_signal_to_the_job_and_still_pings(live, tmp_path, signal_number, status):
+    """`kill`, `timeout` or systemd stopping `hub run` ended it at once: the job ran on orphaned, and no ping said
+    the run had ended. The job traps SIGTERM (and exits 7); SIGINT ends it (130)."""
+    server, api, check = live
+    started = tmp_path / "started"
+    job = f"trap 'echo stopped; exit 7' TERM; touch {started}; while :; do sleep 0.1; done"
+    process = subprocess.Popen(
+        [str(HUB_CLI), "run", "--check", check["uuid"], "--", "sh", "-c", job],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "HUB_URL": server.url},
+        start_new_session=True,  # no terminal: a signal reaches `hub run` only, as from systemd or cron
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal_number)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # the job too, if it was left running
+    assert process.returncode == status, stderr
+    assert stdout == ("stopped\n" if signal_number == signal.SIGTERM else "")
+    finish = pings(api, check)[-1]
+    assert (finish["kind"], finish["exit_status"]) == ("fail", status)
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (["--ping-timeout", "0"], "--ping-timeout: must be a positive number of seconds"),
+        (["--ping-timeout", "nan"], "--ping-timeout: must be a positive number of seconds"),
+        (["--url", "http://[::1"], "--url (or HUB_URL): 'http://[::1' is not a URL"),
+        (["--url", "hub.example.com"], "--url (or HUB_URL): 'hub.example.com' is not an http:// or https:// URL"),
+    ],
+)
+def test_hub_run_refuses_options_that_would_lose_every_ping(tmp_path, options, said):
+    """`--ping-timeout 0` (or nan) skipped both pings, and `--url http://[::1` ended in a traceback and exit 1,
+    after the job had run: now the job does not run, as without any URL."""
+    ran = tmp_path / "ran"
+    done = subprocess.run(
+        [
+            str(HUB_CLI),
+            "run",
+            "--check",
+            str(uuids.uuid4()),
+            "--url",
+            "http://127.0.0.1:9",
+            *options,
+            "--",
+            "touch",
+            ran,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and said in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert not ran.exists()
+
+
+def test_hub_run_passes_the_status_through_when_the_check_makes_no_url():
+    """A newline in `--check` raised httpx.InvalidURL out of the finishing ping: a traceback, and exit 1, not 3."""
+    done = subprocess.run(
+        [str(HUB_CLI), "run", "--check", "a\nb", "--url", "http://127.0.0.1:9", "--", "sh", "-c", "exit 3"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 3 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.count("hub run: could not ping") == 2 and "non-printable" in done.stderr
