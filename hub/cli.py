@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import math
 import os
 import signal
+import socket
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -53,6 +55,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if value is not None:
             os.environ[f"HUB_SERVER_{name}"] = str(value)
     settings = _settings(args)
+    if (problem := _cannot_listen(settings.server.host, settings.server.port)) is not None:
+        print(f"hub: {problem}", file=sys.stderr)
+        return 1
 
     async def prepare() -> tuple[int, int]:
         hub = Hub(settings)
@@ -88,6 +93,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=10,
     )
     return 0
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the server could not listen on host:port, found before the banner says it listens there (uvicorn's own
+    message comes after it, and exits 3)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As uvicorn binds: a port a hub stopped just now (in TIME_WAIT) is free to it, so not "in use" here either.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is in use (another hub?); choose another with --port or HUB_SERVER_PORT"
+            return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    return None
 
 
 def _safe_url(url: str) -> str:
@@ -277,6 +298,9 @@ def cmd_send(args: argparse.Namespace) -> int:
             body[name] = getattr(args, name)
     if args.tag:
         body["tags"] = dict(args.tag)
+    if args.url and (problem := _url_problem(args.url)) is not None:
+        print(f"hub: --url (or HUB_URL): {problem}", file=sys.stderr)
+        return 2
     url = args.url or _hub_url(_settings(args))
     try:
         response = httpx.post(
@@ -288,27 +312,52 @@ def cmd_send(args: argparse.Namespace) -> int:
     except httpx.HTTPError as exc:
         print(f"hub: could not reach {url}: {exc}", file=sys.stderr)
         return 1
-    if response.is_success:
-        print(response.json()["id"])
+    answer = _json_object(response)
+    if response.is_success and isinstance(answer.get("id"), str):
+        print(answer["id"])
         return 0
-    try:
-        message = response.json().get("message", response.text)
-    except ValueError:
-        message = response.text
-    print(f"hub: {response.status_code}: {message}", file=sys.stderr)
+    message = answer.get("message") or " ".join(response.text.split())[:200] or response.reason_phrase
+    if response.is_success:  # a proxy's page, or another server at that URL
+        message = f"not an event id: {message}"
+    print(f"hub: {response.status_code} from {url}: {message}", file=sys.stderr)
     return 1
 
 
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    try:
+        answer = response.json()
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def _url_problem(url: str) -> str | None:
+    """What is wrong with a hub's base URL from the command line or the environment, if anything."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        return f"{url!r} is not a URL ({exc})"
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return f"{url!r} is not an http:// or https:// URL"
+    return None
+
+
+JSON_HELP = "print one JSON array instead of tab-separated lines"
+EXIT_STATUSES = (
+    "exit status: 0 done, 1 it could not be done (not found, conflict, hub unreachable or refusing), 2 bad usage"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hub", description="A self-hosted observability hub.")
+    parser = argparse.ArgumentParser(prog="hub", description="A self-hosted observability hub.", epilog=EXIT_STATUSES)
     parser.add_argument("--version", action="version", version=f"hub {__version__}")
     parser.add_argument("--config", help="TOML settings file (default: $HUB_CONFIG, else built-in defaults)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the hub")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--workers", type=int)
+    serve.add_argument("--host", help="address to listen on (default: [server] host, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: [server] port, 8000)")
+    serve.add_argument("--workers", type=int, help="processes (default: [server] workers, 1)")
     serve.set_defaults(func=cmd_serve)
 
     commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(func=cmd_migrate)
@@ -318,38 +367,40 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--scope", action="append", choices=["ingest", "read", "act", "admin"], help="repeatable; default ingest"
     )
-    create.add_argument("--project", help="bind the key to one project")
-    create.add_argument("--name", default="unnamed")
-    create.add_argument("--rate-limit", type=float, help="requests per second for this key")
+    create.add_argument("--project", help="bind the key to one project (default: every project)")
+    create.add_argument("--name", default="unnamed", help="a label for people (default: unnamed)")
+    create.add_argument(
+        "--rate-limit", type=float, help="requests per second for this key (default: [ingest] rate_limit_per_key)"
+    )
     create.set_defaults(func=cmd_keys_create)
     listing = keys.add_parser("list", help="list keys (never their secrets)")
-    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--json", action="store_true", help=JSON_HELP)
     listing.set_defaults(func=cmd_keys_list)
     revoke = keys.add_parser("revoke", help="revoke a key by id")
-    revoke.add_argument("id")
+    revoke.add_argument("id", help="the key's id, as `keys list` shows it")
     revoke.set_defaults(func=cmd_keys_revoke)
 
     plugins = commands.add_parser("plugins", help="list loaded plugins, their versions and hooks")
-    plugins.add_argument("--json", action="store_true")
+    plugins.add_argument("--json", action="store_true", help=JSON_HELP)
     plugins.set_defaults(func=cmd_plugins)
 
     sources = commands.add_parser("sources", help="manage webhook sources").add_subparsers(
         dest="sources_command", required=True
     )
     listing = sources.add_parser("list", help="list sources (never their secrets)")
-    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--json", action="store_true", help=JSON_HELP)
     listing.set_defaults(func=cmd_sources_list)
     add = sources.add_parser("add", help="create or update a source; prints its URL")
     add.add_argument("plugin", help="the source type, e.g. stripe or github")
     add.add_argument("name", help="the last part of the URL /hooks/PLUGIN/NAME")
     add.add_argument("--project", help="project its events go to (required for a new source)")
-    add.add_argument("--channel", help="override the channel the plugin picks")
-    add.add_argument("--secret", action="append", default=[], help="signing secret; repeat for several")
+    add.add_argument("--channel", help="override the channel the plugin picks (default: the plugin's)")
+    add.add_argument("--secret", action="append", default=[], help="signing secret (required); repeat for several")
     add.add_argument("--keep-old-secrets", action="store_true", help="rotate: add the new secret, keep the old ones")
     add.set_defaults(func=cmd_sources_add)
     remove = sources.add_parser("remove", help="delete a source")
-    remove.add_argument("plugin")
-    remove.add_argument("name")
+    remove.add_argument("plugin", help="the source type")
+    remove.add_argument("name", help="the source's name")
     remove.set_defaults(func=cmd_sources_remove)
 
     from hub.actions.cli import add_action_commands
@@ -362,16 +413,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     send = commands.add_parser("send", help="post an event to a running hub")
     send.add_argument("--url", default=os.environ.get("HUB_URL"), help="default: $HUB_URL, else the configured hub")
-    send.add_argument("--key", default=os.environ.get("HUB_KEY"))
-    send.add_argument("--project")
-    send.add_argument("--channel", default="general")
-    send.add_argument("--event", required=True)
-    send.add_argument("--description")
-    send.add_argument("--icon")
-    send.add_argument("--user-id", dest="user_id")
-    send.add_argument("--severity", choices=["info", "warning", "critical"])
+    send.add_argument(
+        "--key", default=os.environ.get("HUB_KEY"), help="an API key with ingest scope (default: $HUB_KEY)"
+    )
+    send.add_argument("--project", help="required unless the key is bound to a project")
+    send.add_argument("--channel", default="general", help="default: general")
+    send.add_argument("--event", required=True, help="what happened, e.g. 'Deploy finished'")
+    send.add_argument("--description", help="longer text")
+    send.add_argument("--icon", help="an emoji")
+    send.add_argument("--user-id", dest="user_id", help="the user it happened to")
+    send.add_argument("--severity", choices=["info", "warning", "critical"], help="default: info")
     send.add_argument("--tag", action="append", type=_parse_tag, help="key=value, repeatable")
-    send.add_argument("--notify", action="store_true")
+    send.add_argument("--notify", action="store_true", help="ask the routing rules to notify people")
     send.set_defaults(func=cmd_send)
     return parser
 
@@ -454,7 +507,14 @@ def _plugin_command(func: Callable[..., Any], needs_hub: bool | None) -> Callabl
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:  # Ctrl-C while loading or at a prompt: the usual status, no traceback
+        print(file=sys.stderr)
+        return 128 + signal.SIGINT
+
+
+def _main(argv: list[str]) -> int:
     parser = build_parser()
     if (error := _add_plugin_commands(parser, argv)) is not None:
         commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))

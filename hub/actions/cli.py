@@ -40,9 +40,9 @@ def add_action_commands(commands: argparse._SubParsersAction) -> None:  # type: 
     actions = commands.add_parser("actions", help="action signing secrets and self-service actions")
     sub = actions.add_subparsers(dest="actions_command", required=True)
     secret = sub.add_parser("secret", help="print a project's action signing secret (whsec_...)")
-    secret.add_argument("project")
+    secret.add_argument("project", help="a project with events, or one a self-service action names")
     secret.add_argument("--rotate", action="store_true", help="make a new one; the old one signs for a grace period")
     secret.set_defaults(func=actions_secret, needs_hub=False)
-    sub.add_parser("list", help="self-service actions from the config file").set_defaults(
+    sub.add_parser("list", help="self-service actions from the config file: name, project, teams, label").set_defaults(
         func=actions_list, needs_hub=False
     )

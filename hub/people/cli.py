@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from hub.accounts import find_login, set_password
+from hub.cli import JSON_HELP
 from hub.models import plain_patterns
 from hub.password_prompt import read_new_password
 from hub.people.models import Quiet, TeamIn, UserIn, UserPatch
@@ -25,7 +26,10 @@ def run_with_hub(args: argparse.Namespace, work: Work) -> int:
 
     try:
         return _run_with_hub(_settings(args), work)
-    except (msgspec.ValidationError, ValueError, Conflict) as exc:
+    except Conflict as exc:  # the input is fine, the database holds something in its way
+        print(f"hub: {exc}", file=sys.stderr)
+        return 1
+    except (msgspec.ValidationError, ValueError) as exc:
         print(f"hub: {plain_patterns(str(exc))}", file=sys.stderr)
         return 2
 
@@ -35,8 +39,11 @@ def _quiet(text: str | None) -> Quiet | None:
         return None
     start, sep, end = text.partition("-")
     if not sep:
-        raise ValueError("quiet hours look like 22:00-07:00")
-    return msgspec.convert({"start": start, "end": end}, Quiet)
+        raise ValueError(f"--quiet: quiet hours look like 22:00-07:00, not {text!r}")
+    try:
+        return msgspec.convert({"start": start, "end": end}, Quiet)
+    except msgspec.ValidationError as exc:  # named after the option, not the API's `$.start`
+        raise ValueError(f"--quiet {text!r}: {plain_patterns(str(exc))}") from None
 
 
 def users_add(args: argparse.Namespace, _: object = None) -> int:
@@ -200,11 +207,13 @@ def teams_remove(args: argparse.Namespace, _: object = None) -> int:
 def add_people_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     users = commands.add_parser("users", help="manage users").add_subparsers(dest="users_command", required=True)
     add = users.add_parser("add", aliases=["create"], help="create a user (asks for a web app password); prints its id")
-    add.add_argument("email")
-    add.add_argument("--name")
-    add.add_argument("--role", default="member", choices=["admin", "member", "viewer"])
-    add.add_argument("--timezone", default="UTC", help="IANA zone, e.g. Europe/Berlin")
-    add.add_argument("--quiet", help="quiet hours in the user's zone, e.g. 22:00-07:00")
+    add.add_argument("email", help="the user's email, which they sign in with")
+    add.add_argument("--name", help="default: the part of the email before @")
+    add.add_argument(
+        "--role", default="member", choices=["admin", "member", "viewer"], help="web app role (default: member)"
+    )
+    add.add_argument("--timezone", default="UTC", help="IANA zone, e.g. Europe/Berlin (default: UTC)")
+    add.add_argument("--quiet", help="quiet hours in the user's zone, e.g. 22:00-07:00 (default: none)")
     add.add_argument("--project", action="append", default=[], help="receives this project's notifications; repeat")
     add.add_argument("--team", action="append", default=[], help="member of this team; repeat")
     add.add_argument("--password-stdin", action="store_true", help="read the web app password from stdin")
@@ -215,34 +224,34 @@ def add_people_commands(commands: argparse._SubParsersAction) -> None:  # type: 
     password.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     password.set_defaults(func=users_password, needs_hub=False)
     upd = users.add_parser("update", help="change a user (by id or email)")
-    upd.add_argument("user")
-    upd.add_argument("--name")
-    upd.add_argument("--role", choices=["admin", "member", "viewer"])
-    upd.add_argument("--timezone")
+    upd.add_argument("user", help="id or email")
+    upd.add_argument("--name", help="an option left out keeps its value")
+    upd.add_argument("--role", choices=["admin", "member", "viewer"], help="web app role")
+    upd.add_argument("--timezone", help="IANA zone, e.g. Europe/Berlin")
     upd.add_argument("--quiet", help='22:00-07:00, or "" to clear')
     upd.add_argument("--project", action="append", help="replaces the user's projects; repeat")
     upd.set_defaults(func=users_update, needs_hub=False)
-    listing = users.add_parser("list", help="list users")
-    listing.add_argument("--json", action="store_true")
+    listing = users.add_parser("list", help="list users: id, email, name, role, timezone, quiet hours, teams")
+    listing.add_argument("--json", action="store_true", help=JSON_HELP)
     listing.set_defaults(func=users_list, needs_hub=False)
     remove = users.add_parser("remove", help="delete a user (by id or email)")
-    remove.add_argument("user")
+    remove.add_argument("user", help="id or email")
     remove.set_defaults(func=users_remove, needs_hub=False)
 
     teams = commands.add_parser("teams", help="manage teams").add_subparsers(dest="teams_command", required=True)
     add = teams.add_parser("add", help="create a team")
-    add.add_argument("slug")
-    add.add_argument("--name")
+    add.add_argument("slug", help="the team's short name, used in routing rules")
+    add.add_argument("--name", help="default: the slug")
     add.add_argument("--member", action="append", default=[], help="user id or email; repeat")
     add.set_defaults(func=teams_add, needs_hub=False)
-    listing = teams.add_parser("list", help="list teams and members")
-    listing.add_argument("--json", action="store_true")
+    listing = teams.add_parser("list", help="list teams: slug, name, members")
+    listing.add_argument("--json", action="store_true", help=JSON_HELP)
     listing.set_defaults(func=teams_list, needs_hub=False)
     for name in ("add-member", "remove-member"):
         member = teams.add_parser(name, help=f"{name.split('-')[0]} a user (id or email)")
-        member.add_argument("slug")
-        member.add_argument("user")
+        member.add_argument("slug", help="the team")
+        member.add_argument("user", help="id or email")
         member.set_defaults(func=teams_member, needs_hub=False)
     remove = teams.add_parser("remove", help="delete a team")
-    remove.add_argument("slug")
+    remove.add_argument("slug", help="the team")
     remove.set_defaults(func=teams_remove, needs_hub=False)

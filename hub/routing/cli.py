@@ -63,9 +63,11 @@ def routes_test(args: argparse.Namespace, _: object = None) -> int:
 
 def add_routing_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     routes = commands.add_parser("routes", help="routing rules").add_subparsers(dest="routes_command", required=True)
-    routes.add_parser("list", help="rules in evaluation order").set_defaults(func=routes_list, needs_hub=False)
+    routes.add_parser("list", help="rules in evaluation order: name, origin (config or api), targets").set_defaults(
+        func=routes_list, needs_hub=False
+    )
     test = routes.add_parser("test", help="show which rules an event (a JSON file, as POSTed) matches and why")
     test.add_argument("event", help="path to the event JSON")
-    test.add_argument("--source", default="api", help="as if this source stored it: stripe, github... (default api)")
-    test.add_argument("--json", action="store_true")
+    test.add_argument("--source", default="api", help="as if this source stored it: stripe, github... (default: api)")
+    test.add_argument("--json", action="store_true", help="print the verdicts as one JSON object")
     test.set_defaults(func=routes_test, needs_hub=False)

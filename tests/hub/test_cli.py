@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -261,3 +262,91 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path, args):
     _, stderr = process.communicate(timeout=60)
     assert b"Traceback" not in stderr and b"Exception ignored" not in stderr, stderr.decode()
     assert process.returncode == 141  # as a shell reports a command that SIGPIPE ended
+
+
+def _every_command(parser: argparse.ArgumentParser, words: tuple[str, ...] = ()):
+    yield words, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _every_command(sub, (*words, name))
+
+
+def test_help_explains_every_option_and_argument(tmp_path):
+    """`hub serve --help` listed `--host HOST`, `--port PORT` and `--workers WORKERS` and nothing else about them."""
+    parser = cli.build_parser()
+    assert cli._add_plugin_commands(parser, []) is None
+    unexplained = [
+        f"hub {' '.join(words)} {action.option_strings[0] if action.option_strings else action.dest}"
+        for words, command in _every_command(parser)
+        for action in command._actions
+        if not action.help and not isinstance(action, argparse._SubParsersAction)
+    ]
+    assert unexplained == []
+    assert "exit status" in run(["--help"], tmp_path).stdout
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "said"),
+    [
+        (502, b"<html>\n<h1>Bad Gateway</h1>\n</html>", "502 from http://127.0.0.1:"),
+        (500, b'["not", "an", "object"]', '["not", "an", "object"]'),
+        (200, b"<html>a web page</html>", "not an event id"),
+        (201, b'{"ok": true}', "not an event id"),
+        (302, b"", "Found"),
+    ],
+)
+def test_send_reports_an_answer_that_is_no_event_in_one_line(tmp_path, status, body, said):
+    """A proxy's error page or another server at the URL ended in a traceback (`'list' object has no attribute
+    'get'`, `KeyError: 'id'`, a JSONDecodeError), or in a bare "302: "."""
+    with LoopbackServer(lambda _: (status, {"Content-Type": "text/html"}, body)) as peer:
+        sent = run(["send", "--url", peer.url, "--key", "k", "--event", "x"], tmp_path)
+    assert (sent.returncode, sent.stdout) == (1, "")
+    assert len(sent.stderr.splitlines()) == 1 and said in sent.stderr, sent.stderr
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "127.0.0.1:8795", "ftp://example.com"])
+def test_send_refuses_a_url_that_is_no_hub_url(tmp_path, url):
+    """`http://[::1` ended in an httpx.InvalidURL traceback; the others waited for a connection that never came."""
+    for args, env in ((["--url", url], {}), ([], {"HUB_URL": url})):
+        sent = run(["send", *args, "--key", "k", "--event", "x"], tmp_path, env)
+        assert sent.returncode == 2 and "--url (or HUB_URL)" in sent.stderr and "Traceback" not in sent.stderr
+
+
+def test_serve_on_a_port_in_use_says_so_before_claiming_to_listen(tmp_path):
+    """It printed "listening on ..." and then uvicorn's "[Errno 98] error while attempting to bind", exit 3."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = run(["serve"], tmp_path, {"HUB_CONFIG": "", "HUB_SERVER_PORT": str(port)})
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"hub: port {port} on 127.0.0.1 is in use (another hub?); choose another with --port or HUB_SERVER_PORT\n"
+    )
+    assert not (tmp_path / "hub.db").exists()
+
+
+def test_ctrl_c_at_the_password_prompt_ends_quietly(tmp_path):
+    """Ctrl-C at `hub users password`'s prompt (or while the plugins load) printed a KeyboardInterrupt traceback."""
+    import pty
+    import select
+
+    terminal, stdin = pty.openpty()
+    process = subprocess.Popen(
+        [*HUB, "users", "password", "ada@example.com"],
+        cwd=tmp_path,
+        env={**os.environ, "HUB_CONFIG": ""},
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # no /dev/tty of this test's: getpass prompts on stderr
+    )
+    os.close(stdin)
+    prompt, deadline = b"", time.monotonic() + 60
+    while b"Password" not in prompt and time.monotonic() < deadline:
+        if select.select([process.stderr], [], [], 1)[0]:
+            prompt += os.read(process.stderr.fileno(), 1024)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    os.close(terminal)
+    assert b"Password" in prompt
+    assert process.returncode == 130 and b"Traceback" not in stderr, stderr.decode()

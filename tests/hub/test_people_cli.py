@@ -34,7 +34,7 @@ def test_users_and_teams_from_the_shell(shell):
     assert code == 0, err
     ada_id = out.strip()
     assert shell("users", "add", "bob@example.com", "--role", "viewer", "--no-password")[0] == 0
-    assert shell("users", "add", "ada@example.com", "--no-password")[0] == 2  # already exists
+    assert shell("users", "add", "ada@example.com", "--no-password")[0] == 1  # already exists: not bad usage
 
     assert shell("teams", "add", "ops", "--name", "Operations", "--member", "ada@example.com")[0] == 0
     assert shell("teams", "add-member", "ops", "bob@example.com")[0] == 0
@@ -101,3 +101,13 @@ def test_a_pattern_is_shown_as_people_write_it(shell):
     """It read '^[^@\\\\s]+@...\\\\Z': Python's repr of the pattern, every backslash doubled, and `\\Z` for `$`."""
     code, _, err = shell("users", "add", "not-an-address", "--no-password")
     assert code == 2 and "regex '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$'" in err, err
+
+
+@pytest.mark.parametrize(
+    ("quiet", "rule"),
+    [("nonsense", "look like 22:00-07:00"), ("25:00-07:00", "regex"), ("22:00-22:00", "must differ")],
+)
+def test_bad_quiet_hours_name_the_option(shell, quiet, rule):
+    """It said "at `$.start`", a field of the API's body that no option of the command is called."""
+    code, out, err = shell("users", "add", "ada@example.com", "--no-password", "--quiet", quiet)
+    assert (code, out) == (2, "") and err.startswith("hub: --quiet") and rule in err, err
