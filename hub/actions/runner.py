@@ -307,7 +307,7 @@ class ActionRunner:
                     )
                 )
         except IntegrityError:
-            async with self.hub.db.writer.connect() as conn:
+            async with self.hub.db.reader.connect() as conn:  # a read: no need to wait for the writer's connection
                 other = (await conn.execute(select(r.actor, r.created_at).where(same).limit(1))).first()
             if other is None:  # not the unique index (the event was deleted meanwhile, say)
                 raise
