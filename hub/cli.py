@@ -22,7 +22,7 @@ import msgspec
 
 from hub import __version__
 from hub.config import ConfigError, Settings, load_settings
-from hub.models import plain_patterns
+from hub.models import hub_url_problem, plain_patterns
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -298,7 +298,7 @@ def cmd_send(args: argparse.Namespace) -> int:
             body[name] = getattr(args, name)
     if args.tag:
         body["tags"] = dict(args.tag)
-    if args.url and (problem := _url_problem(args.url)) is not None:
+    if args.url and (problem := hub_url_problem(args.url)) is not None:
         print(f"hub: --url (or HUB_URL): {problem}", file=sys.stderr)
         return 2
     url = args.url or _hub_url(_settings(args))
@@ -329,17 +329,6 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return answer if isinstance(answer, dict) else {}
-
-
-def _url_problem(url: str) -> str | None:
-    """What is wrong with a hub's base URL from the command line or the environment, if anything."""
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL as exc:
-        return f"{url!r} is not a URL ({exc})"
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        return f"{url!r} is not an http:// or https:// URL"
-    return None
 
 
 JSON_HELP = "print one JSON array instead of tab-separated lines"

@@ -171,6 +171,17 @@ def url_problem(url: str) -> str | None:
     return None if parsed.host else "it names no host"
 
 
+def hub_url_problem(url: str) -> str | None:
+    """What is wrong with a hub's base URL given to a command (`--url`, `HUB_URL`), if anything."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        return f"{url!r} is not a URL ({exc})"
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return f"{url!r} is not an http:// or https:// URL"
+    return None
+
+
 class ActionIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     label: Annotated[str, msgspec.Meta(min_length=1, max_length=48)]
     url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+\Z", max_length=2048)]

@@ -8,10 +8,9 @@ import os
 import sys
 from typing import Any
 
-import httpx
 import msgspec
 
-from hub.pluginapi import HubContext, ValidationProblem, plain_patterns
+from hub.pluginapi import HubContext, ValidationProblem, hub_url_problem, plain_patterns
 
 from . import runner, store
 from .api import project_keys_out
@@ -142,7 +141,7 @@ def cmd_run(args: argparse.Namespace, _: None) -> int:
     if not args.url:
         print("hub run: no hub URL; pass --url or set HUB_URL", file=sys.stderr)
         return 2
-    if (problem := _url_problem(args.url)) is not None:
+    if (problem := hub_url_problem(args.url)) is not None:
         print(f"hub run: --url (or HUB_URL): {problem}", file=sys.stderr)
         return 2
     return runner.run(args.url, args.check, command, tail_bytes=args.tail, ping_deadline=args.ping_timeout)
@@ -157,16 +156,6 @@ def _tail_bytes(text: str) -> int:
     if count < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more (0 sends no output), not {count}")
     return count
-
-
-def _url_problem(url: str) -> str | None:
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL as exc:
-        return f"{url!r} is not a URL ({exc})"
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        return f"{url!r} is not an http:// or https:// URL"
-    return None
 
 
 def _seconds(text: str) -> float:
