@@ -40,9 +40,10 @@ RECHECK_SECONDS = 5.0
 # further behind than that, the stream ends and the client's next reconnection carries on from where this one got to.
 REPLAY_PAGE = 500
 REPLAY_MAX = 10_000
+# What the stream takes; any other parameter is refused (a misspelt filter would stream every event).
+STREAM_PARAMS = ("project", "channel", "tag", "user_id", "severity", "since", "test", "q")
 # The feed's parameters that mean nothing on a stream, and why. Litestar ignores a query parameter a handler does
 # not declare, so these are looked for by name: refused, rather than silently doing nothing.
-STREAM_PARAMS = ("project", "channel", "tag", "user_id", "severity", "since", "test", "q")
 FEED_ONLY = {
     "until": "which runs on as events come",
     "limit": "which has no pages",
