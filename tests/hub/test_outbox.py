@@ -551,14 +551,16 @@ async def test_a_backlog_that_outlasts_its_lease_is_still_sent_once(client, hub,
     """Deliveries waiting their turn at a slow host stay claimed for longer than a lease: the process renews the
     leases of the rows it holds, so its next claims do not hand them out again to be sent a second time."""
     settings.delivery.concurrency = 4
-    settings.delivery.lease_seconds = 1  # below the settings' own minimum, to keep the test short
+    # Below the settings' own minimum, to keep the test short; 2 s, not 1, so that a renewal late by most of a
+    # second on a busy machine (the event loop starved under a full CI run) still comes in time.
+    settings.delivery.lease_seconds = 2
     settings.delivery.interval_seconds = 0.1
     await hub.outbound.aclose()
     hub.outbound = OutboundClient(allow=["127.0.0.1"], timeout=2, max_connections_per_host=1)
     counting, slow_seen = counting_server()
 
     def slow(received: Received):
-        time.sleep(0.25)  # one at a time: ten of them take 2.5 s, two and a half leases
+        time.sleep(0.5)  # one at a time: ten of them take 5 s, two and a half leases
         return counting(received)
 
     with LoopbackServer(slow) as slow_server:
