@@ -67,7 +67,6 @@ CLAIMED = (
     D.budget_from,
     D.notification_id,
     D.next_attempt_at,
-    D.lease_until,
 )
 
 
@@ -292,23 +291,8 @@ class Outbox:
             log.exception("renewing the leases of %d claimed deliveries failed; the next drain tries again", len(ids))
 
     async def _claim(self, now: datetime, limit: int, skip: list[Receiver] | None = None) -> list[Any]:
-        """Mark up to `limit` due deliveries as sending here, oldest first, except those to the `skip` receivers.
-
-        On SQLite the due rows are found outside the write lock (a walk past a skipped receiver's backlog must not
-        stall ingest), then those still due are claimed under it: another process may have claimed some since.
-        """
-        db = self.hub.db
-        if db.is_sqlite:
-            async with db.reader.connect() as conn:
-                ids = [row.id for row in await _due(conn, now, limit, skip)]
-            if not ids:
-                return []
-            async with db.writer.begin() as conn:
-                rows = [row for row in (await conn.execute(select(*CLAIMED).where(D.id.in_(ids)))) if _is_due(row, now)]
-                rows = sorted(rows, key=_oldest_first) or await _due(conn, now, limit, skip)  # all taken: again
-                await self._mark_sending(conn, rows, now)
-            return rows
-        async with db.writer.begin() as conn:
+        """Mark up to `limit` due deliveries as sending here, oldest first, except those to the `skip` receivers."""
+        async with self.hub.db.writer.begin() as conn:
             rows = await _due(conn, now, limit, skip)
             await self._mark_sending(conn, rows, now)
         return rows
@@ -513,11 +497,6 @@ async def _due(conn: AsyncConnection, now: datetime, limit: int, skip: list[Rece
             query = query.with_for_update(skip_locked=True)
         found += (await conn.execute(query)).all()
     return sorted(found, key=_oldest_first)[:limit]
-
-
-def _is_due(row: Any, now: datetime) -> bool:
-    after = DUE_AFTER.get(row.state)
-    return after is not None and getattr(row, after.name) <= now
 
 
 def _oldest_first(row: Any) -> tuple[datetime, int]:
