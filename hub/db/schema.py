@@ -372,8 +372,10 @@ notifications = Table(
     Column("event_count", Integer, nullable=False),
     Column("group_key", String(512), nullable=True),
     Column("fingerprint", String(64), nullable=True),
-    # Events of the same group arriving before this instant join this notification.
+    # Events of the same group arriving before this instant join this notification's follow-up.
     Column("window_ends_at", UTCDateTime, nullable=True),
+    # Set on a follow-up: the notification that opened its group's window (no foreign key, see migration 0011).
+    Column("follows_id", BigInteger, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_notifications_group", "rule", "group_key", "window_ends_at"),
     Index("ix_notifications_fingerprint", "rule", "fingerprint", "created_at"),

@@ -19,10 +19,16 @@ def event_url(public_url: str, event_id: str) -> str:
     return f"{public_url}/events/{event_id}"
 
 
-def message_for(delivery_id: int, event: EventOut, count: int, group_key: str | None, public_url: str) -> Message:
+def message_for(
+    delivery_id: int, event: EventOut, count: int, group_key: str | None, public_url: str, *, follow_up: bool = False
+) -> Message:
+    """`follow_up`: the events that came into a group's window after its first one had been sent."""
     title = event.event if count == 1 else f"{event.event} ({count} events)"
     body = event.description or ""
-    if count > 1:
+    if follow_up:
+        more = f"{count} more event{'s' if count > 1 else ''}"
+        body = f"{more} in {event.project}/{event.channel} since the first notification. " + body
+    elif count > 1:
         body = f"{count} events in {event.project}/{event.channel}. " + body
     if len(body) > MAX_BODY:
         body = body[: MAX_BODY - 1] + "…"
@@ -67,7 +73,7 @@ async def load_messages(
     d, n, e = schema.deliveries.c, schema.notifications.c, schema.events.c
     ids = [r.id for r in rows]
     result = await conn.execute(
-        select(d.id.label("delivery_id"), n.event_count, n.group_key, n.last_event_id, schema.events)
+        select(d.id.label("delivery_id"), n.event_count, n.group_key, n.follows_id, schema.events)
         .select_from(schema.deliveries)
         .join(schema.notifications, n.id == d.notification_id)
         .join(schema.events, e.id == n.event_id)
@@ -77,6 +83,11 @@ async def load_messages(
     for row in result.mappings():
         event = event_from_row(row, await projects.slug(conn, row["project_id"]))
         messages[row["delivery_id"]] = message_for(
-            row["delivery_id"], event, row["event_count"], row["group_key"], public_url
+            row["delivery_id"],
+            event,
+            row["event_count"],
+            row["group_key"],
+            public_url,
+            follow_up=row["follows_id"] is not None,
         )
     return messages

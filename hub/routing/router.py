@@ -7,10 +7,10 @@ does. Nothing is sent here; the outbox worker delivers.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.db import schema
@@ -113,7 +113,6 @@ class Router:
         reach: dict[tuple[str, int], list[tuple[Recipient, Person | None]]],
     ) -> None:
         n = schema.notifications.c
-        event_id = int(event.id)
         project_id = await self.projects.lookup(conn, event.project)
         assert project_id is not None
         fp = None
@@ -131,43 +130,93 @@ class Router:
             if seen.first() is not None:
                 return
         key = group_key(rule.group_by, event) if rule.group_by or rule.group_window_seconds else None
-        send_at = now
         window_ends_at = None
         if rule.group_window_seconds:
-            # A group reaches the people of its own project; an event of another project starts its own.
-            same_group = (n.rule == rule.name, n.project_id == project_id, n.group_key == key, n.window_ends_at > now)
-            query = select(n.id).where(*same_group)
-            if event.severity == "critical":
-                # Critical events are never held, nor sent under a milder event's title: one joins only a group
-                # a critical event opened, and otherwise opens its own.
-                e = schema.events.c
-                query = query.join(schema.events, e.id == n.event_id).where(e.severity == "critical")
-            open_group = (await conn.execute(query.order_by(n.window_ends_at.desc()).limit(1))).scalar()
-            if open_group is not None:
-                await conn.execute(
-                    update(schema.notifications)
-                    .where(n.id == open_group)
-                    .values(event_count=n.event_count + 1, last_event_id=event_id)
-                )
+            opener = await self._open_group(conn, rule, project_id, key, event, now)
+            if opener is not None:
+                await self._follow_up(conn, rule, opener, event, project_id, fp, now, reach)
                 return
-            window_ends_at = send_at = now + timedelta(seconds=rule.group_window_seconds)
-        notification_id = (
+            window_ends_at = now + timedelta(seconds=rule.group_window_seconds)
+        notification_id = await _insert_notification(
+            conn, rule, project_id, event, key, fp, window_ends_at=window_ends_at, follows_id=None, now=now
+        )
+        await self._deliver(conn, rule, notification_id, project_id, event, now, send_at=now, reach=reach)
+
+    async def _open_group(
+        self, conn: AsyncConnection, rule: Rule, project_id: int, key: str | None, event: EventOut, now: datetime
+    ) -> Row[Any] | None:
+        """The notification that opened this event's group, while its window is open (None: this event opens one).
+
+        A group reaches the people of its own project: an event of another project opens its own. A critical
+        event joins only a group a critical event opened, so it is never sent under a milder event's title.
+        """
+        n = schema.notifications.c
+        query = select(n.id, n.group_key, n.window_ends_at).where(
+            n.rule == rule.name,
+            n.project_id == project_id,
+            n.group_key == key,
+            n.window_ends_at > now,
+            n.follows_id.is_(None),
+        )
+        if event.severity == "critical":
+            e = schema.events.c
+            query = query.join(schema.events, e.id == n.event_id).where(e.severity == "critical")
+        return (await conn.execute(query.order_by(n.window_ends_at.desc()).limit(1))).first()
+
+    async def _follow_up(
+        self,
+        conn: AsyncConnection,
+        rule: Rule,
+        opener: Row[Any],
+        event: EventOut,
+        project_id: int,
+        fp: str | None,
+        now: datetime,
+        reach: dict[tuple[str, int], list[tuple[Recipient, Person | None]]],
+    ) -> None:
+        """Count a later event of an open group into the group's one follow-up, sent when the window closes."""
+        n, e = schema.notifications.c, schema.events.c
+        follow_up = (
             await conn.execute(
-                schema.notifications.insert()
-                .values(
-                    rule=rule.name,
-                    project_id=project_id,
-                    event_id=event_id,
-                    last_event_id=event_id,
-                    event_count=1,
-                    group_key=key,
-                    fingerprint=fp,
-                    window_ends_at=window_ends_at,
-                    created_at=now,
+                select(n.id, e.severity)
+                .join(schema.events, e.id == n.event_id)
+                .where(
+                    n.rule == rule.name,
+                    n.group_key == opener.group_key,
+                    n.window_ends_at == opener.window_ends_at,
+                    n.follows_id == opener.id,
                 )
-                .returning(n.id)
             )
-        ).scalar_one()
+        ).first()
+        if follow_up is None:
+            follow_up_id = await _insert_notification(
+                conn, rule, project_id, event, opener.group_key, fp, opener.window_ends_at, opener.id, now
+            )
+            await self._deliver(
+                conn, rule, follow_up_id, project_id, event, now, send_at=opener.window_ends_at, reach=reach
+            )
+            return
+        changes: dict[str, Any] = {"event_count": n.event_count + 1, "last_event_id": int(event.id)}
+        if event.severity == "critical" and follow_up.severity != "critical":
+            # A critical event is never held nor suppressed, and the follow-up goes under its title.
+            changes["event_id"] = int(event.id)
+            await _release(conn, follow_up.id, opener.window_ends_at)
+        await conn.execute(update(schema.notifications).where(n.id == follow_up.id).values(**changes))
+
+    async def _deliver(
+        self,
+        conn: AsyncConnection,
+        rule: Rule,
+        notification_id: int,
+        project_id: int,
+        event: EventOut,
+        now: datetime,
+        *,
+        send_at: datetime,
+        reach: dict[tuple[str, int], list[tuple[Recipient, Person | None]]],
+    ) -> None:
+        """One delivery per recipient of the rule, due at `send_at`: pending, held for quiet hours, or suppressed
+        past the rate limit."""
         if (rule.name, project_id) not in reach:
             reach[(rule.name, project_id)] = await recipients_for(conn, rule.targets, project_id)
         rows = []
@@ -179,7 +228,7 @@ class Router:
                 state = "suppressed"
                 why = f"rate limit of rule {rule.name}: {rule.rate_limit} per {rule.rate_period_seconds} s reached"
             elif not critical:
-                held_until = _quiet_end(rule, person, now)
+                held_until = _quiet_end(rule, person, send_at)
                 if held_until is not None:
                     state, when = "held", max(when, held_until)
             rows.append(
@@ -214,6 +263,43 @@ class Router:
         return sent >= rule.rate_limit
 
 
+async def _insert_notification(
+    conn: AsyncConnection,
+    rule: Rule,
+    project_id: int,
+    event: EventOut,
+    key: str | None,
+    fp: str | None,
+    window_ends_at: datetime | None,
+    follows_id: int | None,
+    now: datetime,
+) -> int:
+    n = schema.notifications.c
+    values = {
+        "rule": rule.name,
+        "project_id": project_id,
+        "event_id": int(event.id),
+        "last_event_id": int(event.id),
+        "event_count": 1,
+        "group_key": key,
+        "fingerprint": fp,
+        "window_ends_at": window_ends_at,
+        "follows_id": follows_id,
+        "created_at": now,
+    }
+    return (await conn.execute(schema.notifications.insert().values(values).returning(n.id))).scalar_one()
+
+
+async def _release(conn: AsyncConnection, notification_id: int, send_at: datetime) -> None:
+    """Make a follow-up's held and suppressed deliveries due when its window closes, as a critical event's are."""
+    d = schema.deliveries.c
+    await conn.execute(
+        update(schema.deliveries)
+        .where(d.notification_id == notification_id, d.state.in_(("held", "suppressed")))
+        .values(state="pending", next_attempt_at=send_at, budget_from=send_at, finished_at=None, last_error=None)
+    )
+
+
 def handling(rule: Rule, event: EventOut, now: datetime) -> list[str]:
     """What a matched rule does with the event besides sending it at once, as `hub routes test` shows it."""
     notes = []
@@ -222,7 +308,10 @@ def handling(rule: Rule, event: EventOut, now: datetime) -> list[str]:
         notes.append(f"dropped if an identical event notified within the last {rule.dedupe_seconds} s")
     if rule.group_window_seconds:
         by = f" by {', '.join(rule.group_by)}" if rule.group_by else ""
-        notes.append(f"grouped{by}: sent when its {rule.group_window_seconds} s window closes")
+        notes.append(
+            f"grouped{by}: the first of a {rule.group_window_seconds} s window sent at once,"
+            " the rest as one follow-up when it closes"
+        )
     if rule.rate_limit and not critical:
         notes.append(f"suppressed past {rule.rate_limit} per recipient in {rule.rate_period_seconds} s")
     q = rule.quiet_hours

@@ -123,8 +123,8 @@ class Rule(Strict, kw_only=True):
     # Keep evaluating later rules after this one matched.
     continue_: bool = msgspec.field(default=False, name="continue")
     # Fields whose values make events "the same" for grouping: project, channel, event, source, severity,
-    # user_id, or tags.<key>. With a window, matching events in it become one notification with a count
-    # (a window without `group_by` groups every event the rule matches).
+    # user_id, or tags.<key>. With a window, the first matching event is sent at once and the later ones in its
+    # window as one follow-up with a count (a window without `group_by` groups every event the rule matches).
     group_by: Annotated[list[str], msgspec.Meta(max_length=8)] = []
     group_window_seconds: Annotated[int, msgspec.Meta(ge=0, le=MAX_WINDOW_SECONDS)] = 0
     # An identical event (same project, channel, title, description, tags and severity) within this many seconds of

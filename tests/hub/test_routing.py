@@ -85,28 +85,36 @@ async def states(client, headers):
     return sorted(d["state"] for d in items)
 
 
-async def test_grouping_window_makes_one_notification_with_a_count(client, hub, admin_headers):
+def slack_texts(server):
+    return [json.loads(r.body)["blocks"][0]["text"]["text"] for r in server.received]
+
+
+async def test_a_group_sends_its_first_event_at_once_and_the_rest_as_one_follow_up(client, hub, admin_headers):
+    """The first event of a window used to wait for the window to close, a page included."""
     with LoopbackServer() as server:
-        await put_rule(
-            client,
-            admin_headers,
-            {"name": "grouped", "targets": [{"slack": server.url}], "group_by": ["event"], "group_window_seconds": 60},
-        )
+        rule = {"name": "grouped", "group_by": ["event"], "group_window_seconds": 60}
+        await put_rule(client, admin_headers, {**rule, "targets": [{"slack": server.url}]})
         for _ in range(3):
             await send(client, admin_headers)
         await send(client, admin_headers, event="Other")
         now = now_utc()
-        assert await hub.outbox.run_once(now) == 0  # the windows are still open
-        assert await hub.outbox.run_once(now + timedelta(seconds=61)) == 2
-    titles = sorted(json.loads(r.body)["blocks"][0]["text"]["text"] for r in server.received)
-    assert titles == ["Deploy failed (3 events)", "Other"]
+        assert await hub.outbox.run_once(now) == 2  # each group's first event, at once
+        assert sorted(slack_texts(server)) == ["Deploy failed", "Other"]
+        assert await hub.outbox.run_once(now + timedelta(seconds=30)) == 0  # the follow-up waits for the window
+        assert await hub.outbox.run_once(now + timedelta(seconds=61)) == 1
+        assert slack_texts(server)[2] == "Deploy failed (2 events)"
+        assert "2 more events in shop/ci since the first notification" in server.received[2].body.decode()
+        async with hub.db.writer.begin() as conn:  # the window closes
+            await conn.execute(update(schema.notifications).values(window_ends_at=now_utc() - timedelta(seconds=1)))
+        await send(client, admin_headers)  # opens the next window, and goes at once
+        assert await hub.outbox.run_once(now_utc()) == 1
+    assert slack_texts(server)[3] == "Deploy failed"
 
 
-async def test_a_critical_event_joining_a_group_held_by_quiet_hours_goes_out_with_the_window(
-    client, hub, admin_headers
-):
+async def test_a_critical_event_joining_a_group_held_by_quiet_hours_goes_out_at_once(client, hub, admin_headers):
     """Critical events are never held: one that comes into a window a milder event opened during quiet hours opens
-    its own, sent when it closes, under its own title; milder events after it join that one."""
+    its own and goes at once, under its own title; milder events after it go in its follow-up, which quiet hours
+    hold like any other milder notification."""
     now = now_utc()
     quiet = {"start": (now - timedelta(hours=1)).strftime("%H:%M"), "end": (now + timedelta(hours=2)).strftime("%H:%M")}
     rule = {"name": "grouped", "group_by": ["channel"], "group_window_seconds": 60, "quiet_hours": quiet}
@@ -115,10 +123,27 @@ async def test_a_critical_event_joining_a_group_held_by_quiet_hours_goes_out_wit
         await send(client, admin_headers, event="Replica lag")
         await send(client, admin_headers, event="Replica down", severity="critical")
         await send(client, admin_headers, event="Replica lag")
-        assert await states(client, admin_headers) == ["held", "pending"]
+        assert await states(client, admin_headers) == ["held", "held", "pending"]
         assert await hub.outbox.run_once(now + timedelta(seconds=61)) == 1  # quiet hours go on
-    [sent] = [json.loads(r.body)["blocks"][0]["text"]["text"] for r in server.received]
-    assert sent == "Replica down (2 events)"
+    assert slack_texts(server) == ["Replica down"]
+
+
+async def test_a_critical_event_in_a_held_follow_up_sends_it_under_its_title(client, hub, admin_headers):
+    """A milder event made the follow-up, held by quiet hours (or suppressed); a critical one joining it must not
+    wait for the morning."""
+    now = now_utc()
+    quiet = {"start": (now - timedelta(hours=1)).strftime("%H:%M"), "end": (now + timedelta(hours=2)).strftime("%H:%M")}
+    rule = {"name": "grouped", "group_by": ["channel"], "group_window_seconds": 60, "quiet_hours": quiet}
+    with LoopbackServer() as server:
+        await put_rule(client, admin_headers, {**rule, "targets": [{"slack": server.url}]})
+        await send(client, admin_headers, event="Replica down", severity="critical")
+        await send(client, admin_headers, event="Replica lag")
+        assert await states(client, admin_headers) == ["held", "pending"]
+        await send(client, admin_headers, event="Replica down again", severity="critical")
+        assert await states(client, admin_headers) == ["pending", "pending"]
+        assert await hub.outbox.run_once(now_utc()) == 1
+        assert await hub.outbox.run_once(now_utc() + timedelta(seconds=61)) == 1
+    assert slack_texts(server) == ["Replica down", "Replica down again (2 events)"]
 
 
 async def test_a_group_window_is_per_project(client, hub, admin_headers):
@@ -132,7 +157,8 @@ async def test_a_group_window_is_per_project(client, hub, admin_headers):
     for project in ("alpha", "beta", "beta"):
         await send(client, admin_headers, project=project)
     items = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
-    assert sorted(d["address"] for d in items) == ["ada@example.com", "bob@example.com"]
+    # beta's first event opens a window of its own (and its second goes in beta's follow-up), not in alpha's.
+    assert sorted(d["address"] for d in items) == ["ada@example.com", "bob@example.com", "bob@example.com"]
 
 
 async def test_identical_events_are_deduplicated(client, hub, admin_headers):
@@ -494,7 +520,7 @@ async def test_a_critical_event_is_not_suppressed_by_a_rate_limit_and_a_suppress
     ]
 
 
-async def test_two_processes_storing_one_group_at_once_make_one_notification(client, hub, admin_headers, settings):
+async def test_two_processes_storing_one_group_at_once_make_one_window(client, hub, admin_headers, settings):
     """On PostgreSQL neither transaction saw the window the other was opening: 34 notifications for 20 groups."""
     from hub.app import create_app
     from hub.ingest import draft_from_input
@@ -516,9 +542,13 @@ async def test_two_processes_storing_one_group_at_once_make_one_notification(cli
             )
     finally:
         await other.stop()
+    n = schema.notifications.c
     async with hub.db.reader.connect() as conn:
-        counts = [row.event_count for row in await conn.execute(select(schema.notifications.c.event_count))]
-    assert counts == [2] * 20
+        rows = (await conn.execute(select(n.id, n.follows_id, n.event_count))).all()
+    openers = {row.id for row in rows if row.follows_id is None}
+    follow_ups = [(row.follows_id, row.event_count) for row in rows if row.follows_id is not None]
+    assert len(openers) == 20
+    assert sorted(follow_ups) == sorted((opener, 1) for opener in openers)
 
 
 async def test_a_persons_quiet_hours_hold_their_email_whichever_target_names_it_first(client, hub, admin_headers):
@@ -548,7 +578,7 @@ async def test_the_explanation_says_what_a_matched_rule_does_besides_sending(cli
     [verdict] = (await client.post("/api/v1/routes/test", json=event, headers=admin_headers)).json()["verdicts"]
     assert verdict["then"][:3] == [
         "dropped if an identical event notified within the last 60 s",
-        "grouped by event: sent when its 300 s window closes",
+        "grouped by event: the first of a 300 s window sent at once, the rest as one follow-up when it closes",
         "suppressed past 5 per recipient in 3600 s",
     ]
     assert verdict["then"][3].startswith(f"held by the rule's quiet hours until {quiet['end']} UTC (")
@@ -556,5 +586,5 @@ async def test_the_explanation_says_what_a_matched_rule_does_besides_sending(cli
     [verdict] = (await client.post("/api/v1/routes/test", json=critical, headers=admin_headers)).json()["verdicts"]
     assert verdict["then"] == [
         "dropped if an identical event notified within the last 60 s",
-        "grouped by event: sent when its 300 s window closes",
+        "grouped by event: the first of a 300 s window sent at once, the rest as one follow-up when it closes",
     ]
