@@ -11,6 +11,9 @@ from hub.db import schema
 from hub.outbox.notifier import Recipient
 from hub.routing.rules import Target
 
+# The address of a person reached by push who has no push device: nothing can be sent to them.
+NO_DEVICE = ""
+
 
 class Person(NamedTuple):
     id: str
@@ -48,7 +51,8 @@ async def people_for(conn: AsyncConnection, target: Target, project_id: int) -> 
 async def recipients_for(
     conn: AsyncConnection, targets: list[Target], project_id: int
 ) -> list[tuple[Recipient, Person | None]]:
-    """Every recipient once, in target order; a person reached by push gets one recipient per device."""
+    """Every recipient once, in target order; a person reached by push gets one recipient per device, or one with
+    the address NO_DEVICE when they have none."""
     found: dict[tuple[str, str], tuple[Recipient, Person | None]] = {}
     for target in targets:
         if target.slack:
@@ -74,7 +78,12 @@ async def recipients_for(
         rows = await conn.execute(
             select(ps.id, ps.user_id).where(ps.user_id.in_(by_id)).order_by(ps.user_id, ps.created_at)
         )
+        reached = set()
         for row in rows:
             person = by_id[row.user_id]
+            reached.add(person.id)
             found.setdefault(("webpush", row.id), (Recipient("webpush", row.id, person.id), person))
+        for person in by_id.values():
+            if person.id not in reached:  # recorded as a failed delivery, so the delivery log says why
+                found.setdefault(("webpush", f"none:{person.id}"), (Recipient("webpush", NO_DEVICE, person.id), person))
     return list(found.values())

@@ -20,7 +20,7 @@ from hub.outbox.notifier import Recipient
 from hub.routing.book import RuleBook
 from hub.routing.grouping import fingerprint, group_key, quiet_until
 from hub.routing.matcher import explain
-from hub.routing.recipients import Person, recipients_for
+from hub.routing.recipients import NO_DEVICE, Person, recipients_for
 from hub.routing.rules import FALLBACK_RULE, Rule, Target
 
 if TYPE_CHECKING:
@@ -224,7 +224,10 @@ class Router:
         critical = event.severity == "critical"
         for recipient, person in reach[(rule.name, project_id)]:
             state, when, why = "pending", send_at, None
-            if not critical and rule.rate_limit and await self._over_limit(conn, rule, recipient.address, now):
+            if recipient.address == NO_DEVICE and person is not None:
+                state = "failed"
+                why = f"{person.email} has no push device: they have not turned on notifications in the web app"
+            elif not critical and rule.rate_limit and await self._over_limit(conn, rule, recipient.address, now):
                 state = "suppressed"
                 why = f"rate limit of rule {rule.name}: {rule.rate_limit} per {rule.rate_period_seconds} s reached"
             elif not critical:
@@ -243,7 +246,7 @@ class Router:
                     "next_attempt_at": when,
                     "budget_from": when,
                     "created_at": now,
-                    "finished_at": now if state == "suppressed" else None,
+                    "finished_at": now if state in ("suppressed", "failed") else None,
                     "last_error": why,
                 }
             )

@@ -255,6 +255,20 @@ async def test_notify_without_a_rule_pushes_to_everyone_in_the_project(client, h
     assert [(d["rule"], d["notifier"], d["user_id"]) for d in items] == [("default", "webpush", users[0]["id"])]
 
 
+async def test_a_person_without_a_push_device_gets_a_failed_delivery_that_says_why(client, hub, admin_headers):
+    """Nothing was sent and nothing recorded: the delivery log could not tell why Ada never heard of it."""
+    user = {"email": "ada@example.com", "name": "Ada"}
+    assert (await client.post("/api/v1/users", json=user, headers=admin_headers)).status_code == 201
+    await put_rule(client, admin_headers, {"name": "r", "targets": [{"user": "ada@example.com"}]})
+    await send(client, admin_headers)
+    [delivery] = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    assert (delivery["notifier"], delivery["state"], delivery["finished_at"] is not None) == ("webpush", "failed", True)
+    assert delivery["last_error"] == (
+        "ada@example.com has no push device: they have not turned on notifications in the web app"
+    )
+    assert await hub.outbox.run_once(now_utc() + timedelta(hours=1)) == 0  # nothing to send
+
+
 async def test_explain_endpoint(client, admin_headers):
     assert (await client.post("/api/v1/teams", json={"slug": "ops", "name": "Ops"}, headers=admin_headers)).is_success
     await put_rule(
