@@ -329,14 +329,19 @@ class ActionRunner:
         draft = draft_from_input(event, project=action.project, source="actions", received_at=now_utc())
         await self.hub.ingestor.store([draft])
 
-    async def runs(self, *, event_id: int | None = None, action: str | None = None, limit: int = 100) -> list[RunOut]:
+    async def runs(
+        self, *, event_id: int | None = None, action: SelfServiceAction | None = None, limit: int = 100
+    ) -> list[RunOut]:
+        """An event's runs, or a self-service action's: those in its project only, as another project may have an
+        action of the same name (or this one may have moved there), whose runs its readers must not see."""
         r = schema.action_runs.c
         query = select(schema.action_runs).order_by(r.created_at.desc()).limit(limit)
         if event_id is not None:
             query = query.where(r.event_id == event_id)
-        if action is not None:
-            query = query.where(r.action == action, r.event_id.is_(None))
         async with self.hub.db.reader.connect() as conn:
+            if action is not None:
+                project_id = await self.hub.projects.lookup(conn, action.project)
+                query = query.where(r.action == action.name, r.event_id.is_(None), r.project_id == project_id)
             rows = (await conn.execute(query)).all()
             return [
                 RunOut(

@@ -118,7 +118,7 @@ class SelfServiceController(Controller):
     @get("/{name:str}/runs", guards=[require("read")], summary="Runs of a self-service action, newest first")
     async def runs(self, request: Request, name: FromPath[str]) -> list[RunOut]:
         action = await _visible_action(request, name)
-        return await hub_of(request).actions.runs(action=action.name)
+        return await hub_of(request).actions.runs(action=action)
 
 
 async def _visible_actions(request: Request) -> list[SelfServiceAction]:

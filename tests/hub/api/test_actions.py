@@ -296,6 +296,35 @@ async def test_self_service_actions_of_other_projects_are_out_of_sight(client, h
     assert [r["status"] for r in (await client.get("/api/v1/actions/rollback/runs", headers=shop)).json()] == ["done"]
 
 
+@pytest.mark.parametrize(
+    "settings_overrides",
+    [
+        {
+            "HUB_OUTBOUND_ALLOW": '["127.0.0.1"]',
+            "HUB_SELF_SERVICE_ACTIONS": toml_value(
+                [
+                    {"name": "rollback", "label": "Roll back", "project": p, "url": "http://127.0.0.1:9/x"}
+                    for p in ("shop", "blog")
+                ],
+                0,
+            ),
+        }
+    ],
+)
+async def test_runs_of_a_namesake_action_in_another_project_are_out_of_sight(client, hub, admin_headers):
+    """Two projects may each have a `rollback`: a key bound to `blog` reads the runs of `blog`'s only, not the
+    inputs, actor and answer of `shop`'s."""
+    shop, blog = (
+        bearer(await make_key(hub, "admin", project="shop")),
+        bearer(await make_key(hub, "admin", project="blog")),
+    )
+    assert (await client.post("/api/v1/actions/rollback/runs", headers=shop)).json()["project"] == "shop"
+    assert [r["project"] for r in (await client.get("/api/v1/actions/rollback/runs", headers=blog)).json()] == []
+    assert (await client.post("/api/v1/actions/rollback/runs", headers=blog)).json()["project"] == "blog"
+    assert [r["project"] for r in (await client.get("/api/v1/actions/rollback/runs", headers=blog)).json()] == ["blog"]
+    assert [r["project"] for r in (await client.get("/api/v1/actions/rollback/runs", headers=shop)).json()] == ["shop"]
+
+
 async def test_a_failing_target_marks_the_run_failed(client, hub, admin_headers, target):
     await secret_for(client, admin_headers, target)
     event = await store_event(client, admin_headers, target, url=f"{target.server.url}/fail")
