@@ -12,6 +12,7 @@ import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import emoji
 import httpcore
@@ -169,6 +170,15 @@ def url_problem(url: str) -> str | None:
     except (httpx.InvalidURL, ValueError) as exc:  # IDNA errors are ValueErrors too
         return str(exc)
     return None if parsed.host else "it names no host"
+
+
+def shown_address(notifier: str, address: str) -> str:
+    """A notifier's address as the API and the CLI show it: a webhook URL only up to its host."""
+    if address.startswith(("http://", "https://")):
+        # Only the host: the path, a query, or a user and password before the host may hold the secret.
+        parts = urlsplit(address)
+        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/…"
+    return address
 
 
 def hub_url_problem(url: str) -> str | None:

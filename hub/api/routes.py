@@ -11,8 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from hub.api.common import api_key, hub_admin, hub_of, project_for
 from hub.ingest import draft_from_input
-from hub.models import NAME_PATTERN, SLUG_PATTERN, EventIn, EventOut, ValidationProblem, now_utc
-from hub.outbox.log import shown_address
+from hub.models import NAME_PATTERN, SLUG_PATTERN, EventIn, EventOut, ValidationProblem, now_utc, shown_address
 from hub.routing.book import RuleConflict
 from hub.routing.router import DEFAULT_RULE, Verdict, decide, handling, silent_reason
 from hub.routing.rules import Rule, Target, unreachable_targets

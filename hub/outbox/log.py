@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import msgspec
 from sqlalchemy import and_, or_, select, update
@@ -13,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.db import schema
 from hub.db.engine import Database
 from hub.db.events import decode_cursor, encode_cursor
-from hub.models import ValidationProblem, now_utc
+from hub.models import ValidationProblem, now_utc, shown_address
 
 STATES = ("pending", "held", "sending", "delivered", "failed", "dead", "suppressed")
 # Only finished deliveries that did not arrive can be retried by hand.
@@ -46,14 +45,6 @@ class DeliveryOut(msgspec.Struct, kw_only=True):
     last_error: str | None
     digest_id: str | None
     attempt_log: list[AttemptOut] = []
-
-
-def shown_address(notifier: str, address: str) -> str:
-    if address.startswith(("http://", "https://")):
-        # Only the host: the path, a query, or a user and password before the host may hold the secret.
-        parts = urlsplit(address)
-        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/…"
-    return address
 
 
 def _out(row: Any, attempts: list[AttemptOut] | None = None) -> DeliveryOut:

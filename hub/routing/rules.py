@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
-from hub.models import NAME_PATTERN, SLUG_PATTERN, TAG_KEY_PATTERN, Severity, url_problem
+from hub.models import NAME_PATTERN, SLUG_PATTERN, TAG_KEY_PATTERN, Severity, shown_address, url_problem
 
 GROUP_FIELDS = ("project", "channel", "event", "source", "severity", "user_id")
 MAX_TARGETS = 20
@@ -94,8 +94,9 @@ class Target(Strict):
             self.user = self.user.lower()
 
     def describe(self) -> str:
+        """What `routes test` shows (API and CLI): never a webhook URL's secret part, which the rule list hides."""
         if self.notifier:
-            return f"{self.notifier} {self.address}"
+            return f"{self.notifier} {shown_address(self.notifier, self.address or '')}"
         if self.slack:
             return "slack webhook"
         if self.email:

@@ -13,8 +13,8 @@ import pytest
 from peers import LoopbackServer, Received
 
 from hub.breaker import Destination, NotAnswering
+from hub.models import shown_address
 from hub.outbound import OutboundClient
-from hub.outbox.log import shown_address
 
 
 async def _hold(destination: Destination, until: asyncio.Event, inside: list[str], name: str) -> None:

@@ -392,6 +392,17 @@ async def test_listed_rules_show_slack_webhook_urls_only_up_to_their_host(client
     assert "SECRETTOKEN" not in str(listed)
 
 
+async def test_explaining_an_event_shows_webhook_urls_only_up_to_their_host(client, admin_headers):
+    """What the rule list hides, `routes/test` must not show either: a target's webhook URL names only its host."""
+    secret = "https://hooks.slack.com/services/T0/B0/SECRETTOKEN"
+    targets = [{"slack": secret}, {"notifier": "slack", "address": secret}]
+    await put_rule(client, admin_headers, {"name": "to-slack", "targets": targets})
+    explained = await client.post("/api/v1/routes/test", json={"project": "shop", "event": "x"}, headers=admin_headers)
+    [verdict] = [v for v in explained.json()["verdicts"] if v["rule"] == "to-slack"]
+    assert verdict["targets"] == ["slack webhook", "slack https://hooks.slack.com/…"]
+    assert "SECRETTOKEN" not in explained.text
+
+
 async def test_a_rule_body_missing_a_field_names_that_field(client, admin_headers):
     """Litestar decodes this body itself (`data`); its error still names the field, as the events API does."""
     response = await client.put("/api/v1/routes/r", json={"name": "r"}, headers=admin_headers)
