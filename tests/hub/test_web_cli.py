@@ -37,6 +37,20 @@ def test_first_admin_from_the_cli_can_sign_in(tmp_path):
         assert refused.status_code == 401
 
 
+def test_a_password_reset_from_the_cli_signs_the_user_out_everywhere(tmp_path):
+    """An admin resetting a password (a stolen one, say) ends every session made with the old one."""
+    assert (
+        run(["users", "create", "ada@example.com", "--password-stdin"], tmp_path, "a long passphrase\n").returncode == 0
+    )
+    settings = load_settings(environ={"HUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"})
+    with TestClient(create_app(settings)) as client:
+        signed_in = client.post("/api/v1/session", json={"email": "ada@example.com", "password": "a long passphrase"})
+        assert signed_in.status_code == 200 and client.get("/api/v1/session").status_code == 200
+        reset = run(["users", "password", "ada@example.com", "--password-stdin"], tmp_path, "another passphrase\n")
+        assert reset.returncode == 0, reset.stderr
+        assert client.get("/api/v1/session").status_code == 401
+
+
 def test_a_fresh_hub_serve_says_how_to_make_the_first_admin(tmp_path):
     import socket
     import time
