@@ -536,7 +536,8 @@ async def test_a_key_revoked_in_another_process_stops_working_within_the_cache_t
         assert await other.keys.revoke(info.id)
         revoked_at = time.monotonic()
         while (await client.get("/api/v1/projects", headers=bearer(secret))).status_code == 200:
-            assert time.monotonic() - revoked_at < 1.0, "still accepted past auth.key_cache_seconds"
+            # The key was cached before it was revoked: 1 s at most, and a margin for a request under way then.
+            assert time.monotonic() - revoked_at < 1.5, "still accepted past auth.key_cache_seconds"
             await asyncio.sleep(0.05)
     finally:
         await other.stop()
