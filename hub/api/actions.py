@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from hub.actions.catalog import SelfServiceAction
 from hub.actions.runner import AlreadyRunning, Expired, Forbidden, RunOut
@@ -20,6 +20,7 @@ from hub.ids import parse_event_id
 from hub.models import SLUG_PATTERN, ActionInput, ValidationProblem
 
 MAX_INPUTS = 10
+PROJECT_HELP = "the action's project, needed when actions of several projects you see share the name"
 
 
 class RunIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -106,9 +107,15 @@ class SelfServiceController(Controller):
         return [_entry(a) for a in await _visible_actions(request)]
 
     @post("/{name:str}/runs", guards=[require("act")], status_code=200, summary="Run a self-service action")
-    async def run(self, request: Request, name: FromPath[str], data: JSONBody[RunIn | None] = None) -> RunOut:
+    async def run(
+        self,
+        request: Request,
+        name: FromPath[str],
+        data: JSONBody[RunIn | None] = None,
+        project: Annotated[str | None, QueryParameter(description=PROJECT_HELP)] = None,
+    ) -> RunOut:
         hub = hub_of(request)
-        action = await _visible_action(request, name)
+        action = await _visible_action(request, name, project)
         actor = await hub.actions.actor_for(api_key(request))
         try:
             return await hub.actions.run_self_service(action, (data or RunIn()).inputs, actor)
@@ -116,8 +123,13 @@ class SelfServiceController(Controller):
             raise _refusals(exc) from None
 
     @get("/{name:str}/runs", guards=[require("read")], summary="Runs of a self-service action, newest first")
-    async def runs(self, request: Request, name: FromPath[str]) -> list[RunOut]:
-        action = await _visible_action(request, name)
+    async def runs(
+        self,
+        request: Request,
+        name: FromPath[str],
+        project: Annotated[str | None, QueryParameter(description=PROJECT_HELP)] = None,
+    ) -> list[RunOut]:
+        action = await _visible_action(request, name, project)
         return await hub_of(request).actions.runs(action=action)
 
 
@@ -128,12 +140,22 @@ async def _visible_actions(request: Request) -> list[SelfServiceAction]:
     return [a for a in hub.settings.self_service_actions if allowed is None or a.project in allowed]
 
 
-async def _visible_action(request: Request, name: str) -> SelfServiceAction:
-    """404 for an action of a project the caller may not see, as for one that does not exist."""
-    action = next((a for a in await _visible_actions(request) if a.name == name), None)
-    if action is None:
-        raise NotFoundException(f"no self-service action {name}")
-    return action
+async def _visible_action(request: Request, name: str, project: str | None) -> SelfServiceAction:
+    """404 for an action of a project the caller may not see, as for one that does not exist; 400 when the
+    caller sees namesakes in several projects and named none."""
+    found = [
+        a
+        for a in await _visible_actions(request)
+        if a.name == name and (project is None or a.project == project.lower())
+    ]
+    if not found:
+        raise NotFoundException(f"no self-service action {name}" + (f" in project {project}" if project else ""))
+    if len(found) > 1:
+        projects = ", ".join(sorted(a.project for a in found))
+        raise ValidationProblem(
+            f"`project` must name one of {projects}: each has a self-service action {name}", "project"
+        )
+    return found[0]
 
 
 class ActionSecretsController(Controller):

@@ -5,13 +5,13 @@ import { confirmDialog, inputsForm, outcomeLine, runsList } from "./actions.js";
 import { fill, h, icon } from "./dom.js";
 import { canRunActions } from "./state.js";
 
-const base = (name) => `/api/v1/actions/${encodeURIComponent(name)}/runs`;
+const base = (action) => `/api/v1/actions/${encodeURIComponent(action.name)}/runs?project=${encodeURIComponent(action.project)}`;
 
 function actionPanel(action) {
   const form = inputsForm(action.inputs || []);
   const outcome = h("div.outcome-line", { "aria-live": "polite" });
   const runs = h("div.runs-box");
-  const loadRuns = () => api(base(action.name)).then((r) => fill(runs, runsList(r, { [action.name]: action.label }))).catch(() => {});
+  const loadRuns = () => api(base(action)).then((r) => fill(runs, runsList(r, { [action.name]: action.label }))).catch(() => {});
   const submit = h("button.btn.btn-primary.btn-sm", { type: "submit", disabled: !canRunActions() }, "Run");
   const element = h("form.panel.action-panel", {},
     h("div.action-head", {}, h("h2", {}, action.label),
@@ -28,7 +28,7 @@ function actionPanel(action) {
     submit.disabled = true;
     fill(outcome, h("span.spinner", { "aria-hidden": "true" }), h("span.muted", {}, "Running…"));
     try {
-      const result = await api(base(action.name), { method: "POST", body: { inputs: form.read() } });
+      const result = await api(base(action), { method: "POST", body: { inputs: form.read() } });
       outcomeLine(outcome, result.status, result.message);
     } catch (error) {
       outcomeLine(outcome, error.status === 403 ? "refused" : "failed", error.message);

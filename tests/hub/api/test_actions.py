@@ -323,6 +323,15 @@ async def test_runs_of_a_namesake_action_in_another_project_are_out_of_sight(cli
     assert (await client.post("/api/v1/actions/rollback/runs", headers=blog)).json()["project"] == "blog"
     assert [r["project"] for r in (await client.get("/api/v1/actions/rollback/runs", headers=blog)).json()] == ["blog"]
     assert [r["project"] for r in (await client.get("/api/v1/actions/rollback/runs", headers=shop)).json()] == ["shop"]
+    # An unbound admin sees both, and names the one it means (it could only ever reach the first).
+    ambiguous = await client.post("/api/v1/actions/rollback/runs", headers=admin_headers)
+    assert ambiguous.status_code == 400
+    assert "`project` must name one of blog, shop" in ambiguous.text
+    url = "/api/v1/actions/rollback/runs?project=Blog"
+    assert (await client.post(url, headers=admin_headers)).json()["project"] == "blog"
+    assert [r["project"] for r in (await client.get(url, headers=admin_headers)).json()] == ["blog", "blog"]
+    other = await client.get("/api/v1/actions/rollback/runs?project=docs", headers=admin_headers)
+    assert other.status_code == 404 and "no self-service action rollback in project docs" in other.text
 
 
 async def test_a_failing_target_marks_the_run_failed(client, hub, admin_headers, target):
