@@ -174,6 +174,8 @@ def url_problem(url: str) -> str | None:
 
 def shown_address(notifier: str, address: str) -> str:
     """A notifier's address as the API and the CLI show it: a webhook URL only up to its host."""
+    if not address:  # a person reached by push who has no device (hub.routing.recipients.NO_DEVICE)
+        return "(none)"
     if address.startswith(("http://", "https://")):
         # Only the host: the path, a query, or a user and password before the host may hold the secret.
         parts = urlsplit(address)
