@@ -26,6 +26,7 @@ T = TypeVar("T")
 _ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 # A \uD800-\uDBFF escape with no \uDC00-\uDFFF escape after it (an even run of backslashes before it, as above).
 _UNPAIRED_HIGH_SURROGATE = re.compile(rb"(?<!\\)(?:\\\\)*\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])")
+EMPTY_BODY = "the request body is empty; send a JSON object"
 Guard = Callable[[ASGIConnection, BaseRouteHandler], Coroutine[Any, Any, None]]
 
 
@@ -39,15 +40,22 @@ async def screen_request(request: Request) -> None:
     A NUL character in the path or query can name nothing the hub stores. A handler that takes a JSON body
     (`data: JSONBody[...]`) answers 415 to a body sent as another media type, as the ingest routes do, where
     Litestar would decode it as JSON anyway: a form or a `text/plain` body is what a cross-site page can send
-    without the browser asking first.
+    without the browser asking first. A body it needs and did not get is a 400 that says so, where Litestar's
+    own answer was `'data'`.
     """
     scope = request.scope  # not request.url, which would build a URL object for every request
     if "\x00" in scope["path"] or b"%00" in scope["query_string"].lower():
         raise ValidationProblem("the URL contains a NUL character (%00), which the hub does not accept")
-    if takes_json_body(request.route_handler) and request.headers.get("content-length") != "0":
+    if not takes_json_body(request.route_handler):
+        return
+    body = b""
+    if request.headers.get("content-length") != "0":
         refuse_unless_json(request)
         # Read here, the body is kept for Litestar's decoding; PostgreSQL's text would refuse a NUL with a 500.
-        refuse_nul(await request.body())
+        body = await request.body()
+        refuse_nul(body)
+    if not body and not request.route_handler.parsed_fn_signature.parameters["data"].has_default:
+        raise ValidationProblem(EMPTY_BODY)
 
 
 def bearer_token(connection: ASGIConnection) -> str | None:
@@ -136,7 +144,7 @@ async def read_body(request: Request, limit: int, *, allow_text: bool = False, s
     if len(body) > limit:
         raise HTTPException(status_code=413, detail=f"request body is larger than the limit of {limit} bytes")
     if not body:
-        raise ValidationProblem("the request body is empty; send a JSON object")
+        raise ValidationProblem(EMPTY_BODY)
     if screen_nul:
         refuse_nul(body)
     return body

@@ -240,6 +240,27 @@ async def test_json_endpoints_refuse_other_media_types(
 
 
 @pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/v1/keys"),
+        ("PUT", "/api/v1/routes/r"),
+        ("POST", "/api/v1/routes/test"),
+        ("POST", "/api/v1/session"),
+        ("POST", "/api/v1/teams"),
+        ("PATCH", "/api/v1/users/usr_x"),
+        ("POST", "/api/v1/checks"),
+    ],
+)
+@pytest.mark.parametrize("content_type", [None, "application/json"])
+async def test_json_endpoints_without_their_body_say_so(client, admin_headers, method, path, content_type):
+    """Litestar's own answer to a missing body was `{"message": "'data'"}`, which names no rule."""
+    headers = admin_headers | ({"content-type": content_type} if content_type else {})
+    response = await client.request(method, path, headers=headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["message"] == "the request body is empty; send a JSON object"
+
+
+@pytest.mark.parametrize(
     ("path", "body", "field"),
     [
         ("/api/v1/events", {"event": "a\x00b", "project": "p"}, "event"),
