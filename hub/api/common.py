@@ -12,7 +12,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 
-from hub.api.errors import name_the_key, takes_json_body
+from hub.api.errors import AS_WRITTEN, name_the_key, takes_json_body
 from hub.api.session_auth import caller_for, session_user
 from hub.auth import ApiKey
 from hub.models import MAX_JSON_DEPTH, ValidationProblem
@@ -203,7 +203,7 @@ def decode(body: bytes, type_: type[T]) -> T:
     try:
         return msgspec.json.decode(body, type=type_)
     except msgspec.ValidationError as exc:
-        named = name_the_key(exc, body, lambda trial: msgspec.json.decode(msgspec.json.encode(trial), type=type_))
+        named = name_the_key(exc, body, lambda trial: msgspec.json.decode(AS_WRITTEN.encode(trial), type=type_))
         named.model = type_  # type: ignore[attr-defined]
         if named is exc:
             raise

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -29,6 +30,10 @@ _FREE_KEY_AT = re.compile(r" - at `\$((?:\.\w+|\[\d+\])*)\[\.\.\.\]")
 # On every answer (app.py sets them on the handlers' own; errors get them here): a browser must not take a JSON body
 # that repeats the request for a page of another type, nor show the hub's answers in another site's frame.
 BASELINE_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
+# A JSON body's numbers read as written (Decimal) and written back so: a number no float holds (`1e400`, which
+# msgspec refuses with "Number out of range") survives being cut short and checked again by `name_the_key`.
+_AS_WRITTEN = msgspec.json.Decoder(float_hook=Decimal)
+AS_WRITTEN = msgspec.json.Encoder(decimal_format="number")
 _DEFAULT_MESSAGES = {
     404: "not found",
     405: "method not allowed on this path",
@@ -67,16 +72,17 @@ def name_the_key(
 ) -> msgspec.ValidationError:
     """msgspec points at a bad value in an object of free keys as `$.tags[...]`; this names the key (`$.tags.plan`).
 
-    `document` is what failed (a JSON body, or the value it decodes to), `validate` the check that failed. Entries
-    are checked in order, so the culprit ends the shortest run of the object's first entries that still fails the
-    same way, found by checking again with the object cut short (a bisection, on errors only)."""
+    `document` is what failed (a JSON body, or the value it decodes to), `validate` the check that failed; a body's
+    numbers reach it as Decimals, for it to write back with AS_WRITTEN. Entries are checked in order, so the culprit
+    ends the shortest run of the object's first entries that still fails the same way, found by checking again with
+    the object cut short (a bisection, on errors only)."""
     message = str(exc)
     at = _FREE_KEY_AT.search(message)
     if at is None:
         return exc
     if isinstance(document, bytes | msgspec.Raw):
         try:
-            document = msgspec.json.decode(document)
+            document = _AS_WRITTEN.decode(document)
         except (msgspec.DecodeError, RecursionError):
             return exc
     steps: list[str | int] = [name or int(index) for name, index in re.findall(r"\.(\w+)|\[(\d+)\]", at.group(1))]

@@ -311,6 +311,29 @@ async def test_a_bad_tag_value_is_refused_naming_its_key(client, admin_headers, 
     assert (await client.get("/api/v1/events", headers=admin_headers)).json()["items"] == []
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/events", b'{"event": "x", "project": "p", "tags": {"plan": "pro", "seats": 1e400}}', "tags.seats"),
+        ("/api/v1/events", b'{"event": "x", "project": "p", "content": {"a": 1.5, "b": -1e400}}', "content.b"),
+        ("/api/v1/events/batch", b'{"events": [{"event": "x", "tags": {"a": 1, "b": 1e400}}]}', "events[0].tags.b"),
+        ("/v1/log", b'{"project": "p", "channel": "c", "event": "x", "timestamp": 1e400}', "timestamp"),
+        ("/api/event", b'{"workspace": "w", "event": "x", "metadata": {"a": 1, "n": 1e400}}', "metadata.n"),
+    ],
+)
+async def test_a_number_no_float_holds_is_refused_naming_its_field(client, admin_headers, path, body, field):
+    """A number past a float's range in an object of free keys is `Number out of range - at `$[...]``; naming the
+    key took decoding the body again, which failed the same way, so LogSnag's route answered with no field at all."""
+    headers = {**admin_headers, "content-type": "application/json"}
+    response = await client.post(path, content=body, headers=headers)
+    batch = path.endswith("batch")
+    assert response.status_code == (200 if batch else 400), response.text
+    error = response.json()["results"][0]["error"] if batch else response.json()
+    assert error["message"] == f"Number out of range - at `$.{field}`", error["message"]
+    assert error.get("field", field) == field  # LogSnag's and Logsh's answers have no `field`, only the message
+    assert (await client.get("/api/v1/events", headers=admin_headers)).json()["items"] == []
+
+
 async def test_a_literal_backslash_u0000_is_text_not_nul(client, admin_headers):
     body = b'{"event": "C:\\\\u0000 path", "project": "p"}'
     response = await client.post(
