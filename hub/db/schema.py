@@ -43,7 +43,32 @@ metadata = MetaData(
     }
 )
 
-JsonValue = JSON().with_variant(JSONB(), "postgresql")
+
+class _SQLiteJSON(TypeDecorator[Any]):
+    """JSON as SQLite text, but a document that is a bare number as a BLOB of the same text.
+
+    A column declared JSON has NUMERIC affinity in SQLite, which stores text that reads as a number as that number:
+    an event's `content` of `1.0` read back as `1`, and `123456789012345678901234567890` as `1.2345678901234568e+29`
+    (so did an insight's value). Affinity leaves a BLOB alone, and it reads back through the same JSON decoding.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        serialize = super().bind_processor(dialect)
+        assert serialize is not None  # JSON always has one: it writes the value as JSON text
+
+        def process(value: Any) -> str | bytes | None:
+            text = serialize(value)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return text.encode()
+            return text
+
+        return process
+
+
+JsonValue = JSON().with_variant(JSONB(), "postgresql").with_variant(_SQLiteJSON(), "sqlite")
 # Event ids are 64-bit integers (see hub/ids.py); on SQLite the column must be spelled INTEGER PRIMARY KEY
 # to be the table's rowid, which the FTS5 index points at.
 EventId = BigInteger().with_variant(Integer(), "sqlite")

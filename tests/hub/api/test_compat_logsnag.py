@@ -245,6 +245,13 @@ async def test_insight_set_replace_and_increment(client, admin_headers):
     }
 
 
+async def test_a_whole_float_insight_stays_a_float(client, admin_headers):
+    """On SQLite a value of 2.0 was stored as the integer 2 (a JSON column's NUMERIC affinity) and listed so."""
+    await client.post("/v1/insight", json={"project": "p", "title": "Load", "value": 2.0}, headers=admin_headers)
+    listed = await client.get("/api/v1/projects/p/insights", headers=admin_headers)
+    assert '"value":2.0,' in listed.text, listed.text
+
+
 @pytest.mark.parametrize(
     ("method", "body", "path", "rule"),
     [

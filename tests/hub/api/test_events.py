@@ -334,6 +334,23 @@ async def test_a_number_no_float_holds_is_refused_naming_its_field(client, admin
     assert (await client.get("/api/v1/events", headers=admin_headers)).json()["items"] == []
 
 
+@pytest.mark.parametrize(
+    "number", ["1.0", "300000.0", "0.30000000000000004", "18446744073709551616", "-9223372036854775809"]
+)
+async def test_content_that_is_a_bare_number_reads_back_as_sent(client, admin_headers, number):
+    """SQLite stored a JSON column's text that reads as a number as that number (NUMERIC affinity): `1.0` came back
+    as `1`, and integers past 64 bits rounded to a float, unlike the answer to the POST and unlike PostgreSQL."""
+    body = f'{{"event": "x", "project": "p", "content": {number}}}'
+    posted = await client.post(
+        "/api/v1/events", content=body, headers={**admin_headers, "content-type": "application/json"}
+    )
+    assert posted.status_code == 201, posted.text
+    read = await client.get(f"/api/v1/events/{posted.json()['id']}", headers=admin_headers)
+    feed = await client.get("/api/v1/events", headers=admin_headers)
+    for answer in (posted.text, read.text, feed.text):
+        assert f'"content":{number},' in answer, answer
+
+
 async def test_a_literal_backslash_u0000_is_text_not_nul(client, admin_headers):
     body = b'{"event": "C:\\\\u0000 path", "project": "p"}'
     response = await client.post(
