@@ -1,11 +1,14 @@
-"""Two corrections to the OpenAPI description Litestar builds.
+"""Corrections to the OpenAPI description Litestar builds.
 
 The ingest routes, native and compatible, decode their body straight from bytes with msgspec (for speed, and to
 answer in each peer's own error shape), so Litestar sees no `data` parameter and would describe no body at all.
 `json_body(Model)` is the `operation_class` that describes it, from msgspec's own JSON Schema of the model.
 
 The hub's patterns end in Python's `\\Z` (see hub.models.plain_patterns); JSON Schema's regular expressions are
-ECMA-262's, where that is `$`. `OpenAPIJSON` serves `openapi.json` with them so spelled.
+ECMA-262's, where that is `$`. `OpenAPIJSON` serves `openapi.json` with them so spelled, and with two more
+corrections to what Litestar writes: its error answers are described as its own exception body (`status_code`,
+`detail`, `extra`), where the hub answers `ErrorBody` (`message`, `status`, `field`); and a union of `int` and
+`float` is a `oneOf`, which a whole number matches twice and so fails (`anyOf` says what is meant).
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ import msgspec
 from litestar import Request
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
+
+from hub.api.errors import ErrorBody
+
+ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}
 
 
 def json_body(model: Any, *, only: Collection[str] = (), text: str | None = None) -> type[Operation]:
@@ -58,7 +65,37 @@ def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
 
 class OpenAPIJSON(JsonRenderPlugin):
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
-        return super().render(request, _ecma_patterns(openapi_schema))
+        document = _numbers_any_of(_ecma_patterns(openapi_schema))
+        _errors_as_answered(document)
+        return super().render(request, document)
+
+
+def _errors_as_answered(document: dict[str, Any]) -> None:
+    """Every error answer Litestar describes with its exception body, described as the ErrorBody it is (in place)."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("ErrorBody", _inlined(msgspec.json.schema(ErrorBody)))
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            responses = operation.get("responses", {}) if isinstance(operation, dict) else {}
+            for status, response in responses.items():
+                media = (response.get("content") or {}).get("application/json")
+                if status[0] in "45" and media and _is_litestar_error(media.get("schema", {})):
+                    media["schema"] = ERROR_BODY
+
+
+def _is_litestar_error(schema: dict[str, Any]) -> bool:
+    """Litestar's `{status_code, detail, extra}`, alone or as a `oneOf` of several exceptions."""
+    return "detail" in schema.get("properties", {}) or any(_is_litestar_error(s) for s in schema.get("oneOf", []))
+
+
+def _numbers_any_of(node: Any) -> Any:
+    if isinstance(node, dict):
+        types = {member.get("type") for member in node.get("oneOf", []) if isinstance(member, dict)}
+        union = "anyOf" if {"integer", "number"} <= types else "oneOf"
+        return {union if key == "oneOf" else key: _numbers_any_of(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_numbers_any_of(item) for item in node]
+    return node
 
 
 def _ecma_patterns(node: Any) -> Any:

@@ -73,3 +73,44 @@ async def test_the_reference_page_loads_a_pinned_scalar_release(client):
     """The page's script runs on the hub's origin, where a signed-in admin's session lives: never `latest`."""
     page = (await client.get("/schema")).text
     assert f"@scalar/api-reference@{SCALAR_VERSION}" in page and "@latest" not in page
+
+
+@SQLITE_ONLY
+async def test_error_answers_are_described_as_the_hub_sends_them(client, admin_headers):
+    """Litestar described every error as its own exception body (`status_code`, `detail`, `extra`), so an answer
+    checked against the document (schemathesis's response check, a generated client) never matched it."""
+    document = (await client.get("/schema/openapi.json")).json()
+    errors = [
+        (path, status, response["content"]["application/json"]["schema"])
+        for path, item in document["paths"].items()
+        for operation in item.values()
+        if isinstance(operation, dict)
+        for status, response in operation["responses"].items()
+        if status[0] in "45" and "application/json" in response.get("content", {})
+    ]
+    assert len(errors) > 50
+    assert [e for e in errors if e[2] != {"$ref": "#/components/schemas/ErrorBody"}] == []
+    error_body = document["components"]["schemas"]["ErrorBody"]
+    answer = (await client.post("/api/v1/keys", json={"name": 5}, headers=admin_headers)).json()
+    assert set(error_body["required"]) <= set(answer) <= set(error_body["properties"])
+
+
+@SQLITE_ONLY
+async def test_a_union_of_whole_and_decimal_numbers_is_any_of(client):
+    """As `oneOf`, `str | int | float | bool` refuses a whole number, which is both an `integer` and a `number`:
+    every insight and identity answer holding one broke the document."""
+    document = (await client.get("/schema/openapi.json")).json()
+
+    def unions(node):
+        if isinstance(node, dict):
+            if "oneOf" in node:
+                yield {member.get("type") for member in node["oneOf"]}
+            for value in node.values():
+                yield from unions(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from unions(item)
+
+    assert not [types for types in unions(document) if {"integer", "number"} <= types]
+    properties = document["components"]["schemas"]["Identity"]["properties"]["properties"]
+    assert {member["type"] for member in properties["additionalProperties"]["anyOf"]} >= {"integer", "number"}
