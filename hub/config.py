@@ -1,12 +1,14 @@
 """Settings: a TOML file, then `HUB_*` environment variables, validated into Structs at start-up.
 
 Every key of every section can be overridden from the environment: `[server] port` is `HUB_SERVER_PORT`,
-`[database] url` is `HUB_DATABASE_URL`. Values from the environment are read as TOML values when they parse
-as one (`8000`, `true`, `["a"]`) and as plain strings otherwise.
+`[database] url` is `HUB_DATABASE_URL`, `[plugins.email] password` is `HUB_PLUGINS_EMAIL_PASSWORD`. A value from the
+environment that is a TOML array, inline table or quoted string (`["a"]`, `{shop = 30}`) is read as one; any other
+is text the setting's type converts (`8000`, `true`).
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import tomllib
 from pathlib import Path
@@ -169,29 +171,64 @@ class Settings(Base):
 
 
 def _parse_env_value(raw: str) -> Any:
+    """A TOML array, inline table or quoted string is read as one; anything else stays the text itself, which the
+    setting's type converts (`8000`, `true`, `2.5`). Read as TOML, `2024` became a number a text setting refused."""
     try:
-        return tomllib.loads(f"v = {raw}")["v"]
+        value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         return raw
+    return value if isinstance(value, list | dict | str) else raw
 
 
-def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
-    """Map HUB_SECTION_KEY variables onto the known sections and keys (keys may contain underscores).
+def _plugin_names() -> list[str]:
+    """The installed plugins' names, longest first: `HUB_PLUGINS_MY_PLUGIN_KEY` is `my_plugin`'s before `my`'s."""
+    names = {entry_point.name for entry_point in importlib.metadata.entry_points(group="hub.plugins")}
+    return sorted(names, key=len, reverse=True)
 
-    Top-level lists and tables (`sources`, `plugins`) are overridden whole: HUB_SOURCES='[{plugin = ...}]'.
+
+class EnvOverrides(msgspec.Struct):
+    """What the HUB_* variables set: whole sections' keys and top-level values, each plugin's keys, and the
+    variable behind each `section.key` (for the error message)."""
+
+    values: dict[str, Any]
+    plugin_keys: dict[str, dict[str, Any]]
+    origins: dict[str, str]
+
+
+def _env_overrides(environ: dict[str, str]) -> EnvOverrides:
+    """Map HUB_SECTION_KEY variables onto the known sections and keys (keys may contain underscores), and
+    HUB_PLUGINS_NAME_KEY onto a plugin's table.
+
+    Top-level lists and tables (`sources`, `plugins`) can also be set whole: HUB_SOURCES='[{plugin = ...}]'.
+    A variable under a section's prefix that names none of its keys is refused: that typo would change nothing.
     """
-    overrides: dict[str, Any] = {}
+    found = EnvOverrides({}, {}, {})
     sections = _sections()
     for section, section_type in sections.items():
-        for field in msgspec.structs.fields(section_type):
-            name = f"{ENV_PREFIX}{section}_{field.name}".upper()
-            if name in environ:
-                overrides.setdefault(section, {})[field.name] = _parse_env_value(environ[name])
+        prefix = f"{ENV_PREFIX}{section}".upper()
+        keys = {f"{prefix}_{field.name}".upper(): field.name for field in msgspec.structs.fields(section_type)}
+        for name in sorted(environ):
+            if name == prefix:
+                raise ConfigError(f"{name}: a section is set key by key, e.g. {next(iter(keys))}")
+            if name.startswith(f"{prefix}_"):
+                if name not in keys:
+                    raise ConfigError(f"{name} is no setting: [{section}] has {', '.join(keys.values())}")
+                found.values.setdefault(section, {})[keys[name]] = _parse_env_value(environ[name])
+                found.origins[f"{section}.{keys[name]}"] = name
     for field in msgspec.structs.fields(Settings):
         name = f"{ENV_PREFIX}{field.name}".upper()
         if field.name not in sections and name in environ:
-            overrides[field.name] = _parse_env_value(environ[name])
-    return overrides
+            found.values[field.name] = _parse_env_value(environ[name])
+            found.origins[field.name] = name
+    prefix = f"{ENV_PREFIX}PLUGINS_"
+    for name in sorted(n for n in environ if n.startswith(prefix)):
+        plugin = next((p for p in _plugin_names() if name.startswith(f"{prefix}{p.upper()}_")), None)
+        if plugin is None:
+            raise ConfigError(f"{name} names no installed plugin (HUB_PLUGINS_<PLUGIN>_<KEY>)")
+        key = name.removeprefix(f"{prefix}{plugin.upper()}_").lower()
+        found.plugin_keys.setdefault(plugin, {})[key] = _parse_env_value(environ[name])
+        found.origins[f"plugins.{plugin}.{key}"] = name
+    return found
 
 
 def _sections() -> dict[str, type[Base]]:
@@ -202,33 +239,75 @@ def _sections() -> dict[str, type[Base]]:
     }
 
 
-def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
-    """Read the file (if any), apply environment overrides and validate; raise ConfigError on any fault."""
-    environ = dict(os.environ) if environ is None else environ
-    path = path or environ.get("HUB_CONFIG")
-    data: dict[str, Any] = {}
-    if path:
-        file = Path(path)
-        try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"config file {file} does not exist") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {file} is not valid TOML: {exc}") from None
-    for section, values in _env_overrides(environ).items():
+def _read_file(file: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {file} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {file} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {file} is not UTF-8 text") from None
+    except OSError as exc:  # a folder, or not readable by the hub's user
+        raise ConfigError(f"config file {file} cannot be read: {exc.strerror or exc}") from None
+
+
+def _apply(data: dict[str, Any], env: EnvOverrides, where: str) -> None:
+    """Lay the environment's values over the file's, and check the plugins' `enabled`, which the hub reads
+    itself (a plugin's Struct never sees it: `enabled = "no"` left the plugin on)."""
+    for section, values in env.values.items():
         if not isinstance(values, dict) or section not in _sections():
             data[section] = values
             continue
         data.setdefault(section, {})
         if not isinstance(data[section], dict):
-            raise ConfigError(f"[{section}] must be a table")
+            raise ConfigError(f"invalid setting{where}: [{section}] must be a table")
         data[section].update(values)
+    plugins = data.setdefault("plugins", {})
+    if not isinstance(plugins, dict):
+        return  # validation names it
+    for name, values in env.plugin_keys.items():
+        plugins.setdefault(name, {})
+        if isinstance(plugins[name], dict):
+            plugins[name].update(values)
+    for name, table in plugins.items():
+        if not isinstance(table, dict):
+            raise ConfigError(
+                f"invalid setting{_origin(f'plugins.{name}', env, where)}: [plugins.{name}] must be a table"
+            )
+        if "enabled" in table:
+            table["enabled"] = _convert(table["enabled"], bool, env, where, at=f"plugins.{name}.enabled")
+
+
+def _origin(setting: str, env: EnvOverrides, where: str) -> str:
+    """` (HUB_SERVER_PORT)` when a variable set `setting` or what holds it, else where the file is."""
+    for key, name in env.origins.items():
+        if setting == key or setting.startswith((f"{key}.", f"{key}[")):
+            return f" ({name})"
+    return where
+
+
+def _convert(value: Any, type_: Any, env: EnvOverrides, where: str, at: str = "") -> Any:
+    """Validate into `type_`; the error names the setting as written in TOML, and the variable that set it."""
     try:
-        settings = msgspec.convert(data, Settings, strict=False)
+        return msgspec.convert(value, type_, strict=False)
     except msgspec.ValidationError as exc:
-        where = f" in {path}" if path else ""
-        raise ConfigError(f"invalid setting{where}: {_describe(exc)}") from None
+        message = _describe(exc)
+        if at:
+            message = message.replace(" - at `the file`", "") + f" - at `{at}`"
+        setting = message.rpartition(" - at `")[2].rstrip("`")
+        raise ConfigError(f"invalid setting{_origin(setting, env, where)}: {message}") from None
+
+
+def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read the file (if any), apply environment overrides and validate; raise ConfigError on any fault."""
+    environ = dict(os.environ) if environ is None else environ
+    path = path or environ.get("HUB_CONFIG")
+    data = _read_file(Path(path)) if path else {}
     where = f" in {path}" if path else ""
+    env = _env_overrides(environ)
+    _apply(data, env, where)
+    settings = _convert(data, Settings, env, where)
     names: set[str] = set()
     for position, rule in enumerate(settings.routes):
         for field, problem in unreachable_targets(rule.targets):

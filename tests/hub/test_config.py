@@ -158,3 +158,103 @@ def test_a_python_whose_sqlite_is_too_old_is_refused_with_what_to_do():
     require_sqlite((3, 35, 0))
     with pytest.raises(ConfigError, match=r"needs SQLite 3\.35\.0 or newer, and this Python uses SQLite 3\.31\.1"):
         require_sqlite((3, 31, 1))
+
+
+# Text settings of plugins take a URL, but for these (a pattern, a choice).
+PLUGIN_VALUES = {
+    "vapid_subject": "mailto:ops@example.com",
+    "security": "tls",
+    "not_found": "404",
+    "from_address": "ops@example.com",
+}
+
+
+def test_every_plugin_key_can_be_overridden_from_the_environment():
+    """Plugin settings had no variables of their own: a secret such as the SMTP password had to sit in the file
+    or in HUB_PLUGINS, which replaced every plugin's table at once."""
+    defaults = Plugins(Settings()).settings
+    for plugin, struct in defaults.items():
+        for name, default in msgspec.to_builtins(struct).items():
+            if name == "checks":
+                continue  # a list of tables: covered below
+            raw, expected = _changed(default)
+            if isinstance(default, str):
+                raw = expected = PLUGIN_VALUES.get(name, "https://other.example.com")
+            if isinstance(default, dict):  # Slack's users
+                raw, expected = '{U024BE7LH = "ada@example.com"}', {"U024BE7LH": "ada@example.com"}
+            settings = load_settings(environ={f"HUB_PLUGINS_{plugin}_{name}".upper(): raw})
+            assert msgspec.to_builtins(Plugins(settings).settings[plugin])[name] == expected, (plugin, name)
+    checks = '[{ name = "Backup", project = "ops", period = 300 }]'
+    settings = load_settings(environ={"HUB_PLUGINS_HEARTBEAT_CHECKS": checks})
+    assert [check.name for check in Plugins(settings).settings["heartbeat"].checks] == ["Backup"]
+    assert "stripe" not in Plugins(load_settings(environ={"HUB_PLUGINS_STRIPE_ENABLED": "false"})).settings
+
+
+def test_a_plugin_variable_is_laid_over_the_file_key_by_key(tmp_path):
+    path = tmp_path / "hub.toml"
+    path.write_text('[plugins.email]\nhost = "smtp.example.com"\nport = 465\n')
+    settings = Plugins(load_settings(path, environ={"HUB_PLUGINS_EMAIL_PASSWORD": "s3cret"})).settings["email"]
+    assert (settings.host, settings.port, settings.password) == ("smtp.example.com", 465, "s3cret")
+
+
+def test_text_settings_keep_values_that_read_as_numbers_dates_or_booleans():
+    """`HUB_INGEST_DEFAULT_PROJECT=2024` was read as TOML, an integer, and refused: `Expected str, got int`."""
+    settings = load_settings(
+        environ={
+            "HUB_INGEST_DEFAULT_PROJECT": "2024",
+            "HUB_SERVER_HOST": "2026-01-01",
+            "HUB_PLUGINS_EMAIL_PASSWORD": "12345678",
+            "HUB_PLUGINS_SLACK_SIGNING_SECRET": "true",
+            "HUB_SERVER_BASE_URL": '"https://hub.example.com"',  # quoted as in TOML: the quotes go
+        }
+    )
+    assert (settings.ingest.default_project, settings.server.host) == ("2024", "2026-01-01")
+    assert settings.server.base_url == "https://hub.example.com"
+    plugins = Plugins(settings).settings
+    assert (plugins["email"].password, plugins["slack"].signing_secret) == ("12345678", "true")
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        # Each of these was taken in silence: a typo'd name, or a value the hub never read.
+        ({"HUB_SERVER_PROT": "9000"}, "HUB_SERVER_PROT is no setting: [server] has host, port,"),
+        ({"HUB_SERVER": "{port = 9000}"}, "HUB_SERVER: a section is set key by key"),
+        ({"HUB_PLUGINS_STRIPEY_KEY": "1"}, "HUB_PLUGINS_STRIPEY_KEY names no installed plugin"),
+        ({"HUB_PLUGINS_STRIPE_ENABLED": "nah"}, "(HUB_PLUGINS_STRIPE_ENABLED): Expected `bool`, got `str`"),
+        # The variable that set a bad value is named, not only the setting.
+        ({"HUB_SERVER_PORT": "[1, 2]"}, "(HUB_SERVER_PORT): Expected `int`, got `array` - at `server.port`"),
+        ({"HUB_SERVER_PORT": "abc"}, "(HUB_SERVER_PORT): Expected `int`, got `str` - at `server.port`"),
+        ({"HUB_RETENTION_PROJECTS": "{shop = 'x'}"}, "(HUB_RETENTION_PROJECTS): Expected `int`, got `str`"),
+        ({"HUB_SOURCES": "{plugin = 'github'}"}, "(HUB_SOURCES): Expected `array`, got `object` - at `sources`"),
+    ],
+)
+def test_bad_variables_name_the_variable(environ, message):
+    with pytest.raises(ConfigError) as caught:
+        Plugins(load_settings(environ=environ))
+    assert message in str(caught.value)
+
+
+def test_other_hub_variables_are_not_settings():
+    """HUB_KEY, HUB_URL, HUB_CONFIG and the test suite's own are read elsewhere: not refused as typos."""
+    environ = {"HUB_KEY": "k", "HUB_URL": "http://x", "HUB_COMMAND_NAME": "./run", "HUB_TEST_PG_URL": "postgresql://"}
+    assert load_settings(environ=environ) == Settings()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'[plugins.stripe]\nenabled = "no"\n', "Expected `bool`, got `str` - at `plugins.stripe.enabled`"),
+        (b"[plugins]\nstripe = 3\n", "[plugins.stripe] must be a table"),
+        (b"\xff\xfe[server]\n", "is not UTF-8 text"),
+    ],
+)
+def test_bad_plugin_tables_and_unreadable_files_are_named(tmp_path, content, message):
+    """`enabled = "no"` left the plugin on; a non-UTF-8 file or a folder given as the file was a traceback."""
+    path = tmp_path / "hub.toml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        Plugins(load_settings(path, environ={}))
+    assert message in str(caught.value)
+    with pytest.raises(ConfigError, match="cannot be read: Is a directory"):
+        load_settings(tmp_path, environ={})
