@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -12,6 +14,7 @@ from hub.db import schema
 from hub.db.engine import Database
 from hub.db.events import EventFilter, ProjectDirectory, list_events
 from hub.db.migrate import alembic_config, migrate
+from hub.plugins import Plugins
 
 
 @pytest.fixture
@@ -137,3 +140,164 @@ async def test_0009_makes_stored_events_findable_by_the_words_sqlite_finds(datab
         assert await found("example") == searches["example"]
     finally:
         await db.dispose()
+
+
+# The heads of the oldest release that had migrations: its core, web-session and heartbeat branches.
+OLDEST_RELEASE = ("0005", "web_0001", "heartbeat_0001")
+
+
+def _rows(table: sa.Table, rows: list[dict]) -> tuple[sa.Insert, list[dict]]:
+    """An insert of only the columns given, typed as the current schema types them (the table as it is now may
+    have columns the old one had not)."""
+    old = sa.table(table.name, *(sa.column(name, table.c[name].type) for name in rows[0]))
+    return old.insert(), rows
+
+
+def test_a_database_of_the_oldest_release_upgrades_with_everything_in_it(settings, database_url):
+    """Rows as the first release with migrations wrote them (events with tags, content, a context and actions; a
+    project-bound key; a user in a team; a stored rule and its pending delivery; a heartbeat check and its pings),
+    then the hub started on that database: it migrates to the head and serves all of them, over HTTP."""
+    from hub_plugins.heartbeat import tables as heartbeat
+
+    from hub.app import create_app
+    from hub.auth import hash_secret
+    from hub.testing import LiveHub
+
+    at = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    key, ingest_key = "hub_oldadminkey0123456789", "hub_oldingestkey0123456789"
+
+    def event(event_id: int, title: str, **fields: object) -> dict:
+        return {
+            "id": event_id, "project_id": 1, "channel": "payments", "event": title, "description": None,
+            "parser": "text", "notify": False, "severity": "info", "tags": None, "content": None, "actions": None,
+            "user_id": None, "context_id": None, "parent_id": None, "source": "api", "test": False,
+            "created_at": at, "received_at": at, **fields,
+        }  # fmt: skip
+
+    async def build_old_database() -> None:
+        db = Database(database_url)
+        try:
+            for revision in OLDEST_RELEASE:
+                async with db.writer.begin() as conn:
+                    await conn.run_sync(
+                        lambda sync, revision=revision: command.upgrade(
+                            alembic_config(sync, Plugins(settings).migration_folders()), revision
+                        )
+                    )
+            key_row = {"name": "old", "scopes": "admin", "project_id": None, "created_at": at}
+            check = {
+                "id": 1, "uuid": "0b0e7c9e-7a55-4d4b-9b36-1f7b1c0c5a01", "project": "ops", "slug": "nightly-backup",
+                "name": "Nightly backup", "channel": "heartbeat", "period": 3600, "tz": "UTC", "grace": 600,
+                "origin": "api", "status": "up", "last_ping_at": at, "expected_at": at + timedelta(hours=1),
+                "alert_after": at + timedelta(hours=1, minutes=10), "created_at": at,
+            }  # fmt: skip
+            ping = {"check_id": 1, "created_at": at, "kind": "success", "method": "POST", "body": "ok"}
+            async with db.writer.begin() as conn:
+                for statement, rows in [
+                    _rows(schema.projects, [{"id": 1, "slug": "shop", "created_at": at}]),
+                    _rows(schema.api_keys, [
+                        {**key_row, "id": "key_old1", "key_hash": hash_secret(key), "prefix": key[:12]},
+                        {**key_row, "id": "key_old2", "key_hash": hash_secret(ingest_key), "prefix": ingest_key[:12],
+                         "scopes": "ingest", "project_id": 1},
+                    ]),
+                    _rows(schema.events, [
+                        event(1, "Payment failed zebrafish", description="card declined quokka", severity="warning",
+                              notify=True, user_id="u-1", tags={"plan": "pro", "amount": 42},
+                              content={"customer": {"email": "old@example.com"}}),
+                        event(2, "Deploy started", channel="deploys", context_id="deploy-7"),
+                        event(3, "Deploy step migrate", channel="deploys", context_id="deploy-7", parent_id=2),
+                        event(4, "Roll back?", channel="deploys", actions=[
+                            {"label": "Roll back", "url": "https://deploy.example.com/rb", "key": "rollback",
+                             "meta": {}, "expires_at": "2027-01-01T00:00:00Z", "external": False, "confirm": False,
+                             "inputs": []}]),
+                    ]),
+                    _rows(schema.event_tags, [
+                        {"event_id": 1, "key": "plan", "value": "pro", "created_at": at},
+                        {"event_id": 1, "key": "amount", "value": "42", "created_at": at},
+                    ]),
+                    _rows(schema.contexts, [
+                        {"project_id": 1, "context_id": "deploy-7", "parent_event_id": 2, "updated_at": at}
+                    ]),
+                    _rows(schema.channels, [
+                        {"project_id": 1, "name": "payments", "event_count": 1, "last_event_at": at},
+                        {"project_id": 1, "name": "deploys", "event_count": 3, "last_event_at": at},
+                    ]),
+                    _rows(schema.users, [
+                        {"id": "usr_old", "email": "ada@example.com", "name": "Ada", "role": "admin",
+                         "timezone": "UTC", "created_at": at, "updated_at": at},
+                    ]),
+                    _rows(schema.teams, [
+                        {"id": "team_old", "slug": "ops", "name": "Ops", "created_at": at, "updated_at": at}
+                    ]),
+                    _rows(schema.team_members, [{"team_id": "team_old", "user_id": "usr_old"}]),
+                    _rows(schema.routing_rules, [
+                        {"name": "payments", "position": 0, "created_at": at, "updated_at": at, "definition": {
+                            "name": "payments", "match": {"channels": ["payments"]}, "targets": [{"team": "ops"}]}},
+                    ]),
+                    _rows(schema.notifications, [
+                        {"id": 1, "rule": "payments", "project_id": 1, "event_id": 1, "last_event_id": 1,
+                         "event_count": 1, "created_at": at},
+                    ]),
+                    _rows(schema.deliveries, [
+                        {"id": 1, "notification_id": 1, "rule": "payments", "notifier": "email",
+                         "address": "ada@example.com", "user_id": "usr_old", "state": "pending", "attempts": 1,
+                         "next_attempt_at": at + timedelta(days=400), "budget_from": at, "created_at": at,
+                         "last_error": "connection refused"},
+                    ]),
+                    _rows(heartbeat.checks, [check]),
+                    _rows(heartbeat.pings, [
+                        {**ping, "kind": "start", "body": None}, ping
+                    ]),
+                ]:  # fmt: skip
+                    await conn.execute(statement, rows)
+        finally:
+            await db.dispose()
+
+    asyncio.run(build_old_database())
+    live = LiveHub(create_app(settings))  # migrates on start, as `hub serve` does
+    live.start()
+    try:
+        http = httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+
+        def found(**params: str) -> list[str]:
+            answer = http.get("/api/v1/events", params=params)
+            assert answer.status_code == 200, answer.text
+            return [e["event"] for e in answer.json()["items"]]
+
+        assert found(q="zebrafish") == found(q="quokka") == found(q="old@example.com") == ["Payment failed zebrafish"]
+        assert found(q="migrate") == ["Deploy step migrate"]
+        assert found(tag="plan:pro") == found(user_id="u-1") == ["Payment failed zebrafish"]
+        assert found(channel="deploys") == ["Roll back?", "Deploy started"]  # the child stays inside its card
+        old_ids = {e["event"]: e["id"] for e in http.get("/api/v1/events", params={"project": "shop"}).json()["items"]}
+        card = http.get(f"/api/v1/events/{old_ids['Deploy started']}").json()
+        assert [child["event"] for child in card["children"]] == ["Deploy step migrate"]
+        first = http.get(f"/api/v1/events/{old_ids['Payment failed zebrafish']}").json()["event"]
+        assert (first["tags"], first["content"]) == (
+            {"plan": "pro", "amount": 42},
+            {"customer": {"email": "old@example.com"}},
+        )
+        assert [a["label"] for a in http.get(f"/api/v1/events/{old_ids['Roll back?']}").json()["event"]["actions"]] == [
+            "Roll back"
+        ]
+        # The old project-bound ingest key still writes, and into the old context.
+        answer = httpx.post(
+            f"{live.url}/api/v1/events",
+            headers={"Authorization": f"Bearer {ingest_key}"},
+            json={"event": "Deploy finished", "context_id": "deploy-7"},
+        )
+        assert answer.status_code == 201, answer.text
+        assert (answer.json()["project"], answer.json()["parent_id"]) == ("shop", old_ids["Deploy started"])
+        assert "payments" in [r["rule"]["name"] for r in http.get("/api/v1/routes").json()]
+        deliveries = http.get("/api/v1/deliveries").json()["items"]
+        assert [(d["rule"], d["state"], d["address"]) for d in deliveries] == [
+            ("payments", "pending", "ada@example.com")
+        ]
+        assert [t["slug"] for t in http.get("/api/v1/teams").json()] == ["ops"]
+        # The heartbeat check keeps its pings and is still tracked: a ping moves it on.
+        check_uuid = "0b0e7c9e-7a55-4d4b-9b36-1f7b1c0c5a01"
+        assert len(http.get(f"/api/v1/checks/{check_uuid}/pings").json()["items"]) == 2
+        assert httpx.post(f"{live.url}/ping/{check_uuid}").status_code == 200
+        after = http.get(f"/api/v1/checks/{check_uuid}").json()
+        assert after["last_ping_at"] > "2026-11-24", after
+    finally:
+        live.stop()
