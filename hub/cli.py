@@ -525,11 +525,15 @@ def _main(argv: list[str]) -> int:
         print(f"hub: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:
+        from hub.db.engine import DatabaseUnavailable
         from hub.plugins import PluginError
 
         if isinstance(exc, PluginError):
             print(f"hub: {exc}", file=sys.stderr)
             return 2
+        if isinstance(exc, DatabaseUnavailable):
+            print(f"hub: {exc}", file=sys.stderr)
+            return 1
         raise
 
 

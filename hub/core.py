@@ -117,6 +117,7 @@ class Hub:
 
     async def start(self, *, run_migrations: bool = True, run_jobs: bool | None = None) -> None:
         """Migrate, start the writer and the plugins, then the periodic jobs (unless `run_jobs` is False)."""
+        await self.db.check()
         if run_migrations:
             await self.migrate()
         await self.db.start()
@@ -129,6 +130,7 @@ class Hub:
             self.scheduler.start()
 
     async def migrate(self) -> None:
+        await self.db.check()
         try:
             await migrate(self.db, self.plugins.migration_folders())
         except UnknownRevisions as exc:

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hub.config import ConfigError
@@ -55,6 +55,31 @@ def lost_connection(statement: str, exc: ValueError, dialect: Any) -> DBAPIError
         return None
     lost = sqlite3.OperationalError(str(exc))
     return DBAPIError.instance(statement, (), lost, sqlite3.Error, connection_invalidated=True, dialect=dialect)
+
+
+class DatabaseUnavailable(Exception):
+    """The configured database cannot be reached or opened; the message names it (without its password)."""
+
+
+# The drivers the hub is built for: SQLAlchemy's sync ones (`sqlite://`, `postgresql://`) cannot serve it.
+DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+
+
+def _backend(url: str) -> str:
+    """`sqlite` or `postgresql`; any other URL is a wrong setting, told as one (it was a traceback)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            "invalid setting: database.url is not a database URL: use sqlite+aiosqlite:///path or "
+            "postgresql+asyncpg://user:password@host/dbname"
+        ) from None
+    if DRIVERS.get(parsed.get_backend_name()) != parsed.get_driver_name():
+        raise ConfigError(
+            f"invalid setting: database.url {parsed.render_as_string(hide_password=True)!r} is not supported: "
+            "use sqlite+aiosqlite:///path or postgresql+asyncpg://user:password@host/dbname"
+        )
+    return parsed.get_backend_name()
 
 
 # RETURNING (3.35) in routing, insights and the heartbeat scan.
@@ -134,7 +159,7 @@ class Database:
 
     def __init__(self, url: str, pool_size: int = 10) -> None:
         self.url = url
-        self.dialect = make_url(url).get_backend_name()
+        self.dialect = _backend(url)
         self.checkpointer: Checkpointer | None = None
         if self.dialect == "sqlite":
             require_sqlite()
@@ -144,8 +169,21 @@ class Database:
             self.writer = self.reader = create_async_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, **ENGINE_OPTIONS
             )
-        else:
-            raise ValueError(f"unsupported database URL {make_url(url)!r}: use sqlite+aiosqlite or postgresql+asyncpg")
+
+    @property
+    def safe_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    async def check(self) -> None:
+        """Open one connection, so that a database the hub cannot reach or open stops it with one line that says
+        which and why, not the traceback of whatever first touched it (a refused connection, a missing
+        database, a wrong password, a file in a folder that does not exist or that the hub may not write)."""
+        try:
+            async with self.writer.connect():
+                pass
+        except (DBAPIError, OSError) as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0] or type(exc).__name__
+            raise DatabaseUnavailable(f"cannot open the database {self.safe_url}: {reason}") from exc
 
     @property
     def is_sqlite(self) -> bool:

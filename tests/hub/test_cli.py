@@ -350,3 +350,35 @@ def test_ctrl_c_at_the_password_prompt_ends_quietly(tmp_path):
     os.close(terminal)
     assert b"Password" in prompt
     assert process.returncode == 130 and b"Traceback" not in stderr, stderr.decode()
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "said"),
+    [
+        # Each was a traceback of a dozen frames or more, exit status 1.
+        ("mysql://hub:pw@db/hub", 2, "hub: invalid setting: database.url 'mysql://hub:***@db/hub' is not supported"),
+        ("postgresql://hub@127.0.0.1/hub", 2, "is not supported: use sqlite+aiosqlite:///path or postgresql+asyncpg"),
+        ("sqlite:///hub.db", 2, "database.url 'sqlite:///hub.db' is not supported"),
+        ("not a url", 2, "hub: invalid setting: database.url is not a database URL"),
+        ("sqlite+aiosqlite:///no/such/folder/hub.db", 1, "/no/such/folder/hub.db: unable to open database file"),
+    ],
+)
+def test_a_database_url_that_cannot_be_used_is_one_line(tmp_path, monkeypatch, capsys, url, status, said):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HUB_DATABASE_URL", url)
+    for command in (["migrate"], ["keys", "list"]):
+        assert cli.main(command) == status
+        error = capsys.readouterr().err
+        assert said in error and len(error.splitlines()) == 1, error
+
+
+def test_serve_on_a_database_it_cannot_reach_says_so_in_one_line(tmp_path):
+    """A PostgreSQL that refuses connections (not started yet, wrong port): `hub serve` printed its banner and
+    then asyncpg's traceback. The password stays out of the message."""
+    port = free_port()
+    result = run(["serve"], tmp_path, {"HUB_DATABASE_URL": f"postgresql+asyncpg://hub:s3cret@127.0.0.1:{port}/hub"})
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"hub: cannot open the database postgresql+asyncpg://hub:***@127.0.0.1:{port}/hub: "
+        f"[Errno 111] Connect call failed ('127.0.0.1', {port})\n"
+    )
