@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from hub.db.engine import unavailable_reason
 from hub.pluginapi import HubContext, Job
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,10 @@ class Scheduler:
                 raise
             # Stopped with the hub: not a failure, which APScheduler would log with a traceback.
             log.debug("scheduled job %s stopped with the hub", job.name)
-        except Exception:
-            log.exception("scheduled job %s failed; it runs again at its next interval", job.name)
+        except Exception as exc:
+            if (reason := unavailable_reason(exc)) is not None:  # expected while PostgreSQL restarts, a disk is full
+                log.warning("scheduled job %s: the database is unavailable (%s); it runs again", job.name, reason)
+            else:
+                log.exception("scheduled job %s failed; it runs again at its next interval", job.name)
         finally:
             self._running.discard(task)

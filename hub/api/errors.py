@@ -16,7 +16,9 @@ from litestar import MediaType, Request, Response
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
 from litestar.handlers import BaseRouteHandler
+from sqlalchemy.exc import DBAPIError
 
+from hub.db.engine import unavailable_reason
 from hub.models import ValidationProblem, plain_patterns
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,8 @@ BASELINE_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DEN
 # msgspec refuses with "Number out of range") survives being cut short and checked again by `name_the_key`.
 _AS_WRITTEN = msgspec.json.Decoder(float_hook=Decimal)
 AS_WRITTEN = msgspec.json.Encoder(decimal_format="number")
+# What a 503 for a database unavailable for now asks clients to wait (a restart, a connection re-made).
+RETRY_AFTER_SECONDS = 5
 _DEFAULT_MESSAGES = {
     404: "not found",
     405: "method not allowed on this path",
@@ -210,6 +214,17 @@ def on_unexpected(request: Request, exc: Exception) -> Response[ErrorBody]:
     return error_response(500, "internal error; the hub's log has the details")
 
 
+def on_database_error(request: Request, exc: DBAPIError) -> Response[ErrorBody]:
+    """A database that cannot be used for now (PostgreSQL restarted under the hub, a full disk, a read-only file):
+    503 with Retry-After, which clients retry, and one line in the log rather than a traceback per request."""
+    if (reason := unavailable_reason(exc)) is None:
+        return on_unexpected(request, exc)
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, reason)
+    return error_response(
+        503, "the database is unavailable for now; retry later", headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )
+
+
 def on_recursion_error(request: Request, exc: RecursionError) -> Response[ErrorBody]:
     """Litestar decoding a `data: JSONBody[...]` body nested deeper than Python's stack allows. (The ingest
     routes decode their own bodies and say the same.)"""
@@ -230,5 +245,6 @@ exception_handlers = {
     msgspec.DecodeError: on_decode_error,
     HTTPException: on_http_exception,
     RecursionError: on_recursion_error,
+    DBAPIError: on_database_error,
     Exception: on_unexpected,
 }

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hub.config import ConfigError
@@ -59,6 +59,29 @@ def lost_connection(statement: str, exc: ValueError, dialect: Any) -> DBAPIError
 
 class DatabaseUnavailable(Exception):
     """The configured database cannot be reached or opened; the message names it (without its password)."""
+
+
+# SQLite's errors that say the file cannot be written now, not that the hub asked for something wrong.
+SQLITE_UNAVAILABLE = (
+    "database or disk is full",
+    "attempt to write a readonly database",
+    "disk i/o error",
+    "unable to open database file",
+    "database is locked",
+)
+
+
+def unavailable_reason(exc: BaseException) -> str | None:
+    """The one-line reason when `exc` says the database cannot be used for now (a connection PostgreSQL closed, a
+    full disk, a read-only file), which retrying later may cure; None for any other error (a bug, a conflict)."""
+    if not isinstance(exc, DBAPIError):
+        return None
+    reason = (str(exc.orig).splitlines() or [""])[0]
+    if exc.connection_invalidated or isinstance(exc, InterfaceError):
+        return reason or "the connection was lost"
+    if isinstance(exc, OperationalError) and reason.lower().startswith(SQLITE_UNAVAILABLE):
+        return reason
+    return None
 
 
 # The drivers the hub is built for: SQLAlchemy's sync ones (`sqlite://`, `postgresql://`) cannot serve it.

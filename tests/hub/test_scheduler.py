@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import pytest
+
 from hub.core import Hub
 from hub.pluginapi import HubContext, Job
 
@@ -28,3 +30,34 @@ async def test_stopping_the_hub_cancels_a_running_job_waits_for_it_and_logs_no_e
         await asyncio.wait_for(hub.stop(), 10)
     assert unwound.is_set()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+async def test_a_job_that_meets_an_unusable_database_logs_one_line(settings, caplog):
+    """The outbox job meeting a connection PostgreSQL closed logged a traceback every time; a bug still does."""
+    ran = asyncio.Event()
+
+    async def job_on_a_full_disk(hub: HubContext) -> None:
+        ran.set()
+        async with hub.db.writer.connect() as conn:  # SQLite's SQLITE_FULL, as a full disk answers a write
+            pages = (await conn.exec_driver_sql("PRAGMA page_count")).scalar()
+            await conn.exec_driver_sql(f"PRAGMA max_page_count = {pages}")
+            try:
+                await conn.exec_driver_sql("CREATE TABLE filler AS SELECT randomblob(100000) AS blob")
+            finally:
+                await conn.exec_driver_sql("PRAGMA max_page_count = 1073741823")
+
+    hub = Hub(settings)
+    if not hub.db.is_sqlite:
+        pytest.skip("SQLite's size limit; PostgreSQL's closed connection takes the same path")
+    hub.scheduler.add(Job("filler", 60, job_on_a_full_disk))
+    await hub.start(run_jobs=True)
+    try:
+        await asyncio.wait_for(ran.wait(), 10)
+        await asyncio.sleep(0.2)
+    finally:
+        await hub.stop()
+    [line] = [r for r in caplog.records if r.name == "hub.scheduler" and r.levelno >= logging.WARNING]
+    assert (line.levelno, line.exc_info) == (logging.WARNING, None)
+    assert line.getMessage() == (
+        "scheduled job filler: the database is unavailable (database or disk is full); it runs again"
+    )

@@ -1,0 +1,74 @@
+"""A database that cannot be used for a while (PostgreSQL restarted under the hub, a full disk): requests get 503
+with Retry-After, the log one line each instead of a traceback, and the hub carries on once it is back."""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+import pytest
+import sqlalchemy as sa
+
+from hub.core import Hub
+from hub.testing import PG_ADMIN_URL
+
+
+@pytest.fixture
+def database_url(private_database_url):
+    """A database of the test's own: its connections are cut, or its file filled."""
+    return private_database_url
+
+
+def api_errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "hub.api.errors"]
+
+
+async def test_a_full_sqlite_file_is_503_and_one_line_until_there_is_room(hub: Hub, client, admin_headers, caplog):
+    """Before, each request was a 500 "internal error" and two tracebacks in the log."""
+    if not hub.db.is_sqlite:
+        pytest.skip("a file's size limit is SQLite's")
+    big = {"project": "shop", "event": "Big", "content": {"blob": "x" * 60_000}}
+    assert (await client.post("/api/v1/events", json=big, headers=admin_headers)).status_code == 201
+    # SQLite's own "database or disk is full", as a full disk gives it: the writer may not grow the file.
+    async with hub.db.writer.connect() as conn:
+        pages = (await conn.exec_driver_sql("PRAGMA page_count")).scalar()
+        await conn.exec_driver_sql(f"PRAGMA max_page_count = {pages}")
+    caplog.clear()
+    answer = await client.post("/api/v1/events", json=big, headers=admin_headers)
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["message"] == "the database is unavailable for now; retry later"
+    assert answer.headers["retry-after"] == "5"
+    [line] = api_errors(caplog)
+    assert (line.levelno, line.exc_info) == (logging.WARNING, None)
+    assert line.getMessage() == "database unavailable on POST /api/v1/events: database or disk is full"
+
+    async with hub.db.writer.connect() as conn:
+        await conn.exec_driver_sql("PRAGMA max_page_count = 1073741823")
+    assert (await client.post("/api/v1/events", json=big, headers=admin_headers)).status_code == 201
+
+
+async def test_postgresql_closing_the_connections_costs_no_500(hub: Hub, client, admin_headers, caplog):
+    """pg_terminate_backend, as a PostgreSQL restart does: the request that met a closed connection was a 500 with
+    a traceback; now it is a 503 to retry (or it succeeds), and the next ones are stored."""
+    if hub.db.is_sqlite:
+        pytest.skip("PostgreSQL's connections")
+    event = {"project": "shop", "event": "Before"}
+    assert (await client.post("/api/v1/events", json=event, headers=admin_headers)).status_code == 201
+    name = sa.make_url(hub.db.url).database
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        cut = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1", name
+        )
+    finally:
+        await admin.close()
+    assert cut >= 1
+    caplog.clear()
+    statuses = [
+        (await client.post("/api/v1/events", json={**event, "event": f"After {n}"}, headers=admin_headers)).status_code
+        for n in range(3)
+    ]
+    assert statuses in ([503, 201, 201], [201, 201, 201]), statuses
+    assert all(r.exc_info is None for r in api_errors(caplog))
+    listed = await client.get("/api/v1/events", params={"project": "shop"}, headers=admin_headers)
+    assert len(listed.json()["items"]) == 1 + statuses.count(201)
