@@ -358,6 +358,39 @@ async def test_a_slow_receiver_holds_up_only_its_own_delivery(client, hub, admin
     assert [d["state"] for d in await deliveries(client, admin_headers)] == ["delivered"] * 3
 
 
+async def test_a_clean_stop_gives_back_what_waits_for_its_turn_unsent(client, hub, admin_headers, settings):
+    """The stop waited until every claimed delivery had been sent, turn by turn: a backlog to a slow receiver kept
+    `hub serve` from stopping for as long as the backlog took (28 s for 40 to one answering in 3 s), past what
+    `docker stop` or systemd wait before they kill it. Now the sends in flight finish; the rest are given back
+    unsent, with no attempt counted, and the next process sends them, each once."""
+    handler, seen = counting_server()
+    slow, arrived, release = hanging_server(handler)
+    await slow_host(hub, settings)  # two connections to the receiver: two in flight, the rest in its line
+    with LoopbackServer(slow) as server:
+        await slack_rule(client, admin_headers, server.url)
+        for i in range(6):
+            await send(client, admin_headers, event=f"e{i}")
+        round_ = asyncio.create_task(hub.outbox.run_once())
+        assert await asyncio.to_thread(arrived.wait, 10)
+        closing = asyncio.create_task(hub.outbox.close())
+        await asyncio.sleep(0.2)
+        release.set()
+        await asyncio.wait_for(closing, 5)
+        assert await round_ == 6
+        assert len(seen) == 2
+        rows = await deliveries(client, admin_headers)
+        assert sorted((d["state"], d["attempts"]) for d in rows) == [("delivered", 1)] * 2 + [("pending", 0)] * 4
+
+        second = Hub(settings)  # the restart
+        await second.start(run_migrations=False, run_jobs=False)
+        try:
+            assert await second.outbox.run_once(now_utc() + timedelta(seconds=1)) == 4
+        finally:
+            await second.stop()
+    assert [d["state"] for d in await deliveries(client, admin_headers)] == ["delivered"] * 6
+    assert len(seen) == len(set(seen)) == 6
+
+
 async def test_drain_refills_free_sending_slots_while_a_slow_receiver_holds_one(client, hub, admin_headers, settings):
     slow, arrived, release = hanging_server()
     fast, seen = counting_server()
