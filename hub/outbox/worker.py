@@ -51,6 +51,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 RECORD_EVERY_SECONDS = 0.02
+# The share of an interval a drain may take. A drain that took all of it, having started a moment after its tick,
+# ended a moment after the next one, which APScheduler then skipped with a warning: one every two seconds in the
+# log for as long as a slow receiver had a backlog.
+DRAIN_SHARE = 0.9
 LATER_AFTER_STOP_SECONDS = 0.001  # a delivery a stopping hub gave back unsent is due again right away
 RENEW_AT_ONCE = 500  # ids per UPDATE when leases are renewed
 MOST_SKIPPED = 1000  # receivers a claim skips at most, those with the longest lines (two parameters each)
@@ -124,11 +128,11 @@ class Outbox:
         lines, so a backlog goes out at full speed, not one claim a tick; and whenever a skipped receiver's line
         empties, so its line never runs dry. Sends started here go on after it returns.
 
-        It returns after one interval, so the scheduler's next tick carries on rather than finding the job still
+        It returns within one interval, so the scheduler's next tick carries on rather than finding the job still
         running; earlier once nothing is due and nothing waits in a line.
         """
         await self._renew_leases()
-        until = time.monotonic() + self.hub.settings.delivery.interval_seconds
+        until = time.monotonic() + self.hub.settings.delivery.interval_seconds * DRAIN_SHARE
         while not self._closed and time.monotonic() < until:
             self._progress.clear()
             self._line_emptied.clear()

@@ -686,3 +686,25 @@ async def test_claims_wait_while_more_than_a_batch_waits_in_lines(client, hub, a
         await hub.outbox.close()
     assert 4 < most < 4 + 2 * 4
     assert len(slow_seen) == len(set(slow_seen)) == 24
+
+
+async def test_a_drain_with_a_backlog_in_line_ends_before_the_next_tick(client, hub, admin_headers, settings):
+    """A drain waiting for a line to move took its whole interval; started a moment after its tick, it ended a
+    moment after the next one, which APScheduler skipped with a WARNING ("maximum number of running instances
+    reached"): seen every two seconds in the log of `hub serve` while a slow receiver had a backlog."""
+    slow, arrived, release = hanging_server()
+    await slow_host(hub, settings)
+    settings.delivery.interval_seconds = 1.0
+    with LoopbackServer(slow) as server:
+        await slack_rule(client, admin_headers, server.url)
+        for i in range(4):
+            await send(client, admin_headers, event=f"e{i}")
+        try:
+            started = time.monotonic()
+            await hub.outbox.drain()
+            took = time.monotonic() - started
+        finally:
+            release.set()
+            await hub.outbox.close()
+    assert arrived.is_set()
+    assert 0.5 < took < 0.95, took
