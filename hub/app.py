@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import msgspec
-from litestar import Litestar, Request, get
+from litestar import Litestar, Request, Response, get
 from litestar.datastructures import ResponseHeader
 from litestar.di import Provide
 from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
+from sqlalchemy.exc import DBAPIError
 
 from hub import __version__
 from hub.api.actions import ActionSecretsController, EventActionsController, SelfServiceController
@@ -21,7 +23,7 @@ from hub.api.common import hub_of, screen_request
 from hub.api.compat import compat_handlers
 from hub.api.deliveries import DeliveriesController
 from hub.api.devices import DevicesController
-from hub.api.errors import BASELINE_HEADERS, exception_handlers
+from hub.api.errors import BASELINE_HEADERS, RETRY_AFTER_SECONDS, exception_handlers
 from hub.api.events import EventsController
 from hub.api.hooks import receive_webhook
 from hub.api.keys import KeysController
@@ -35,21 +37,36 @@ from hub.api.sources import SourcesController
 from hub.api.stream import stream
 from hub.config import Settings, load_settings
 from hub.core import Hub
+from hub.db.engine import unavailable_reason
 from hub.webapp import web_routers
 
 log = logging.getLogger(__name__)
 SCALAR_VERSION = "1.76.4"  # the API reference page's script, from jsDelivr (checked on the npm registry)
 
 
-class Health(msgspec.Struct):
-    status: str
+HEALTH_TIMEOUT_SECONDS = 2.0
+
+
+class Health(msgspec.Struct, omit_defaults=True):
+    status: str  # ok, or unavailable
     version: str
     database: str
+    reason: str | None = None  # why the database is unavailable
 
 
-@get("/health", tags=["meta"], summary="Liveness and the database back end in use")
-async def health(request: Request) -> Health:
-    return Health(status="ok", version=__version__, database=hub_of(request).db.dialect)
+@get("/health", tags=["meta"], summary="200 when the hub and its database answer, 503 when the database does not")
+async def health(request: Request) -> Response[Health]:
+    """For uptime monitors and load balancers: a hub that cannot reach its database is down for its users."""
+    db = hub_of(request).db
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS):
+            async with db.reader.connect() as conn:
+                await conn.exec_driver_sql("SELECT 1")
+    except (TimeoutError, DBAPIError, OSError) as exc:
+        reason = "no answer in time" if isinstance(exc, TimeoutError) else unavailable_reason(exc) or str(exc)
+        body = Health(status="unavailable", version=__version__, database=db.dialect, reason=reason.splitlines()[0])
+        return Response(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return Response(Health(status="ok", version=__version__, database=db.dialect))
 
 
 def create_app(settings: Settings | None = None, *, run_migrations: bool = True) -> Litestar:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.db import schema
 from hub.db.batch import Batch, commit_together, inserting, run_together
 from hub.db.dialect import upsert
-from hub.db.engine import Database
+from hub.db.engine import Database, unavailable_reason
 from hub.db.events import ProjectDirectory, event_from_row
 from hub.ids import IdGenerator
 from hub.models import BACKFILL_AFTER, ActionOut, EventIn, EventOut, StoredResult, event_time, tag_text
@@ -207,7 +207,10 @@ class Ingestor:
                 for submission in group:
                     await self._write_group([submission])
                 return
-            log.exception("storing %d event(s) failed", len(group[0].drafts))
+            if (reason := unavailable_reason(exc)) is not None:  # a full disk, a lost connection: no traceback
+                log.warning("storing %d event(s) failed, the database is unavailable: %s", len(group[0].drafts), reason)
+            else:
+                log.exception("storing %d event(s) failed", len(group[0].drafts))
             if not group[0].future.done():
                 group[0].future.set_exception(exc)
             return

@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 import sqlalchemy as sa
 
+from hub import __version__ as hub_version
 from hub.core import Hub
 from hub.testing import PG_ADMIN_URL
 
@@ -23,10 +24,9 @@ def api_errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == "hub.api.errors"]
 
 
+@pytest.mark.parametrize("private_database_url", ["sqlite"], indirect=True)  # a file's size limit is SQLite's
 async def test_a_full_sqlite_file_is_503_and_one_line_until_there_is_room(hub: Hub, client, admin_headers, caplog):
     """Before, each request was a 500 "internal error" and two tracebacks in the log."""
-    if not hub.db.is_sqlite:
-        pytest.skip("a file's size limit is SQLite's")
     big = {"project": "shop", "event": "Big", "content": {"blob": "x" * 60_000}}
     assert (await client.post("/api/v1/events", json=big, headers=admin_headers)).status_code == 201
     # SQLite's own "database or disk is full", as a full disk gives it: the writer may not grow the file.
@@ -41,17 +41,19 @@ async def test_a_full_sqlite_file_is_503_and_one_line_until_there_is_room(hub: H
     [line] = api_errors(caplog)
     assert (line.levelno, line.exc_info) == (logging.WARNING, None)
     assert line.getMessage() == "database unavailable on POST /api/v1/events: database or disk is full"
+    [writer] = [r for r in caplog.records if r.name == "hub.ingest"]  # it was a traceback
+    assert (writer.levelno, writer.exc_info) == (logging.WARNING, None)
+    assert writer.getMessage() == "storing 1 event(s) failed, the database is unavailable: database or disk is full"
 
     async with hub.db.writer.connect() as conn:
         await conn.exec_driver_sql("PRAGMA max_page_count = 1073741823")
     assert (await client.post("/api/v1/events", json=big, headers=admin_headers)).status_code == 201
 
 
+@pytest.mark.parametrize("private_database_url", ["postgresql"], indirect=True)
 async def test_postgresql_closing_the_connections_costs_no_500(hub: Hub, client, admin_headers, caplog):
     """pg_terminate_backend, as a PostgreSQL restart does: the request that met a closed connection was a 500 with
     a traceback; now it is a 503 to retry (or it succeeds), and the next ones are stored."""
-    if hub.db.is_sqlite:
-        pytest.skip("PostgreSQL's connections")
     event = {"project": "shop", "event": "Before"}
     assert (await client.post("/api/v1/events", json=event, headers=admin_headers)).status_code == 201
     name = sa.make_url(hub.db.url).database
@@ -72,3 +74,23 @@ async def test_postgresql_closing_the_connections_costs_no_500(hub: Hub, client,
     assert all(r.exc_info is None for r in api_errors(caplog))
     listed = await client.get("/api/v1/events", params={"project": "shop"}, headers=admin_headers)
     assert len(listed.json()["items"]) == 1 + statuses.count(201)
+
+
+@pytest.mark.parametrize("private_database_url", ["postgresql"], indirect=True)
+async def test_health_is_503_while_postgresql_refuses_the_hub(hub: Hub, client):
+    """/health answered "ok" whatever the database did, so an uptime monitor never saw a hub that stored nothing."""
+    assert (await client.get("/health")).json()["status"] == "ok"
+    name = sa.make_url(hub.db.url).database
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        await admin.fetchval("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1", name)
+        answer = await client.get("/health")
+        assert (answer.status_code, answer.headers["retry-after"]) == (503, "5")
+        assert answer.json()["status"] == "unavailable" and answer.json()["reason"]
+        answer = await client.get("/health")  # a new connection, refused
+        assert answer.status_code == 503 and "not currently accepting connections" in answer.json()["reason"]
+    finally:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await admin.close()
+    assert (await client.get("/health")).json() == {"status": "ok", "version": hub_version, "database": "postgresql"}

@@ -32,6 +32,8 @@ async def test_stopping_the_hub_cancels_a_running_job_waits_for_it_and_logs_no_e
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
 
 
+# SQLite's size limit; PostgreSQL's closed connection takes the same path.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_job_that_meets_an_unusable_database_logs_one_line(settings, caplog):
     """The outbox job meeting a connection PostgreSQL closed logged a traceback every time; a bug still does."""
     ran = asyncio.Event()
@@ -47,8 +49,6 @@ async def test_a_job_that_meets_an_unusable_database_logs_one_line(settings, cap
                 await conn.exec_driver_sql("PRAGMA max_page_count = 1073741823")
 
     hub = Hub(settings)
-    if not hub.db.is_sqlite:
-        pytest.skip("SQLite's size limit; PostgreSQL's closed connection takes the same path")
     hub.scheduler.add(Job("filler", 60, job_on_a_full_disk))
     await hub.start(run_jobs=True)
     try:
