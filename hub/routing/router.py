@@ -133,8 +133,7 @@ class Router:
         window_ends_at = None
         if rule.group_window_seconds:
             opener = await self._open_group(conn, rule, project_id, key, event, now)
-            if opener is not None:
-                await self._follow_up(conn, rule, opener, event, project_id, fp, now, reach)
+            if opener is not None and await self._follow_up(conn, rule, opener, event, project_id, fp, now, reach):
                 return
             window_ends_at = now + timedelta(seconds=rule.group_window_seconds)
         notification_id = await _insert_notification(
@@ -173,13 +172,19 @@ class Router:
         fp: str | None,
         now: datetime,
         reach: dict[tuple[str, int], list[tuple[Recipient, Person | None]]],
-    ) -> None:
-        """Count a later event of an open group into the group's one follow-up, sent when the window closes."""
-        n, e = schema.notifications.c, schema.events.c
+    ) -> bool:
+        """Count a later event of an open window into the window's one follow-up, sent when the window closes.
+
+        False when that follow-up has gone out already: claimed by a process whose clock is a little ahead, or
+        while this transaction was under way. The event would be counted into a message sent without it, so the
+        caller opens a window of its own for it instead.
+        """
+        n, e, d = schema.notifications.c, schema.events.c, schema.deliveries.c
         follow_up = (
             await conn.execute(
                 select(n.id, e.severity)
                 .join(schema.events, e.id == n.event_id)
+                # The group's columns reach it by ix_notifications_group (follows_id has no index of its own).
                 .where(
                     n.rule == rule.name,
                     n.group_key == opener.group_key,
@@ -195,13 +200,21 @@ class Router:
             await self._deliver(
                 conn, rule, follow_up_id, project_id, event, now, send_at=opener.window_ends_at, reach=reach
             )
-            return
+            return True
+        # Locked until commit on PostgreSQL: a claim skips them meanwhile and reads the message after this commits;
+        # a claim under way is waited for, and its `sending` seen.
+        deliveries = await conn.execute(
+            select(d.state, d.attempts).where(d.notification_id == follow_up.id).with_for_update()
+        )
+        if any(row.state == "sending" or row.attempts for row in deliveries):
+            return False
         changes: dict[str, Any] = {"event_count": n.event_count + 1, "last_event_id": int(event.id)}
         if event.severity == "critical" and follow_up.severity != "critical":
             # A critical event is never held nor suppressed, and the follow-up goes under its title.
             changes["event_id"] = int(event.id)
             await _release(conn, follow_up.id, opener.window_ends_at)
         await conn.execute(update(schema.notifications).where(n.id == follow_up.id).values(**changes))
+        return True
 
     async def _deliver(
         self,

@@ -146,6 +146,27 @@ async def test_a_critical_event_in_a_held_follow_up_sends_it_under_its_title(cli
     assert slack_texts(server) == ["Replica down", "Replica down again (2 events)"]
 
 
+async def test_an_event_counted_into_a_follow_up_that_already_went_out_is_not_lost(client, hub, admin_headers):
+    """The follow-up was claimed while an event was still joining it (on PostgreSQL another process whose clock
+    is a little ahead, or this transaction committing just after the window closed): it went out without the event,
+    which was counted into it and never notified. Such an event now opens a window of its own."""
+    with LoopbackServer() as server:
+        rule = {"name": "grouped", "group_by": ["event"], "group_window_seconds": 60}
+        await put_rule(client, admin_headers, {**rule, "targets": [{"slack": server.url}]})
+        await send(client, admin_headers, description="first")
+        await send(client, admin_headers, description="second")
+        now = now_utc()
+        assert await hub.outbox.run_once(now) == 1
+        assert await hub.outbox.run_once(now + timedelta(seconds=61)) == 1  # the worker's clock: window closed
+        await send(client, admin_headers, description="third")  # by this clock, the window is still open
+        assert await hub.outbox.run_once(now_utc()) == 1
+    assert [json.loads(r.body)["blocks"][1]["text"]["text"] for r in server.received] == [
+        "first",
+        "1 more event in shop/ci since the first notification. second",
+        "third",
+    ]
+
+
 async def test_a_group_window_is_per_project(client, hub, admin_headers):
     """`everyone` is every member of the event's project: another project's event must not fold into the window."""
     for email, project in (("ada@example.com", "alpha"), ("bob@example.com", "beta")):
