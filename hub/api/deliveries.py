@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from hub.api.common import hub_admin, hub_of
 from hub.ids import parse_event_id
 from hub.models import Page
-from hub.outbox.log import RETRYABLE, DeliveryOut, get_delivery, list_deliveries, retry_delivery
+from hub.outbox.log import RETRYABLE, DeliveryOut, StillNoDevice, get_delivery, list_deliveries, retry_delivery
 
 MAX_PAGE = 200
 
@@ -57,7 +57,14 @@ class DeliveriesController(Controller):
     async def retry(self, request: Request, delivery_id: FromPath[str]) -> DeliveryOut:
         hub = hub_of(request)
         number = _number(delivery_id, "delivery")
-        previous = await retry_delivery(hub.db, number)
+        try:
+            previous = await retry_delivery(hub.db, number)
+        except StillNoDevice as exc:
+            raise HTTPException(
+                status_code=409,
+                detail=f"delivery {delivery_id} cannot be retried: {exc} (they have not turned on notifications in"
+                " the web app)",
+            ) from None
         if previous is None:
             raise NotFoundException(f"no delivery with id {delivery_id}")
         if previous not in RETRYABLE:

@@ -6,13 +6,14 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.db import schema
 from hub.db.engine import Database
 from hub.db.events import decode_cursor, encode_cursor
 from hub.models import ValidationProblem, now_utc, shown_address
+from hub.routing.recipients import NO_DEVICE
 
 STATES = ("pending", "held", "sending", "delivered", "failed", "dead", "suppressed")
 # Only finished deliveries that did not arrive can be retried by hand.
@@ -107,17 +108,37 @@ async def get_delivery(conn: AsyncConnection, delivery_id: int) -> DeliveryOut |
     return _out(row, attempts)
 
 
+class StillNoDevice(Exception):
+    """A push delivery to a person who had no push device, and still has none: a retry would reach no one."""
+
+    def __init__(self, email: str | None) -> None:
+        super().__init__(f"{email or 'its person'} still has no push device")
+
+
 async def retry_delivery(db: Database, delivery_id: int) -> str | None:
-    """Put a failed or dead delivery back in the queue with a fresh retry budget; returns its previous state."""
-    d = schema.deliveries.c
+    """Put a failed or dead delivery back in the queue with a fresh retry budget; returns its previous state.
+
+    One to a person who had no push device goes to the devices they have now, a copy of it to each after the first
+    (its empty address would fail again, as a subscription removed); StillNoDevice while they have none."""
+    d, ps = schema.deliveries.c, schema.push_subscriptions.c
     now = now_utc()
     async with db.writer.begin() as conn:
-        state = (await conn.execute(select(d.state).where(d.id == delivery_id))).scalar()
-        if state is None or state not in RETRYABLE:
-            return state
+        row = (await conn.execute(select(schema.deliveries).where(d.id == delivery_id))).first()
+        if row is None or row.state not in RETRYABLE:
+            return None if row is None else row.state
+        changes: dict[str, Any] = {"state": "pending", "next_attempt_at": now, "budget_from": now, "finished_at": None}
+        if row.notifier == "webpush" and row.address == NO_DEVICE:
+            query = select(ps.id).where(ps.user_id == row.user_id).order_by(ps.created_at, ps.id)
+            first, *others = list(await conn.scalars(query)) or [None]
+            if first is None:
+                email = await conn.scalar(select(schema.users.c.email).where(schema.users.c.id == row.user_id))
+                raise StillNoDevice(email)
+            changes |= {"address": first, "last_error": None}
+            if others:
+                copy = {**row._asdict(), **changes, "created_at": now}
+                del copy["id"]
+                await conn.execute(insert(schema.deliveries), [{**copy, "address": other} for other in others])
         await conn.execute(
-            update(schema.deliveries)
-            .where(d.id == delivery_id, d.state.in_(RETRYABLE))
-            .values(state="pending", next_attempt_at=now, budget_from=now, finished_at=None)
+            update(schema.deliveries).where(d.id == delivery_id, d.state.in_(RETRYABLE)).values(**changes)
         )
-    return state
+    return row.state

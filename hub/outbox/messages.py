@@ -48,20 +48,20 @@ def message_for(
 
 
 def digest_for(delivery_id: int, items: list[Message], public_url: str) -> Message:
-    """Notifications held by quiet hours, sent as one message listing them."""
+    """Notifications held by quiet hours, sent as one message listing them. The title counts what it lists: a
+    grouped one tells its events in its own title ("Deploy failed (3 events)")."""
     first = items[0]
     projects = sorted({m.project for m in items})
-    total = sum(m.count for m in items)
     return Message(
         id=str(delivery_id),
-        title=f"{total} notification{'s' if total != 1 else ''} while you were away",
+        title=f"{len(items)} notification{'s' if len(items) != 1 else ''} while you were away",
         body="; ".join(m.title for m in items[:10]) + (f"; and {len(items) - 10} more" if len(items) > 10 else ""),
         url=f"{public_url}/",
         severity=max((m.severity for m in items), key=("info", "warning", "critical").index),
         project=first.project if len(projects) == 1 else ", ".join(projects),
         channel=first.channel,
         event=None,
-        count=total,
+        count=sum(m.count for m in items),
         items=items,
     )
 

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 # The first key of the two-key advisory locks routing takes on PostgreSQL (the second is the rule's name, hashed).
 ROUTING_LOCK = 0x726F7574
 DEFAULT_RULE = Rule(name=FALLBACK_RULE, targets=[Target(everyone=True)])
+# Who a rule reaches in a project, by (rule name, project id): looked up once per transaction.
+Reach = dict[tuple[str, int], list[tuple[Recipient, Person | None]]]
 
 
 class Verdict(msgspec.Struct):
@@ -76,6 +78,12 @@ def decide(rules: list[Rule], event: EventOut) -> list[tuple[Rule, Verdict]]:
 
 
 class Router:
+    """For each matched (rule, event): drop it if the rule notified an identical one lately; with a group window
+    open, count it into the window's follow-up (one notification, due when the window closes); else make it a
+    notification of its own, due at once (with a group window, it opens one). A notification gets one delivery per
+    recipient: pending, held for quiet hours, suppressed past the rate limit, or failed for a person with no push
+    device."""
+
     def __init__(self, book: RuleBook, projects: ProjectDirectory) -> None:
         self.book = book
         self.projects = projects
@@ -98,37 +106,18 @@ class Router:
             now = now_utc()
             # Who a rule reaches in a project, looked up once per transaction: a burst (a catch-up of missed
             # checks, a batch) would otherwise repeat the same people and devices queries for every event.
-            reach: dict[tuple[str, int], list[tuple[Recipient, Person | None]]] = {}
+            reach: Reach = {}
             for rule, event in matches:
                 await self._notify(conn, rule, event, now, reach)
 
         return write
 
-    async def _notify(
-        self,
-        conn: AsyncConnection,
-        rule: Rule,
-        event: EventOut,
-        now: datetime,
-        reach: dict[tuple[str, int], list[tuple[Recipient, Person | None]]],
-    ) -> None:
-        n = schema.notifications.c
+    async def _notify(self, conn: AsyncConnection, rule: Rule, event: EventOut, now: datetime, reach: Reach) -> None:
         project_id = await self.projects.lookup(conn, event.project)
         assert project_id is not None
-        fp = None
-        if rule.dedupe_seconds:
-            fp = fingerprint(event)
-            seen = await conn.execute(
-                select(n.id)
-                .where(
-                    n.rule == rule.name,
-                    n.fingerprint == fp,
-                    n.created_at >= now - timedelta(seconds=rule.dedupe_seconds),
-                )
-                .limit(1)
-            )
-            if seen.first() is not None:
-                return
+        fp = fingerprint(event) if rule.dedupe_seconds else None
+        if fp is not None and await _notified_lately(conn, rule, fp, now):
+            return
         key = group_key(rule.group_by, event) if rule.group_by or rule.group_window_seconds else None
         window_ends_at = None
         if rule.group_window_seconds:
@@ -137,7 +126,7 @@ class Router:
                 return
             window_ends_at = now + timedelta(seconds=rule.group_window_seconds)
         notification_id = await _insert_notification(
-            conn, rule, project_id, event, key, fp, window_ends_at=window_ends_at, follows_id=None, now=now
+            conn, rule, project_id, event, key=key, fp=fp, window_ends_at=window_ends_at, follows_id=None, now=now
         )
         await self._deliver(conn, rule, notification_id, project_id, event, now, send_at=now, reach=reach)
 
@@ -171,7 +160,7 @@ class Router:
         project_id: int,
         fp: str | None,
         now: datetime,
-        reach: dict[tuple[str, int], list[tuple[Recipient, Person | None]]],
+        reach: Reach,
     ) -> bool:
         """Count a later event of an open window into the window's one follow-up, sent when the window closes.
 
@@ -195,7 +184,15 @@ class Router:
         ).first()
         if follow_up is None:
             follow_up_id = await _insert_notification(
-                conn, rule, project_id, event, opener.group_key, fp, opener.window_ends_at, opener.id, now
+                conn,
+                rule,
+                project_id,
+                event,
+                key=opener.group_key,
+                fp=fp,
+                window_ends_at=opener.window_ends_at,
+                follows_id=opener.id,
+                now=now,
             )
             await self._deliver(
                 conn, rule, follow_up_id, project_id, event, now, send_at=opener.window_ends_at, reach=reach
@@ -226,10 +223,10 @@ class Router:
         now: datetime,
         *,
         send_at: datetime,
-        reach: dict[tuple[str, int], list[tuple[Recipient, Person | None]]],
+        reach: Reach,
     ) -> None:
-        """One delivery per recipient of the rule, due at `send_at`: pending, held for quiet hours, or suppressed
-        past the rate limit."""
+        """One delivery per recipient of the rule, due at `send_at`: pending, held for quiet hours, suppressed past
+        the rate limit, or failed for a person with no push device."""
         if (rule.name, project_id) not in reach:
             reach[(rule.name, project_id)] = await recipients_for(conn, rule.targets, project_id)
         rows = []
@@ -279,11 +276,20 @@ class Router:
         return sent >= rule.rate_limit
 
 
+async def _notified_lately(conn: AsyncConnection, rule: Rule, fp: str, now: datetime) -> bool:
+    """Whether the rule made a notification of an identical event within its `dedupe_seconds`."""
+    n = schema.notifications.c
+    since = now - timedelta(seconds=rule.dedupe_seconds)
+    query = select(n.id).where(n.rule == rule.name, n.fingerprint == fp, n.created_at >= since).limit(1)
+    return (await conn.execute(query)).first() is not None
+
+
 async def _insert_notification(
     conn: AsyncConnection,
     rule: Rule,
     project_id: int,
     event: EventOut,
+    *,
     key: str | None,
     fp: str | None,
     window_ends_at: datetime | None,

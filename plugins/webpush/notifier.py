@@ -11,7 +11,7 @@ from pywebpush import WebPusher, WebPushException
 
 from hub.pluginapi import Destination, HubContext, Message, Outcome, Recipient
 
-from .payload import encode
+from .payload import collapse_key, encode
 from .vapid import VapidKeys
 
 URGENCY = {"info": "normal", "warning": "high", "critical": "high"}
@@ -66,8 +66,8 @@ class WebPushNotifier:
             "TTL": str(settings.ttl_seconds),
             "Urgency": "normal" if message.is_digest else URGENCY.get(message.severity, "normal"),
         }
-        if message.group_key:
-            headers["Topic"] = topic(message.group_key)
+        if key := collapse_key(message):
+            headers["Topic"] = topic(key)
         response = await hub.outbound.post(subscription["endpoint"], content=body, headers=headers)
         outcome = Outcome.from_response(response)
         if outcome.result == "gone":

@@ -24,6 +24,13 @@ def _button(index: int, action: ActionOut, event_url: str) -> dict[str, Any]:
     return button
 
 
+def collapse_key(message: Message) -> str | None:
+    """What a push may replace, as its Topic at the push service and its tag on the device: an earlier one of its
+    group. A page (critical) has none, so it always shows, and alerts, and a milder push of its group (the follow-up
+    of the window it opened) cannot take its place: a push replacing a shown one of its tag is silent."""
+    return message.group_key if message.group_key and message.severity != "critical" else None
+
+
 def build(message: Message, icon: str) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "title": message.title,
@@ -31,7 +38,7 @@ def build(message: Message, icon: str) -> dict[str, Any]:
         "icon": icon,
         "url": message.url,
         "severity": message.severity,
-        "tag": message.group_key or message.id,
+        "tag": collapse_key(message) or message.id,
     }
     if message.event is not None:
         payload["event_id"] = message.event.id

@@ -232,6 +232,26 @@ async def test_quiet_hours_hold_non_critical_and_send_one_digest(client, hub, ad
     assert await states(client, admin_headers) == ["delivered"] * 3
 
 
+async def test_a_digest_counts_the_notifications_it_lists(client, hub, admin_headers):
+    """A window's first event and its follow-up, both held: the digest listed two notifications under the title
+    "4 notifications while you were away", counting the follow-up's events as notifications."""
+    now = now_utc()
+    quiet = {"start": (now - timedelta(hours=1)).strftime("%H:%M"), "end": (now + timedelta(hours=1)).strftime("%H:%M")}
+    rule = {"name": "grouped", "group_by": ["event"], "group_window_seconds": 60, "quiet_hours": quiet}
+    with LoopbackServer() as server:
+        await put_rule(client, admin_headers, {**rule, "targets": [{"slack": server.url}]})
+        for _ in range(4):
+            await send(client, admin_headers, severity="warning")
+        assert await states(client, admin_headers) == ["held", "held"]
+        assert await hub.outbox.run_once(now + timedelta(hours=1, minutes=1)) == 1
+    [digest] = [json.loads(r.body)["blocks"] for r in server.received]
+    assert digest[0]["text"]["text"] == "2 notifications while you were away"
+    assert [line.split("|")[1].split(">")[0] for line in digest[1]["text"]["text"].split("\n")] == [
+        "Deploy failed",
+        "Deploy failed (3 events)",
+    ]
+
+
 async def test_rules_run_in_order_and_continue_falls_through(client, hub, admin_headers):
     await put_rule(client, admin_headers, {"name": "a", "targets": [{"email": "a@example.com"}], "continue": True})
     await put_rule(client, admin_headers, {"name": "b", "targets": [{"email": "b@example.com"}]})
@@ -289,6 +309,25 @@ async def test_a_person_without_a_push_device_gets_a_failed_delivery_that_says_w
         "ada@example.com has no push device: they have not turned on notifications in the web app"
     )
     assert await hub.outbox.run_once(now_utc() + timedelta(hours=1)) == 0  # nothing to send
+
+
+async def test_a_delivery_to_a_person_without_a_push_device_is_not_retried_while_they_have_none(
+    client, hub, admin_headers
+):
+    """Retry queued it: the worker found no subscription at "" and failed it again, saying "the subscription was
+    removed" in place of the reason."""
+    user = {"email": "ada@example.com", "name": "Ada"}
+    assert (await client.post("/api/v1/users", json=user, headers=admin_headers)).status_code == 201
+    await put_rule(client, admin_headers, {"name": "r", "targets": [{"user": "ada@example.com"}]})
+    await send(client, admin_headers)
+    [delivery] = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    retried = await client.post(f"/api/v1/deliveries/{delivery['id']}/retry", headers=admin_headers)
+    assert retried.status_code == 409
+    assert retried.json()["message"] == (
+        f"delivery {delivery['id']} cannot be retried: ada@example.com still has no push device (they have not"
+        " turned on notifications in the web app)"
+    )
+    assert (await client.get(f"/api/v1/deliveries/{delivery['id']}", headers=admin_headers)).json() == delivery
 
 
 async def test_explain_endpoint(client, admin_headers):

@@ -224,6 +224,56 @@ async def test_grouped_pushes_carry_a_topic(client, hub, admin_headers):
     assert follow_up.headers["urgency"] == "normal"
 
 
+async def test_a_page_is_never_replaced_by_a_milder_push_of_its_group(client, hub, admin_headers):
+    """Milder events join a window a critical event opened. Its follow-up shared the page's Topic and tag: a phone
+    that was offline got only "Replica lag (2 events)", and one online saw the page in its tray turn into it,
+    silently (a notification replacing one of the same tag does not alert)."""
+    browser = Browser()
+    with LoopbackServer(lambda r: (201, {}, b"")) as push_service:
+        await subscribe(client, admin_headers, f"{push_service.url}/p", browser)
+        rule = {"name": "grouped", "targets": [{"everyone": True}], "group_by": ["channel"], "group_window_seconds": 30}
+        await client.put("/api/v1/routes/grouped", headers=admin_headers, json=rule)
+        for event, severity in (("Database down", "critical"), ("Replica lag", "warning"), ("Replica lag", "info")):
+            body = {"project": "shop", "event": event, "severity": severity}
+            assert (await client.post("/api/v1/events", json=body, headers=admin_headers)).status_code == 201
+        await hub.outbox.run_once(now_utc())
+        await hub.outbox.run_once(now_utc() + timedelta(seconds=31))
+    page, follow_up = push_service.received
+    assert "topic" not in page.headers and "topic" in follow_up.headers
+    page_payload, follow_up_payload = browser.decrypt(page.body), browser.decrypt(follow_up.body)
+    assert (page_payload["title"], follow_up_payload["title"]) == ("Database down", "Replica lag (2 events)")
+    assert page_payload["tag"] != follow_up_payload["tag"]
+
+
+async def test_retrying_a_delivery_to_a_person_who_had_no_device_reaches_the_devices_they_have_now(
+    client, hub, admin_headers
+):
+    """It failed because Ada had not turned on notifications; once she has, a retry must reach her (it went to no
+    address, and failed again saying the subscription was removed)."""
+    user = {"email": "ada@example.com", "name": "Ada", "projects": ["shop"]}
+    assert (await client.post("/api/v1/users", json=user, headers=admin_headers)).status_code == 201
+    await client.put("/api/v1/routes/r", headers=admin_headers, json={"name": "r", "targets": [{"everyone": True}]})
+    event = {"project": "shop", "event": "Disk full", "severity": "critical"}
+    assert (await client.post("/api/v1/events", json=event, headers=admin_headers)).status_code == 201
+    [failed] = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    assert failed["state"] == "failed"
+    phone, laptop = Browser(), Browser()
+    with LoopbackServer(lambda r: (201, {}, b"")) as push_service:
+        _, phone_id = await subscribe(client, admin_headers, f"{push_service.url}/phone", phone, "ada@example.com")
+        _, laptop_id = await subscribe(client, admin_headers, f"{push_service.url}/laptop", laptop, "ada@example.com")
+        retried = await client.post(f"/api/v1/deliveries/{failed['id']}/retry", headers=admin_headers)
+        assert retried.status_code == 202, retried.text
+        assert (retried.json()["state"], retried.json()["last_error"]) == ("pending", None)
+        assert await hub.outbox.run_once(now_utc()) == 2
+    assert sorted(r.path for r in push_service.received) == ["/laptop", "/phone"]
+    by_path = {r.path: r for r in push_service.received}
+    assert phone.decrypt(by_path["/phone"].body)["title"] == laptop.decrypt(by_path["/laptop"].body)["title"]
+    items = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    assert sorted((d["address"], d["state"]) for d in items) == sorted(
+        [(phone_id, "delivered"), (laptop_id, "delivered")]
+    )
+
+
 async def test_a_huge_event_still_fits_in_4_kib(client, hub, admin_headers):
     browser = Browser()
     with LoopbackServer(lambda r: (201, {}, b"")) as push_service:
