@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.db import schema
@@ -229,8 +229,10 @@ class Ingestor:
                     return await self._write(conn, drafts, commit=True)
             except Exception as exc:
                 self.projects.forget()  # projects this transaction created rolled back with it
-                # Another process drew the same ids, or stored the same idempotency key first: look again.
-                if not isinstance(exc, IntegrityError) or attempt == 2:
+                # Another process drew the same ids, or stored the same idempotency key first: look again. Or
+                # PostgreSQL broke a deadlock by aborting this transaction (routing locks a follow-up's deliveries
+                # while the outbox records their outcome): the next attempt finds it gone.
+                if not (isinstance(exc, IntegrityError) or _deadlock(exc)) or attempt == 2:
                     raise
                 self.ids.reseed()
         raise AssertionError("unreachable")
@@ -391,6 +393,11 @@ class Ingestor:
                 )
             )
         return parents
+
+
+def _deadlock(exc: Exception) -> bool:
+    """PostgreSQL's `deadlock_detected` (SQLSTATE 40P01): the transaction was aborted and may simply run again."""
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) == "40P01"
 
 
 EVENT_COLUMNS = (

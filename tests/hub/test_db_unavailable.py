@@ -3,6 +3,7 @@ with Retry-After, the log one line each instead of a traceback, and the hub carr
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import asyncpg
@@ -94,3 +95,41 @@ async def test_health_is_503_while_postgresql_refuses_the_hub(hub: Hub, client):
         await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
         await admin.close()
     assert (await client.get("/health")).json() == {"status": "ok", "version": hub_version, "database": "postgresql"}
+
+
+@pytest.mark.parametrize("private_database_url", ["postgresql"], indirect=True)
+async def test_an_event_whose_transaction_postgresql_aborts_to_break_a_deadlock_is_stored_on_the_next_try(
+    hub: Hub, client, admin_headers
+):
+    """Routing locks a follow-up's deliveries while the outbox may be recording their outcome: PostgreSQL then
+    aborts one transaction (SQLSTATE 40P01). An ingest transaction so aborted answered 500 and stored nothing."""
+    for project in ("alpha", "beta"):
+        event = {"project": project, "event": "Made"}
+        assert (await client.post("/api/v1/events", json=event, headers=admin_headers)).status_code == 201
+    other = await asyncpg.connect(hub.db.url.replace("+asyncpg", ""))
+    await other.execute("SET deadlock_timeout = '10s'")  # the hub's transaction (1 s) is the one PostgreSQL aborts
+    waiting: list[asyncio.Task[object]] = []
+    lock = "SELECT 1 FROM projects WHERE slug = '{}' FOR UPDATE"
+
+    async def deadlock_once(conn, events, backfills):
+        if waiting:  # the second try: the other transaction got its lock once the first rolled back
+            await waiting[0]
+            await other.execute("COMMIT")
+            return None
+        await other.execute("BEGIN")
+        await other.execute(lock.format("beta"))
+        await conn.exec_driver_sql(lock.format("alpha"))
+        waiting.append(asyncio.create_task(other.execute(lock.format("alpha"))))
+        await asyncio.sleep(0.2)
+        await conn.exec_driver_sql(lock.format("beta"))  # each waits for the other: PostgreSQL aborts this one
+        raise AssertionError("no deadlock")
+
+    hub.ingestor.transaction_hooks.append(deadlock_once)
+    try:
+        answer = await client.post("/api/v1/events", json={"project": "alpha", "event": "Kept"}, headers=admin_headers)
+    finally:
+        hub.ingestor.transaction_hooks.remove(deadlock_once)
+        await other.close()
+    assert answer.status_code == 201, answer.text
+    listed = await client.get("/api/v1/events", params={"q": "Kept"}, headers=admin_headers)
+    assert [e["event"] for e in listed.json()["items"]] == ["Kept"]
