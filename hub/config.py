@@ -319,6 +319,15 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
             )
             raise ConfigError(f"invalid setting{where}: routes[{position}].name: `{rule.name}` {problem}")
         names.add(rule.name)
+    actions: set[tuple[str, str]] = set()
+    for position, action in enumerate(settings.self_service_actions):
+        # The API finds an action by its project and name: a second one of both could never be reached.
+        if (action.project, action.name) in actions:
+            raise ConfigError(
+                f"invalid setting{where}: self_service_actions[{position}].name: `{action.name}` is used by an "
+                f"earlier action of project {action.project}"
+            )
+        actions.add((action.project, action.name))
     for source in settings.sources:
         source.secrets = [
             _expand(secret, environ, f"source {source.plugin}/{source.name}") for secret in source.secrets

@@ -51,8 +51,9 @@ async def people_for(conn: AsyncConnection, target: Target, project_id: int) -> 
 async def recipients_for(
     conn: AsyncConnection, targets: list[Target], project_id: int
 ) -> list[tuple[Recipient, Person | None]]:
-    """Every recipient once, in target order; a person reached by push gets one recipient per device, or one with
-    the address NO_DEVICE when they have none."""
+    """Every recipient once, in target order; a person reached by push gets one recipient per device. When nobody
+    a target reaches by push has a device, each of them gets one with the address NO_DEVICE (members of a team
+    who never turned push on would otherwise add a failed delivery to every notification the others get)."""
     found: dict[tuple[str, str], tuple[Recipient, Person | None]] = {}
     for target in targets:
         if target.slack:
@@ -75,15 +76,15 @@ async def recipients_for(
         if not by_id:
             continue
         ps = schema.push_subscriptions.c
-        rows = await conn.execute(
-            select(ps.id, ps.user_id).where(ps.user_id.in_(by_id)).order_by(ps.user_id, ps.created_at)
-        )
-        reached = set()
-        for row in rows:
+        devices = (
+            await conn.execute(
+                select(ps.id, ps.user_id).where(ps.user_id.in_(by_id)).order_by(ps.user_id, ps.created_at)
+            )
+        ).all()
+        for row in devices:
             person = by_id[row.user_id]
-            reached.add(person.id)
             found.setdefault(("webpush", row.id), (Recipient("webpush", row.id, person.id), person))
-        for person in by_id.values():
-            if person.id not in reached:  # recorded as a failed delivery, so the delivery log says why
+        if not devices:  # nobody this target names can get a push: failed deliveries say why nothing went
+            for person in by_id.values():
                 found.setdefault(("webpush", f"none:{person.id}"), (Recipient("webpush", NO_DEVICE, person.id), person))
     return list(found.values())

@@ -125,6 +125,12 @@ def test_environment_values_are_typed():
             '[[routes]]\nname = "ops"\ntargets = [{email = "x@b.c"}]\n',
             "routes[1].name: `ops` is used by an earlier rule",
         ),
+        # The API finds a self-service action by project and name: both were out of reach (400 naming shop twice).
+        (
+            '[[self_service_actions]]\nname = "rollback"\nlabel = "A"\nproject = "shop"\nurl = "https://x.example"\n'
+            '[[self_service_actions]]\nname = "rollback"\nlabel = "B"\nproject = "Shop"\nurl = "https://y.example"\n',
+            "self_service_actions[1].name: `rollback` is used by an earlier action of project shop",
+        ),
     ],
 )
 def test_bad_files_name_the_setting(tmp_path, text, message):

@@ -330,6 +330,23 @@ async def test_a_delivery_to_a_person_without_a_push_device_is_not_retried_while
     assert (await client.get(f"/api/v1/deliveries/{delivery['id']}", headers=admin_headers)).json() == delivery
 
 
+async def test_team_members_without_a_device_are_skipped_while_others_have_one(client, hub, admin_headers):
+    """Each member who never turned push on added a failed delivery to every notification the others got."""
+    ids = {}
+    for email in ("ada@example.com", "bob@example.com"):
+        user = {"email": email, "name": email[:3]}
+        ids[email] = (await client.post("/api/v1/users", json=user, headers=admin_headers)).json()["id"]
+    assert (await client.post("/api/v1/teams", json={"slug": "ops", "name": "Ops"}, headers=admin_headers)).is_success
+    for user_id in ids.values():
+        assert (await client.put(f"/api/v1/teams/ops/members/{user_id}", headers=admin_headers)).is_success
+    sub = {"endpoint": "https://push.example.com/ada", "keys": {"p256dh": P256DH, "auth": "A" * 22}}
+    await client.post(f"/api/v1/users/{ids['ada@example.com']}/push-subscriptions", json=sub, headers=admin_headers)
+    await put_rule(client, admin_headers, {"name": "r", "targets": [{"team": "ops"}]})
+    await send(client, admin_headers)
+    items = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    assert [(d["user_id"], d["state"]) for d in items] == [(ids["ada@example.com"], "pending")]
+
+
 async def test_explain_endpoint(client, admin_headers):
     assert (await client.post("/api/v1/teams", json={"slug": "ops", "name": "Ops"}, headers=admin_headers)).is_success
     await put_rule(
