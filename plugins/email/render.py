@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from html import escape
@@ -79,12 +81,26 @@ def html_body(message: Message, unsubscribe: str) -> str:
     return "<!doctype html><html><body>" + "".join(parts) + "</body></html>"
 
 
+def _set_subject(mail: EmailMessage, title: str) -> None:
+    """The title on one line (a header cannot hold a line break) without control characters, cut to 200.
+
+    Assigned as text, a header value is parsed as if it came off the wire: an RFC 2047 encoded word in it is
+    decoded, and one carrying line breaks wrote headers and a body of its own into the email. A subject holding
+    `=?` is therefore written as encoded words of its own, which a mail client decodes back to the title as typed.
+    """
+    text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in title)
+    subject = truncate(" ".join(text.split()), 200) or ""
+    if "=?" in subject:
+        mail.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode())
+    else:
+        mail["Subject"] = subject
+
+
 def build(message: Message, *, sender: str, to: str, unsubscribe: str) -> EmailMessage:
     mail = EmailMessage()
     mail["From"] = sender
     mail["To"] = to
-    # One line: a title may hold line breaks, which a header cannot (the email would fail for good) nor should.
-    mail["Subject"] = truncate(" ".join(f"[{message.project}] {message.title}".split()), 200) or ""
+    _set_subject(mail, f"[{message.project}] {message.title}")
     mail["Date"] = format_datetime(datetime.now(UTC))  # +0000: UTC (-0000 would say "time zone unknown")
     # RFC 5322 (3.6.4): the id is unique worldwide when its right side is the sender's own domain; `@hub` is not.
     domain = mail["From"].addresses[0].domain

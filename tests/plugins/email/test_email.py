@@ -4,6 +4,7 @@ and SMTP's own failure classes (4xx again later, 5xx never)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
 import socket
 import time
@@ -147,6 +148,26 @@ async def test_a_title_with_line_breaks_is_one_subject_line(client, hub, admin_h
     [message] = smtp.messages
     assert message["Subject"] == "[shop] Evil Bcc: victim@evil.com" and message["Bcc"] is None
     assert smtp.envelopes == [("hub@example.com", ["oncall@example.com"])]
+
+
+async def test_a_title_holding_an_encoded_word_is_shown_as_written(client, hub, admin_headers, smtp):
+    """The subject was parsed as if it came off the wire: an RFC 2047 encoded word in a title was decoded, and one
+    carrying line breaks wrote headers and a body of the sender's choosing into the email (a phishing page from the
+    hub's own address, from any GitHub issue title). A title is text: shown as written, control characters dropped."""
+    await email_rule(client, admin_headers)
+    forged = b"x\r\nBcc: victim@evil.com\r\nContent-Type: text/html\r\n\r\n<h1>Reset your password</h1>"
+    title = f"=?utf-8?b?{base64.b64encode(forged).decode()}?= and =?utf-8?q?Caf=C3=A9?="
+    for event in (title, "Bell\x07 and escape\x1b[31m"):
+        response = await client.post("/api/v1/events", json={"project": "shop", "event": event}, headers=admin_headers)
+        assert response.status_code == 201
+    assert await hub.outbox.run_once(now_utc()) == 2
+    subjects = sorted(m["Subject"] for m in smtp.messages)
+    assert subjects == sorted([f"[shop] {title}", "[shop] Bell and escape [31m"])
+    for message, raw in zip(smtp.messages, smtp.raw, strict=True):
+        assert message["Bcc"] is None and message.get_content_type() == "multipart/alternative"
+        assert raw.isascii() and b"Reset your password" not in raw
+        assert not any(0 < byte < 32 and byte not in (9, 10, 13) for byte in raw.split(b"\r\n\r\n")[0])
+    assert smtp.envelopes == [("hub@example.com", ["oncall@example.com"])] * 2
 
 
 async def test_quiet_hours_digest_is_one_email(client, hub, admin_headers, smtp):
