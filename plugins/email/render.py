@@ -42,11 +42,19 @@ def _links(message: Message) -> list[tuple[str, str]]:
     return links
 
 
+def _more(message: Message) -> str:
+    """What a digest leaves out of its list, said (its title counts them all)."""
+    left = len(message.items) - MAX_ITEMS
+    return f"…and {left} more" if left > 0 else ""
+
+
 def text_body(message: Message, unsubscribe: str) -> str:
     if message.is_digest:
         lines = [message.title, ""] + [
             f"- {i.title} ({i.project}/{i.channel}) {i.url}" for i in message.items[:MAX_ITEMS]
         ]
+        if more := _more(message):
+            lines.append(f"{more}: {message.url}")
     else:
         lines = [message.title, ""]
         if message.body:
@@ -69,9 +77,12 @@ def html_body(message: Message, unsubscribe: str) -> str:
                 f"<small>{escape(item.project)}/{escape(item.channel)}</small></li>"
             )
         parts.append("</ul>")
+        if more := _more(message):
+            parts.append(f'<p>{more}: <a href="{escape(message.url)}">open the hub</a></p>')
     else:
         if message.body:
-            parts.append(f"<p>{escape(message.body)}</p>")
+            # HTML folds line breaks into spaces; the text part keeps them, and so must this one.
+            parts.append(f"<p>{'<br>'.join(escape(line) for line in message.body.splitlines())}</p>")
         rows = "".join(f"<tr><th align=left>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in _facts(message))
         parts.append(f"<table>{rows}</table>")
         if content := _content(message):

@@ -184,6 +184,38 @@ async def test_quiet_hours_digest_is_one_email(client, hub, admin_headers, smtp)
     assert all(name in body for name in ("one", "two", "three"))
 
 
+async def test_the_html_part_keeps_the_descriptions_lines(client, hub, admin_headers, smtp):
+    """HTML folds line breaks into spaces: a description of several lines (a failing step and its log, a list) came
+    out as one run-on line in the HTML part while the text part kept its lines."""
+    await email_rule(client, admin_headers)
+    description = "Step 1 <build> failed\nStep 2 skipped\n\n- retry & see\r\n- logs"
+    body = {"project": "shop", "event": "Deploy failed", "description": description}
+    assert (await client.post("/api/v1/events", json=body, headers=admin_headers)).status_code == 201
+    assert await hub.outbox.run_once(now_utc()) == 1
+    [message] = smtp.messages
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert description.replace("\r\n", "\n") in text
+    html = message.get_body(("html",)).get_content()
+    assert "<p>Step 1 &lt;build&gt; failed<br>Step 2 skipped<br><br>- retry &amp; see<br>- logs</p>" in html
+
+
+async def test_a_digest_longer_than_its_list_says_how_many_more(client, hub, admin_headers, smtp):
+    """A digest lists 50 notifications: the 5 beyond them were left out without a word, under a subject counting 55."""
+    now = now_utc()
+    quiet = {"start": (now - timedelta(hours=1)).strftime("%H:%M"), "end": (now + timedelta(hours=1)).strftime("%H:%M")}
+    await email_rule(client, admin_headers, quiet_hours=quiet)
+    events = [{"project": "shop", "event": f"held {i}"} for i in range(55)]
+    assert (await client.post("/api/v1/events/batch", json={"events": events}, headers=admin_headers)).is_success
+    assert await hub.outbox.run_once(now + timedelta(hours=1, minutes=1)) == 1
+    [digest] = smtp.messages
+    assert digest["Subject"] == "[shop] 55 notifications while you were away"
+    text = digest.get_body(("plain",)).get_content()
+    html = digest.get_body(("html",)).get_content()
+    assert text.count("- held ") == 50 and html.count("<li>") == 50
+    assert "…and 5 more: https://hub.example.com/" in text
+    assert '…and 5 more: <a href="https://hub.example.com/">open the hub</a>' in html
+
+
 async def test_smtp_4xx_retries_and_5xx_fails(client, hub, admin_headers, smtp):
     await email_rule(client, admin_headers)
     smtp.refuse = ["451 try later"]
