@@ -5,7 +5,8 @@ parsed: `X-Slack-Signature` is `v0=` + hex HMAC-SHA256 of `v0:{X-Slack-Request-T
 signing secret, and a timestamp more than five minutes away from the hub's clock is refused (replays). Slack
 wants an answer within 3 seconds, so the handler only checks and queues: the action runs in the background,
 as the hub user whose email matches the Slack user's, and the outcome is posted to the click's `response_url`
-(an ephemeral message) through the guarded outbound client.
+through the guarded outbound client: a run updates the card for the whole channel (who ran what, when, how it
+went), so nobody runs it again unknowingly; a refusal is an ephemeral message to the person who clicked.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ PATH = "/api/v1/slack/interactivity"
 TOLERANCE_SECONDS = 300
 RUN_PREFIX = "hub.run."  # the `action_id` prefix plugins/slack/blocks.py gives runnable buttons
 MAX_BODY = 64 * 1024
+RUNS_BLOCK = "hub.runs"  # the `block_id` of the context block listing a card's runs
+MAX_RUNS_SHOWN = 10  # Block Kit's limit of elements in a context block
+# Of the action server's message: escaped (up to 5 characters each) with a label and a name, a run's line stays
+# within Block Kit's 3,000 characters.
+MAX_MESSAGE_SHOWN = 300
 
 
 class Click(msgspec.Struct):
@@ -45,6 +51,8 @@ class Click(msgspec.Struct):
     key: str
     label: str
     response_url: str
+    # The card as Slack shows it (`text`, `blocks`), to update with the run; None when Slack did not send it.
+    message: dict[str, Any] | None = None
 
 
 def verify(secret: str, timestamp: str | None, signature: str | None, body: bytes, now: float) -> None:
@@ -75,6 +83,11 @@ def clicks_of(body: bytes) -> list[Click]:
     response_url = payload.get("response_url")
     if not isinstance(user, dict) or not isinstance(response_url, str):
         return []
+    message, container = payload.get("message"), payload.get("container")
+    if not isinstance(message, dict) or not isinstance(message.get("blocks"), list):
+        message = None
+    if isinstance(container, dict) and container.get("is_ephemeral"):
+        message = None
     actions = payload.get("actions")
     clicks = []
     # Anything unexpected is skipped, not a 500: the payload is signed, but its shape is Slack's to change.
@@ -88,7 +101,7 @@ def clicks_of(body: bytes) -> list[Click]:
             continue
         text = action.get("text")
         label = (text.get("text") if isinstance(text, dict) else None) or key
-        clicks.append(Click(str(user.get("id", "")), event_id, key, str(label), response_url))
+        clicks.append(Click(str(user.get("id", "")), event_id, key, str(label), response_url, message))
     return clicks
 
 
@@ -118,47 +131,90 @@ async def slack_interactivity(request: Request) -> Response[bytes]:
 
 async def _handle(hub: Hub, settings: Any, click: Click) -> None:
     try:
-        text = await _run(hub, settings, click)
+        outcome = await _run(hub, settings, click)
     except Exception:
         log.exception("running %s on event %s from Slack failed", click.key, click.event_id)
-        text = f":x: {click.label}: the hub could not run it (see its log)"
-    reply = {"response_type": "ephemeral", "replace_original": False, "text": text}
+        outcome = f":x: {escape(click.label)}: the hub could not run it (see its log)"
+    text = outcome if isinstance(outcome, str) else outcome_text(click.label, outcome)
+    ephemeral = {"response_type": "ephemeral", "replace_original": False, "text": text}
+    if isinstance(outcome, RunOut) and click.message is not None:
+        # Slack refuses an update it finds wrong (the card as it sent it back, say): the clicker still learns.
+        if await _respond(hub, click, with_run(click.message, run_line(click.label, outcome))):
+            return
+    await _respond(hub, click, ephemeral)
+
+
+async def _respond(hub: Hub, click: Click, reply: dict[str, Any]) -> bool:
     try:
         response = await hub.outbound.post(
             click.response_url,
             content=msgspec.json.encode(reply),
             headers={"Content-Type": "application/json"},
         )
-        if response.status >= 300:
-            log.warning("Slack response_url answered %s: %r", response.status, response.body[:200])
     except Exception as exc:
         log.warning("could not post the outcome of %s to Slack's response_url: %s", click.key, exc)
+        return False
+    if response.status >= 300:
+        log.warning("Slack response_url answered %s: %r", response.status, response.body[:200])
+        return False
+    return True
 
 
-async def _run(hub: Hub, settings: Any, click: Click) -> str:
+async def _run(hub: Hub, settings: Any, click: Click) -> str | RunOut:
+    """The run, or why it was not run (mrkdwn, for the person who clicked)."""
+    label = escape(click.label)
     email = await _email_of(hub, settings, click.slack_user)
     if email is None:
         return (
-            f":no_entry: {click.label} was not run: your Slack account ({click.slack_user}) is not linked to a hub "
+            f":no_entry: {label} was not run: your Slack account ({escape(click.slack_user)}) is not linked to a hub "
             "user. Ask an admin to add it under [plugins.slack] users, or to give the hub a bot token that can "
             "read emails."
         )
     try:
-        run = await hub.actions.run_as_person(email, click.event_id, click.key, {})
+        return await hub.actions.run_as_person(email, click.event_id, click.key, {})
     except Forbidden as exc:
-        return f":no_entry: {click.label} was not run: {exc}"
+        return f":no_entry: {label} was not run: {escape(str(exc))}"
     except (Expired, AlreadyRunning) as exc:
-        return f":hourglass: {click.label} was not run: {exc}"
+        return f":hourglass: {label} was not run: {escape(str(exc))}"
     except (LookupError, ValidationProblem) as exc:
-        return f":x: {click.label} was not run: {exc}"
-    return outcome_text(click.label, run)
+        return f":x: {label} was not run: {escape(str(exc))}"
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn treats &, < and > as control characters: text from people and action servers cannot mention
+    (`<!channel>`) or link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def outcome_text(label: str, run: RunOut) -> str:
     if run.status == "done":
-        return f":white_check_mark: {label}: {run.message or 'done'}"
+        said = run.message or "done"
+        return f":white_check_mark: {escape(label)}: {escape(said[:MAX_MESSAGE_SHOWN])}"
     status = f" (HTTP {run.http_status})" if run.http_status else ""
-    return f":x: {label} failed{status}: {run.message or 'the action server did not accept it'}"
+    said = run.message or "the action server did not accept it"
+    return f":x: {escape(label)} failed{status}: {escape(said[:MAX_MESSAGE_SHOWN])}"
+
+
+def run_line(label: str, run: RunOut) -> str:
+    """One run as the card shows it to the channel: how it went, who ran it, when (in each reader's time zone)."""
+    at = run.finished_at or run.created_at
+    when = f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{at.isoformat(timespec='seconds')}>"
+    return f"{outcome_text(label, run)} · {escape(run.actor.name)} · {when}"
+
+
+def with_run(message: dict[str, Any], line: str) -> dict[str, Any]:
+    """The card with `line` added to its runs block (made at the end on the first run), the last ten kept."""
+    blocks: list[Any] = []
+    earlier: list[Any] = []
+    for block in message["blocks"]:
+        if isinstance(block, dict) and block.get("block_id") == RUNS_BLOCK:
+            earlier = block.get("elements") if isinstance(block.get("elements"), list) else []
+        else:
+            blocks.append(block)
+    elements = [*earlier, {"type": "mrkdwn", "text": line}][-MAX_RUNS_SHOWN:]
+    blocks.append({"type": "context", "block_id": RUNS_BLOCK, "elements": elements})
+    text = message.get("text")
+    return {"replace_original": True, "text": text if isinstance(text, str) and text else line, "blocks": blocks}
 
 
 async def _email_of(hub: Hub, settings: Any, slack_user: str) -> str | None:

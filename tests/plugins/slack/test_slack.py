@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from peers import LoopbackServer, Received
 
-from hub.api.slack import Click, clicks_of
+from hub.api.slack import Click, clicks_of, with_run
 from hub.models import ValidationProblem, now_utc
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -71,12 +71,14 @@ class ActionTarget:
     def __init__(self) -> None:
         self.calls: list[dict] = []
         self.delay = 0.0
+        self.answer = (200, b'{"message": "Refund of 42 EUR issued"}')
         self.server = LoopbackServer(self.handle)
 
     def handle(self, received: Received):
         time.sleep(self.delay)
         self.calls.append(json.loads(received.body))
-        return 200, {"Content-Type": "application/json"}, b'{"message": "Refund of 42 EUR issued"}'
+        status, body = self.answer
+        return status, {"Content-Type": "application/json"}, body
 
 
 @pytest.fixture
@@ -257,8 +259,9 @@ def signed(body: bytes, secret: str = SIGNING_SECRET, at: int | None = None) -> 
     }
 
 
-def click_body(button: dict, user: str, response_url: str) -> bytes:
-    """A `block_actions` payload as Slack sends it (form-encoded `payload` JSON), for one button click."""
+def click_body(button: dict, user: str, response_url: str, message: dict | None = None) -> bytes:
+    """A `block_actions` payload as Slack sends it (form-encoded `payload` JSON), for one button click on `message`
+    (the card as Slack shows it: its `text` and `blocks`; left out, as for a click Slack sends without it)."""
     payload = {
         "type": "block_actions",
         "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T1"},
@@ -280,6 +283,8 @@ def click_body(button: dict, user: str, response_url: str) -> bytes:
             }
         ],
     }
+    if message is not None:
+        payload["message"] = {"type": "message", "ts": "1700000000.000100", "bot_id": "B1", **message}
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
@@ -361,6 +366,73 @@ async def test_slack_buttons_run_actions_as_the_mapped_hub_user(client, hub, adm
     assert slack.responses[-1]["text"] == ":white_check_mark: Refund: Refund of 42 EUR issued"
 
 
+@pytest.mark.parametrize("interactive", [True])
+async def test_a_run_from_slack_shows_on_the_card_for_the_whole_channel(
+    client, hub, admin_headers, slack, action_target
+):
+    """The outcome went to the person who clicked only (ephemeral): the channel still saw a plain "Refund" button,
+    and the next person clicked it again, refunding twice. A run (done or failed) now updates the card through the
+    click's `response_url` with who ran what, when and how it went, the last ten runs kept; a refusal stays between
+    the hub and the person who clicked. Text from the action's server and from names is escaped: no mentions."""
+    for email, name, role in (("ada@example.com", "Ada <!channel>", "member"), ("vic@example.com", "Vic", "viewer")):
+        user = {"email": email, "name": name, "role": role, "projects": ["shop"]}
+        assert (await client.post("/api/v1/users", json=user, headers=admin_headers)).status_code == 201
+    await slack_rule(client, admin_headers, "to-slack", f"{slack.server.url}/hooks/T1/B1/x")
+    await post_event(client, admin_headers, action_url=f"{action_target.server.url}/refund")
+    await drain(hub, lambda: len(slack.cards) == 1)
+    card = slack.cards[0][2]
+    run = next(b for b in card["blocks"][-1]["elements"] if b.get("action_id"))
+    shown = {"text": card["text"], "blocks": card["blocks"]}
+
+    async def click(user: str) -> dict:
+        body = click_body(run, user, f"{slack.server.url}/respond/1", message=shown)
+        assert (await client.post("/api/v1/slack/interactivity", content=body, headers=signed(body))).status_code == 200
+        await hub.wait_for_background()
+        return slack.responses[-1]
+
+    updated = await click("U_ADA")
+    assert updated["replace_original"] is True and "response_type" not in updated
+    assert updated["text"] == card["text"] and updated["blocks"][:-1] == card["blocks"]
+    check_message(updated)
+    runs = updated["blocks"][-1]
+    assert runs["type"] == "context" and runs["block_id"] == "hub.runs"
+    [line] = [e["text"] for e in runs["elements"]]
+    assert re.fullmatch(
+        r":white_check_mark: Refund: Refund of 42 EUR issued · Ada &lt;!channel&gt; · "
+        r"<!date\^\d+\^\{date_short_pretty\} \{time\}\|[-\dT:+]+>",
+        line,
+    ), line
+
+    # A failure is news for the channel too; the card as Slack now shows it keeps its earlier runs.
+    shown = {"text": updated["text"], "blocks": updated["blocks"]}
+    action_target.answer = (500, b'{"message": "<!here> card declined & <https://evil.example|retry here>"}')
+    updated = await click("U_ADA")
+    check_message(updated)
+    first, second = (e["text"] for e in updated["blocks"][-1]["elements"])
+    assert first == line and len(updated["blocks"]) == len(card["blocks"]) + 1
+    assert second.startswith(
+        ":x: Refund failed (HTTP 500): &lt;!here&gt; card declined &amp; &lt;https://evil.example|retry here&gt; · Ada"
+    )
+
+    # Ten runs at most on the card: Block Kit allows ten elements in a context block. A long message is cut so that
+    # escaped, with the longest name, a line stays within a text object's 3,000 characters.
+    user = {"name": "&" * 128}
+    assert (await client.patch("/api/v1/users/ada@example.com", json=user, headers=admin_headers)).status_code == 200
+    action_target.answer = (200, json.dumps({"message": "&" * 500}).encode())
+    for _ in range(10):
+        shown = {"text": updated["text"], "blocks": updated["blocks"]}
+        updated = await click("U_ADA")
+    check_message(updated)
+    elements = updated["blocks"][-1]["elements"]
+    assert len(elements) == 10 and all(e["text"].startswith(":white_check_mark: Refund: &amp;&amp;") for e in elements)
+
+    # A refusal is for the person who clicked only; the card is left as it is.
+    refused = await click("U_VIC")
+    assert refused["response_type"] == "ephemeral" and refused["replace_original"] is False
+    assert "viewers cannot run actions" in refused["text"] and "blocks" not in refused
+    assert len(action_target.calls) == 12
+
+
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
@@ -374,7 +446,8 @@ PAYLOAD = st.fixed_dictionaries(
         "user": st.fixed_dictionaries({}, optional={"id": JSON}) | JSON,
         "response_url": st.text(max_size=8) | JSON,
         "actions": st.lists(ACTION, max_size=3) | JSON,
-    }
+    },
+    optional={"message": st.fixed_dictionaries({"blocks": JSON}, optional={"text": JSON}) | JSON, "container": JSON},
 )
 
 
@@ -387,3 +460,8 @@ def test_a_signed_payload_of_any_shape_gives_clicks_or_a_400(payload):
     except ValidationProblem:
         return
     assert all(isinstance(click, Click) and isinstance(click.label, str) for click in clicks)
+    for click in clicks:  # the card Slack sent back, whatever its shape, takes a run's line
+        if click.message is not None:
+            update = with_run(click.message, "line")
+            assert update["blocks"][-1]["elements"][-1] == {"type": "mrkdwn", "text": "line"}
+            assert isinstance(update["text"], str) and update["text"]
