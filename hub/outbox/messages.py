@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import emoji
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -19,11 +20,22 @@ def event_url(public_url: str, event_id: str) -> str:
     return f"{public_url}/events/{event_id}"
 
 
+def shown_icon(icon: str | None) -> str:
+    """The event's icon as an emoji for a notification's title ("💰 New sale"); a `:shortcode:` no emoji answers
+    to (the web app shows it as text) is left out."""
+    if not icon:
+        return ""
+    shown = emoji.emojize(icon, language="alias")
+    return shown if emoji.is_emoji(shown) else ""
+
+
 def message_for(
     delivery_id: int, event: EventOut, count: int, group_key: str | None, public_url: str, *, follow_up: bool = False
 ) -> Message:
     """`follow_up`: the events that came into a group's window after its first one had been sent."""
     title = event.event if count == 1 else f"{event.event} ({count} events)"
+    if shown := shown_icon(event.icon):
+        title = f"{shown} {title}"
     body = event.description or ""
     if follow_up:
         more = f"{count} more event{'s' if count > 1 else ''}"

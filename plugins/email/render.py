@@ -20,7 +20,7 @@ MAX_ITEMS = 50
 def _facts(message: Message) -> list[tuple[str, str]]:
     facts = [("Project", message.project), ("Channel", message.channel), ("Severity", message.severity)]
     if message.event is not None:
-        facts.append(("When", message.event.created_at.isoformat()))
+        facts.append(("When", f"{message.event.created_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"))
         facts += [(f"#{k}", str(v)) for k, v in message.event.tags.items()]
     if message.count > 1:
         facts.append(("Events", str(message.count)))
@@ -118,8 +118,16 @@ def build(message: Message, *, sender: str, to: str, unsubscribe: str) -> EmailM
     mail["Message-ID"] = make_msgid(domain=domain if domain.isascii() else "hub")
     mail["List-Unsubscribe"] = f"<{unsubscribe}>"
     mail["X-Hub-Delivery"] = message.id
+    # RFC 3834: sent by a machine, so out-of-office responders do not answer it.
+    mail["Auto-Submitted"] = "auto-generated"
     if message.severity == "critical":
         mail["Importance"] = "high"
-    mail.set_content(text_body(message, unsubscribe))
-    mail.add_alternative(html_body(message, unsubscribe), subtype="html")
+    text, html = text_body(message, unsubscribe), html_body(message, unsubscribe)
+    # Quoted-printable keeps the message 7-bit (an emoji, an accent) for mail servers without 8BITMIME.
+    mail.set_content(text, cte=_transfer_encoding(text))
+    mail.add_alternative(html, subtype="html", cte=_transfer_encoding(html))
     return mail
+
+
+def _transfer_encoding(body: str) -> str | None:
+    return None if body.isascii() else "quoted-printable"

@@ -8,7 +8,7 @@ import base64
 import email
 import socket
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default
 
@@ -92,6 +92,7 @@ async def test_email_has_text_and_html_with_fields_tags_content_and_action_links
                 "project": "shop",
                 "channel": "payments",
                 "event": "Refund requested",
+                "icon": ":money_with_wings:",
                 "description": "Order <42>",
                 "tags": {"plan": "pro"},
                 "content": {"order": 42},
@@ -105,7 +106,8 @@ async def test_email_has_text_and_html_with_fields_tags_content_and_action_links
     assert await hub.outbox.run_once(now_utc()) == 1
     [message] = smtp.messages
     assert smtp.envelopes == [("hub@example.com", ["oncall@example.com"])]
-    assert message["Subject"] == "[shop] Refund requested"
+    assert message["Subject"] == "[shop] 💸 Refund requested"  # the icon, as the feed shows it
+    assert message["Auto-Submitted"] == "auto-generated"  # RFC 3834: no out-of-office answers
     [sender] = message["From"].addresses
     assert (sender.display_name, sender.addr_spec) == ("Hub, Überwachung", "hub@example.com")
     assert smtp.raw[0].isascii() and b"From: =?utf-8?" in smtp.raw[0]  # the name as an encoded word (RFC 2047)
@@ -124,6 +126,8 @@ async def test_email_has_text_and_html_with_fields_tags_content_and_action_links
         assert "https://dashboard.stripe.com/p" in part
         assert "pro" in part and '"order": 42' in part
     assert "Order <42>" in text and "Order &lt;42&gt;" in html
+    when = datetime.fromisoformat(event["created_at"]).astimezone(UTC)
+    assert f"When: {when:%Y-%m-%d %H:%M:%S} UTC" in text  # not an ISO time with microseconds
     [delivery] = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
     assert delivery["state"] == "delivered" and delivery["last_status"] == 250
 
