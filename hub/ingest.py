@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.db import schema
 from hub.db.batch import Batch, commit_together, inserting, run_together
-from hub.db.dialect import upsert
+from hub.db.dialect import insert_ignore, upsert
 from hub.db.engine import Database, unavailable_reason
 from hub.db.events import ProjectDirectory, event_from_row
 from hub.ids import IdGenerator
@@ -353,45 +353,58 @@ class Ingestor:
         self, conn: AsyncConnection, fresh: list[tuple[int, int, Draft]], project_ids: dict[str, int]
     ) -> dict[int, int]:
         """Which parent each new context event hangs under; the first of a context (or a `context_start`) leads.
-        Test events have timelines of their own, apart from real ones."""
+        Test events have timelines of their own, apart from real ones.
+
+        On PostgreSQL the contexts rows read are held (FOR KEY SHARE) until this transaction commits, so retention
+        cannot delete a card's context while an event is being stored under that card (hub.retention). A context
+        that another process's transaction created after the read is found when its row is written: its card
+        leads, and the events of this group hang under it (the first events of a context sent to two processes
+        at once would otherwise make two cards)."""
         wanted = {(project_ids[d.project], d.test, d.context_id) for _, _, d in fresh if d.context_id}
         if not wanted:
             return {}
         c = schema.contexts.c
         rows = await conn.execute(
-            select(c.project_id, c.test, c.context_id, c.parent_event_id).where(
+            select(c.project_id, c.test, c.context_id, c.parent_event_id)
+            .where(
                 c.project_id.in_({p for p, _, _ in wanted}),
                 c.test.in_({t for _, t, _ in wanted}),
                 c.context_id.in_({cid for _, _, cid in wanted}),
             )
+            .with_for_update(read=True, key_share=True)
         )
         leaders = {(r.project_id, r.test, r.context_id): r.parent_event_id for r in rows}
         parents: dict[int, int] = {}
-        changed: dict[tuple[int, bool, str], tuple[int, datetime]] = {}
+        changed: dict[tuple[int, bool, str], Draft] = {}
         for _, event_id, draft in fresh:
             if not draft.context_id:
                 continue
             key = (project_ids[draft.project], draft.test, draft.context_id)
             if draft.context_start or key not in leaders:
                 leaders[key] = event_id
-                changed[key] = (event_id, draft.received_at)
+                changed[key] = draft
             else:
                 parents[event_id] = leaders[key]
-        for (project_id, test, context_id), (event_id, at) in sorted(changed.items()):
-            await conn.execute(
-                upsert(
-                    self.db,
-                    schema.contexts,
-                    ["project_id", "test", "context_id"],
-                    {
-                        "project_id": project_id,
-                        "test": test,
-                        "context_id": context_id,
-                        "parent_event_id": event_id,
-                        "updated_at": at,
-                    },
+        for key in sorted(changed):
+            (project_id, test, context_id), draft, event_id = key, changed[key], leaders[key]
+            row = {
+                "project_id": project_id,
+                "test": test,
+                "context_id": context_id,
+                "parent_event_id": event_id,
+                "updated_at": draft.received_at,
+            }
+            if draft.context_start:
+                await conn.execute(upsert(self.db, schema.contexts, ["project_id", "test", "context_id"], row))
+            elif not (await conn.execute(insert_ignore(self.db, schema.contexts, row))).rowcount:
+                # Created meanwhile by another process (the insert waited for its commit). This event is the first
+                # of its context in the group (a later one would be a `context_start`): all of them move under it.
+                found = select(c.parent_event_id).where(
+                    c.project_id == project_id, c.test == test, c.context_id == context_id
                 )
-            )
+                leader = (await conn.execute(found.with_for_update(read=True, key_share=True))).scalar_one()
+                parents = {child: leader if parent == event_id else parent for child, parent in parents.items()}
+                parents[event_id] = leader
         return parents
 
 

@@ -50,7 +50,7 @@ async def prune(context: HubContext) -> dict[str, int]:
         stale_keys = (E.project_id == project.id) & E.idempotency_key.is_not(None) & (E.received_at < now - keep_keys)
         await _in_chunks(context, stale_keys, KEYS_AT_ONCE, _release_keys)
     c = schema.contexts.c
-    async with context.db.writer.begin() as conn:
+    async with context.db.writer.begin() as conn:  # rows left by versions that kept them until here
         await conn.execute(delete(schema.contexts).where(~exists().where(E.id == c.parent_event_id)))
     return removed
 
@@ -76,7 +76,24 @@ async def _in_chunks(context: HubContext, condition: ColumnElement[bool], size: 
 async def _delete_cards(conn: AsyncConnection, ids: list[int]) -> int:
     """Delete these events, their children and their tags, and take them off their channels' counts: by the rows
     each DELETE returns, so of two processes pruning at once on PostgreSQL, only the one that deleted a row counts
-    it."""
+    it.
+
+    The contexts these cards lead go first, in the same transaction: an event of such a context stored after it
+    starts a new card instead of hanging under a deleted one (hidden from the feed, never pruned). On PostgreSQL,
+    ingest holds the contexts rows it read until it commits (`_assign_contexts`), so this waits for an event being
+    stored under one of these cards, and the DELETEs below see it and remove it with its card."""
+    c = schema.contexts.c
+    leading = select(E.id, E.project_id, E.test, E.context_id).where(E.id.in_(ids), E.context_id.is_not(None))
+    if led := [{"p": r.project_id, "t": r.test, "c": r.context_id, "e": r.id} for r in await conn.execute(leading)]:
+        await conn.execute(  # by the contexts' own key, the one index of their table
+            delete(schema.contexts).where(
+                c.project_id == bindparam("p"),
+                c.test == bindparam("t"),
+                c.context_id == bindparam("c"),
+                c.parent_event_id == bindparam("e"),
+            ),
+            led,
+        )
     event_ids = select(E.id).where(or_(E.id.in_(ids), E.parent_id.in_(ids))).scalar_subquery()
     await conn.execute(delete(schema.event_tags).where(schema.event_tags.c.event_id.in_(event_ids)))
     deleting = delete(schema.events).returning(E.project_id, E.channel, E.test)

@@ -98,3 +98,31 @@ async def test_prune_keeps_channel_counts_equal_to_the_events_left(client, hub, 
         left = (await conn.execute(select(e.channel, func.count()).where(e.test.is_(False)).group_by(e.channel))).all()
     assert counted == {"a": 0, "b": 1, "c": 0}
     assert dict(left) == {"b": 1}
+
+
+async def test_an_event_of_a_context_whose_card_was_just_pruned_starts_a_new_card(
+    client, hub, admin_headers, monkeypatch
+):
+    """Pruning pauses between its batches, and events are stored meanwhile: one whose context's card a batch has
+    just deleted must not hang under that card (hidden from the feed, its card a 404, never pruned itself)."""
+    old = {"project": "long", "event": "old card", "timestamp": ago(40), "context_id": "c1"}
+    assert (await client.post("/api/v1/events", json=old, headers=admin_headers)).status_code == 201
+    stored: list[dict] = []
+    pause = asyncio.sleep
+
+    async def store_during_pause(seconds: float) -> None:
+        if not stored:
+            body = {"project": "long", "event": "late step", "context_id": "c1"}
+            stored.append((await client.post("/api/v1/events", json=body, headers=admin_headers)).json())
+        await pause(0)
+
+    monkeypatch.setattr("hub.retention.asyncio.sleep", store_during_pause)
+    assert (await prune(hub.context))["real"] == 1
+    assert stored[0]["parent_id"] is None
+    assert await names(client, admin_headers) == ["late step"]
+    later = (
+        await client.post(
+            "/api/v1/events", json={"project": "long", "event": "step", "context_id": "c1"}, headers=admin_headers
+        )
+    ).json()
+    assert later["parent_id"] == stored[0]["id"]

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select, text, update
 
 import hub.db.events
+from hub.core import Hub
 from hub.db import schema
 from hub.db.events import EventFilter, encode_cursor, feed_query
 from hub.ingest import Draft
@@ -527,6 +528,31 @@ async def test_contexts_group_into_a_timeline(client, admin_headers):
     assert restart["parent_id"] is None
     later = (await client.post("/api/v1/events", json=event("Step"), headers=admin_headers)).json()
     assert later["parent_id"] == restart["id"]
+
+
+async def test_the_first_events_of_a_context_from_two_processes_make_one_card(client, hub, settings):
+    """On PostgreSQL, two hub processes storing a new context's first events at the same moment both find no card
+    for it: the one that commits second must hang its events under the other's card, not start a second one."""
+    other = Hub(settings)
+    await other.start(run_migrations=False, run_jobs=False)
+    try:
+        for attempt in range(5):
+
+            def draft(name: str, context: str = f"run-{attempt}") -> Draft:
+                now = datetime.now(UTC)
+                return Draft(project="p", channel="ci", event=name, context_id=context, created_at=now, received_at=now)
+
+            both = await asyncio.gather(
+                hub.ingestor.store([draft("job a"), draft("job a step")]), other.ingestor.store([draft("job b")])
+            )
+            events = [r.event for stored in both for r in stored]
+            cards = [e for e in events if e.parent_id is None]
+            assert len(cards) == 1, f"attempt {attempt}: {[(e.event, e.parent_id) for e in events]}"
+            assert all(e.parent_id == cards[0].id for e in events if e is not cards[0])
+            later = await other.ingestor.store([draft("job c")])
+            assert later[0].event.parent_id == cards[0].id
+    finally:
+        await other.stop()
 
 
 async def test_an_alert_filter_lists_the_alerts_inside_contexts(client, admin_headers):
