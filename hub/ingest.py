@@ -29,6 +29,8 @@ from hub.models import BACKFILL_AFTER, ActionOut, EventIn, EventOut, StoredResul
 
 log = logging.getLogger(__name__)
 
+# (project id, test, key): a key is reused only by an event of the same project and test mode.
+IdempotencyKey = tuple[int, bool, str]
 StoredListener = Callable[[list[EventOut]], Awaitable[None] | None]
 AfterWrite = Callable[[AsyncConnection], Awaitable[None]]
 # Sees the events an ingest transaction is about to write, before they are written, with the ids of those that are
@@ -254,11 +256,11 @@ class Ingestor:
         replays = await self._find_replays(conn, drafts, project_ids)
         results: list[StoredResult | None] = [None] * len(drafts)
         fresh: list[tuple[int, int, Draft]] = []  # (position, event id, draft)
-        first_by_key: dict[tuple[int, str], int] = {}
+        first_by_key: dict[IdempotencyKey, int] = {}
         for position, draft in enumerate(drafts):
             project_id = project_ids[draft.project]
             if draft.idempotency_key:
-                key = (project_id, draft.idempotency_key)
+                key = (project_id, draft.test, draft.idempotency_key)
                 if key in replays:
                     results[position] = StoredResult(replays[key], created=False)
                     continue
@@ -305,7 +307,7 @@ class Ingestor:
                 await conn.commit()
         for position, draft in enumerate(drafts):
             if results[position] is None:  # a second copy of an idempotency key within this group
-                first = results[first_by_key[(project_ids[draft.project], draft.idempotency_key or "")]]
+                first = results[first_by_key[(project_ids[draft.project], draft.test, draft.idempotency_key or "")]]
                 assert first is not None
                 results[position] = StoredResult(first.event, created=False)
         return [r for r in results if r is not None]
@@ -316,10 +318,11 @@ class Ingestor:
 
     async def _find_replays(
         self, conn: AsyncConnection, drafts: list[Draft], project_ids: dict[str, int]
-    ) -> dict[tuple[int, str], EventOut]:
-        """Stored events whose idempotency key is reused within the window; older holders lose the key."""
+    ) -> dict[IdempotencyKey, EventOut]:
+        """Stored events whose idempotency key is reused within the window; older holders lose the key. Keys are
+        per project and per test mode (a test event's key never answers a real event)."""
         windows = {
-            (project_ids[d.project], d.idempotency_key): d.idempotency_window or self.idempotency_window
+            (project_ids[d.project], d.test, d.idempotency_key): d.idempotency_window or self.idempotency_window
             for d in drafts
             if d.idempotency_key
         }
@@ -327,18 +330,15 @@ class Ingestor:
             return {}
         slugs = {v: k for k, v in project_ids.items()}
         now = drafts[0].received_at
-        rows = (
-            (
-                await conn.execute(
-                    select(schema.events).where(schema.events.c.idempotency_key.in_({k for _, k in windows}))
-                )
-            )
-            .mappings()
-            .all()
+        e = schema.events.c
+        keyed = select(schema.events).where(  # each column of the keys' index, so both databases seek it
+            e.project_id.in_({p for p, _, _ in windows}),
+            e.test.in_({t for _, t, _ in windows}),
+            e.idempotency_key.in_({k for _, _, k in windows}),
         )
-        replays: dict[tuple[int, str], EventOut] = {}
-        for row in rows:
-            key = (row["project_id"], row["idempotency_key"])
+        replays: dict[IdempotencyKey, EventOut] = {}
+        for row in (await conn.execute(keyed)).mappings().all():
+            key = (row["project_id"], row["test"], row["idempotency_key"])
             if key not in windows:
                 continue
             if row["received_at"] >= now - windows[key]:

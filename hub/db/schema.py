@@ -236,9 +236,11 @@ events = Table(
         postgresql_where=text("parent_id IS NOT NULL"),
         sqlite_where=text("parent_id IS NOT NULL"),
     ),
+    # Test events are kept apart: a key a test event holds does not answer a real event, nor the reverse.
     Index(
         "ix_events_idempotency",
         "project_id",
+        "test",
         "idempotency_key",
         unique=True,
         postgresql_where=text("idempotency_key IS NOT NULL"),

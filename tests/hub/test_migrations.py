@@ -142,6 +142,35 @@ async def test_0009_makes_stored_events_findable_by_the_words_sqlite_finds(datab
         await db.dispose()
 
 
+async def test_0012_keeps_idempotency_keys_per_test_mode(database_url):
+    """After it, a test event and a real one may hold one key; going back, the test event lets go of it."""
+    db = Database(database_url)
+    try:
+        await migrate(db)
+        at = datetime(2026, 12, 1, tzinfo=UTC)
+
+        def event(event_id: int, test: bool, key: str) -> dict:
+            return {
+                "id": event_id, "project_id": 1, "channel": "general", "event": f"e{event_id}", "parser": "text",
+                "notify": False, "severity": "info", "source": "api", "test": test, "idempotency_key": key,
+                "created_at": at, "received_at": at,
+            }  # fmt: skip
+
+        async with db.writer.begin() as conn:
+            await conn.execute(sa.insert(schema.projects), {"id": 1, "slug": "shop", "created_at": at})
+            await conn.execute(
+                sa.insert(schema.events), [event(1, True, "k"), event(2, False, "k"), event(3, True, "t")]
+            )
+            await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0011"))
+        e = schema.events.c
+        async with db.reader.connect() as conn:
+            keys = dict((await conn.execute(sa.select(e.id, e.idempotency_key))).all())
+        assert keys == {1: None, 2: "k", 3: "t"}
+        await migrate(db)
+    finally:
+        await db.dispose()
+
+
 # The heads of the oldest release that had migrations: its core, web-session and heartbeat branches.
 OLDEST_RELEASE = ("0005", "web_0001", "heartbeat_0001")
 

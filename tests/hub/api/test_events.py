@@ -401,6 +401,24 @@ async def test_idempotency_key_returns_original(client, admin_headers):
     assert len(page["items"]) == 1
 
 
+async def test_an_idempotency_key_used_in_test_mode_does_not_swallow_the_real_event(client, admin_headers):
+    """Test events are kept apart: trying an integration with `test: true` and then sending the real order with the
+    same key must store it (it answered 200 with the test event, and the live feed never had it)."""
+    body = {"project": "shop", "event": "Order 1001", "idempotency_key": "order-1001"}
+    trial = await client.post("/api/v1/events", json={**body, "test": True}, headers=admin_headers)
+    real = await client.post("/api/v1/events", json=body, headers=admin_headers)
+    assert (trial.status_code, real.status_code) == (201, 201)
+    assert real.json()["test"] is False
+    retried = await client.post("/api/v1/events", json=body, headers=admin_headers)
+    assert (retried.status_code, retried.json()["id"]) == (200, real.json()["id"])
+    batch = [{**body, "test": True}, body, {**body, "project": "other"}]
+    answers = (await client.post("/api/v1/events/batch", json={"events": batch}, headers=admin_headers)).json()
+    assert [r["status"] for r in answers["results"]] == [200, 200, 201]
+    assert [r["event"]["id"] for r in answers["results"][:2]] == [trial.json()["id"], real.json()["id"]]
+    feed = (await client.get("/api/v1/events?project=shop", headers=admin_headers)).json()
+    assert [e["id"] for e in feed["items"]] == [real.json()["id"]]
+
+
 async def test_concurrent_idempotent_retries_store_one(client, admin_headers):
     body = {**EVENT, "idempotency_key": "race"}
     responses = await asyncio.gather(
