@@ -98,21 +98,36 @@ def send_ping(
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
+class _Forwarder:
+    """Passes the signals that would end `hub run` to the command instead, which decides how to end.
+
+    Installed before the command starts: a signal in between (a `kill` right as the job starts) ended `hub run`
+    and left the job running with no finishing ping. One that comes before the command exists is passed on as
+    soon as it does. Ctrl-C in a terminal already reaches a running command (it is in the same foreground process
+    group), so SIGINT is not passed on then: a second one would cut short the command's own clean-up."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+        self.pending: list[int] = []
+
+    def __call__(self, signum: int, _: object) -> None:
+        if self.process is None:
+            self.pending.append(signum)
+        elif not (signum == signal.SIGINT and _in_terminal_foreground()):
+            self.process.send_signal(signum)
+
+    def attach(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+        for signum in self.pending:
+            process.send_signal(signum)
+
+
 @contextlib.contextmanager
-def _forwarding_signals(process: subprocess.Popen[bytes]) -> Iterator[None]:
-    """Pass the signals that would end `hub run` to the command instead, which decides how to end.
-
-    Ctrl-C in a terminal already reaches the command (it is in the same foreground process group), so SIGINT is
-    not passed on then: a second one would cut short the command's own clean-up."""
-
-    def forward(signum: int, _: object) -> None:
-        if signum == signal.SIGINT and _in_terminal_foreground():
-            return
-        process.send_signal(signum)
-
-    previous = {signum: signal.signal(signum, forward) for signum in FORWARDED_SIGNALS}
+def _forwarding_signals() -> Iterator[_Forwarder]:
+    forwarder = _Forwarder()
+    previous = {signum: signal.signal(signum, forwarder) for signum in FORWARDED_SIGNALS}
     try:
-        yield
+        yield forwarder
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -143,23 +158,24 @@ def run(
             target=send_ping, args=(client, f"{ping_url}/start?rid={rid}", None, ping_deadline), daemon=True
         )
         starting.start()
-        try:
-            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # noqa: S603
-        except OSError as exc:
-            message = f"hub run: cannot run {command[0]!r}: {exc}\n".encode()
-            sys.stderr.buffer.write(message)
-            starting.join()
-            send_ping(client, f"{ping_url}/127?rid={rid}", message, ping_deadline)
-            return 127
-        assert process.stdout is not None and process.stderr is not None
-        pumps = [
-            threading.Thread(target=_pump, args=(process.stdout, sys.stdout.buffer, tail), daemon=True),
-            threading.Thread(target=_pump, args=(process.stderr, sys.stderr.buffer, tail), daemon=True),
-        ]
-        for pump in pumps:
-            pump.start()
-        # Until the finishing ping is sent: a signal after the command ended must not cut it short.
-        with _forwarding_signals(process):
+        # Until the finishing ping is sent: a signal after the command ended must not cut it short either.
+        with _forwarding_signals() as forwarder:
+            try:
+                process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # noqa: S603
+            except OSError as exc:
+                message = f"hub run: cannot run {command[0]!r}: {exc}\n".encode()
+                sys.stderr.buffer.write(message)
+                starting.join()
+                send_ping(client, f"{ping_url}/127?rid={rid}", message, ping_deadline)
+                return 127
+            forwarder.attach(process)
+            assert process.stdout is not None and process.stderr is not None
+            pumps = [
+                threading.Thread(target=_pump, args=(process.stdout, sys.stdout.buffer, tail), daemon=True),
+                threading.Thread(target=_pump, args=(process.stderr, sys.stderr.buffer, tail), daemon=True),
+            ]
+            for pump in pumps:
+                pump.start()
             status = process.wait()
             for pump in pumps:
                 pump.join()

@@ -380,6 +380,24 @@ def test_hub_run_passes_a_stop_signal_to_the_job_and_still_pings(live, tmp_path,
     assert (finish["kind"], finish["exit_status"]) == ("fail", status)
 
 
+def test_hub_run_passes_on_a_stop_signal_that_comes_as_the_job_starts(live):
+    """Its handlers were installed only after the job had started: a SIGTERM in between (here the job's own, at
+    once) ended `hub run` with the job left running and no finishing ping."""
+    server, api, check = live
+    job = "trap 'echo stopped; exit 7' TERM; kill -TERM $PPID; sleep 5 & wait"
+    done = subprocess.run(
+        [str(HUB_CLI), "run", "--check", check["uuid"], "--", "sh", "-c", job],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HUB_URL": server.url},
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout) == (7, "stopped\n"), done.stderr
+    finish = pings(api, check)[-1]
+    assert (finish["kind"], finish["exit_status"]) == ("fail", 7)
+
+
 @pytest.mark.parametrize(
     ("options", "said"),
     [
