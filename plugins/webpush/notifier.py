@@ -7,8 +7,6 @@ import base64
 import hashlib
 from typing import Any
 
-from pywebpush import WebPusher, WebPushException
-
 from hub.pluginapi import Destination, HubContext, Message, Outcome, Recipient
 
 from .payload import collapse_key, encode
@@ -54,6 +52,10 @@ class WebPushNotifier:
         if subscription is None:
             return Outcome("gone", detail="the subscription was removed")
         settings = hub.plugin_settings("webpush")
+        # Imported here, not with the module: pywebpush loads aiohttp and requests (0.23 s), which every `hub`
+        # command paid on start-up, `hub run` in every cron job included.
+        from pywebpush import WebPusher, WebPushException
+
         try:
             body = WebPusher(subscription).encode(encode(message, settings.icon), "aes128gcm")["body"]
         except (ValueError, WebPushException) as exc:
