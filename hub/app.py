@@ -37,7 +37,7 @@ from hub.api.sources import SourcesController
 from hub.api.stream import stream
 from hub.config import Settings, load_settings
 from hub.core import Hub
-from hub.db.engine import unavailable_reason
+from hub.db.engine import error_line, unavailable_reason
 from hub.webapp import web_routers
 
 log = logging.getLogger(__name__)
@@ -63,8 +63,8 @@ async def health(request: Request) -> Response[Health]:
             async with db.reader.connect() as conn:
                 await conn.exec_driver_sql("SELECT 1")
     except (TimeoutError, DBAPIError, OSError) as exc:
-        reason = "no answer in time" if isinstance(exc, TimeoutError) else unavailable_reason(exc) or str(exc)
-        body = Health(status="unavailable", version=__version__, database=db.dialect, reason=reason.splitlines()[0])
+        reason = "no answer in time" if isinstance(exc, TimeoutError) else unavailable_reason(exc) or error_line(exc)
+        body = Health(status="unavailable", version=__version__, database=db.dialect, reason=reason)
         return Response(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     return Response(Health(status="ok", version=__version__, database=db.dialect))
 

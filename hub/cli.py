@@ -47,6 +47,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from hub.core import Hub
+    from hub.db.engine import safe_url
 
     # Worker processes read their settings from the environment (see create_app_from_environment).
     if args.config:
@@ -70,7 +71,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     key_count, user_count = asyncio.run(prepare())
     server = settings.server
     print(
-        f"hub {__version__} listening on {settings.public_url} (database: {_safe_url(settings.database.url)})",
+        f"hub {__version__} listening on {settings.public_url} (database: {safe_url(settings.database.url)})",
         file=sys.stderr,
     )
     hub = os.environ.get("HUB_COMMAND_NAME", "hub")  # `./run` sets it: its users have no `hub` on their PATH
@@ -109,12 +110,6 @@ def _cannot_listen(host: str, port: int) -> str | None:
                 return f"port {port} on {host} is in use (another hub?); choose another with --port or HUB_SERVER_PORT"
             return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
     return None
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

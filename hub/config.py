@@ -221,8 +221,10 @@ def _env_overrides(environ: dict[str, str]) -> EnvOverrides:
             found.values[field.name] = _parse_env_value(environ[name])
             found.origins[field.name] = name
     prefix = f"{ENV_PREFIX}PLUGINS_"
-    for name in sorted(n for n in environ if n.startswith(prefix)):
-        plugin = next((p for p in _plugin_names() if name.startswith(f"{prefix}{p.upper()}_")), None)
+    plugin_variables = sorted(n for n in environ if n.startswith(prefix))
+    plugins = _plugin_names() if plugin_variables else []
+    for name in plugin_variables:
+        plugin = next((p for p in plugins if name.startswith(f"{prefix}{p.upper()}_")), None)
         if plugin is None:
             raise ConfigError(f"{name} names no installed plugin (HUB_PLUGINS_<PLUGIN>_<KEY>)")
         key = name.removeprefix(f"{prefix}{plugin.upper()}_").lower()

@@ -117,9 +117,10 @@ class Hub:
 
     async def start(self, *, run_migrations: bool = True, run_jobs: bool | None = None) -> None:
         """Migrate, start the writer and the plugins, then the periodic jobs (unless `run_jobs` is False)."""
-        await self.db.check()
         if run_migrations:
-            await self.migrate()
+            await self.migrate()  # which checks the database first
+        else:
+            await self.db.check()
         await self.db.start()
         await self.sources.sync_config(self.settings.sources)
         await self.ingestor.start()

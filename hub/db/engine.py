@@ -71,12 +71,22 @@ SQLITE_UNAVAILABLE = (
 )
 
 
+def error_line(exc: BaseException) -> str:
+    """A database error's first line, the driver's own where SQLAlchemy wraps it (without the statement)."""
+    return (str(getattr(exc, "orig", None) or exc).splitlines() or [""])[0]
+
+
+def safe_url(url: str) -> str:
+    """A database URL fit to show: its password as `***`."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def unavailable_reason(exc: BaseException) -> str | None:
     """The one-line reason when `exc` says the database cannot be used for now (a connection PostgreSQL closed, a
     full disk, a read-only file), which retrying later may cure; None for any other error (a bug, a conflict)."""
     if not isinstance(exc, DBAPIError):
         return None
-    reason = (str(exc.orig).splitlines() or [""])[0]
+    reason = error_line(exc)
     if exc.connection_invalidated or isinstance(exc, InterfaceError):
         return reason or "the connection was lost"
     if isinstance(exc, OperationalError) and reason.lower().startswith(SQLITE_UNAVAILABLE):
@@ -193,10 +203,6 @@ class Database:
                 url, pool_size=pool_size, max_overflow=pool_size, **ENGINE_OPTIONS
             )
 
-    @property
-    def safe_url(self) -> str:
-        return make_url(self.url).render_as_string(hide_password=True)
-
     async def check(self) -> None:
         """Open one connection, so that a database the hub cannot reach or open stops it with one line that says
         which and why, not the traceback of whatever first touched it (a refused connection, a missing
@@ -205,8 +211,8 @@ class Database:
             async with self.writer.connect():
                 pass
         except (DBAPIError, OSError) as exc:
-            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0] or type(exc).__name__
-            raise DatabaseUnavailable(f"cannot open the database {self.safe_url}: {reason}") from exc
+            reason = error_line(exc) or type(exc).__name__
+            raise DatabaseUnavailable(f"cannot open the database {safe_url(self.url)}: {reason}") from exc
 
     @property
     def is_sqlite(self) -> bool:

@@ -385,14 +385,7 @@ def test_hub_run_passes_on_a_stop_signal_that_comes_as_the_job_starts(live):
     once) ended `hub run` with the job left running and no finishing ping."""
     server, api, check = live
     job = "trap 'echo stopped; exit 7' TERM; kill -TERM $PPID; sleep 5 & wait"
-    done = subprocess.run(
-        [str(HUB_CLI), "run", "--check", check["uuid"], "--", "sh", "-c", job],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "HUB_URL": server.url},
-        timeout=60,
-    )
+    done = run_wrapper(server, check, "sh", "-c", job)
     assert (done.returncode, done.stdout) == (7, "stopped\n"), done.stderr
     finish = pings(api, check)[-1]
     assert (finish["kind"], finish["exit_status"]) == ("fail", 7)
