@@ -86,6 +86,7 @@ __all__ = [
     "hub_url_problem",
     "insert_ignore",
     "inserting",
+    "mrkdwn_escape",
     "nests_deeper_than",
     "now_utc",
     "parse_retry_after",
@@ -179,6 +180,12 @@ def truncate(text: str | None, limit: int) -> str | None:
     if text is None or len(text) <= limit:
         return text
     return text[: limit - 1] + "…"
+
+
+def mrkdwn_escape(text: str) -> str:
+    """Text for Slack's mrkdwn, where &, < and > are control characters: text from people, payloads and action
+    servers cannot mention (`<!channel>`) or link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class HubContext:

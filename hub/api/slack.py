@@ -27,6 +27,7 @@ from hub.actions.runner import AlreadyRunning, Expired, Forbidden, RunOut
 from hub.api.common import hub_of
 from hub.models import ValidationProblem
 from hub.outbound import BlockedAddress, ResponseTooLarge
+from hub.pluginapi import mrkdwn_escape
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -134,7 +135,7 @@ async def _handle(hub: Hub, settings: Any, click: Click) -> None:
         outcome = await _run(hub, settings, click)
     except Exception:
         log.exception("running %s on event %s from Slack failed", click.key, click.event_id)
-        outcome = f":x: {escape(click.label)}: the hub could not run it (see its log)"
+        outcome = f":x: {mrkdwn_escape(click.label)}: the hub could not run it (see its log)"
     text = outcome if isinstance(outcome, str) else outcome_text(click.label, outcome)
     ephemeral = {"response_type": "ephemeral", "replace_original": False, "text": text}
     if isinstance(outcome, RunOut) and click.message is not None:
@@ -162,44 +163,38 @@ async def _respond(hub: Hub, click: Click, reply: dict[str, Any]) -> bool:
 
 async def _run(hub: Hub, settings: Any, click: Click) -> str | RunOut:
     """The run, or why it was not run (mrkdwn, for the person who clicked)."""
-    label = escape(click.label)
+    label = mrkdwn_escape(click.label)
     email = await _email_of(hub, settings, click.slack_user)
     if email is None:
         return (
-            f":no_entry: {label} was not run: your Slack account ({escape(click.slack_user)}) is not linked to a hub "
-            "user. Ask an admin to add it under [plugins.slack] users, or to give the hub a bot token that can "
-            "read emails."
+            f":no_entry: {label} was not run: your Slack account ({mrkdwn_escape(click.slack_user)}) is not linked "
+            "to a hub user. Ask an admin to add it under [plugins.slack] users, or to give the hub a bot token that "
+            "can read emails."
         )
     try:
         return await hub.actions.run_as_person(email, click.event_id, click.key, {})
     except Forbidden as exc:
-        return f":no_entry: {label} was not run: {escape(str(exc))}"
+        return f":no_entry: {label} was not run: {mrkdwn_escape(str(exc))}"
     except (Expired, AlreadyRunning) as exc:
-        return f":hourglass: {label} was not run: {escape(str(exc))}"
+        return f":hourglass: {label} was not run: {mrkdwn_escape(str(exc))}"
     except (LookupError, ValidationProblem) as exc:
-        return f":x: {label} was not run: {escape(str(exc))}"
-
-
-def escape(text: str) -> str:
-    """Slack mrkdwn treats &, < and > as control characters: text from people and action servers cannot mention
-    (`<!channel>`) or link."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return f":x: {label} was not run: {mrkdwn_escape(str(exc))}"
 
 
 def outcome_text(label: str, run: RunOut) -> str:
     if run.status == "done":
         said = run.message or "done"
-        return f":white_check_mark: {escape(label)}: {escape(said[:MAX_MESSAGE_SHOWN])}"
+        return f":white_check_mark: {mrkdwn_escape(label)}: {mrkdwn_escape(said[:MAX_MESSAGE_SHOWN])}"
     status = f" (HTTP {run.http_status})" if run.http_status else ""
     said = run.message or "the action server did not accept it"
-    return f":x: {escape(label)} failed{status}: {escape(said[:MAX_MESSAGE_SHOWN])}"
+    return f":x: {mrkdwn_escape(label)} failed{status}: {mrkdwn_escape(said[:MAX_MESSAGE_SHOWN])}"
 
 
 def run_line(label: str, run: RunOut) -> str:
     """One run as the card shows it to the channel: how it went, who ran it, when (in each reader's time zone)."""
     at = run.finished_at or run.created_at
     when = f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{at.isoformat(timespec='seconds')}>"
-    return f"{outcome_text(label, run)} · {escape(run.actor.name)} · {when}"
+    return f"{outcome_text(label, run)} · {mrkdwn_escape(run.actor.name)} · {when}"
 
 
 def with_run(message: dict[str, Any], line: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from hub.pluginapi import Message, truncate
+from hub.pluginapi import Message, mrkdwn_escape, truncate
 
 # Slack's limits (api.slack.com/reference/block-kit): header text 150, section text 3000, a field 2000,
 # 10 fields per section, 25 elements per actions block, button text 75, button URL 3000, 50 blocks.
@@ -26,14 +26,9 @@ RUN_PREFIX = "hub.run."
 SEVERITY_ICON = {"info": "ℹ️", "warning": "⚠️", "critical": "🚨"}  # noqa: RUF001
 
 
-def _escape(text: str) -> str:
-    """Slack mrkdwn treats &, < and > as control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _fit(text: str, limit: int) -> str:
     """User text escaped for mrkdwn and shortened to `limit` without cutting an entity (`&am…` shows as is)."""
-    escaped = _escape(text)
+    escaped = mrkdwn_escape(text)
     if len(escaped) <= limit:
         return escaped
     return re.sub(r"&[a-z]*\Z", "", escaped[: limit - 1]) + "…"
@@ -96,13 +91,13 @@ def render(message: Message, *, interactive: bool = False) -> dict[str, Any]:
     if message.body:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _fit(message.body, TEXT_MAX)}})
     fields = [
-        f"*Project*\n{_escape(message.project)}",
-        f"*Channel*\n#{_escape(message.channel)}",
+        f"*Project*\n{mrkdwn_escape(message.project)}",
+        f"*Channel*\n#{mrkdwn_escape(message.channel)}",
         f"*Severity*\n{SEVERITY_ICON.get(message.severity, '')} {message.severity}",
     ]
     if message.event is not None:
         for key, value in list(message.event.tags.items())[: MAX_FIELDS - len(fields)]:
-            name = f"*{_escape(key)}*\n"
+            name = f"*{mrkdwn_escape(key)}*\n"
             fields.append(name + _fit(str(value), FIELD_MAX - len(name)))
     blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]})
     context = f"hub · {message.project}/{message.channel}"
@@ -128,7 +123,7 @@ def _digest_lines(message: Message) -> str:
     for shown, item in enumerate(message.items[:MAX_DIGEST_ITEMS]):
         line = (
             f"{SEVERITY_ICON.get(item.severity, '')} <{item.url}|{_fit(item.title, 200)}>"
-            f" · {_escape(item.project)}/#{_escape(item.channel)}"
+            f" · {mrkdwn_escape(item.project)}/#{mrkdwn_escape(item.channel)}"
         )
         left = len(message.items) - shown - 1
         if len("\n".join([*lines, line, *([f"…and {left} more"] if left else [])])) > TEXT_MAX:
