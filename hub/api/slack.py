@@ -2,11 +2,12 @@
 
 Active when `[plugins.slack] signing_secret` is set (otherwise 404). Every request is verified before it is
 parsed: `X-Slack-Signature` is `v0=` + hex HMAC-SHA256 of `v0:{X-Slack-Request-Timestamp}:{raw body}` with the
-signing secret, and a timestamp more than five minutes away from the hub's clock is refused (replays). Slack
-wants an answer within 3 seconds, so the handler only checks and queues: the action runs in the background,
-as the hub user whose email matches the Slack user's, and the outcome is posted to the click's `response_url`
-through the guarded outbound client: a run updates the card for the whole channel (who ran what, when, how it
-went), so nobody runs it again unknowingly; a refusal is an ephemeral message to the person who clicked.
+signing secret, a timestamp more than five minutes away from the hub's clock is refused, and a request already
+acted on is ignored (replays: a table of recent signatures). Slack wants an answer within 3 seconds, so the
+handler only checks and queues: the action runs in the background, as the hub user whose email matches the Slack
+user's, and the outcome is posted to the click's `response_url` through the guarded outbound client: a run
+updates the card for the whole channel with the event's last runs as the hub recorded them (who ran what, when,
+how it went), so nobody runs it again unknowingly; a refusal is an ephemeral message to the person who clicked.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import hashlib
 import hmac
 import logging
 import time
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote
 
@@ -22,10 +24,15 @@ import msgspec
 from litestar import Request, post
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
 from litestar.response import Response
+from sqlalchemy import delete
 
 from hub.actions.runner import AlreadyRunning, Expired, Forbidden, RunOut
 from hub.api.common import hub_of
-from hub.models import ValidationProblem
+from hub.db import schema
+from hub.db.dialect import insert_ignore
+from hub.db.events import get_event
+from hub.ids import parse_event_id
+from hub.models import MAX_ACTIONS, ValidationProblem, now_utc
 from hub.outbound import BlockedAddress, ResponseTooLarge
 from hub.pluginapi import mrkdwn_escape
 
@@ -70,6 +77,18 @@ def verify(secret: str, timestamp: str | None, signature: str | None, body: byte
     expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected.encode(), signature.encode()):
         raise NotAuthorizedException("X-Slack-Signature does not match the body (wrong signing secret?)")
+
+
+async def first_time(hub: Hub, signature: str) -> bool:
+    """Record a verified request; False when it was recorded before. A replay carries the same timestamp and body,
+    hence the same signature, and is accepted for at most twice the tolerance after the original was first seen."""
+    seen = schema.slack_requests
+    now = now_utc()
+    row = {"signature_digest": hashlib.sha256(signature.encode()).hexdigest(), "received_at": now}
+    async with hub.db.writer.begin() as conn:
+        await conn.execute(delete(seen).where(seen.c.received_at < now - timedelta(seconds=2 * TOLERANCE_SECONDS)))
+        result = await conn.execute(insert_ignore(hub.db, seen, row))
+    return result.rowcount == 1
 
 
 def clicks_of(body: bytes) -> list[Click]:
@@ -118,14 +137,13 @@ async def slack_interactivity(request: Request) -> Response[bytes]:
     body = await request.body()
     if len(body) > MAX_BODY:
         raise HTTPException(status_code=413, detail=f"a Slack payload is at most {MAX_BODY} bytes")
-    verify(
-        secret,
-        request.headers.get("x-slack-request-timestamp"),
-        request.headers.get("x-slack-signature"),
-        body,
-        time.time(),
-    )
-    for click in clicks_of(body):
+    signature = request.headers.get("x-slack-signature")
+    verify(secret, request.headers.get("x-slack-request-timestamp"), signature, body, time.time())
+    clicks = clicks_of(body)
+    if signature and not await first_time(hub, signature):
+        log.warning("ignored a Slack request the hub had already acted on (a replay of a signed request)")
+        return Response(b"", status_code=200, media_type="text/plain")
+    for click in clicks:
         hub.run_in_background(_handle(hub, settings, click))
     return Response(b"", status_code=200, media_type="text/plain")
 
@@ -140,7 +158,7 @@ async def _handle(hub: Hub, settings: Any, click: Click) -> None:
     ephemeral = {"response_type": "ephemeral", "replace_original": False, "text": text}
     if isinstance(outcome, RunOut) and click.message is not None:
         # Slack refuses an update it finds wrong (the card as it sent it back, say): the clicker still learns.
-        if await _respond(hub, click, with_run(click.message, run_line(click.label, outcome))):
+        if await _respond(hub, click, with_runs(click.message, await run_lines(hub, outcome))):
             return
     await _respond(hub, click, ephemeral)
 
@@ -197,19 +215,29 @@ def run_line(label: str, run: RunOut) -> str:
     return f"{outcome_text(label, run)} · {mrkdwn_escape(run.actor.name)} · {when}"
 
 
-def with_run(message: dict[str, Any], line: str) -> dict[str, Any]:
-    """The card with `line` added to its runs block (made at the end on the first run), the last ten kept."""
-    blocks: list[Any] = []
-    earlier: list[Any] = []
-    for block in message["blocks"]:
-        if isinstance(block, dict) and block.get("block_id") == RUNS_BLOCK:
-            earlier = block.get("elements") if isinstance(block.get("elements"), list) else []
-        else:
-            blocks.append(block)
-    elements = [*earlier, {"type": "mrkdwn", "text": line}][-MAX_RUNS_SHOWN:]
+async def run_lines(hub: Hub, run: RunOut) -> list[str]:
+    """The lines of the event's last finished runs, oldest first, from the hub's records rather than from the card
+    Slack sent back: two clicks at once each see the other's run, and runs from the web app show too."""
+    number = parse_event_id(run.event_id or "")
+    if number is None:
+        return [run_line(run.action, run)]
+    async with hub.db.reader.connect() as conn:
+        found = await get_event(conn, hub.projects, number)
+    labels = {action.key: action.label for action in found[0].actions} if found else {}
+    # One run at most per button is still running: these many newest runs hold the last finished ones.
+    newest = await hub.actions.runs(event_id=number, limit=MAX_RUNS_SHOWN + MAX_ACTIONS)
+    finished = [each for each in newest if each.status != "running"]
+    return [run_line(labels.get(each.action, each.action), each) for each in reversed(finished[:MAX_RUNS_SHOWN])]
+
+
+def with_runs(message: dict[str, Any], lines: list[str]) -> dict[str, Any]:
+    """The card with its runs block (made at the end on the first run) listing `lines`, the last ten."""
+    blocks = [b for b in message["blocks"] if not (isinstance(b, dict) and b.get("block_id") == RUNS_BLOCK)]
+    elements = [{"type": "mrkdwn", "text": line} for line in lines[-MAX_RUNS_SHOWN:]]
     blocks.append({"type": "context", "block_id": RUNS_BLOCK, "elements": elements})
     text = message.get("text")
-    return {"replace_original": True, "text": text if isinstance(text, str) and text else line, "blocks": blocks}
+    fallback = lines[-1] if lines else "runs"
+    return {"replace_original": True, "text": text if isinstance(text, str) and text else fallback, "blocks": blocks}
 
 
 async def _email_of(hub: Hub, settings: Any, slack_user: str) -> str | None:

@@ -456,6 +456,16 @@ hub_secrets = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# Slack interactivity requests the hub acted on (hub/api/slack.py), by a digest of Slack's signature: a signed
+# request sent again within the five minutes its timestamp is accepted is a replay, and ignored. Kept 10 minutes.
+slack_requests = Table(
+    "slack_requests",
+    metadata,
+    Column("signature_digest", String(64), primary_key=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Index("ix_slack_requests_received_at", "received_at"),
+)
+
 # Actions (hub/actions): each project's signing secret, and every run of a button or self-service action.
 action_secrets = Table(
     "action_secrets",

@@ -20,7 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from peers import LoopbackServer, Received
 
-from hub.api.slack import Click, clicks_of, with_run
+from hub.api.slack import Click, clicks_of, with_runs
+from hub.db import schema
 from hub.models import ValidationProblem, now_utc
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -259,16 +260,21 @@ def signed(body: bytes, secret: str = SIGNING_SECRET, at: int | None = None) -> 
     }
 
 
+CLICKS = itertools.count(1)
+
+
 def click_body(button: dict, user: str, response_url: str, message: dict | None = None) -> bytes:
     """A `block_actions` payload as Slack sends it (form-encoded `payload` JSON), for one button click on `message`
-    (the card as Slack shows it: its `text` and `blocks`; left out, as for a click Slack sends without it)."""
+    (the card as Slack shows it: its `text` and `blocks`; left out, as for a click Slack sends without it). Each
+    click has its own `trigger_id` and `action_ts`, as in Slack: no two clicks have the same body."""
+    click = next(CLICKS)
     payload = {
         "type": "block_actions",
         "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T1"},
         "api_app_id": "A1",
         "token": "legacy-verification-token",
         "container": {"type": "message", "message_ts": "1700000000.000100", "channel_id": "C1", "is_ephemeral": False},
-        "trigger_id": "1.2.3",
+        "trigger_id": f"{click}.2.3",
         "team": {"id": "T1", "domain": "acme"},
         "channel": {"id": "C1", "name": "alerts"},
         "response_url": response_url,
@@ -279,7 +285,7 @@ def click_body(button: dict, user: str, response_url: str, message: dict | None 
                 "block_id": "b1",
                 "text": button["text"],
                 "value": button["value"],
-                "action_ts": "1700000001.000200",
+                "action_ts": f"1700000001.{click:06d}",
             }
         ],
     }
@@ -433,6 +439,72 @@ async def test_a_run_from_slack_shows_on_the_card_for_the_whole_channel(
     assert len(action_target.calls) == 12
 
 
+async def member_clicks_on_a_card(client, hub, admin_headers, slack, action_target, actions):
+    """Ada, a member, and a card for an event with `actions` posted to the Slack stand-in: the card's run buttons."""
+    user = {"email": "ada@example.com", "name": "Ada", "role": "member", "projects": ["shop"]}
+    assert (await client.post("/api/v1/users", json=user, headers=admin_headers)).status_code == 201
+    await slack_rule(client, admin_headers, "to-slack", f"{slack.server.url}/hooks/T1/B1/x")
+    await post_event(client, admin_headers, actions=actions)
+    await drain(hub, lambda: len(slack.cards) == 1)
+    card = slack.cards[0][2]
+    return card, [b for b in card["blocks"][-1]["elements"] if b.get("action_id")]
+
+
+@pytest.mark.parametrize("interactive", [True])
+async def test_a_replayed_click_is_ignored(client, hub, admin_headers, slack, action_target):
+    """Slack accepts a signed request for five minutes: someone who captured one (a proxy's log, say) could send it
+    again once the first run was over, refunding twice. A request the hub acted on is now ignored when it comes
+    again; Slack's own next click is a new request (its own trigger and time) and runs."""
+    refund = {"label": "Refund", "url": f"{action_target.server.url}/refund", "key": "refund"}
+    _, [run] = await member_clicks_on_a_card(client, hub, admin_headers, slack, action_target, [refund])
+    body = click_body(run, "U_ADA", f"{slack.server.url}/respond/1")
+    headers = signed(body)
+    for _ in range(3):
+        assert (await client.post("/api/v1/slack/interactivity", content=body, headers=headers)).status_code == 200
+        await hub.wait_for_background()
+    assert len(action_target.calls) == 1 and len(slack.responses) == 1
+
+    again = click_body(run, "U_ADA", f"{slack.server.url}/respond/2")
+    assert (await client.post("/api/v1/slack/interactivity", content=again, headers=signed(again))).status_code == 200
+    await hub.wait_for_background()
+    assert len(action_target.calls) == 2
+
+    # Kept ten minutes (twice the five minutes either way a timestamp is accepted), then let go of.
+    seen = schema.slack_requests
+    async with hub.db.writer.begin() as conn:
+        await conn.execute(seen.update().values(received_at=now_utc() - timedelta(seconds=601)))
+    third = click_body(run, "U_ADA", f"{slack.server.url}/respond/3")
+    assert (await client.post("/api/v1/slack/interactivity", content=third, headers=signed(third))).status_code == 200
+    await hub.wait_for_background()
+    async with hub.db.reader.connect() as conn:
+        [kept] = (await conn.execute(seen.select())).all()
+    assert kept.received_at > now_utc() - timedelta(seconds=60) and len(action_target.calls) == 3
+
+
+@pytest.mark.parametrize("interactive", [True])
+async def test_clicks_at_once_each_show_the_others_run(client, hub, admin_headers, slack, action_target):
+    """Two buttons of one card clicked at once: each update was the card as that click saw it plus its own run, so
+    the later update wiped the other run off the card. The card now lists the event's runs as the hub recorded
+    them, a run from the web app included."""
+    actions = [
+        {"label": "Refund", "url": f"{action_target.server.url}/refund", "key": "refund"},
+        {"label": "Retry", "url": f"{action_target.server.url}/retry", "key": "retry"},
+    ]
+    card, buttons = await member_clicks_on_a_card(client, hub, admin_headers, slack, action_target, actions)
+    shown = {"text": card["text"], "blocks": card["blocks"]}
+    action_target.delay = 0.3
+    for n, button in enumerate(buttons):
+        body = click_body(button, "U_ADA", f"{slack.server.url}/respond/{n}", message=shown)
+        assert (await client.post("/api/v1/slack/interactivity", content=body, headers=signed(body))).status_code == 200
+    await hub.wait_for_background()
+    assert len(action_target.calls) == 2
+    lines = [[e["text"] for e in update["blocks"][-1]["elements"]] for update in slack.responses]
+    assert max(len(each) for each in lines) == 2, lines
+    assert {line.split(" ")[1].rstrip(":") for line in max(lines, key=len)} == {"Refund", "Retry"}
+    for update in slack.responses:
+        check_message(update)
+
+
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
@@ -462,6 +534,6 @@ def test_a_signed_payload_of_any_shape_gives_clicks_or_a_400(payload):
     assert all(isinstance(click, Click) and isinstance(click.label, str) for click in clicks)
     for click in clicks:  # the card Slack sent back, whatever its shape, takes a run's line
         if click.message is not None:
-            update = with_run(click.message, "line")
+            update = with_runs(click.message, ["line"])
             assert update["blocks"][-1]["elements"][-1] == {"type": "mrkdwn", "text": "line"}
             assert isinstance(update["text"], str) and update["text"]
