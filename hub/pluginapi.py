@@ -23,6 +23,7 @@ from hub.db.engine import Database
 from hub.db.events import decode_cursor, encode_cursor
 from hub.db.schema import JsonValue, UTCDateTime
 from hub.hookspecs import hookimpl
+from hub.markdown import markdown_parser, safe_link
 from hub.models import (
     MAX_JSON_DEPTH,
     SLUG_PATTERN,
@@ -86,6 +87,7 @@ __all__ = [
     "hub_url_problem",
     "insert_ignore",
     "inserting",
+    "markdown_parser",
     "mrkdwn_escape",
     "nests_deeper_than",
     "now_utc",
@@ -93,6 +95,7 @@ __all__ = [
     "plain_patterns",
     "require_scope",
     "run_together",
+    "safe_link",
     "slug_or_hash",
     "slugify",
     "truncate",

@@ -55,6 +55,11 @@ class Message(msgspec.Struct, kw_only=True):
     def is_digest(self) -> bool:
         return bool(self.items)
 
+    @property
+    def is_markdown(self) -> bool:
+        """`body` is the event's markdown description (`parser: "markdown"`), to render with `markdown_parser`."""
+        return self.event is not None and self.event.parser == "markdown" and not self.is_digest
+
 
 class Outcome(msgspec.Struct, frozen=True):
     result: Result
