@@ -7,11 +7,17 @@ from datetime import UTC, datetime
 from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from functools import cache
 from html import escape
+from typing import TYPE_CHECKING
 
 import msgspec
 
-from hub.pluginapi import Message, truncate
+from hub.pluginapi import Message, markdown_parser, safe_link, truncate
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 MAX_CONTENT = 4000
 MAX_ITEMS = 50
@@ -67,6 +73,57 @@ def text_body(message: Message, unsubscribe: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+@cache
+def _markdown() -> MarkdownIt:
+    return markdown_parser()
+
+
+def _markdown_html(source: str) -> str:
+    """The description rendered as the web app shows it, safe in an email: raw HTML stays text (markdown-it escapes
+    every piece of text), a link goes nowhere but http(s) and mailto, and an image is not loaded (a tracking pixel
+    would tell the sender who opened the alert, and when): its alt text is shown, linked to it."""
+    md = _markdown()
+    tokens = md.parse(source)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            # The email's title is an h2: `#` is an h3, as on the event's card in the web app.
+            token.tag = f"h{min(int(token.tag[1:]) + 2, 6)}"
+        elif token.children:
+            token.children = _unload(token.children)
+    return md.renderer.render(tokens, md.options, {})
+
+
+def _unload(children: list[Token]) -> list[Token]:
+    """Inline tokens with unsafe links unlinked (their label stays) and images turned into links to them."""
+    from markdown_it.token import Token
+
+    out: list[Token] = []
+    in_link = unlinked = False  # links do not nest: the next link_close is the open one's
+    for token in children:
+        if token.type == "link_open":
+            in_link, unlinked = True, not safe_link(str(token.attrGet("href") or ""))
+            if unlinked:
+                continue
+        elif token.type == "link_close":
+            in_link, was_unlinked, unlinked = False, unlinked, False
+            if was_unlinked:
+                continue
+        elif token.type == "image":
+            src = str(token.attrGet("src") or "")
+            alt = "".join(t.content for t in token.children or [] if t.type in ("text", "code_inline"))
+            if in_link or not safe_link(src):
+                out.append(Token("text", "", 0, content=alt))
+            else:
+                out += [
+                    Token("link_open", "a", 1, attrs={"href": src}),
+                    Token("text", "", 0, content=alt or src),
+                    Token("link_close", "a", -1),
+                ]
+            continue
+        out.append(token)
+    return out
+
+
 def html_body(message: Message, unsubscribe: str) -> str:
     parts = [f"<h2>{escape(message.title)}</h2>"]
     if message.is_digest:
@@ -80,7 +137,9 @@ def html_body(message: Message, unsubscribe: str) -> str:
         if more := _more(message):
             parts.append(f'<p>{more}: <a href="{escape(message.url)}">open the hub</a></p>')
     else:
-        if message.body:
+        if message.body and message.is_markdown:
+            parts.append(_markdown_html(message.body))
+        elif message.body:
             # HTML folds line breaks into spaces; the text part keeps them, and so must this one.
             parts.append(f"<p>{'<br>'.join(escape(line) for line in message.body.splitlines())}</p>")
         rows = "".join(f"<tr><th align=left>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in _facts(message))

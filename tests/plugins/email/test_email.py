@@ -6,15 +6,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import email
+import re
 import socket
 import time
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default
+from html.parser import HTMLParser
 
 import msgspec
 import pytest
 from aiosmtpd.controller import Controller
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from peers import LoopbackServer, Received
 from sqlalchemy import text
 
@@ -201,6 +206,105 @@ async def test_the_html_part_keeps_the_descriptions_lines(client, hub, admin_hea
     assert description.replace("\r\n", "\n") in text
     html = message.get_body(("html",)).get_content()
     assert "<p>Step 1 &lt;build&gt; failed<br>Step 2 skipped<br><br>- retry &amp; see<br>- logs</p>" in html
+
+
+class Tags(HTMLParser):
+    """Every tag and attribute of an HTML part, to check that nothing but the hub's own markup is in it."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+MARKUP = {"html", "body", "h2", "h3", "h4", "h5", "h6", "p", "br", "strong", "em", "s", "code", "pre", "ul", "ol"}
+MARKUP |= {"li", "blockquote", "a", "table", "tr", "th", "td", "small"}
+
+
+def assert_only_safe_markup(html: str) -> None:
+    for tag, attrs in Tags(html).tags:
+        assert tag in MARKUP, tag
+        assert set(attrs) <= {"href", "align", "class"}, (tag, attrs)
+        assert re.match(r"(https?|mailto):", attrs.get("href") or "https:"), attrs
+
+
+async def test_a_markdown_description_is_rendered_in_html_and_kept_as_written_in_text(client, hub, admin_headers, smtp):
+    """A markdown description (`parser: "markdown"`, as the web app renders it) showed in the email as escaped
+    source, `**Pro**` and all. A text description with the same characters stays text."""
+    await email_rule(client, admin_headers)
+    description = (
+        "# Upgrade\n**Pro** plan, *yearly* ~~monthly~~ `x<y` & co\nsecond line\n\n"
+        "- [Invoice](https://example.com/i?a=1&b=2)\n- two\n\n1. first\n\n> quoted\n\n```sh\necho <hi>\n```"
+    )
+    for parser in ("markdown", "text"):
+        body = {"project": "shop", "event": parser, "description": description, "parser": parser}
+        assert (await client.post("/api/v1/events", json=body, headers=admin_headers)).status_code == 201
+    assert await hub.outbox.run_once(now_utc()) == 2
+    parts = {
+        m["Subject"]: tuple(m.get_body((kind,)).get_content().replace("\r\n", "\n") for kind in ("plain", "html"))
+        for m in smtp.messages
+    }
+    text, html = parts["[shop] markdown"]
+    assert description in text  # the plain part keeps the source, readable as it is
+    assert (
+        "<h3>Upgrade</h3>\n<p><strong>Pro</strong> plan, <em>yearly</em> <s>monthly</s> <code>x&lt;y</code> &amp; co"
+        '<br>\nsecond line</p>\n<ul>\n<li><a href="https://example.com/i?a=1&amp;b=2">Invoice</a></li>\n'
+        "<li>two</li>\n</ul>\n<ol>\n<li>first</li>\n</ol>\n<blockquote>\n<p>quoted</p>\n</blockquote>\n"
+        '<pre><code class="language-sh">echo &lt;hi&gt;\n</code></pre>'
+    ) in html
+    assert_only_safe_markup(html)
+    text, html = parts["[shop] text"]
+    assert description in text.replace("\r\n", "\n")
+    assert (
+        "<p># Upgrade<br>**Pro** plan, *yearly* ~~monthly~~ `x&lt;y` &amp; co<br>second line<br><br>- [Invoice]" in html
+    )
+    assert "<strong>" not in html and "<h3>" not in html
+
+
+async def test_markdown_cannot_put_html_scripts_unsafe_links_or_remote_images_in_an_email(
+    client, hub, admin_headers, smtp
+):
+    """Raw HTML is text, a `javascript:` or `data:` link is its label alone, and an image is not loaded (a tracking
+    pixel would tell the sender who read the alert, and when): its alt text links to it."""
+    await email_rule(client, admin_headers)
+    description = (
+        "<script>alert(1)</script> <img src=https://t.example/open.gif> <a href=javascript:alert(2)>a</a>\n"
+        "[click](javascript:alert(3)) [data](data:text/html;base64,PHNjcmlwdD4=) [entity](java&#115;cript:x)\n"
+        "![pixel](https://t.example/p.gif?u=ada) ![](https://t.example/q.gif) ![bad](javascript:x)\n"
+        '[![logo](https://t.example/l.png)](https://example.com) [q](https://e.com/"onclick="x) [m](mailto:a@b.c)\n'
+        '```" onload="x\n</code><script>y</script>\n```'
+    )
+    body = {"project": "shop", "event": "Sneaky", "description": description, "parser": "markdown"}
+    assert (await client.post("/api/v1/events", json=body, headers=admin_headers)).status_code == 201
+    assert await hub.outbox.run_once(now_utc()) == 1
+    [message] = smtp.messages
+    html = message.get_body(("html",)).get_content().replace("\r\n", "\n")
+    assert_only_safe_markup(html)
+    assert "<script" not in html and "<img" not in html and 'href="javascript' not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=https://t.example/open.gif&gt;" in html
+    assert "<br>\nclick data entity<br>" in html
+    assert (
+        '<a href="https://t.example/p.gif?u=ada">pixel</a> <a href="https://t.example/q.gif">https://t.example/q.gif</a>'
+        in html
+    )
+    assert 'bad<br>\n<a href="https://example.com">logo</a> <a href="https://e.com/%22onclick=%22x">q</a>' in html
+    assert '<a href="mailto:a@b.c">m</a>' in html and "&lt;/code&gt;&lt;script&gt;y&lt;/script&gt;" in html
+
+
+MARKDOWN_PIECES = st.sampled_from(
+    [*"*_`[]()!<>&#\"' |\n", "**", "~~", "```", "- ", "1. ", "> ", "a", "é", "<script>", "<img src=x>", "&#115;"]
+) | st.sampled_from(["https://x.y/", "javascript:", "mailto:a@b", "data:", "//x.y", "onerror="])
+
+
+@examples(max_examples=300, deadline=None)
+@given(st.lists(MARKDOWN_PIECES, max_size=60).map("".join))
+def test_any_markdown_becomes_html_with_only_the_hubs_markup_and_safe_links(source):
+    from hub_plugins.email.render import _markdown_html
+
+    assert_only_safe_markup(_markdown_html(source))
 
 
 async def test_a_digest_longer_than_its_list_says_how_many_more(client, hub, admin_headers, smtp):
