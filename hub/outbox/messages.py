@@ -37,11 +37,13 @@ def message_for(
     if shown := shown_icon(event.icon):
         title = f"{shown} {title}"
     body = event.description or ""
+    # Before markdown, the count is a paragraph of its own: a description's first `# heading` or list stays one.
+    gap = "\n\n" if body and event.parser == "markdown" else " "
     if follow_up:
         more = f"{count} more event{'s' if count > 1 else ''}"
-        body = f"{more} in {event.project}/{event.channel} since the first notification. " + body
+        body = f"{more} in {event.project}/{event.channel} since the first notification.{gap}" + body
     elif count > 1:
-        body = f"{count} events in {event.project}/{event.channel}. " + body
+        body = f"{count} events in {event.project}/{event.channel}.{gap}" + body
     if len(body) > MAX_BODY:
         body = body[: MAX_BODY - 1] + "…"
     return Message(

@@ -9,6 +9,8 @@ import msgspec
 
 from hub.pluginapi import Message, mrkdwn_escape, truncate
 
+from . import mrkdwn
+
 # Slack's limits (api.slack.com/reference/block-kit): header text 150, section text 3000, a field 2000,
 # 10 fields per section, 25 elements per actions block, button text 75, button URL 3000, 50 blocks.
 HEADER_MAX = 150
@@ -68,11 +70,23 @@ def _run_button(message: Message, index: int, action: Any) -> dict[str, Any] | N
     return button
 
 
+def _body(message: Message, limit: int) -> str:
+    """The description as mrkdwn: a markdown one converted (the conversion escapes the event's text), a text one
+    escaped, either cut to `limit`."""
+    if message.is_markdown:
+        return mrkdwn.cut(mrkdwn.convert(message.body), limit)
+    return _fit(message.body, limit)
+
+
 def fallback_text(message: Message) -> str:
     """What notifications and screen readers show; mrkdwn like the blocks, so escaped like them (else an event's
     `<!channel>` would mention everyone)."""
     link = f" <{message.url}|open>"
     words = f"{SEVERITY_ICON.get(message.severity, '')} {message.title}".strip()
+    if message.is_markdown:
+        head = _fit(words, TEXT_MAX - len(link))
+        body = _body(message, TEXT_MAX - len(link) - len(head) - 2)
+        return f"{head}: {body}{link}" if body else head + link
     if message.body:
         words += f": {message.body}"
     return _fit(words, TEXT_MAX - len(link)) + link
@@ -88,8 +102,8 @@ def render(message: Message, *, interactive: bool = False) -> dict[str, Any]:
             "text": {"type": "plain_text", "text": truncate(message.title, HEADER_MAX), "emoji": True},
         }
     ]
-    if message.body:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _fit(message.body, TEXT_MAX)}})
+    if message.body and (body := _body(message, TEXT_MAX)):  # markdown may show nothing: `[](javascript:x)`
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body}})
     fields = [
         f"*Project*\n{mrkdwn_escape(message.project)}",
         f"*Channel*\n#{mrkdwn_escape(message.channel)}",

@@ -250,6 +250,127 @@ async def test_a_card_slack_refuses_goes_again_as_plain_text(client, hub, admin_
     assert attempt["response"] == "card refused (invalid_blocks), sent as plain text: ok"
 
 
+# Every `<` in mrkdwn made from an event is one of the hub's links, to http(s) or mailto; nothing else is markup.
+SAFE_MRKDWN = re.compile(r"(?:[^<>]|<(?:https?|mailto):[^<>|\s]*\|[^<>]*>|(?:^|\n)(?:> )+)*")
+
+
+async def test_a_markdown_description_is_mrkdwn_on_the_card(client, hub, admin_headers, slack):
+    """A markdown description showed on the card as its escaped source (`**Pro**`, `[Invoice](https://...)`); it is
+    Slack's mrkdwn now, in the card and its fallback, with the event's text escaped as before."""
+    await slack_rule(client, admin_headers, "to-slack", f"{slack.server.url}/hooks/T1/B1/x")
+    description = (
+        "# Upgrade to **Pro**\n**Pro** plan, *yearly* _now_ ~~monthly~~ `x<y` & co\nsecond line\n\n"
+        "- [Invoice](https://example.com/i?a=1&b=2)\n  - nested\n- [mail](mailto:a@b.c)\n\n3. third\n4. fourth\n\n"
+        "> quoted\n> more\n\n```sh\necho <hi> & `x`\n```"
+    )
+    event = await post_event(client, admin_headers, description=description, parser="markdown")
+    await drain(hub, lambda: len(slack.cards) == 1)
+    [(_, _, card)] = slack.cards
+    assert slack.refused == []
+    converted = (
+        "*Upgrade to Pro*\n\n*Pro* plan, _yearly_ _now_ ~monthly~ `x&lt;y` &amp; co\nsecond line\n\n"
+        "• <https://example.com/i?a=1&amp;b=2|Invoice>\n    • nested\n• <mailto:a@b.c|mail>\n\n3. third\n4. fourth\n\n"
+        "> quoted\n> more\n\n```\necho &lt;hi&gt; &amp; `x`\n```"
+    )
+    assert card["blocks"][1] == {"type": "section", "text": {"type": "mrkdwn", "text": converted}}
+    link = f" <https://hub.example.com/events/{event['id']}|open>"
+    assert card["text"] == f"⚠️ Refund requested: {converted}{link}"
+
+
+async def test_markdown_cannot_mention_or_link_anywhere_but_http_and_mailto(client, hub, admin_headers, slack):
+    """The event's text is escaped wherever markdown puts it (a link's label and address, code, a heading), so it
+    cannot mention (`<!channel>`, `<@U1>`) nor make a link Slack would follow; an image is its alt text, linked."""
+    await slack_rule(client, admin_headers, "to-slack", f"{slack.server.url}/hooks/T1/B1/x")
+    description = (
+        "# <!channel> **<!here>**\n<!everyone> @here @channel <@U123> <#C1> <https://evil.example|ok> `<!channel>`\n"
+        "[click](javascript:alert(1)) [<!here>](https://e.com/a|<!channel>>x) [x](<!subteam^S1>) [m](mailto:a@b.c)\n"
+        "![pixel](https://t.example/p.gif?u=ada) ![bad](javascript:x) <script>alert(2)</script>\n"
+        "```\n<!channel>\n```"
+    )
+    await post_event(client, admin_headers, description=description, parser="markdown")
+    await drain(hub, lambda: len(slack.cards) == 1)
+    [(_, _, card)] = slack.cards
+    body = card["blocks"][1]["text"]["text"]
+    for text in (body, card["text"]):
+        assert SAFE_MRKDWN.fullmatch(text), text
+        assert "<!" not in text and "<@" not in text and "<#" not in text and "javascript" not in text
+    assert body == (
+        "*&lt;!channel&gt; &lt;!here&gt;*\n\n&lt;!everyone&gt; @here @channel &lt;@U123&gt; &lt;#C1&gt; "
+        "&lt;https://evil.example|ok&gt; `&lt;!channel&gt;`\n"
+        "click <https://e.com/a%7C%3C!channel%3E%3Ex|&lt;!here&gt;> x <mailto:a@b.c|m>\n"
+        "<https://t.example/p.gif?u=ada|pixel> bad &lt;script&gt;alert(2)&lt;/script&gt;\n\n```\n&lt;!channel&gt;\n```"
+    )
+
+
+async def test_a_text_description_is_shown_as_before(client, hub, admin_headers, slack):
+    """`parser: "text"` (the default) is not markdown: its `**` and `[x](...)` show as typed, escaped as ever."""
+    await slack_rule(client, admin_headers, "to-slack", f"{slack.server.url}/hooks/T1/B1/x")
+    description = "# Not a heading\n**not bold** [not](https://a.b) <!channel> & `x`"
+    event = await post_event(client, admin_headers, description=description)
+    await drain(hub, lambda: len(slack.cards) == 1)
+    [(_, _, card)] = slack.cards
+    escaped = "# Not a heading\n**not bold** [not](https://a.b) &lt;!channel&gt; &amp; `x`"
+    assert card["blocks"][1]["text"]["text"] == escaped
+    assert card["text"] == f"⚠️ Refund requested: {escaped} <https://hub.example.com/events/{event['id']}|open>"
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        "```\n" + "<&" * 495,  # 990 characters, 4,460 as mrkdwn: the code block is cut and closed again
+        "[x](https://example.com/" + "é" * 970 + ")",  # a link of 5,800 characters: not cut in half
+        "**bold** " + "&" * 990,  # 4,950 characters of entities after the bold
+    ],
+)
+async def test_a_long_markdown_description_is_cut_to_valid_mrkdwn(client, hub, admin_headers, slack, description):
+    await slack_rule(client, admin_headers, "to-slack", f"{slack.server.url}/hooks/T1/B1/x")
+    await post_event(client, admin_headers, description=description, parser="markdown")
+    await drain(hub, lambda: len(slack.cards) == 1)
+    [(_, _, card)] = slack.cards
+    assert slack.refused == []
+    body = card["blocks"][1]["text"]["text"]
+    for text in (body, card["text"]):
+        assert SAFE_MRKDWN.fullmatch(text) and re.search(r"&[a-z]*…", text) is None, text[-40:]
+        assert text.count("```") % 2 == 0 and "…" in text
+    assert len(body) <= 3000 and len(card["text"]) <= 3000
+
+
+async def test_a_grouped_markdown_description_keeps_its_heading_under_the_count(client, hub, admin_headers, slack):
+    """A follow-up says how many more events came before the description: glued to it, a `# heading` that opened
+    the description was no longer one."""
+    rule = {"name": "grouped", "targets": [{"slack": f"{slack.server.url}/hooks/G"}], "group_by": ["event"]}
+    assert (
+        await client.put("/api/v1/routes/grouped", json=rule | {"group_window_seconds": 60}, headers=admin_headers)
+    ).is_success
+    for _ in range(3):
+        await post_event(client, admin_headers, description="# Disk full\n- on *db1*", parser="markdown")
+    assert await hub.outbox.run_once(now_utc()) == 1
+    deadline = time.monotonic() + 10
+    while len(slack.cards) < 2:  # the follow-up, once the window has closed and the webhook's second has passed
+        assert time.monotonic() < deadline, "no follow-up"
+        await hub.outbox.run_once(now_utc() + timedelta(seconds=61))
+        await asyncio.sleep(0.05)
+    first, follow_up = (card["blocks"][1]["text"]["text"] for _, _, card in slack.cards)
+    assert first == "*Disk full*\n\n• on _db1_"
+    assert follow_up == "2 more events in shop/payments since the first notification.\n\n*Disk full*\n\n• on _db1_"
+
+
+MARKDOWN_PIECES = st.sampled_from(
+    [*"*_`[]()!<>&# |\n", "**", "~~", "```", "- ", "1. ", "> ", "a", "é", "😀", "&amp;", "<!channel>", "@here"]
+) | st.sampled_from(["https://x.y/", "javascript:", "mailto:a@b", "data:"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(MARKDOWN_PIECES, max_size=60).map("".join), st.integers(min_value=1, max_value=400))
+def test_any_markdown_becomes_mrkdwn_with_only_safe_links_within_any_limit(source, limit):
+    from hub_plugins.slack.mrkdwn import convert, cut
+
+    text = convert(source)
+    assert SAFE_MRKDWN.fullmatch(text), (source, text)
+    shown = cut(text, limit)
+    assert len(shown) <= max(limit, 5) and SAFE_MRKDWN.fullmatch(shown) and re.search(r"&[a-z]*…", shown) is None
+
+
 def signed(body: bytes, secret: str = SIGNING_SECRET, at: int | None = None) -> dict[str, str]:
     timestamp = str(int(time.time()) if at is None else at)
     digest = hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
