@@ -26,7 +26,6 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -68,7 +67,11 @@ class _SQLiteJSON(TypeDecorator[Any]):
         return process
 
 
-JsonValue = JSON().with_variant(JSONB(), "postgresql").with_variant(_SQLiteJSON(), "sqlite")
+# PostgreSQL's `json`, not `jsonb`: jsonb keeps a number as `numeric`, whose text has no exponent and no negative
+# zero, so the float 1.5e300 read back as a 301-digit integer (1e16 as 10000000000000000, -0.0 as 0.0), and it
+# sorts an object's keys. `json` keeps the text msgspec wrote. The hub uses no jsonb operator or index on these
+# columns (search reads them as text; tag filters use event_tags).
+JsonValue = JSON().with_variant(_SQLiteJSON(), "sqlite")
 # Event ids are 64-bit integers (see hub/ids.py); on SQLite the column must be spelled INTEGER PRIMARY KEY
 # to be the table's rowid, which the FTS5 index points at.
 EventId = BigInteger().with_variant(Integer(), "sqlite")

@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import msgspec
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -167,6 +168,71 @@ async def test_0012_keeps_idempotency_keys_per_test_mode(database_url):
             keys = dict((await conn.execute(sa.select(e.id, e.idempotency_key))).all())
         assert keys == {1: None, 2: "k", 3: "t"}
         await migrate(db)
+    finally:
+        await db.dispose()
+
+
+async def test_0013_keeps_json_as_written_on_postgresql(database_url):
+    """jsonb kept numbers as `numeric` (1.5e300 read back as a 301-digit integer) and sorted keys; after 0013 the
+    JSON columns are `json`, the rows stored before read back as jsonb left them, and search finds them still."""
+    db = Database(database_url)
+    content = {"zz": 1.5e300, "a": -0.0, "email": "alice@example.com"}
+    try:
+        await _upgrade_to(db, "0012")
+        at = datetime(2026, 12, 1, tzinfo=UTC)
+
+        def event(event_id: int) -> dict:
+            return {
+                "id": event_id, "project_id": 1, "channel": "general", "event": f"e{event_id}", "parser": "text",
+                "notify": False, "severity": "info", "source": "api", "test": False, "created_at": at,
+                "received_at": at, "tags": {"plan": "pro", "big": 1e16}, "content": content,
+            }  # fmt: skip
+
+        async def stored(event_id: int) -> tuple[bytes, bytes]:
+            e = schema.events.c
+            async with db.reader.connect() as conn:
+                row = (await conn.execute(sa.select(e.tags, e.content).where(e.id == event_id))).one()
+            return msgspec.json.encode(row.tags), msgspec.json.encode(row.content)
+
+        async def json_types() -> set[str]:
+            async with db.reader.connect() as conn:
+                query = "SELECT DISTINCT data_type FROM information_schema.columns WHERE data_type IN ('json', 'jsonb')"
+                return set((await conn.execute(sa.text(query))).scalars())
+
+        async def found(q: str) -> set[str]:
+            async with db.reader.connect() as conn:
+                events, _ = await list_events(conn, db, ProjectDirectory(db), EventFilter(q=q), None, 50)
+            return {e.event for e in events}
+
+        async with db.writer.begin() as conn:
+            await conn.execute(sa.insert(schema.projects), {"id": 1, "slug": "shop", "created_at": at})
+            await conn.execute(sa.insert(schema.events), [event(1)])
+        as_written = (b'{"plan":"pro","big":1e16}', msgspec.json.encode(content))
+        # What jsonb made of them: numbers as `numeric` text, keys sorted shortest first.
+        as_jsonb = (b'{"big":10000000000000000,"plan":"pro"}', b'{"a":0.0,"zz":15' + b"0" * 299 + b',"email"')
+
+        await migrate(db)
+        async with db.writer.begin() as conn:
+            await conn.execute(sa.insert(schema.events), [event(2)])
+        assert await stored(2) == as_written
+        if db.is_sqlite:
+            assert await stored(1) == as_written
+        else:
+            assert await json_types() == {"json"}
+            tags, old_content = await stored(1)
+            assert (tags, old_content[: len(as_jsonb[1])]) == as_jsonb  # changed when it was stored, and stays so
+        assert await found("alice@example.com") == await found("pro") == {"e1", "e2"}
+
+        async with db.writer.begin() as conn:
+            await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0012"))
+        await db.dispose()  # pooled connections' prepared statements still expect the columns' former types
+        if not db.is_sqlite:
+            assert await json_types() == {"jsonb"}
+        assert await found("alice@example.com") == {"e1", "e2"}
+        await migrate(db)
+        async with db.writer.begin() as conn:
+            await conn.execute(sa.insert(schema.events), [event(3)])
+        assert await stored(3) == as_written
     finally:
         await db.dispose()
 

@@ -142,7 +142,7 @@ async def test_the_database_splits_and_folds_every_character_as_the_stream_does(
                 await conn.execute(
                     text(
                         f"SELECT t, unnest(tsvector_to_array({expression})) FROM (SELECT t, t AS event, "
-                        "NULL::text AS description, NULL::jsonb AS tags, NULL::jsonb AS content "
+                        "NULL::text AS description, NULL::json AS tags, NULL::json AS content "
                         "FROM unnest(CAST(:texts AS text[])) AS t) AS events"
                     ),
                     {"texts": texts},

@@ -13,6 +13,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import msgspec
 import pytest
 from peers import LoopbackServer, Received
 from sqlalchemy import select, update
@@ -546,3 +547,28 @@ async def test_the_readmes_receiver_code_verifies_a_request_the_hub_sent(client,
         assert node_verify(node, secret, received, tampered) == {"refused": "no signature matches"}
     other = "whsec_" + base64.b64encode(b"k" * 32).decode()
     assert node_verify(node, other, received, received.body) == {"refused": "no signature matches"}
+
+
+async def test_numbers_in_meta_defaults_and_inputs_read_back_as_sent(client, hub, admin_headers, target):
+    """PostgreSQL's jsonb turned a float such as 1.5e300 into a 301-digit integer and -0.0 into 0.0: the event's
+    `meta` and inputs' defaults, what the action's server was sent, and the run's kept inputs all changed."""
+    await secret_for(client, admin_headers, target)
+    meta = {"zz": 1.5e300, "a": -0.0, "round": 1e16, "whole": 3.0, "huge": 2**64}
+    inputs = [{"name": "amount", "type": "number", "default": 1e16}, {"name": "rate", "type": "number"}]
+    event = await store_event(client, admin_headers, target, meta=meta, inputs=inputs)
+    run = await client.post(
+        f"/api/v1/events/{event['id']}/actions/refund", json={"inputs": {"rate": -0.0}}, headers=admin_headers
+    )
+    assert run.status_code == 200, run.text
+    sent = {"amount": 1e16, "rate": -0.0}
+    as_json = msgspec.json.encode
+    assert as_json(target.verified[-1]["event"]["meta"]) == as_json(meta)
+    assert as_json(target.verified[-1]["inputs"]) == as_json(sent)
+    read = msgspec.json.decode((await client.get(f"/api/v1/events/{event['id']}", headers=admin_headers)).content)
+    [action, _] = read["event"]["actions"]
+    assert as_json(action["meta"]) == as_json(meta)
+    assert as_json(action["inputs"][0]["default"]) == b"1e16"
+    [kept] = msgspec.json.decode(
+        (await client.get(f"/api/v1/events/{event['id']}/runs", headers=admin_headers)).content
+    )
+    assert as_json(kept["inputs"]) == as_json(sent)
