@@ -6,6 +6,7 @@ The `message` key is what the LogSnag, Logsh and Operational.co clients print, s
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -29,6 +30,11 @@ _AT_PATH = re.compile(r" - at `(?:[^`]*` in `)?\$\.?([^`]*)`$")
 _NAMED = re.compile(r"^(?:Object missing required field |Object contains unknown field )?`([A-Za-z_][\w.-]*)`")
 # msgspec's path to a value in an object of free keys (`dict[str, ...]`): `- at `$.tags[...]``.
 _FREE_KEY_AT = re.compile(r" - at `\$((?:\.\w+|\[\d+\])*)\[\.\.\.\]")
+# msgspec's message for a number past a float's range, and the path it ends with (`$.content[...][2]`), step by
+# step: a field `.name` (the name's group), an index `[2]` (the index's group), a free key `[...]` (neither).
+_OUT_OF_RANGE = "Number out of range"
+_MSGSPEC_PATH = re.compile(r" - at `\$([^`]*)`$")
+_PATH_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]|\[\.\.\.\]")
 # On every answer (app.py sets them on the handlers' own; errors get them here): a browser must not take a JSON body
 # that repeats the request for a page of another type, nor show the hub's answers in another site's frame.
 BASELINE_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
@@ -89,6 +95,8 @@ def name_the_key(
             document = _AS_WRITTEN.decode(document)
         except (msgspec.DecodeError, RecursionError):
             return exc
+    if message.startswith(_OUT_OF_RANGE) and (named := _name_out_of_range(message, document)) is not None:
+        return named
     steps: list[str | int] = [name or int(index) for name, index in re.findall(r"\.(\w+)|\[(\d+)\]", at.group(1))]
     parent, node = None, document
     for step in steps:
@@ -120,6 +128,39 @@ def name_the_key(
             low = middle + 1
     key = entries[low - 1][0]
     return msgspec.ValidationError(message.replace(f"{at.group(1)}[...]", f"{at.group(1)}.{key}", 1))
+
+
+def _name_out_of_range(message: str, document: Any) -> msgspec.ValidationError | None:
+    """The full path of a number no float holds (`$.content.a.b[2]`, where msgspec says `$.content[...][...][2]`),
+    found in one walk rather than a bisection per level: msgspec stops at the first such number in the document,
+    which `_AS_WRITTEN` decoded as a Decimal. None when that number is not where msgspec says it is."""
+    at = _MSGSPEC_PATH.search(message)
+    if at is None:
+        return None
+    shape = _PATH_STEP.findall(at.group(1))
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            stack.extend((child, (*path, key)) for key, child in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((child, (*path, index)) for index, child in reversed(list(enumerate(node))))
+        elif isinstance(node, Decimal) and math.isinf(float(node)):
+            break
+    else:
+        return None
+    if len(path) != len(shape) or not all(map(_fits, path, shape)):
+        return None
+    shown = "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in path)
+    return msgspec.ValidationError(f"{message[: at.start(1)]}{shown}`")
+
+
+def _fits(step: str | int, shown: tuple[str, str]) -> bool:
+    """Whether a step of a path is the one msgspec shows as `shown` (a field's name, an index, or neither: a key)."""
+    name, index = shown
+    if isinstance(step, int):
+        return index == str(step)
+    return name == step or name == index == ""
 
 
 def _child(node: Any, step: str | int) -> Any:

@@ -320,8 +320,16 @@ async def test_a_bad_tag_value_is_refused_naming_its_key(client, admin_headers, 
         ("/api/v1/events/batch", b'{"events": [{"event": "x", "tags": {"a": 1, "b": 1e400}}]}', "events[0].tags.b"),
         ("/v1/log", b'{"project": "p", "channel": "c", "event": "x", "timestamp": 1e400}', "timestamp"),
         ("/api/event", b'{"workspace": "w", "event": "x", "metadata": {"a": 1, "n": 1e400}}', "metadata.n"),
+        # Deep in an object of free keys, every key on the way (msgspec says `$.content[...][...][2]`).
+        ("/api/v1/events", b'{"event": "x", "project": "p", "content": {"z": 1, "a": {"b": [1, 2, 1e400]}}}',
+         "content.a.b[2]"),
+        ("/api/v1/events/batch", b'{"events": [{"event": "x", "content": [{"a": 1}, {"b": {"c": -1e400}}]}]}',
+         "events[0].content[1].b.c"),
+        ("/api/v1/events", b'{"event": "x", "project": "p", "actions": [{"label": "l", "url": "https://x.io", '
+         b'"key": "k", "meta": {"a": {"b": [1, 1e400]}}}]}', "actions[0].meta.a.b[1]"),
+        ("/v1/log", b'{"project": "p", "channel": "c", "event": "x", "content": {"a": {"b": 1e400}}}', "content.a.b"),
     ],
-)
+)  # fmt: skip
 async def test_a_number_no_float_holds_is_refused_naming_its_field(client, admin_headers, path, body, field):
     """A number past a float's range in an object of free keys is `Number out of range - at `$[...]``; naming the
     key took decoding the body again, which failed the same way, so LogSnag's route answered with no field at all."""
