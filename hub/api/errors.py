@@ -15,8 +15,9 @@ from typing import Any
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, SerializationException
 from litestar.handlers import BaseRouteHandler
+from litestar.utils.scope.state import ScopeState
 from sqlalchemy.exc import DBAPIError
 
 from hub.db.engine import unavailable_reason
@@ -224,7 +225,7 @@ def refused_field(exc: HTTPException) -> str | None:
     return exc.extra.get("field") if isinstance(exc.extra, dict) else None
 
 
-def on_http_exception(_: Request, exc: HTTPException) -> Response[ErrorBody]:
+def on_http_exception(request: Request, exc: HTTPException) -> Response[ErrorBody]:
     message = exc.detail
     if (
         not message
@@ -232,6 +233,12 @@ def on_http_exception(_: Request, exc: HTTPException) -> Response[ErrorBody]:
         or message in {"Not Found", "Request Entity Too Large", "Method Not Allowed"}
     ):
         message = _DEFAULT_MESSAGES.get(exc.status_code, message or "error")
+    if (
+        exc.status_code == 400
+        and isinstance(exc.__cause__, SerializationException)
+        and message.startswith(_OUT_OF_RANGE)
+    ):
+        return _out_of_range_in_body(request, message)
     if exc.status_code == 400 and isinstance(exc.extra, list) and exc.extra:
         # Litestar's own parameter validation: name the parameter.
         first = exc.extra[0]
@@ -248,6 +255,17 @@ def on_http_exception(_: Request, exc: HTTPException) -> Response[ErrorBody]:
                 return error_response(400, message, field_of(message) or (None if key == "data" else key))
             return error_response(400, f"{message} - at `{first['key']}` ({where})", str(first["key"]))
     return error_response(exc.status_code, str(message), refused_field(exc), headers=exc.headers)
+
+
+def _out_of_range_in_body(request: Request, message: str) -> Response[ErrorBody]:
+    """Litestar decodes a `data: JSONBody[...]` body as plain JSON first, where every object has free keys, so a
+    number no float holds is at `$[...][...]`; named from the body Litestar read, which it keeps in the scope."""
+    exc = msgspec.ValidationError(message)
+    body = ScopeState.from_scope(request.scope).body
+    if isinstance(body, bytes):
+        exc = name_the_key(exc, body, lambda trial: msgspec.json.decode(AS_WRITTEN.encode(trial)))
+    message, field = describe_validation(exc)
+    return error_response(400, message, field)
 
 
 def on_unexpected(request: Request, exc: Exception) -> Response[ErrorBody]:

@@ -516,6 +516,22 @@ async def test_a_truncated_body_is_still_called_truncated(client, admin_headers)
 
 
 @pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/routes/test", b'{"event": "x", "content": {"z": 1, "a": {"b": [2, 1e400]}}}', "content.a.b[1]"),
+        ("/api/v1/users", b'{"email": "ada@example.com", "name": "Ada", "role": -1e400}', "role"),
+    ],
+)
+async def test_a_number_no_float_holds_in_a_body_the_framework_decodes_is_named(
+    client, admin_headers, path, body, field
+):
+    """Litestar decodes these bodies as plain JSON first, so msgspec said `$[...][...]`: no key and no `field`."""
+    response = await client.post(path, content=body, headers={**admin_headers, "content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.json() == {"message": f"Number out of range - at `$.{field}`", "status": 400, "field": field}
+
+
+@pytest.mark.parametrize(
     ("method", "path"), [("POST", "/api/v1/routes/test"), ("PUT", "/api/v1/routes/r"), ("POST", "/api/v1/users")]
 )
 async def test_json_nested_past_the_stack_is_a_400_on_every_json_endpoint(client, admin_headers, method, path):
