@@ -172,13 +172,13 @@ async def test_0012_keeps_idempotency_keys_per_test_mode(database_url):
         await db.dispose()
 
 
-async def test_0013_keeps_json_as_written_on_postgresql(database_url):
-    """jsonb kept numbers as `numeric` (1.5e300 read back as a 301-digit integer) and sorted keys; after 0013 the
+async def test_0014_keeps_json_as_written_on_postgresql(database_url):
+    """jsonb kept numbers as `numeric` (1.5e300 read back as a 301-digit integer) and sorted keys; after 0014 the
     JSON columns are `json`, the rows stored before read back as jsonb left them, and search finds them still."""
     db = Database(database_url)
     content = {"zz": 1.5e300, "a": -0.0, "email": "alice@example.com"}
     try:
-        await _upgrade_to(db, "0012")
+        await _upgrade_to(db, "0013")
         at = datetime(2026, 12, 1, tzinfo=UTC)
 
         def event(event_id: int) -> dict:
@@ -224,7 +224,7 @@ async def test_0013_keeps_json_as_written_on_postgresql(database_url):
         assert await found("alice@example.com") == await found("pro") == {"e1", "e2"}
 
         async with db.writer.begin() as conn:
-            await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0012"))
+            await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0013"))
         await db.dispose()  # pooled connections' prepared statements still expect the columns' former types
         if not db.is_sqlite:
             assert await json_types() == {"jsonb"}

@@ -11,8 +11,8 @@ one statement that converts the columns. That computes every event's words anew 
 writes of events until it is done (as migration 0009 did), and rebuilds its GIN index. The other tables are small.
 A no-op on SQLite, which has no jsonb.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-06
 """
 
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0013"
-down_revision: str | None = "0012"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
