@@ -44,7 +44,7 @@ Properties = Annotated[
 ]
 
 
-# Whole numbers are kept within 64 bits: SQLite's JSON functions and PostgreSQL's jsonb read larger ones as floats.
+# Whole numbers are kept within 64 bits: an insight is a counter, which clients in other languages read as an int64.
 Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
 
