@@ -83,17 +83,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"  {hub} users create you@example.com --role admin",
             file=sys.stderr,
         )
-    uvicorn.run(
-        "hub.app:create_app_from_environment",
-        factory=True,
-        host=server.host,
-        port=server.port,
-        workers=server.workers,
-        access_log=False,
-        log_level="warning",
-        timeout_graceful_shutdown=10,
-    )
+    # With one worker, uvicorn shuts down on SIGTERM and then raises the signal again so that the previous handler
+    # runs: Python's default one would end the process by SIGTERM (status -15, 143 in a shell) after a clean
+    # shutdown. Handled as SIGINT is (uvicorn.run takes the KeyboardInterrupt as a clean stop), a stop exits 0.
+    previous = signal.signal(signal.SIGTERM, _stop_as_on_ctrl_c)
+    try:
+        uvicorn.run(
+            "hub.app:create_app_from_environment",
+            factory=True,
+            host=server.host,
+            port=server.port,
+            workers=server.workers,
+            access_log=False,
+            log_level="warning",
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _stop_as_on_ctrl_c(signum: int, frame: object) -> None:
+    """SIGTERM (systemd, Docker, Kubernetes) is a request to stop, as Ctrl-C is, not a crash."""
+    raise KeyboardInterrupt
 
 
 def _cannot_listen(host: str, port: int) -> str | None:

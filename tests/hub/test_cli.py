@@ -382,3 +382,34 @@ def test_serve_on_a_database_it_cannot_reach_says_so_in_one_line(tmp_path):
         f"hub: cannot open the database postgresql+asyncpg://hub:***@127.0.0.1:{port}/hub: "
         f"[Errno 111] Connect call failed ('127.0.0.1', {port})\n"
     )
+
+
+@pytest.mark.parametrize(("workers", "sig"), [(1, signal.SIGTERM), (2, signal.SIGTERM), (1, signal.SIGINT)])
+def test_serve_stopped_by_a_signal_exits_0(tmp_path, workers, sig):
+    """systemd, Docker and Kubernetes stop a service with SIGTERM: with one worker, uvicorn shut the hub down
+    cleanly and then raised SIGTERM again, so `hub serve` died of it (status -15, 143 in a shell) as if it had
+    crashed."""
+    port = free_port()
+    env = {**os.environ, "HUB_CONFIG": "", "HUB_SERVER_PORT": str(port), "HUB_SERVER_WORKERS": str(workers)}
+    server = subprocess.Popen([*HUB, "serve"], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()
+                time.sleep(0.1)
+        server.send_signal(sig)
+        started = time.monotonic()
+        code = server.wait(timeout=30)
+        took = time.monotonic() - started
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    log = server.stderr.read()
+    assert code == 0, log
+    assert took < 10, f"it took {took:.1f} s to stop"
+    assert "Traceback" not in log
