@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 
@@ -147,7 +148,21 @@ class ActionSettings(Base):
     secret_grace_hours: Annotated[float, msgspec.Meta(ge=0)] = 24.0
 
 
-class Settings(Base):
+class EnvOverrides(msgspec.Struct):
+    """What the HUB_* variables set: whole sections' keys and top-level values, each plugin's keys, and the
+    variable behind each `section.key` (for the error message)."""
+
+    values: dict[str, Any]
+    plugin_keys: dict[str, dict[str, Any]]
+    origins: dict[str, str]
+
+
+class Settings(Base, dict=True):
+    # Which variable set what, and the file (load_settings sets them): a plugin's table is validated after the
+    # plugins load, and its error names where a value came from as the core settings' do.
+    _env: ClassVar[EnvOverrides] = EnvOverrides({}, {}, {})
+    _file: ClassVar[str] = ""
+
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
     ingest: IngestSettings = msgspec.field(default_factory=IngestSettings)
@@ -184,15 +199,6 @@ def _plugin_names() -> list[str]:
     """The installed plugins' names, longest first: `HUB_PLUGINS_MY_PLUGIN_KEY` is `my_plugin`'s before `my`'s."""
     names = {entry_point.name for entry_point in importlib.metadata.entry_points(group="hub.plugins")}
     return sorted(names, key=len, reverse=True)
-
-
-class EnvOverrides(msgspec.Struct):
-    """What the HUB_* variables set: whole sections' keys and top-level values, each plugin's keys, and the
-    variable behind each `section.key` (for the error message)."""
-
-    values: dict[str, Any]
-    plugin_keys: dict[str, dict[str, Any]]
-    origins: dict[str, str]
 
 
 def _env_overrides(environ: dict[str, str]) -> EnvOverrides:
@@ -283,10 +289,16 @@ def _apply(data: dict[str, Any], env: EnvOverrides, where: str) -> None:
 
 def _origin(setting: str, env: EnvOverrides, where: str) -> str:
     """` (HUB_SERVER_PORT)` when a variable set `setting` or what holds it, else where the file is."""
+    variable = _variable(setting, env)
+    return f" ({variable})" if variable else where
+
+
+def _variable(setting: str, env: EnvOverrides) -> str | None:
+    """The variable that set `setting` (`plugins.email.port`) or what holds it (`HUB_PLUGINS`), if one did."""
     for key, name in env.origins.items():
         if setting == key or setting.startswith((f"{key}.", f"{key}[")):
-            return f" ({name})"
-    return where
+            return name
+    return None
 
 
 def _convert(value: Any, type_: Any, env: EnvOverrides, where: str, at: str = "") -> Any:
@@ -310,6 +322,7 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
     env = _env_overrides(environ)
     _apply(data, env, where)
     settings = _convert(data, Settings, env, where)
+    settings._env, settings._file = env, str(path or "")
     names: set[str] = set()
     for position, rule in enumerate(settings.routes):
         for field, problem in unreachable_targets(rule.targets):
@@ -335,6 +348,25 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
             _expand(secret, environ, f"source {source.plugin}/{source.name}") for secret in source.secrets
         ]
     return settings
+
+
+def describe_plugin_error(settings: Settings, plugin: str, exc: msgspec.ValidationError) -> str:
+    """A plugin's table its Struct refused, and where the value came from, as a core setting's error has it:
+    the variable that set it (`HUB_PLUGINS_EMAIL_PORT`, or `HUB_PLUGINS` for all the tables), else the file."""
+    shown = plain_patterns(str(exc))
+    _, found, path = shown.partition(" - at `$")
+    table = f"plugins.{plugin}"
+    variable = _variable(f"{table}{path.rstrip('`')}" if found else table, settings._env)
+    if variable is None and not found:
+        # A fault of the table as a whole (`unknown field `colour``, `from_address` must be one address): the
+        # variables that set a key it names.
+        named = set(re.findall(r"`([^`]+)`", shown))
+        origins = settings._env.origins.items()
+        variable = ", ".join(name for key, name in origins if key.removeprefix(f"{table}.") in named) or None
+    message = shown.replace("`$.", "`").replace("`$`", "the table")
+    if variable:
+        return f"invalid setting in [plugins.{plugin}]: {message} ({variable})"
+    return f"invalid setting in [plugins.{plugin}]{f' of {settings._file}' if settings._file else ''}: {message}"
 
 
 def _expand(value: str, environ: dict[str, str], where: str) -> str:

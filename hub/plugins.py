@@ -15,7 +15,7 @@ import msgspec
 import pluggy
 
 from hub import hookspecs
-from hub.config import Settings
+from hub.config import Settings, describe_plugin_error
 from hub.pluginapi import Job, Notifier, PluginSettings, Source
 
 ENTRY_POINT_GROUP = "hub.plugins"
@@ -100,8 +100,7 @@ class Plugins:
             try:
                 validated[declared.name] = msgspec.convert(table, declared.struct, strict=False)
             except msgspec.ValidationError as exc:
-                message = str(exc).replace("`$.", "`").replace("`$`", "the table")
-                raise PluginError(f"invalid setting in [plugins.{declared.name}]: {message}") from None
+                raise PluginError(describe_plugin_error(settings, declared.name, exc)) from None
         for name, table in settings.plugins.items():
             if name not in self.versions and name not in validated and set(table) - {"enabled"}:
                 raise PluginError(f"[plugins.{name}] configures a plugin that is not installed")

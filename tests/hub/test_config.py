@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from hub.config import ConfigError, Settings, load_settings
-from hub.plugins import Plugins
+from hub.plugins import PluginError, Plugins
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 README = EXAMPLE.with_name("README.md")
@@ -239,6 +239,54 @@ def test_bad_variables_name_the_variable(environ, message):
     with pytest.raises(ConfigError) as caught:
         Plugins(load_settings(environ=environ))
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {"HUB_PLUGINS_EMAIL_PORT": "abc"},
+            "[plugins.email]: Expected `int`, got `str` - at `port` (HUB_PLUGINS_EMAIL_PORT)",
+        ),
+        (
+            {"HUB_PLUGINS_EXAMPLE_COLOUR": "red"},
+            "[plugins.example]: Object contains unknown field `colour` (HUB_PLUGINS_EXAMPLE_COLOUR)",
+        ),
+        (
+            {"HUB_PLUGINS_HEARTBEAT_CHECKS": "[{name = 'Backup'}]"},
+            "[plugins.heartbeat]: Object missing required field `project` - at `checks[0]` "
+            "(HUB_PLUGINS_HEARTBEAT_CHECKS)",
+        ),
+        (
+            {"HUB_PLUGINS": "{email = {port = 'x'}}"},
+            "[plugins.email]: Expected `int`, got `str` - at `port` (HUB_PLUGINS)",
+        ),
+    ],
+)
+def test_bad_plugin_variables_name_the_variable(environ, message):
+    """A core setting's error named its variable (HUB_SERVER_PORT); a plugin's named only the key, so a bad value
+    from the environment was looked for in a config file that did not hold it."""
+    with pytest.raises(PluginError) as caught:
+        Plugins(load_settings(environ=environ))
+    assert message in str(caught.value)
+
+
+def test_a_plugin_rule_over_its_table_names_the_variable_of_the_key_it_names():
+    """The email plugin refuses a From of two addresses as a fault of the table (no `- at` path)."""
+    environ = {"HUB_PLUGINS_EMAIL_FROM_ADDRESS": "a@example.com, b@example.com", "HUB_PLUGINS_EMAIL_PORT": "465"}
+    with pytest.raises(PluginError) as caught:
+        Plugins(load_settings(environ=environ))
+    assert str(caught.value).startswith("invalid setting in [plugins.email]: `from_address` ")
+    assert str(caught.value).endswith(" (HUB_PLUGINS_EMAIL_FROM_ADDRESS)")
+
+
+def test_a_bad_plugin_value_from_the_file_names_the_file(tmp_path):
+    """A variable set for another key of the table is not named; the file is, as for a core setting."""
+    path = tmp_path / "hub.toml"
+    path.write_text('[plugins.email]\nport = "x"\n')
+    with pytest.raises(PluginError) as caught:
+        Plugins(load_settings(path, environ={"HUB_PLUGINS_EMAIL_HOST": "smtp.example.com"}))
+    assert str(caught.value) == f"invalid setting in [plugins.email] of {path}: Expected `int`, got `str` - at `port`"
 
 
 def test_other_hub_variables_are_not_settings():
