@@ -10,9 +10,12 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import emoji
 import httpcore
@@ -159,6 +162,26 @@ class ActionInput(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True
             raise ValueError(f"`default` of an input of type `{self.type}` must be a {_DEFAULT_NAMES[self.type]}")
         if isinstance(self.default, str) and len(self.default) > MAX_TEXT_INPUT:
             raise ValueError(f"`default` must be at most {MAX_TEXT_INPUT} characters, as what a person fills in")
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    """The tz database's IANA zone names, read once (listing them walks the zoneinfo directory).
+
+    ZoneInfo also opens entries there that are no zone to keep time in: `posixrules` and the `posix/` and `right/`
+    copies (available_timezones leaves them out), Debian's `localtime`, a link to the server's own zone, and
+    `Factory`, the placeholder of a device whose zone is not set yet (its clock shows "-00").
+    """
+    return frozenset(available_timezones() - {"localtime", "Factory"})
+
+
+def time_zone(name: str, field: str) -> ZoneInfo:
+    """The zone called `name`, for every setting that takes one (routing rules, people, heartbeat checks): only
+    an IANA name; else ValueError naming `field` and the rule."""
+    if name in _zone_names():
+        with suppress(ZoneInfoNotFoundError):  # its file removed since the names were read
+            return ZoneInfo(name)
+    raise ValueError(f"`{field}` must be an IANA time zone name such as Europe/Berlin, not {name!r}")
 
 
 def url_problem(url: str) -> str | None:

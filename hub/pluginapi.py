@@ -39,6 +39,7 @@ from hub.models import (
     plain_patterns,
     slug_or_hash,
     slugify,
+    time_zone,
 )
 from hub.outbound import BlockedAddress, HostNotAnswering, OutboundClient, OutboundResponse, ResponseTooLarge
 from hub.outbox.notifier import Message, Notifier, Outcome, Recipient, parse_retry_after
@@ -98,6 +99,7 @@ __all__ = [
     "safe_link",
     "slug_or_hash",
     "slugify",
+    "time_zone",
     "truncate",
     "upsert",
 ]

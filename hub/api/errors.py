@@ -71,10 +71,14 @@ def error_response(
 
 def field_of(message: str, prefix: str = "") -> str | None:
     """The dotted field a msgspec error message points at (`$.actions[0].url` -> `actions[0].url`), down to the
-    field it names (`actions[0].key` for "`key` is required ... - at `$.actions[0]`")."""
+    field it names (`actions[0].key` for "`key` is required ... - at `$.actions[0]`"). A rule that names its field
+    from the top already (`quiet_hours.timezone` ... - at `$.quiet_hours`) is not prefixed twice."""
     at = _AT_PATH.search(message)
     named = _NAMED.match(message)
-    parts = [prefix.strip("."), at.group(1).replace("[...]", "") if at else "", named.group(1) if named else ""]
+    path = at.group(1).replace("[...]", "") if at else ""
+    if named and path and named.group(1).startswith(f"{path}."):
+        path = ""
+    parts = [prefix.strip("."), path, named.group(1) if named else ""]
     return ".".join(part for part in parts if part) or None
 
 

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from hub.models import SLUG_PATTERN, url_problem
-from hub.routing.rules import HHMM, check_zone
+from hub.models import SLUG_PATTERN, time_zone, url_problem
+from hub.routing.rules import HHMM
 
 Role = Literal["admin", "member", "viewer"]
 Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z", max_length=254)]
@@ -40,7 +40,7 @@ class UserIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     def __post_init__(self) -> None:
         self.email = self.email.lower()
-        check_zone(self.timezone, "timezone")
+        time_zone(self.timezone, "timezone")
 
 
 class UserPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -57,7 +57,7 @@ class UserPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         if isinstance(self.email, str):
             self.email = self.email.lower()
         if isinstance(self.timezone, str):
-            check_zone(self.timezone, "timezone")
+            time_zone(self.timezone, "timezone")
 
 
 class UserOut(msgspec.Struct, kw_only=True):

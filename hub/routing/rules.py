@@ -9,11 +9,10 @@ import re
 from collections.abc import Iterator
 from datetime import time
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
-from hub.models import NAME_PATTERN, SLUG_PATTERN, TAG_KEY_PATTERN, Severity, shown_address, url_problem
+from hub.models import NAME_PATTERN, SLUG_PATTERN, TAG_KEY_PATTERN, Severity, shown_address, time_zone, url_problem
 
 GROUP_FIELDS = ("project", "channel", "event", "source", "severity", "user_id")
 MAX_TARGETS = 20
@@ -29,13 +28,6 @@ class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defa
     pass
 
 
-def check_zone(name: str, field: str) -> None:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"`{field}` must be an IANA time zone such as Europe/Berlin, not {name!r}") from None
-
-
 class QuietHours(Strict):
     """A daily span (local time) during which non-critical notifications wait, then go out as one digest."""
 
@@ -44,7 +36,7 @@ class QuietHours(Strict):
     timezone: str = "UTC"
 
     def __post_init__(self) -> None:
-        check_zone(self.timezone, "quiet_hours.timezone")
+        time_zone(self.timezone, "quiet_hours.timezone")
         if self.start == self.end:
             raise ValueError("`quiet_hours.start` and `quiet_hours.end` must differ")
 

@@ -14,7 +14,7 @@ import msgspec
 
 from hub.pluginapi import SLUG_PATTERN, ValidationProblem, slug_or_hash
 
-from .schedule import ScheduleError, validate
+from .schedule import ScheduleError, validate, zone
 
 SLUG = r"^[a-z0-9][a-z0-9_.-]{0,63}\Z"
 YEAR = 366 * 24 * 3600
@@ -58,11 +58,11 @@ def check_schedule(period: int | None, cron: str | None, tz: str) -> None:
     """Raise ValueError naming the field when the schedule is contradictory or unusable."""
     if period is not None and cron is not None:
         raise ValueError("`cron` and `period` exclude each other: give one, not both")
+    zone(tz)  # its error names `tz`
     try:
         validate(cron, tz)
     except ScheduleError as exc:
-        field = "tz" if cron is None or "time zone" in str(exc) else "cron"
-        raise ValueError(f"`{field}`: {exc}") from None
+        raise ValueError(f"`cron`: {exc}") from None
 
 
 class CheckSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

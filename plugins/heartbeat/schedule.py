@@ -12,12 +12,13 @@ them; both are translated here.
 from __future__ import annotations
 
 import re
-from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
+
+from hub.pluginapi import time_zone
 
 ALIASES = {
     "@yearly": "0 0 1 1 *",
@@ -38,21 +39,12 @@ class ScheduleError(ValueError):
     """A cron expression or time zone that cannot be used; the message says which rule it breaks."""
 
 
-@lru_cache(maxsize=1)
-def _zone_names() -> frozenset[str]:
-    """The IANA names the tz database has (it is read once: listing it walks the zoneinfo directory).
-
-    ZoneInfo also opens files there that are no zone: `posixrules` (which available_timezones leaves out) and
-    Debian's `localtime`, a link to the host's /etc/localtime, which would make a check's zone the server's.
-    """
-    return frozenset(available_timezones() - {"localtime"})
-
-
 def zone(name: str) -> ZoneInfo:
-    if name in _zone_names():
-        with suppress(ZoneInfoNotFoundError):  # its file removed since the names were read
-            return ZoneInfo(name)
-    raise ScheduleError(f"`{name}` is not an IANA time zone name (like `Europe/Berlin` or `UTC`)")
+    """The hub's one rule for time zones: an IANA name (`posixrules`, `localtime` and the like are refused)."""
+    try:
+        return time_zone(name, "tz")
+    except ValueError as exc:
+        raise ScheduleError(str(exc)) from None
 
 
 def _day_number(text: str) -> int:

@@ -54,6 +54,8 @@ def test_users_and_teams_from_the_shell(shell):
     assert ada["quiet_hours"] is None and ada["timezone"] == "UTC"
     code, _, err = shell("users", "update", "ada@example.com", "--timezone", "Mars/Olympus")
     assert code == 2 and "zone" in err.lower()
+    code, _, err = shell("users", "update", "ada@example.com", "--timezone", "localtime")  # the server's zone
+    assert (code, err) == (2, "hub: `timezone` must be an IANA time zone name such as Europe/Berlin, not 'localtime'\n")
 
     assert shell("teams", "remove-member", "ops", "bob@example.com")[0] == 0
     assert shell("users", "remove", "bob@example.com")[0] == 0

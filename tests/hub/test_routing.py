@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -691,3 +692,32 @@ async def test_the_explanation_says_what_a_matched_rule_does_besides_sending(cli
         "dropped if an identical event notified within the last 60 s",
         "grouped by event: the first of a 300 s window sent at once, the rest as one follow-up when it closes",
     ]
+
+
+# Entries of the tz database that ZoneInfo opens but that are no zone to keep quiet hours in: the rules file
+# (`posixrules`), the copies under `posix/` and `right/` (leap seconds), Debian's link to the server's own zone,
+# the placeholder zone of an unset device; and files that are no zone file at all (they raised ValueError).
+NO_ZONES = ["posixrules", "posix/Europe/Berlin", "right/UTC", "localtime", "Factory", "zone.tab", "Mars/Olympus"]
+
+
+@pytest.mark.parametrize("zone", NO_ZONES)
+async def test_a_rule_takes_only_iana_time_zone_names(client, admin_headers, zone):
+    quiet = {"start": "22:00", "end": "07:00", "timezone": zone}
+    rule = {"name": "r", "targets": [{"email": "ops@example.com"}], "quiet_hours": quiet}
+    response = await client.put("/api/v1/routes/r", json=rule, headers=admin_headers)
+    assert response.status_code == 400, response.text
+    message = response.json()["message"]
+    assert f"`quiet_hours.timezone` must be an IANA time zone name such as Europe/Berlin, not {zone!r}" in message
+    assert response.json()["field"] == "quiet_hours.timezone"  # was `quiet_hours.quiet_hours.timezone`
+    await put_rule(client, admin_headers, {**rule, "quiet_hours": {**quiet, "timezone": "America/Argentina/Salta"}})
+
+
+@pytest.mark.parametrize("zone", ["posixrules", "localtime"])
+def test_a_rule_in_the_config_takes_only_iana_time_zone_names(zone):
+    from hub.config import ConfigError, load_settings
+
+    quiet = f'{{start = "22:00", end = "07:00", timezone = "{zone}"}}'
+    routes = f'[{{name = "r", targets = [{{email = "ops@example.com"}}], quiet_hours = {quiet}}}]'
+    rule = f"`quiet_hours.timezone` must be an IANA time zone name such as Europe/Berlin, not '{zone}'"
+    with pytest.raises(ConfigError, match=re.escape(rule)):
+        load_settings(environ={"HUB_ROUTES": routes})

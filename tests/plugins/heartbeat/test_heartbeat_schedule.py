@@ -94,6 +94,7 @@ def test_aliases_and_intervals():
         ("0 0 * * *", "localtime", "IANA time zone"),
         ("0 0 * * *", "posixrules", "IANA time zone"),
         ("0 0 * * *", "posix/Europe/Berlin", "IANA time zone"),
+        ("0 0 * * *", "Factory", "IANA time zone"),  # the zone of a device not set up yet: its clock shows "-00"
     ],
 )
 def test_bad_expressions_say_why(expression, tz, message):
