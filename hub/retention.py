@@ -2,7 +2,7 @@
 
 Ingest must not wait on it (on SQLite every write waits for the one writer): what to remove is found on a reader
 connection, outside the write lock, and removed in small transactions that also take the removed events off
-their channels' counts. A context's children go with their parent card.
+their channels' counts and last event times. A context's children go with their parent card.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, bindparam, delete, exists, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, case, delete, exists, false, func, null, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.db import schema
@@ -96,19 +96,46 @@ async def _delete_cards(conn: AsyncConnection, ids: list[int]) -> int:
         )
     event_ids = select(E.id).where(or_(E.id.in_(ids), E.parent_id.in_(ids))).scalar_subquery()
     await conn.execute(delete(schema.event_tags).where(schema.event_tags.c.event_id.in_(event_ids)))
-    deleting = delete(schema.events).returning(E.project_id, E.channel, E.test)
+    deleting = delete(schema.events).returning(E.project_id, E.channel, E.test, E.created_at)
     children = (await conn.execute(deleting.where(E.parent_id.in_(ids)))).all()  # first: they point at their card
     cards = (await conn.execute(deleting.where(E.id.in_(ids)))).all()
-    gone = Counter((row.project_id, row.channel) for row in (*children, *cards) if not row.test)
+    gone: Counter[tuple[int, str]] = Counter()
+    newest: dict[tuple[int, str], datetime] = {}
+    for row in (*children, *cards):
+        if not row.test:
+            channel = (row.project_id, row.channel)
+            gone[channel] += 1
+            newest[channel] = max(row.created_at, newest.get(channel, row.created_at))
     if gone:
         ch = schema.channels.c
+        left = ch.event_count - bindparam("gone")
         await conn.execute(
             update(schema.channels)
             .where(ch.project_id == bindparam("p"), ch.name == bindparam("c"))
-            .values(event_count=ch.event_count - bindparam("gone")),
-            [{"p": project_id, "c": channel, "gone": n} for (project_id, channel), n in sorted(gone.items())],
+            .values(
+                event_count=left,
+                # An emptied channel has no last event; one whose newest event went shows the newest one left.
+                last_event_at=case(
+                    (left < 1, null()),
+                    (ch.last_event_at <= bindparam("newest", type_=ch.last_event_at.type), _newest_left()),
+                    else_=ch.last_event_at,
+                ),
+            ),
+            [{"p": p, "c": c, "gone": n, "newest": newest[(p, c)]} for (p, c), n in sorted(gone.items())],
         )
     return len(cards)
+
+
+def _newest_left() -> ColumnElement[datetime]:
+    """When the newest counted event left in the channel being updated was created (NULL for none). Asked only
+    when its newest event was just deleted: its newest card is found at once in the channel feed's index (which
+    holds cards only); its context children, which may sit in any channel, have no index by channel."""
+    ch = schema.channels.c
+    counted = (E.project_id == ch.project_id, E.channel == ch.name, E.test == false())
+    cards = select(func.max(E.created_at).label("at")).where(*counted, E.parent_id.is_(None))
+    children = select(func.max(E.created_at).label("at")).where(*counted, E.parent_id.is_not(None))
+    both = union_all(cards.correlate(schema.channels), children.correlate(schema.channels)).subquery()
+    return select(func.max(both.c.at)).scalar_subquery()
 
 
 async def _release_keys(conn: AsyncConnection, ids: list[int]) -> int:

@@ -43,7 +43,9 @@ def upsert(
         if name in increment:
             updates[name] = table.c[name] + statement.excluded[name]
         elif name in greatest:
-            updates[name] = biggest(table.c[name], statement.excluded[name])
+            # A NULL (a channel emptied by retention has no last event) takes the new value: SQLite's max(NULL, x)
+            # is NULL, where PostgreSQL's greatest skips NULLs.
+            updates[name] = biggest(func.coalesce(table.c[name], statement.excluded[name]), statement.excluded[name])
         else:
             updates[name] = statement.excluded[name]
     return statement.on_conflict_do_update(index_elements=list(key), set_=updates)

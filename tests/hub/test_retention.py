@@ -126,3 +126,46 @@ async def test_an_event_of_a_context_whose_card_was_just_pruned_starts_a_new_car
         )
     ).json()
     assert later["parent_id"] == stored[0]["id"]
+
+
+async def test_a_channel_shows_its_newest_event_left_after_pruning(client, hub, admin_headers, monkeypatch):
+    """A channel emptied by retention still showed the time of its last (deleted) event; one whose newest event
+    went with an old card still showed that event's time. And on SQLite, a channel's time once cleared stayed
+    empty however many events came after: `max(NULL, t)` is NULL there."""
+    monkeypatch.setattr("hub.retention.CARDS_AT_ONCE", 2)
+    events = [
+        {"project": "long", "channel": "gone", "event": "old", "timestamp": ago(40)},
+        {"project": "long", "channel": "gone", "event": "older", "timestamp": ago(50)},
+        {"project": "long", "channel": "a", "event": "old card", "timestamp": ago(40), "context_id": "c1"},
+        {"project": "long", "channel": "b", "event": "child", "timestamp": ago(0.5), "context_id": "c1"},
+        {"project": "long", "channel": "b", "event": "recent", "timestamp": ago(1)},
+        {"project": "long", "channel": "b", "event": "old", "timestamp": ago(40)},
+        {"project": "long", "channel": "c", "event": "old", "timestamp": ago(40)},
+        {"project": "long", "channel": "c", "event": "today", "timestamp": ago(0.1)},
+    ]
+    response = await client.post("/api/v1/events/batch", json={"events": events}, headers=admin_headers)
+    assert response.json()["stored"] == len(events)
+
+    async def channels() -> dict[str, tuple[int, str | None]]:
+        listed = (await client.get("/api/v1/projects/long/channels", headers=admin_headers)).json()
+        return {c["name"]: (c["event_count"], c["last_event_at"]) for c in listed}
+
+    async def created_at(channel: str, event: str) -> str:
+        page = await client.get(f"/api/v1/events?project=long&channel={channel}&limit=50", headers=admin_headers)
+        return next(e["created_at"] for e in page.json()["items"] if e["event"] == event)
+
+    before = await channels()
+    assert (await prune(hub.context))["real"] == 5
+    assert await channels() == {
+        "gone": (0, None),
+        "a": (0, None),
+        "b": (1, await created_at("b", "recent")),
+        "c": (1, before["c"][1]),  # its newest event stays: nothing to look up
+    }
+    projects = (await client.get("/api/v1/projects", headers=admin_headers)).json()
+    assert [(p["slug"], p["event_count"]) for p in projects] == [("long", 2)]
+
+    again = await client.post(
+        "/api/v1/events", json={"project": "long", "channel": "gone", "event": "back"}, headers=admin_headers
+    )
+    assert (await channels())["gone"] == (1, again.json()["created_at"])
