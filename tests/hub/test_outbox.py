@@ -440,12 +440,12 @@ async def test_a_caller_that_gives_up_on_run_once_leaves_every_send_to_finish(cl
         return counting(received)
 
     settings.delivery.batch_size = 1
-    record, recording = hub.outbox._record, asyncio.Event()
+    record, recording, released = hub.outbox._record, asyncio.Event(), asyncio.Event()
 
     async def slow_first_record(jobs):
         if not recording.is_set():
             recording.set()
-            await asyncio.sleep(0.5)  # the writer is busy elsewhere
+            await released.wait()  # the writer is busy elsewhere, until the others have been sent
         await record(jobs)
 
     hub.outbox._record = slow_first_record
@@ -457,12 +457,13 @@ async def test_a_caller_that_gives_up_on_run_once_leaves_every_send_to_finish(cl
         await asyncio.wait_for(recording.wait(), 10)
         second = asyncio.create_task(hub.outbox.run_once())
         third = asyncio.create_task(hub.outbox.run_once())
-        for _ in range(200):  # until both are sent, waiting behind the first recording
+        for _ in range(1000):  # until both are sent, waiting behind the first recording (10 s at most)
             if len(hub.outbox._finished) == 2:
                 break
             await asyncio.sleep(0.01)
-        assert len(hub.outbox._finished) == 2 and recording.is_set() and not first.done()
+        assert len(hub.outbox._finished) == 2 and not first.done()
         second.cancel()
+        released.set()
         assert await first == 1
         assert await asyncio.wait_for(third, 5) == 1
         await asyncio.wait_for(hub.outbox.close(), 5)
