@@ -116,7 +116,7 @@ class Outbox:
     async def run_once(self, now: datetime | None = None) -> int:
         """Claim what is due (up to `batch_size`) and send it; returns how many deliveries were attempted, once
         every outcome is recorded. `now` is the clock (tests pass their own)."""
-        sends = await self._start(now or now_utc())
+        sends, _ = await self._start(now or now_utc())
         if sends:
             await asyncio.wait(sends)  # not gather: a caller that gives up must not cancel the sends
             for send in sends:
@@ -136,14 +136,18 @@ class Outbox:
         while not self._closed and time.monotonic() < until:
             self._progress.clear()
             self._line_emptied.clear()
-            if not self._may_claim():
-                wake = self._progress
-            elif await self._start(now_utc()):
-                continue
-            elif self._in_line:  # nothing due but for the skipped receivers
-                wake = self._line_emptied
-            else:
-                return
+            if self._may_claim():
+                sends, more = await self._start(now_utc())
+                if sends:
+                    continue
+                if not more:
+                    return  # nothing is due, not even to a receiver the claim went past
+            # More may be due: to a receiver the claim went past, claimed once its line empties; or the claim was not
+            # made, for want of room. Whether a line emptied is asked after the claim, not before: one that emptied
+            # while the claim went past it (a slow claim on a loaded machine) would otherwise end the drain with its
+            # backlog unclaimed until the next tick. Both events were cleared before the claim, so what happened
+            # during it wakes this wait at once.
+            wake = self._line_emptied if self._in_line and self._may_claim() else self._progress
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(until - time.monotonic()):
                     await wake.wait()
@@ -156,22 +160,28 @@ class Outbox:
         if self._claimed:
             await asyncio.wait(set(self._claimed))
 
-    async def _start(self, now: datetime) -> list[asyncio.Task[None]]:
-        """Claim due deliveries and start sending them. Shielded: a caller cancelled mid-way (the scheduler
-        stopping) must not leave rows claimed with no send, stuck until their lease runs out."""
+    async def _start(self, now: datetime) -> tuple[list[asyncio.Task[None]], bool]:
+        """Claim due deliveries and start sending them; also whether more may be due (see `_claim_and_start`).
+        Shielded: a caller cancelled mid-way (the scheduler stopping) must not leave rows claimed with no send,
+        stuck until their lease runs out."""
         return await asyncio.shield(self._claim_and_start(now))
 
-    async def _claim_and_start(self, now: datetime) -> list[asyncio.Task[None]]:
+    async def _claim_and_start(self, now: datetime) -> tuple[list[asyncio.Task[None]], bool]:
+        """The sends started, and whether more may be due that this claim did not take: it went past receivers with
+        deliveries in line, or was not made for want of room."""
         async with self._claiming:
             settings = self.hub.settings.delivery
-            if self._closed or not self._may_claim():
-                return []
+            if self._closed:
+                return [], False
+            if not self._may_claim():
+                return [], True
             # A whole batch, however few slots are free: a recipient's held notifications make one digest only
             # when they are claimed together.
-            rows = await self._claim(now, settings.batch_size, skip=self._skipped_receivers())
-            if not rows:
-                return []
-            jobs = await self._prepare(rows, now)
+            skip = self._skipped_receivers()
+            rows = await self._claim(now, settings.batch_size, skip=skip)
+            jobs = await self._prepare(rows, now) if rows else []
+            if not jobs:  # nothing due (its events deleted by retention meanwhile, if any), but to the skipped
+                return [], bool(skip)
             self._leased.update(_row_ids(jobs))
             await self._let_notifiers_prepare(jobs)
             self._find_destinations(jobs)
@@ -180,7 +190,7 @@ class Outbox:
                 self._claimed.add(send)
                 send.add_done_callback(self._forget)
             await asyncio.sleep(0)  # the sends start: those that must wait for a turn are in line for the next claim
-            return sends
+            return sends, bool(skip)
 
     def _may_claim(self) -> bool:
         """Whether fewer than `concurrency` claimed deliveries are left outside the destinations' lines, and no more
