@@ -7,10 +7,13 @@ committed first. PostgreSQL uses one pooled engine for both.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable
+from threading import Thread
 from typing import Any
 
+import aiosqlite
 import msgspec
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -141,6 +144,22 @@ def require_sqlite(found: tuple[int, int, int] = sqlite3.sqlite_version_info) ->
         probe.close()
 
 
+async def _open_sqlite(*args: Any, **kwargs: Any) -> aiosqlite.Connection:
+    """aiosqlite's connect, except that a connection that cannot be opened has its worker thread ended before the
+    error is raised. aiosqlite queues the thread's stop without waiting for it: a command that failed at once (a
+    database in a folder that does not exist) closed its event loop first, and the thread's last reply to it failed
+    with "Event loop is closed" in that thread."""
+    connection = aiosqlite.connect(*args, **kwargs)
+    # The worker thread, a daemon as in SQLAlchemy's own connect (aiosqlite before 0.22 made the connection a thread).
+    worker: Thread = connection if isinstance(connection, Thread) else connection._thread
+    worker.daemon = True
+    try:
+        return await connection
+    except Exception:
+        await asyncio.to_thread(worker.join)
+        raise
+
+
 def _sqlite_engine(url: str, *, immediate: bool, pool_size: int, extra: Callable[[], list[str]]) -> AsyncEngine:
     # LIFO: under light load the connection whose cache is warmest serves the next request. A connection going
     # back to the pool is rolled back only when its driver is still in a transaction (see on_reset), not always:
@@ -148,6 +167,10 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int, extra: Callable
     engine = create_async_engine(
         url, pool_size=pool_size, max_overflow=0, pool_use_lifo=True, pool_reset_on_return=None, **ENGINE_OPTIONS
     )
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def on_do_connect(_dialect: Any, _record: Any, _args: Any, kwargs: dict[str, Any]) -> None:
+        kwargs["async_creator_fn"] = _open_sqlite  # the URL's own arguments, opened by _open_sqlite
 
     @event.listens_for(engine.sync_engine, "reset")
     def on_reset(dbapi_connection: Any, _record: Any, reset_state: Any) -> None:

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -370,6 +371,22 @@ def test_a_database_url_that_cannot_be_used_is_one_line(tmp_path, monkeypatch, c
         assert cli.main(command) == status
         error = capsys.readouterr().err
         assert said in error and len(error.splitlines()) == 1, error
+
+
+def test_a_database_that_cannot_be_opened_leaves_no_driver_thread_behind(tmp_path, monkeypatch, capsys):
+    """aiosqlite ends the worker thread of a connection it could not open without waiting for it: the command's
+    event loop closed first, and the thread's last reply to it failed with "Event loop is closed" (logged as an
+    exception in that thread when the command ran in a test's process)."""
+    failed: list[threading.ExceptHookArgs] = []
+    monkeypatch.setattr(threading, "excepthook", failed.append)
+    monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/no/such/folder/hub.db")
+    before = set(threading.enumerate())
+    for command in (["migrate"], ["keys", "list"]):
+        assert cli.main(command) == 1
+    left = [t for t in set(threading.enumerate()) - before if t.name.endswith("(_connection_worker_thread)")]
+    for thread in left:
+        thread.join(5)
+    assert left == [] and failed == [], [f"{f.exc_type.__name__}: {f.exc_value}" for f in failed]
 
 
 def test_serve_on_a_database_it_cannot_reach_says_so_in_one_line(tmp_path):
