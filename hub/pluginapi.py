@@ -23,7 +23,7 @@ from hub.db.engine import Database
 from hub.db.events import decode_cursor, encode_cursor
 from hub.db.schema import JsonValue, UTCDateTime
 from hub.hookspecs import hookimpl
-from hub.markdown import markdown_parser, safe_link
+from hub.markdown import markdown_parser, plain_text, safe_link
 from hub.models import (
     MAX_JSON_DEPTH,
     SLUG_PATTERN,
@@ -94,6 +94,7 @@ __all__ = [
     "now_utc",
     "parse_retry_after",
     "plain_patterns",
+    "plain_text",
     "require_scope",
     "run_together",
     "safe_link",
