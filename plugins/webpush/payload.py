@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from hub.pluginapi import ActionOut, Message
+from hub.pluginapi import ActionOut, Message, plain_text
 
 # RFC 8291 aes128gcm adds an 86-byte header, a 16-byte tag and a padding delimiter to the 4096-byte record.
 MAX_PLAINTEXT = 4096 - 86 - 16 - 1
@@ -31,10 +31,16 @@ def collapse_key(message: Message) -> str | None:
     return message.group_key if message.group_key and message.severity != "critical" else None
 
 
+def _body(message: Message) -> str:
+    """What the notification says under its title: a markdown description as the text it shows (a notification
+    shows no markup, and cannot hold a link: tapping it opens the event), a text one as typed."""
+    return plain_text(message.body) if message.is_markdown else message.body
+
+
 def build(message: Message, icon: str) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "title": message.title,
-        "body": message.body,
+        "body": _body(message),
         "icon": icon,
         "url": message.url,
         "severity": message.severity,

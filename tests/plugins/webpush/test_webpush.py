@@ -289,6 +289,53 @@ async def test_a_huge_event_still_fits_in_4_kib(client, hub, admin_headers):
     assert browser.decrypt(push.body)["body"].endswith("…")
 
 
+MARKDOWN = (
+    "# Deploy **failed**\n"
+    "Build *12* of ~~main~~ `api*v2*`, see [logs](https://ci.example.com/12) or [this](javascript:alert(1))\n"
+    "second line\n\n"
+    "- first\n  - nested\n- ![chart](https://t.example/p.gif)\n\n"
+    "3. third\n4. fourth\n\n"
+    "> quoted <b>bold</b>\n> more\n\n"
+    "```sh\necho **hi** [x](y)\n```\n\n"
+)
+
+
+async def test_a_markdown_description_shows_as_its_text_and_a_text_one_as_typed(client, hub, admin_headers):
+    """The lock screen showed a markdown description's source: `**Deploy** failed, see [logs](https://...)`."""
+    browser = Browser()
+    with LoopbackServer(lambda r: (201, {}, b"")) as push_service:
+        await subscribe(client, admin_headers, f"{push_service.url}/p", browser)
+        for title, parser in (("Markdown", "markdown"), ("Text", "text")):
+            event = {"project": "shop", "event": title, "description": MARKDOWN, "parser": parser, "notify": True}
+            assert (await client.post("/api/v1/events", json=event, headers=admin_headers)).status_code == 201
+        assert await hub.outbox.run_once(now_utc()) == 2
+    bodies = {p["title"]: p["body"] for p in (browser.decrypt(r.body) for r in push_service.received)}
+    assert bodies["Markdown"] == (
+        "Deploy failed\nBuild 12 of main api*v2*, see logs or this\nsecond line\n• first\n  • nested\n• chart\n"
+        "3. third\n4. fourth\nquoted <b>bold</b>\nmore\necho **hi** [x](y)"
+    )
+    assert bodies["Text"] == MARKDOWN
+
+
+async def test_a_markdown_description_is_cut_to_4_kib_as_the_text_it_shows(client, hub, admin_headers):
+    """What is measured and cut is the text shown: a long link address costs nothing, and long bold text is cut
+    without its `**` (they were the first thing shown)."""
+    browser = Browser()
+    with LoopbackServer(lambda r: (201, {}, b"")) as push_service:
+        await subscribe(client, admin_headers, f"{push_service.url}/p", browser)
+        for title, text in (
+            ("Bold", "**" + "😀" * 996 + "**"),  # 3,984 bytes of text
+            ("Link", "[logs](https://example.com/" + "😀" * 960 + ")"),
+        ):
+            event = {"project": "shop", "event": title, "description": text, "parser": "markdown", "notify": True}
+            assert (await client.post("/api/v1/events", json=event, headers=admin_headers)).status_code == 201
+        assert await hub.outbox.run_once(now_utc()) == 2
+    assert all(len(r.body) <= 4096 for r in push_service.received)
+    bodies = {p["title"]: p["body"] for p in (browser.decrypt(r.body) for r in push_service.received)}
+    assert bodies["Link"] == "logs"
+    assert bodies["Bold"].endswith("…") and set(bodies["Bold"][:-1]) == {"😀"}
+
+
 @pytest.mark.parametrize("status", [404, 410])
 async def test_404_and_410_remove_the_subscription(client, hub, admin_headers, status):
     with LoopbackServer(lambda r: (status, {}, b"gone")) as push_service:
