@@ -41,8 +41,44 @@ def safe_link(url: str) -> bool:
 
 
 @cache
-def _plain_parser() -> MarkdownIt:
+def _shared_parser() -> MarkdownIt:
     return markdown_parser()
+
+
+def parse_markdown(source: str) -> list[Token]:
+    """The markdown's tokens, from one parser kept for the process: for renderers that walk the tokens themselves
+    rather than add render rules to a parser of their own."""
+    return _shared_parser().parse(source)
+
+
+class ListMarkers:
+    """What starts each list item's first line, `• ` or its number (`3. `), for renderers that write lists as text.
+
+    Fed every token in order (`see`), it follows the open lists, innermost last, and the next number of each."""
+
+    def __init__(self) -> None:
+        self._lists: list[int | None] = []  # None for a bullet list, else the next number
+
+    @property
+    def depth(self) -> int:
+        return len(self._lists)
+
+    def see(self, token: Token) -> str | None:
+        """The marker of the list item this token opens; None for any other token."""
+        kind = token.type
+        if kind == "bullet_list_open":
+            self._lists.append(None)
+        elif kind == "ordered_list_open":
+            self._lists.append(int(token.attrGet("start") or 1))
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            self._lists.pop()
+        elif kind == "list_item_open":
+            number = self._lists[-1]
+            if number is None:
+                return "• "
+            self._lists[-1] = number + 1
+            return f"{number}. "
+        return None
 
 
 @lru_cache(maxsize=256)
@@ -57,27 +93,17 @@ def plain_text(source: str) -> str:
     characters of links and emphasis took 4 times as long as encrypting the push.
     """
     lines: list[str] = []
-    lists: list[int | None] = []  # the open lists, innermost last: None for a bullet list, else the next number
+    markers = ListMarkers()
     widths: list[int] = []  # the open list items' markers: their text is indented as far
     marker = ""  # the bullet or number the open list item's first line starts with
-    for token in _plain_parser().parse(source):
-        kind = token.type
-        if kind == "bullet_list_open":
-            lists.append(None)
-        elif kind == "ordered_list_open":
-            lists.append(int(token.attrGet("start") or 1))
-        elif kind in ("bullet_list_close", "ordered_list_close"):
-            lists.pop()
-        elif kind == "list_item_open":
-            number = lists[-1]
-            marker = "• " if number is None else f"{number}. "
+    for token in parse_markdown(source):
+        if (opened := markers.see(token)) is not None:
+            marker = opened
             widths.append(len(marker))
-            if number is not None:
-                lists[-1] = number + 1
-        elif kind == "list_item_close":
+        elif token.type == "list_item_close":
             widths.pop()
             marker = ""  # an item that showed nothing (`- [](x)`) is left out
-        elif kind in ("inline", "fence") and (text := _block_text(token)).strip():
+        elif token.type in ("inline", "fence") and (text := _block_text(token)).strip():
             for line in text.split("\n"):
                 lines.append((" " * (sum(widths) - len(marker)) + marker + line).rstrip())
                 marker = ""

@@ -23,7 +23,7 @@ from hub.db.engine import Database
 from hub.db.events import decode_cursor, encode_cursor
 from hub.db.schema import JsonValue, UTCDateTime
 from hub.hookspecs import hookimpl
-from hub.markdown import markdown_parser, plain_text, safe_link
+from hub.markdown import ListMarkers, markdown_parser, parse_markdown, plain_text, safe_link
 from hub.models import (
     MAX_JSON_DEPTH,
     SLUG_PATTERN,
@@ -67,6 +67,7 @@ __all__ = [
     "HubContext",
     "Job",
     "JsonValue",
+    "ListMarkers",
     "Message",
     "Notifier",
     "OutboundClient",
@@ -92,6 +93,7 @@ __all__ = [
     "mrkdwn_escape",
     "nests_deeper_than",
     "now_utc",
+    "parse_markdown",
     "parse_retry_after",
     "plain_patterns",
     "plain_text",

@@ -9,54 +9,38 @@ alt text links to it.
 from __future__ import annotations
 
 import re
-from functools import cache
 from typing import TYPE_CHECKING
 
-from hub.pluginapi import markdown_parser, mrkdwn_escape, safe_link
+from hub.pluginapi import ListMarkers, mrkdwn_escape, parse_markdown, safe_link
 
 if TYPE_CHECKING:
-    from markdown_it import MarkdownIt
     from markdown_it.token import Token
 
 MARKS = {"strong": "*", "em": "_", "s": "~"}
 INDENT = "    "
 
 
-@cache
-def _parser() -> MarkdownIt:
-    return markdown_parser()
-
-
 def convert(source: str) -> str:
     """The markdown as mrkdwn: top-level blocks (paragraph, heading, list, quote, code block) a blank line apart."""
     chunks: list[str] = []
     lines: list[str] = []
-    lists: list[int | None] = []  # the open lists, innermost last: None for a bullet list, else the next number
+    markers = ListMarkers()
     marker = ""  # the bullet or number the open list item's first line starts with
     quotes = 0
 
     def emit(text: str) -> None:
         nonlocal marker
-        indent = INDENT * max(len(lists) - 1, 0)
+        indent = INDENT * max(markers.depth - 1, 0)
         for n, line in enumerate(text.split("\n")):
             lead = indent + (marker if n == 0 else " " * len(marker))
             lines.append("> " * quotes + lead + line)
         marker = ""
 
-    tokens = _parser().parse(source)
+    tokens = parse_markdown(source)
     for index, token in enumerate(tokens):
         kind = token.type
-        if kind == "bullet_list_open":
-            lists.append(None)
-        elif kind == "ordered_list_open":
-            lists.append(int(token.attrGet("start") or 1))
-        elif kind in ("bullet_list_close", "ordered_list_close"):
-            lists.pop()
-        elif kind == "list_item_open":
-            number = lists[-1]
-            marker = "• " if number is None else f"{number}. "
-            if number is not None:
-                lists[-1] = number + 1
+        if (opened := markers.see(token)) is not None:
+            marker = opened
         elif kind == "blockquote_open":
             quotes += 1
         elif kind == "blockquote_close":
@@ -110,7 +94,7 @@ def _inline(children: list[Token], *, bold: bool = False) -> str:
             link = None
         elif kind == "image":
             src = str(token.attrGet("src") or "")
-            alt = mrkdwn_escape(" ".join(t.content for t in token.children or [] if t.type in ("text", "code_inline")))
+            alt = mrkdwn_escape("".join(t.content for t in token.children or [] if t.type in ("text", "code_inline")))
             if link is None and safe_link(src):
                 out.append(f"<{mrkdwn_escape(src)}|{alt or mrkdwn_escape(src)}>")
             else:

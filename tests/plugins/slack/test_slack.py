@@ -371,6 +371,13 @@ def test_any_markdown_becomes_mrkdwn_with_only_safe_links_within_any_limit(sourc
     assert len(shown) <= max(limit, 5) and SAFE_MRKDWN.fullmatch(shown) and re.search(r"&[a-z]*…", shown) is None
 
 
+def test_an_image_shows_its_alt_text_as_written():
+    """Its pieces were joined with spaces: an alt with emphasis in it gained two."""
+    from hub_plugins.slack.mrkdwn import convert
+
+    assert convert("![a *b* c](javascript:x)") == "a b c"
+
+
 def signed(body: bytes, secret: str = SIGNING_SECRET, at: int | None = None) -> dict[str, str]:
     timestamp = str(int(time.time()) if at is None else at)
     digest = hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
