@@ -44,12 +44,10 @@ def message_for(
         body = f"{more} in {event.project}/{event.channel} since the first notification.{gap}" + body
     elif count > 1:
         body = f"{count} events in {event.project}/{event.channel}.{gap}" + body
-    if len(body) > MAX_BODY:
-        body = body[: MAX_BODY - 1] + "…"
     return Message(
         id=str(delivery_id),
         title=title,
-        body=body,
+        body=_shortened(body, markdown=event.parser == "markdown"),
         url=event_url(public_url, event.id),
         severity=event.severity,
         project=event.project,
@@ -59,6 +57,19 @@ def message_for(
         group_key=group_key,
         actions=event.actions,
     )
+
+
+def _shortened(body: str, *, markdown: bool) -> str:
+    """The body cut to MAX_BODY, ending in `…`. Markdown is cut after its last whole paragraph, else line, else word
+    in the second half: cut anywhere, a link (`[logs](https://exa…`) or a code span was left open and showed as its
+    source in every notifier."""
+    if len(body) <= MAX_BODY:
+        return body
+    kept = body[: MAX_BODY - 1]
+    if markdown:
+        ends = (kept.rfind(boundary) for boundary in ("\n\n", "\n", " "))
+        kept = kept[: next((end for end in ends if end >= MAX_BODY // 2), len(kept))].rstrip()
+    return kept + "…"
 
 
 def digest_for(delivery_id: int, items: list[Message], public_url: str) -> Message:

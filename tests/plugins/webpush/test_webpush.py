@@ -336,6 +336,20 @@ async def test_a_markdown_description_is_cut_to_4_kib_as_the_text_it_shows(clien
     assert bodies["Bold"].endswith("…") and set(bodies["Bold"][:-1]) == {"😀"}
 
 
+async def test_a_long_markdown_description_is_cut_between_paragraphs(client, hub, admin_headers):
+    """Notifications take a description's first 1,000 characters: cut there, a link crossing the mark was left open
+    and showed as its source, `see [logs](https://example.com/xxx…`."""
+    browser = Browser()
+    description = "A" * 600 + "\n\nsee [logs](https://example.com/" + "x" * 500 + ")"
+    with LoopbackServer(lambda r: (201, {}, b"")) as push_service:
+        await subscribe(client, admin_headers, f"{push_service.url}/p", browser)
+        event = {"project": "shop", "event": "Long", "description": description, "parser": "markdown", "notify": True}
+        assert (await client.post("/api/v1/events", json=event, headers=admin_headers)).status_code == 201
+        assert await hub.outbox.run_once(now_utc()) == 1
+    [push] = push_service.received
+    assert browser.decrypt(push.body)["body"] == "A" * 600 + "…"
+
+
 @pytest.mark.parametrize("status", [404, 410])
 async def test_404_and_410_remove_the_subscription(client, hub, admin_headers, status):
     with LoopbackServer(lambda r: (status, {}, b"gone")) as push_service:
