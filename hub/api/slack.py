@@ -91,12 +91,16 @@ async def first_time(hub: Hub, signature: str) -> bool:
     return result.rowcount == 1
 
 
-def clicks_of(body: bytes) -> list[Click]:
-    """The hub's buttons clicked in a `block_actions` payload (form field `payload`, JSON); others are ignored."""
+def payload_of(body: bytes) -> Any:
+    """The JSON Slack sends in the form field `payload`."""
     try:
-        payload = msgspec.json.decode(parse_qs(body.decode())["payload"][0])
+        return msgspec.json.decode(parse_qs(body.decode())["payload"][0])
     except (KeyError, IndexError, UnicodeDecodeError, msgspec.DecodeError):
         raise ValidationProblem("the body must be a form with a JSON `payload` field", "payload") from None
+
+
+def clicks_in(payload: Any) -> list[Click]:
+    """The hub's buttons clicked in a `block_actions` payload; others are ignored."""
     if not isinstance(payload, dict) or payload.get("type") != "block_actions":
         return []
     user = payload.get("user") or {}
@@ -139,7 +143,7 @@ async def slack_interactivity(request: Request) -> Response[bytes]:
         raise HTTPException(status_code=413, detail=f"a Slack payload is at most {MAX_BODY} bytes")
     signature = request.headers.get("x-slack-signature")
     verify(secret, request.headers.get("x-slack-request-timestamp"), signature, body, time.time())
-    clicks = clicks_of(body)
+    clicks = clicks_in(payload_of(body))
     if signature and not await first_time(hub, signature):
         log.warning("ignored a Slack request the hub had already acted on (a replay of a signed request)")
         return Response(b"", status_code=200, media_type="text/plain")
@@ -155,12 +159,15 @@ async def _handle(hub: Hub, settings: Any, click: Click) -> None:
         log.exception("running %s on event %s from Slack failed", click.key, click.event_id)
         outcome = f":x: {mrkdwn_escape(click.label)}: the hub could not run it (see its log)"
     text = outcome if isinstance(outcome, str) else outcome_text(click.label, outcome)
-    ephemeral = {"response_type": "ephemeral", "replace_original": False, "text": text}
     if isinstance(outcome, RunOut) and click.message is not None:
         # Slack refuses an update it finds wrong (the card as it sent it back, say): the clicker still learns.
         if await _respond(hub, click, with_runs(click.message, await run_lines(hub, outcome))):
             return
-    await _respond(hub, click, ephemeral)
+    await _respond(hub, click, _ephemeral(text))
+
+
+def _ephemeral(text: str) -> dict[str, Any]:
+    return {"response_type": "ephemeral", "replace_original": False, "text": text}
 
 
 async def _respond(hub: Hub, click: Click, reply: dict[str, Any]) -> bool:
@@ -184,11 +191,7 @@ async def _run(hub: Hub, settings: Any, click: Click) -> str | RunOut:
     label = mrkdwn_escape(click.label)
     email = await _email_of(hub, settings, click.slack_user)
     if email is None:
-        return (
-            f":no_entry: {label} was not run: your Slack account ({mrkdwn_escape(click.slack_user)}) is not linked "
-            "to a hub user. Ask an admin to add it under [plugins.slack] users, or to give the hub a bot token that "
-            "can read emails."
-        )
+        return _not_linked(label, click.slack_user)
     try:
         return await hub.actions.run_as_person(email, click.event_id, click.key, {})
     except Forbidden as exc:
@@ -197,6 +200,14 @@ async def _run(hub: Hub, settings: Any, click: Click) -> str | RunOut:
         return f":hourglass: {label} was not run: {mrkdwn_escape(str(exc))}"
     except (LookupError, ValidationProblem) as exc:
         return f":x: {label} was not run: {mrkdwn_escape(str(exc))}"
+
+
+def _not_linked(label: str, slack_user: str) -> str:
+    return (
+        f":no_entry: {label} was not run: your Slack account ({mrkdwn_escape(slack_user)}) is not linked "
+        "to a hub user. Ask an admin to add it under [plugins.slack] users, or to give the hub a bot token that "
+        "can read emails."
+    )
 
 
 def outcome_text(label: str, run: RunOut) -> str:
