@@ -8,6 +8,10 @@ handler only checks and queues: the action runs in the background, as the hub us
 user's, and the outcome is posted to the click's `response_url` through the guarded outbound client: a run
 updates the card for the whole channel with the event's last runs as the hub recorded them (who ran what, when,
 how it went), so nobody runs it again unknowingly; a refusal is an ephemeral message to the person who clicked.
+
+A button of an action with inputs (with a bot token) opens a form for them instead (`views.open`, hub.api.slack_form)
+and keeps the card it was clicked on; the form's submission comes here too, is checked at once (a bad value is
+answered with an error under its field) and then runs like a click, updating the kept card.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
+import secrets
 import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -24,16 +30,26 @@ import msgspec
 from litestar import Request, post
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
 from litestar.response import Response
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from hub.actions.runner import AlreadyRunning, Expired, Forbidden, RunOut
 from hub.api.common import hub_of
+from hub.api.slack_form import (
+    METADATA_MAX,
+    FormContext,
+    Submission,
+    form_values,
+    form_view,
+    input_errors,
+    submission_in,
+)
 from hub.db import schema
 from hub.db.dialect import insert_ignore
 from hub.db.events import get_event
 from hub.ids import parse_event_id
-from hub.models import MAX_ACTIONS, ValidationProblem, now_utc
+from hub.models import MAX_ACTIONS, ActionOut, EventOut, ValidationProblem, now_utc
 from hub.outbound import BlockedAddress, ResponseTooLarge
+from hub.outbox.messages import event_url
 from hub.pluginapi import mrkdwn_escape
 
 if TYPE_CHECKING:
@@ -42,7 +58,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 PATH = "/api/v1/slack/interactivity"
 TOLERANCE_SECONDS = 300
-RUN_PREFIX = "hub.run."  # the `action_id` prefix plugins/slack/blocks.py gives runnable buttons
+# The `action_id` prefixes plugins/slack/blocks.py gives runnable buttons: run at once, or open the inputs' form.
+RUN_PREFIX = "hub.run."
+FORM_PREFIX = "hub.form."
+TRIGGER_SECONDS = 3  # how long Slack's `trigger_id` opens a form
+FORM_MINUTES = 30  # how long a form's card is kept: Slack takes a `response_url` for 30 minutes
+OPENED = re.compile(rb'\s*\{\s*"ok"\s*:\s*true\b')  # the start of Slack's answer to a views.open that worked
 MAX_BODY = 64 * 1024
 RUNS_BLOCK = "hub.runs"  # the `block_id` of the context block listing a card's runs
 MAX_RUNS_SHOWN = 10  # Block Kit's limit of elements in a context block
@@ -52,7 +73,7 @@ MAX_MESSAGE_SHOWN = 300
 
 
 class Click(msgspec.Struct):
-    """One button click of a `block_actions` payload, as much of it as the hub uses."""
+    """One button click of a `block_actions` payload, as much of it as the hub uses, or a submitted form."""
 
     slack_user: str
     event_id: str
@@ -61,6 +82,9 @@ class Click(msgspec.Struct):
     response_url: str
     # The card as Slack shows it (`text`, `blocks`), to update with the run; None when Slack did not send it.
     message: dict[str, Any] | None = None
+    opens_form: bool = False  # a button of an action with inputs: it opens their form with Slack's `trigger_id`
+    trigger_id: str = ""
+    inputs: dict[str, Any] = {}  # the values of a submitted form
 
 
 def verify(secret: str, timestamp: str | None, signature: str | None, body: bytes, now: float) -> None:
@@ -107,6 +131,7 @@ def clicks_in(payload: Any) -> list[Click]:
     response_url = payload.get("response_url")
     if not isinstance(user, dict) or not isinstance(response_url, str):
         return []
+    trigger_id = payload.get("trigger_id") if isinstance(payload.get("trigger_id"), str) else ""
     message, container = payload.get("message"), payload.get("container")
     if not isinstance(message, dict) or not isinstance(message.get("blocks"), list):
         message = None
@@ -116,7 +141,8 @@ def clicks_in(payload: Any) -> list[Click]:
     clicks = []
     # Anything unexpected is skipped, not a 500: the payload is signed, but its shape is Slack's to change.
     for action in actions if isinstance(actions, list) else []:
-        if not isinstance(action, dict) or not str(action.get("action_id", "")).startswith(RUN_PREFIX):
+        action_id = str(action.get("action_id", "")) if isinstance(action, dict) else ""
+        if not action_id.startswith((RUN_PREFIX, FORM_PREFIX)):
             continue
         try:
             value = msgspec.json.decode(action.get("value") or "")
@@ -125,7 +151,9 @@ def clicks_in(payload: Any) -> list[Click]:
             continue
         text = action.get("text")
         label = (text.get("text") if isinstance(text, dict) else None) or key
-        clicks.append(Click(str(user.get("id", "")), event_id, key, str(label), response_url, message))
+        opens_form = action_id.startswith(FORM_PREFIX)
+        user_id = str(user.get("id", ""))
+        clicks.append(Click(user_id, event_id, key, str(label), response_url, message, opens_form, trigger_id))
     return clicks
 
 
@@ -143,13 +171,136 @@ async def slack_interactivity(request: Request) -> Response[bytes]:
         raise HTTPException(status_code=413, detail=f"a Slack payload is at most {MAX_BODY} bytes")
     signature = request.headers.get("x-slack-signature")
     verify(secret, request.headers.get("x-slack-request-timestamp"), signature, body, time.time())
-    clicks = clicks_in(payload_of(body))
+    payload = payload_of(body)
     if signature and not await first_time(hub, signature):
         log.warning("ignored a Slack request the hub had already acted on (a replay of a signed request)")
-        return Response(b"", status_code=200, media_type="text/plain")
-    for click in clicks:
-        hub.run_in_background(_handle(hub, settings, click))
+        return _empty()
+    submission = submission_in(payload)
+    if submission is not None:
+        return await _submitted(hub, settings, submission)
+    for click in clicks_in(payload):
+        hub.run_in_background(_open_form(hub, settings, click) if click.opens_form else _handle(hub, settings, click))
+    return _empty()
+
+
+def _empty() -> Response[bytes]:
+    """Slack's acknowledgement; to a submitted form, it also closes the form."""
     return Response(b"", status_code=200, media_type="text/plain")
+
+
+async def _submitted(hub: Hub, settings: Any, submission: Submission) -> Response[bytes]:
+    """A bad value is answered at once with an error under its field (the form stays open); otherwise the form
+    closes and the action runs in the background as a click's does, updating the card the form was opened from."""
+    form = submission.form
+    found = await _event_action(hub, form.event, form.key)
+    action = found[1] if found else None  # no longer there: the run says so, as a click's would
+    given = form_values(action.inputs, submission.state) if action else {}
+    if action is not None and (errors := input_errors(action.inputs, given)):
+        answer = {"response_action": "errors", "errors": errors}
+        return Response(msgspec.json.encode(answer), status_code=200, media_type="application/json")
+    card = await _kept_card(hub, form.card) if form.card else None
+    label = action.label if action else form.key
+    click = Click(submission.slack_user, form.event, form.key, label, form.response_url, card, inputs=given)
+    hub.run_in_background(_handle(hub, settings, click))
+    return _empty()
+
+
+async def _open_form(hub: Hub, settings: Any, click: Click) -> None:
+    """Open the inputs' form for the person who clicked; when it cannot open, they are told why (ephemeral)."""
+    try:
+        refusal = await _try_open_form(hub, settings, click)
+    except Exception:
+        log.exception("opening the Slack form of %s on event %s failed", click.key, click.event_id)
+        refusal = f":x: {mrkdwn_escape(click.label)}: the hub could not open its form (see its log)"
+    if refusal:
+        await _respond(hub, click, _ephemeral(refusal))
+
+
+async def _try_open_form(hub: Hub, settings: Any, click: Click) -> str | None:
+    """None once Slack shows the form; otherwise what to tell the person who clicked (mrkdwn)."""
+    label = mrkdwn_escape(click.label)
+    if await _email_of(hub, settings, click.slack_user) is None:  # before they fill in a form for nothing
+        return _not_linked(label, click.slack_user)
+    found = await _event_action(hub, click.event_id, click.key)
+    if found is None:
+        return f":x: {label} was not run: event {mrkdwn_escape(click.event_id)} has no such action any more"
+    card = await _keep_card(hub, click.message) if click.message is not None else None
+    metadata = msgspec.json.encode(FormContext(click.event_id, click.key, click.response_url, card)).decode()
+    if len(metadata) > METADATA_MAX:
+        problem: str | None = "Slack's reply address is too long to carry through a form"
+    else:
+        problem = await _views_open(hub, settings, click.trigger_id, form_view(*found, metadata))
+    if problem is None:
+        return None
+    page = mrkdwn_escape(event_url(hub.settings.public_url, click.event_id))
+    return f":warning: {label}: its form could not be opened ({mrkdwn_escape(problem)}). Run it from <{page}|the hub>."
+
+
+async def _views_open(hub: Hub, settings: Any, trigger_id: str, view: dict[str, Any]) -> str | None:
+    """Ask Slack to show `view` to whoever clicked; None once it does, else why not (logged without the token)."""
+    if not settings.bot_token:
+        return "the hub has no Slack bot token"
+    try:
+        response = await hub.outbound.post(
+            f"{settings.api_url.rstrip('/')}/views.open",
+            content=msgspec.json.encode({"trigger_id": trigger_id, "view": view}),
+            headers={"Authorization": f"Bearer {settings.bot_token}", "Content-Type": "application/json"},
+            timeout_seconds=TRIGGER_SECONDS,
+        )
+    except ResponseTooLarge as exc:
+        # Slack answers with the view it shows, which many long choices make larger than the hub reads: its
+        # first field still says whether it does.
+        if OPENED.match(exc.partial):
+            return None
+        log.warning("Slack views.open: %s, not saying ok", exc)
+        return "Slack's answer was too large"
+    except Exception as exc:
+        log.warning("Slack views.open failed: %s", exc)
+        return "Slack could not be reached"
+    try:
+        data = response.json()
+    except msgspec.DecodeError:
+        data = None
+    if isinstance(data, dict) and data.get("ok") is True:
+        return None
+    error = data.get("error") if isinstance(data, dict) else None
+    details = (data.get("response_metadata") or {}).get("messages") if isinstance(data, dict) else None
+    log.warning("Slack views.open refused the form (HTTP %s): %s %s", response.status, error, details or "")
+    return f"Slack said {error}" if isinstance(error, str) else f"Slack answered HTTP {response.status}"
+
+
+async def _event_action(hub: Hub, event_id: str, key: str) -> tuple[EventOut, ActionOut] | None:
+    number = parse_event_id(event_id)
+    if number is None:
+        return None
+    async with hub.db.reader.connect() as conn:
+        found = await get_event(conn, hub.projects, number)
+    action = next((a for a in found[0].actions if a.key == key), None) if found else None
+    return (found[0], action) if found and action else None
+
+
+async def _keep_card(hub: Hub, message: dict[str, Any]) -> str:
+    """Keep the card a form is opened from, for its run to update; the id returned goes into the form."""
+    forms = schema.slack_forms
+    now = now_utc()
+    card = {"text": message.get("text"), "blocks": message["blocks"]}
+    row = {"id": secrets.token_hex(16), "card": msgspec.json.encode(card).decode(), "opened_at": now}
+    async with hub.db.writer.begin() as conn:
+        await conn.execute(delete(forms).where(forms.c.opened_at < now - timedelta(minutes=FORM_MINUTES)))
+        await conn.execute(forms.insert().values(row))
+    return row["id"]
+
+
+async def _kept_card(hub: Hub, card_id: str) -> dict[str, Any] | None:
+    """The card kept for a form, or None once it was let go of (the form outlived Slack's `response_url`)."""
+    forms = schema.slack_forms
+    async with hub.db.reader.connect() as conn:
+        card = (await conn.execute(select(forms.c.card).where(forms.c.id == card_id))).scalar()
+    return msgspec.json.decode(card) if card is not None else None
+
+
+def _ephemeral(text: str) -> dict[str, Any]:
+    return {"response_type": "ephemeral", "replace_original": False, "text": text}
 
 
 async def _handle(hub: Hub, settings: Any, click: Click) -> None:
@@ -164,10 +315,6 @@ async def _handle(hub: Hub, settings: Any, click: Click) -> None:
         if await _respond(hub, click, with_runs(click.message, await run_lines(hub, outcome))):
             return
     await _respond(hub, click, _ephemeral(text))
-
-
-def _ephemeral(text: str) -> dict[str, Any]:
-    return {"response_type": "ephemeral", "replace_original": False, "text": text}
 
 
 async def _respond(hub: Hub, click: Click, reply: dict[str, Any]) -> bool:
@@ -193,7 +340,7 @@ async def _run(hub: Hub, settings: Any, click: Click) -> str | RunOut:
     if email is None:
         return _not_linked(label, click.slack_user)
     try:
-        return await hub.actions.run_as_person(email, click.event_id, click.key, {})
+        return await hub.actions.run_as_person(email, click.event_id, click.key, click.inputs)
     except Forbidden as exc:
         return f":no_entry: {label} was not run: {mrkdwn_escape(str(exc))}"
     except (Expired, AlreadyRunning) as exc:

@@ -469,6 +469,18 @@ slack_requests = Table(
     Index("ix_slack_requests_received_at", "received_at"),
 )
 
+# The card a Slack run form was opened from (hub/api/slack.py), as Slack showed it: the form's submission carries
+# only this row's id, and the run updates the card through Slack's `response_url`, which takes the whole card.
+# Kept 30 minutes, as long as Slack accepts a `response_url`.
+slack_forms = Table(
+    "slack_forms",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("card", Text, nullable=False),  # JSON: the message's `text` and `blocks`
+    Column("opened_at", UTCDateTime, nullable=False),
+    Index("ix_slack_forms_opened_at", "opened_at"),
+)
+
 # Actions (hub/actions): each project's signing secret, and every run of a button or self-service action.
 action_secrets = Table(
     "action_secrets",

@@ -23,8 +23,10 @@ MAX_BUTTONS = 25
 MAX_DIGEST_ITEMS = 20
 ACTION_ID_MAX = 255
 VALUE_MAX = 2000
-# `action_id` prefix of buttons that run an action through the hub's Slack interactivity endpoint.
+# `action_id` prefixes of buttons the hub's Slack interactivity endpoint answers: one runs the action at once, the
+# other opens a form for its inputs first (hub/api/slack.py).
 RUN_PREFIX = "hub.run."
+FORM_PREFIX = "hub.form."
 SEVERITY_ICON = {"info": "ℹ️", "warning": "⚠️", "critical": "🚨"}  # noqa: RUF001
 
 
@@ -47,20 +49,26 @@ def _button(text: str, url: str, *, primary: bool = False) -> dict[str, Any]:
     return button
 
 
-def _run_button(message: Message, index: int, action: Any) -> dict[str, Any] | None:
-    """A button Slack reports to the hub when clicked (no URL): its `value` names the event and the action."""
-    if message.event is None or not action.key or any(i.required or i.secret for i in action.inputs):
-        return None  # nothing to run, or a form to fill in (a secret is never asked for by default): the page does
+def _run_button(message: Message, index: int, action: Any, *, forms: bool) -> dict[str, Any] | None:
+    """A button Slack reports to the hub when clicked (no URL): its `value` names the event and the action.
+
+    `forms`: the hub can open a Slack form (a bot token), so an action with inputs asks for them there; without
+    one, an action whose inputs are all optional runs with their defaults. A secret is never asked for in Slack."""
+    if message.event is None or not action.key or any(i.secret for i in action.inputs):
+        return None  # nothing to run, or a secret to type: the event's page does
+    form = forms and bool(action.inputs)
+    if not form and any(i.required for i in action.inputs):
+        return None  # a form to fill in, which only the page can show
     value = msgspec.json.encode({"event": message.event.id, "key": action.key}).decode()
     if len(value) > VALUE_MAX:
         return None
     button: dict[str, Any] = {
         "type": "button",
-        "action_id": f"{RUN_PREFIX}{index}",
+        "action_id": f"{FORM_PREFIX if form else RUN_PREFIX}{index}",
         "text": {"type": "plain_text", "text": truncate(action.label, BUTTON_TEXT_MAX), "emoji": True},
         "value": value,
     }
-    if action.confirm:
+    if action.confirm and not form:  # the form's own Run button is the confirmation
         button["confirm"] = {
             "title": {"type": "plain_text", "text": "Are you sure?"},
             "text": {"type": "plain_text", "text": truncate(f"Run “{action.label}”?", 300)},
@@ -92,8 +100,9 @@ def fallback_text(message: Message) -> str:
     return _fit(words, TEXT_MAX - len(link)) + link
 
 
-def render(message: Message, *, interactive: bool = False) -> dict[str, Any]:
-    """`interactive`: a Slack signing secret is configured, so runnable actions become buttons that run them."""
+def render(message: Message, *, interactive: bool = False, forms: bool = False) -> dict[str, Any]:
+    """`interactive`: a Slack signing secret is configured, so runnable actions become buttons that run them;
+    `forms`: a bot token too, so a button of an action with inputs opens a form for them in Slack."""
     if message.is_digest:
         return _render_digest(message)
     blocks: list[dict[str, Any]] = [
@@ -125,7 +134,7 @@ def render(message: Message, *, interactive: bool = False) -> dict[str, Any]:
     for index, action in enumerate(message.actions):
         # External actions are links. The others run through the hub: from Slack itself when interactivity is
         # set up, otherwise from the event's page.
-        run = _run_button(message, index, action) if interactive and not action.external else None
+        run = _run_button(message, index, action, forms=forms) if interactive and not action.external else None
         buttons.append(run or _button(action.label, action.url if action.external else message.url))
     blocks.append({"type": "actions", "elements": buttons[:MAX_BUTTONS]})
     return {"text": fallback_text(message), "blocks": blocks}

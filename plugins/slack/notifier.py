@@ -19,7 +19,8 @@ class SlackSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     runnable actions run them from Slack: Slack POSTs the click to `/api/v1/slack/interactivity`, which checks
     the signature and runs the action as the hub user whose email matches the Slack user's. The email comes from
     `users` (Slack user id -> hub user email) or, with `bot_token` (scope `users:read.email`), from Slack's
-    `users.info` method at `api_url`.
+    `users.info` method at `api_url`. With `bot_token`, a button of an action with inputs opens a Slack form
+    (`views.open`) to fill them in before the action runs.
     """
 
     min_interval_seconds: Annotated[float, msgspec.Meta(ge=0, le=60)] = 1.0
@@ -56,7 +57,7 @@ class SlackNotifier:
             self._last_sent[recipient.address] = time.monotonic()
 
     async def _post(self, hub: HubContext, recipient: Recipient, message: Message, settings: SlackSettings) -> Outcome:
-        card = render(message, interactive=bool(settings.signing_secret))
+        card = render(message, interactive=bool(settings.signing_secret), forms=bool(settings.bot_token))
         # Slack ignores X-Hub-Delivery; a stand-in or proxy can drop repeats of one delivery by it.
         headers = {"Content-Type": "application/json", "X-Hub-Delivery": message.id}
         response = await hub.outbound.post(recipient.address, content=msgspec.json.encode(card), headers=headers)

@@ -1,6 +1,7 @@
 """The Slack notifier against a loopback stand-in for Slack: a valid Block Kit card with a text fallback, one
 message a second per webhook; and interactive buttons: Slack's signed click runs the action as the mapped hub
-user, answered at once, the outcome posted to a loopback `response_url`."""
+user, answered at once, the outcome posted to a loopback `response_url`; a button of an action with inputs opens a
+form of them (`views.open`), whose submission runs the action with the values filled in."""
 
 from __future__ import annotations
 
@@ -15,23 +16,26 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from blockkit import check_message
+from blockkit import check_message, check_modal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from peers import LoopbackServer, Received
 
 from hub.api.slack import Click, clicks_in, payload_of, with_runs
+from hub.api.slack_form import Submission, form_values, submission_in
 from hub.db import schema
-from hub.models import ValidationProblem, now_utc
+from hub.models import ActionInputOut, ValidationProblem, now_utc
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
 
 class Slack:
-    """Incoming webhooks (`/hooks/...`), `response_url`s (`/respond/...`) and `users.info` (`/api/users.info`).
+    """Incoming webhooks (`/hooks/...`), `response_url`s (`/respond/...`), `users.info` (`/api/users.info`) and
+    `views.open` (`/api/views.open`).
 
     A webhook answers as Slack does: 400 `invalid_blocks` for a card that breaks a Block Kit rule (and, with
-    `refuse_blocks`, for any card), 200 `ok` otherwise."""
+    `refuse_blocks`, for any card), 200 `ok` otherwise. `views.open` answers `ok: false` with `invalid_arguments`
+    for a view that breaks a rule (or `views_error`, when set), and keeps the calls it was sent in `forms`."""
 
     def __init__(self) -> None:
         self.refuse_blocks = False
@@ -39,6 +43,9 @@ class Slack:
         self.cards: list[tuple[float, str, dict]] = []
         self.responses: list[dict] = []
         self.lookups: list[Received] = []
+        self.forms: list[tuple[str | None, dict]] = []  # (Authorization header, body) of each views.open call
+        self.opened: list[dict] = []  # the views it showed
+        self.views_error = ""
         self.server = LoopbackServer(self.handle)
 
     def handle(self, received: Received):
@@ -65,7 +72,26 @@ class Slack:
             else:
                 body = {"ok": False, "error": "user_not_found"}
             return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
+        if path.path == "/api/views.open":
+            if self.views_error == "503":
+                return 503, {"Content-Type": "text/html"}, b"<html>Service Unavailable</html>"
+            return 200, {"Content-Type": "application/json"}, json.dumps(self.open_view(received)).encode()
         return 404, {}, b"no"
+
+    def open_view(self, received: Received) -> dict:
+        body = json.loads(received.body)
+        self.forms.append((received.headers.get("authorization"), body))
+        if received.headers.get("authorization") != "Bearer xoxb-test":
+            return {"ok": False, "error": "invalid_auth"}
+        if self.views_error:
+            return {"ok": False, "error": self.views_error}
+        try:
+            assert re.fullmatch(r"\d+\.\d+\.\w+", body["trigger_id"]), "invalid `trigger_id`"
+            check_modal(body["view"])
+        except AssertionError as exc:
+            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": [str(exc)]}}
+        self.opened.append(body["view"])
+        return {"ok": True, "view": {"id": "V1", "team_id": "T1", **body["view"], "state": {"values": {}}}}
 
 
 class ActionTarget:
@@ -102,11 +128,22 @@ def interactive():
 
 
 @pytest.fixture
-def settings_overrides(slack, interactive):
+def bot_token():
+    return "xoxb-test"
+
+
+@pytest.fixture
+def api_url():
+    return None  # the Slack stand-in's
+
+
+@pytest.fixture
+def settings_overrides(slack, interactive, bot_token, api_url):
     extra = ""
     if interactive:
         extra = (
-            f', signing_secret = "{SIGNING_SECRET}", bot_token = "xoxb-test", api_url = "{slack.server.url}/api",'
+            f', signing_secret = "{SIGNING_SECRET}", bot_token = "{bot_token}",'
+            f' api_url = "{api_url or slack.server.url + "/api"}",'
             ' users = {U_ADA = "ada@example.com", U_VIC = "vic@example.com"}'
         )
     return {
@@ -665,3 +702,369 @@ def test_a_signed_payload_of_any_shape_gives_clicks_or_a_400(payload):
             update = with_runs(click.message, ["line"])
             assert update["blocks"][-1]["elements"][-1] == {"type": "mrkdwn", "text": "line"}
             assert isinstance(update["text"], str) and update["text"]
+
+
+LONG_CHOICE = "asked for by the customer " * 4  # 104 characters: an option shows 75
+REFUND_INPUTS = [
+    {
+        "name": "reason",
+        "label": "Reason",
+        "type": "choice",
+        "choices": ["duplicate", "fraud", LONG_CHOICE],
+        "default": "duplicate",
+        "required": True,
+    },
+    {"name": "amount", "type": "number", "default": 42},
+    {"name": "note", "label": "Note to the customer", "default": "Sorry for the trouble"},
+    {"name": "notify", "type": "bool", "default": True},
+    {"name": "ticket", "type": "text"},
+]
+
+
+async def open_form(client, hub, admin_headers, slack, action_target):
+    """Ada's card for an action with inputs, and her click on its button: the card and the button (the form's
+    views.open call is in `slack.forms`)."""
+    refund = {"label": "Refund", "url": f"{action_target.server.url}/refund", "key": "refund", "confirm": True}
+    card, [button] = await member_clicks_on_a_card(
+        client, hub, admin_headers, slack, action_target, [refund | {"inputs": REFUND_INPUTS}]
+    )
+    response_url = f"{slack.server.url}/respond/form"
+    body = click_body(button, "U_ADA", response_url, message={"text": card["text"], "blocks": card["blocks"]})
+    assert (await client.post("/api/v1/slack/interactivity", content=body, headers=signed(body))).status_code == 200
+    await hub.wait_for_background()
+    return card, button
+
+
+KEEP = object()
+
+
+def filled_in(view: dict, **typed) -> dict:
+    """`view.state.values` as Slack sends them when the form is submitted: every field as the form showed it
+    (its initial value), but for those in `typed` (block_id -> what was typed, the option picked, or a tick)."""
+    values = {}
+    for block in view["blocks"]:
+        if block["type"] != "input":
+            continue
+        element, change = block["element"], typed.get(block["block_id"], KEEP)
+        kind = element["type"]
+        if kind in ("plain_text_input", "number_input"):
+            state = {"value": element.get("initial_value") if change is KEEP else change}
+        elif kind == "static_select":
+            state = {"selected_option": element.get("initial_option") if change is KEEP else change}
+        else:
+            ticked = element.get("initial_options", []) if change is KEEP else element["options"] if change else []
+            state = {"selected_options": ticked}
+        values[block["block_id"]] = {element["action_id"]: {"type": kind, **state}}
+    return values
+
+
+def option(view: dict, block_id: str, text: str) -> dict:
+    [block] = [b for b in view["blocks"] if b.get("block_id") == block_id]
+    return next(o for o in block["element"]["options"] if o["text"]["text"] == text)
+
+
+def submission_body(view: dict, user: str, values: dict) -> bytes:
+    """A `view_submission` payload as Slack sends it for the submitted `view` (as opened) with `values`."""
+    payload = {
+        "type": "view_submission",
+        "team": {"id": "T1", "domain": "acme"},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T1"},
+        "api_app_id": "A1",
+        "token": "legacy-verification-token",
+        "trigger_id": f"{next(CLICKS)}.2.3",
+        "view": {
+            "id": "V1",
+            "team_id": "T1",
+            **view,
+            "state": {"values": values},
+            "hash": f"{next(CLICKS)}.abc",
+            "root_view_id": "V1",
+            "app_id": "A1",
+            "bot_id": "B1",
+        },
+        "response_urls": [],
+        "is_enterprise_install": False,
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+async def submit(client, body: bytes, headers: dict | None = None):
+    return await client.post("/api/v1/slack/interactivity", content=body, headers=headers or signed(body))
+
+
+@pytest.mark.parametrize("interactive", [True])
+async def test_a_button_of_an_action_with_inputs_opens_a_form_of_them(client, hub, admin_headers, slack, action_target):
+    """A button of an action with a required input linked to the event's page, and one with optional inputs ran
+    with their defaults, which nobody could change from Slack. With a bot token the button opens a Slack form
+    (views.open) with a field per input, each prefilled with its default; nothing runs yet."""
+    card, button = await open_form(client, hub, admin_headers, slack, action_target)
+    check_message(card)
+    assert button["action_id"].startswith("hub.form.") and "url" not in button
+    assert "confirm" not in button  # the form's Run button is the confirmation
+    [(authorization, call)] = slack.forms
+    assert authorization == "Bearer xoxb-test" and re.fullmatch(r"\d+\.2\.3", call["trigger_id"])
+    [view] = slack.opened
+    assert view["type"] == "modal" and view["callback_id"] == "hub.run_form"
+    assert view["title"] == {"type": "plain_text", "text": "Refund", "emoji": True}
+    assert view["submit"] == {"type": "plain_text", "text": "Run"}
+    assert view["close"] == {"type": "plain_text", "text": "Cancel"}
+    metadata = json.loads(view["private_metadata"])
+    assert metadata["event"] == json.loads(button["value"])["event"] and metadata["key"] == "refund"
+    assert metadata["response_url"] == f"{slack.server.url}/respond/form"
+    context, reason, amount, note, notify, ticket = view["blocks"]
+    assert context["elements"] == [
+        {"type": "plain_text", "text": "Refund · Refund requested · shop/#payments", "emoji": True}
+    ]
+    options = [
+        {"text": {"type": "plain_text", "text": "duplicate", "emoji": True}, "value": "0"},
+        {"text": {"type": "plain_text", "text": "fraud", "emoji": True}, "value": "1"},
+        {"text": {"type": "plain_text", "text": LONG_CHOICE[:74] + "…", "emoji": True}, "value": "2"},
+    ]
+    assert reason == {
+        "type": "input",
+        "block_id": "reason",
+        "label": {"type": "plain_text", "text": "Reason"},
+        "optional": False,
+        "element": {"type": "static_select", "action_id": "value", "options": options, "initial_option": options[0]},
+    }
+    assert amount == {
+        "type": "input",
+        "block_id": "amount",
+        "label": {"type": "plain_text", "text": "amount"},
+        "optional": True,
+        "element": {"type": "number_input", "action_id": "value", "is_decimal_allowed": True, "initial_value": "42"},
+    }
+    assert note["label"]["text"] == "Note to the customer" and note["optional"] is True
+    assert note["element"] == {
+        "type": "plain_text_input",
+        "action_id": "value",
+        "max_length": 2000,
+        "initial_value": "Sorry for the trouble",
+    }
+    yes = {"text": {"type": "plain_text", "text": "Yes", "emoji": True}, "value": "true"}
+    assert notify["element"] == {"type": "checkboxes", "action_id": "value", "options": [yes], "initial_options": [yes]}
+    assert ticket["element"] == {"type": "plain_text_input", "action_id": "value", "max_length": 2000}
+    assert action_target.calls == [] and slack.responses == []
+
+    # A Slack user with no hub account is told so at once, before filling in a form for nothing.
+    body = click_body(button, "U_NOBODY", f"{slack.server.url}/respond/2")
+    assert (await submit(client, body)).status_code == 200
+    await hub.wait_for_background()
+    assert len(slack.forms) == 1 and "not linked to a hub user" in slack.responses[-1]["text"]
+    assert slack.responses[-1]["response_type"] == "ephemeral"
+
+
+@pytest.mark.parametrize("interactive", [True])
+async def test_a_submitted_form_runs_the_action_with_its_values_and_updates_the_card(
+    client, hub, admin_headers, slack, action_target
+):
+    """The values filled in reach the action's server as the web app would send them, the form closes (an empty
+    200), and the run shows on the card for the channel, as a button's run does."""
+    card, _ = await open_form(client, hub, admin_headers, slack, action_target)
+    [view] = slack.opened
+    typed = filled_in(view, reason=option(view, "reason", "fraud"), amount="12.5", note="Refunded twice", notify=False)
+    answer = await submit(client, submission_body(view, "U_ADA", typed))
+    assert answer.status_code == 200 and answer.content == b""
+    await hub.wait_for_background()
+    [call] = action_target.calls
+    assert call["inputs"] == {"reason": "fraud", "amount": 12.5, "note": "Refunded twice", "notify": False}
+    assert call["actor"]["email"] == "ada@example.com"
+    updated = slack.responses[-1]
+    assert updated["replace_original"] is True and updated["blocks"][:-1] == card["blocks"]
+    check_message(updated)
+    [line] = [e["text"] for e in updated["blocks"][-1]["elements"]]
+    assert line.startswith(":white_check_mark: Refund: Refund of 42 EUR issued · Ada · ")
+    [run] = (await client.get(f"/api/v1/events/{call['event']['id']}/runs", headers=admin_headers)).json()
+    assert run["inputs"] == call["inputs"] and run["actor"]["email"] == "ada@example.com"
+
+    # Submitted as shown, the defaults go as they are: the number stays a whole number, the long choice whole;
+    # an emptied field is left out, as in the web app. The card lists both runs.
+    typed = filled_in(view, reason=option(view, "reason", LONG_CHOICE[:74] + "…"))
+    assert (await submit(client, submission_body(view, "U_ADA", typed))).content == b""
+    await hub.wait_for_background()
+    assert action_target.calls[-1]["inputs"] == {
+        "reason": LONG_CHOICE,
+        "amount": 42,
+        "note": "Sorry for the trouble",
+        "notify": True,
+    }
+    assert len(slack.responses[-1]["blocks"][-1]["elements"]) == 2
+
+
+@pytest.mark.parametrize("interactive", [True])
+async def test_a_bad_value_is_shown_under_its_field_and_runs_nothing(client, hub, admin_headers, slack, action_target):
+    """Each field the hub's run-input rules refuse gets its message under it (`response_action: errors`, keyed by
+    block_id) and the form stays open; nothing runs until the values are right."""
+    await open_form(client, hub, admin_headers, slack, action_target)
+    [view] = slack.opened
+    bogus = {"text": {"type": "plain_text", "text": "refund all"}, "value": "7"}
+    typed = filled_in(view, amount="forty-two", reason=bogus, note="x" * 2001, ticket="T-1")
+    answer = await submit(client, submission_body(view, "U_ADA", typed))
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/json")
+    assert answer.json() == {
+        "response_action": "errors",
+        "errors": {
+            "reason": f"`reason` must be one of duplicate, fraud, {LONG_CHOICE}",
+            "amount": "`amount` must be a number",
+            "note": "`note` must be text of at most 2000 characters",
+        },
+    }
+    for amount in ("NaN", "1e999", "0x10"):
+        answer = await submit(client, submission_body(view, "U_ADA", filled_in(view, amount=amount)))
+        assert answer.json() == {"response_action": "errors", "errors": {"amount": "`amount` must be a number"}}
+    await hub.wait_for_background()
+    assert action_target.calls == [] and slack.responses == []
+
+    answer = await submit(client, submission_body(view, "U_ADA", filled_in(view, amount="-7", ticket="T-1")))
+    assert answer.content == b""
+    await hub.wait_for_background()
+    [call] = action_target.calls
+    assert call["inputs"]["amount"] == -7 and call["inputs"]["ticket"] == "T-1"
+
+
+@pytest.mark.parametrize("interactive", [True])
+async def test_a_replayed_submission_is_ignored(client, hub, admin_headers, slack, action_target):
+    """A captured submission sent again within Slack's five minutes is a replay like a click's, and runs nothing.
+    A form opened from a click Slack sent without its card answers the person who submitted it alone."""
+    refund = {"label": "Refund", "url": f"{action_target.server.url}/refund", "key": "refund"}
+    _, [button] = await member_clicks_on_a_card(
+        client, hub, admin_headers, slack, action_target, [refund | {"inputs": REFUND_INPUTS}]
+    )
+    body = click_body(button, "U_ADA", f"{slack.server.url}/respond/1")
+    assert (await submit(client, body)).status_code == 200
+    await hub.wait_for_background()
+    [view] = slack.opened
+    body = submission_body(view, "U_ADA", filled_in(view))
+    headers = signed(body)
+    for _ in range(3):
+        assert (await submit(client, body, headers)).status_code == 200
+        await hub.wait_for_background()
+    assert len(action_target.calls) == 1
+    [outcome] = slack.responses
+    assert outcome == {
+        "response_type": "ephemeral",
+        "replace_original": False,
+        "text": ":white_check_mark: Refund: Refund of 42 EUR issued",
+    }
+
+
+@pytest.mark.parametrize(("interactive", "bot_token"), [(True, "")])
+async def test_without_a_bot_token_optional_inputs_run_with_defaults_and_required_ones_link(
+    client, hub, admin_headers, slack, action_target
+):
+    """No form without a bot token: a button whose inputs are all optional runs with their defaults, one with a
+    required input links to the event's page, as before."""
+    optional = {"label": "Retry", "url": f"{action_target.server.url}/retry", "key": "retry", "confirm": True}
+    optional["inputs"] = [{"name": "attempts", "type": "number", "default": 3}, {"name": "note"}]
+    required = {"label": "Refund", "url": f"{action_target.server.url}/refund", "key": "refund"}
+    required["inputs"] = REFUND_INPUTS
+    card, [retry] = await member_clicks_on_a_card(
+        client, hub, admin_headers, slack, action_target, [optional, required]
+    )
+    check_message(card)
+    assert retry["action_id"].startswith("hub.run.") and retry["confirm"]["confirm"]["text"] == "Run"
+    refund = next(b for b in card["blocks"][-1]["elements"] if b["text"]["text"] == "Refund")
+    assert refund["url"].startswith("https://hub.example.com/events/") and "action_id" not in refund
+    body = click_body(retry, "U_ADA", f"{slack.server.url}/respond/1")
+    assert (await submit(client, body)).status_code == 200
+    await hub.wait_for_background()
+    assert slack.forms == [] and [c["inputs"] for c in action_target.calls] == [{"attempts": 3}]
+
+
+@pytest.mark.parametrize(
+    ("interactive", "api_url", "views_error", "why"),
+    [
+        (True, None, "expired_trigger_id", "Slack said expired_trigger_id"),
+        (True, None, "503", "Slack answered HTTP 503"),
+        (True, "http://127.0.0.1:9/api", "", "Slack could not be reached"),  # nothing listens on port 9
+    ],
+)
+async def test_a_form_slack_does_not_open_is_told_to_the_person_who_clicked(
+    client, hub, admin_headers, slack, action_target, caplog, views_error, why
+):
+    """A trigger that expired, a refusal or Slack out of reach left the person who clicked with nothing happening.
+    They are told the form could not be opened, with a link to the event's page; the hub's log says why, without
+    the token."""
+    slack.views_error = views_error
+    _, button = await open_form(client, hub, admin_headers, slack, action_target)
+    event_id = json.loads(button["value"])["event"]
+    assert slack.opened == []
+    [told] = slack.responses
+    assert told["response_type"] == "ephemeral" and told["replace_original"] is False
+    assert told["text"] == (
+        f":warning: Refund: its form could not be opened ({why}). "
+        f"Run it from <https://hub.example.com/events/{event_id}|the hub>."
+    )
+    assert "Slack views.open" in caplog.text and "xoxb-test" not in caplog.text
+    assert action_target.calls == []
+
+
+@pytest.mark.parametrize("interactive", [True])
+async def test_the_form_carries_the_longest_key_and_says_when_a_reply_address_does_not_fit(
+    client, hub, admin_headers, slack, action_target
+):
+    """`private_metadata` holds 3,000 characters: the event, the longest action key (64) and the card's id fit with
+    a `response_url` of Slack's length; a `response_url` too long to fit is told, not sent to Slack to refuse."""
+    key = "k" * 64
+    action = {"label": "Refund", "url": f"{action_target.server.url}/refund", "key": key, "inputs": REFUND_INPUTS}
+    _, [button] = await member_clicks_on_a_card(client, hub, admin_headers, slack, action_target, [action])
+    response_url = f"{slack.server.url}/respond/T0001/1234567890123/" + "a" * 24
+    body = click_body(button, "U_ADA", response_url, message={"text": "card", "blocks": []})
+    assert (await submit(client, body)).status_code == 200
+    await hub.wait_for_background()
+    [view] = slack.opened
+    assert json.loads(view["private_metadata"])["key"] == key
+
+    too_long = f"{slack.server.url}/respond/" + "a" * 3000
+    body = click_body(button, "U_ADA", too_long)
+    assert (await submit(client, body)).status_code == 200
+    await hub.wait_for_background()
+    assert len(slack.forms) == 1
+    assert "could not be opened (Slack's reply address is too long" in slack.responses[-1]["text"]
+
+
+STATE = st.dictionaries(
+    st.sampled_from(["reason", "amount", "note", "notify", "x"]),
+    JSON
+    | st.dictionaries(
+        st.sampled_from(["value", "x"]),
+        JSON
+        | st.fixed_dictionaries(
+            {},
+            optional={
+                "value": JSON,
+                "selected_option": JSON | st.fixed_dictionaries({"value": JSON}),
+                "selected_options": JSON,
+            },
+        ),
+    ),
+)
+SUBMISSION = st.fixed_dictionaries(
+    {
+        "type": st.just("view_submission"),
+        "user": st.fixed_dictionaries({}, optional={"id": JSON}) | JSON,
+        "view": st.fixed_dictionaries(
+            {"callback_id": st.just("hub.run_form")},
+            optional={
+                "private_metadata": st.fixed_dictionaries(
+                    {"event": st.text(max_size=8), "key": st.text(max_size=8), "response_url": st.text(max_size=8)},
+                    optional={"card": st.text(max_size=8) | st.none()},
+                ).map(json.dumps)
+                | JSON,
+                "state": st.fixed_dictionaries({"values": STATE}) | JSON,
+            },
+        )
+        | JSON,
+    }
+)
+DECLARED = [ActionInputOut(**spec) for spec in REFUND_INPUTS]
+
+
+@settings(max_examples=300, deadline=None)
+@given(SUBMISSION, STATE)
+def test_a_signed_submission_of_any_shape_gives_a_submission_or_nothing(payload, state):
+    """Slack's shapes are Slack's to change: whatever a signed submission holds, reading it is no 500."""
+    submission = submission_in(payload)
+    assert submission is None or isinstance(submission, Submission)
+    values = form_values(DECLARED, state)  # whatever the fields hold
+    assert set(values) <= {"reason", "amount", "note", "notify", "ticket"}
