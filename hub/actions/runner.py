@@ -137,6 +137,17 @@ class ActionRunner:
         Raises Forbidden (no such user, a viewer), LookupError (no such event or action, or not visible to
         them), Expired, ValidationProblem or AlreadyRunning, as `run_event_action` does.
         """
+        event, project_id, actor = await self._as_person(email, event_id)
+        return await self.run_event_action(event, project_id, key, given, actor)
+
+    async def person_may_run(self, email: str, event_id: str, key: str) -> tuple[EventOut, ActionOut]:
+        """The event and its action, if the hub user with this email may run it now: checked before asking them
+        for its inputs (a Slack form), so nobody fills in a form to be refused. Raises as `run_as_person` does,
+        but for the inputs' problems and a run under way, which only running can tell."""
+        event, _, actor = await self._as_person(email, event_id)
+        return event, self._runnable(event, key, actor)
+
+    async def _as_person(self, email: str, event_id: str) -> tuple[EventOut, int, Actor]:
         user = await self.hub.people.get_user(email.lower()) if "@" in email else None
         if user is None:
             raise Forbidden(f"no hub user has the email {email}")
@@ -151,22 +162,14 @@ class ActionRunner:
         actor = Actor(
             type="user", id=user.id, name=user.name, email=user.email, teams=user.teams, admin=user.role == "admin"
         )
-        return await self.run_event_action(event, project_id, key, given, actor)
+        return event, project_id, actor
 
     async def run_event_action(
         self, event: EventOut, project_id: int, key: str, given: dict[str, Any], actor: Actor
     ) -> RunOut:
         """Raises LookupError (no such action), ValidationProblem, Expired, Forbidden or AlreadyRunning before
         anything is sent."""
-        action = next((a for a in event.actions if a.key == key), None)
-        if action is None:
-            raise LookupError(f"event {event.id} has no action `{key}`")
-        if action.external:
-            raise ValidationProblem(f"action `{key}` is an external link; open its URL instead of running it", "key")
-        if action.expires_at is not None and action.expires_at <= now_utc():
-            raise Expired(f"action `{key}` expired at {action.expires_at.isoformat()}")
-        if not allowed(actor, action.teams):
-            raise Forbidden(f"only members of {', '.join(action.teams)} may run `{key}`")
+        action = self._runnable(event, key, actor)
         inputs = validate_inputs(action.inputs, given)
         body: dict[str, Any] = {
             "event": {
@@ -186,6 +189,21 @@ class ActionRunner:
         if action.inputs:
             body["inputs"] = inputs
         return await self._execute(event.project, project_id, int(event.id), key, action, body, actor, inputs)
+
+    @staticmethod
+    def _runnable(event: EventOut, key: str, actor: Actor) -> ActionOut:
+        """The event's action `key`, if the actor may run it now; raises LookupError, ValidationProblem (an
+        external link), Expired or Forbidden."""
+        action = next((a for a in event.actions if a.key == key), None)
+        if action is None:
+            raise LookupError(f"event {event.id} has no action `{key}`")
+        if action.external:
+            raise ValidationProblem(f"action `{key}` is an external link; open its URL instead of running it", "key")
+        if action.expires_at is not None and action.expires_at <= now_utc():
+            raise Expired(f"action `{key}` expired at {action.expires_at.isoformat()}")
+        if not allowed(actor, action.teams):
+            raise Forbidden(f"only members of {', '.join(action.teams)} may run `{key}`")
+        return action
 
     async def run_self_service(self, action: SelfServiceAction, given: dict[str, Any], actor: Actor) -> RunOut:
         if not allowed(actor, action.teams):

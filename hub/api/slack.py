@@ -219,11 +219,14 @@ async def _open_form(hub: Hub, settings: Any, click: Click) -> None:
 async def _try_open_form(hub: Hub, settings: Any, click: Click) -> str | None:
     """None once Slack shows the form; otherwise what to tell the person who clicked (mrkdwn)."""
     label = mrkdwn_escape(click.label)
-    if await _email_of(hub, settings, click.slack_user) is None:  # before they fill in a form for nothing
+    # Whether they may run it is asked before they fill in a form for nothing.
+    email = await _email_of(hub, settings, click.slack_user)
+    if email is None:
         return _not_linked(label, click.slack_user)
-    found = await _event_action(hub, click.event_id, click.key)
-    if found is None:
-        return f":x: {label} was not run: event {mrkdwn_escape(click.event_id)} has no such action any more"
+    try:
+        found = await hub.actions.person_may_run(email, click.event_id, click.key)
+    except (Forbidden, Expired, LookupError, ValidationProblem) as exc:
+        return _not_run(label, exc)
     card = await _keep_card(hub, click.message) if click.message is not None else None
     metadata = msgspec.json.encode(FormContext(click.event_id, click.key, click.response_url, card)).decode()
     if len(metadata) > METADATA_MAX:
@@ -341,12 +344,19 @@ async def _run(hub: Hub, settings: Any, click: Click) -> str | RunOut:
         return _not_linked(label, click.slack_user)
     try:
         return await hub.actions.run_as_person(email, click.event_id, click.key, click.inputs)
-    except Forbidden as exc:
-        return f":no_entry: {label} was not run: {mrkdwn_escape(str(exc))}"
-    except (Expired, AlreadyRunning) as exc:
-        return f":hourglass: {label} was not run: {mrkdwn_escape(str(exc))}"
-    except (LookupError, ValidationProblem) as exc:
-        return f":x: {label} was not run: {mrkdwn_escape(str(exc))}"
+    except (Forbidden, Expired, AlreadyRunning, LookupError, ValidationProblem) as exc:
+        return _not_run(label, exc)
+
+
+def _not_run(label: str, refusal: Exception) -> str:
+    """Why the runner refused, for the person who clicked (mrkdwn)."""
+    if isinstance(refusal, Forbidden):
+        mark = ":no_entry:"
+    elif isinstance(refusal, Expired | AlreadyRunning):
+        mark = ":hourglass:"
+    else:
+        mark = ":x:"
+    return f"{mark} {label} was not run: {mrkdwn_escape(str(refusal))}"
 
 
 def _not_linked(label: str, slack_user: str) -> str:

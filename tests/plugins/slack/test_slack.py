@@ -853,6 +853,15 @@ async def test_a_button_of_an_action_with_inputs_opens_a_form_of_them(client, hu
     assert len(slack.forms) == 1 and "not linked to a hub user" in slack.responses[-1]["text"]
     assert slack.responses[-1]["response_type"] == "ephemeral"
 
+    # So is one who may not run it (a viewer): the form would only have been refused once filled in.
+    viewer = {"email": "vic@example.com", "name": "Vic", "role": "viewer", "projects": ["shop"]}
+    assert (await client.post("/api/v1/users", json=viewer, headers=admin_headers)).status_code == 201
+    body = click_body(button, "U_VIC", f"{slack.server.url}/respond/3")
+    assert (await submit(client, body)).status_code == 200
+    await hub.wait_for_background()
+    assert len(slack.forms) == 1 and "viewers cannot run actions" in slack.responses[-1]["text"]
+    assert slack.responses[-1]["response_type"] == "ephemeral" and action_target.calls == []
+
 
 @pytest.mark.parametrize("interactive", [True])
 async def test_a_submitted_form_runs_the_action_with_its_values_and_updates_the_card(
