@@ -154,7 +154,7 @@ def test_form_encoded_delivery_signed_over_the_json_is_refused(payloads, sign, m
         (b"not json", False, "not valid JSON"),
         (b"[1, 2, 3]", False, "must be a JSON object"),
         (b'"a string"', False, "must be a JSON object"),
-        (b"[" * 5000 + b"]" * 5000, False, "not valid JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, False, "not valid JSON"),  # past the C recursion limit (3.13: 10,000)
         (b"other=1", True, "no `payload` field"),
         (b"payload=%7Bbroken", True, "not valid JSON"),
         (b"payload=%FF%FE", True, "not valid"),
