@@ -26,7 +26,7 @@ def test_pill_counts_new_events_while_scrolled_down(context, web_hub, sign_in) -
     page.goto("/?project=bulk")
     expect(page.locator(".card")).to_have_count(30)
     page.mouse.wheel(0, 5000)
-    page.wait_for_function("window.scrollY > 500")
+    page.wait_for_function("() => window.scrollY > 500")  # a function: see test_offline.py
     for n in range(3):
         web_hub.post(project="bulk", channel="noise", event=f"Arrived while scrolled {n}")
     pill = page.locator(".pill")

@@ -16,7 +16,9 @@ def test_offline_feed_is_marked_and_recovers_when_the_hub_is_back(context, web_h
     page.goto("/?project=offline-marks")
     expect(page.locator(".card", has_text="Loaded before the network went away")).to_be_visible()
     expect(page.locator(".live")).to_have_text("Live")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    # A function, not an expression: Playwright evals an expression again at every poll, which the app's CSP
+    # refuses (no unsafe-eval), so a worker that took control after the first check failed the test.
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.reload()  # once more, so this exact feed request goes through (and into) the worker's cache
     expect(page.locator(".card", has_text="Loaded before the network went away")).to_be_visible()
     banner = page.locator(".banner")

@@ -42,7 +42,9 @@ def test_service_worker_controls_the_app_and_the_feed_opens_offline(context, web
     assert scope == f"{web_hub.url}/"
     page.goto("/?project=offline")
     expect(page.locator(".card", has_text="Seen before going offline")).to_be_visible()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    # A function, not an expression: Playwright evals an expression again at every poll, which the app's CSP
+    # refuses (no unsafe-eval), so a worker that took control after the first check failed the test.
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.reload()  # once more, so this exact feed request goes through (and into) the worker's cache
     expect(page.locator(".card", has_text="Seen before going offline")).to_be_visible()
 
