@@ -6,22 +6,14 @@ insides can change without breaking them.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.api.common import api_key
-from hub.api.common import require as require_scope
-from hub.auth import ApiKey
 from hub.breaker import Breaker, Destination
-from hub.db.batch import Batch, inserting, run_together
-from hub.db.dialect import insert_ignore, upsert
-from hub.db.engine import Database
-from hub.db.events import decode_cursor, encode_cursor
-from hub.db.schema import JsonValue, UTCDateTime
 from hub.hookspecs import hookimpl
 from hub.markdown import ListMarkers, markdown_parser, parse_markdown, plain_text, safe_link
 from hub.models import (
@@ -43,11 +35,49 @@ from hub.models import (
 )
 from hub.outbound import BlockedAddress, HostNotAnswering, OutboundClient, OutboundResponse, ResponseTooLarge
 from hub.outbox.notifier import Message, Notifier, Outcome, Recipient, parse_retry_after
-from hub.secretstore import keep_secret
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from hub.api.common import api_key
+    from hub.api.common import require as require_scope
+    from hub.auth import ApiKey
     from hub.config import Settings
     from hub.core import Hub
+    from hub.db.batch import Batch, inserting, run_together
+    from hub.db.dialect import insert_ignore, upsert
+    from hub.db.engine import Database
+    from hub.db.events import decode_cursor, encode_cursor
+    from hub.db.schema import JsonValue, UTCDateTime
+
+# Imported on first use, as the names above for type checkers: they load SQLAlchemy and Litestar (0.4 s), which
+# the `hub` commands that neither open the database nor serve HTTP (`hub run` in every cron job, `hub send`,
+# `--help`) should not wait for. A plugin's modules that use them are imported by its hooks, when they run.
+_ON_FIRST_USE = {
+    "api_key": ("hub.api.common", "api_key"),
+    "require_scope": ("hub.api.common", "require"),
+    "ApiKey": ("hub.auth", "ApiKey"),
+    "Batch": ("hub.db.batch", "Batch"),
+    "inserting": ("hub.db.batch", "inserting"),
+    "run_together": ("hub.db.batch", "run_together"),
+    "insert_ignore": ("hub.db.dialect", "insert_ignore"),
+    "upsert": ("hub.db.dialect", "upsert"),
+    "Database": ("hub.db.engine", "Database"),
+    "decode_cursor": ("hub.db.events", "decode_cursor"),
+    "encode_cursor": ("hub.db.events", "encode_cursor"),
+    "JsonValue": ("hub.db.schema", "JsonValue"),
+    "UTCDateTime": ("hub.db.schema", "UTCDateTime"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _ON_FIRST_USE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _ON_FIRST_USE[name]
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value  # asked once
+    return value
+
 
 __all__ = [
     "MAX_JSON_DEPTH",
@@ -227,6 +257,8 @@ class HubContext:
 
     async def keep_secret(self, name: str, make: Callable[[], str]) -> str:
         """A secret the hub keeps for the plugin: the stored one, or `make()` stored now (first process wins)."""
+        from hub.secretstore import keep_secret
+
         return await keep_secret(self._hub.db, name, make)
 
     async def projects_of(self, key: ApiKey) -> frozenset[str] | None:

@@ -6,12 +6,13 @@ import argparse
 import sys
 from typing import Any
 
-from hub.actions.secrets import UnknownProject
 from hub.people.cli import run_with_hub
 
 
 def actions_secret(args: argparse.Namespace, _: object = None) -> int:
     async def work(hub: Any) -> int:
+        from hub.actions.secrets import UnknownProject  # loads SQLAlchemy: not for building the command line
+
         secrets = hub.action_secrets
         try:
             info = await (secrets.rotate(args.project) if args.rotate else secrets.info(args.project))

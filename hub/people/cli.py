@@ -1,4 +1,8 @@
-"""`hub users ...` and `hub teams ...`: the admin API's people management from the shell."""
+"""`hub users ...` and `hub teams ...`: the admin API's people management from the shell.
+
+The database code each command needs is imported when it runs, as in hub.cli: building the command line (every
+`hub` command, `--help` too) does not load SQLAlchemy.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,10 @@ from typing import Any
 
 import msgspec
 
-from hub.accounts import find_login, set_password
 from hub.cli import JSON_HELP
 from hub.models import plain_patterns
 from hub.password_prompt import read_new_password
 from hub.people.models import Quiet, TeamIn, UserIn, UserPatch
-from hub.people.store import Conflict
 
 # `needs_hub=False` tells hub.cli to call these as they are: each opens the hub itself (`_run`).
 Work = Callable[[Any], Coroutine[Any, Any, int]]
@@ -23,6 +25,7 @@ Work = Callable[[Any], Coroutine[Any, Any, int]]
 
 def run_with_hub(args: argparse.Namespace, work: Work) -> int:
     from hub.cli import _run_with_hub, _settings
+    from hub.people.store import Conflict
 
     try:
         return _run_with_hub(_settings(args), work)
@@ -54,6 +57,8 @@ def users_add(args: argparse.Namespace, _: object = None) -> int:
         return 2
 
     async def work(hub: Any) -> int:
+        from hub.accounts import set_password
+
         data = msgspec.convert(
             {
                 "email": args.email,
@@ -93,6 +98,8 @@ def users_password(args: argparse.Namespace, _: object = None) -> int:
         return 2
 
     async def work(hub: Any) -> int:
+        from hub.accounts import find_login, set_password
+
         login = await find_login(hub.db, args.user)
         if login is None:
             print(f"hub: no user {args.user}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """Cron heartbeats: checks that expect pings, Healthchecks-compatible ping URLs, and missed runs flagged.
 
-The plugin's hooks; each names the module that does the work.
+The plugin's hooks; each names the module that does the work, imported when the hook runs: the modules that use
+the database or serve HTTP load SQLAlchemy and Litestar, which `hub run` (every cron job's wrapper) does not need.
 """
 
 from __future__ import annotations
@@ -12,12 +13,8 @@ from typing import Any
 
 from hub.pluginapi import HubContext, Job, PluginSettings, hookimpl
 
-from . import api, badges, cli, pings
-from .prune import prune
-from .scan import scan
-from .service import NAME, service
-from .settings import HeartbeatSettings
-from .sync import sync_config_checks
+from . import cli
+from .settings import NAME, HeartbeatSettings
 
 SCAN_SECONDS = 5.0
 PRUNE_SECONDS = 3600
@@ -35,11 +32,16 @@ def register_migrations() -> Path:
 
 @hookimpl
 def register_routes() -> Iterable[Any]:
+    from . import api, badges, pings
+
     return [pings.ping, badges.badge, api.ChecksController, api.CheckProjectsController]
 
 
 @hookimpl
 def register_jobs() -> Iterable[Job]:
+    from .prune import prune
+    from .scan import scan
+
     return [Job("heartbeat-scan", SCAN_SECONDS, scan), Job("heartbeat-prune", PRUNE_SECONDS, prune)]
 
 
@@ -50,10 +52,15 @@ def register_commands(commands: argparse._SubParsersAction) -> None:  # type: ig
 
 @hookimpl
 async def startup(hub: HubContext) -> None:
+    from .service import service
+    from .sync import sync_config_checks
+
     await sync_config_checks(hub)
     await service(hub).recorder.start()
 
 
 @hookimpl
 async def shutdown(hub: HubContext) -> None:
+    from .service import service
+
     await service(hub).recorder.stop()

@@ -1,4 +1,9 @@
-"""`hub checks ...` (manage checks in the hub's database) and `hub run` (the cron wrapper, over HTTP)."""
+"""The heartbeat commands' options: `hub checks ...` (manage checks in the hub's database) and `hub run` (the cron
+wrapper, over HTTP).
+
+`hub run` wraps every monitored cron job: it starts without the database code of `hub checks` (.check_commands,
+which loads SQLAlchemy and Litestar, about 0.4 s), imported only when one of those commands runs.
+"""
 
 from __future__ import annotations
 
@@ -6,131 +11,22 @@ import argparse
 import math
 import os
 import sys
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-import msgspec
+from hub.pluginapi import HubContext, hub_url_problem
 
-from hub.pluginapi import HubContext, ValidationProblem, hub_url_problem, plain_patterns
-
-from . import runner, store
-from .api import project_keys_out
-from .models import CheckPatch, CheckSpec, check_project
-from .service import service
-from .states import pause, resume
+from . import runner
 
 
-def _print(value: Any) -> None:
-    print(msgspec.json.format(msgspec.json.encode(value)).decode())
+def _check_command(name: str) -> Callable[[argparse.Namespace, HubContext], Awaitable[int]]:
+    """The command `name` of .check_commands, imported when it runs."""
 
+    async def command(args: argparse.Namespace, hub: HubContext) -> int:
+        from . import check_commands
 
-def _fail(message: str, status: int = 1) -> int:
-    print(f"hub: {plain_patterns(message)}", file=sys.stderr)
-    return status
+        return await getattr(check_commands, name)(args, hub)
 
-
-def _refuse(message: str) -> int:
-    """Bad input exits 2, as a bad option does: the command line needs changing, not the database."""
-    return _fail(message, 2)
-
-
-def _spec_fields(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
-    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
-
-
-async def cmd_create(args: argparse.Namespace, hub: HubContext) -> int:
-    fields = _spec_fields(
-        args, ("name", "project", "slug", "channel", "period", "cron", "tz", "grace", "manual_resume")
-    )
-    try:
-        spec = msgspec.convert(fields, CheckSpec)
-    except msgspec.ValidationError as exc:
-        return _refuse(str(exc))
-    try:
-        async with hub.db.writer.begin() as conn:
-            row = await store.create_check(hub.db, conn, spec, origin="api", now=service(hub).now())
-    except store.Conflict as exc:
-        return _fail(str(exc))
-    _print(store.check_out(row, service(hub).now(), hub.public_url))
-    return 0
-
-
-async def cmd_list(args: argparse.Namespace, hub: HubContext) -> int:
-    now = service(hub).now()
-    cursor = None
-    async with hub.db.reader.connect() as conn:
-        while True:
-            # Projects are stored lower-case; `--project OPS` means `ops`, as `?project=OPS` does in the API.
-            rows, cursor = await store.list_checks(
-                conn, [args.project.lower()] if args.project else None, cursor, store.MAX_PAGE
-            )
-            for row in rows:
-                check = store.check_out(row, now, hub.public_url)
-                print(f"{check.uuid}\t{check.status}\t{check.project}/{check.slug}\t{check.name}")
-            if cursor is None:
-                return 0
-
-
-async def _with_check(hub: HubContext, check_uuid: str) -> store.Row | None:
-    async with hub.db.reader.connect() as conn:
-        return await store.find_check(conn, check_uuid.lower())
-
-
-async def cmd_show(args: argparse.Namespace, hub: HubContext) -> int:
-    row = await _with_check(hub, args.uuid)
-    if row is None:
-        return _fail(f"no check {args.uuid}")
-    _print(store.check_out(row, service(hub).now(), hub.public_url))
-    return 0
-
-
-async def cmd_update(args: argparse.Namespace, hub: HubContext) -> int:
-    try:
-        patch = msgspec.convert(
-            _spec_fields(args, ("name", "slug", "channel", "period", "cron", "tz", "grace", "manual_resume")),
-            CheckPatch,
-        )
-    except msgspec.ValidationError as exc:
-        return _refuse(str(exc))
-    try:
-        async with hub.db.writer.begin() as conn:
-            row = await store.find_check(conn, args.uuid.lower(), lock=True)
-            if row is None:
-                return _fail(f"no check {args.uuid}")
-            row = await store.update_check(conn, row, patch)
-    except ValueError as exc:  # the patch with the check's own fields: a period and a cron, say
-        return _refuse(str(exc))
-    except store.Conflict as exc:
-        return _fail(str(exc))
-    _print(store.check_out(row, service(hub).now(), hub.public_url))
-    return 0
-
-
-async def cmd_change(args: argparse.Namespace, hub: HubContext) -> int:
-    """pause, resume or delete."""
-    async with hub.db.writer.begin() as conn:
-        row = await store.find_check(conn, args.uuid.lower(), lock=True)
-        if row is None:
-            return _fail(f"no check {args.uuid}")
-        if args.checks_command == "delete":
-            await store.delete_check(conn, row["id"])
-        else:
-            change = pause if args.checks_command == "pause" else resume
-            state, flip = change(store.state_of(row), service(hub).now())
-            await store.save_state(conn, row["id"], state, flip)
-    done = {"pause": "paused", "resume": "resumed", "delete": "deleted"}[args.checks_command]
-    print(f"{done} {args.uuid}", file=sys.stderr)
-    return 0
-
-
-async def cmd_keys(args: argparse.Namespace, hub: HubContext) -> int:
-    try:
-        check_project(args.project)
-    except ValidationProblem as exc:
-        return _refuse(str(exc))
-    async with hub.db.writer.begin() as conn:
-        row = await store.project_keys(hub.db, conn, args.project.lower(), service(hub).now())
-    _print(project_keys_out(hub, row))
-    return 0
+    return command
 
 
 def cmd_run(args: argparse.Namespace, _: None) -> int:
@@ -203,24 +99,24 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     create = checks.add_parser("create", help="create a check and print it (with its ping URL)")
     _schedule_options(create, creating=True)
     create.add_argument("--project", required=True, help="the project its events go to")
-    create.set_defaults(func=cmd_create)
+    create.set_defaults(func=_check_command("cmd_create"))
     listing = checks.add_parser("list", help="list checks: uuid, status, project/slug, name")
     listing.add_argument("--project", help="only this project's checks (default: every project)")
-    listing.set_defaults(func=cmd_list)
+    listing.set_defaults(func=_check_command("cmd_list"))
     update = checks.add_parser("update", help="change a check's name, slug, channel or schedule")
     update.add_argument("uuid", help="the check's UUID")
     _schedule_options(update, creating=False)
-    update.set_defaults(func=cmd_update)
+    update.set_defaults(func=_check_command("cmd_update"))
     show = checks.add_parser("show", help="print one check as JSON")
     show.add_argument("uuid", help="the check's UUID")
-    show.set_defaults(func=cmd_show)
+    show.set_defaults(func=_check_command("cmd_show"))
     for name in ("pause", "resume", "delete"):
         sub = checks.add_parser(name, help=f"{name} a check")
         sub.add_argument("uuid", help="the check's UUID")
-        sub.set_defaults(func=cmd_change)
+        sub.set_defaults(func=_check_command("cmd_change"))
     keys = checks.add_parser("keys", help="print a project's ping key and badge key (made on first use)")
     keys.add_argument("project", help="the checks' project")
-    keys.set_defaults(func=cmd_keys)
+    keys.set_defaults(func=_check_command("cmd_keys"))
 
     run = commands.add_parser(
         "run",

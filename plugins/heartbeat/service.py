@@ -13,9 +13,7 @@ from hub.pluginapi import HubContext
 
 from .clock import Clock, SystemClock
 from .recorder import PingRecorder
-from .settings import HeartbeatSettings
-
-NAME = "heartbeat"
+from .settings import NAME, HeartbeatSettings
 
 
 class Heartbeat:

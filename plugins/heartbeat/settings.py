@@ -8,6 +8,8 @@ import msgspec
 
 from .models import CheckSpec
 
+NAME = "heartbeat"  # the plugin's name, and its table `[plugins.heartbeat]`
+
 
 class HeartbeatSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # Bytes of a ping's body that are kept; the rest is dropped and the ping marked truncated.

@@ -7,9 +7,6 @@ subscription through the API; routing then reaches people on every device they r
 
 from __future__ import annotations
 
-from litestar import get
-from litestar.di import NamedDependency
-
 from hub.hookspecs import hookimpl
 from hub.pluginapi import HubContext, PluginSettings
 
@@ -18,12 +15,6 @@ from .settings import WebPushSettings
 from .vapid import VapidKeys, load_keys
 
 NOTIFIER = WebPushNotifier()
-
-
-@get("/api/v1/push/vapid-public-key", tags=["push"], summary="The VAPID public key for PushManager.subscribe")
-async def vapid_public_key(hub: NamedDependency[HubContext]) -> dict[str, str]:
-    keys = NOTIFIER.keys or await load_keys(hub)
-    return {"public_key": keys.public_key}
 
 
 @hookimpl
@@ -38,6 +29,8 @@ def register_notifiers() -> list[WebPushNotifier]:
 
 @hookimpl
 def register_routes() -> list:
+    from .api import vapid_public_key  # Litestar loads only for a hub that serves HTTP (see hub.pluginapi)
+
     return [vapid_public_key]
 
 
