@@ -169,6 +169,16 @@ def test_built_in_plugins_import_only_the_plugin_contract():
             assert module in ("hub.pluginapi", "hub.hookspecs"), f"{path.relative_to(ROOT)} imports {module}"
 
 
+def test_every_name_of_the_plugin_contract_is_there_including_those_loaded_on_first_use():
+    import hub.pluginapi
+
+    for name in hub.pluginapi.__all__:
+        assert getattr(hub.pluginapi, name) is not None, name
+    assert hub.pluginapi.Database.__module__ == "hub.db.engine"
+    with pytest.raises(AttributeError, match="has no attribute 'Databse'"):
+        hub.pluginapi.Databse
+
+
 def test_plugin_commands_run_with_a_started_hub(settings, monkeypatch):
     monkeypatch.setenv("HUB_DATABASE_URL", settings.database.url)
     monkeypatch.setenv("HUB_PLUGINS", '{sample = {greeting = "bonjour"}}')
