@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,6 +54,22 @@ def test_third_party_plugin_is_loaded_through_its_entry_point():
     assert info["example"].builtin is False
     assert info["example"].hooks == ["register_settings", "register_sources"]
     assert "example" in plugins.sources
+
+
+def test_the_hub_as_people_run_it_does_not_load_the_tests_plugin(tmp_path):
+    """The example plugin is on the tests' path only: installed into .venv, `./run serve` loaded it after every
+    test run, and `hub plugins` listed it."""
+    listed = subprocess.run(
+        [sys.executable, "-m", "hub", "plugins"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == [
+        "email",
+        "github",
+        "heartbeat",
+        "slack",
+        "stripe",
+        "webpush",
+    ]
 
 
 def test_a_plugin_can_be_disabled():
