@@ -56,7 +56,12 @@ class RuleBook:
         for row in await conn.execute(select(r.name, r.definition).order_by(r.position, r.name)):
             if row.name in configured:
                 # Stored before the config file took the name: the file's rule is the one in force.
-                log.error("stored routing rule %r is skipped: the config file defines a rule of that name", row.name)
+                log.error(
+                    "stored routing rule %r is skipped: the config file defines a rule of that name "
+                    "(DELETE /api/v1/routes/%s deletes the stored one)",
+                    row.name,
+                    row.name,
+                )
                 continue
             try:
                 stored.append(msgspec.convert(row.definition, Rule))
@@ -115,9 +120,11 @@ class RuleBook:
             await conn.execute(update(schema.routing_rules).where(r.name == each).values(position=index))
 
     async def delete(self, name: str) -> bool:
-        if any(c.name == name for c in self.configured):
-            raise RuleConflict(f"rule {name} is defined in the config file; remove it there")
+        """Delete a stored rule. For a name the config file defines, that is the stored rule the file's hides (saved
+        before the file took the name, and skipped since); the file's own rule is changed in the file."""
         async with self.db.writer.begin() as conn:
             result = await conn.execute(delete(schema.routing_rules).where(schema.routing_rules.c.name == name))
         self.invalidate()
+        if result.rowcount == 0 and any(c.name == name for c in self.configured):
+            raise RuleConflict(f"rule {name} is defined in the config file; remove it there")
         return result.rowcount == 1

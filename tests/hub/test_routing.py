@@ -590,6 +590,14 @@ async def test_a_stored_rule_the_config_file_took_the_name_of_is_skipped_by_rout
     await send(client, admin_headers)
     items = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
     assert [d["address"] for d in items] == ["config@example.com"]
+    # The stored one can be deleted (the log says how; it answered 409 "defined in the config file", so nothing
+    # could remove it); the file's own rule cannot.
+    assert (await client.delete("/api/v1/routes/ops", headers=admin_headers)).status_code == 204
+    async with hub.db.reader.connect() as conn:
+        assert (await conn.execute(schema.routing_rules.select())).all() == []
+    again = await client.delete("/api/v1/routes/ops", headers=admin_headers)
+    assert again.status_code == 409
+    assert again.json()["message"] == "rule ops is defined in the config file; remove it there"
 
 
 async def test_dedupe_lets_a_warning_turning_critical_through(client, hub, admin_headers):
