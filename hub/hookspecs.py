@@ -92,7 +92,9 @@ def register_commands(commands: argparse._SubParsersAction) -> None:  # type: ig
     """Called when the `hub` CLI is built. Add sub-commands with `commands.add_parser(...)`.
 
     Set `func` on the parser (`parser.set_defaults(func=...)`): it is called with the parsed arguments and
-    a started `HubContext` as `func(args, hub)`, may be async, and returns the exit code.
+    a started `HubContext` as `func(args, hub)`, may be async, and returns the exit code. With `needs_hub=False`
+    as well (`set_defaults(func=..., needs_hub=False)`) it is called as `func(args, None)`, without the database.
+    Every `hub` command imports the plugin's module: import what loads SQLAlchemy or Litestar inside the hooks.
     """
 
 
@@ -110,5 +112,6 @@ def shutdown(hub: HubContext) -> Awaitable[None] | None:
 def events_stored(hub: HubContext, events: list[EventOut]) -> Awaitable[None] | None:
     """Called after each commit with the events it stored (never replays or duplicates).
 
-    Runs after the requests that sent them were answered; must not block for long.
+    Runs after the requests that sent them were answered; must not block for long. In tests,
+    `await hub.testing.settled(hub)` waits for it to finish.
     """

@@ -151,11 +151,16 @@ class Ingestor:
         self.loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._run(), name="hub-ingest-writer")
 
+    async def settled(self) -> None:
+        """Wait until every event submitted so far is committed and its listeners (`events_stored`, the live feed)
+        have run: they run after the senders are answered, so an answer does not mean they are done."""
+        await self._queue.join()
+
     async def stop(self) -> None:
         """Finish what is queued, then end the writer."""
         if self._task is None:
             return
-        await self._queue.join()
+        await self.settled()
         self._task.cancel()
         try:
             await self._task

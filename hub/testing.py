@@ -192,6 +192,12 @@ async def make_key(hub: Hub, *scopes: str, project: str | None = None, rate_limi
     return secret
 
 
+async def settled(hub: Hub) -> None:
+    """Wait until the events stored so far have been handed to every `events_stored` hook and that hook is done:
+    a hook that awaits (a write of its own) may still be running when the request that stored them is answered."""
+    await hub.ingestor.settled()
+
+
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import re
 import subprocess
@@ -18,6 +19,7 @@ from hub.core import Hub
 from hub.models import now_utc
 from hub.pluginapi import HubContext
 from hub.plugins import PluginError, Plugins
+from hub.testing import settled
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -178,6 +180,21 @@ async def test_plugin_tests_get_the_context_jobs_are_called_with(hub_context):
     assert hub_context.plugin_settings("sample").greeting == "bonjour"
     await sample_full_plugin.tick(hub_context)
     assert sample_full_plugin.calls[-1] == "tick"
+
+
+async def test_settled_waits_for_a_listener_that_is_still_running_after_the_answer(client, hub, admin_headers):
+    """What a plugin's test uses before checking what its async `events_stored` wrote."""
+    heard: list[str] = []
+
+    async def slow_listener(events) -> None:
+        await asyncio.sleep(0.3)  # a write of its own
+        heard.extend(e.event for e in events)
+
+    hub.ingestor.listeners.append(slow_listener)
+    answer = await client.post("/api/v1/events", json={"project": "p", "event": "x"}, headers=admin_headers)
+    assert answer.status_code == 201
+    await settled(hub)
+    assert heard == ["x"]
 
 
 def test_built_in_plugins_import_only_the_plugin_contract():
