@@ -70,8 +70,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     key_count, user_count = asyncio.run(prepare())
     server = settings.server
+    # The address it binds, which base_url (where people reach it, behind a proxy) does not say.
+    host = f"[{server.host}]" if ":" in server.host else server.host
+    public = f", reached at {server.base_url}" if server.base_url else ""
     print(
-        f"hub {__version__} listening on {settings.public_url} (database: {safe_url(settings.database.url)})",
+        f"hub {__version__} listening on http://{host}:{server.port}{public} "
+        f"(database: {safe_url(settings.database.url)})",
         file=sys.stderr,
     )
     hub = os.environ.get("HUB_COMMAND_NAME", "hub")  # `./run` sets it: its users have no `hub` on their PATH

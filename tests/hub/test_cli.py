@@ -103,6 +103,24 @@ def test_fresh_directory_serve_keys_send(tmp_path):
     assert "Traceback" not in log
 
 
+def test_serve_behind_a_proxy_says_where_it_listens_and_where_it_is_reached(tmp_path):
+    """With `base_url` set it printed only that (`listening on https://hub.example.com`), not the port it bound."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "HUB_CONFIG": "",
+        "HUB_SERVER_PORT": str(port),
+        "HUB_SERVER_BASE_URL": "https://hub.example.com",
+    }
+    server = subprocess.Popen([*HUB, "serve"], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = server.stderr.readline()
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+    assert f"listening on http://127.0.0.1:{port}, reached at https://hub.example.com (database: " in banner
+
+
 def test_send_without_a_key_or_server(tmp_path):
     result = run(["send", "--event", "x"], tmp_path, {"HUB_KEY": ""})
     assert result.returncode == 2
