@@ -31,6 +31,7 @@ from hub.models import (
     plain_patterns,
     slug_or_hash,
     slugify,
+    tag_text,
     time_zone,
 )
 from hub.outbound import BlockedAddress, HostNotAnswering, OutboundClient, OutboundResponse, ResponseTooLarge
@@ -132,6 +133,7 @@ __all__ = [
     "safe_link",
     "slug_or_hash",
     "slugify",
+    "tag_text",
     "time_zone",
     "truncate",
     "upsert",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from hub.pluginapi import Message, markdown_parser, safe_link, truncate
+from hub.pluginapi import Message, markdown_parser, safe_link, tag_text, truncate
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -21,13 +21,14 @@ if TYPE_CHECKING:
 
 MAX_CONTENT = 4000
 MAX_ITEMS = 50
+_SEVERITY_WORDS = {"warning": "Warning", "critical": "Critical"}
 
 
 def _facts(message: Message) -> list[tuple[str, str]]:
     facts = [("Project", message.project), ("Channel", message.channel), ("Severity", message.severity)]
     if message.event is not None:
         facts.append(("When", f"{message.event.created_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"))
-        facts += [(f"#{k}", str(v)) for k, v in message.event.tags.items()]
+        facts += [(f"#{k}", tag_text(v)) for k, v in message.event.tags.items()]
     if message.count > 1:
         facts.append(("Events", str(message.count)))
     return facts
@@ -54,10 +55,17 @@ def _more(message: Message) -> str:
     return f"…and {left} more" if left > 0 else ""
 
 
+def _item_label(item: Message) -> str:
+    """When a held notification's event happened, and its severity unless info, ending in ` · ` (or nothing): a
+    digest line is one of many, and a warning among them must stand out."""
+    when = f"{item.event.created_at.astimezone(UTC):%a %H:%M} UTC" if item.event is not None else ""
+    return "".join(f"{part} · " for part in (when, _SEVERITY_WORDS.get(item.severity, "")) if part)
+
+
 def text_body(message: Message, unsubscribe: str) -> str:
     if message.is_digest:
         lines = [message.title, ""] + [
-            f"- {i.title} ({i.project}/{i.channel}) {i.url}" for i in message.items[:MAX_ITEMS]
+            f"- {_item_label(i)}{i.title} ({i.project}/{i.channel}) {i.url}" for i in message.items[:MAX_ITEMS]
         ]
         if more := _more(message):
             lines.append(f"{more}: {message.url}")
@@ -130,7 +138,7 @@ def html_body(message: Message, unsubscribe: str) -> str:
         parts.append("<ul>")
         for item in message.items[:MAX_ITEMS]:
             parts.append(
-                f'<li><a href="{escape(item.url)}">{escape(item.title)}</a> '
+                f'<li>{escape(_item_label(item))}<a href="{escape(item.url)}">{escape(item.title)}</a> '
                 f"<small>{escape(item.project)}/{escape(item.channel)}</small></li>"
             )
         parts.append("</ul>")
@@ -170,7 +178,8 @@ def build(message: Message, *, sender: str, to: str, unsubscribe: str) -> EmailM
     mail = EmailMessage()
     mail["From"] = sender
     mail["To"] = to
-    _set_subject(mail, f"[{message.project}] {message.title}")
+    severity = _SEVERITY_WORDS.get(message.severity)  # a warning must not look like any other email in a list
+    _set_subject(mail, f"[{message.project}] {severity + ': ' if severity else ''}{message.title}")
     mail["Date"] = format_datetime(datetime.now(UTC))  # +0000: UTC (-0000 would say "time zone unknown")
     # RFC 5322 (3.6.4): the id is unique worldwide when its right side is the sender's own domain; `@hub` is not.
     domain = mail["From"].addresses[0].domain

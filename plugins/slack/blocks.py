@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from hub.pluginapi import Message, mrkdwn_escape, truncate
+from hub.pluginapi import Message, mrkdwn_escape, tag_text, truncate
 
 from . import mrkdwn
 
@@ -90,7 +90,9 @@ def fallback_text(message: Message) -> str:
     """What notifications and screen readers show; mrkdwn like the blocks, so escaped like them (else an event's
     `<!channel>` would mention everyone)."""
     link = f" <{message.url}|open>"
-    words = f"{SEVERITY_ICON.get(message.severity, '')} {message.title}".strip()
+    icon = SEVERITY_ICON.get(message.severity, "")
+    # Not twice when the event's own icon is the severity's (`🚨 Dispute opened`).
+    words = message.title if message.title.startswith(icon) else f"{icon} {message.title}".strip()
     if message.is_markdown:
         head = _fit(words, TEXT_MAX - len(link))
         body = _body(message, TEXT_MAX - len(link) - len(head) - 2)
@@ -98,6 +100,18 @@ def fallback_text(message: Message) -> str:
     if message.body:
         words += f": {message.body}"
     return _fit(words, TEXT_MAX - len(link)) + link
+
+
+def _tag_fields(tags: dict[str, Any], room: int) -> list[str]:
+    """A field per tag; when there are more tags than fields, the last field says how many are left out."""
+    shown = list(tags.items()) if len(tags) <= room else list(tags.items())[: room - 1]
+    fields = []
+    for key, value in shown:
+        name = f"*{mrkdwn_escape(key)}*\n"
+        fields.append(name + _fit(tag_text(value), FIELD_MAX - len(name)))
+    if len(shown) < len(tags):
+        fields.append(f"*More tags*\n{len(tags) - len(shown)} more in the hub")
+    return fields
 
 
 def render(message: Message, *, interactive: bool = False, forms: bool = False) -> dict[str, Any]:
@@ -119,9 +133,7 @@ def render(message: Message, *, interactive: bool = False, forms: bool = False) 
         f"*Severity*\n{SEVERITY_ICON.get(message.severity, '')} {message.severity}",
     ]
     if message.event is not None:
-        for key, value in list(message.event.tags.items())[: MAX_FIELDS - len(fields)]:
-            name = f"*{mrkdwn_escape(key)}*\n"
-            fields.append(name + _fit(str(value), FIELD_MAX - len(name)))
+        fields += _tag_fields(message.event.tags, MAX_FIELDS - len(fields))
     blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]})
     context = f"hub · {message.project}/{message.channel}"
     if message.event is not None:

@@ -193,6 +193,41 @@ async def test_quiet_hours_digest_is_one_email(client, hub, admin_headers, smtp)
     assert all(name in body for name in ("one", "two", "three"))
 
 
+async def test_the_subject_says_a_warning_or_critical_and_tags_read_as_the_api_spells_them(
+    client, hub, admin_headers, smtp
+):
+    """A warning looked like any other email in an inbox (only `Importance: high` marked a critical), and a tag
+    `true` read `True`, as Python spells it."""
+    await email_rule(client, admin_headers)
+    for severity in ("info", "warning", "critical"):
+        event = {"project": "shop", "event": f"Disk {severity}", "severity": severity, "tags": {"trial": True}}
+        await client.post("/api/v1/events", json=event, headers=admin_headers)
+    assert await hub.outbox.run_once(now_utc()) == 3
+    by_subject = {m["Subject"]: m for m in smtp.messages}
+    assert sorted(by_subject) == ["[shop] Critical: Disk critical", "[shop] Disk info", "[shop] Warning: Disk warning"]
+    text = by_subject["[shop] Disk info"].get_body(("plain",)).get_content()
+    assert "#trial: true\n" in text.replace("\r\n", "\n")
+
+
+async def test_a_digest_line_says_when_and_how_severe(client, hub, admin_headers, smtp):
+    """Each line was only a title: the warning held overnight read like the info events around it."""
+    now = now_utc()
+    quiet = {"start": (now - timedelta(hours=1)).strftime("%H:%M"), "end": (now + timedelta(hours=1)).strftime("%H:%M")}
+    await email_rule(client, admin_headers, quiet_hours=quiet)
+    sent_at = (now - timedelta(seconds=30)).replace(microsecond=0)  # older ones are backfills, which never notify
+    when = f"{sent_at:%a %H:%M} UTC"
+    for name, severity in (("Backup done", "info"), ("Disk at 85%", "warning")):
+        event = {"project": "shop", "event": name, "severity": severity, "timestamp": sent_at.isoformat()}
+        await client.post("/api/v1/events", json=event, headers=admin_headers)
+    assert await hub.outbox.run_once(now + timedelta(hours=1, minutes=1)) == 1
+    [digest] = smtp.messages
+    text = digest.get_body(("plain",)).get_content()
+    html = digest.get_body(("html",)).get_content()
+    assert f"- {when} · Backup done (shop/general) " in text
+    assert f"- {when} · Warning · Disk at 85% (shop/general) " in text
+    assert f"<li>{when} · Warning · <a href=" in html
+
+
 async def test_the_html_part_keeps_the_descriptions_lines(client, hub, admin_headers, smtp):
     """HTML folds line breaks into spaces: a description of several lines (a failing step and its log, a list) came
     out as one run-on line in the HTML part while the text part kept its lines."""
@@ -319,7 +354,7 @@ async def test_a_digest_longer_than_its_list_says_how_many_more(client, hub, adm
     assert digest["Subject"] == "[shop] 55 notifications while you were away"
     text = digest.get_body(("plain",)).get_content()
     html = digest.get_body(("html",)).get_content()
-    assert text.count("- held ") == 50 and html.count("<li>") == 50
+    assert text.count(" UTC · held ") == 50 and html.count("<li>") == 50
     assert "…and 5 more: https://hub.example.com/" in text
     assert '…and 5 more: <a href="https://hub.example.com/">open the hub</a>' in html
 

@@ -212,6 +212,25 @@ async def test_card_is_valid_block_kit_with_links_and_a_text_fallback(client, hu
     assert off.status_code == 404
 
 
+async def test_tags_read_as_the_api_spells_them_and_those_that_do_not_fit_are_counted(
+    client, hub, admin_headers, slack
+):
+    """`true` read `True`; of 20 tags the 7 that fit were shown and 13 left out without a word; and a critical event
+    with the 🚨 icon read `🚨 🚨 Dispute opened` in the notification."""
+    await slack_rule(client, admin_headers, "to-slack", f"{slack.server.url}/hooks/T1/B1/x")
+    tags = {"livemode": False, **{f"tag{n:02}": n for n in range(19)}}
+    event = {"project": "shop", "event": "Dispute opened", "icon": "🚨", "severity": "critical", "tags": tags}
+    assert (await client.post("/api/v1/events", json=event, headers=admin_headers)).status_code == 201
+    await drain(hub, lambda: len(slack.cards) == 1)
+    [(_, _, card)] = slack.cards
+    check_message(card)
+    [fields] = [[f["text"] for f in block["fields"]] for block in card["blocks"] if "fields" in block]
+    assert len(fields) == 10
+    assert fields[3:6] == ["*livemode*\nfalse", "*tag00*\n0", "*tag01*\n1"]
+    assert fields[-1] == "*More tags*\n14 more in the hub"
+    assert card["text"].startswith("🚨 Dispute opened <https://hub.example.com/events/")
+
+
 async def test_one_message_a_second_per_webhook(client, hub, admin_headers, slack):
     await slack_rule(client, admin_headers, "a", f"{slack.server.url}/hooks/A")
     await slack_rule(client, admin_headers, "b", f"{slack.server.url}/hooks/B")
