@@ -7,6 +7,7 @@ without its `missed` event, or store the event of a change that rolled back.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,8 +21,24 @@ SOURCE = "heartbeat"
 OUTPUT_TAIL = 8 * 1024
 
 
+# The end of a failed job's output shown in the alert's text, as Healthchecks does: the first thing on-call reads.
+# Short enough that a notification (1,000 characters of description) keeps the whole block.
+SHOWN_LINES = 10
+SHOWN_CHARACTERS = 600
+
+
 def _tail(text: str | None) -> str | None:
     return text if text is None or len(text) <= OUTPUT_TAIL else "…" + text[-OUTPUT_TAIL:]
+
+
+def _output_block(output: str | None) -> str:
+    """The output's last lines as a markdown code block, fenced longer than any run of backticks in them."""
+    lines = (output or "").rstrip().splitlines()[-SHOWN_LINES:]
+    text = "\n".join(lines)[-SHOWN_CHARACTERS:]
+    if not text.strip():
+        return ""
+    fence = "`" * max(3, 1 + max(map(len, re.findall(r"`+", text)), default=0))
+    return f"\n\nThe end of its output:\n\n{fence}\n{text}\n{fence}"
 
 
 def _when(moment: datetime | None) -> str:
@@ -30,6 +47,8 @@ def _when(moment: datetime | None) -> str:
 
 def _seconds(span: timedelta) -> str:
     total = int(span.total_seconds())
+    if total == 0:
+        return "under a second"
     hours, rest = divmod(total, 3600)
     minutes, seconds = divmod(rest, 60)
     return f"{hours}h {minutes}m {seconds}s" if hours else f"{minutes}m {seconds}s" if minutes else f"{seconds}s"
@@ -82,9 +101,11 @@ def recovered(check: Any, *, at: datetime, outage: timedelta) -> EventIn:
 
 def failed(check: Any, *, at: datetime, exit_status: int | None, output: str | None) -> EventIn:
     status = f" with exit status {exit_status}" if exit_status is not None else ""
+    shown = _output_block(output)
     return EventIn(
         event=truncate(f"{check['name']} failed", 250) or "failed",
-        description=f"The job reported a failure{status}.",
+        description=f"The job reported a failure{status}.{shown}",
+        parser="markdown" if shown else "text",
         icon="❌",
         notify=True,
         severity="critical",

@@ -320,3 +320,22 @@ async def test_a_change_racing_a_ping_does_not_undo_it(
     # A ping after a pause brings the check up without a `recovered` event, as on Healthchecks.
     expected = ["missed", "recovered"] if change == "patch" else ["missed"]
     assert [e["event"].rsplit(" ", 1)[1] for e in await stored_events()] == expected
+
+
+async def test_a_failure_alert_shows_the_end_of_the_jobs_output(client, admin_headers, create_check):
+    """The text said only "The job reported a failure.": the job's output was in the JSON content alone, where an
+    email puts it last, under the facts."""
+    check = await create_check(period=60, grace=30)
+    assert (await client.get(f"/ping/{check['uuid']}")).text == "OK"
+    output = "\n".join(f"step {n}" for n in range(1, 16)) + "\npg_dump: error: ```connection``` refused\n\n"
+    assert (await client.post(f"/ping/{check['uuid']}/2", content=output.encode())).text == "OK"
+    assert (await client.get(f"/ping/{check['uuid']}")).text == "OK"
+    assert (await client.post(f"/ping/{check['uuid']}/fail", content=b"")).text == "OK"
+    events = (await client.get("/api/v1/events?project=ops", headers=admin_headers)).json()["items"]
+    failures = [e for e in reversed(events) if e["event"].endswith("failed")]
+    shown = "\n".join([*(f"step {n}" for n in range(7, 16)), "pg_dump: error: ```connection``` refused"])
+    assert (failures[0]["description"], failures[0]["parser"]) == (
+        f"The job reported a failure with exit status 2.\n\nThe end of its output:\n\n````\n{shown}\n````",
+        "markdown",
+    )
+    assert (failures[1]["description"], failures[1]["parser"]) == ("The job reported a failure.", "text")
