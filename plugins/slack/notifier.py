@@ -65,7 +65,7 @@ class SlackNotifier:
         if response.status == 400 and response.body.startswith(b"invalid_blocks"):
             # A Block Kit rule the card breaks (one Slack never published, or a new one) must not lose the page:
             # the plain `text` alone goes through.
-            refused = f"card refused ({response.body[:100].decode('utf-8', 'replace')}), sent as plain text: "
+            refused = f"card refused ({response.body[:100].decode('utf-8', 'replace')}), then its plain text: "
             text = msgspec.json.encode({"text": card["text"]})
             response = await hub.outbound.post(recipient.address, content=text, headers=headers)
         outcome = Outcome.from_response(response)

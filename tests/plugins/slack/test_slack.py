@@ -303,7 +303,7 @@ async def test_a_card_slack_refuses_goes_again_as_plain_text(client, hub, admin_
     [delivery] = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
     assert delivery["state"] == "delivered" and delivery["last_status"] == 200
     [attempt] = (await client.get(f"/api/v1/deliveries/{delivery['id']}", headers=admin_headers)).json()["attempt_log"]
-    assert attempt["response"] == "card refused (invalid_blocks), sent as plain text: ok"
+    assert attempt["response"] == "card refused (invalid_blocks), then its plain text: ok"
 
 
 # Every `<` in mrkdwn made from an event is one of the hub's links, to http(s) or mailto; nothing else is markup.
