@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from datetime import UTC, datetime
 from email.header import Header
@@ -174,6 +175,21 @@ def _set_subject(mail: EmailMessage, title: str) -> None:
         mail["Subject"] = subject
 
 
+def _thread(message: Message, domain: str) -> str | None:
+    """A Message-ID for what this email belongs to, the event's timeline or its notification group, never sent
+    itself: as `In-Reply-To` and `References` it makes mail clients show a deploy's steps, or an alert and its
+    follow-ups, as one conversation (GitHub's notification emails do the same)."""
+    if message.event is None:
+        return None
+    if message.event.context_id is not None:
+        what = f"context\n{message.project}\n{message.event.context_id}"
+    elif message.group_key is not None:
+        what = f"group\n{message.project}\n{message.group_key}"
+    else:
+        return None
+    return f"<thread.{hashlib.sha256(what.encode()).hexdigest()[:32]}@{domain}>"
+
+
 def build(message: Message, *, sender: str, to: str, unsubscribe: str) -> EmailMessage:
     mail = EmailMessage()
     mail["From"] = sender
@@ -184,6 +200,8 @@ def build(message: Message, *, sender: str, to: str, unsubscribe: str) -> EmailM
     # RFC 5322 (3.6.4): the id is unique worldwide when its right side is the sender's own domain; `@hub` is not.
     domain = mail["From"].addresses[0].domain
     mail["Message-ID"] = make_msgid(domain=domain if domain.isascii() else "hub")
+    if (thread := _thread(message, domain if domain.isascii() else "hub")) is not None:
+        mail["In-Reply-To"] = mail["References"] = thread
     mail["List-Unsubscribe"] = f"<{unsubscribe}>"
     mail["X-Hub-Delivery"] = message.id
     # RFC 3834: sent by a machine, so out-of-office responders do not answer it.

@@ -209,6 +209,25 @@ async def test_the_subject_says_a_warning_or_critical_and_tags_read_as_the_api_s
     assert "#trial: true\n" in text.replace("\r\n", "\n")
 
 
+async def test_the_emails_of_one_timeline_are_one_conversation(client, hub, admin_headers, smtp):
+    """A deploy's steps arrived as unrelated emails: nothing told a mail client they belong together."""
+    await email_rule(client, admin_headers)
+    for event in (
+        {"project": "shop", "event": "Deploy v2 started", "context_id": "deploy-v2"},
+        {"project": "shop", "event": "Deploy v2 failed", "context_id": "deploy-v2", "severity": "critical"},
+        {"project": "shop", "event": "Deploy v3 started", "context_id": "deploy-v3"},
+        {"project": "shop", "event": "Disk full"},
+    ):
+        assert (await client.post("/api/v1/events", json=event, headers=admin_headers)).status_code == 201
+    assert await hub.outbox.run_once(now_utc()) == 4
+    by_title = {m["Subject"].split("] ", 1)[1]: m for m in smtp.messages}
+    started, failed = by_title["Deploy v2 started"], by_title["Critical: Deploy v2 failed"]
+    assert started["References"] == failed["References"] == started["In-Reply-To"] == failed["In-Reply-To"]
+    assert re.fullmatch(r"<thread\.[0-9a-f]{32}@example\.com>", started["References"])
+    assert by_title["Deploy v3 started"]["References"] not in (None, started["References"])
+    assert by_title["Disk full"]["References"] is None and by_title["Disk full"]["In-Reply-To"] is None
+
+
 async def test_a_digest_line_says_when_and_how_severe(client, hub, admin_headers, smtp):
     """Each line was only a title: the warning held overnight read like the info events around it."""
     now = now_utc()
