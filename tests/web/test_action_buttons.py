@@ -137,3 +137,43 @@ def test_an_open_runs_list_shows_a_new_run(context, web_hub, sign_in) -> None:
         page.get_by_role("button", name="Purge").click()  # again, with the list open
         expect(page.locator(".runs .run")).to_have_count(2)
         assert len(target.received) == 2
+
+
+def test_a_choice_without_a_default_starts_unpicked(context, web_hub, sign_in) -> None:
+    """A required choice is refused until someone picks one (no reason nobody chose); an optional one sends nothing."""
+    with LoopbackServer(lambda _: (200, {}, b"{}")) as target:
+        event = web_hub.post(
+            project="shop",
+            event="Refund requested for order 1234",
+            actions=[
+                {
+                    "label": "Refund",
+                    "key": "refund",
+                    "url": f"{target.url}/refund",
+                    "inputs": [
+                        {"name": "reason", "type": "choice", "choices": ["duplicate", "fraud"], "required": True},
+                        {"name": "channel", "type": "choice", "choices": ["email", "sms"]},
+                        {"name": "speed", "type": "choice", "choices": ["slow", "fast"], "default": "fast"},
+                    ],
+                }
+            ],
+        )
+        page = context.new_page()
+        sign_in(page, "sam@example.com")
+        page.goto(f"/events/{event['id']}")
+        page.get_by_role("button", name="Refund").click()
+        form = page.locator(".action-form")
+        reason = form.locator("select[name=reason]")
+        expect(reason).to_have_value("")
+        expect(reason.locator("option").first).to_have_text("Choose…")
+        expect(form.locator("select[name=channel]")).to_have_value("")
+        expect(form.locator("select[name=speed]")).to_have_value("fast")
+        expect(form.locator("select[name=speed] option")).to_have_count(2)  # a default leaves nothing to unpick
+        form.get_by_role("button", name="Run").click()
+        expect(form).to_be_visible()  # refused: the browser points at the empty field
+        assert reason.evaluate("(n) => n.validity.valueMissing")
+        reason.select_option("fraud")
+        form.get_by_role("button", name="Run").click()
+        expect(page.locator(".outcome-line")).to_contain_text("Done")
+        [request] = target.received  # the refused click sent nothing
+        assert json.loads(request.body)["inputs"] == {"reason": "fraud", "speed": "fast"}

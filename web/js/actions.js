@@ -42,8 +42,11 @@ export function inputsForm(inputs) {
     const label = input.label || input.name;
     let control;
     if (input.type === "choice") {
+      // Without a default nothing is picked for the person: an empty first option, which `required` refuses
+      // and `read()` leaves out (the hub then takes the input as not given).
+      const unset = input.default === undefined || input.default === null;
       control = h("select", { id, name: input.name, required: !!input.required },
-        input.required ? null : h("option", { value: "" }, "—"),
+        unset ? h("option", { value: "" }, "Choose…") : null,
         input.choices.map((c) => h("option", { value: c, selected: c === input.default }, c)));
     } else if (input.type === "bool") {
       control = h("input", { id, name: input.name, type: "checkbox", checked: input.default === true });
