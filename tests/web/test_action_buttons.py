@@ -177,3 +177,63 @@ def test_a_choice_without_a_default_starts_unpicked(context, web_hub, sign_in) -
         expect(page.locator(".outcome-line")).to_contain_text("Done")
         [request] = target.received  # the refused click sent nothing
         assert json.loads(request.body)["inputs"] == {"reason": "fraud", "speed": "fast"}
+
+
+def test_focus_comes_back_to_the_action_after_a_run_or_a_cancel(context, web_hub, sign_in) -> None:
+    """The run disables the button and Cancel removes the form: either way the keyboard stays where it was, not
+    at the top of the page."""
+    with LoopbackServer(lambda _: (200, {}, b"{}")) as target:
+        event = web_hub.post(
+            project="shop",
+            event="Disk almost full on db-2",
+            actions=[
+                {"label": "Clean up", "key": "clean", "url": f"{target.url}/clean", "confirm": True},
+                {
+                    "label": "Resize",
+                    "key": "resize",
+                    "url": f"{target.url}/resize",
+                    "confirm": True,
+                    "inputs": [{"name": "size", "type": "number", "required": True}],
+                },
+            ],
+        )
+        page = context.new_page()
+        sign_in(page, "sam@example.com")
+        page.goto(f"/events/{event['id']}")
+        clean = page.get_by_role("button", name="Clean up")
+        clean.click()
+        page.locator("dialog").get_by_role("button", name="Cancel").click()
+        expect(clean).to_be_focused()
+        clean.click()
+        page.locator("dialog").get_by_role("button", name="Run").click()
+        expect(page.locator(".outcome-line")).to_contain_text("Done")
+        expect(clean).to_be_focused()
+
+        resize = page.get_by_role("button", name="Resize")
+        resize.click()
+        page.locator(".action-form").get_by_role("button", name="Cancel").click()
+        expect(page.locator(".action-form")).to_have_count(0)
+        expect(resize).to_be_focused()
+        resize.click()
+        page.locator(".action-form input").fill("40")
+        page.locator(".action-form").get_by_role("button", name="Continue").click()
+        page.locator("dialog").get_by_role("button", name="Cancel").click()
+        expect(page.locator(".action-form").get_by_role("button", name="Continue")).to_be_focused()
+        page.locator(".action-form").get_by_role("button", name="Continue").click()
+        page.locator("dialog").get_by_role("button", name="Run").click()
+        expect(page.locator(".outcome-line")).to_contain_text("Done")
+        expect(resize).to_be_focused()
+        assert len(target.received) == 2
+
+
+def test_focus_comes_back_to_a_self_service_run_button(context, web_hub, sign_in) -> None:
+    page = context.new_page()
+    sign_in(page, "sam@example.com")
+    page.goto("/actions")
+    panel = page.locator(".action-panel", has_text="Flush the CDN cache")
+    panel.get_by_label("Region").select_option("eu")
+    run = panel.get_by_role("button", name="Run")
+    run.click()
+    page.locator("dialog").get_by_role("button", name="Run").click()
+    expect(panel.locator(".outcome-line")).to_contain_text("Done")
+    expect(run).to_be_focused()

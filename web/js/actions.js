@@ -72,6 +72,13 @@ export function inputsForm(inputs) {
   return { rows: fields.map((f) => f.row), read };
 }
 
+/** Focus the first of `nodes` still on the page and enabled, if the focus was lost: a button disabled while it
+ * runs, or a form taken away, drops it to the body and the next Tab would start over at the top of the page. */
+export function refocus(...nodes) {
+  if (document.activeElement && document.activeElement !== document.body) return; // the person moved on
+  nodes.find((node) => node?.isConnected && !node.disabled)?.focus();
+}
+
 /** The outcome of a run in words ("Done", "Failed", "Not allowed") with the target's message. */
 export function outcomeLine(box, status, message) {
   const word = OUTCOME_WORDS[status] || status;
@@ -112,6 +119,7 @@ async function run(event, action, button, outcome, values, afterRun) {
     button.classList.remove("busy");
     button.removeAttribute("aria-busy");
     button.textContent = original;
+    refocus(button, outcome);
     afterRun();
   }
 }
@@ -132,7 +140,10 @@ function runButton(event, action, outcome, formSlot, afterRun) {
         h("div.action-form-title", {}, action.label),
         form.rows,
         h("div.row", {},
-          h("button.btn.btn-sm", { type: "button", onclick: () => fill(formSlot) }, "Cancel"),
+          h("button.btn.btn-sm", { type: "button", onclick: () => {
+            fill(formSlot);
+            refocus(button);
+          } }, "Cancel"),
           h("button.btn.btn-sm.btn-primary", { type: "submit" }, action.confirm ? "Continue" : "Run")));
       element.addEventListener("submit", async (e) => {
         e.preventDefault();
@@ -154,7 +165,8 @@ function runButton(event, action, outcome, formSlot, afterRun) {
 export function actionBar(event) {
   const actions = event.actions || [];
   if (!actions.length) return null;
-  const outcome = h("div.outcome-line", { "aria-live": "polite" });
+  // Focusable from script only: where the focus goes when the button is gone.
+  const outcome = h("div.outcome-line", { "aria-live": "polite", tabIndex: -1 });
   const formSlot = h("div");
   const history = h("div.runs-box");
   const labels = Object.fromEntries(actions.map((action) => [action.key, action.label]));

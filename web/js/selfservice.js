@@ -1,7 +1,7 @@
 // Self-service actions: standalone actions from the hub's config, each with its form and recent runs.
 
 import { api } from "./api.js";
-import { confirmDialog, inputsForm, outcomeLine, runsList } from "./actions.js";
+import { confirmDialog, inputsForm, outcomeLine, refocus, runsList } from "./actions.js";
 import { fill, h, icon } from "./dom.js";
 import { canRunActions } from "./state.js";
 
@@ -9,7 +9,7 @@ const base = (action) => `/api/v1/actions/${encodeURIComponent(action.name)}/run
 
 function actionPanel(action) {
   const form = inputsForm(action.inputs || []);
-  const outcome = h("div.outcome-line", { "aria-live": "polite" });
+  const outcome = h("div.outcome-line", { "aria-live": "polite", tabIndex: -1 });
   const runs = h("div.runs-box");
   const loadRuns = () => api(base(action)).then((r) => fill(runs, runsList(r, { [action.name]: action.label }))).catch(() => {});
   const submit = h("button.btn.btn-primary.btn-sm", { type: "submit", disabled: !canRunActions() }, "Run");
@@ -34,6 +34,7 @@ function actionPanel(action) {
       outcomeLine(outcome, error.status === 403 ? "refused" : "failed", error.message);
     } finally {
       submit.disabled = !canRunActions();
+      refocus(submit, outcome);
       loadRuns();
     }
   });
