@@ -108,3 +108,33 @@ def test_a_check_that_just_went_down_and_a_viewers_empty_page(context, web_hub, 
     expect(viewer.locator(".empty")).to_contain_text("No checks yet")
     expect(viewer.locator(".empty")).to_contain_text("once an admin creates them")
     expect(viewer.locator(".empty")).not_to_contain_text("Create one")
+
+
+def test_a_new_checks_project_is_picked_from_the_known_ones_or_said_to_be_new(context, web_hub, sign_in) -> None:
+    make_check(web_hub, "Locked project", period=3600)
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/heartbeats")
+    page.get_by_role("button", name="New check").click()
+    form = page.locator("form", has=page.get_by_role("button", name="Create check"))
+    project = form.get_by_label("Project")
+    offered = project.evaluate("(n) => [...n.list.options].map((o) => o.value)")
+    assert {"beats", "shop"} <= set(offered)
+    project.fill("beatz")  # a typo
+    expect(form.get_by_text("New project:")).to_be_visible()
+    expect(project).to_have_accessible_description("New project: no event or check is in “beatz” yet.")
+    project.fill("beats")
+    expect(form.get_by_text("New project:")).to_have_count(0)
+    form.get_by_label("Name").fill("Picked from the list")
+    form.get_by_role("button", name="Create check").click()
+    expect(page.locator(".check", has_text="Picked from the list")).to_contain_text("beats")
+
+    # In the edit form the project cannot change, and it looks it.
+    row = page.locator(".check", has_text="Locked project")
+    row.get_by_role("button", name="Details of Locked project").click()
+    locked = row.locator("form").get_by_label("Project")
+    expect(locked).to_be_disabled()
+    style = "(n) => { const s = getComputedStyle(n); return [s.cursor, s.backgroundColor, s.color]; }"
+    cursor, background, colour = locked.evaluate(style)
+    _, open_background, open_colour = row.locator("form").get_by_label("Name").evaluate(style)
+    assert cursor == "not-allowed" and background != open_background and colour != open_colour

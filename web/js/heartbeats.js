@@ -100,12 +100,29 @@ function fieldIds(names) {
   return Object.fromEntries(names.map((name) => [name, `hb-${name}-${forms}`]));
 }
 
-function checkForm(check, onSaved) {
+/** The project of a new check: one of the `known` ones, offered as suggestions, or a new one, which the field then
+ * says (a typo would otherwise put the check where nobody looks). A check cannot move, so editing shows it locked. */
+function projectField(check, ids, known) {
+  if (check) return { nodes: h("input", { id: ids.project, value: check.project, disabled: true }), value: () => check.project };
+  const input = h("input", {
+    id: ids.project, required: true, list: ids.projects, autocomplete: "off", "aria-describedby": ids.projectNote,
+    value: known.length === 1 ? known[0] : "", placeholder: known.length ? "pick one, or type a new one" : "a new project",
+  });
+  const note = h("p.hint", { id: ids.projectNote, "aria-live": "polite" });
+  input.addEventListener("input", () => {
+    const slug = input.value.trim();
+    fill(note, slug && !known.includes(slug) ? [h("strong", {}, "New project:"), ` no event or check is in “${slug}” yet.`] : null);
+  });
+  const suggestions = h("datalist", { id: ids.projects }, known.map((slug) => h("option", { value: slug })));
+  return { nodes: [input, suggestions, note], value: () => input.value.trim() };
+}
+
+function checkForm(check, onSaved, knownProjects = []) {
   const editing = !!check;
-  const ids = fieldIds(["kind", "name", "project", "period", "cron", "tz", "grace", "manualResume"]);
+  const ids = fieldIds(["kind", "name", "project", "projects", "projectNote", "period", "cron", "tz", "grace", "manualResume"]);
   const kind = h("select", { id: ids.kind }, h("option", { value: "period", selected: !check?.cron }, "Every period"), h("option", { value: "cron", selected: !!check?.cron }, "Cron expression"));
   const name = h("input", { id: ids.name, required: true, value: check?.name || "", placeholder: "Nightly backup" });
-  const project = h("input", { id: ids.project, required: true, value: check?.project || state.projects[0]?.slug || "", disabled: editing });
+  const project = projectField(check, ids, knownProjects);
   const period = h("input", { id: ids.period, type: "number", min: 1, value: check?.period ? check.period / 60 : 60 });
   const cron = h("input.mono", { id: ids.cron, value: check?.cron || "0 9 * * 1-5", placeholder: "0 9 * * 1-5" });
   const tz = h("input", { id: ids.tz, value: check?.tz || Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" });
@@ -122,7 +139,7 @@ function checkForm(check, onSaved) {
   sync();
   const form = h("form.panel.form-grid", {},
     h("div.field", {}, h("label", { for: ids.name }, "Name"), name),
-    h("div.field", {}, h("label", { for: ids.project }, "Project"), project),
+    h("div.field", {}, h("label", { for: ids.project }, "Project"), project.nodes),
     h("div.field", {}, h("label", { for: ids.kind }, "Schedule"), kind),
     periodRow, ...cronRows,
     h("div.field", {}, h("label", { for: ids.grace }, "Grace (minutes)"), grace),
@@ -135,7 +152,7 @@ function checkForm(check, onSaved) {
     const body = { name: name.value, grace: Math.round(Number(grace.value) * 60), manual_resume: manualResume.checked };
     if (kind.value === "period") body.period = Math.round(Number(period.value) * 60);
     else Object.assign(body, { cron: cron.value, tz: tz.value });
-    if (!editing) body.project = project.value;
+    if (!editing) body.project = project.value();
     try {
       await api(editing ? `/api/v1/checks/${check.uuid}` : "/api/v1/checks", { method: editing ? "PATCH" : "POST", body });
       toast(editing ? "Check saved" : "Check created", "ok");
@@ -213,9 +230,13 @@ export function heartbeatsPage(main) {
   const list = h("div.checks");
   const formSlot = h("div");
   const summary = h("div.summary", { "aria-label": "Checks by state" });
+  // Projects a new check may go in: the hub's (those with events or people) and those checks are in already.
+  let checkProjects = [];
+  const knownProjects = () => [...new Set([...state.projects.map((p) => p.slug), ...checkProjects])].sort();
   const load = async () => {
     try {
       const page = await api(`/api/v1/checks${query({ limit: 200 })}`);
+      checkProjects = page.items.map((check) => check.project);
       const counts = {};
       for (const check of page.items) counts[stateOf(check)] = (counts[stateOf(check)] || 0) + 1;
       fill(summary, Object.keys(ORDER).filter((k) => counts[k]).map((k) =>
@@ -231,7 +252,7 @@ export function heartbeatsPage(main) {
   fill(main, 
     h("header.page-head", {}, h("h1", {}, "Heartbeats"),
       isAdmin() ? h("button.btn.btn-primary.btn-sm", { type: "button", onclick: () => {
-        fill(formSlot, formSlot.childElementCount ? "" : checkForm(null, () => { fill(formSlot); load(); }));
+        fill(formSlot, formSlot.childElementCount ? "" : checkForm(null, () => { fill(formSlot); load(); }, knownProjects()));
       } }, icon("plus", 14), "New check") : null),
     summary,
     formSlot,
