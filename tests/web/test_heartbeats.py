@@ -138,3 +138,22 @@ def test_a_new_checks_project_is_picked_from_the_known_ones_or_said_to_be_new(co
     cursor, background, colour = locked.evaluate(style)
     _, open_background, open_colour = row.locator("form").get_by_label("Name").evaluate(style)
     assert cursor == "not-allowed" and background != open_background and colour != open_colour
+
+
+def test_last_ping_next_and_the_sparkline_line_up_as_columns(context, web_hub, sign_in) -> None:
+    short = make_check(web_hub, "Col A", period=60)
+    make_check(web_hub, "Col B, whose name is long enough to wrap in its column", period=86400, grace=30)
+    down = make_check(web_hub, "Col C", period=3600)
+    assert httpx.post(f"{web_hub.url}/ping/{short['uuid']}", timeout=10).status_code == 200
+    assert httpx.post(f"{web_hub.url}/ping/{down['uuid']}/fail", timeout=10).status_code == 200
+    page = context.new_page()  # 1280 wide
+    sign_in(page, "ada@example.com")
+    page.goto("/heartbeats")
+    rows = page.locator(".check", has_text="Col ")
+    expect(rows).to_have_count(3)
+    expect(rows.locator(".spark")).to_have_count(3)
+    lefts = rows.evaluate_all(
+        """(rows) => rows.map((row) => [...row.querySelectorAll('.check-facts dt'), row.querySelector('.spark-slot')]
+            .map((n) => Math.round(n.getBoundingClientRect().left)))"""
+    )
+    assert lefts[0] == lefts[1] == lefts[2], lefts
