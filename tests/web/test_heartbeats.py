@@ -157,3 +157,28 @@ def test_last_ping_next_and_the_sparkline_line_up_as_columns(context, web_hub, s
             .map((n) => Math.round(n.getBoundingClientRect().left)))"""
     )
     assert lefts[0] == lefts[1] == lefts[2], lefts
+
+
+def test_period_and_grace_show_in_the_unit_that_fits(context, web_hub, sign_in) -> None:
+    made = make_check(web_hub, "Units shown", period=86400, grace=30)
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/heartbeats")
+    row = page.locator(".check", has_text="Units shown")
+    row.get_by_role("button", name="Details of Units shown").click()
+    form = row.locator("form")
+    expect(form.get_by_label("Grace", exact=True)).to_have_value("30")  # not "0.5" minutes
+    expect(form.get_by_label("Grace unit")).to_have_value("1")
+    expect(form.get_by_label("Grace unit").locator("option:checked")).to_have_text("seconds")
+    expect(form.get_by_label("Period", exact=True)).to_have_value("1")
+    expect(form.get_by_label("Period unit").locator("option:checked")).to_have_text("day")
+    form.get_by_label("Grace", exact=True).fill("2")
+    form.get_by_label("Grace unit").select_option(label="minutes")
+    form.get_by_label("Period", exact=True).fill("90")
+    form.get_by_label("Period unit").select_option(label="seconds")
+    form.get_by_role("button", name="Save").click()
+    expect(page.locator(".check", has_text="Units shown")).to_contain_text("every 90 seconds")
+    saved = httpx.get(
+        f"{web_hub.url}/api/v1/checks/{made['uuid']}", headers={"Authorization": f"Bearer {web_hub.key}"}, timeout=10
+    ).json()
+    assert (saved["period"], saved["grace"]) == (90, 120)

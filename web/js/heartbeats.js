@@ -117,22 +117,43 @@ function projectField(check, ids, known) {
   return { nodes: [input, suggestions, note], value: () => input.value.trim() };
 }
 
+// The API counts periods and grace times in seconds; the form shows them in the largest unit that says them whole.
+const UNITS = [["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
+
+/** A number and its unit (a 30-second grace is "30 seconds", not "0.5" minutes); `seconds()` reads it back. */
+function durationField(id, label, value) {
+  const [, size] = UNITS.find(([, unitSize]) => value && value % unitSize === 0) ?? UNITS[2]; // none: minutes
+  const amount = h("input", { id, type: "number", min: 0, step: "any", required: true, value: value / size });
+  const unit = h("select", { "aria-label": `${label} unit` },
+    UNITS.map(([name, unitSize]) => h("option", { value: unitSize, selected: unitSize === size }, name)));
+  const plural = () => {
+    for (const [i, [name]] of UNITS.entries()) unit.options[i].text = Number(amount.value) === 1 ? name : `${name}s`;
+  };
+  amount.addEventListener("input", plural);
+  plural();
+  return {
+    amount,
+    row: h("div.field", {}, h("label", { for: id }, label), h("div.duration", {}, amount, unit)),
+    seconds: () => Math.round(Number(amount.value) * Number(unit.value)),
+  };
+}
+
 function checkForm(check, onSaved, knownProjects = []) {
   const editing = !!check;
   const ids = fieldIds(["kind", "name", "project", "projects", "projectNote", "period", "cron", "tz", "grace", "manualResume"]);
   const kind = h("select", { id: ids.kind }, h("option", { value: "period", selected: !check?.cron }, "Every period"), h("option", { value: "cron", selected: !!check?.cron }, "Cron expression"));
   const name = h("input", { id: ids.name, required: true, value: check?.name || "", placeholder: "Nightly backup" });
   const project = projectField(check, ids, knownProjects);
-  const period = h("input", { id: ids.period, type: "number", min: 1, value: check?.period ? check.period / 60 : 60 });
+  const period = durationField(ids.period, "Period", check?.period || 3600);
   const cron = h("input.mono", { id: ids.cron, value: check?.cron || "0 9 * * 1-5", placeholder: "0 9 * * 1-5" });
   const tz = h("input", { id: ids.tz, value: check?.tz || Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" });
-  const grace = h("input", { id: ids.grace, type: "number", min: 0, value: check ? check.grace / 60 : 5 });
+  const grace = durationField(ids.grace, "Grace", check ? check.grace : 300);
   const manualResume = h("input", { id: ids.manualResume, type: "checkbox", checked: !!check?.manual_resume });
   const error = h("p.form-error", { role: "alert", hidden: true });
-  const periodRow = h("div.field", {}, h("label", { for: ids.period }, "Period (minutes)"), period);
   const cronRows = [h("div.field", {}, h("label", { for: ids.cron }, "Cron"), cron), h("div.field", {}, h("label", { for: ids.tz }, "Time zone"), tz)];
   const sync = () => {
-    periodRow.hidden = kind.value !== "period";
+    period.row.hidden = kind.value !== "period";
+    period.amount.disabled = period.row.hidden; // a hidden required field would block the form
     cronRows.forEach((row) => (row.hidden = kind.value !== "cron"));
   };
   kind.addEventListener("change", sync);
@@ -141,16 +162,16 @@ function checkForm(check, onSaved, knownProjects = []) {
     h("div.field", {}, h("label", { for: ids.name }, "Name"), name),
     h("div.field", {}, h("label", { for: ids.project }, "Project"), project.nodes),
     h("div.field", {}, h("label", { for: ids.kind }, "Schedule"), kind),
-    periodRow, ...cronRows,
-    h("div.field", {}, h("label", { for: ids.grace }, "Grace (minutes)"), grace),
+    period.row, ...cronRows,
+    grace.row,
     h("div.field.field-check", { title: "Pings to the paused check are kept but change nothing" },
       manualResume, h("label", { for: ids.manualResume }, "When paused, stay paused until resumed")),
     error,
     h("div.row", {}, h("button.btn.btn-primary", { type: "submit" }, editing ? "Save" : "Create check")));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const body = { name: name.value, grace: Math.round(Number(grace.value) * 60), manual_resume: manualResume.checked };
-    if (kind.value === "period") body.period = Math.round(Number(period.value) * 60);
+    const body = { name: name.value, grace: grace.seconds(), manual_resume: manualResume.checked };
+    if (kind.value === "period") body.period = period.seconds();
     else Object.assign(body, { cron: cron.value, tz: tz.value });
     if (!editing) body.project = project.value();
     try {
