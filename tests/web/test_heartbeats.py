@@ -182,3 +182,17 @@ def test_period_and_grace_show_in_the_unit_that_fits(context, web_hub, sign_in) 
         f"{web_hub.url}/api/v1/checks/{made['uuid']}", headers={"Authorization": f"Bearer {web_hub.key}"}, timeout=10
     ).json()
     assert (saved["period"], saved["grace"]) == (90, 120)
+
+
+def test_each_snippet_has_its_own_copy_button(context, web_hub, sign_in) -> None:
+    make_check(web_hub, "Copy my lines", period=300)
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/heartbeats")
+    snippets = open_snippets(page, "Copy my lines")
+    for name in ("curl", "crontab", "wrapper"):
+        group = snippets.get_by_role("group", name=name)
+        group.get_by_role("button", name="Copy").click()
+        expect(group.get_by_role("button", name="Copied")).to_be_visible()
+        assert page.evaluate("navigator.clipboard.readText()") == group.locator("pre").inner_text()

@@ -63,17 +63,26 @@ export function cronForPeriod(period) {
   return hours === 24 * 7 ? "0 0 * * 0" : null;
 }
 
+/** The crontab line for the check, and what to know about it. */
 function crontab(check, curl) {
   const job = `/path/to/job.sh && ${curl}`;
   if (check.cron) {
     const zone = check.tz && check.tz !== "UTC" ? check.tz : "UTC";
-    return [h("pre.code", {}, `${check.cron} ${job}`),
-      h("p.hint", {}, `The check expects these times in ${zone}; cron uses the machine's time zone.`)];
+    return [`${check.cron} ${job}`, `The check expects these times in ${zone}; cron uses the machine's time zone.`];
   }
   const every = cronForPeriod(check.period);
-  if (every) return [h("pre.code", {}, `${every} ${job}`)];
-  return [h("pre.code", {}, `<schedule> ${job}`),
-    h("p.hint", {}, `No crontab schedule runs exactly every ${seconds(check.period)}: use one that matches the check's period, or change the period.`)];
+  if (every) return [`${every} ${job}`, null];
+  return [`<schedule> ${job}`,
+    `No crontab schedule runs exactly every ${seconds(check.period)}: use one that matches the check's period, or change the period.`];
+}
+
+/** A line to paste, under its title with its own Copy button (the group's name tells the Copy buttons apart). */
+function snippet(id, title, text, hint = null) {
+  const code = h("pre.code", {}, text);
+  return h("div.snippet", { role: "group", "aria-labelledby": id },
+    h("div.snippet-head", {}, h("div.snippet-title", { id }, title), copyButton(text, { showIn: code })),
+    code,
+    hint ? h("p.hint", {}, hint) : null);
 }
 
 /** The hub builds ping URLs from `server.base_url`; say so when that is not the address this page is open at. */
@@ -85,11 +94,12 @@ function addressHint(pingUrl) {
 
 function snippets(check) {
   const curl = `curl -fsS -m 10 --retry 5 -o /dev/null ${check.ping_url}`;
+  const id = (name) => `snip-${name}-${check.uuid}`;
   return h("div.snippets", {},
     h("div.snippet-title", {}, "Ping URL"), copyField(check.ping_url, "Ping URL"), addressHint(check.ping_url),
-    h("div.snippet-title", {}, "curl"), h("pre.code", {}, curl),
-    h("div.snippet-title", {}, "crontab"), crontab(check, curl),
-    h("div.snippet-title", {}, "wrapper"), h("pre.code", {}, `hub run --url ${location.origin} --check ${check.uuid} -- /path/to/job.sh`));
+    snippet(id("curl"), "curl", curl),
+    snippet(id("crontab"), "crontab", ...crontab(check, curl)),
+    snippet(id("wrapper"), "wrapper", `hub run --url ${location.origin} --check ${check.uuid} -- /path/to/job.sh`));
 }
 
 let forms = 0;
