@@ -193,3 +193,31 @@ def test_delivery_tables_fit_the_screen_with_retry_and_the_error_in_view(browser
             assert box and box["x"] + box["width"] <= width, f"{part} ends at {box} on a {width}px screen"
     finally:
         context.close()
+
+
+def test_revoking_a_key_and_deleting_a_source_ask_with_a_red_button_starting_on_cancel(
+    context, web_hub, sign_in
+) -> None:
+    headers = {"Authorization": f"Bearer {web_hub.key}"}
+    made = httpx.post(f"{web_hub.url}/api/v1/keys", json={"name": "doomed key", "scopes": ["read"]}, headers=headers)
+    assert made.status_code == 201, made.text
+    source = {"plugin": "github", "name": "doomed-source", "project": "shop", "secrets": ["s3cret-for-the-test"]}
+    assert httpx.post(f"{web_hub.url}/api/v1/sources", json=source, headers=headers).status_code == 201
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/admin")
+    for section, row_text, verb in (
+        ("API keys", "doomed key", "Revoke"),
+        ("Webhook sources", "doomed-source", "Delete"),
+    ):
+        row = page.locator("section.panel", has_text=section).locator("tr", has_text=row_text)
+        row.get_by_role("button", name=verb).click()
+        dialog = page.locator("dialog")
+        expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+        expect(dialog.get_by_role("button", name=verb)).to_have_class(re.compile(r"\bbtn-danger\b"))
+        page.keyboard.press("Enter")
+        expect(dialog).to_have_count(0)
+        expect(row.get_by_role("button", name=verb)).to_be_visible()  # still there
+        row.get_by_role("button", name=verb).click()
+        dialog.get_by_role("button", name=verb).click()
+        expect(row.get_by_role("button", name=verb)).to_have_count(0)

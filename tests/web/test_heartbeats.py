@@ -196,3 +196,23 @@ def test_each_snippet_has_its_own_copy_button(context, web_hub, sign_in) -> None
         group.get_by_role("button", name="Copy").click()
         expect(group.get_by_role("button", name="Copied")).to_be_visible()
         assert page.evaluate("navigator.clipboard.readText()") == group.locator("pre").inner_text()
+
+
+def test_deleting_a_check_asks_with_a_red_button_and_starts_on_cancel(context, web_hub, sign_in) -> None:
+    make_check(web_hub, "Delete me carefully", period=3600)
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/heartbeats")
+    row = page.locator(".check", has_text="Delete me carefully")
+    trash = row.get_by_role("button", name="Delete Delete me carefully")
+    trash.click()
+    dialog = page.locator("dialog")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    red = trash.evaluate("(n) => getComputedStyle(n).color")  # the trash icon's red
+    assert dialog.get_by_role("button", name="Delete").evaluate("(n) => getComputedStyle(n).backgroundColor") == red
+    page.keyboard.press("Enter")  # a hasty Enter keeps the check
+    expect(dialog).to_have_count(0)
+    expect(row).to_be_visible()
+    trash.click()
+    dialog.get_by_role("button", name="Delete").click()
+    expect(page.locator(".check", has_text="Delete me carefully")).to_have_count(0)

@@ -11,8 +11,9 @@ export const runsUrl = (eventId) => `/api/v1/events/${encodeURIComponent(eventId
 
 const OUTCOME_WORDS = { running: "Running", done: "Done", failed: "Failed", expired: "Expired", refused: "Not allowed" };
 
-/** A modal confirmation built on <dialog>; resolves true when confirmed. */
-export function confirmDialog(title, text, confirmLabel = "Run") {
+/** A modal confirmation built on <dialog>; resolves true when confirmed. A `danger` one (a delete) has a red
+ * button and starts on Cancel, so a hasty Enter keeps what is there. */
+export function confirmDialog(title, text, confirmLabel = "Run", { danger = false } = {}) {
   return new Promise((resolve) => {
     const dialog = h(
       "dialog.dialog",
@@ -21,8 +22,8 @@ export function confirmDialog(title, text, confirmLabel = "Run") {
         h("h2", {}, title),
         text ? h("p", {}, text) : null,
         h("div.dialog-buttons", {},
-          h("button.btn", { value: "cancel", type: "submit" }, "Cancel"),
-          h("button.btn.btn-primary", { value: "ok", type: "submit", autofocus: true }, confirmLabel),
+          h("button.btn", { value: "cancel", type: "submit", autofocus: danger }, "Cancel"),
+          h(danger ? "button.btn.btn-danger" : "button.btn.btn-primary", { value: "ok", type: "submit", autofocus: !danger }, confirmLabel),
         ),
       ),
     );

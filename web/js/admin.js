@@ -150,7 +150,7 @@ function keysTable(list, reload) {
     ["Project", (k) => k.project || "all"],
     ["Last used", (k) => (k.last_used_at ? relative(k.last_used_at) : "never")],
     ["", (k) => (k.revoked_at ? h("span.muted", {}, "revoked") : h("button.btn-ghost.btn-sm.danger", { type: "button", onclick: guarded(async () => {
-      if (!(await confirmDialog(`Revoke “${k.name}”?`, "Apps using it stop working within seconds.", "Revoke"))) return;
+      if (!(await confirmDialog(`Revoke “${k.name}”?`, "Apps using it stop working within seconds.", "Revoke", { danger: true }))) return;
       await api(`/api/v1/keys/${encodeURIComponent(k.id)}`, { method: "DELETE" });
     }, reload) }, "Revoke"))],
   ], list, "No API keys yet.");
@@ -198,7 +198,7 @@ function sourcesTable(list, reload) {
     ["URL", (s) => h("code.mono", {}, s.url)],
     ["Secrets", (s) => s.secret_hints.join(" ")],
     ["", (s) => (s.managed_by === "config" ? h("span.muted", {}, "config file") : h("button.btn-ghost.btn-sm.danger", { type: "button", onclick: guarded(async () => {
-      if (!(await confirmDialog(`Delete ${s.plugin}/${s.name}?`, "Deliveries to its URL will be refused.", "Delete"))) return;
+      if (!(await confirmDialog(`Delete ${s.plugin}/${s.name}?`, "Deliveries to its URL will be refused.", "Delete", { danger: true }))) return;
       await api(`/api/v1/sources/${encodeURIComponent(s.plugin)}/${encodeURIComponent(s.name)}`, { method: "DELETE" });
     }, reload) }, "Delete"))],
   ], list, "No webhook sources yet.");

@@ -234,7 +234,7 @@ function checkRow(check, reload) {
           await api(`/api/v1/checks/${check.uuid}/${paused ? "resume" : "pause"}`, { method: "POST" });
         }, reload)),
         iconButton("trash", `Delete ${check.name}`, guarded(async () => {
-          if (!(await confirmDialog(`Delete “${check.name}”?`, "Its pings and history go too.", "Delete"))) return;
+          if (!(await confirmDialog(`Delete “${check.name}”?`, "Its pings and history go too.", "Delete", { danger: true }))) return;
           await api(`/api/v1/checks/${check.uuid}`, { method: "DELETE" });
         }, reload), ".danger"),
       ]
