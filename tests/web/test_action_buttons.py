@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 from peers import LoopbackServer
 from playwright.sync_api import expect
+
+from hub.accounts import set_password
+from hub.people.models import UserIn
+from tests.web.conftest import PASSWORD
 
 
 def test_member_runs_an_action_and_sees_the_outcome(context, web_hub, sign_in) -> None:
@@ -237,3 +242,33 @@ def test_focus_comes_back_to_a_self_service_run_button(context, web_hub, sign_in
     page.locator("dialog").get_by_role("button", name="Run").click()
     expect(panel.locator(".outcome-line")).to_contain_text("Done")
     expect(run).to_be_focused()
+
+
+def test_no_actions_says_what_each_person_can_do(context, web_hub, sign_in) -> None:
+    """Only an admin can declare actions in the config file: anyone else is told to ask an admin."""
+
+    async def projectless_viewer() -> None:
+        data = {"email": "nell@example.com", "name": "Nell", "role": "viewer", "projects": []}
+        user = await web_hub.live.hub.people.create_user(msgspec.convert(data, UserIn))
+        await set_password(web_hub.live.hub.db, user.id, PASSWORD)
+
+    web_hub.run(projectless_viewer())
+    page = context.new_page()
+    sign_in(page, "nell@example.com")
+    page.goto("/actions")
+    empty = page.locator(".empty")
+    expect(empty).to_contain_text("You are not in any project yet. Ask an admin for access")
+    expect(empty).not_to_contain_text("config file")
+
+    context.clear_cookies()
+    member = context.new_page()
+    sign_in(member, "olga@example.com")  # payroll has no actions
+    member.goto("/actions")
+    expect(member.locator(".empty")).to_contain_text("None of your projects has any. Ask an admin")
+
+    context.clear_cookies()
+    admin = context.new_page()
+    sign_in(admin, "ada@example.com")
+    admin.route("**/api/v1/actions", lambda route: route.fulfill(json=[]))
+    admin.goto("/actions")
+    expect(admin.locator(".empty")).to_contain_text("Declare them in the config file under [[self_service_actions]]")

@@ -3,7 +3,7 @@
 import { api } from "./api.js";
 import { confirmDialog, inputsForm, outcomeLine, refocus, runsList } from "./actions.js";
 import { fill, h, icon } from "./dom.js";
-import { canRunActions } from "./state.js";
+import { canRunActions, isAdmin, state } from "./state.js";
 
 const base = (action) => `/api/v1/actions/${encodeURIComponent(action.name)}/runs?project=${encodeURIComponent(action.project)}`;
 
@@ -42,12 +42,22 @@ function actionPanel(action) {
   return element;
 }
 
+/** Nothing to show: an admin can declare actions; anyone else can only ask an admin, for access or for an action. */
+function noActions() {
+  const next = isAdmin()
+    ? ["Declare them in the config file under ", h("code", {}, "[[self_service_actions]]"), "."]
+    : state.projects.length
+      ? "None of your projects has any. Ask an admin if you need one."
+      : "You are not in any project yet. Ask an admin for access to yours.";
+  return h("div.empty", {},
+    h("div.empty-icon", { "aria-hidden": "true" }, icon("bolt", 26)), h("p.empty-title", {}, "No self-service actions"),
+    h("p.muted", {}, next));
+}
+
 export function selfServicePage(main) {
   const list = h("div.stack", {}, h("p.loading", {}, "Loading actions…"));
   fill(main, h("header.page-head", {}, h("h1", {}, "Actions")), list);
   api("/api/v1/actions")
-    .then((actions) => fill(list, ...(actions.length ? actions.map(actionPanel) : [h("div.empty", {},
-      h("div.empty-icon", { "aria-hidden": "true" }, icon("bolt", 26)), h("p.empty-title", {}, "No self-service actions"),
-      h("p.muted", {}, "Declare them in the config file under ", h("code", {}, "[[self_service_actions]]"), ".")) ])))
+    .then((actions) => fill(list, ...(actions.length ? actions.map(actionPanel) : [noActions()])))
     .catch((error) => fill(list, h("p.error", {}, error.message)));
 }
