@@ -272,3 +272,29 @@ def test_no_actions_says_what_each_person_can_do(context, web_hub, sign_in) -> N
     admin.route("**/api/v1/actions", lambda route: route.fulfill(json=[]))
     admin.goto("/actions")
     expect(admin.locator(".empty")).to_contain_text("Declare them in the config file under [[self_service_actions]]")
+
+
+def test_inputs_without_a_label_read_as_words_and_checkboxes_come_first(context, web_hub, sign_in) -> None:
+    with LoopbackServer(lambda _: (200, {}, b"{}")) as target:
+        event = web_hub.post(
+            project="shop",
+            event="Customer asked to be called back",
+            actions=[
+                {
+                    "label": "Call back",
+                    "key": "callback",
+                    "url": f"{target.url}/callback",
+                    "inputs": [{"name": "phone_number"}, {"name": "notify_customer", "type": "bool"}],
+                }
+            ],
+        )
+        page = context.new_page()
+        sign_in(page, "sam@example.com")
+        page.goto(f"/events/{event['id']}")
+        page.get_by_role("button", name="Call back").click()
+        form = page.locator(".action-form")
+        expect(form.get_by_label("Phone number", exact=True)).to_be_visible()
+        check = form.get_by_label("Notify customer", exact=True)
+        expect(check).to_have_attribute("type", "checkbox")
+        box, label = check.bounding_box(), form.locator("label", has_text="Notify customer").bounding_box()
+        assert box["x"] + box["width"] <= label["x"]  # the box, then its label

@@ -36,11 +36,18 @@ export function confirmDialog(title, text, confirmLabel = "Run", { danger = fals
   });
 }
 
+/** What an input is called: its label, else its name in words ("notify_customer" → "Notify customer"). */
+export function inputLabel(input) {
+  if (input.label) return input.label;
+  const words = input.name.replace(/_+/g, " ").replace(/([a-z\d])([A-Z])/g, "$1 $2").trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
 /** Form fields for an action's declared inputs; `read()` returns the typed values. */
 export function inputsForm(inputs) {
   const fields = inputs.map((input) => {
     const id = `in-${input.name}-${Math.random().toString(36).slice(2, 7)}`;
-    const label = input.label || input.name;
+    const label = h("label", { for: id }, inputLabel(input));
     let control;
     if (input.type === "choice") {
       // Without a default nothing is picked for the person: an empty first option, which `required` refuses
@@ -58,7 +65,8 @@ export function inputsForm(inputs) {
         required: !!input.required, value: input.default ?? "",
       });
     }
-    const row = h(`div.field${input.type === "bool" ? ".field-check" : ""}`, {}, h("label", { for: id }, label), control);
+    // A checkbox comes before its label, as checkboxes do everywhere else.
+    const row = input.type === "bool" ? h("div.field.field-check", {}, control, label) : h("div.field", {}, label, control);
     return { input, control, row };
   });
   const read = () => {
