@@ -298,3 +298,40 @@ def test_inputs_without_a_label_read_as_words_and_checkboxes_come_first(context,
         expect(check).to_have_attribute("type", "checkbox")
         box, label = check.bounding_box(), form.locator("label", has_text="Notify customer").bounding_box()
         assert box["x"] + box["width"] <= label["x"]  # the box, then its label
+
+
+def test_runs_show_the_label_in_plain_text_and_the_inputs_sent(context, web_hub, sign_in) -> None:
+    with LoopbackServer(lambda _: (200, {}, b"{}")) as target:
+        event = web_hub.post(
+            project="shop",
+            event="Refund requested for order 5678",
+            actions=[
+                {
+                    "label": "Refund",
+                    "key": "refund",
+                    "url": f"{target.url}/refund",
+                    "inputs": [
+                        {"name": "reason", "type": "choice", "choices": ["duplicate", "fraud"], "required": True},
+                        {"name": "otp", "secret": True, "label": "One-time code"},
+                        {"name": "notify_customer", "type": "bool"},
+                    ],
+                }
+            ],
+        )
+        page = context.new_page()
+        sign_in(page, "sam@example.com")
+        page.goto(f"/events/{event['id']}")
+        page.get_by_role("button", name="Refund").click()
+        form = page.locator(".action-form")
+        form.get_by_label("Reason").select_option("fraud")
+        form.get_by_label("One-time code").fill("731902")
+        form.get_by_label("Notify customer").check()
+        form.get_by_role("button", name="Run").click()
+        expect(page.locator(".outcome-line")).to_contain_text("Done")
+    page.get_by_role("button", name="Runs").click()
+    run = page.locator(".runs .run")
+    expect(run.locator(".run-inputs")).to_have_text("Reason: fraud · One-time code: [hidden] · Notify customer: yes")
+    label_font, body_font = run.locator(".run-label").evaluate(
+        "(n) => [getComputedStyle(n).fontFamily, getComputedStyle(document.body).fontFamily]"
+    )
+    assert label_font == body_font  # the button's words, not code

@@ -94,19 +94,31 @@ export function outcomeLine(box, status, message) {
   fill(box, h(`span.outcome.outcome-${status}`, {}, word), message ? h("span.outcome-msg", {}, message) : null);
 }
 
-/** Runs, newest first; `labels` maps action keys to the labels people see on the buttons. */
-export function runsList(runs, labels = {}) {
+/** The inputs a run sent, as "Reason: fraud · Notify: yes" (the hub already shows a secret one as [hidden]). */
+function sentInputs(values, declared = []) {
+  const words = Object.entries(values || {}).map(([name, value]) => {
+    const input = declared.find((i) => i.name === name) || { name };
+    return `${inputLabel(input)}: ${value === true ? "yes" : value === false ? "no" : value}`;
+  });
+  return words.length ? h("div.run-inputs", {}, words.join(" · ")) : null;
+}
+
+/** Runs, newest first; `actions` maps action keys (or self-service names) to the actions, for the labels people
+ * see on the buttons and in the forms. */
+export function runsList(runs, actions = {}) {
   if (!runs.length) return h("p.muted.small", {}, "Not run yet.");
   return h("ul.runs", { "aria-label": "Runs" }, runs.map((run) => {
+    const action = actions[run.action];
     const meta = [run.actor.email || run.actor.name];
     if (run.latency_ms !== undefined && run.latency_ms !== null) meta.push(duration(run.latency_ms / 1000));
     return h("li.run", {},
       h(`span.dot.dot-${run.status}`, { "aria-hidden": "true" }),
       h("div.run-body", {},
         h("div.run-line", {},
-          h("span.run-label", {}, labels[run.action] || run.action),
+          h("span.run-label", {}, action?.label || run.action),
           h(`span.outcome.outcome-${run.status}`, {}, OUTCOME_WORDS[run.status] || run.status),
           run.message ? h("span.run-msg", {}, run.message) : null),
+        sentInputs(run.inputs, action?.inputs),
         h("div.run-meta", {}, meta.join(" · "), run.created_at ? [" · ", timeEl(run.created_at)] : null)));
   }));
 }
@@ -178,12 +190,12 @@ export function actionBar(event) {
   const outcome = h("div.outcome-line", { "aria-live": "polite", tabIndex: -1 });
   const formSlot = h("div");
   const history = h("div.runs-box");
-  const labels = Object.fromEntries(actions.map((action) => [action.key, action.label]));
+  const byKey = Object.fromEntries(actions.map((action) => [action.key, action]));
   const isOpen = () => historyButton?.getAttribute("aria-expanded") === "true";
   const loadRuns = async () => {
     let shown;
     try {
-      shown = runsList(await api(runsUrl(event.id)), labels);
+      shown = runsList(await api(runsUrl(event.id)), byKey);
     } catch (error) {
       shown = h("p.muted.small", {}, `Runs unavailable: ${error.message}`);
     }

@@ -11,7 +11,7 @@ function actionPanel(action) {
   const form = inputsForm(action.inputs || []);
   const outcome = h("div.outcome-line", { "aria-live": "polite", tabIndex: -1 });
   const runs = h("div.runs-box");
-  const loadRuns = () => api(base(action)).then((r) => fill(runs, runsList(r, { [action.name]: action.label }))).catch(() => {});
+  const loadRuns = () => api(base(action)).then((r) => fill(runs, runsList(r, { [action.name]: action }))).catch(() => {});
   const submit = h("button.btn.btn-primary.btn-sm", { type: "submit", disabled: !canRunActions() }, "Run");
   const element = h("form.panel.action-panel", {},
     h("div.action-head", {}, h("h2", {}, action.label),
