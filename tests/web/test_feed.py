@@ -173,3 +173,20 @@ def test_a_member_never_sees_another_projects_events(context, web_hub, sign_in) 
         })"""
     )
     assert live == "refused"
+
+
+def test_the_arrow_keys_walk_the_project_picker(context, web_hub, sign_in) -> None:
+    for slug in ("pick-a", "pick-b", "pick-c"):
+        web_hub.post(project=slug, event=f"First event of {slug}")
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/?project=pick-a")
+    picker = page.get_by_label("Project")
+    picker.focus()
+    picker.press("ArrowDown")
+    expect(page).to_have_url(re.compile(r"project=pick-b"))
+    expect(picker).to_be_focused()  # the feed of pick-b is drawn, and the picker keeps the keyboard
+    picker.press("ArrowDown")
+    expect(page).to_have_url(re.compile(r"project=pick-c"))
+    expect(page.locator(".card")).to_contain_text("First event of pick-c")
+    expect(picker).to_be_focused()

@@ -62,14 +62,18 @@ function activeChips(filters, change) {
 function toolbar(filters, change) {
   const search = h("input.search-input", {
     type: "search", placeholder: "Search events", value: filters.q, "aria-label": "Search events", autocomplete: "off",
+    dataset: { focusKey: "search" },
   });
   let timer;
   search.addEventListener("input", () => {
     clearTimeout(timer);
     timer = setTimeout(() => change({ q: search.value.trim() }, { replace: true, keepFocus: true }), 300);
   });
-  const projectSelect = h("select.select", { "aria-label": "Project", onchange: (e) => change({ project: e.target.value, channel: "" }) },
-    projectOptions(filters));
+  // The arrow keys change a closed <select> at each press: focus stays on it, so they walk the whole list.
+  const projectSelect = h("select.select", {
+    "aria-label": "Project", dataset: { focusKey: "project" },
+    onchange: (e) => change({ project: e.target.value, channel: "" }, { keepFocus: true }),
+  }, projectOptions(filters));
   // The list grows when events of a new project arrive (see projects.js).
   const onProjects = () => fill(projectSelect, projectOptions(filters));
   const severity = h("div.segmented", { role: "group", "aria-label": "Severity" }, SEVERITY_CHOICES.map(([value, label]) =>

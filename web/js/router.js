@@ -21,8 +21,9 @@ export function onRender(callback) {
 }
 
 /** Render the page for the address. Focus then goes to the page itself (#main), so keyboard and screen reader
- * users start there rather than at the top of the document; `keepFocus` keeps it in the search box being
- * typed in, and `focus: false` (the first page) leaves the skip link first in the Tab order. */
+ * users start there rather than at the top of the document; `keepFocus` keeps it on the control being used (the
+ * search box being typed in, the project picker walked with the arrow keys): the new page's element with the
+ * same `data-focus-key`. `focus: false` (the first page) leaves the skip link first in the Tab order. */
 export function render({ keepFocus = false, focus = true } = {}) {
   const main = document.getElementById("main");
   cleanup?.();
@@ -32,14 +33,15 @@ export function render({ keepFocus = false, focus = true } = {}) {
     if (!match) continue;
     const params = Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1])]));
     const active = document.activeElement;
+    const focusKey = active?.dataset?.focusKey;
     const caret = active?.selectionStart;
     renderShell(location.pathname);
     setTitle(title);
     cleanup = page(main, params) || null;
-    if (keepFocus && active?.classList?.contains("search-input")) {
-      const search = main.querySelector(".search-input");
-      search?.focus();
-      search?.setSelectionRange(caret, caret);
+    const again = keepFocus && focusKey ? main.querySelector(`[data-focus-key="${focusKey}"]`) : null;
+    if (again) {
+      again.focus();
+      if (typeof caret === "number") again.setSelectionRange(caret, caret);
     } else if (focus) {
       main.focus({ preventScroll: true });
     }
