@@ -31,7 +31,9 @@ def test_pill_counts_new_events_while_scrolled_down(context, web_hub, sign_in) -
         web_hub.post(project="bulk", channel="noise", event=f"Arrived while scrolled {n}")
     pill = page.locator(".pill")
     expect(pill).to_have_text("3 new")
-    pill.click()
+    pill.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".card").first).to_be_focused()  # not the top of the page: the first new card
     titles = page.locator(".card-title").all_inner_texts()[:4]
     assert titles == [*(f"Arrived while scrolled {n}" for n in (2, 1, 0)), "Background job 29 finished"]
 

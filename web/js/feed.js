@@ -171,6 +171,10 @@ export function feedPage(main) {
 
   pill.addEventListener("click", () => {
     showPending();
+    // Focus goes to the newest card (the pill it was on is gone), so keyboard and screen reader users land there.
+    const first = list.firstElementChild;
+    first.tabIndex = -1;
+    first.focus({ preventScroll: true });
     window.scrollTo({ top: 0, behavior: "smooth" });
   });
 
