@@ -192,3 +192,19 @@ def test_the_arrow_keys_walk_the_project_picker(context, web_hub, sign_in) -> No
     expect(page).to_have_url(re.compile(r"project=pick-c"))
     expect(page.locator(".card")).to_contain_text("First event of pick-c")
     expect(picker).to_be_focused()
+
+
+def test_an_invalid_filter_says_so_and_links_to_the_feed_without_it(context, web_hub, sign_in) -> None:
+    web_hub.post(project="refusals", event="Listed once the filter is gone")
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/?project=refusals&tag=BAD KEY:x")
+    error = page.locator(".feed-status .error")
+    expect(error).to_have_text("Invalid filter: `tag` keys are 1 to 64 characters of [a-z0-9_-]: 'BAD KEY' is not")
+    expect(page.locator(".feed-status").get_by_role("button", name="Retry")).to_have_count(0)  # it cannot help
+    expect(page.locator(".banner")).to_be_hidden()
+    expect(page.locator(".live")).to_have_text("Not live")  # the hub is there: it refused the filter
+    page.get_by_role("link", name="Show the feed without this filter").click()
+    expect(page).to_have_url(re.compile(r"/\?project=refusals$"))
+    expect(page.locator(".card")).to_have_text(re.compile("Listed once the filter is gone"))
+    expect(page.locator(".live")).to_have_text("Live")

@@ -11,12 +11,15 @@ const PAGE = 30;
 const REACH = 600; // px below the screen where the next page starts loading
 const FILTER_KEYS = ["project", "channel", "tag", "severity", "user_id", "q", "test"];
 // The live indicator: a word as well as a colour.
-const LIVE_WORDS = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline" };
+const LIVE_WORDS = {
+  connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline", refused: "Not live",
+};
 const LIVE_TITLES = {
   connecting: "Connecting to the hub",
   live: "New events appear as they arrive",
   reconnecting: "The connection to the hub dropped; trying again",
   offline: "The hub cannot be reached; new events appear once it can",
+  refused: "The hub refused this filter, so no new events appear",
 };
 const SEVERITY_CHOICES = [
   ["", "All"],
@@ -154,6 +157,10 @@ export function feedPage(main) {
       loaded = true;
     } catch (error) {
       if (error.name === "AbortError") return;
+      if (error.status === 400) {
+        refused(error);
+        return;
+      }
       if (error.status === 0) showOffline();
       fill(status, h("span.error", {}, error.message), " ", h("button.btn-ghost.btn-sm", { type: "button", onclick: loadMore }, "Retry"));
     } finally {
@@ -223,6 +230,18 @@ export function feedPage(main) {
     // A refused stream is not retried: if the session ended (signed out elsewhere), a 401 here shows the sign-in.
     if (live.readyState === EventSource.CLOSED) api("/api/v1/projects", { signal: controller.signal }).catch(() => {});
   });
+
+  /** The hub refused the filters in the address (`tag=BAD KEY:x`): trying again cannot help, removing one can. */
+  function refused(error) {
+    live.close(); // its own 400 would read as offline
+    setLive("refused");
+    // `field` names the refused parameter: the link drops it (every tag filter, for `tag`), or all of them.
+    const none = readFilters("");
+    const kept = FILTER_KEYS.includes(error.field) ? { ...filters, [error.field]: none[error.field] } : none;
+    fill(status, h("div.empty", {},
+      h("p.error", { role: "alert" }, `Invalid filter: ${error.message}`),
+      h("a", { href: filtersUrl(kept) }, "Show the feed without this filter")));
+  }
 
   function reload() {
     stale = false;
