@@ -208,3 +208,31 @@ def test_an_invalid_filter_says_so_and_links_to_the_feed_without_it(context, web
     expect(page).to_have_url(re.compile(r"/\?project=refusals$"))
     expect(page.locator(".card")).to_have_text(re.compile("Listed once the filter is gone"))
     expect(page.locator(".live")).to_have_text("Live")
+
+
+def test_a_long_description_is_clipped_in_the_feed_and_whole_on_its_page(browser, web_hub, sign_in) -> None:
+    long = web_hub.post(project="clipped", event="Long report", description="All work and no play. " * 180)
+    web_hub.post(project="clipped", event="Short note", description="Two lines at most.")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=web_hub.url)
+    try:
+        page = context.new_page()
+        sign_in(page, "ada@example.com")
+        page.goto("/?project=clipped")
+        card = page.locator(".card", has_text="Long report")
+        more = card.get_by_role("button", name=re.compile(r"^Show (more|less)$"))
+        expect(more).to_have_text("Show more")
+        expect(more).to_have_attribute("aria-expanded", "false")
+        assert card.bounding_box()["height"] < 844 / 2  # about four lines of it, not 18 screens
+        more.click()
+        expect(more).to_have_attribute("aria-expanded", "true")
+        expect(more).to_have_text("Show less")
+        assert card.bounding_box()["height"] > 844
+        short = page.locator(".card", has_text="Short note")
+        expect(short.locator(".desc")).to_be_visible()
+        expect(short.get_by_role("button", name="Show more")).to_have_count(0)  # nothing to show
+        page.goto(f"/events/{long['id']}")
+        expect(page.locator(".card-title")).to_have_text("Long report")
+        assert page.locator(".card").bounding_box()["height"] > 844
+        expect(page.get_by_role("button", name="Show more")).to_have_count(0)
+    finally:
+        context.close()

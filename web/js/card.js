@@ -8,10 +8,32 @@ import { jsonBlock } from "./json.js";
 import { markdown } from "./markdown.js";
 import { timeEl } from "./time.js";
 
-function description(event) {
+function description(event, whole) {
   if (!event.description) return null;
-  if (event.parser === "markdown") return markdown(event.description);
-  return h("p.desc", {}, event.description);
+  const text = event.parser === "markdown" ? markdown(event.description) : h("p.desc", {}, event.description);
+  return whole ? text : clipped(text, `desc-${event.id}`);
+}
+
+/** In the feed a long description shows its first lines and a "Show more" button, so a card stays a screenful. */
+function clipped(text, id) {
+  const box = h("div.clip", { id }, text);
+  const toggle = h("button.btn-ghost.btn-xs.clip-toggle", { type: "button", "aria-expanded": "false", "aria-controls": id, hidden: true }, "Show more");
+  let open = false;
+  toggle.addEventListener("click", () => {
+    open = !open;
+    box.classList.toggle("clip-open", open);
+    toggle.setAttribute("aria-expanded", String(open));
+    toggle.textContent = open ? "Show less" : "Show more";
+    if (!open) toggle.scrollIntoView({ block: "nearest" }); // not left a long way below the shortened card
+  });
+  // Whether it is cut is known once the card is laid out, and changes with the width (a phone turned).
+  new ResizeObserver(() => {
+    if (open) return;
+    const cut = box.scrollHeight > box.clientHeight;
+    box.classList.toggle("clip-cut", cut);
+    toggle.hidden = !cut;
+  }).observe(box);
+  return [box, toggle];
 }
 
 function tagText(value) {
@@ -203,7 +225,7 @@ export function eventCard(event, { onFilter, detail = null, expanded = false, he
       h("header.card-head", {}, h(`${heading}.card-title`, {}, h("a", { href: `/events/${event.id}` }, event.event)), timeEl(event.created_at)),
       meta(event, onFilter),
       highlight(event),
-      description(event),
+      description(event, expanded),
       tagChips(event, onFilter, expanded),
       hasContent ? jsonBlock(event.content, { open: expanded }) : null,
       contextSection(event, detail),
