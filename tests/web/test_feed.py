@@ -236,3 +236,13 @@ def test_a_long_description_is_clipped_in_the_feed_and_whole_on_its_page(browser
         expect(page.get_by_role("button", name="Show more")).to_have_count(0)
     finally:
         context.close()
+
+
+def test_the_focused_search_box_has_one_focus_ring(context, web_hub, sign_in) -> None:
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.locator(".search-input").focus()
+    rings = page.evaluate(
+        """() => [".search", ".search-input"].map((s) => getComputedStyle(document.querySelector(s)).boxShadow)"""
+    )
+    assert rings[0] != "none" and rings[1] == "none", rings  # the box's ring, and none inside it
