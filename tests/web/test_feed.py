@@ -246,3 +246,17 @@ def test_the_focused_search_box_has_one_focus_ring(context, web_hub, sign_in) ->
         """() => [".search", ".search-input"].map((s) => getComputedStyle(document.querySelector(s)).boxShadow)"""
     )
     assert rings[0] != "none" and rings[1] == "none", rings  # the box's ring, and none inside it
+
+
+def test_a_timeline_step_shows_its_severity_in_words_and_its_tags(context, web_hub, sign_in) -> None:
+    started = web_hub.post(project="steps", event="Rollout started", context_id="rollout-9")
+    failed = {"severity": "critical", "tags": {"region": "eu"}, "context_id": "rollout-9"}
+    web_hub.post(project="steps", event="Canary failed", **failed)
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto(f"/events/{started['id']}")
+    step = page.locator(".timeline .tl-item", has_text="Canary failed")
+    expect(step.locator(".badge")).to_have_text("critical")  # as on a card: not the dot's tint alone
+    step.locator(".chip", has_text="eu").click()
+    expect(page).to_have_url(re.compile(r"tag=region%3Aeu"))
+    expect(page.locator(".card", has_text="Canary failed")).to_be_visible()

@@ -110,6 +110,11 @@ function highlight(event) {
   return null;
 }
 
+/** Severity in words, not only the colour: "warning", "critical" (info goes without). */
+function severityBadge(event) {
+  return event.severity !== "info" ? h(`span.badge.sev-${event.severity}`, {}, event.severity) : null;
+}
+
 function meta(event, onFilter) {
   const filterButton = (label, change, title) =>
     h("button.meta-link", { type: "button", title, onclick: () => onFilter?.(change) }, label);
@@ -123,12 +128,13 @@ function meta(event, onFilter) {
     // A follow-up listed on its own (a search, or Critical) says which timeline it belongs to.
     event.parent_id ? [h("span.sep", { "aria-hidden": "true" }, "·"), h("a.meta-link", { href: `/events/${event.parent_id}` }, "in a timeline")] : null,
     event.source !== "api" ? h("span.badge", {}, event.source) : null,
-    event.severity !== "info" ? h(`span.badge.sev-${event.severity}`, {}, event.severity) : null,
+    severityBadge(event),
     event.test ? h("span.badge.badge-test", {}, "test") : null,
   );
 }
 
-function timelineItem(child) {
+function timelineItem(child, onFilter) {
+  const badge = severityBadge(child);
   return h(
     `li.tl-item.sev-${child.severity}`,
     {},
@@ -137,7 +143,9 @@ function timelineItem(child) {
       "div.tl-body",
       {},
       h("div.tl-head", {}, h("a.tl-title", { href: `/events/${child.id}` }, child.event), timeEl(child.created_at)),
+      badge ? h("div.tl-meta", {}, badge) : null,
       child.description ? (child.parser === "markdown" ? markdown(child.description) : h("p.desc", {}, child.description)) : null,
+      tagChips(child, onFilter),
     ),
   );
 }
@@ -148,14 +156,14 @@ const FOLLOW_UPS_EVERY_MS = 5000;
 /** A context's events, oldest first, from the card's detail answer; the API gives them 500 at a time, and a
  * button fetches the next ones while there are more. Once loaded to its end, the timeline checks for new
  * follow-ups while it is on the screen. */
-export function timeline(parentId, { children, next_children_cursor: next }) {
+export function timeline(parentId, { children, next_children_cursor: next }, onFilter) {
   const shown = new Set();
   const list = h("ol.timeline", { "aria-label": "Context timeline" });
   const none = h("p.muted.small", {}, "No follow-up events in this context yet.");
   const add = (items) => {
     const fresh = items.filter((child) => !shown.has(child.id));
     for (const child of fresh) shown.add(child.id);
-    append(list, fresh.map(timelineItem));
+    append(list, fresh.map((child) => timelineItem(child, onFilter)));
     if (shown.size) none.remove();
   };
   let cursor = next; // the next page, while there are more
@@ -188,11 +196,11 @@ export function timeline(parentId, { children, next_children_cursor: next }) {
   return box;
 }
 
-function contextSection(event, detail) {
+function contextSection(event, detail, onFilter) {
   if (!event.context_id || event.parent_id) return null;
   const box = h("div.context");
   if (detail) {
-    box.append(h("div.context-head", {}, "Timeline"), timeline(event.id, detail));
+    box.append(h("div.context-head", {}, "Timeline"), timeline(event.id, detail, onFilter));
     return box;
   }
   const button = h("button.btn-ghost.btn-sm", { type: "button", "aria-expanded": "false" }, "Show timeline");
@@ -201,7 +209,7 @@ function contextSection(event, detail) {
     button.textContent = "Loading…";
     try {
       const detail = await api(`/api/v1/events/${encodeURIComponent(event.id)}`);
-      fill(box, h("div.context-head", {}, "Timeline"), timeline(event.id, detail));
+      fill(box, h("div.context-head", {}, "Timeline"), timeline(event.id, detail, onFilter));
     } catch (error) {
       button.disabled = false;
       button.textContent = `Could not load the timeline (${error.message}) — retry`;
@@ -228,7 +236,7 @@ export function eventCard(event, { onFilter, detail = null, expanded = false, he
       description(event, expanded),
       tagChips(event, onFilter, expanded),
       hasContent ? jsonBlock(event.content, { open: expanded }) : null,
-      contextSection(event, detail),
+      contextSection(event, detail, onFilter),
       actionBar(event),
     ),
   );
