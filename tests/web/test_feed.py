@@ -260,3 +260,30 @@ def test_a_timeline_step_shows_its_severity_in_words_and_its_tags(context, web_h
     step.locator(".chip", has_text="eu").click()
     expect(page).to_have_url(re.compile(r"tag=region%3Aeu"))
     expect(page.locator(".card", has_text="Canary failed")).to_be_visible()
+
+
+def test_meta_separators_wrap_with_their_item_on_a_phone(browser, web_hub, sign_in) -> None:
+    event = web_hub.post(
+        project="shop",
+        channel="checkout-and-payment-notifications-from-the-storefront",
+        user_id="customer-7f3a9c2e-4b1d-4e8a-9f60-2c5d8e1b7a43@example.com",
+        event="Long labels",
+    )
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=web_hub.url)
+    try:
+        page = context.new_page()
+        sign_in(page, "ada@example.com")
+        page.goto(f"/events/{event['id']}")
+        expect(page.locator(".card-title")).to_have_text("Long labels")
+        # Each "·" sits on a line of the item it introduces, never alone at the end of the line before.
+        beside = page.evaluate(
+            """() => [...document.querySelectorAll(".card-meta .sep")].map((sep) => {
+                const dot = sep.getBoundingClientRect();
+                const item = sep.nextElementSibling.getBoundingClientRect();
+                const middle = (dot.top + dot.bottom) / 2;
+                return middle > item.top && middle < item.bottom;
+            })"""
+        )
+        assert beside == [True, True], beside
+    finally:
+        context.close()

@@ -118,15 +118,16 @@ function severityBadge(event) {
 function meta(event, onFilter) {
   const filterButton = (label, change, title) =>
     h("button.meta-link", { type: "button", title, onclick: () => onFilter?.(change) }, label);
+  // Each item after the first comes with its separator, so a line never ends in a lone "·".
+  const after = (node) => h("span.meta-item", {}, h("span.sep", { "aria-hidden": "true" }, "·"), node);
   return h(
     "div.card-meta",
     {},
     filterButton(`#${event.channel}`, { project: event.project, channel: event.channel }, `Show #${event.channel}`),
-    h("span.sep", { "aria-hidden": "true" }, "·"),
-    filterButton(event.project, { project: event.project }, `Show project ${event.project}`),
-    event.user_id ? [h("span.sep", { "aria-hidden": "true" }, "·"), filterButton(event.user_id, { user_id: event.user_id }, `Show events of ${event.user_id}`)] : null,
+    after(filterButton(event.project, { project: event.project }, `Show project ${event.project}`)),
+    event.user_id ? after(filterButton(event.user_id, { user_id: event.user_id }, `Show events of ${event.user_id}`)) : null,
     // A follow-up listed on its own (a search, or Critical) says which timeline it belongs to.
-    event.parent_id ? [h("span.sep", { "aria-hidden": "true" }, "·"), h("a.meta-link", { href: `/events/${event.parent_id}` }, "in a timeline")] : null,
+    event.parent_id ? after(h("a.meta-link", { href: `/events/${event.parent_id}` }, "in a timeline")) : null,
     event.source !== "api" ? h("span.badge", {}, event.source) : null,
     severityBadge(event),
     event.test ? h("span.badge.badge-test", {}, "test") : null,
