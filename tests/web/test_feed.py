@@ -287,3 +287,26 @@ def test_meta_separators_wrap_with_their_item_on_a_phone(browser, web_hub, sign_
         assert beside == [True, True], beside
     finally:
         context.close()
+
+
+def test_a_long_channel_name_is_cut_short_and_every_channel_stays_in_sight(browser, web_hub, sign_in) -> None:
+    long = "checkout-" + "x" * 55  # 64 characters, the longest a channel may have
+    for channel in ("alerts", "billing", long, "zeta"):
+        web_hub.post(project="channels", channel=channel, event=f"In {channel}")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=web_hub.url)
+    try:
+        page = context.new_page()
+        sign_in(page, "ada@example.com")
+        page.goto("/?project=channels")
+        strip = page.get_by_role("navigation", name="Channels")
+        expect(strip.locator(".chip")).to_have_count(5)  # All, and the four channels
+        chip = strip.locator(".chip", has_text="checkout-")
+        expect(chip).to_have_attribute("title", f"#{long}")
+        assert chip.evaluate(
+            "(c) => c.querySelector('.chip-label').scrollWidth > c.querySelector('.chip-label').clientWidth"
+        )
+        edge = strip.bounding_box()
+        for box in (c.bounding_box() for c in strip.locator(".chip").all()):
+            assert edge["x"] <= box["x"] and box["x"] + box["width"] <= edge["x"] + edge["width"] + 0.5, box
+    finally:
+        context.close()

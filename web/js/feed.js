@@ -300,8 +300,10 @@ function channelStrip(filters, channels, change) {
   if (!channels.length) return "";
   return h("nav.channel-strip", { "aria-label": "Channels" },
     h("button.chip", { type: "button", "aria-pressed": String(!filters.channel), onclick: () => change({ channel: "" }) }, "All"),
-    channels.map((c) => h("button.chip", { type: "button", "aria-pressed": String(filters.channel === c.name), onclick: () => change({ channel: c.name }) },
-      `#${c.name}`, h("span.count", {}, c.event_count.toLocaleString()))));
+    // A long name is cut short (whole in its title), so that it leaves room for the others.
+    channels.map((c) => h("button.chip", {
+      type: "button", title: `#${c.name}`, "aria-pressed": String(filters.channel === c.name), onclick: () => change({ channel: c.name }),
+    }, h("span.chip-label", {}, `#${c.name}`), h("span.count", {}, c.event_count.toLocaleString()))));
 }
 
 function emptyState(filters) {
