@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import re
 
+import msgspec
 from playwright.sync_api import expect
+
+from hub.accounts import set_password
+from hub.people.models import UserIn
+from tests.web.conftest import PASSWORD
 
 
 def test_sign_in_and_events_arrive_live(context, web_hub, sign_in) -> None:
@@ -310,3 +315,27 @@ def test_a_long_channel_name_is_cut_short_and_every_channel_stays_in_sight(brows
             assert edge["x"] <= box["x"] and box["x"] + box["width"] <= edge["x"] + edge["width"] + 0.5, box
     finally:
         context.close()
+
+
+def test_an_empty_feed_tells_an_admin_how_to_send_and_others_whom_to_ask(browser, context, web_hub, sign_in) -> None:
+    admin = context.new_page()
+    sign_in(admin, "ada@example.com")
+    admin.goto("/?project=nothing-sent-yet")
+    expect(admin.locator(".feed-status .empty")).to_contain_text('hub send --project nothing-sent-yet --event "Hello"')
+
+    async def outsider() -> None:
+        data = {"email": "newcomer@example.com", "name": "Newcomer", "role": "viewer", "projects": []}
+        user = await web_hub.live.hub.people.create_user(msgspec.convert(data, UserIn))
+        await set_password(web_hub.live.hub.db, user.id, PASSWORD)
+
+    web_hub.run(outsider())
+    other = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=web_hub.url)
+    try:
+        page = other.new_page()
+        sign_in(page, "newcomer@example.com")
+        empty = page.locator(".feed-status .empty")
+        expect(empty.locator(".empty-title")).to_have_text("You are not in any project yet")
+        expect(empty).to_contain_text("Ask an admin")
+        expect(empty).not_to_contain_text("hub send")  # they have no key to send with
+    finally:
+        other.close()

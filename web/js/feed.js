@@ -5,7 +5,7 @@ import { eventCard } from "./card.js";
 import { fill, h, icon } from "./dom.js";
 import { refreshProjects } from "./projects.js";
 import { navigate, setTitle } from "./router.js";
-import { state } from "./state.js";
+import { isAdmin, state } from "./state.js";
 
 const PAGE = 30;
 const REACH = 600; // px below the screen where the next page starts loading
@@ -308,11 +308,16 @@ function channelStrip(filters, channels, change) {
 
 function emptyState(filters) {
   const filtered = filters.q || filters.channel || filters.tag.length || filters.severity || filters.user_id;
+  // Only an admin can make the key that `hub send` needs; everyone else waits for events, or for a project.
+  const [title, hint] = filtered
+    ? ["No events match these filters", "Try a broader search or clear a filter."]
+    : isAdmin()
+      ? ["No events yet", ["Send the first one from a shell: ", h("code", {}, `hub send --project ${filters.project || "demo"} --event "Hello"`)]]
+      : state.projects.length
+        ? ["No events yet", "Events sent to your projects appear here as they arrive."]
+        : ["You are not in any project yet", "Ask an admin to add you to one; its events appear here."];
   return h("div.empty", {},
     h("div.empty-icon", { "aria-hidden": "true" }, icon("feed", 26)),
-    h("p.empty-title", {}, filtered ? "No events match these filters" : "No events yet"),
-    filtered
-      ? h("p.muted", {}, "Try a broader search or clear a filter.")
-      : h("p.muted", {}, "Send the first one from a shell: ",
-          h("code", {}, `hub send --project ${filters.project || "demo"} --event "Hello"`)));
+    h("p.empty-title", {}, title),
+    h("p.muted", {}, hint));
 }
