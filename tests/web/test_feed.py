@@ -130,9 +130,12 @@ def test_severity_and_test_mode_toggles(context, web_hub, sign_in) -> None:
     expect(page.locator(".card")).to_have_count(1)
     expect(page.locator(".card")).to_contain_text("Disk almost full")
     page.goto("/?project=ops")
+    expect(page.locator("main h1")).to_have_text("ops")
     page.locator(".switch").click()
     expect(page.locator(".card")).to_have_count(1)
     expect(page.locator(".card")).to_contain_text("Checkout tried in test mode")
+    expect(page.locator("main h1")).to_have_text("Test events in ops")  # not the small switch alone
+    expect(page).to_have_title("Test events in ops · hub")
 
 
 def test_critical_lists_a_timelines_failed_step_with_a_way_to_its_timeline(context, web_hub, sign_in) -> None:

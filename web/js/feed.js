@@ -258,7 +258,9 @@ export function feedPage(main) {
   const observer = new IntersectionObserver((entries) => entries[0].isIntersecting && loadMore(), { rootMargin: `${REACH}px` });
   observer.observe(sentinel);
 
-  const title = filters.channel ? `#${filters.channel}` : filters.project || "All events";
+  const scope = filters.channel ? `#${filters.channel}` : filters.project;
+  // Test mode lists other events than usual: the heading says so, not only the small switch.
+  const title = filters.test ? (scope ? `Test events in ${scope}` : "Test events") : scope || "All events";
   setTitle(title === "All events" ? "Feed" : title);
   const tools = toolbar(filters, change);
   window.addEventListener("hub:projects", tools.onProjects);
