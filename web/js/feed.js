@@ -161,8 +161,9 @@ export function feedPage(main) {
         refused(error);
         return;
       }
-      if (error.status === 0) showOffline();
-      fill(status, h("span.error", {}, error.message), " ", h("button.btn-ghost.btn-sm", { type: "button", onclick: loadMore }, "Retry"));
+      if (error.status === 0) showOffline(); // the banner says it: the error line would say it again
+      fill(status, error.status === 0 ? null : [h("span.error", {}, error.message), " "],
+        h("button.btn-ghost.btn-sm", { type: "button", onclick: loadMore }, "Retry"));
     } finally {
       loading = false;
     }
