@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import msgspec
 from playwright.sync_api import expect
 
@@ -342,3 +343,16 @@ def test_an_empty_feed_tells_an_admin_how_to_send_and_others_whom_to_ask(browser
         expect(empty).not_to_contain_text("hub send")  # they have no key to send with
     finally:
         other.close()
+
+
+def test_a_single_insight_tile_keeps_a_tiles_width(context, web_hub, sign_in) -> None:
+    web_hub.post(project="one-insight", event="Signed up")
+    insight = {"project": "one-insight", "title": "Signups", "value": 42}
+    headers = {"Authorization": f"Bearer {web_hub.key}"}
+    assert httpx.post(f"{web_hub.url}/v1/insight", json=insight, headers=headers).status_code == 200
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/?project=one-insight")
+    tile = page.locator(".tile", has_text="Signups")
+    expect(tile).to_contain_text("42")
+    assert tile.bounding_box()["width"] < page.locator(".tiles").bounding_box()["width"] / 3  # not stretched across
