@@ -356,3 +356,15 @@ def test_a_single_insight_tile_keeps_a_tiles_width(context, web_hub, sign_in) ->
     tile = page.locator(".tile", has_text="Signups")
     expect(tile).to_contain_text("42")
     assert tile.bounding_box()["width"] < page.locator(".tiles").bounding_box()["width"] / 3  # not stretched across
+
+
+def test_the_exact_time_names_its_time_zone(browser, web_hub, sign_in) -> None:
+    event = web_hub.post(project="zones", event="When exactly?")
+    context = browser.new_context(base_url=web_hub.url, locale="en-US", timezone_id="America/New_York")
+    try:
+        page = context.new_page()
+        sign_in(page, "ada@example.com")
+        page.goto(f"/events/{event['id']}")
+        expect(page.locator(".card-head time")).to_have_attribute("title", re.compile(r"\d:\d\d:\d\d\s[AP]M E[SD]T$"))
+    finally:
+        context.close()

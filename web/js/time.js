@@ -22,8 +22,9 @@ export function relative(iso, now = Date.now()) {
   return future ? "in 1m" : "1m ago";
 }
 
+/** The date and time with the zone they are in ("long" is the time style that names it: 3:04:05 PM EDT). */
 export function exact(iso) {
-  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "long" });
 }
 
 export function duration(seconds) {
