@@ -407,6 +407,14 @@ class Outbox:
             job.outcome = Outcome("retry", detail=f"{type(exc).__name__}: {exc}"[:MAX_DETAIL])
         job.latency_ms = round((time.perf_counter() - started) * 1000, 2)
 
+    def _asked_wait(self, outcome: Outcome) -> float | None:
+        """The seconds a receiver asked to wait (a Retry-After with a 429 or 503, say), honoured up to the retry
+        budget: a delivery asked to wait longer is dead-lettered (an absurd Retry-After, 10^12 s, would not even
+        fit a date)."""
+        if outcome.result != "retry" or outcome.retry_after is None:
+            return None
+        return min(outcome.retry_after, self.hub.settings.delivery.retry_budget_hours * 3600)
+
     async def _record(self, jobs: list[_Job]) -> None:
         settings = self.hub.settings.delivery
         budget = timedelta(hours=settings.retry_budget_hours)
@@ -437,7 +445,7 @@ class Outbox:
                         row.attempts + 1,
                         settings.backoff_base_seconds,
                         settings.backoff_max_seconds,
-                        outcome.retry_after,
+                        self._asked_wait(outcome),
                     )
                 )
                 dead = give_up(row.budget_from, budget, retry_at)

@@ -775,3 +775,21 @@ async def test_a_drain_with_a_backlog_in_line_ends_before_the_next_tick(
             await hub.outbox.close()
     assert arrived.is_set()
     assert 0.45 < took < 0.95, took
+
+
+def titles(server: LoopbackServer) -> list[str]:
+    """The title of each card a Slack stand-in received, in the order it received them."""
+    return [json.loads(r.body)["blocks"][0]["text"]["text"] for r in server.received]
+
+
+async def test_a_retry_after_is_honoured_up_to_the_retry_budget(client, hub, admin_headers, settings):
+    """Retry-After: 10^12 (31,700 years) put the retry past the last date Python has: recording it failed, and the
+    delivery stayed claimed, to be sent again after each lease. Now a wait is honoured up to `retry_budget_hours`:
+    the delivery that was asked to wait longer is dead-lettered, as one whose backoff passes its budget."""
+    with LoopbackServer(lambda _: (429, {"Retry-After": "1000000000000"}, b"rate_limited")) as server:
+        await slack_rule(client, admin_headers, server.url)
+        await send(client, admin_headers, event="first")
+        assert await hub.outbox.run_once(now_utc()) == 1
+    assert titles(server) == ["first"]
+    [first] = await deliveries(client, admin_headers)
+    assert (first["state"], first["last_status"]) == ("dead", 429)
