@@ -18,7 +18,8 @@ from hub.outbound import OutboundResponse
 if TYPE_CHECKING:
     from hub.pluginapi import HubContext
 
-# delivered: done. retry: a transient failure (timeout, 429, 5xx); the core backs off and tries again.
+# delivered: done. retry: a transient failure (timeout, 429, 5xx); the core backs off and tries again, or with
+# `retry_after` (the answer's Retry-After) waits that long and sends nothing to that receiver meanwhile.
 # failed: permanent (other 4xx, a refused address); no more tries. gone: the recipient no longer exists
 # (a push subscription answered 404/410); permanent. later: not attempted (the notifier's own pacing, such as
 # Slack's one message per second); the core tries again after `retry_after` without counting an attempt.

@@ -20,6 +20,12 @@ its destination's line, and the claims go past it. What waits in lines is bounde
 `batch_size` deliveries do (a backlog spread over many receivers at one destination, say a push service, cannot
 be skipped receiver by receiver). A backlog to a receiver that stopped answering does not wait out a timeout a
 delivery either: it gets one request at a time and the rest fail at once, to be retried (hub.breaker).
+
+A receiver that answers with a Retry-After (a 429 or 503, say) is paused until then in this process: every
+delivery to it claimed meanwhile is given back unsent, due as the pause ends, so that they are claimed together
+then and go out in the claim's order: critical first, then oldest first. The receiver, not its host: one Slack
+webhook (or push subscription) being limited must not hold back the others at hooks.slack.com; each of them that
+is limited too says so itself.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ RECORD_EVERY_SECONDS = 0.02
 DRAIN_SHARE = 0.9
 LATER_AFTER_STOP_SECONDS = 0.001  # a delivery a stopping hub gave back unsent is due again right away
 RENEW_AT_ONCE = 500  # ids per UPDATE when leases are renewed
+MOST_PAUSED = 10_000  # receivers' pauses kept before those long over are dropped
 MOST_SKIPPED = 1000  # receivers a claim skips at most, those with the longest lines (two parameters each)
 
 Receiver = tuple[str, str]  # (notifier, address)
@@ -101,6 +108,7 @@ class Outbox:
         self._slots: asyncio.Semaphore | None = None  # `delivery.concurrency` sends at once; made on first use
         self._claimed: set[asyncio.Task[None]] = set()  # one per job, from its claim until its outcome is recorded
         self._in_line: Counter[Receiver] = Counter()  # claimed deliveries waiting for their destination's turn
+        self._paused: dict[Receiver, datetime] = {}  # receivers that asked to be sent nothing before then
         self._progress = asyncio.Event()  # a claimed delivery went to wait in a line, left it, or was recorded
         self._line_emptied = asyncio.Event()  # a receiver has no delivery waiting in a line any more
         self._finished: list[tuple[_Job, asyncio.Future[None]]] = []  # sent, waiting to be recorded
@@ -179,7 +187,7 @@ class Outbox:
             # when they are claimed together.
             skip = self._skipped_receivers()
             rows = await self._claim(now, settings.batch_size, skip=skip)
-            jobs = await self._prepare(rows, now) if rows else []
+            jobs = sorted(await self._prepare(rows, now), key=_critical_first) if rows else []
             if not jobs:  # nothing due (its events deleted by retention meanwhile, if any), but to the skipped
                 return [], bool(skip)
             self._leased.update(_row_ids(jobs))
@@ -223,8 +231,12 @@ class Outbox:
                     # every turn of a backlog to a slow receiver (28 s for 40 deliveries to one answering in 3 s;
                     # a `docker stop` kills after 10 s, and a killed claim waits out its lease to go out).
                     job.outcome = Outcome("later", retry_after=LATER_AFTER_STOP_SECONDS)
+                elif (held_back := self._held_back(job)) is not None:
+                    job.outcome = held_back
                 else:
                     await self._attempt(job)
+                    if (wait := self._asked_wait(job.outcome)) is not None:
+                        self._pause(job.receiver, job.now, wait)
         except NotAnswering as exc:  # refused in line: its destination stopped answering meanwhile
             job.outcome = Outcome("retry", detail=str(exc))
         done = asyncio.get_running_loop().create_future()
@@ -407,10 +419,29 @@ class Outbox:
             job.outcome = Outcome("retry", detail=f"{type(exc).__name__}: {exc}"[:MAX_DETAIL])
         job.latency_ms = round((time.perf_counter() - started) * 1000, 2)
 
+    def _pause(self, receiver: Receiver, now: datetime, seconds: float) -> None:
+        """Send `receiver` nothing for `seconds` from `now`, as it asked; of two pauses asked, the longer holds."""
+        if len(self._paused) >= MOST_PAUSED:  # those over, kept until their receiver's next claim, can go
+            self._paused = {r: at for r, at in self._paused.items() if at > now}
+        until = now + timedelta(seconds=seconds)
+        self._paused[receiver] = max(until, self._paused.get(receiver, until))
+
+    def _held_back(self, job: _Job) -> Outcome | None:
+        """If the job's receiver asked to be sent nothing until after the job's claim: not attempted (nor counted),
+        due again just as the pause ends, with the receiver's other deliveries."""
+        resume_at = self._paused.get(job.receiver)
+        if resume_at is None or job.now >= resume_at:
+            self._paused.pop(job.receiver, None)
+            return None
+        # Not the address, which may hold a secret (a Slack webhook's path): its host, when the notifier says it.
+        where = f"{job.destination.breaker.name} " if job.destination is not None else ""
+        asked = f"not sent: {where}asked to be sent nothing before {resume_at:%Y-%m-%d %H:%M:%S} UTC"
+        return Outcome("later", detail=asked, retry_after=(resume_at - job.now).total_seconds())
+
     def _asked_wait(self, outcome: Outcome) -> float | None:
-        """The seconds a receiver asked to wait (a Retry-After with a 429 or 503, say), honoured up to the retry
-        budget: a delivery asked to wait longer is dead-lettered (an absurd Retry-After, 10^12 s, would not even
-        fit a date)."""
+        """The seconds a receiver asked to be sent nothing (a Retry-After with a 429 or 503, say), honoured up to the
+        retry budget: a delivery asked to wait longer is dead-lettered, and its destination paused no longer (an
+        absurd Retry-After, 10^12 s, would not even fit a date)."""
         if outcome.result != "retry" or outcome.retry_after is None:
             return None
         return min(outcome.retry_after, self.hub.settings.delivery.retry_budget_hours * 3600)
@@ -438,6 +469,7 @@ class Outbox:
                     attempts=row.attempts,
                     next_attempt_at=now + timedelta(seconds=outcome.retry_after or 1.0),
                     finished_at=None,
+                    last_error=outcome.detail or None,
                 )
             elif outcome.result == "retry":
                 retry_at = now + timedelta(
@@ -532,3 +564,8 @@ async def _due(conn: AsyncConnection, now: datetime, limit: int, skip: list[Rece
 
 def _oldest_first(row: Any) -> tuple[datetime, int]:
     return row.next_attempt_at, row.id
+
+
+def _critical_first(job: _Job) -> tuple[bool, int]:
+    """The order a claim's deliveries take their destinations' turns in: critical ones first, then the oldest."""
+    return job.message.severity != "critical", job.row.id

@@ -57,10 +57,11 @@ async def send(client, headers, **fields):
 
 
 async def backlog_then_page(client, headers, backlog_url: str, page_url: str, backlog: int) -> None:
-    """`backlog` notifications to one Slack webhook, then a critical page to another: claimed in that order."""
+    """`backlog` notifications to one Slack webhook, then a critical page to another: claimed in that order, and
+    sent in that order too, the backlog being critical as well (a claim sends critical ones first)."""
     await slack_rule(client, headers, backlog_url)
     for i in range(backlog):
-        await send(client, headers, event=f"backlog {i}")
+        await send(client, headers, event=f"backlog {i}", severity="critical")
     await slack_rule(client, headers, page_url)
     await send(client, headers, event="page", severity="critical")
 
@@ -782,14 +783,73 @@ def titles(server: LoopbackServer) -> list[str]:
     return [json.loads(r.body)["blocks"][0]["text"]["text"] for r in server.received]
 
 
+@pytest.mark.parametrize("status", [429, 503])
+async def test_a_receiver_asking_to_wait_is_sent_nothing_until_then_and_its_backlog_goes_out_in_order(
+    client, hub, admin_headers, settings, status
+):
+    """A webhook answers 429 (or 503) with Retry-After: 7. Before, only the delivery that got it waited: the hub
+    went on posting the others to it as they came due, each answered the same and backing off on its own, so when
+    the webhook came back they went out shuffled. Now nothing goes to that webhook for 7 s, whatever is claimed
+    meanwhile, while another webhook at the same host is sent to as usual (Slack limits each webhook); then its
+    deliveries go out critical first, then oldest first."""
+    await hub.outbound.aclose()  # one connection per host: the stand-in receives them in the order they are sent
+    hub.outbound = OutboundClient(allow=["127.0.0.1"], timeout=5, max_connections_per_host=1)
+    limiting = [True]
+
+    def webhook(received: Received):
+        if limiting[0] and received.path == "/limited":
+            return (status, {"Retry-After": "7"}, b"rate_limited")
+        return (200, {}, b"ok")
+
+    def titles_at(path: str) -> list[str]:
+        return [json.loads(r.body)["blocks"][0]["text"]["text"] for r in slack.received if r.path == path]
+
+    with LoopbackServer(webhook) as slack:
+        await slack_rule(client, admin_headers, f"{slack.url}/limited")
+        for event in ("first", "#1", "#2", "#3"):
+            await send(client, admin_headers, event=event)
+        now = now_utc()
+        assert await hub.outbox.run_once(now) == 4
+        assert titles_at("/limited") == ["first"]
+        resume_at = now + timedelta(seconds=7)
+        waiting = sorted(await deliveries(client, admin_headers), key=lambda d: d["id"])
+        assert [(d["state"], d["attempts"], _at(d["next_attempt_at"])) for d in waiting] == [
+            ("pending", 1, resume_at)
+        ] + [("pending", 0, resume_at)] * 3
+        # The host, not the webhook's address: its path is the webhook's secret.
+        assert all(d["last_error"].startswith(f"not sent: {slack.url} asked") for d in waiting[1:])
+
+        await send(client, admin_headers, event="CRITICAL", severity="critical")
+        await slack_rule(client, admin_headers, f"{slack.url}/elsewhere")
+        await send(client, admin_headers, event="elsewhere")
+        assert await hub.outbox.run_once(now + timedelta(seconds=3)) == 2
+        assert titles_at("/limited") == ["first"] and titles_at("/elsewhere") == ["elsewhere"]
+        assert {_at(d["next_attempt_at"]) for d in await deliveries(client, admin_headers, state="pending")} == {
+            resume_at
+        }
+
+        limiting[0] = False
+        assert await hub.outbox.run_once(resume_at - timedelta(milliseconds=1)) == 0
+        assert await hub.outbox.run_once(resume_at) == 5
+    assert titles_at("/limited") == ["first", "CRITICAL", "first", "#1", "#2", "#3"]
+    assert [d["state"] for d in await deliveries(client, admin_headers)] == ["delivered"] * 6
+
+
 async def test_a_retry_after_is_honoured_up_to_the_retry_budget(client, hub, admin_headers, settings):
     """Retry-After: 10^12 (31,700 years) put the retry past the last date Python has: recording it failed, and the
     delivery stayed claimed, to be sent again after each lease. Now a wait is honoured up to `retry_budget_hours`:
-    the delivery that was asked to wait longer is dead-lettered, as one whose backoff passes its budget."""
+    the delivery that was asked to wait longer is dead-lettered, as one whose backoff passes its budget, and its
+    destination is paused for the budget."""
+    await hub.outbound.aclose()
+    hub.outbound = OutboundClient(allow=["127.0.0.1"], timeout=5, max_connections_per_host=1)
     with LoopbackServer(lambda _: (429, {"Retry-After": "1000000000000"}, b"rate_limited")) as server:
         await slack_rule(client, admin_headers, server.url)
-        await send(client, admin_headers, event="first")
-        assert await hub.outbox.run_once(now_utc()) == 1
+        for event in ("first", "second"):
+            await send(client, admin_headers, event=event)
+        now = now_utc()
+        assert await hub.outbox.run_once(now) == 2
     assert titles(server) == ["first"]
-    [first] = await deliveries(client, admin_headers)
+    first, second = sorted(await deliveries(client, admin_headers), key=lambda d: d["id"])
     assert (first["state"], first["last_status"]) == ("dead", 429)
+    budget = timedelta(hours=settings.delivery.retry_budget_hours)
+    assert (second["state"], second["attempts"], _at(second["next_attempt_at"])) == ("pending", 0, now + budget)
