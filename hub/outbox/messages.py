@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.db import schema
 from hub.db.events import ProjectDirectory, event_from_row
-from hub.models import EventOut
+from hub.models import SEVERITIES, EventOut
 from hub.outbox.notifier import Message
 
 MAX_BODY = 1000
@@ -98,15 +98,21 @@ async def load_messages(
     d, n, e = schema.deliveries.c, schema.notifications.c, schema.events.c
     ids = [r.id for r in rows]
     result = await conn.execute(
-        select(d.id.label("delivery_id"), n.event_count, n.group_key, n.follows_id, schema.events)
+        select(d.id.label("delivery_id"), n.event_count, n.group_key, n.follows_id, n.last_event_id, schema.events)
         .select_from(schema.deliveries)
         .join(schema.notifications, n.id == d.notification_id)
         .join(schema.events, e.id == n.event_id)
         .where(d.id.in_(ids))
     )
+    found = list(result.mappings())
+    latest = await _latest_events(conn, found)
     messages: dict[int, Message] = {}
-    for row in result.mappings():
-        event = event_from_row(row, await projects.slug(conn, row["project_id"]))
+    for row in found:
+        newest = latest.get(row["last_event_id"])
+        # Not a milder one: a group a page (or a warning) joined goes out under that one's title.
+        milder = newest is not None and SEVERITIES.index(newest["severity"]) < SEVERITIES.index(row["severity"])
+        shown = row if newest is None or milder else newest
+        event = event_from_row(shown, await projects.slug(conn, shown["project_id"]))
         messages[row["delivery_id"]] = message_for(
             row["delivery_id"],
             event,
@@ -116,3 +122,14 @@ async def load_messages(
             follow_up=row["follows_id"] is not None,
         )
     return messages
+
+
+async def _latest_events(conn: AsyncConnection, rows: list[Any]) -> dict[int, Any]:
+    """The newest event of each group notification, which it shows: "3 more events" under the first one's details
+    told an old job's failure, or a queue's depth an hour ago. One retention deleted meanwhile is not found (the
+    notification shows its first event, then)."""
+    wanted = {r["last_event_id"] for r in rows if r["last_event_id"] != r["id"]}
+    if not wanted:
+        return {}
+    found = await conn.execute(select(schema.events).where(schema.events.c.id.in_(wanted)))
+    return {row["id"]: row for row in found.mappings()}

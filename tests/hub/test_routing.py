@@ -112,6 +112,28 @@ async def test_a_group_sends_its_first_event_at_once_and_the_rest_as_one_follow_
     assert slack_texts(server)[3] == "Deploy failed"
 
 
+async def test_a_follow_up_shows_its_newest_event_unless_a_milder_one(client, hub, admin_headers):
+    """ "3 more events since the first notification" came with the details of the first of them (job test-2, a
+    queue's depth an hour ago), not of the newest; a milder newest one must not take a warning's title, though."""
+    with LoopbackServer() as server:
+        rule = {"name": "grouped", "group_by": ["event"], "group_window_seconds": 60}
+        await put_rule(client, admin_headers, {**rule, "targets": [{"slack": server.url}]})
+        for job in range(1, 5):
+            await send(client, admin_headers, event="Build failed", description=f"job test-{job}", severity="warning")
+        for depth, severity in ((1000, "info"), (2000, "warning"), (3000, "info")):
+            await send(client, admin_headers, event="Queue deep", description=f"depth {depth}", severity=severity)
+        now = now_utc()
+        assert await hub.outbox.run_once(now) == 2
+        assert await hub.outbox.run_once(now + timedelta(seconds=61)) == 2
+        follow_ups = {b["blocks"][0]["text"]["text"]: b for b in map(json.loads, (r.body for r in server.received[2:]))}
+    assert follow_ups["Build failed (3 events)"]["blocks"][1]["text"]["text"] == (
+        "3 more events in shop/ci since the first notification. job test-4"
+    )
+    assert follow_ups["Queue deep (2 events)"]["blocks"][1]["text"]["text"] == (
+        "2 more events in shop/ci since the first notification. depth 2000"
+    )
+
+
 async def test_a_critical_event_joining_a_group_held_by_quiet_hours_goes_out_at_once(client, hub, admin_headers):
     """Critical events are never held: one that comes into a window a milder event opened during quiet hours opens
     its own and goes at once, under its own title; milder events after it go in its follow-up, which quiet hours
