@@ -440,7 +440,7 @@ class Outbox:
 
     def _asked_wait(self, outcome: Outcome) -> float | None:
         """The seconds a receiver asked to be sent nothing (a Retry-After with a 429 or 503, say), honoured up to the
-        retry budget: a delivery asked to wait longer is dead-lettered, and its destination paused no longer (an
+        retry budget: a delivery asked to wait longer is dead-lettered, and its receiver paused no longer (an
         absurd Retry-After, 10^12 s, would not even fit a date)."""
         if outcome.result != "retry" or outcome.retry_after is None:
             return None
