@@ -133,8 +133,39 @@ def _unload(children: list[Token]) -> list[Token]:
     return out
 
 
+# In the head, not inline: the parts below stay the plain markup the web app's renderer makes. Mail clients that
+# drop a <style> (a few webmails) still show readable, unstyled HTML.
+STYLE = """
+body { margin: 0 auto; padding: 16px; max-width: 640px; color: #1d1d27; background: #ffffff;
+  font: 15px/1.5 -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; }
+h2 { font-size: 20px; line-height: 1.3; margin: 0 0 12px; }
+.severity { display: inline-block; margin: 0 0 8px; padding: 2px 10px; border-radius: 999px; font-size: 13px;
+  font-weight: 600; }
+.severity-warning { background: #fef3c7; color: #92400e; }
+.severity-critical { background: #fde8e8; color: #b42318; }
+table { border-collapse: collapse; margin: 12px 0; }
+th { padding: 2px 16px 2px 0; color: #5d5d6e; font-weight: 500; vertical-align: top; }
+pre { padding: 12px; border-radius: 6px; background: #f3f3f7; font-size: 13px; white-space: pre-wrap; }
+a { color: #5b4ee5; }
+a.button { display: inline-block; padding: 8px 14px; border-radius: 6px; background: #5b4ee5; color: #ffffff;
+  font-weight: 600; text-decoration: none; }
+.links { margin: 16px 0; }
+small { color: #5d5d6e; }
+@media (prefers-color-scheme: dark) {
+  body { color: #e9e9f0; background: #16161d; }
+  th, small { color: #a4a4b8; }
+  pre { background: #24242e; }
+  a { color: #a59cff; }
+  a.button { background: #6d62f0; color: #ffffff; }
+}
+"""
+
+
 def html_body(message: Message, unsubscribe: str) -> str:
-    parts = [f"<h2>{escape(message.title)}</h2>"]
+    parts = []
+    if severity := _SEVERITY_WORDS.get(message.severity):  # in words as well as colour
+        parts.append(f'<p class="severity severity-{message.severity}">{severity}</p>')
+    parts.append(f"<h2>{escape(message.title)}</h2>")
     if message.is_digest:
         parts.append("<ul>")
         for item in message.items[:MAX_ITEMS]:
@@ -155,9 +186,16 @@ def html_body(message: Message, unsubscribe: str) -> str:
         parts.append(f"<table>{rows}</table>")
         if content := _content(message):
             parts.append(f"<pre>{escape(content, quote=False)}</pre>")
-        parts.append(" | ".join(f'<a href="{escape(url)}">{escape(label)}</a>' for label, url in _links(message)))
+        (hub_label, hub_url), *others = _links(message)  # "Open in hub" first, as a button
+        links = [f'<a class="button" href="{escape(hub_url)}">{escape(hub_label)}</a>']
+        links += [f'<a href="{escape(url)}">{escape(label)}</a>' for label, url in others]
+        parts.append(f'<p class="links">{" &nbsp; ".join(links)}</p>')
     parts.append(f'<p><small><a href="{escape(unsubscribe)}">Notification settings</a></small></p>')
-    return "<!doctype html><html><body>" + "".join(parts) + "</body></html>"
+    head = (
+        '<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<style>{STYLE}</style>"
+    )
+    return f"<!doctype html><html><head>{head}</head><body>" + "".join(parts) + "</body></html>"
 
 
 def _set_subject(mail: EmailMessage, title: str) -> None:

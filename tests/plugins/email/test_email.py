@@ -247,6 +247,24 @@ async def test_a_digest_line_says_when_and_how_severe(client, hub, admin_headers
     assert f"<li>{when} · Warning · <a href=" in html
 
 
+async def test_the_html_part_is_styled_for_a_phone_with_the_severity_in_words_and_a_button_to_the_event(
+    client, hub, admin_headers, smtp
+):
+    """It was unstyled markup: no viewport (a phone showed it zoomed out), nothing to set a page apart, and "Open in
+    hub" a link among the action links."""
+    await email_rule(client, admin_headers)
+    event = {"project": "shop", "event": "Checkout down", "severity": "critical"}
+    stored = (await client.post("/api/v1/events", json=event, headers=admin_headers)).json()
+    assert await hub.outbox.run_once(now_utc()) == 1
+    html = smtp.messages[0].get_body(("html",)).get_content()
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    assert "<style>" in html and "prefers-color-scheme: dark" in html
+    assert '<p class="severity severity-critical">Critical</p><h2>Checkout down</h2>' in html
+    link = f"https://hub.example.com/events/{stored['id']}"
+    assert f'<p class="links"><a class="button" href="{link}">Open in hub</a></p>' in html
+    assert_only_safe_markup(html)
+
+
 async def test_the_html_part_keeps_the_descriptions_lines(client, hub, admin_headers, smtp):
     """HTML folds line breaks into spaces: a description of several lines (a failing step and its log, a list) came
     out as one run-on line in the HTML part while the text part kept its lines."""
@@ -275,13 +293,13 @@ class Tags(HTMLParser):
 
 
 MARKUP = {"html", "body", "h2", "h3", "h4", "h5", "h6", "p", "br", "strong", "em", "s", "code", "pre", "ul", "ol"}
-MARKUP |= {"li", "blockquote", "a", "table", "tr", "th", "td", "small"}
+MARKUP |= {"li", "blockquote", "a", "table", "tr", "th", "td", "small", "head", "meta", "style"}
 
 
 def assert_only_safe_markup(html: str) -> None:
     for tag, attrs in Tags(html).tags:
         assert tag in MARKUP, tag
-        assert set(attrs) <= {"href", "align", "class"}, (tag, attrs)
+        assert set(attrs) <= {"href", "align", "class", "charset", "name", "content"}, (tag, attrs)
         assert re.match(r"(https?|mailto):", attrs.get("href") or "https:"), attrs
 
 
