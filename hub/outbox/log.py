@@ -32,6 +32,7 @@ class DeliveryOut(msgspec.Struct, kw_only=True):
     id: str
     notification_id: str
     event_id: str
+    event_title: str  # the event's `event`, so a list of deliveries says what each was about
     rule: str
     notifier: str
     # Webhook URLs can hold secrets: only their origin is shown.
@@ -53,6 +54,7 @@ def _out(row: Any, attempts: list[AttemptOut] | None = None) -> DeliveryOut:
         id=str(row.id),
         notification_id=str(row.notification_id),
         event_id=str(row.event_id),
+        event_title=row.event_title,
         rule=row.rule,
         notifier=row.notifier,
         address=shown_address(row.notifier, row.address),
@@ -70,8 +72,12 @@ def _out(row: Any, attempts: list[AttemptOut] | None = None) -> DeliveryOut:
 
 
 def _query() -> Any:
-    d, n = schema.deliveries.c, schema.notifications.c
-    return select(schema.deliveries, n.event_id).join(schema.notifications, n.id == d.notification_id)
+    d, n, e = schema.deliveries.c, schema.notifications.c, schema.events.c
+    return (
+        select(schema.deliveries, n.event_id, e.event.label("event_title"))
+        .join(schema.notifications, n.id == d.notification_id)
+        .join(schema.events, e.id == n.event_id)
+    )
 
 
 async def list_deliveries(

@@ -92,7 +92,7 @@ async def test_500_then_200_delivers_exactly_once(client, hub, admin_headers):
         assert await hub.outbox.run_once(now + timedelta(hours=3)) == 0
     assert [r.path for r in server.received] == ["/hook"] * 3
     [delivery] = await deliveries(client, admin_headers, event_id=event["id"])
-    assert delivery["state"] == "delivered"
+    assert (delivery["state"], delivery["event_title"]) == ("delivered", event["event"])
     assert delivery["address"] == "http://127.0.0.1:" + server.url.rsplit(":", 1)[1] + "/…"  # the secret path hidden
     detail = (await client.get(f"/api/v1/deliveries/{delivery['id']}", headers=admin_headers)).json()
     assert [a["http_status"] for a in detail["attempt_log"]] == [500, 502, 200]

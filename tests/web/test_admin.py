@@ -137,7 +137,7 @@ def test_deliveries_show_their_error_and_a_refused_retry_says_why(context, web_h
         "tr", has=page.locator(f'a[href="/events/{event["id"]}"]')
     )
     expect(row.locator(".badge")).to_have_text("failed")
-    expect(row.get_by_role("link", name=f"#{event['id']}")).to_be_visible()
+    expect(row.get_by_role("link", name="Payment failed for Acme")).to_be_visible()  # its title, not #388...
     expect(row).to_contain_text("deliv-slack")
     expect(row).to_contain_text(delivery["last_error"])
     colour = "(n) => getComputedStyle(n).color"

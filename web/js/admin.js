@@ -45,7 +45,7 @@ function deliveryColumns(reload) {
   return [
     ["State", (d) => h("div.cell-stack", {}, h(`span.badge.st-${d.state}`, {}, d.state), RETRYABLE.has(d.state) ? retryButton(d, reload) : null)],
     ["Via", (d) => `${d.notifier} · ${d.address}`],
-    ["Event", (d) => h("a.mono", { href: `/events/${d.event_id}`, title: "Open the event" }, `#${d.event_id}`)],
+    ["Event", (d) => h("a.delivery-event", { href: `/events/${d.event_id}`, title: d.event_title }, d.event_title)],
     ["Rule", (d) => h("span.nowrap", {}, d.rule)],
     ["When", (d) => h("div.cell-stack", {}, h("span.nowrap", {}, relative(d.finished_at || d.created_at)),
       h("span.muted.small.nowrap", {}, d.attempts === 1 ? "1 try" : `${d.attempts} tries`))],
