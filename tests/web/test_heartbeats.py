@@ -216,3 +216,22 @@ def test_deleting_a_check_asks_with_a_red_button_and_starts_on_cancel(context, w
     trash.click()
     dialog.get_by_role("button", name="Delete").click()
     expect(page.locator(".check", has_text="Delete me carefully")).to_have_count(0)
+
+
+def test_focus_stays_on_the_check_after_a_pause_or_a_resume_and_goes_to_the_heading_after_a_delete(
+    context, web_hub, sign_in
+) -> None:
+    """The list is drawn anew after each: focus fell to the top of the page, and the next Tab started over."""
+    make_check(web_hub, "Focus me", period=3600)
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/heartbeats")
+    row = page.locator(".check", has_text="Focus me")
+    row.get_by_role("button", name="Pause Focus me").click()
+    expect(row.get_by_role("button", name="Resume Focus me")).to_be_focused()
+    page.keyboard.press("Enter")  # the keyboard goes on from there
+    expect(row.get_by_role("button", name="Pause Focus me")).to_be_focused()
+    row.get_by_role("button", name="Delete Focus me").click()
+    page.locator("dialog").get_by_role("button", name="Delete").click()
+    expect(page.locator(".check", has_text="Focus me")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Heartbeats", level=1)).to_be_focused()

@@ -227,16 +227,22 @@ function checkRow(check, reload) {
     }
   }, ".check-toggle");
   toggle.setAttribute("aria-expanded", "false");
+  // The list is drawn anew after a pause, a resume or a delete: focus goes back to this check's new button, or
+  // (the check deleted) to the page's heading, not to the top of the document.
+  const reloadHere = async () => {
+    await reload();
+    (document.querySelector(`.check[data-uuid="${check.uuid}"] .check-pause`) || document.querySelector("h1"))?.focus();
+  };
   const paused = check.status === "paused";
   const adminButtons = isAdmin()
     ? [
         iconButton(paused ? "play" : "pause", `${paused ? "Resume" : "Pause"} ${check.name}`, guarded(async () => {
           await api(`/api/v1/checks/${check.uuid}/${paused ? "resume" : "pause"}`, { method: "POST" });
-        }, reload)),
+        }, reloadHere), ".check-pause"),
         iconButton("trash", `Delete ${check.name}`, guarded(async () => {
           if (!(await confirmDialog(`Delete “${check.name}”?`, "Its pings and history go too.", "Delete", { danger: true }))) return;
           await api(`/api/v1/checks/${check.uuid}`, { method: "DELETE" });
-        }, reload), ".danger"),
+        }, reloadHere), ".danger"),
       ]
     : [];
   const [next, nextAt] = nextExpected(check);
@@ -281,7 +287,7 @@ export function heartbeatsPage(main) {
     }
   };
   fill(main, 
-    h("header.page-head", {}, h("h1", {}, "Heartbeats"),
+    h("header.page-head", {}, h("h1", { tabindex: "-1" }, "Heartbeats"),
       isAdmin() ? h("button.btn.btn-primary.btn-sm", { type: "button", onclick: () => {
         fill(formSlot, formSlot.childElementCount ? "" : checkForm(null, () => { fill(formSlot); load(); }, knownProjects()));
       } }, icon("plus", 14), "New check") : null),
