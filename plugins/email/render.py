@@ -237,8 +237,9 @@ def build(message: Message, *, sender: str, to: str, unsubscribe: str) -> EmailM
     mail["Date"] = format_datetime(datetime.now(UTC))  # +0000: UTC (-0000 would say "time zone unknown")
     # RFC 5322 (3.6.4): the id is unique worldwide when its right side is the sender's own domain; `@hub` is not.
     domain = mail["From"].addresses[0].domain
-    mail["Message-ID"] = make_msgid(domain=domain if domain.isascii() else "hub")
-    if (thread := _thread(message, domain if domain.isascii() else "hub")) is not None:
+    domain = domain if domain.isascii() else "hub"
+    mail["Message-ID"] = make_msgid(domain=domain)
+    if (thread := _thread(message, domain)) is not None:
         mail["In-Reply-To"] = mail["References"] = thread
     mail["List-Unsubscribe"] = f"<{unsubscribe}>"
     mail["X-Hub-Delivery"] = message.id

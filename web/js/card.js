@@ -145,7 +145,7 @@ function timelineItem(child, onFilter) {
       {},
       h("div.tl-head", {}, h("a.tl-title", { href: `/events/${child.id}` }, child.event), timeEl(child.created_at)),
       badge ? h("div.tl-meta", {}, badge) : null,
-      child.description ? (child.parser === "markdown" ? markdown(child.description) : h("p.desc", {}, child.description)) : null,
+      description(child, true),
       tagChips(child, onFilter),
     ),
   );

@@ -2,7 +2,7 @@
 // its ping URL with snippets, and create / edit / pause for admins.
 
 import { api, query } from "./api.js";
-import { confirmDialog } from "./actions.js";
+import { confirmDialog, refocus } from "./actions.js";
 import { copyButton } from "./copy.js";
 import { fill, guarded, h, icon, toast } from "./dom.js";
 import { scheduleWords, seconds } from "./schedule.js";
@@ -231,7 +231,7 @@ function checkRow(check, reload) {
   // (the check deleted) to the page's heading, not to the top of the document.
   const reloadHere = async () => {
     await reload();
-    (document.querySelector(`.check[data-uuid="${check.uuid}"] .check-pause`) || document.querySelector("h1"))?.focus();
+    refocus(document.querySelector(`.check[data-uuid="${check.uuid}"] .check-pause`), document.querySelector("h1"));
   };
   const paused = check.status === "paused";
   const adminButtons = isAdmin()
