@@ -216,14 +216,17 @@ class LiveHub:
 
         import uvicorn
 
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        # The server is handed the socket bound here: a port probed and closed could be taken before uvicorn binds it.
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = app
         self.hub: Hub = app.state.hub
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self._thread = threading.Thread(target=self._server.run, name="live-hub", daemon=True)
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, name="live-hub", daemon=True
+        )
 
     def start(self) -> None:
         import time
@@ -238,6 +241,7 @@ class LiveHub:
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=20)
+        self._socket.close()
 
     def run(self, coroutine: Any) -> Any:
         """Run a coroutine on the server's event loop (database pools belong to that loop) and return its result."""
