@@ -394,6 +394,8 @@ def test_ctrl_c_at_the_password_prompt_ends_quietly(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,  # no /dev/tty of this test's: getpass prompts on stderr
+        # A shell's background job (`pytest &`) ignores SIGINT, and so would the hub, which then waits for ever.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     os.close(stdin)
     prompt, deadline = b"", time.monotonic() + 60
