@@ -219,7 +219,19 @@ def test_tail_keeps_the_last_bytes(limit, kept):
 def test_hub_run_still_runs_the_job_when_the_hub_is_unreachable():
     environment = {**os.environ, "HUB_URL": "http://127.0.0.1:9"}
     done = subprocess.run(
-        [str(HUB_CLI), "run", "--check", str(uuids.uuid4()), "--", "sh", "-c", "echo ran; exit 4"],
+        # A short ping timeout: each ping's retries (3 s of them) are another test's business.
+        [
+            str(HUB_CLI),
+            "run",
+            "--check",
+            str(uuids.uuid4()),
+            "--ping-timeout",
+            "1",
+            "--",
+            "sh",
+            "-c",
+            "echo ran; exit 4",
+        ],
         capture_output=True,
         text=True,
         env=environment,
@@ -384,7 +396,8 @@ def test_hub_run_passes_on_a_stop_signal_that_comes_as_the_job_starts(live):
     """Its handlers were installed only after the job had started: a SIGTERM in between (here the job's own, at
     once) ended `hub run` with the job left running and no finishing ping."""
     server, api, check = live
-    job = "trap 'echo stopped; exit 7' TERM; kill -TERM $PPID; sleep 5 & wait"
+    # Short sleeps: a long one left running by the trap would hold the output `hub run` reads for its whole length.
+    job = "trap 'echo stopped; exit 7' TERM; kill -TERM $PPID; while :; do sleep 0.1; done"
     done = run_wrapper(server, check, "sh", "-c", job)
     assert (done.returncode, done.stdout) == (7, "stopped\n"), done.stderr
     finish = pings(api, check)[-1]
