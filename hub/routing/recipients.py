@@ -25,7 +25,7 @@ class Person(NamedTuple):
 
 async def people_for(conn: AsyncConnection, target: Target, project_id: int) -> list[Person]:
     """The people a team, user or `everyone` target means; `everyone` in a project without listed members is
-    every user (a fresh hub with one admin gets notified without any set-up)."""
+    every admin (a fresh hub with one admin gets notified without any set-up), never people who cannot read it."""
     u = schema.users.c
     columns = (u.id, u.email, u.timezone, u.quiet_start, u.quiet_end)
     if target.team:
@@ -44,7 +44,7 @@ async def people_for(conn: AsyncConnection, target: Target, project_id: int) -> 
         rows = [Person(*row) for row in await conn.execute(query)]
         if rows:
             return rows
-        query = select(*columns)
+        query = select(*columns).where(u.role == "admin")
     return [Person(*row) for row in await conn.execute(query)]
 
 

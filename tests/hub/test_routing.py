@@ -319,6 +319,29 @@ async def test_notify_without_a_rule_pushes_to_everyone_in_the_project(client, h
     assert [(d["rule"], d["notifier"], d["user_id"]) for d in items] == [("default", "webpush", users[0]["id"])]
 
 
+async def test_everyone_in_a_project_without_members_is_its_admins_not_people_who_cannot_read_it(
+    client, hub, admin_headers
+):
+    """It was every user: a member of another project (or of none) was pushed the title and description of an
+    event the API would not show them."""
+    users = [
+        (
+            await client.post(
+                "/api/v1/users",
+                json={"email": f"{n}@example.com", "name": n, "role": role, "projects": projects},
+                headers=admin_headers,
+            )
+        ).json()
+        for n, role, projects in (("ann", "member", ["blog"]), ("val", "viewer", []), ("ida", "admin", []))
+    ]
+    for i, user in enumerate(users):
+        sub = {"endpoint": f"https://push.example.com/{i}", "keys": {"p256dh": P256DH, "auth": "A" * 22}}
+        await client.post(f"/api/v1/users/{user['id']}/push-subscriptions", json=sub, headers=admin_headers)
+    await send(client, admin_headers, project="payroll", notify=True)
+    items = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    assert [(d["rule"], d["user_id"]) for d in items] == [("default", users[2]["id"])]
+
+
 async def test_a_person_without_a_push_device_gets_a_failed_delivery_that_says_why(client, hub, admin_headers):
     """Nothing was sent and nothing recorded: the delivery log could not tell why Ada never heard of it."""
     user = {"email": "ada@example.com", "name": "Ada"}
