@@ -22,6 +22,8 @@ from hub.db.events import ProjectDirectory
 from hub.models import now_utc
 
 CACHE_SECONDS = 5.0
+# Lookups kept at most, misses included (names come from the URL): past it the cache starts again empty.
+CACHE_MAX = 10_000
 
 
 class SourceConflict(Exception):
@@ -58,6 +60,8 @@ class SourceStore:
                 .first()
             )
             found = await self._to_stored(conn, row) if row else None
+        if len(self._cache) >= CACHE_MAX:
+            self._cache.clear()
         self._cache[(plugin, name)] = (time.monotonic(), found)
         return found
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +21,7 @@ from litestar.params import FromPath
 from hub.api.common import hub_of
 from hub.api.errors import error_response
 from hub.core import Hub
-from hub.models import MAX_JSON_DEPTH, EventIn, nests_deeper_than, now_utc
+from hub.models import MAX_JSON_DEPTH, NAME_PATTERN, EventIn, nests_deeper_than, now_utc
 from hub.pluginapi import Delivery, Rejected, WebhookRequest, truncate
 
 log = logging.getLogger(__name__)
@@ -94,8 +95,9 @@ async def _store(
 )
 async def receive_webhook(request: Request, plugin: FromPath[str], source: FromPath[str]) -> Response[Any]:
     hub = hub_of(request)
-    stored = await hub.sources.get(plugin, source)
     handler = hub.plugins.sources.get(plugin)
+    # A name no source can have is not looked up: each lookup is cached, and anyone can send any name.
+    stored = await hub.sources.get(plugin, source) if handler and re.fullmatch(NAME_PATTERN, source) else None
     if stored is None or handler is None:
         raise NotFoundException(f"no webhook source {plugin}/{source} is configured")
     delivery_request = WebhookRequest(
