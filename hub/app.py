@@ -41,6 +41,8 @@ from hub.db.engine import error_line, unavailable_reason
 from hub.webapp import web_routers
 
 log = logging.getLogger(__name__)
+# The largest body of a route that takes JSON the framework decodes: rules, people, a sign-in are a few KB.
+MAX_DECODED_BODY_BYTES = 256 * 1024
 SCALAR_VERSION = "1.76.4"  # the API reference page's script, from jsDelivr (checked on the npm registry)
 
 
@@ -117,9 +119,9 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         lifespan=[lifespan],
         # Plugin route handlers ask for `hub` and get the public HubContext.
         dependencies={"hub": Provide(lambda: hub.context, sync_to_thread=False)},
-        request_max_body_size=max(
-            settings.ingest.max_body_bytes, settings.ingest.max_batch_body_bytes, settings.webhooks.max_body_bytes
-        ),
+        # For the bodies Litestar decodes (sign-in, rules, people...); ingest and webhook routes read theirs
+        # themselves, within their own settings.
+        request_max_body_size=MAX_DECODED_BODY_BYTES,
         openapi_config=OpenAPIConfig(
             title="hub",
             version=__version__,

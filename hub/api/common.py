@@ -137,17 +137,28 @@ async def read_body(request: Request, limit: int, *, allow_text: bool = False, s
     """The raw body, refused with 413 past `limit` bytes and 415 when it is not JSON (and 400 with a NUL character,
     unless the caller answers the parts of the body on their own: `screen_nul=False`)."""
     refuse_unless_json(request, allow_text=allow_text)
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise HTTPException(status_code=413, detail=f"request body is larger than the limit of {limit} bytes")
-    body = await request.body()
-    if len(body) > limit:
-        raise HTTPException(status_code=413, detail=f"request body is larger than the limit of {limit} bytes")
+    body = await read_up_to(request, limit, f"request body is larger than the limit of {limit} bytes")
     if not body:
         raise ValidationProblem(EMPTY_BODY)
     if screen_nul:
         refuse_nul(body)
     return body
+
+
+async def read_up_to(request: Request, limit: int, too_large: str) -> bytes:
+    """The body, or 413 saying `too_large` as soon as it is known to pass `limit` bytes: from its Content-Length,
+    else while it comes in, so that a chunked body is never held past the limit. A route that reads its body this
+    way sets `request_max_body_size=None`: the app's own limit is the one for bodies the framework decodes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise HTTPException(status_code=413, detail=too_large)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(status_code=413, detail=too_large)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def has_nul(body: bytes) -> bool:

@@ -229,6 +229,12 @@ def refused_field(exc: HTTPException) -> str | None:
     return exc.extra.get("field") if isinstance(exc.extra, dict) else None
 
 
+def _body_limit(request: Request) -> int | None:
+    """The framework's limit on the route's body (a 413 it raised without saying it)."""
+    handler = request.scope.get("route_handler")
+    return handler.resolve_request_max_body_size() if handler is not None else None
+
+
 def on_http_exception(request: Request, exc: HTTPException) -> Response[ErrorBody]:
     message = exc.detail
     if (
@@ -237,6 +243,8 @@ def on_http_exception(request: Request, exc: HTTPException) -> Response[ErrorBod
         or message in {"Not Found", "Request Entity Too Large", "Method Not Allowed"}
     ):
         message = _DEFAULT_MESSAGES.get(exc.status_code, message or "error")
+        if exc.status_code == 413 and (limit := _body_limit(request)):
+            message = f"request body is larger than the limit of {limit} bytes"
     if (
         exc.status_code == 400
         and isinstance(exc.__cause__, SerializationException)

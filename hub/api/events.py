@@ -70,6 +70,7 @@ FEED_PARAMS = ("project", "channel", "tag", "user_id", "severity", "since", "unt
 class EventsController(Controller):
     path = "/api/v1/events"
     tags = ["events"]
+    request_max_body_size = None  # read_body, within the ingest limits
 
     @post(
         "/",

@@ -15,10 +15,10 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, post
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
-from hub.api.common import hub_of
+from hub.api.common import hub_of, read_up_to
 from hub.api.errors import error_response
 from hub.core import Hub
 from hub.models import MAX_JSON_DEPTH, NAME_PATTERN, EventIn, nests_deeper_than, now_utc
@@ -53,22 +53,6 @@ def fallback_delivery(request: WebhookRequest) -> Delivery:
     return Delivery(delivery_id="body-" + hashlib.sha256(request.body).hexdigest(), events=[event])
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
-    """The body, or 413 naming the setting: the sender's delivery log (GitHub's keeps the answer) shows the admin
-    what to raise, and GitHub never retries on its own."""
-    too_large = HTTPException(
-        status_code=413,
-        detail=f"webhook body is larger than the limit of {limit} bytes (setting `webhooks.max_body_bytes`)",
-    )
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    body = await request.body()
-    if len(body) > limit:
-        raise too_large
-    return body
-
-
 async def _store(
     hub: Hub, request: WebhookRequest, delivery: Delivery, source_id: str, project: str, channel: str | None
 ) -> HookAnswer:
@@ -92,6 +76,7 @@ async def _store(
     tags=["webhooks"],
     status_code=200,
     summary="Receive a webhook delivery for a configured source",
+    request_max_body_size=None,  # read_up_to, with the limit of the settings
 )
 async def receive_webhook(request: Request, plugin: FromPath[str], source: FromPath[str]) -> Response[Any]:
     hub = hub_of(request)
@@ -100,13 +85,17 @@ async def receive_webhook(request: Request, plugin: FromPath[str], source: FromP
     stored = await hub.sources.get(plugin, source) if handler and re.fullmatch(NAME_PATTERN, source) else None
     if stored is None or handler is None:
         raise NotFoundException(f"no webhook source {plugin}/{source} is configured")
+    # The 413 names the setting: the sender's delivery log (GitHub's keeps the answer) shows the admin what to
+    # raise, and GitHub never retries on its own.
+    limit = hub.settings.webhooks.max_body_bytes
+    too_large = f"webhook body is larger than the limit of {limit} bytes (setting `webhooks.max_body_bytes`)"
     delivery_request = WebhookRequest(
         plugin=plugin,
         source=source,
         method=request.method,
         headers={k.lower(): v for k, v in request.headers.items()},
         query=dict(request.query_params),
-        body=await _read_limited(request, hub.settings.webhooks.max_body_bytes),
+        body=await read_up_to(request, limit, too_large),
         received_at=now_utc(),
         settings=hub.plugins.settings.get(plugin),
     )

@@ -28,12 +28,12 @@ from urllib.parse import parse_qs, quote
 
 import msgspec
 from litestar import Request, post
-from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
+from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.response import Response
 from sqlalchemy import delete, select
 
 from hub.actions.runner import AlreadyRunning, Expired, Forbidden, RunOut
-from hub.api.common import hub_of
+from hub.api.common import hub_of, read_up_to
 from hub.api.slack_form import (
     METADATA_MAX,
     FormContext,
@@ -157,7 +157,13 @@ def clicks_in(payload: Any) -> list[Click]:
     return clicks
 
 
-@post(PATH, status_code=200, tags=["actions"], summary="Slack interactivity: run an action from a Slack button")
+@post(
+    PATH,
+    status_code=200,
+    tags=["actions"],
+    summary="Slack interactivity: run an action from a Slack button",
+    request_max_body_size=None,  # read_up_to, with Slack's own limit
+)
 async def slack_interactivity(request: Request) -> Response[bytes]:
     """For Slack only (the app's Interactivity Request URL): signed by Slack, answered at once with 200; the
     action runs in the background and its outcome is posted to the click's `response_url`."""
@@ -166,9 +172,7 @@ async def slack_interactivity(request: Request) -> Response[bytes]:
     secret = getattr(settings, "signing_secret", "")
     if not secret:
         raise NotFoundException("Slack interactivity is off: set [plugins.slack] signing_secret")
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise HTTPException(status_code=413, detail=f"a Slack payload is at most {MAX_BODY} bytes")
+    body = await read_up_to(request, MAX_BODY, f"a Slack payload is at most {MAX_BODY} bytes")
     signature = request.headers.get("x-slack-signature")
     verify(secret, request.headers.get("x-slack-request-timestamp"), signature, body, time.time())
     payload = payload_of(body)

@@ -107,5 +107,6 @@ router = Router(
     route_handlers=[publish],
     guards=[require("ingest")],
     exception_handlers=peer_errors(render_error),
+    request_max_body_size=None,  # read_payload, within `ingest.max_body_bytes`
     tags=["compat: Logsh"],
 )

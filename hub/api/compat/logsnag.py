@@ -156,5 +156,6 @@ router = Router(
     route_handlers=[log, publish_insight, mutate_insight, identify_user, group_user],
     guards=[require("ingest")],
     exception_handlers=peer_errors(render_error),
+    request_max_body_size=None,  # read_payload, within `ingest.max_body_bytes`
     tags=["compat: LogSnag"],
 )

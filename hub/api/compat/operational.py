@@ -188,5 +188,6 @@ router = Router(
     route_handlers=[publish, identify],
     guards=[require("ingest")],
     exception_handlers=peer_errors(render_error),
+    request_max_body_size=None,  # read_payload, within `ingest.max_body_bytes`
     tags=["compat: Operational.co"],
 )
