@@ -65,7 +65,12 @@ async def health(request: Request) -> Response[Health]:
             async with db.reader.connect() as conn:
                 await conn.exec_driver_sql("SELECT 1")
     except (TimeoutError, DBAPIError, OSError) as exc:
-        reason = "no answer in time" if isinstance(exc, TimeoutError) else unavailable_reason(exc) or error_line(exc)
+        if isinstance(exc, TimeoutError):
+            reason = "no answer in time"
+        else:
+            # The driver's words can name the database's host and address: the log has them, anyone can ask here.
+            log.warning("/health: the database cannot be used: %s", unavailable_reason(exc) or error_line(exc))
+            reason = "the database cannot be used (the hub's log says why)"
         body = Health(status="unavailable", version=__version__, database=db.dialect, reason=reason)
         return Response(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     return Response(Health(status="ok", version=__version__, database=db.dialect))
