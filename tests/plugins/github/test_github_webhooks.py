@@ -63,6 +63,21 @@ async def test_every_example_delivery_becomes_exactly_one_event(client, admin_he
     assert len(await stored(client, admin_headers)) == 58
 
 
+async def test_a_captured_delivery_sent_again_under_another_id_or_event_stores_nothing(
+    client, admin_headers, bodies, sign
+):
+    """The signature covers the body alone: one signed `issues` body was stored again under each new
+    X-GitHub-Delivery, and as a `secret_scanning_alert` or a `dependabot_alert` (a security audit)."""
+    await create_source(client, admin_headers)
+    body = bodies["issues"]
+    first = await client.post("/hooks/github/main", content=body, headers=sign(body, "issues", delivery="d1"))
+    assert first.json()["duplicate"] is False
+    for event, delivery in (("issues", "d2"), ("secret_scanning_alert", "d3"), ("dependabot_alert", "d1")):
+        again = await client.post("/hooks/github/main", content=body, headers=sign(body, event, delivery=delivery))
+        assert (again.status_code, again.json()["duplicate"]) == (200, True), (event, again.text)
+    assert len(await stored(client, admin_headers)) == 1
+
+
 def without(headers: dict[str, str], name: str) -> dict[str, str]:
     return {key: value for key, value in headers.items() if key != name}
 
