@@ -28,11 +28,14 @@ MAX_DETAIL = 500
 
 
 class Recipient(msgspec.Struct, frozen=True):
-    """Who gets it: `address` is a push subscription id, an email address or a Slack webhook URL."""
+    """Who gets it: `address` is a push subscription id, an email address or a Slack webhook URL. A hub user has
+    `user_id` and `timezone` (their IANA zone, read as the delivery is sent), for times a notifier prints itself;
+    a bare address has neither."""
 
     notifier: str
     address: str
     user_id: str | None = None
+    timezone: str | None = None
 
 
 class Message(msgspec.Struct, kw_only=True):

@@ -88,10 +88,10 @@ class _Job:
 
     __slots__ = ("carried", "destination", "latency_ms", "message", "now", "outcome", "receiver", "recipient", "row")
 
-    def __init__(self, row: Any, message: Message, carried: list[Any], now: datetime) -> None:
+    def __init__(self, row: Any, message: Message, carried: list[Any], now: datetime, timezone: str | None) -> None:
         self.row = row
         self.receiver: Receiver = (row.notifier, row.address)
-        self.recipient = Recipient(row.notifier, row.address, row.user_id)
+        self.recipient = Recipient(row.notifier, row.address, row.user_id, timezone)
         self.message = message
         self.carried = carried
         self.now = now
@@ -345,6 +345,7 @@ class Outbox:
         public_url = self.hub.settings.public_url
         async with self.hub.db.reader.connect() as conn:
             messages = await load_messages(conn, self.hub.projects, rows, public_url)
+            zones = await _time_zones(conn, rows)
         jobs: list[_Job] = []
         held: dict[tuple[str, str], list[Any]] = {}
         for row in rows:
@@ -353,14 +354,14 @@ class Outbox:
             if row.state == "held":
                 held.setdefault((row.notifier, row.address), []).append(row)
             else:
-                jobs.append(_Job(row, messages[row.id], [], now))
+                jobs.append(_Job(row, messages[row.id], [], now, zones.get(row.user_id)))
         for group in held.values():
             first, *rest = group
             if not rest:
-                jobs.append(_Job(first, messages[first.id], [], now))
+                jobs.append(_Job(first, messages[first.id], [], now, zones.get(first.user_id)))
             else:
                 digest = digest_for(first.id, [messages[r.id] for r in group], public_url)
-                jobs.append(_Job(first, digest, rest, now))
+                jobs.append(_Job(first, digest, rest, now, zones.get(first.user_id)))
         return jobs
 
     async def _let_notifiers_prepare(self, jobs: list[_Job]) -> None:
@@ -530,6 +531,16 @@ class Outbox:
             await conn.execute(statement, rows)
             if attempts:
                 await conn.execute(schema.delivery_attempts.insert(), attempts)
+
+
+async def _time_zones(conn: AsyncConnection, rows: list[Any]) -> dict[str, str]:
+    """user id -> time zone, for the claim's deliveries to hub users: one query for the whole claim, at send time, so
+    that a person who moved zones since the event was routed (or held overnight) reads their own clock."""
+    user_ids = {row.user_id for row in rows if row.user_id is not None}
+    if not user_ids:
+        return {}
+    u = schema.users.c
+    return dict((await conn.execute(select(u.id, u.timezone).where(u.id.in_(user_ids)))).tuples().all())
 
 
 def _row_ids(jobs: list[_Job]) -> list[int]:

@@ -13,7 +13,7 @@ import aiosmtplib
 
 from hub.pluginapi import Destination, HubContext, Message, Outcome, Recipient
 
-from .render import build
+from .render import build, reader_zone
 
 
 class EmailNotifier:
@@ -45,6 +45,7 @@ class EmailNotifier:
             sender=settings.from_address,
             to=recipient.address,
             unsubscribe=f"{hub.public_url}/settings",  # the web app's page with the notification settings
+            zone=reader_zone(recipient.timezone),
         )
         try:
             with breaker.attempt():

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from functools import cache
 from html import escape
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
@@ -25,10 +26,30 @@ MAX_ITEMS = 50
 _SEVERITY_WORDS = {"warning": "Warning", "critical": "Critical"}
 
 
-def _facts(message: Message) -> list[tuple[str, str]]:
+def reader_zone(name: str | None) -> tzinfo:
+    """The zone an email's times are in: the hub user's own, so that nobody reading it does arithmetic; UTC for a
+    bare address (nobody's zone is known), or for a zone this machine no longer has (the user's was checked when
+    set, but tzdata can change under a running hub)."""
+    if name is None:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except ZoneInfoNotFoundError:
+        return UTC
+
+
+def _local(at: datetime, zone: tzinfo, pattern: str) -> str:
+    """`at` on the reader's clock, then its zone's abbreviation for that date (CET in winter, CEST in summer). The
+    zones whose abbreviation is a bare offset (America/Sao_Paulo's `-03`) read `UTC-03`."""
+    local = at.astimezone(zone)
+    name = f"{local:%Z}"
+    return f"{local:{pattern}} {name if name[:1].isalpha() else 'UTC' + name}"
+
+
+def _facts(message: Message, zone: tzinfo) -> list[tuple[str, str]]:
     facts = [("Project", message.project), ("Channel", message.channel), ("Severity", message.severity)]
     if message.event is not None:
-        facts.append(("When", f"{message.event.created_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"))
+        facts.append(("When", _local(message.event.created_at, zone, "%Y-%m-%d %H:%M:%S")))
         facts += [(f"#{k}", tag_text(v)) for k, v in message.event.tags.items()]
     if message.count > 1:
         facts.append(("Events", str(message.count)))
@@ -56,17 +77,17 @@ def _more(message: Message) -> str:
     return f"…and {left} more" if left > 0 else ""
 
 
-def _item_label(item: Message) -> str:
+def _item_label(item: Message, zone: tzinfo) -> str:
     """When a held notification's event happened, and its severity unless info, ending in ` · ` (or nothing): a
     digest line is one of many, and a warning among them must stand out."""
-    when = f"{item.event.created_at.astimezone(UTC):%a %H:%M} UTC" if item.event is not None else ""
+    when = _local(item.event.created_at, zone, "%a %H:%M") if item.event is not None else ""
     return "".join(f"{part} · " for part in (when, _SEVERITY_WORDS.get(item.severity, "")) if part)
 
 
-def text_body(message: Message, unsubscribe: str) -> str:
+def text_body(message: Message, unsubscribe: str, zone: tzinfo) -> str:
     if message.is_digest:
         lines = [message.title, ""] + [
-            f"- {_item_label(i)}{i.title} ({i.project}/{i.channel}) {i.url}" for i in message.items[:MAX_ITEMS]
+            f"- {_item_label(i, zone)}{i.title} ({i.project}/{i.channel}) {i.url}" for i in message.items[:MAX_ITEMS]
         ]
         if more := _more(message):
             lines.append(f"{more}: {message.url}")
@@ -74,7 +95,7 @@ def text_body(message: Message, unsubscribe: str) -> str:
         lines = [message.title, ""]
         if message.body:
             lines += [message.body, ""]
-        lines += [f"{k}: {v}" for k, v in _facts(message)]
+        lines += [f"{k}: {v}" for k, v in _facts(message, zone)]
         if content := _content(message):
             lines += ["", content]
         lines += [""] + [f"{label}: {url}" for label, url in _links(message)]
@@ -161,7 +182,7 @@ small { color: #5d5d6e; }
 """
 
 
-def html_body(message: Message, unsubscribe: str) -> str:
+def html_body(message: Message, unsubscribe: str, zone: tzinfo) -> str:
     parts = []
     if severity := _SEVERITY_WORDS.get(message.severity):  # in words as well as colour
         parts.append(f'<p class="severity severity-{message.severity}">{severity}</p>')
@@ -170,7 +191,7 @@ def html_body(message: Message, unsubscribe: str) -> str:
         parts.append("<ul>")
         for item in message.items[:MAX_ITEMS]:
             parts.append(
-                f'<li>{escape(_item_label(item))}<a href="{escape(item.url)}">{escape(item.title)}</a> '
+                f'<li>{escape(_item_label(item, zone))}<a href="{escape(item.url)}">{escape(item.title)}</a> '
                 f"<small>{escape(item.project)}/{escape(item.channel)}</small></li>"
             )
         parts.append("</ul>")
@@ -182,7 +203,9 @@ def html_body(message: Message, unsubscribe: str) -> str:
         elif message.body:
             # HTML folds line breaks into spaces; the text part keeps them, and so must this one.
             parts.append(f"<p>{'<br>'.join(escape(line) for line in message.body.splitlines())}</p>")
-        rows = "".join(f"<tr><th align=left>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in _facts(message))
+        rows = "".join(
+            f"<tr><th align=left>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in _facts(message, zone)
+        )
         parts.append(f"<table>{rows}</table>")
         if content := _content(message):
             parts.append(f"<pre>{escape(content, quote=False)}</pre>")
@@ -228,7 +251,8 @@ def _thread(message: Message, domain: str) -> str | None:
     return f"<thread.{hashlib.sha256(what.encode()).hexdigest()[:32]}@{domain}>"
 
 
-def build(message: Message, *, sender: str, to: str, unsubscribe: str) -> EmailMessage:
+def build(message: Message, *, sender: str, to: str, unsubscribe: str, zone: tzinfo) -> EmailMessage:
+    """`zone`: the one every time in the email is shown in (the header `Date` aside, which mail clients convert)."""
     mail = EmailMessage()
     mail["From"] = sender
     mail["To"] = to
@@ -247,7 +271,7 @@ def build(message: Message, *, sender: str, to: str, unsubscribe: str) -> EmailM
     mail["Auto-Submitted"] = "auto-generated"
     if message.severity == "critical":
         mail["Importance"] = "high"
-    text, html = text_body(message, unsubscribe), html_body(message, unsubscribe)
+    text, html = text_body(message, unsubscribe, zone), html_body(message, unsubscribe, zone)
     # Quoted-printable keeps the message 7-bit (an emoji, an accent) for mail servers without 8BITMIME.
     mail.set_content(text, cte=_transfer_encoding(text))
     mail.add_alternative(html, subtype="html", cte=_transfer_encoding(html))

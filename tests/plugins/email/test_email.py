@@ -21,9 +21,10 @@ from hypothesis import given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 from peers import LoopbackServer, Received
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from hub.config import load_settings
+from hub.db import schema
 from hub.models import now_utc
 from hub.outbound import OutboundClient
 from hub.plugins import PluginError, Plugins
@@ -245,6 +246,88 @@ async def test_a_digest_line_says_when_and_how_severe(client, hub, admin_headers
     assert f"- {when} · Backup done (shop/general) " in text
     assert f"- {when} · Warning · Disk at 85% (shop/general) " in text
     assert f"<li>{when} · Warning · <a href=" in html
+
+
+async def stamp(hub, event_id: str, created_at: datetime) -> None:
+    """Move a stored event to another date: an event posted with an old timestamp is a backfill, which never
+    notifies, and the zones' abbreviations must be seen in winter and in summer whatever the day the tests run."""
+    async with hub.db.writer.begin() as conn:
+        await conn.execute(
+            update(schema.events).where(schema.events.c.id == int(event_id)).values(created_at=created_at)
+        )
+
+
+WINTER = datetime(2026, 1, 12, 3, 12, tzinfo=UTC)  # a Monday; Berlin is on CET (+01:00)
+SUMMER = datetime(2026, 7, 13, 3, 12, tzinfo=UTC)  # a Monday; Berlin is on CEST (+02:00)
+
+
+@pytest.mark.parametrize(
+    ("zone", "at", "shown"),
+    [
+        ("Europe/Berlin", WINTER, "2026-01-12 04:12:00 CET"),
+        ("Europe/Berlin", SUMMER, "2026-07-13 05:12:00 CEST"),
+        ("America/Sao_Paulo", WINTER, "2026-01-12 00:12:00 UTC-03"),  # tzdata's abbreviation is a bare `-03`
+    ],
+)
+async def test_a_hub_user_reads_the_events_time_on_their_own_clock_and_a_bare_address_in_utc(
+    client, hub, admin_headers, smtp, zone, at, shown
+):
+    """Times were UTC only: a person in Berlin reading `03:12 UTC` had to do arithmetic, and the offset changes with
+    daylight saving time. A bare address belongs to nobody whose zone is known."""
+    user = {"email": "ada@example.com", "name": "Ada", "timezone": zone}
+    assert (await client.post("/api/v1/users", json=user, headers=admin_headers)).status_code == 201
+    targets = [{"user": "ada@example.com", "via": "email"}, {"email": "oncall@example.com"}]
+    assert (
+        await client.put("/api/v1/routes/mail", json={"name": "mail", "targets": targets}, headers=admin_headers)
+    ).is_success
+    event = (
+        await client.post("/api/v1/events", json={"project": "shop", "event": "Disk full"}, headers=admin_headers)
+    ).json()
+    await stamp(hub, event["id"], at)
+    assert await hub.outbox.run_once(now_utc()) == 2
+    by_address = {message["To"]: message for message in smtp.messages}
+    for address, when in (("ada@example.com", shown), ("oncall@example.com", f"{at:%Y-%m-%d %H:%M:%S} UTC")):
+        text = by_address[address].get_body(("plain",)).get_content()
+        html = by_address[address].get_body(("html",)).get_content()
+        assert f"When: {when}" in text.splitlines()
+        assert f"<th align=left>When</th><td>{when}</td>" in html
+
+
+async def test_a_digest_lists_each_time_on_the_users_clock_of_its_date_as_the_zone_is_when_sent(
+    client, hub, admin_headers, smtp
+):
+    """One digest, two dates: each line has the offset of its own date (CET, CEST), in the zone the person has when
+    the digest goes out (they moved to Berlin while it was held)."""
+    user = (
+        await client.post(
+            "/api/v1/users", json={"email": "ada@example.com", "name": "Ada", "timezone": "UTC"}, headers=admin_headers
+        )
+    ).json()
+    now = now_utc()
+    quiet = {"start": (now - timedelta(hours=1)).strftime("%H:%M"), "end": (now + timedelta(hours=1)).strftime("%H:%M")}
+    rule = {"name": "mail", "targets": [{"user": "ada@example.com", "via": "email"}], "quiet_hours": quiet}
+    assert (await client.put("/api/v1/routes/mail", json=rule, headers=admin_headers)).is_success
+    for name, severity, at in (("Backup done", "info", WINTER), ("Disk at 85%", "warning", SUMMER)):
+        event = {"project": "shop", "event": name, "severity": severity}
+        await stamp(hub, (await client.post("/api/v1/events", json=event, headers=admin_headers)).json()["id"], at)
+    assert await hub.outbox.run_once(now_utc()) == 0
+    moved = await client.patch(f"/api/v1/users/{user['id']}", json={"timezone": "Europe/Berlin"}, headers=admin_headers)
+    assert moved.status_code == 200
+    assert await hub.outbox.run_once(now + timedelta(hours=1, minutes=1)) == 1
+    [digest] = smtp.messages
+    text = digest.get_body(("plain",)).get_content()
+    html = digest.get_body(("html",)).get_content()
+    assert "- Mon 04:12 CET · Backup done (shop/general) " in text
+    assert "- Mon 05:12 CEST · Warning · Disk at 85% (shop/general) " in text
+    assert "<li>Mon 04:12 CET · <a href=" in html and "<li>Mon 05:12 CEST · Warning · <a href=" in html
+
+
+def test_a_zone_this_machine_no_longer_has_reads_utc():
+    """A user's zone is checked when set, but tzdata can lose it under a running hub: the email still goes, in UTC."""
+    from hub_plugins.email.render import reader_zone
+
+    assert reader_zone("Europe/Atlantis") is UTC and reader_zone(None) is UTC
+    assert str(reader_zone("Europe/Berlin")) == "Europe/Berlin"
 
 
 async def test_the_html_part_is_styled_for_a_phone_with_the_severity_in_words_and_a_button_to_the_event(
