@@ -1,9 +1,10 @@
 """The markdown of event descriptions (`parser: "markdown"`), for notifiers that show it outside the web app.
 
 The web app (web/js/markdown.js) is the reference: paragraphs with their line breaks, `#` headings, `-` and `1.`
-lists, `>` quotes, fenced code, **bold**, *italic*, `code`, ~~strike~~ and [links](https://...). Raw HTML is
-never markup (it shows as the text it is) and a link goes nowhere unless it is http(s) or mailto. Images are parsed
-so that a notifier can show their alt text and link instead of loading them (a tracking pixel in an alert).
+lists, `>` quotes, fenced code, **bold**, *italic*, `code`, ~~strike~~, [links](https://...), autolinks
+(`<https://...>`, `<mailto:...>`, `<ada@example.com>`) and bare http(s) URLs. Raw HTML is never markup (it shows as
+the text it is) and a link goes nowhere unless it is http(s) or mailto. Images are parsed so that a notifier can
+show their alt text and link instead of loading them (a tracking pixel in an alert).
 """
 
 from __future__ import annotations
@@ -14,10 +15,27 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
+    from markdown_it.rules_inline import StateInline
     from markdown_it.token import Token
 
-RULES = ["heading", "list", "blockquote", "fence", "newline", "emphasis", "strikethrough", "backticks", "link", "image"]
+RULES = [
+    "heading",
+    "list",
+    "blockquote",
+    "fence",
+    "newline",
+    "emphasis",
+    "strikethrough",
+    "backticks",
+    "link",
+    "image",
+    "autolink",
+]
 SAFE_LINK = re.compile(r"(?:https?|mailto):", re.IGNORECASE)
+# A bare URL: `http` or `https` starting a word, `://`, then everything up to a space or an angle bracket, less the
+# punctuation after it (`url_without_trailing`). web/js/markdown.js has the same two.
+BARE_URL = re.compile(r"(?<![a-z0-9])https?://[^\s<>]*", re.IGNORECASE)
+TRAILING = frozenset(".,:;!?*_~'\"\u2019\u201d")  # with the closing curly quotes
 
 
 def markdown_parser() -> MarkdownIt:
@@ -32,7 +50,62 @@ def markdown_parser() -> MarkdownIt:
 
     md = MarkdownIt("zero", {"breaks": True, "html": False}).enable(RULES)
     md.validateLink = lambda url: True
+    md.inline.ruler.at("autolink", _safe_autolink)
+    md.inline.ruler.after("text", "bare_url", _bare_url)
     return md
+
+
+def _safe_autolink(state: StateInline, silent: bool) -> bool:
+    """CommonMark's autolink (`<https://...>`, `<mailto:...>`, `<ada@example.com>`) when it may be followed, as in the
+    web app: `<ftp://x>` and `<javascript:x>` stay the text they are. Not in a link's label: links do not nest."""
+    from markdown_it.rules_inline.autolink import autolink
+
+    start = state.pos
+    if state.linkLevel > 0 or not autolink(state, True):
+        return False
+    target = state.src[start + 1 : state.pos - 1]
+    state.pos = start
+    if ":" in target and not safe_link(target):  # without a scheme, it is an email address: mailto
+        return False
+    return autolink(state, silent)
+
+
+def _bare_url(state: StateInline, silent: bool) -> bool:
+    """A bare http(s) URL in text, linked as chat and mail apps link it. Called at the `:` after the scheme: the text
+    rule stops there, leaving the scheme at the end of the text waiting in `state.pending`. Not in a link's label
+    (links do not nest), and not when only measuring (`silent`: a link's label being measured, where it would not be
+    linked either)."""
+    pos = state.pos
+    if silent or state.linkLevel > 0 or not state.src.startswith("://", pos):
+        return False
+    https_start, http_start = max(pos - 5, 0), max(pos - 4, 0)
+    found = BARE_URL.match(state.src, https_start, state.posMax) or BARE_URL.match(state.src, http_start, state.posMax)
+    if found is None or not state.pending.endswith(scheme := state.src[found.start() : pos]):
+        return False
+    url = url_without_trailing(found.group())
+    if len(url) <= len(scheme) + 3:  # nothing after `://`
+        return False
+    state.pending = state.pending[: -len(scheme)]
+    state.push("link_open", "a", 1).attrs = {"href": state.md.normalizeLink(url)}
+    state.push("text", "", 0).content = url
+    state.push("link_close", "a", -1)
+    state.pos = found.start() + len(url)
+    return True
+
+
+def url_without_trailing(candidate: str) -> str:
+    """A bare URL without the punctuation that ends the sentence around it rather than the address: `.,:;!?`, quotes
+    and emphasis marks, and a `)` that closes no `(` of the URL's own (Wikipedia's `Foo_(bar)` keeps its own)."""
+    end = len(candidate)
+    unclosed = candidate.count(")") - candidate.count("(")
+    while end:
+        last = candidate[end - 1]
+        if last == ")" and unclosed > 0:
+            unclosed -= 1
+        elif last not in TRAILING:
+            break
+        end -= 1
+    return candidate[:end]
 
 
 def safe_link(url: str) -> bool:

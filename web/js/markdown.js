@@ -1,10 +1,44 @@
 // A small, safe markdown subset rendered straight to DOM nodes: every piece of text becomes a text node, so
 // no markup in an event can ever be parsed as HTML. Supported: paragraphs, # headings, - and 1. lists,
-// > quotes, ``` code blocks, **bold**, *italic*, `code`, ~~strike~~ and [links](https://...).
+// > quotes, ``` code blocks, **bold**, *italic*, `code`, ~~strike~~, [links](https://...), autolinks
+// (<https://...>, <mailto:...>, <ada@example.com>) and bare http(s) URLs. hub/markdown.py renders the same for
+// email and Slack: tests/markdown_cases.py holds the cases both must agree on.
 
 import { h } from "./dom.js";
 
-const INLINE = /(\*\*([^*]+)\*\*|__([^_]+)__|\*([^*\s][^*]*)\*|_([^_\s][^_]*)_|`([^`]+)`|~~([^~]+)~~|\[([^\]]+)\]\(([^)\s]+)\))/;
+const MARKS = /\*\*([^*]+)\*\*|__([^_]+)__|\*([^*\s][^*]*)\*|_([^_\s][^_]*)_|`([^`]+)`|~~([^~]+)~~|\[([^\]]+)\]\(([^)\s]+)\)/;
+// CommonMark's autolinks, to where a link may go: <ftp://x> and <javascript:x> stay the text they are.
+const AUTOLINK = /<((?:https?|mailto):[^<>\x00-\x20]*)>|<([a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)>/;
+// A bare URL: http or https starting a word, ://, then everything up to a space or an angle bracket, less the
+// punctuation after it (withoutTrailing). hub/markdown.py has the same two.
+const BARE_URL = /(?<![a-z0-9])https?:\/\/[^\s<>]*/i;
+const TRAILING = ".,:;!?*_~'\"\u2019\u201d"; // with the closing curly quotes
+const INLINE = new RegExp(`${MARKS.source}|${AUTOLINK.source}|(${BARE_URL.source})`, "i");
+
+function link(url, label) {
+  return h("a", { href: url, target: "_blank", rel: "noopener noreferrer nofollow" }, label);
+}
+
+/** A bare URL without the punctuation that ends the sentence around it rather than the address: .,:;!?, quotes and
+ * emphasis marks, and a ")" that closes no "(" of the URL's own (Wikipedia's Foo_(bar) keeps its own). */
+function withoutTrailing(candidate) {
+  let end = candidate.length;
+  let unclosed = candidate.split(")").length - candidate.split("(").length;
+  while (end) {
+    const last = candidate[end - 1];
+    if (last === ")" && unclosed > 0) unclosed--;
+    else if (!TRAILING.includes(last)) break;
+    end--;
+  }
+  return candidate.slice(0, end);
+}
+
+/** The text a bare URL's match `candidate` stands for: a link to the URL, and how much of the text it takes (the
+ * punctuation after it is left to the text that follows); the candidate as text when nothing follows `://`. */
+function bareLink(candidate) {
+  const url = withoutTrailing(candidate);
+  return url.length > url.indexOf(":") + 3 ? [link(url, url), url.length] : [candidate, candidate.length];
+}
 
 export function inline(text) {
   const out = [];
@@ -16,13 +50,20 @@ export function inline(text) {
       break;
     }
     if (match.index) out.push(rest.slice(0, match.index));
-    const [, , bold1, bold2, em1, em2, code, strike, label, url] = match;
+    const [whole, bold1, bold2, em1, em2, code, strike, label, url, autolink, email, bare] = match;
+    let taken = whole.length;
     if (bold1 || bold2) out.push(h("strong", {}, inline(bold1 || bold2)));
     else if (em1 || em2) out.push(h("em", {}, inline(em1 || em2)));
     else if (code) out.push(h("code", {}, code));
     else if (strike) out.push(h("s", {}, inline(strike)));
-    else out.push(h("a", { href: url, target: "_blank", rel: "noopener noreferrer nofollow" }, label));
-    rest = rest.slice(match.index + match[0].length);
+    else if (autolink) out.push(link(autolink, autolink));
+    else if (email) out.push(link(`mailto:${email}`, email));
+    else if (bare) {
+      const [shown, length] = bareLink(bare);
+      out.push(shown);
+      taken = length;
+    } else out.push(link(url, label));
+    rest = rest.slice(match.index + taken);
   }
   return out;
 }

@@ -439,7 +439,11 @@ async def test_markdown_cannot_put_html_scripts_unsafe_links_or_remote_images_in
     html = message.get_body(("html",)).get_content().replace("\r\n", "\n")
     assert_only_safe_markup(html)
     assert "<script" not in html and "<img" not in html and 'href="javascript' not in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=https://t.example/open.gif&gt;" in html
+    # The image's URL is text like any other: a link to itself, shown, not loaded.
+    assert (
+        "&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src="
+        '<a href="https://t.example/open.gif">https://t.example/open.gif</a>&gt;'
+    ) in html
     assert "<br>\nclick data entity<br>" in html
     assert (
         '<a href="https://t.example/p.gif?u=ada">pixel</a> <a href="https://t.example/q.gif">https://t.example/q.gif</a>'
@@ -447,6 +451,22 @@ async def test_markdown_cannot_put_html_scripts_unsafe_links_or_remote_images_in
     )
     assert 'bad<br>\n<a href="https://example.com">logo</a> <a href="https://e.com/%22onclick=%22x">q</a>' in html
     assert '<a href="mailto:a@b.c">m</a>' in html and "&lt;/code&gt;&lt;script&gt;y&lt;/script&gt;" in html
+
+
+async def test_a_url_in_a_markdown_description_is_a_link_in_the_email(client, hub, admin_headers, smtp):
+    """Pasted bare, or in `<...>`, a URL was text in the email's HTML; in the web app it is a link."""
+    await email_rule(client, admin_headers)
+    description = "Logs: https://example.com/logs/1. Owner: <ops@example.com>, `https://example.com/code`"
+    body = {"project": "shop", "event": "Linked", "description": description, "parser": "markdown"}
+    assert (await client.post("/api/v1/events", json=body, headers=admin_headers)).status_code == 201
+    assert await hub.outbox.run_once(now_utc()) == 1
+    [message] = smtp.messages
+    html = message.get_body(("html",)).get_content()
+    assert (
+        '<p>Logs: <a href="https://example.com/logs/1">https://example.com/logs/1</a>. '
+        'Owner: <a href="mailto:ops@example.com">ops@example.com</a>, <code>https://example.com/code</code></p>'
+    ) in html
+    assert description in message.get_body(("plain",)).get_content()  # the text part keeps the source
 
 
 MARKDOWN_PIECES = st.sampled_from(

@@ -352,7 +352,8 @@ async def test_markdown_cannot_mention_or_link_anywhere_but_http_and_mailto(clie
         assert "<!" not in text and "<@" not in text and "<#" not in text and "javascript" not in text
     assert body == (
         "*&lt;!channel&gt; &lt;!here&gt;*\n\n&lt;!everyone&gt; @here @channel &lt;@U123&gt; &lt;#C1&gt; "
-        "&lt;https://evil.example|ok&gt; `&lt;!channel&gt;`\n"
+        # An autolink whose label is all of it, not "ok": Slack's `|` is text in markdown.
+        "<https://evil.example%7Cok|https://evil.example|ok> `&lt;!channel&gt;`\n"
         "click <https://e.com/a%7C%3C!channel%3E%3Ex|&lt;!here&gt;> x <mailto:a@b.c|m>\n"
         "<https://t.example/p.gif?u=ada|pixel> bad &lt;script&gt;alert(2)&lt;/script&gt;\n\n```\n&lt;!channel&gt;\n```"
     )
@@ -432,6 +433,17 @@ def test_an_image_shows_its_alt_text_as_written():
     from hub_plugins.slack.mrkdwn import convert
 
     assert convert("![a *b* c](javascript:x)") == "a b c"
+
+
+def test_a_bare_url_or_an_autolink_is_a_link():
+    """Pasted bare, a URL was text on the card; in the web app it is a link."""
+    from hub_plugins.slack.mrkdwn import convert
+
+    source = "Logs: https://example.com/logs/1. Owner: <ops@example.com>, `https://example.com/code`"
+    assert convert(source) == (
+        "Logs: <https://example.com/logs/1|https://example.com/logs/1>. "
+        "Owner: <mailto:ops@example.com|ops@example.com>, `https://example.com/code`"
+    )
 
 
 def signed(body: bytes, secret: str = SIGNING_SECRET, at: int | None = None) -> dict[str, str]:
