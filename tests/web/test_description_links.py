@@ -1,8 +1,10 @@
-"""The web app's renderer of markdown descriptions (web/js/markdown.js): its links, bare URLs and autolinks."""
+"""The web app's renderer of descriptions (web/js/markdown.js): links in markdown, bare URLs and autolinks, and the
+URLs of a description without a parser."""
 
 from __future__ import annotations
 
 from markdown_cases import LINK_CASES
+from playwright.sync_api import expect
 
 SHOWN = """async (sources) => {
     const { markdown } = await import("/js/markdown.js");
@@ -24,3 +26,33 @@ def test_links_bare_urls_and_autolinks_as_email_and_slack_do(context) -> None:
     expected = [[text, [list(link) for link in links]] for _, text, links in LINK_CASES]
     shown_by_source = dict(zip(sources, shown, strict=True))
     assert shown_by_source == dict(zip(sources, expected, strict=True))  # a failure names its case
+
+
+def test_urls_in_a_description_open_in_a_new_tab_with_or_without_markdown(context, web_hub, sign_in) -> None:
+    """A description without a parser showed its URLs as text to copy; they are links now, as in markdown, and
+    nothing else in it is (a `javascript:` is text)."""
+    plain = web_hub.post(
+        project="links",
+        event="Plain description",
+        description="Logs at https://example.com/logs/1. javascript:alert(1) <b>https://example.com/b</b>\nnext line",
+    )
+    web_hub.post(project="links", event="Markdown description", parser="markdown", description="See <ops@example.com>")
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/?project=links")
+    desc = page.locator(".card", has_text="Plain description").locator(".desc")
+    expect(desc).to_have_text(
+        "Logs at https://example.com/logs/1. javascript:alert(1) <b>https://example.com/b</b>\nnext line"
+    )
+    links = desc.locator("a")
+    expect(links).to_have_count(2)
+    expect(links.first).to_have_attribute("href", "https://example.com/logs/1")
+    expect(links.nth(1)).to_have_attribute("href", "https://example.com/b")
+    for index in (0, 1):
+        expect(links.nth(index)).to_have_attribute("target", "_blank")
+        expect(links.nth(index)).to_have_attribute("rel", "noopener noreferrer nofollow")
+    mail = page.locator(".card", has_text="Markdown description").locator(".md a")
+    expect(mail).to_have_attribute("href", "mailto:ops@example.com")
+    expect(mail).to_have_attribute("rel", "noopener noreferrer nofollow")
+    page.goto(f"/events/{plain['id']}")
+    expect(page.locator(".desc a")).to_have_count(2)

@@ -5,12 +5,12 @@ import { actionBar } from "./actions.js";
 import { append, fill, h, icon } from "./dom.js";
 import { eventIcon } from "./icons.js";
 import { jsonBlock } from "./json.js";
-import { markdown } from "./markdown.js";
+import { linkified, markdown } from "./markdown.js";
 import { timeEl } from "./time.js";
 
 function description(event, whole) {
   if (!event.description) return null;
-  const text = event.parser === "markdown" ? markdown(event.description) : h("p.desc", {}, event.description);
+  const text = event.parser === "markdown" ? markdown(event.description) : h("p.desc", {}, linkified(event.description));
   return whole ? text : clipped(text, `desc-${event.id}`);
 }
 

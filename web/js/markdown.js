@@ -68,6 +68,20 @@ export function inline(text) {
   return out;
 }
 
+/** A description without a parser: its text as typed, with its bare http(s) URLs as links. */
+export function linkified(text) {
+  const out = [];
+  let rest = String(text);
+  for (let match = BARE_URL.exec(rest); match; match = BARE_URL.exec(rest)) {
+    const [shown, length] = bareLink(match[0]);
+    if (match.index) out.push(rest.slice(0, match.index));
+    out.push(shown);
+    rest = rest.slice(match.index + length);
+  }
+  out.push(rest);
+  return out;
+}
+
 export function markdown(source) {
   const root = h("div.md");
   const lines = String(source).replace(/\r\n?/g, "\n").split("\n");
