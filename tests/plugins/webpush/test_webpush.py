@@ -392,14 +392,15 @@ async def test_a_backlog_to_one_slow_push_service_leaves_the_other_sending_slots
     settings.outbound.max_connections_per_host = 2
     await hub.outbound.aclose()
     hub.outbound = OutboundClient(allow=["127.0.0.1"], max_connections_per_host=2)
-    fast_at: list[float] = []
+    arrivals: list[str] = []
 
     def slow(received: Received):
+        arrivals.append("slow")
         time.sleep(0.2)
         return 201, {}, b""
 
     def fast(received: Received):
-        fast_at.append(time.monotonic())
+        arrivals.append("fast")
         return 201, {}, b""
 
     with LoopbackServer(slow) as slow_service, LoopbackServer(fast) as fast_service:
@@ -410,10 +411,10 @@ async def test_a_backlog_to_one_slow_push_service_leaves_the_other_sending_slots
         await subscribe(client, admin_headers, f"{fast_service.url}/push/bob", Browser(), email="bob@example.com")
         event = {"project": "shop", "event": "page", "notify": True, "severity": "critical"}
         assert (await client.post("/api/v1/events", json=event, headers=admin_headers)).status_code == 201
-        started = time.monotonic()
         assert await hub.outbox.run_once(now_utc()) == 13
-    # Six rounds of two pushes take 1.2 s; with every slot open to them, the page waited for nine of the twelve.
-    assert fast_at[0] - started < 0.3
+    # Six rounds of two pushes; with every slot open to them, the page waited for nine of the twelve. Now it goes
+    # with the first round (a busy machine may let a second round start first).
+    assert arrivals.index("fast") <= 4, arrivals
     assert len(slow_service.received) == 12 and len(fast_service.received) == 1
 
 
