@@ -381,6 +381,23 @@ class EventOut(msgspec.Struct, kw_only=True):
     received_at: datetime
 
 
+class Timeline(msgspec.Struct):
+    """What a context card's follow-ups amount to, so a card tells what happened in its timeline unopened."""
+
+    events: Annotated[int, msgspec.Meta(description="how many follow-ups the card has")]
+    last_at: Annotated[datetime, msgspec.Meta(description="`created_at` of the newest follow-up")]
+    severity: Annotated[Severity, msgspec.Meta(description="the worst severity among the follow-ups")]
+
+
+class FeedEvent(EventOut, kw_only=True):
+    """An event as the read API lists it. EventOut itself (what ingest answers, the stream sends and plugins get)
+    has no `timeline`: an event is stored without follow-ups, and its summary is the read's to work out."""
+
+    timeline: Annotated[
+        Timeline | None, msgspec.Meta(description="the card's follow-ups; null for a follow-up, or a card without any")
+    ]
+
+
 class StoredResult(msgspec.Struct):
     """What ingest answers for one event: the event, and whether it was new (201) or a replay (200)."""
 

@@ -22,10 +22,10 @@ from hub.api.common import api_key, authorize, decode, has_nul, hub_of, nul_prob
 from hub.api.errors import ErrorBody, describe_validation, refused_field
 from hub.api.filters import SEVERITY_FILTER, build_filter, refuse_unknown
 from hub.api.openapi import json_body
-from hub.db.events import MAX_PAGE, decode_cursor, get_children, get_event, list_events
+from hub.db.events import MAX_PAGE, decode_cursor, get_children, get_event, list_events, with_timelines
 from hub.ids import parse_event_id
 from hub.ingest import Draft, draft_from_input
-from hub.models import EventIn, EventOut, Page, ValidationProblem, now_utc
+from hub.models import EventIn, EventOut, FeedEvent, ValidationProblem, now_utc
 
 
 class BatchIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -57,8 +57,13 @@ class BatchOut(msgspec.Struct):
     results: list[BatchItem]
 
 
+class EventPage(msgspec.Struct):
+    items: list[FeedEvent]
+    next_cursor: str | None
+
+
 class EventDetail(msgspec.Struct):
-    event: EventOut
+    event: FeedEvent
     children: list[EventOut]
     # More children than one answer holds: pass it back as `children_cursor` for the next ones.
     next_children_cursor: str | None = None
@@ -158,7 +163,7 @@ class EventsController(Controller):
         q: Annotated[str | None, Parameter(max_length=200)] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 50,
         cursor: FromQuery[str | None] = None,
-    ) -> Page:
+    ) -> EventPage:
         refuse_unknown(request, FEED_PARAMS)
         hub = hub_of(request)
         f = await build_filter(
@@ -176,7 +181,7 @@ class EventsController(Controller):
         )
         async with hub.db.reader.connect() as conn:
             items, next_cursor = await list_events(conn, hub.db, hub.projects, f, cursor, limit)
-        return Page(items=items, next_cursor=next_cursor)
+        return EventPage(items=items, next_cursor=next_cursor)
 
     @get("/{event_id:str}", guards=[require("read")], summary="One event, with its context children")
     async def get(
@@ -192,7 +197,7 @@ class EventsController(Controller):
             found = await get_event(conn, hub.projects, number) if number is not None else None
             if found is None or not key.sees(found[1]):
                 raise NotFoundException(f"no event with id {event_id}")
-            event = found[0]
+            [event] = await with_timelines(conn, [found[0]])
             if event.parent_id is not None:
                 return EventDetail(event=event, children=[])
             children, next_cursor = await get_children(conn, hub.projects, number, after)

@@ -6,19 +6,19 @@ import base64
 import binascii
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, column, exists, func, literal_column, select, table, text, tuple_
+from sqlalchemy import Select, case, column, exists, func, literal_column, select, table, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.db import schema
 from hub.db.dialect import insert_ignore
 from hub.db.engine import Database
 from hub.ids import first_id_at, id_time
-from hub.models import MAX_FUTURE, ActionOut, EventOut, ValidationProblem, tag_text
+from hub.models import MAX_FUTURE, SEVERITIES, ActionOut, EventOut, FeedEvent, Timeline, ValidationProblem, tag_text
 
 MAX_PAGE = 200
 MAX_CHILDREN = 500
@@ -352,7 +352,7 @@ async def events_after(
 
 async def list_events(
     conn: AsyncConnection, db: Database, projects: ProjectDirectory, f: EventFilter, cursor: str | None, limit: int
-) -> tuple[list[EventOut], str | None]:
+) -> tuple[list[FeedEvent], str | None]:
     if f.q:
         rows = await _search_rows(conn, db, f, cursor, limit)
     else:
@@ -362,7 +362,42 @@ async def list_events(
     if len(rows) > limit:
         last = rows[limit - 1]
         next_cursor = encode_cursor(last["created_at"], last["id"])
-    return items, next_cursor
+    return await with_timelines(conn, items), next_cursor
+
+
+def _may_have_follow_ups(event: EventOut) -> bool:
+    """Only a context's card gets follow-ups: an event without a `context_id`, or a follow-up, never has any."""
+    return event.context_id is not None and event.parent_id is None
+
+
+async def with_timelines(conn: AsyncConnection, events: list[EventOut]) -> list[FeedEvent]:
+    """The events, each with its timeline summary: one query for all of them, none when no card has a context."""
+    found = await timelines(conn, [int(e.id) for e in events if _may_have_follow_ups(e)])
+    return [FeedEvent(**msgspec.structs.asdict(event), timeline=found.get(int(event.id))) for event in events]
+
+
+_SEVERITY_RANK = case({severity: rank for rank, severity in enumerate(SEVERITIES)}, value=schema.events.c.severity)
+
+
+def timelines_query(card_ids: Collection[int]) -> Select[Any]:
+    """Per card, its follow-ups' number, newest time and worst severity, read through their own index
+    (`ix_events_parent`): one grouped query whatever the number of cards."""
+    e = schema.events.c
+    return (
+        select(e.parent_id, func.count(), func.max(e.created_at), func.max(_SEVERITY_RANK))
+        .where(e.parent_id.in_(card_ids))
+        .group_by(e.parent_id)
+    )
+
+
+async def timelines(conn: AsyncConnection, card_ids: Collection[int]) -> dict[int, Timeline]:
+    """The timeline summary of each of these cards that has follow-ups, by card id."""
+    if not card_ids:
+        return {}
+    return {
+        card_id: Timeline(events=count, last_at=last_at, severity=SEVERITIES[rank])
+        for card_id, count, last_at, rank in await conn.execute(timelines_query(card_ids))
+    }
 
 
 async def get_event(conn: AsyncConnection, projects: ProjectDirectory, event_id: int) -> tuple[EventOut, int] | None:

@@ -6,12 +6,13 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import event as sql_events
 from sqlalchemy import select, text, update
 
 import hub.db.events
 from hub.core import Hub
 from hub.db import schema
-from hub.db.events import EventFilter, encode_cursor, feed_query
+from hub.db.events import EventFilter, encode_cursor, feed_query, timelines_query
 from hub.ingest import Draft
 from hub.testing import bearer, make_key
 
@@ -58,7 +59,7 @@ async def test_store_and_read_back(client, admin_headers):
 
     one = await client.get(f"/api/v1/events/{stored['id']}", headers=admin_headers)
     assert one.status_code == 200
-    assert one.json()["event"] == stored
+    assert one.json()["event"] == stored | {"timeline": None}  # a stored event has no follow-ups yet
     assert one.json()["children"] == []
 
     page = (await client.get("/api/v1/events", headers=admin_headers)).json()
@@ -688,6 +689,97 @@ async def test_test_events_and_real_ones_never_share_a_timeline(client, admin_he
     assert [c["event"] for c in detail["children"]] == ["Payment taken"]
     detail = (await client.get(f"/api/v1/events/{test_card['id']}", headers=admin_headers)).json()
     assert [c["event"] for c in detail["children"]] == ["Trying payment"]
+
+
+async def test_a_card_tells_what_happened_in_its_timeline(client, admin_headers):
+    """Count, newest follow-up's time (not the last one sent) and worst severity, in the feed and on the card's
+    page; a card without follow-ups, an event without a context and a follow-up itself have none."""
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    async def post(name: str, minutes_ago: int = 0, **fields) -> dict:
+        stamp = (now - timedelta(minutes=minutes_ago)).isoformat()
+        body = {"project": "p", "event": name, "timestamp": stamp, **fields}
+        response = await client.post("/api/v1/events", json=body, headers=admin_headers)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    deploy = await post("Deploy", 4, context_id="deploy-7")
+    await post("Migrations", 2, context_id="deploy-7")
+    await post("Health check failed", 0, context_id="deploy-7", severity="critical")
+    await post("Slow start", 1, context_id="deploy-7", severity="warning")  # the last sent, not the newest
+    await post("Backup", context_id="backup-1")
+    await post("Signed up")
+    summary = {"events": 3, "last_at": now.isoformat().replace("+00:00", "Z"), "severity": "critical"}
+
+    feed = (await client.get("/api/v1/events?project=p", headers=admin_headers)).json()["items"]
+    assert {e["event"]: e["timeline"] for e in feed} == {"Deploy": summary, "Backup": None, "Signed up": None}
+    detail = (await client.get(f"/api/v1/events/{deploy['id']}", headers=admin_headers)).json()
+    assert detail["event"]["timeline"] == summary
+    alerts = (await client.get("/api/v1/events?severity=critical", headers=admin_headers)).json()["items"]
+    assert [(e["event"], e["timeline"]) for e in alerts] == [("Health check failed", None)]
+    one = (await client.get(f"/api/v1/events/{alerts[0]['id']}", headers=admin_headers)).json()
+    assert one["event"]["timeline"] is None
+    found = (await client.get("/api/v1/events?q=deploy", headers=admin_headers)).json()["items"]
+    assert [(e["event"], e["timeline"]) for e in found] == [("Deploy", summary)]  # a search's page too
+
+
+async def test_a_timeline_summary_counts_its_own_test_mode_only(client, admin_headers):
+    async def post(name: str, test: bool, severity: str = "info") -> None:
+        body = {"project": "p", "event": name, "context_id": "checkout-7", "test": test, "severity": severity}
+        assert (await client.post("/api/v1/events", json=body, headers=admin_headers)).status_code == 201
+
+    await post("Checkout started", test=False)
+    await post("Trying checkout", test=True)
+    await post("Payment taken", test=False)
+    await post("Payment refused", test=True, severity="critical")
+    await post("Retried", test=True)
+
+    async def summary(test: str) -> dict:
+        [card] = (await client.get(f"/api/v1/events?test={test}", headers=admin_headers)).json()["items"]
+        return {"events": card["timeline"]["events"], "severity": card["timeline"]["severity"]}
+
+    assert await summary("false") == {"events": 1, "severity": "info"}
+    assert await summary("true") == {"events": 2, "severity": "critical"}
+
+
+async def test_a_page_of_cards_reads_their_timelines_in_one_query(client, hub, admin_headers):
+    """However many cards a page holds, their summaries cost one grouped query; a page without a context none."""
+    batch = [{"project": "solo", "event": "Alone"}]
+    for n in range(6):
+        batch += [{"project": "many", "event": f"{step} {n}", "context_id": f"job-{n}"} for step in ("Job", "Step")]
+    batch += [{"project": "one", "event": step, "context_id": "job"} for step in ("Job", "Step")]
+    assert (await client.post("/api/v1/events/batch", json={"events": batch}, headers=admin_headers)).is_success
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "FROM events" in statement:
+            statements.append(statement)
+
+    async def reads(project: str) -> int:
+        statements.clear()
+        page = (await client.get(f"/api/v1/events?project={project}", headers=admin_headers)).json()
+        assert all(e["timeline"]["events"] == 1 for e in page["items"] if e["event"].startswith("Job"))
+        return len(statements)
+
+    sql_events.listen(hub.db.reader.sync_engine, "before_cursor_execute", record)
+    try:
+        assert await reads("solo") == 1
+        assert await reads("one") == 2
+        assert await reads("many") == 2
+    finally:
+        sql_events.remove(hub.db.reader.sync_engine, "before_cursor_execute", record)
+
+
+async def test_the_timeline_summaries_read_the_follow_ups_index(hub):
+    db = hub.db
+    sql = str(timelines_query([1, 2, 3]).compile(db.reader.sync_engine, compile_kwargs={"literal_binds": True}))
+    async with db.reader.connect() as conn:
+        if db.is_sqlite:
+            plan = " ".join(str(row[-1]) for row in await conn.execute(text("EXPLAIN QUERY PLAN " + sql)))
+        else:
+            await conn.execute(text("SET LOCAL enable_seqscan = off"))  # an empty table: could the index serve it?
+            plan = " ".join(str(row[0]) for row in await conn.execute(text("EXPLAIN " + sql)))
+    assert "ix_events_parent" in plan, plan
 
 
 async def test_timestamps_backfill_and_never_notify(client, admin_headers):

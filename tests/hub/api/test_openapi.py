@@ -114,3 +114,18 @@ async def test_a_union_of_whole_and_decimal_numbers_is_any_of(client):
     assert not [types for types in unions(document) if {"integer", "number"} <= types]
     properties = document["components"]["schemas"]["Identity"]["properties"]["properties"]
     assert {member["type"] for member in properties["additionalProperties"]["anyOf"]} >= {"integer", "number"}
+
+
+@SQLITE_ONLY
+async def test_the_feed_describes_each_cards_timeline_summary_and_ingest_answers_none(client):
+    """`items` was a list of anything; a stored event has no follow-ups yet, so ingest's answer has no summary."""
+    document = (await client.get("/schema/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    feed = document["paths"]["/api/v1/events"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    page = schemas[feed["$ref"].rsplit("/", 1)[1]]
+    card = schemas[page["properties"]["items"]["items"]["$ref"].rsplit("/", 1)[1]]
+    assert schemas["EventDetail"]["properties"]["event"] == page["properties"]["items"]["items"]
+    assert "timeline" in card["required"]
+    assert card["properties"]["timeline"]["oneOf"] == [{"$ref": "#/components/schemas/Timeline"}, {"type": "null"}]
+    assert set(schemas["Timeline"]["required"]) == {"events", "last_at", "severity"}
+    assert "timeline" not in schemas["EventOut"]["properties"]
