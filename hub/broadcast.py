@@ -2,6 +2,12 @@
 
 Events reach it twice in a process that has subscribers: from its own commits, and from the database tail
 (hub.tail), which can read a commit of this process before the writer announces it. Each id is published once.
+
+A follow-up goes out a second time, as a TimelineChange: its card's timeline summary, for the streams that show
+cards but not follow-ups. The summaries of a batch are read in one query once the batch's events are out (so they
+wait for nobody), not per subscriber. Read from the database rather than counted here, a summary holds every
+follow-up committed so far, by any process: one published later never counts fewer than one published before,
+however late another process's follow-ups arrive, so a client keeps the summary with the most follow-ups.
 """
 
 from __future__ import annotations
@@ -11,40 +17,58 @@ import contextlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 
-from hub.models import EventOut
+from hub.db.engine import Database
+from hub.db.events import timeline_changes
+from hub.models import EventOut, TimelineChange
 
 QUEUE_SIZE = 1000
 REMEMBERED_IDS = 50_000
 
 
+Published = EventOut | TimelineChange
+
+
 class Broadcaster:
-    def __init__(self) -> None:
-        self._subscribers: set[asyncio.Queue[EventOut | None]] = set()
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._subscribers: set[asyncio.Queue[Published | None]] = set()
         self._published: OrderedDict[str, None] = OrderedDict()
 
     def published(self, event_id: str) -> bool:
         return event_id in self._published
 
-    def publish(self, events: list[EventOut]) -> None:
+    async def publish(self, events: list[EventOut]) -> None:
+        events = self._first_time(events)
+        if not events or not self._subscribers:
+            return
+        self._fan_out(events)
+        if follow_ups := [e for e in events if e.parent_id is not None]:
+            async with self.db.reader.connect() as conn:
+                changes = await timeline_changes(conn, follow_ups)
+            self._fan_out(changes)
+
+    def _first_time(self, events: list[EventOut]) -> list[EventOut]:
+        """The events not published before, remembered as published from now on."""
         events = [e for e in events if e.id not in self._published]
         for event in events:
             self._published[event.id] = None
         while len(self._published) > REMEMBERED_IDS:
             self._published.popitem(last=False)
-        if not events:
-            return
+        return events
+
+    def _fan_out(self, items: list[EventOut] | list[TimelineChange]) -> None:
         for queue in list(self._subscribers):
-            if queue.qsize() + len(events) > QUEUE_SIZE:
+            if queue.qsize() + len(items) > QUEUE_SIZE:
                 # A subscriber this far behind is ended (None); the client reconnects and pages the gap.
                 self._subscribers.discard(queue)
                 queue.put_nowait(None)
                 continue
-            for event in events:
-                queue.put_nowait(event)
+            for item in items:
+                queue.put_nowait(item)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[EventOut | None]]:
-        queue: asyncio.Queue[EventOut | None] = asyncio.Queue()
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[Published | None]]:
+        queue: asyncio.Queue[Published | None] = asyncio.Queue()
         self._subscribers.add(queue)
         try:
             yield queue

@@ -77,7 +77,7 @@ class Hub:
             max_rows_per_commit=settings.ingest.max_rows_per_commit,
             idempotency_window=timedelta(hours=settings.retention.idempotency_hours),
         )
-        self.broadcaster = Broadcaster()
+        self.broadcaster = Broadcaster(self.db)
         self.context = HubContext(self)
         self.tail = DatabaseTail(self.db, self.projects, self.broadcaster)
         self.ingestor.listeners += [self.broadcaster.publish, self._tell_plugins]

@@ -389,6 +389,14 @@ class Timeline(msgspec.Struct):
     severity: Annotated[Severity, msgspec.Meta(description="the worst severity among the follow-ups")]
 
 
+class TimelineChange(msgspec.Struct):
+    """A follow-up was stored: its card's summary with it (the stream's `timeline` message)."""
+
+    parent_id: str
+    timeline: Timeline
+    event: EventOut
+
+
 class FeedEvent(EventOut, kw_only=True):
     """An event as the read API lists it. EventOut itself (what ingest answers, the stream sends and plugins get)
     has no `timeline`: an event is stored without follow-ups, and its summary is the read's to work out."""

@@ -26,8 +26,9 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 OVERLAP = timedelta(seconds=3)
 PAGE_ROWS = 5000
-# Events published at once: fewer than a subscriber's queue holds, and the subscribers run between two
-# publishes, so a stream that keeps up is not ended by a burst another process stored.
+# Events published at once: half a subscriber's queue, which a follow-up takes two places of (itself and its
+# card's timeline change), and the subscribers run between two publishes, so a stream that keeps up is not ended
+# by a burst another process stored.
 PUBLISH_ROWS = QUEUE_SIZE // 2
 
 
@@ -83,4 +84,4 @@ class DatabaseTail:
         async with self.db.reader.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
             events = [event_from_row(row, await self.projects.slug(conn, row["project_id"])) for row in rows]
-        self.broadcaster.publish(events)
+        await self.broadcaster.publish(events)

@@ -7,6 +7,10 @@ process, is not). Without that header, `since` replays the events stored since t
 reconnection carries on from the last id rather than replaying from `since` again. Litestar ends the generator
 when the client goes away.
 
+A follow-up the stream does not send (a plain stream sends cards only) is told as a `timeline` message instead:
+the follow-up and its card's summary now, for a client to update the card it shows. These carry no id (see
+_timeline_message); after a replay, each card that got follow-ups since the replay's start is told of once.
+
 A stream outlives the request that opened it, so the caller's right to read is checked again every
 RECHECK_SECONDS: a revoked key, an ended session or a membership taken away ends the stream, and a change of
 what the caller may see narrows it.
@@ -29,10 +33,11 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from hub.api.common import api_key, caller, hub_of, require
 from hub.api.filters import SEVERITY_FILTER, as_utc, build_filter, refuse_unknown
 from hub.auth import ApiKey
+from hub.broadcast import Published
 from hub.core import Hub
-from hub.db.events import EventFilter, events_after
+from hub.db.events import EventFilter, events_after, timeline_changes_after
 from hub.ids import first_id_at, parse_event_id
-from hub.models import EventOut, ValidationProblem, now_utc
+from hub.models import EventOut, TimelineChange, ValidationProblem, now_utc
 
 KEEPALIVE_SECONDS = 15.0
 RECHECK_SECONDS = 5.0
@@ -61,7 +66,7 @@ async def event_messages(
     async with hub.broadcaster.subscribe() as queue:  # before the replay, so nothing falls between the two
         start = first_id_at(now_utc()) - 1  # no event stored from now on is at or below it
         yield ServerSentEventMessage(comment="connected", retry=3000, data=None)
-        replayed = 0
+        replay_from, replayed, behind = last_id, 0, False
         while last_id is not None:
             async with hub.db.reader.connect() as conn:
                 missed = await events_after(conn, hub.projects, f, last_id, REPLAY_PAGE)
@@ -77,7 +82,13 @@ async def event_messages(
             if len(missed) < REPLAY_PAGE:
                 break
             if replayed >= REPLAY_MAX:
-                return
+                behind = True  # the stream ends once it has told the timelines, the next connection carries on
+                break
+        if replay_from is not None:
+            async for message in _timelines_missed(hub, f, replay_from):
+                yield message
+        if behind:
+            return
         # A live event at or below where the replay ended was replayed, or its client had it before reconnecting
         # (another process's events come about a second late, after newer ones): sent now, it would come twice.
         resume = None if last_id is None else min(last_id, start)  # a `since` ahead of the clock skips nothing
@@ -88,10 +99,10 @@ async def event_messages(
             now = time.monotonic()
             wait = min(quiet_since + KEEPALIVE_SECONDS, checked + RECHECK_SECONDS) - now
             try:
-                event: EventOut | None = await asyncio.wait_for(queue.get(), max(wait, 0))
-                quiet_since, ended = time.monotonic(), event is None
+                item: Published | None = await asyncio.wait_for(queue.get(), max(wait, 0))
+                quiet_since, ended = time.monotonic(), item is None
             except TimeoutError:
-                event, ended = None, False
+                item, ended = None, False
             if ended:
                 # Too far behind: the client reconnects and pages the gap from its Last-Event-ID, which this
                 # sets for a client that got no event yet (else it would reconnect without one and skip the gap).
@@ -102,17 +113,44 @@ async def event_messages(
                 if rechecked is None:
                     return  # the caller may no longer read
                 f, checked = rechecked, time.monotonic()
-            if event is None:
+            if item is None:
                 if time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
                     yield ServerSentEventMessage(comment="keep-alive", data=None)
                     quiet_since = time.monotonic()
-            elif f.matches(event) and (resume is None or int(event.id) > resume):
-                position = int(event.id)
-                yield _message(event)
+            elif isinstance(item, TimelineChange):
+                # Whatever its id: a summary told twice does no harm, and another process's follow-up comes late.
+                if _tells_timeline(f, item.event):
+                    yield _timeline_message(item)
+            elif f.matches(item) and (resume is None or int(item.id) > resume):
+                position = int(item.id)
+                yield _message(item)
+
+
+async def _timelines_missed(hub: Hub, f: EventFilter, last_id: int) -> AsyncGenerator[ServerSentEventMessage]:
+    """Each card that got follow-ups since `last_id`, told of once. After the replayed events, so that a client has
+    the cards stored meanwhile when it hears of their follow-ups."""
+    async with hub.db.reader.connect() as conn:
+        changes = await timeline_changes_after(conn, hub.projects, f, last_id, REPLAY_MAX, REPLAY_PAGE)
+    for change in changes:
+        if _tells_timeline(f, change.event):
+            yield _timeline_message(change)
+
+
+def _tells_timeline(f: EventFilter, follow_up: EventOut) -> bool:
+    """A stream tells a follow-up's card's new summary when it may list that card, unless it sends the follow-up
+    itself (its filter reaches follow-ups: a search, Critical...)."""
+    return f.in_scope(follow_up) and not f.matches(follow_up)
 
 
 def _message(event: EventOut) -> ServerSentEventMessage:
     return ServerSentEventMessage(data=msgspec.json.encode(event).decode(), event="event", id=event.id)
+
+
+def _timeline_message(change: TimelineChange) -> ServerSentEventMessage:
+    """Without an id: `Last-Event-ID` tells which of the stream's own events the client has had, and a reconnection
+    replays the ones after it. A follow-up it only tells of is not one of them, and its id, newer than an event
+    another process stored a moment before (which reaches the stream about a second late), would skip that event."""
+    return ServerSentEventMessage(data=msgspec.json.encode(change).decode(), event="timeline")
 
 
 @get("/api/v1/stream", guards=[require("read")], tags=["read"], summary="Live events as Server-Sent Events")

@@ -18,7 +18,17 @@ from hub.db import schema
 from hub.db.dialect import insert_ignore
 from hub.db.engine import Database
 from hub.ids import first_id_at, id_time
-from hub.models import MAX_FUTURE, SEVERITIES, ActionOut, EventOut, FeedEvent, Timeline, ValidationProblem, tag_text
+from hub.models import (
+    MAX_FUTURE,
+    SEVERITIES,
+    ActionOut,
+    EventOut,
+    FeedEvent,
+    Timeline,
+    TimelineChange,
+    ValidationProblem,
+    tag_text,
+)
 
 MAX_PAGE = 200
 MAX_CHILDREN = 500
@@ -122,13 +132,17 @@ class EventFilter(msgspec.Struct, kw_only=True):
         step is listed under Critical); plain feeds list only top-level cards."""
         return bool(self.q or self.tags or self.user_id or self.only_alerts)
 
-    def matches(self, event: EventOut) -> bool:
-        """The same filter, applied in memory to a freshly stored event (for the live stream)."""
+    def in_scope(self, event: EventOut) -> bool:
+        """Whether the event is of the projects (and test mode) this filter lists, whatever its other fields."""
         if self.project is not None and event.project != self.project:
             return False
         if self.visible is not None and event.project not in self.visible:
             return False
-        if event.test != self.test or (event.parent_id and not self.reaches_children):
+        return event.test == self.test
+
+    def matches(self, event: EventOut) -> bool:
+        """The same filter, applied in memory to a freshly stored event (for the live stream)."""
+        if not self.in_scope(event) or (event.parent_id and not self.reaches_children):
             return False
         if self.channel and event.channel != self.channel:
             return False
@@ -398,6 +412,48 @@ async def timelines(conn: AsyncConnection, card_ids: Collection[int]) -> dict[in
         card_id: Timeline(events=count, last_at=last_at, severity=SEVERITIES[rank])
         for card_id, count, last_at, rank in await conn.execute(timelines_query(card_ids))
     }
+
+
+async def timeline_changes(conn: AsyncConnection, follow_ups: list[EventOut]) -> list[TimelineChange]:
+    """Each follow-up with its card's summary as it stands now (which counts it), in one query."""
+    found = await timelines(conn, {int(e.parent_id) for e in follow_ups if e.parent_id})
+    return [
+        TimelineChange(parent_id=e.parent_id, timeline=found[int(e.parent_id)], event=e)
+        for e in follow_ups
+        if e.parent_id and int(e.parent_id) in found  # else its card was pruned meanwhile
+    ]
+
+
+def follow_ups_after_query(f: EventFilter, event_id: int, limit: int) -> Select[Any]:
+    """Id, card and severity rank of the newest `limit` follow-ups stored with an id above `event_id`, in `f`'s
+    projects and test mode, newest first: a walk down the primary key from its end."""
+    e = schema.events.c
+    scope = [e.id > event_id, e.parent_id.is_not(None), e.test == f.test]
+    if f.project_ids is not None:
+        scope.append(e.project_id.in_(f.project_ids))
+    return select(e.id, e.parent_id, _SEVERITY_RANK).where(*scope).order_by(e.id.desc()).limit(limit)
+
+
+async def timeline_changes_after(
+    conn: AsyncConnection, projects: ProjectDirectory, f: EventFilter, event_id: int, limit: int, max_cards: int
+) -> list[TimelineChange]:
+    """What a live stream missed telling of while it reconnected: one change for each card (up to `max_cards`,
+    those with the newest) that got follow-ups among the newest `limit` stored above `event_id`. Each comes with
+    the worst of those follow-ups, the newest of equals, so that a client marks the card as it would have live."""
+    worst: dict[int, tuple[int, int]] = {}  # card id: (severity rank, id) of its worst new follow-up
+    for follow_up_id, card_id, rank in await conn.execute(follow_ups_after_query(f, event_id, limit)):
+        if card_id in worst:
+            worst[card_id] = max(worst[card_id], (rank, follow_up_id))
+        elif len(worst) < max_cards:
+            worst[card_id] = (rank, follow_up_id)
+    if not worst:
+        return []
+    e = schema.events.c
+    query = select(schema.events).where(e.id.in_([follow_up_id for _, follow_up_id in worst.values()]))
+    rows = (await conn.execute(query.order_by(e.id))).mappings().all()
+    return await timeline_changes(
+        conn, [event_from_row(row, await projects.slug(conn, row["project_id"])) for row in rows]
+    )
 
 
 async def get_event(conn: AsyncConnection, projects: ProjectDirectory, event_id: int) -> tuple[EventOut, int] | None:

@@ -12,7 +12,7 @@ from sqlalchemy import select, text, update
 import hub.db.events
 from hub.core import Hub
 from hub.db import schema
-from hub.db.events import EventFilter, encode_cursor, feed_query, timelines_query
+from hub.db.events import EventFilter, encode_cursor, feed_query, follow_ups_after_query, timelines_query
 from hub.ingest import Draft
 from hub.testing import bearer, make_key
 
@@ -770,16 +770,24 @@ async def test_a_page_of_cards_reads_their_timelines_in_one_query(client, hub, a
         sql_events.remove(hub.db.reader.sync_engine, "before_cursor_execute", record)
 
 
-async def test_the_timeline_summaries_read_the_follow_ups_index(hub):
-    db = hub.db
-    sql = str(timelines_query([1, 2, 3]).compile(db.reader.sync_engine, compile_kwargs={"literal_binds": True}))
+async def _plan(db, query) -> str:
+    """The plan of `query` on an empty table: what the planner would use were the table large."""
+    sql = str(query.compile(db.reader.sync_engine, compile_kwargs={"literal_binds": True}))
     async with db.reader.connect() as conn:
         if db.is_sqlite:
-            plan = " ".join(str(row[-1]) for row in await conn.execute(text("EXPLAIN QUERY PLAN " + sql)))
-        else:
-            await conn.execute(text("SET LOCAL enable_seqscan = off"))  # an empty table: could the index serve it?
-            plan = " ".join(str(row[0]) for row in await conn.execute(text("EXPLAIN " + sql)))
+            return " ".join(str(row[-1]) for row in await conn.execute(text("EXPLAIN QUERY PLAN " + sql)))
+        for method in ["seqscan", "bitmapscan", "sort"]:
+            await conn.execute(text(f"SET LOCAL enable_{method} = off"))
+        return " ".join(str(row[0]) for row in await conn.execute(text("EXPLAIN " + sql)))
+
+
+async def test_timeline_summaries_read_the_follow_ups_index_and_a_catch_up_the_newest_ids(hub):
+    """A page's summaries look up its cards' follow-ups only; a stream's catch-up after a reconnection walks the
+    ids down from the newest, not every follow-up there is (SQLite took their index, for its GROUP BY)."""
+    plan = await _plan(hub.db, timelines_query([1, 2, 3]))
     assert "ix_events_parent" in plan, plan
+    plan = await _plan(hub.db, follow_ups_after_query(EventFilter(project_ids=[1]), 5, 100))
+    assert ("INTEGER PRIMARY KEY" if hub.db.is_sqlite else "Index Scan Backward using pk_events") in plan, plan
 
 
 async def test_timestamps_backfill_and_never_notify(client, admin_headers):

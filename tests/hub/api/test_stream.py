@@ -6,7 +6,7 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import httpx
@@ -322,20 +322,21 @@ def test_a_stream_keeps_up_when_another_process_stores_more_than_the_tail_reads_
         assert found[-1]["event"] == "after the burst"
 
 
-async def test_an_event_published_by_the_tail_and_the_writer_reaches_a_stream_once():
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_an_event_published_by_the_tail_and_the_writer_reaches_a_stream_once(hub):
     """The tail can read a commit of this process before its writer announces it: each id goes out once."""
     from hub.broadcast import Broadcaster
     from hub.models import EventOut
 
-    broadcaster = Broadcaster()
+    broadcaster = Broadcaster(hub.db)
     now = datetime.now(UTC).isoformat()
     fields = {"id": "1", "project": "p", "channel": "general", "event": "e", "description": None, "parser": "text"}
     fields |= {"icon": None, "notify": False, "severity": "info", "tags": {}, "content": None, "user_id": None}
     fields |= {"actions": [], "context_id": None, "parent_id": None, "source": "api", "test": False}
     event = msgspec.convert(fields | {"created_at": now, "received_at": now}, EventOut)
     async with broadcaster.subscribe() as queue:
-        broadcaster.publish([event])  # the tail
-        broadcaster.publish([event])  # then the writer
+        await broadcaster.publish([event])  # the tail
+        await broadcaster.publish([event])  # then the writer
         assert queue.qsize() == 1
 
 
@@ -388,3 +389,134 @@ def test_a_resumed_stream_does_not_send_again_what_came_before_its_last_event_id
                     found.append(json.loads(line.removeprefix("data: "))["event"])
                     break
         assert found == ["new"]
+
+
+def _is_marker(message: dict) -> bool:
+    return message.get("data", {}).get("event") == "marker"
+
+
+def _told(
+    live_hub,
+    key: str,
+    query: str,
+    send: Callable[[], None],
+    last: Callable[[dict], bool] = _is_marker,
+    last_event_id: str | None = None,
+) -> list[dict]:
+    """The messages (`event`, `id`, `data`) a stream opened with `query` gets once `send()` has run, up to and with
+    the `last` one (by default the event titled "marker")."""
+    found: list[dict] = []
+    message: dict = {}
+    headers = bearer(key) | ({"Last-Event-ID": last_event_id} if last_event_id else {})
+    with httpx.stream("GET", f"{live_hub.url}/api/v1/stream{query}", headers=headers, timeout=10) as response:
+        for line in response.iter_lines():
+            if line == ": connected":
+                send()
+            elif line.startswith(("event: ", "id: ", "data: ")):
+                name, _, value = line.partition(": ")
+                message[name] = json.loads(value) if name == "data" else value
+            elif line == "" and message:
+                found.append(message)
+                if last(message):
+                    return found
+                message = {}
+    raise AssertionError(f"the stream ended before its last message: {found}")
+
+
+def _told_of(messages: list[dict]) -> list[tuple[str, str]]:
+    """Each message as (kind, title): an event's own title, a timeline message's follow-up's."""
+    return [(m["event"], (m["data"]["event"] if m["event"] == "timeline" else m["data"])["event"]) for m in messages]
+
+
+def test_a_follow_up_is_told_to_a_plain_stream_with_its_cards_summary(live_hub):
+    """A plain stream sends cards only: without this message, a card on screen never showed its failed step."""
+    key = live_hub.key("admin")
+    card = _post(live_hub, key, project="shop", event="Deploy", context_id="deploy-1")
+
+    def send() -> None:
+        _post(live_hub, key, project="shop", event="Migrations", context_id="deploy-1")
+        _post(live_hub, key, project="shop", event="Health check failed", context_id="deploy-1", severity="critical")
+        _post(live_hub, key, project="shop", event="marker")
+
+    messages = _told(live_hub, key, "", send)
+    assert _told_of(messages) == [("timeline", "Migrations"), ("timeline", "Health check failed"), ("event", "marker")]
+    migrations, failed = (m["data"] for m in messages[:2])
+    assert migrations["parent_id"] == card["id"] == failed["event"]["parent_id"]
+    assert migrations["timeline"] == {"events": 1, "last_at": migrations["event"]["created_at"], "severity": "info"}
+    assert failed["timeline"] == {"events": 2, "last_at": failed["event"]["created_at"], "severity": "critical"}
+    # No id: the client's Last-Event-ID stays that of the last event it had, where a reconnection resumes.
+    assert [m.get("id") for m in messages] == [None, None, messages[2]["data"]["id"]]
+
+
+def test_a_follow_up_is_told_only_to_the_streams_that_may_show_its_card(live_hub):
+    key = live_hub.key("admin")
+    _post(live_hub, key, project="shop", event="Deploy", context_id="deploy-2")
+    _post(live_hub, key, project="shop", event="Trying a deploy", context_id="deploy-2", test=True)
+
+    def send(test_marker: bool = False, **second: object) -> Callable[[], None]:
+        """A follow-up of the real card, then `second` (if any), then the marker, in project blog."""
+
+        def go() -> None:
+            _post(live_hub, key, project="shop", event="Migrations", context_id="deploy-2")
+            if second:
+                _post(live_hub, key, project="shop", context_id="deploy-2", **second)
+            _post(live_hub, key, project="blog", event="marker", severity="critical", test=test_marker)
+
+        return go
+
+    assert _told_of(_told(live_hub, key, "?project=blog", send())) == [("event", "marker")]
+    told = _told(live_hub, key, "?test=true", send(test_marker=True, event="Trying migrations", test=True))
+    assert _told_of(told) == [("timeline", "Trying migrations"), ("event", "marker")]
+    # A stream that lists follow-ups sends the ones it lists as events, not twice; the others it tells of.
+    told = _told(live_hub, key, "?severity=critical", send(event="Health check failed", severity="critical"))
+    assert _told_of(told) == [("timeline", "Migrations"), ("event", "Health check failed"), ("event", "marker")]
+
+
+def test_a_follow_up_another_process_stored_is_told_with_the_summary_the_database_has(live_hub, settings):
+    """The tail publishes another process's follow-ups about a second late: their summary is read, not counted."""
+    with another_process(settings) as other:
+        key = live_hub.key("admin")
+        _post(live_hub, key, project="shop", event="Deploy", context_id="deploy-3")
+        _post(live_hub, key, project="shop", event="Migrations", context_id="deploy-3")
+
+        def send() -> None:
+            _post(other, key, project="shop", event="Health check failed", context_id="deploy-3", severity="critical")
+
+        [told] = _told(live_hub, key, "", send, last=lambda message: message["event"] == "timeline")
+        assert told["data"]["event"]["event"] == "Health check failed"
+        assert told["data"]["timeline"]["events"] == 2 and told["data"]["timeline"]["severity"] == "critical"
+
+
+def test_a_reconnecting_stream_is_told_once_of_each_card_that_got_follow_ups_meanwhile(live_hub):
+    """With the worst of them, so the card is marked as it would have been live; after the cards replayed."""
+    key = live_hub.key("admin")
+    for project, name, context_id, test in [
+        ("shop", "Deploy", "deploy-4", False),
+        ("shop", "Backup", "backup-4", False),
+        ("shop", "Trying a deploy", "deploy-4", True),
+        ("blog", "Post published", "post-4", False),
+    ]:
+        _post(live_hub, key, project=project, event=name, context_id=context_id, test=test)
+    seen = _post(live_hub, key, project="shop", event="Signed up")  # the last event the client had
+    for project, name, context_id, test, severity in [
+        ("shop", "Deploy failed", "deploy-4", False, "critical"),
+        ("shop", "Trying migrations", "deploy-4", True, "critical"),
+        ("blog", "Post shared", "post-4", False, "critical"),
+        ("shop", "Backup copied", "backup-4", False, "info"),
+        ("shop", "Deploy rolled back", "deploy-4", False, "info"),
+    ]:
+        _post(live_hub, key, project=project, event=name, context_id=context_id, test=test, severity=severity)
+    _post(live_hub, key, project="shop", event="Refund")
+
+    def backup_told(message: dict) -> bool:
+        return message.get("event") == "timeline" and message["data"]["event"]["event"] == "Backup copied"
+
+    told = _told(live_hub, key, "?project=shop", lambda: None, last=backup_told, last_event_id=seen["id"])
+    assert _told_of([told[0], *told[2:]]) == [
+        ("event", "Refund"),
+        ("timeline", "Deploy failed"),
+        ("timeline", "Backup copied"),
+    ]
+    assert told[1] == {"id": told[0]["id"]}  # the replay's end
+    assert told[2]["data"]["timeline"]["events"] == 2 and told[2]["data"]["timeline"]["severity"] == "critical"
+    assert told[3]["data"]["timeline"]["events"] == 1
