@@ -1,8 +1,10 @@
-"""Views that stay current while open: a context's timeline gains the follow-ups that arrive meanwhile."""
+"""Views that stay current while open: a context's timeline gains the follow-ups that arrive meanwhile, and a card's
+summary of its timeline changes as they do."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import expect
 
@@ -15,7 +17,7 @@ def test_an_open_timeline_gains_a_follow_up_sent_while_it_is_open(context, web_h
     expect(page.locator(".context")).to_contain_text("No follow-up events in this context yet.")
     web_hub.post(project="shop", channel="deploys", event="r4.0 migrations applied", context_id="r40")
     steps = page.locator(".timeline .tl-item")
-    expect(steps).to_have_count(1, timeout=15_000)  # it checks every 5 seconds
+    expect(steps).to_have_count(1, timeout=15_000)  # the event's page has no stream: it checks every 5 seconds
     expect(steps).to_contain_text("r4.0 migrations applied")
     expect(page.locator(".context")).not_to_contain_text("No follow-up events")
 
@@ -24,7 +26,7 @@ def test_an_open_timeline_gains_a_follow_up_sent_while_it_is_open(context, web_h
     card.get_by_role("button", name="Show timeline").click()
     expect(card.locator(".timeline .tl-item")).to_have_count(1)
     web_hub.post(project="shop", channel="deploys", event="r4.0 health checks green", context_id="r40")
-    expect(card.locator(".timeline .tl-item")).to_have_count(2, timeout=15_000)
+    expect(card.locator(".timeline .tl-item")).to_have_count(2)  # the feed's stream tells of it
     expect(card.locator(".timeline .tl-item").last).to_contain_text("r4.0 health checks green")
 
 
@@ -52,3 +54,41 @@ def test_new_projects_and_counts_reach_the_sidebar_and_the_picker(context, web_h
     web_hub.post(project="brand-newer", event="Sent while another project is open")
     page.locator("#nav .nav-link", has_text="Heartbeats").click()
     expect(sidebar.locator(".side-link", has_text="brand-newer")).to_be_visible(timeout=15_000)
+
+
+def test_a_card_tells_its_timeline_and_marks_a_critical_follow_up_as_it_arrives(context, web_hub, sign_in) -> None:
+    """The page's clock is paused once the feed is live, so the open timeline's 5-second check never runs: what
+    arrives, the stream brought."""
+    web_hub.post(project="shop", channel="releases", event="Release r5.0", context_id="r50")
+    web_hub.post(project="shop", channel="releases", event="r5.0 migrations applied", context_id="r50")
+    web_hub.post(project="shop", channel="releases", event="Release r5.1", context_id="r51")
+    page = context.new_page()
+    page.clock.install()
+    sign_in(page, "ada@example.com")
+    page.goto("/?project=shop&channel=releases")
+    expect(page.locator(".live")).not_to_have_class(re.compile("live-off"))
+    page.clock.pause_at(datetime.now(UTC) + timedelta(seconds=1))
+    card = page.locator(".card", has_text="Release r5.0")
+    summary = card.locator(".tl-summary")
+    expect(summary).to_have_text(re.compile(r"^1 follow-up·latest just now$"))
+    expect(page.locator(".card", has_text="Release r5.1").locator(".tl-summary")).to_be_hidden()  # none yet
+
+    web_hub.post(
+        project="shop", channel="releases", event="r5.0 health check failed", context_id="r50", severity="critical"
+    )
+    expect(summary).to_have_text(re.compile(r"^2 follow-ups·latest just now·worst: critical$"))
+    expect(card).to_have_class(re.compile(r"\btl-new-critical\b"))
+    expect(card.locator(".tl-new")).to_have_text("New critical follow-up")
+    toasts = page.locator("#toasts")
+    expect(toasts).to_have_attribute("aria-live", "polite")
+    expect(toasts).to_contain_text("New critical follow-up in “Release r5.0”: r5.0 health check failed")
+
+    card.get_by_role("button", name="Show timeline").click()
+    steps = card.locator(".timeline .tl-item")
+    expect(steps).to_have_count(2)
+    expect(card).not_to_have_class(re.compile(r"\btl-new-critical\b"))  # seen
+    web_hub.post(project="shop", channel="releases", event="r5.0 rolled back", context_id="r50", severity="warning")
+    expect(steps).to_have_count(3)
+    expect(steps.last).to_contain_text("r5.0 rolled back")
+    expect(toasts).to_contain_text("New warning follow-up in “Release r5.0”: r5.0 rolled back")
+    expect(card).not_to_have_class(re.compile(r"\btl-new-warning\b"))  # in sight in the open timeline

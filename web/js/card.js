@@ -2,7 +2,7 @@
 
 import { api, query } from "./api.js";
 import { actionBar } from "./actions.js";
-import { append, fill, h, icon } from "./dom.js";
+import { append, fill, h, icon, toast } from "./dom.js";
 import { eventIcon } from "./icons.js";
 import { jsonBlock } from "./json.js";
 import { linkified, markdown } from "./markdown.js";
@@ -151,12 +151,13 @@ function timelineItem(child, onFilter) {
   );
 }
 
-// The live stream carries top-level events only, so an open timeline asks for new follow-ups this often.
+// The feed's stream tells an open timeline of new follow-ups at once; this check finds the ones it could not: on
+// the event's own page, which has no stream, and while a stream is down.
 const FOLLOW_UPS_EVERY_MS = 5000;
 
 /** A context's events, oldest first, from the card's detail answer; the API gives them 500 at a time, and a
  * button fetches the next ones while there are more. Once loaded to its end, the timeline checks for new
- * follow-ups while it is on the screen. */
+ * follow-ups while it is on the screen, and `follow` adds one the stream told of. */
 export function timeline(parentId, { children, next_children_cursor: next }, onFilter) {
   const shown = new Set();
   const list = h("ol.timeline", { "aria-label": "Context timeline" });
@@ -194,14 +195,83 @@ export function timeline(parentId, { children, next_children_cursor: next }, onF
     if (!box.isConnected) clearInterval(timer);
     else if (!cursor && !document.hidden) load(lastPage).catch(() => {});
   }, FOLLOW_UPS_EVERY_MS);
-  return box;
+  // Only at the end of what is loaded: with later events still to load, it would come before them.
+  const follow = (child) => cursor || add([child]);
+  return { box, follow };
+}
+
+const SEVERITY_RANK = { info: 0, warning: 1, critical: 2 };
+
+/** The summary to show: the one counting more follow-ups (a stream's message can be older than the page). */
+export function newerTimeline(shown, told) {
+  return shown && shown.events >= told.events ? shown : told;
+}
+
+/** "3 follow-ups · latest 2m ago", and the worst of them in words and colour unless it is info. */
+function timelineSummary(summary) {
+  if (!summary) return [];
+  const count = summary.events === 1 ? "1 follow-up" : `${summary.events.toLocaleString()} follow-ups`;
+  const after = (node) => h("span.meta-item", {}, h("span.sep", { "aria-hidden": "true" }, "·"), node);
+  return [
+    h("span", {}, count),
+    after(h("span", {}, "latest ", timeEl(summary.last_at))),
+    summary.severity !== "info" ? after(h(`span.badge.sev-${summary.severity}`, {}, `worst: ${summary.severity}`)) : null,
+  ];
+}
+
+// Each card's context section's way to hear of a follow-up the stream told of (see `tellFollowUp`).
+const followUpListeners = new WeakMap();
+
+/** Tell a card on screen of a stream's `timeline` message: its summary changes, an open timeline gains the
+ * follow-up, and a warning or critical one marks the card until its timeline is opened. */
+export function tellFollowUp(card, change) {
+  followUpListeners.get(card.querySelector(".context"))?.(change);
+}
+
+/** "New critical follow-up" on a card, in words and colour; `set("info")` takes it away. */
+function followUpMark(box) {
+  const badge = h("span.badge.tl-new", { hidden: true });
+  const set = (severity) => {
+    badge.hidden = severity === "info";
+    badge.className = `badge tl-new sev-${severity}`;
+    badge.textContent = `New ${severity} follow-up`;
+    const card = box.closest(".card");
+    card?.classList.remove("tl-new-warning", "tl-new-critical");
+    if (severity !== "info") card?.classList.add(`tl-new-${severity}`);
+  };
+  return { badge, set };
 }
 
 function contextSection(event, detail, onFilter) {
   if (!event.context_id || event.parent_id) return null;
   const box = h("div.context");
+  let open = null; // the timeline, once shown
+  let shown = event.timeline || null;
+  let marked = "info"; // the worst follow-up told of since the card was drawn or its timeline opened
+  const told = new Set(); // a reconnecting stream tells of some follow-ups again
+  const summary = h("span.tl-summary", {}, timelineSummary(shown));
+  const mark = followUpMark(box);
+  const show = (detail) => {
+    open = timeline(event.id, detail, onFilter);
+    fill(box, h("div.context-head", {}, "Timeline"), open.box);
+    marked = "info";
+    mark.set("info");
+  };
+  followUpListeners.set(box, (change) => {
+    shown = newerTimeline(shown, change.timeline);
+    fill(summary, timelineSummary(shown));
+    open?.follow(change.event);
+    const { id, severity, event: title } = change.event;
+    if (told.has(id)) return;
+    told.add(id);
+    if (SEVERITY_RANK[severity] <= SEVERITY_RANK[marked]) return; // info, or said already
+    marked = severity;
+    // Said politely, once per step up (a warning, then a critical), however many follow-ups come.
+    toast(`New ${severity} follow-up in “${event.event}”: ${title}`);
+    if (!open) mark.set(severity); // an open timeline shows it already
+  });
   if (detail) {
-    box.append(h("div.context-head", {}, "Timeline"), timeline(event.id, detail, onFilter));
+    show(detail);
     return box;
   }
   const button = h("button.btn-ghost.btn-sm", { type: "button", "aria-expanded": "false" }, "Show timeline");
@@ -209,14 +279,13 @@ function contextSection(event, detail, onFilter) {
     button.disabled = true;
     button.textContent = "Loading…";
     try {
-      const detail = await api(`/api/v1/events/${encodeURIComponent(event.id)}`);
-      fill(box, h("div.context-head", {}, "Timeline"), timeline(event.id, detail, onFilter));
+      show(await api(`/api/v1/events/${encodeURIComponent(event.id)}`));
     } catch (error) {
       button.disabled = false;
       button.textContent = `Could not load the timeline (${error.message}) — retry`;
     }
   });
-  box.append(button);
+  box.append(h("div.context-line", {}, button, summary, mark.badge));
   return box;
 }
 

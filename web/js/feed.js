@@ -1,7 +1,7 @@
 // The feed: filters and search in the URL, cursor pages on scroll, live events over SSE with a "N new" pill.
 
 import { api, isCachedCopy, query } from "./api.js";
-import { eventCard } from "./card.js";
+import { eventCard, newerTimeline, tellFollowUp } from "./card.js";
 import { fill, h, icon } from "./dom.js";
 import { refreshProjects } from "./projects.js";
 import { navigate, setTitle } from "./router.js";
@@ -208,6 +208,14 @@ export function feedPage(main) {
       pill.hidden = false;
       pill.querySelector("span").textContent = `${pending.length} new`;
     }
+  });
+  // A card's follow-up (the stream sends cards only, unless a filter lists follow-ups too): its summary changes.
+  live.addEventListener("timeline", (message) => {
+    const change = JSON.parse(message.data);
+    const waiting = pending.find((event) => event.id === change.parent_id);
+    if (waiting) waiting.timeline = newerTimeline(waiting.timeline, change.timeline);
+    const shown = list.querySelector(`.card[data-id="${change.parent_id}"]`);
+    if (shown) tellFollowUp(shown, change);
   });
   const liveWord = h("span.live-word");
   const liveDot = h("span.live", {}, h("span.live-dot", { "aria-hidden": "true" }), liveWord);
