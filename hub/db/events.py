@@ -1,4 +1,4 @@
-"""Reading events: rows to wire objects, the project directory, and keyset-paginated feed queries."""
+"""Reading events: rows to wire objects, the project directory, keyset-paginated feed queries and timeline summaries."""
 
 from __future__ import annotations
 

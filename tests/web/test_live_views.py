@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from playwright.sync_api import expect
 
 
@@ -92,3 +93,24 @@ def test_a_card_tells_its_timeline_and_marks_a_critical_follow_up_as_it_arrives(
     expect(steps.last).to_contain_text("r5.0 rolled back")
     expect(toasts).to_contain_text("New warning follow-up in “Release r5.0”: r5.0 rolled back")
     expect(card).not_to_have_class(re.compile(r"\btl-new-warning\b"))  # in sight in the open timeline
+
+
+def test_a_card_waiting_behind_the_pill_shows_the_follow_ups_told_of_meanwhile(context, web_hub, sign_in) -> None:
+    batch = {"events": [{"project": "waiting", "event": f"Queued job {n} finished"} for n in range(30)]}
+    headers = {"Authorization": f"Bearer {web_hub.key}"}
+    assert httpx.post(f"{web_hub.url}/api/v1/events/batch", json=batch, headers=headers, timeout=10).is_success
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/?project=waiting")
+    expect(page.locator(".card")).to_have_count(30)
+    expect(page.locator(".live")).not_to_have_class(re.compile("live-off"))
+    page.mouse.wheel(0, 5000)
+    page.wait_for_function("() => window.scrollY > 500")
+    web_hub.post(project="waiting", event="Deploy r6.0", context_id="r60")
+    web_hub.post(project="waiting", event="r6.0 health check failed", context_id="r60", severity="critical")
+    web_hub.post(project="waiting", event="Queued job 30 finished")  # the stream keeps its order: told after
+    pill = page.locator(".pill")
+    expect(pill).to_have_text("2 new")
+    pill.click()
+    card = page.locator(".card", has_text="Deploy r6.0")
+    expect(card.locator(".tl-summary")).to_have_text(re.compile(r"^1 follow-up·latest just now·worst: critical$"))

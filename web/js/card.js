@@ -203,8 +203,8 @@ export function timeline(parentId, { children, next_children_cursor: next }, onF
 const SEVERITY_RANK = { info: 0, warning: 1, critical: 2 };
 
 /** The summary to show: the one counting more follow-ups (a stream's message can be older than the page). */
-export function newerTimeline(shown, told) {
-  return shown && shown.events >= told.events ? shown : told;
+export function newerTimeline(current, incoming) {
+  return current && current.events >= incoming.events ? current : incoming;
 }
 
 /** "3 follow-ups · latest 2m ago", and the worst of them in words and colour unless it is info. */
@@ -219,7 +219,7 @@ function timelineSummary(summary) {
   ];
 }
 
-// Each card's context section's way to hear of a follow-up the stream told of (see `tellFollowUp`).
+// How each card's context section hears of a follow-up the stream told of (see `tellFollowUp`).
 const followUpListeners = new WeakMap();
 
 /** Tell a card on screen of a stream's `timeline` message: its summary changes, an open timeline gains the
@@ -246,10 +246,10 @@ function contextSection(event, detail, onFilter) {
   if (!event.context_id || event.parent_id) return null;
   const box = h("div.context");
   let open = null; // the timeline, once shown
-  let shown = event.timeline || null;
-  let marked = "info"; // the worst follow-up told of since the card was drawn or its timeline opened
-  const told = new Set(); // a reconnecting stream tells of some follow-ups again
-  const summary = h("span.tl-summary", {}, timelineSummary(shown));
+  let summed = event.timeline || null;
+  let marked = "info"; // the worst follow-up heard of since the card was drawn or its timeline opened
+  const heard = new Set(); // a reconnecting stream tells of some follow-ups again
+  const summary = h("span.tl-summary", {}, timelineSummary(summed));
   const mark = followUpMark(box);
   const show = (detail) => {
     open = timeline(event.id, detail, onFilter);
@@ -258,12 +258,12 @@ function contextSection(event, detail, onFilter) {
     mark.set("info");
   };
   followUpListeners.set(box, (change) => {
-    shown = newerTimeline(shown, change.timeline);
-    fill(summary, timelineSummary(shown));
+    summed = newerTimeline(summed, change.timeline);
+    fill(summary, timelineSummary(summed));
     open?.follow(change.event);
     const { id, severity, event: title } = change.event;
-    if (told.has(id)) return;
-    told.add(id);
+    if (heard.has(id)) return;
+    heard.add(id);
     if (SEVERITY_RANK[severity] <= SEVERITY_RANK[marked]) return; // info, or said already
     marked = severity;
     // Said politely, once per step up (a warning, then a critical), however many follow-ups come.

@@ -214,8 +214,8 @@ export function feedPage(main) {
     const change = JSON.parse(message.data);
     const waiting = pending.find((event) => event.id === change.parent_id);
     if (waiting) waiting.timeline = newerTimeline(waiting.timeline, change.timeline);
-    const shown = list.querySelector(`.card[data-id="${change.parent_id}"]`);
-    if (shown) tellFollowUp(shown, change);
+    const onScreen = list.querySelector(`.card[data-id="${change.parent_id}"]`);
+    if (onScreen) tellFollowUp(onScreen, change);
   });
   const liveWord = h("span.live-word");
   const liveDot = h("span.live", {}, h("span.live-dot", { "aria-hidden": "true" }), liveWord);
