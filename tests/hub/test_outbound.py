@@ -133,8 +133,10 @@ async def test_a_tls_handshake_that_stalls_times_out_instead_of_hanging():
     client = OutboundClient(allow=["127.0.0.1"], timeout=0.3)
     started = time.monotonic()
     with pytest.raises(httpx.TimeoutException):
-        await asyncio.wait_for(client.post(f"https://127.0.0.1:{port}/push", content=b"x"), timeout=5)
-    assert time.monotonic() - started < 2
+        await asyncio.wait_for(client.post(f"https://127.0.0.1:{port}/push", content=b"x"), timeout=10)
+    # Time is the behaviour here, so the bound is generous: the timeout is 0.3 s, and without it the handshake
+    # waits for good (until wait_for's 10 s, which raises a TimeoutError that is not httpx's).
+    assert time.monotonic() - started < 5
     await asyncio.wait_for(client.aclose(), timeout=2)
     for writer in accepted:
         writer.close()
@@ -322,18 +324,16 @@ async def test_a_host_that_stops_answering_gets_one_request_at_a_time_until_it_a
     """Requests to a host that timed out are refused at once while one request probes it; others hosts go on."""
     import asyncio
     import threading
-    import time
 
     answering, arrived = threading.Event(), []
 
     def handler(received):
         arrived.append(received.body)
-        if not answering.is_set():
-            time.sleep(0.6)  # past the client's timeout
+        answering.wait(10)  # past the client's timeout
         return 200, {}, b"ok"
 
     with LoopbackServer(handler) as server, LoopbackServer() as other_host:
-        client = OutboundClient(allow=["127.0.0.1"], timeout=0.3, max_connections_per_host=2)
+        client = OutboundClient(allow=["127.0.0.1"], timeout=1, max_connections_per_host=2)
         first = [asyncio.create_task(client.post(server.url, content=b"%d" % i)) for i in range(3)]
         outcomes = await asyncio.gather(*first, return_exceptions=True)
         assert [type(o) for o in outcomes] == [httpx.ReadTimeout, httpx.ReadTimeout, HostNotAnswering]
@@ -341,10 +341,9 @@ async def test_a_host_that_stops_answering_gets_one_request_at_a_time_until_it_a
 
         probe = asyncio.create_task(client.post(server.url, content=b"probe"))
         await asyncio.sleep(0.05)
-        started = time.monotonic()
         with pytest.raises(HostNotAnswering, match=r"not sent: http://127\.0\.0\.1:\d+ did not answer .*timed out"):
             await client.post(server.url, content=b"refused")
-        assert time.monotonic() - started < 0.1, "refused at once, not after a timeout of its own"
+        assert not probe.done(), "refused at once, not after a timeout of its own (which the probe's outlasts)"
         assert (await client.post(other_host.url, content=b"")).status == 200
         with pytest.raises(httpx.TimeoutException):
             await probe
@@ -400,6 +399,8 @@ async def test_a_server_that_drips_its_answer_is_cut_off_at_the_timeout():
     started = time.perf_counter()
     with pytest.raises(httpx.ReadTimeout, match="no complete answer within 1 s"):
         await client.post(f"http://127.0.0.1:{port}/x", content=b"{}")
-    assert time.perf_counter() - started < 2
+    # Time is the behaviour here, so the bound is generous: cut off at the timeout (1 s), where the drip would
+    # have kept the request open for 10 s.
+    assert time.perf_counter() - started < 5
     await client.aclose()
     server.close()

@@ -8,7 +8,6 @@ import base64
 import email
 import re
 import socket
-import time
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default
@@ -528,10 +527,10 @@ async def test_a_slow_mail_server_holds_only_the_sending_slots_its_connections_c
     await hub.outbound.aclose()
     hub.outbound = OutboundClient(allow=["127.0.0.1"], max_connections_per_host=2)
     smtp.delay = 0.4
-    page_at: list[float] = []
+    emails_before_page: list[int] = []
 
     def slack(received: Received):
-        page_at.append(time.monotonic())
+        emails_before_page.append(len(smtp.messages))
         return 200, {}, b"ok"
 
     with LoopbackServer(slack) as server:
@@ -541,10 +540,11 @@ async def test_a_slow_mail_server_holds_only_the_sending_slots_its_connections_c
         rule = {"name": "mail", "targets": [{"slack": server.url}]}
         assert (await client.put("/api/v1/routes/mail", json=rule, headers=admin_headers)).status_code == 200
         await client.post("/api/v1/events", json={"project": "shop", "event": "page"}, headers=admin_headers)
-        started = time.monotonic()
         assert await hub.outbox.run_once(now_utc()) == 9
-    # Four rounds of two emails take 1.6 s; with every slot open to email, the page waited for the first four.
-    assert page_at[0] - started < 0.3
+    # Four rounds of two emails; with every slot open to email, the page waited for the first four to be sent. Now
+    # it goes with the first round (a busy machine may let that round end first).
+    [emails_sent] = emails_before_page
+    assert emails_sent <= 2
     assert smtp.most_in_hand == 2 and len(smtp.messages) == 8
 
 
@@ -658,7 +658,6 @@ async def test_a_mail_server_that_stops_answering_gets_one_email_at_a_time(tmp_p
     """After emails time out, the next round sends one to see whether the server is back and retries the others
     later at once, instead of holding a sending slot for a timeout each."""
     import asyncio
-    import time
 
     from hub.config import load_settings
     from hub.core import Hub
@@ -689,10 +688,9 @@ async def test_a_mail_server_that_stops_answering_gets_one_email_at_a_time(tmp_p
         assert await hub.outbox.run_once(now_utc()) == 6
         # Two sending slots: the first two time out, then one probe at a time; the others are refused at once.
         assert len(connections) == 3
-        started = time.monotonic()
         assert await hub.outbox.run_once(now_utc() + timedelta(hours=1)) == 6
-        assert time.monotonic() - started < 1.2, "one timeout (the probe), not one per pair of emails"
-        assert len(connections) == 4
+        # Counted, not timed: each timeout is a connection the server accepted and never greeted.
+        assert len(connections) == 4, "one timeout (the probe), not one per pair of emails"
         async with hub.db.reader.connect() as conn:
             errors = [row.last_error for row in await conn.execute(text("SELECT last_error FROM deliveries"))]
     finally:
