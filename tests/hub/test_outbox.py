@@ -561,17 +561,19 @@ async def test_a_backlog_to_a_slow_receiver_holds_only_the_slots_it_can_use(clie
     backlog waits for the host's two connections without holding the other sending slots, so the page goes out at
     once, and every slow delivery is still sent once."""
     await slow_host(hub, settings)
-    slow, slow_seen, slow_at = slow_server(0.3)
-    fast, seen, fast_at = timed_server()
+    slow, slow_seen, _ = slow_server(0.3)
+    fast, seen, _ = timed_server()
+    arrivals: list[str] = []
 
-    with LoopbackServer(slow) as slow_receiver, LoopbackServer(fast) as fine:
+    with (
+        LoopbackServer(noting_arrival("slow", arrivals, slow)) as slow_receiver,
+        LoopbackServer(noting_arrival("page", arrivals, fast)) as fine,
+    ):
         await backlog_then_page(client, admin_headers, slow_receiver.url, fine.url, 16)
-        started = time.monotonic()
         assert await asyncio.wait_for(hub.outbox.run_once(), 20) == 17
-        finished = time.monotonic()
-    # The backlog takes 8 rounds of 0.3 s at two connections; the page waited for 13 of its 16 (2.4 s) before. Timed
-    # from the first slow request, so a slow claim on a loaded machine does not count.
-    assert fast_at[0] - slow_at[0] < 0.5 < 2.0 < finished - started
+    # The backlog takes 8 rounds of two at two connections; the page waited for 13 of its 16 before. Now it goes with
+    # the first round (a busy machine may let two more start first).
+    assert arrivals.index("page") <= 6, arrivals
     assert len(seen) == 1
     assert len(slow_seen) == len(set(slow_seen)) == 16
     assert [d["state"] for d in await deliveries(client, admin_headers)] == ["delivered"] * 17
@@ -661,7 +663,7 @@ async def test_a_backlog_claimed_for_one_receiver_does_not_hold_up_claims_for_an
     `concurrency` deliveries of the backlog are left."""
     await slow_host(hub, settings)
     slow, slow_seen, _ = slow_server(0.3)
-    fast, seen, fast_at = timed_server()
+    fast, seen, _ = timed_server()
     arrived = threading.Event()
 
     def first_slow(received: Received):
@@ -676,12 +678,12 @@ async def test_a_backlog_claimed_for_one_receiver_does_not_hold_up_claims_for_an
         assert await asyncio.to_thread(arrived.wait, 10)
         await slack_rule(client, admin_headers, fine.url)
         await send(client, admin_headers, event="page", severity="critical")
-        due = time.monotonic()
         assert await asyncio.wait_for(hub.outbox.run_once(), 5) == 1
         answered_before = len(slow_seen)
         assert await asyncio.wait_for(backlog, 20) == 16
-    # The backlog takes 8 rounds of 0.3 s; before, the page was claimed only once 13 of the 16 were sent (2.3 s).
-    assert fast_at[0] - due < 0.5 and answered_before <= 2
+    # The backlog takes 8 rounds of two; before, the page was claimed only once 13 of the 16 were sent. Now it is sent
+    # while the first round (a busy machine: the second) is still under way.
+    assert answered_before <= 4
     assert len(seen) == 1
     assert len(slow_seen) == len(set(slow_seen)) == 16
     assert [d["state"] for d in await deliveries(client, admin_headers)] == ["delivered"] * 17
