@@ -33,7 +33,7 @@ from hub.retention import retention_job
 from hub.routing.book import RuleBook
 from hub.routing.router import Router
 from hub.scheduler import Scheduler
-from hub.sessions import SessionStore
+from hub.sessions import SWEEP_SECONDS, SessionStore
 from hub.sources import SourceStore
 from hub.tail import DatabaseTail
 
@@ -104,6 +104,7 @@ class Hub:
         self.scheduler = Scheduler(self.context)
         self.scheduler.add(retention_job(settings.retention.interval_seconds))
         self.scheduler.add(Job("outbox", settings.delivery.interval_seconds, lambda _: self.outbox.drain()))
+        self.scheduler.add(Job("sessions", SWEEP_SECONDS, lambda _: self.sessions.end_expired()))
         for job in self.plugins.jobs():
             self.scheduler.add(job)
         self._background = BackgroundTasks()

@@ -4,6 +4,10 @@ Each session carries its own CSRF token (the synchronizer pattern): the page rea
 `GET /api/v1/session` and sends it back in `X-CSRF-Token` on every change; a cross-site page can make the
 browser send the cookie but can never read the token. Sessions slide: each use (at most every few minutes)
 extends them by `auth.session_days`, up to `MAX_AGE` after sign-in.
+
+A session takes the push devices registered in it along when it ends (signed out, expired, or ended with all the
+user's others): the foreign key's ON DELETE CASCADE deletes them with it. So whoever held a session for a while
+cannot keep receiving the user's notifications on a device of theirs.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ CSRF_HEADER = "x-csrf-token"
 MAX_AGE = timedelta(days=90)
 # Writing `last_seen_at` on every request would make each read a write; this often is enough to slide.
 TOUCH_EVERY = timedelta(minutes=5)
+# How often the `sessions` job clears expired sessions, and so their push devices: about as exact as TOUCH_EVERY.
+SWEEP_SECONDS = 300
 
 sessions = Table(
     "sessions",
@@ -66,13 +72,14 @@ class SessionStore:
         self.db = db
         self.lifetime = lifetime
 
-    async def create(self, user_id: str, user_agent: str | None) -> str:
-        """A new session for a user who just proved who they are; returns the cookie's token (never stored)."""
+    async def create(self, user_id: str, user_agent: str | None, *, devices_from: str | None = None) -> str:
+        """A new session for a user who just proved who they are; returns the cookie's token (never stored).
+
+        `devices_from`: a session of theirs whose push devices move to the new one (the browser that changed the
+        password keeps its notifications)."""
         token = secrets.token_urlsafe(32)
         now = now_utc()
         async with self.db.writer.begin() as conn:
-            # Expired sessions are cleared here, on the indexed deadline, rather than by another job.
-            await conn.execute(delete(sessions).where(sessions.c.expires_at <= now))
             await conn.execute(
                 sessions.insert().values(
                     id=token_id(token),
@@ -84,6 +91,11 @@ class SessionStore:
                     expires_at=now + self.lifetime,
                 )
             )
+            if devices_from:
+                devices = schema.push_subscriptions
+                await conn.execute(
+                    update(devices).where(devices.c.session_id == devices_from).values(session_id=token_id(token))
+                )
         return token
 
     async def load(self, token: str) -> SessionUser | None:
@@ -126,9 +138,19 @@ class SessionStore:
             await conn.execute(delete(sessions).where(sessions.c.id == session_id))
 
     async def end_all(self, user_id: str, keep: str | None = None) -> None:
-        """Sign a user out everywhere (after a password change), except the session `keep`."""
-        query = delete(sessions).where(sessions.c.user_id == user_id)
+        """Sign a user out everywhere (a password change or reset), except the session `keep`. Their push devices in
+        no session (registered by an admin, or before devices had one) go too: every device but `keep`'s."""
+        ended = sessions.c.user_id == user_id
         if keep:
-            query = query.where(sessions.c.id != keep)
+            ended &= sessions.c.id != keep
+        devices = schema.push_subscriptions.c
         async with self.db.writer.begin() as conn:
-            await conn.execute(query)
+            await conn.execute(
+                delete(schema.push_subscriptions).where(devices.user_id == user_id, devices.session_id.is_(None))
+            )
+            await conn.execute(delete(sessions).where(ended))
+
+    async def end_expired(self) -> None:
+        """Clear the sessions past their deadline, and so their push devices: the `sessions` job, every few minutes."""
+        async with self.db.writer.begin() as conn:
+            await conn.execute(delete(sessions).where(sessions.c.expires_at <= now_utc()))

@@ -12,14 +12,15 @@ from collections.abc import Awaitable
 import httpx
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody
 
-from hub.api.common import api_key, hub_of, require
+from hub.api.common import hub_of, require
 from hub.models import url_problem
 from hub.outbound import BlockedAddress, ResponseTooLarge
 from hub.outbox.notifier import Message, Outcome, Recipient
 from hub.people.models import SubscriptionIn, SubscriptionOut
+from hub.sessions import SessionUser
 
 
 class TestPushOut(msgspec.Struct):
@@ -30,13 +31,18 @@ class TestPushOut(msgspec.Struct):
     detail: str = ""
 
 
-def signed_in_user(request: Request) -> str:
-    user_id = api_key(request).user_id
-    if user_id is None:
+def signed_in_session(request: Request) -> SessionUser:
+    """The web app session calling (set by the guard, hub.api.session_auth); 403 for an API key."""
+    session: SessionUser | None = request.state.get("session_user")
+    if session is None:
         raise PermissionDeniedException(
             "these routes are for signed-in people; with an API key use /api/v1/users/{user}/push-subscriptions"
         )
-    return user_id
+    return session
+
+
+def signed_in_user(request: Request) -> str:
+    return signed_in_session(request).user_id
 
 
 class DevicesController(Controller):
@@ -44,11 +50,12 @@ class DevicesController(Controller):
     tags = ["push"]
     guards = [require("read")]
 
-    @post("/", summary="Register this browser for web push, for the signed-in person")
+    @post("/", summary="Register this browser for web push, for the signed-in person, until this session ends")
     async def register(self, request: Request, data: JSONBody[SubscriptionIn]) -> Response[SubscriptionOut]:
-        stored = await hub_of(request).people.add_subscription(signed_in_user(request), data)
-        if stored is None:
-            raise NotFoundException("your user no longer exists")
+        session = signed_in_session(request)
+        stored = await hub_of(request).people.add_subscription(session.user_id, data, session.session_id)
+        if stored is None:  # signed out (or deleted) since the request began
+            raise NotAuthorizedException("your session has ended: sign in again")
         return Response(stored, status_code=201)
 
     @get("/", summary="The signed-in person's registered browsers")

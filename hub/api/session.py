@@ -131,14 +131,18 @@ class SessionController(Controller):
         assert user is not None
         return Response(session_out(user), cookies=[session_cookie(hub, request, token)])
 
-    @delete("/", summary="Sign out (ends this session)")
+    @delete("/", summary="Sign out (ends this session, and removes the push devices registered in it)")
     async def sign_out(self, request: Request) -> Response[None]:
         hub = hub_of(request)
         user = await signed_in(request)
         await hub.sessions.end(user.session_id)
         return Response(None, status_code=204, cookies=[expired_cookie(hub, request)])
 
-    @post("/password", status_code=200, summary="Change your password (signs out your other sessions)")
+    @post(
+        "/password",
+        status_code=200,
+        summary="Change your password (signs out your other sessions and removes every push device but this browser's)",
+    )
     async def change_password(self, request: Request, data: JSONBody[PasswordChange]) -> Response[SessionOut]:
         hub = hub_of(request)
         user = await signed_in(request)
@@ -153,8 +157,9 @@ class SessionController(Controller):
             await set_password(hub.db, user.user_id, data.new_password)
         except ValueError as exc:
             raise ValidationProblem(str(exc), "new_password") from None
-        await hub.sessions.end_all(user.user_id)
-        token = await hub.sessions.create(user.user_id, request.headers.get("user-agent"))
+        # A new token for this browser, which keeps its push devices; the other sessions end, and their devices.
+        token = await hub.sessions.create(user.user_id, request.headers.get("user-agent"), devices_from=user.session_id)
+        await hub.sessions.end_all(user.user_id, keep=token_id(token))
         fresh = await hub.sessions.load(token)
         assert fresh is not None
         return Response(session_out(fresh), cookies=[session_cookie(hub, request, token)])

@@ -377,7 +377,11 @@ push_subscriptions = Table(
     Column("auth", String(64), nullable=False),
     Column("user_agent", String(256), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # The web app session that registered the device (hub/sessions.py), which takes it along when it ends; NULL for
+    # one an admin registered, or one registered before devices had a session (migration web_0002).
+    Column("session_id", String(64), ForeignKey("sessions.id", ondelete="CASCADE"), nullable=True),
     Index("ix_push_subscriptions_user_id", "user_id"),
+    Index("ix_push_subscriptions_session_id", "session_id"),
 )
 
 # Routing and the outbox (hub/routing, hub/outbox).

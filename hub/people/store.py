@@ -27,6 +27,7 @@ from hub.people.models import (
     UserOut,
     UserPatch,
 )
+from hub.sessions import sessions
 
 
 class Conflict(Exception):
@@ -35,6 +36,13 @@ class Conflict(Exception):
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(8)}"
+
+
+async def _hold_session(conn: AsyncConnection, session_id: str) -> bool:
+    """Whether the session is there, kept so until the transaction ends: on PostgreSQL, a sign-out meanwhile waits
+    for the device to be registered and then removes it (SQLite has a single writer: nothing happens meanwhile)."""
+    query = select(sessions.c.id).where(sessions.c.id == session_id).with_for_update(read=True, key_share=True)
+    return (await conn.execute(query)).first() is not None
 
 
 class People:
@@ -272,12 +280,17 @@ class People:
 
     # Push subscriptions
 
-    async def add_subscription(self, ref: str, data: SubscriptionIn) -> SubscriptionOut | None:
-        """Register a browser; the same endpoint registered again replaces the old row (and may change owner)."""
+    async def add_subscription(
+        self, ref: str, data: SubscriptionIn, session_id: str | None = None
+    ) -> SubscriptionOut | None:
+        """Register a browser; the same endpoint registered again replaces the old row (and may change owner).
+
+        `session_id`: the web app session registering it, which takes it along when it ends. None when the user, or
+        that session, no longer exists."""
         ps = schema.push_subscriptions.c
         async with self.db.writer.begin() as conn:
             user_id = await self._user_id(conn, ref)
-            if user_id is None:
+            if user_id is None or (session_id is not None and not await _hold_session(conn, session_id)):
                 return None
             await conn.execute(delete(schema.push_subscriptions).where(ps.endpoint == data.endpoint))
             count = (
@@ -306,6 +319,7 @@ class People:
                     auth=data.keys.auth,
                     user_agent=data.user_agent,
                     created_at=out.created_at,
+                    session_id=session_id,
                 )
             )
         return out

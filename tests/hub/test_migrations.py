@@ -16,6 +16,7 @@ from hub.db.engine import Database
 from hub.db.events import EventFilter, ProjectDirectory, list_events
 from hub.db.migrate import alembic_config, migrate
 from hub.plugins import Plugins
+from hub.sessions import SessionStore
 
 
 @pytest.fixture
@@ -168,6 +169,42 @@ async def test_0012_keeps_idempotency_keys_per_test_mode(database_url):
             keys = dict((await conn.execute(sa.select(e.id, e.idempotency_key))).all())
         assert keys == {1: None, 2: "k", 3: "t"}
         await migrate(db)
+    finally:
+        await db.dispose()
+
+
+async def test_web_0002_keeps_the_push_devices_it_finds_in_no_session(database_url):
+    """Devices registered before they belonged to a session stay (SQLite copies the table to add the foreign key),
+    in no session: they go when all of the user's sessions end at once, as after a password reset."""
+    db = Database(database_url)
+    try:
+        await _upgrade_to(db, "web_0001")
+        at = datetime(2026, 12, 1, tzinfo=UTC)
+        user = {"id": "usr_1", "email": "ada@example.com", "name": "Ada", "role": "member", "timezone": "UTC"}
+        device = {
+            "id": "sub_1",
+            "user_id": "usr_1",
+            "endpoint": "https://push.example.com/a",
+            "p256dh": "k",
+            "auth": "a",
+        }
+        async with db.writer.begin() as conn:
+            for statement, rows in [
+                _rows(schema.users, [{**user, "created_at": at, "updated_at": at}]),
+                _rows(schema.push_subscriptions, [{**device, "created_at": at}]),
+            ]:
+                await conn.execute(statement, rows)
+
+        await migrate(db)
+
+        ps = schema.push_subscriptions.c
+        async with db.reader.connect() as conn:
+            assert (await conn.execute(sa.select(ps.id, ps.endpoint, ps.session_id))).all() == [
+                ("sub_1", "https://push.example.com/a", None)
+            ]
+        await SessionStore(db, timedelta(days=14)).end_all("usr_1")
+        async with db.reader.connect() as conn:
+            assert (await conn.execute(sa.select(ps.id))).all() == []
     finally:
         await db.dispose()
 

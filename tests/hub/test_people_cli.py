@@ -3,11 +3,16 @@ the API reads, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 
+import msgspec
 import pytest
 
 from hub import cli
+from hub.people.models import SubscriptionIn
+from hub.sessions import token_id
 
 
 @pytest.fixture
@@ -113,3 +118,28 @@ def test_bad_quiet_hours_name_the_option(shell, quiet, rule):
     """It said "at `$.start`", a field of the API's body that no option of the command is called."""
     code, out, err = shell("users", "add", "ada@example.com", "--no-password", "--quiet", quiet)
     assert (code, out) == (2, "") and err.startswith("hub: --quiet") and rule in err, err
+
+
+def test_a_password_reset_removes_every_push_device_of_the_user(shell, live_hub, monkeypatch):
+    """An admin resetting a stolen password: a device registered with the stolen session, or by an admin, no longer
+    gets the person's notifications (the person turns them on again after signing in)."""
+    assert shell("users", "add", "ada@example.com", "--no-password")[0] == 0
+    people = live_hub.hub.people
+
+    def device(name: str) -> SubscriptionIn:
+        return msgspec.convert(
+            {"endpoint": f"https://push.example.com/{name}", "keys": {"p256dh": "B" + "A" * 86, "auth": "A" * 22}},
+            SubscriptionIn,
+        )
+
+    async def register_devices() -> None:
+        ada = await people.get_user("ada@example.com")
+        assert ada is not None
+        stolen = await live_hub.hub.sessions.create(ada.id, "a thief's browser")
+        assert await people.add_subscription(ada.id, device("thiefs-phone"), token_id(stolen)) is not None
+        assert await people.add_subscription(ada.id, device("desk")) is not None
+
+    live_hub.run(register_devices())
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a brand new passphrase\n"))
+    assert shell("users", "password", "ada@example.com", "--password-stdin")[0] == 0
+    assert live_hub.run(people.list_subscriptions("ada@example.com")) == []

@@ -6,16 +6,19 @@ Every test runs on SQLite and PostgreSQL (the `client` fixture).
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import httpx
 import msgspec
 import pytest
+from sqlalchemy import update
 
 from hub import passwords
 from hub.accounts import set_password
 from hub.core import Hub
-from hub.people.models import UserIn
-from hub.sessions import COOKIE
+from hub.models import now_utc
+from hub.people.models import SubscriptionIn, UserIn
+from hub.sessions import COOKIE, sessions, token_id
 
 PASSWORD = "correct horse battery"
 
@@ -276,3 +279,95 @@ async def test_members_see_only_their_projects_heartbeat_checks(client: httpx.As
         assert (await client.get(f"/api/v1/checks/{made['web']}{path}")).status_code == 404
     assert (await client.get("/api/v1/checks?project=web")).status_code == 403
     assert (await client.get(f"/api/v1/checks/{made['ops']}/pings")).status_code == 200
+
+
+# What a session's end takes with it: the push devices registered in it. Someone who held a session for a while (a
+# stolen cookie, a shared computer) must not keep receiving the person's notifications on a device of theirs.
+
+PUSH_KEYS = {"p256dh": "B" + "A" * 86, "auth": "A" * 22}
+
+
+def push_device(name: str) -> dict[str, object]:
+    return {"endpoint": f"https://push.example.com/{name}", "keys": PUSH_KEYS}
+
+
+def another_browser(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """A second browser on the same hub: a cookie jar of its own."""
+    return httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url))
+
+
+async def register_device(browser: httpx.AsyncClient, csrf: str, name: str) -> None:
+    response = await browser.post("/api/v1/push/subscriptions", json=push_device(name), headers={"X-CSRF-Token": csrf})
+    assert response.status_code == 201, response.text
+
+
+async def devices_of(hub: Hub, user_id: str) -> set[str]:
+    return {device.endpoint.rsplit("/", 1)[1] for device in await hub.people.list_subscriptions(user_id) or []}
+
+
+async def test_signing_out_removes_the_devices_registered_in_that_session_and_no_others(
+    client: httpx.AsyncClient, hub: Hub, admin_headers: dict[str, str]
+) -> None:
+    ada = await make_user(hub, "ada@example.com")
+    laptop_csrf = (await sign_in(client, "ada@example.com")).json()["csrf_token"]
+    await register_device(client, laptop_csrf, "laptop")
+    async with another_browser(client) as phone:
+        phone_csrf = (await sign_in(phone, "ada@example.com")).json()["csrf_token"]
+        await register_device(phone, phone_csrf, "phone")
+        by_admin = await client.post(
+            f"/api/v1/users/{ada}/push-subscriptions", json=push_device("desk"), headers=admin_headers
+        )
+        assert by_admin.status_code == 201
+        assert await devices_of(hub, ada) == {"laptop", "phone", "desk"}
+
+        assert (await client.delete("/api/v1/session", headers={"X-CSRF-Token": laptop_csrf})).status_code == 204
+        assert await devices_of(hub, ada) == {"phone", "desk"}  # an admin's device belongs to no session
+        listed = (await phone.get("/api/v1/push/subscriptions")).json()
+        assert [device["endpoint"] for device in listed] == [
+            "https://push.example.com/phone",
+            "https://push.example.com/desk",
+        ]
+
+
+async def test_a_password_change_removes_every_device_but_this_browsers(
+    client: httpx.AsyncClient, hub: Hub, admin_headers: dict[str, str]
+) -> None:
+    ada = await make_user(hub, "ada@example.com")
+    csrf = (await sign_in(client, "ada@example.com")).json()["csrf_token"]
+    await register_device(client, csrf, "laptop")
+    await client.post(f"/api/v1/users/{ada}/push-subscriptions", json=push_device("desk"), headers=admin_headers)
+    async with another_browser(client) as thief:
+        thief_csrf = (await sign_in(thief, "ada@example.com")).json()["csrf_token"]
+        await register_device(thief, thief_csrf, "thiefs-phone")
+        changed = await client.post(
+            "/api/v1/session/password",
+            json={"current_password": PASSWORD, "new_password": "a new passphrase"},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert changed.status_code == 200
+        assert await devices_of(hub, ada) == {"laptop"}
+    # The laptop's device moved to its new session: it ends with that one.
+    fresh_csrf = changed.json()["csrf_token"]
+    assert (await client.delete("/api/v1/session", headers={"X-CSRF-Token": fresh_csrf})).status_code == 204
+    assert await devices_of(hub, ada) == set()
+
+
+async def test_an_expired_session_loses_its_devices_to_the_sessions_job(client: httpx.AsyncClient, hub: Hub) -> None:
+    ada = await make_user(hub, "ada@example.com")
+    await register_device(client, (await sign_in(client, "ada@example.com")).json()["csrf_token"], "laptop")
+    async with another_browser(client) as phone:
+        await register_device(phone, (await sign_in(phone, "ada@example.com")).json()["csrf_token"], "phone")
+        async with hub.db.writer.begin() as conn:
+            phones = sessions.c.id == token_id(phone.cookies[COOKIE])
+            await conn.execute(update(sessions).where(phones).values(expires_at=now_utc() - timedelta(seconds=1)))
+    [job] = [job for job in hub.scheduler.jobs if job.name == "sessions"]
+    await job.func(hub.context)
+    assert await devices_of(hub, ada) == {"laptop"}
+
+
+async def test_a_device_registered_as_its_session_ends_is_not_kept(client: httpx.AsyncClient, hub: Hub) -> None:
+    """Signed out while the registration was on its way: the device must not outlive the session it names."""
+    ada = await make_user(hub, "ada@example.com")
+    device = msgspec.convert(push_device("laptop"), SubscriptionIn)
+    assert await hub.people.add_subscription(ada, device, token_id("a session that has ended")) is None
+    assert await devices_of(hub, ada) == set()
