@@ -12,6 +12,7 @@ from hub.api.common import hub_admin, hub_of
 from hub.ids import parse_event_id
 from hub.models import Page
 from hub.outbox.log import RETRYABLE, DeliveryOut, StillNoDevice, get_delivery, list_deliveries, retry_delivery
+from hub.routing.recipients import NO_DEVICE_REASON
 
 MAX_PAGE = 200
 
@@ -62,8 +63,7 @@ class DeliveriesController(Controller):
         except StillNoDevice as exc:
             raise HTTPException(
                 status_code=409,
-                detail=f"delivery {delivery_id} cannot be retried: {exc} (they have not turned on notifications in"
-                " the web app)",
+                detail=f"delivery {delivery_id} cannot be retried: {exc} ({NO_DEVICE_REASON})",
             ) from None
         if previous is None:
             raise NotFoundException(f"no delivery with id {delivery_id}")

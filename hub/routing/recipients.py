@@ -13,6 +13,8 @@ from hub.routing.rules import Target
 
 # The address of a person reached by push who has no push device: nothing can be sent to them.
 NO_DEVICE = ""
+# Why they have none, as the delivery log says it: a device goes with the session it was turned on in (hub.sessions).
+NO_DEVICE_REASON = "notifications are not on in any browser they are signed in to"
 
 
 class Person(NamedTuple):

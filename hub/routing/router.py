@@ -20,7 +20,7 @@ from hub.outbox.notifier import Recipient
 from hub.routing.book import RuleBook
 from hub.routing.grouping import fingerprint, group_key, quiet_until
 from hub.routing.matcher import explain
-from hub.routing.recipients import NO_DEVICE, Person, recipients_for
+from hub.routing.recipients import NO_DEVICE, NO_DEVICE_REASON, Person, recipients_for
 from hub.routing.rules import FALLBACK_RULE, Rule, Target
 
 if TYPE_CHECKING:
@@ -236,7 +236,7 @@ class Router:
             state, when, why = "pending", send_at, None
             if recipient.address == NO_DEVICE and person is not None:
                 state = "failed"
-                why = f"{person.email} has no push device: they have not turned on notifications in the web app"
+                why = f"{person.email} has no push device: {NO_DEVICE_REASON}"
             elif not critical and rule.rate_limit and await self._over_limit(conn, rule, recipient.address, now):
                 state = "suppressed"
                 why = f"rate limit of rule {rule.name}: {rule.rate_limit} per {rule.rate_period_seconds} s reached"

@@ -352,7 +352,7 @@ async def test_a_person_without_a_push_device_gets_a_failed_delivery_that_says_w
     assert (delivery["notifier"], delivery["address"], delivery["state"]) == ("webpush", "(none)", "failed")
     assert delivery["finished_at"] is not None
     assert delivery["last_error"] == (
-        "ada@example.com has no push device: they have not turned on notifications in the web app"
+        "ada@example.com has no push device: notifications are not on in any browser they are signed in to"
     )
     assert await hub.outbox.run_once(now_utc() + timedelta(hours=1)) == 0  # nothing to send
 
@@ -370,8 +370,8 @@ async def test_a_delivery_to_a_person_without_a_push_device_is_not_retried_while
     retried = await client.post(f"/api/v1/deliveries/{delivery['id']}/retry", headers=admin_headers)
     assert retried.status_code == 409
     assert retried.json()["message"] == (
-        f"delivery {delivery['id']} cannot be retried: ada@example.com still has no push device (they have not"
-        " turned on notifications in the web app)"
+        f"delivery {delivery['id']} cannot be retried: ada@example.com still has no push device (notifications are"
+        " not on in any browser they are signed in to)"
     )
     assert (await client.get(f"/api/v1/deliveries/{delivery['id']}", headers=admin_headers)).json() == delivery
 

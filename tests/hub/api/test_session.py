@@ -371,3 +371,19 @@ async def test_a_device_registered_as_its_session_ends_is_not_kept(client: httpx
     device = msgspec.convert(push_device("laptop"), SubscriptionIn)
     assert await hub.people.add_subscription(ada, device, token_id("a session that has ended")) is None
     assert await devices_of(hub, ada) == set()
+
+
+async def test_a_person_signed_out_everywhere_gets_the_failed_delivery_that_says_why(
+    client: httpx.AsyncClient, hub: Hub, admin_headers: dict[str, str]
+) -> None:
+    await make_user(hub, "sam@example.com", projects=["shop"])
+    csrf = (await sign_in(client, "sam@example.com")).json()["csrf_token"]
+    await register_device(client, csrf, "laptop")
+    await client.delete("/api/v1/session", headers={"X-CSRF-Token": csrf})
+    event = {"project": "shop", "event": "Big order", "notify": True}
+    assert (await client.post("/api/v1/events", json=event, headers=admin_headers)).status_code == 201
+    [delivery] = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    assert (delivery["notifier"], delivery["state"]) == ("webpush", "failed")
+    assert delivery["last_error"] == (
+        "sam@example.com has no push device: notifications are not on in any browser they are signed in to"
+    )
