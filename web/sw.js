@@ -100,27 +100,40 @@ self.addEventListener("push", (event) => {
       icon: data.icon && data.icon.startsWith("/") ? data.icon : "/icons/icon-192.png",
       badge: "/icons/icon-192.png",
       tag: data.tag || undefined,
-      data: { url: data.url || (data.event_id ? `/events/${data.event_id}` : "/"), event_id: data.event_id, actions: data.actions || [] },
+      data: {
+        url: data.url || (data.event_id ? `/events/${data.event_id}` : "/"),
+        event_id: data.event_id,
+        user_id: data.user_id,
+        actions: data.actions || [],
+      },
       actions,
     }),
   );
 });
 
-async function csrfToken() {
+/** The session signed in on this device: its user and CSRF token. */
+async function signedInSession() {
   const response = await fetch("/api/v1/session", { credentials: "same-origin" });
   if (!response.ok) throw new Error("signed out");
-  return (await response.json()).csrf_token;
+  return response.json();
 }
 
-/** A notification button runs the action through the hub, as the signed-in user, and reports the outcome. */
-async function runAction(eventId, key) {
+/** A notification button runs the action through the hub, as the signed-in user, and reports the outcome; only
+ * when that user is the one the notification was sent to (`data.user_id`): on a browser that changed hands, it
+ * would run as someone else. */
+async function runAction(data, key) {
+  const eventId = data.event_id;
   let title = "Action done";
   let body = "";
   try {
+    const session = await signedInSession();
+    if (session.user.id !== data.user_id) {
+      return showOutcome(eventId, key, "Action not run", "This notification is for another account than the one signed in to hub here.");
+    }
     const response = await fetch(`/api/v1/events/${encodeURIComponent(eventId)}/actions/${encodeURIComponent(key)}`, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": await csrfToken() },
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": session.csrf_token },
       body: "{}",
     });
     const result = await response.json().catch(() => ({}));
@@ -134,7 +147,11 @@ async function runAction(eventId, key) {
     title = "Action not run";
     body = "Open hub and sign in to run it.";
   }
-  await self.registration.showNotification(title, { body, icon: "/icons/icon-192.png", tag: `action-${eventId}-${key}` });
+  await showOutcome(eventId, key, title, body);
+}
+
+function showOutcome(eventId, key, title, body) {
+  return self.registration.showNotification(title, { body, icon: "/icons/icon-192.png", tag: `action-${eventId}-${key}` });
 }
 
 async function openUrl(url) {
@@ -157,7 +174,7 @@ self.addEventListener("notificationclick", (event) => {
   if (action?.url) {
     event.waitUntil(self.clients.openWindow(action.url));
   } else if (action && data.event_id) {
-    event.waitUntil(runAction(data.event_id, event.action));
+    event.waitUntil(runAction(data, event.action));
   } else {
     event.waitUntil(openUrl(data.url || "/"));
   }
@@ -175,7 +192,7 @@ self.addEventListener("pushsubscriptionchange", (event) => {
     await fetch("/api/v1/push/subscriptions", {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": await csrfToken() },
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": (await signedInSession()).csrf_token },
       body: JSON.stringify({ ...subscription.toJSON(), user_agent: "Re-registered browser" }),
     });
   })());

@@ -57,7 +57,8 @@ class WebPushNotifier:
         from pywebpush import WebPusher, WebPushException
 
         try:
-            body = WebPusher(subscription).encode(encode(message, settings.icon), "aes128gcm")["body"]
+            payload = encode(message, settings.icon, recipient.user_id)
+            body = WebPusher(subscription).encode(payload, "aes128gcm")["body"]
         except (ValueError, WebPushException) as exc:
             # Keys of the right shape that are no point on P-256: no push can ever be encrypted for them.
             return Outcome("failed", detail=f"the subscription's keys cannot encrypt a push ({exc}); subscribe again")

@@ -37,7 +37,9 @@ def _body(message: Message) -> str:
     return plain_text(message.body) if message.is_markdown else message.body
 
 
-def build(message: Message, icon: str) -> dict[str, Any]:
+def build(message: Message, icon: str, user_id: str | None) -> dict[str, Any]:
+    """`user_id`: whom the push is for. The service worker runs its buttons only while that person is the one
+    signed in on the device: a browser that changed hands must not run them as someone else."""
     payload: dict[str, Any] = {
         "title": message.title,
         "body": _body(message),
@@ -45,6 +47,7 @@ def build(message: Message, icon: str) -> dict[str, Any]:
         "url": message.url,
         "severity": message.severity,
         "tag": collapse_key(message) or message.id,
+        "user_id": user_id,
     }
     if message.event is not None:
         payload["event_id"] = message.event.id
@@ -54,9 +57,9 @@ def build(message: Message, icon: str) -> dict[str, Any]:
     return payload
 
 
-def encode(message: Message, icon: str, limit: int = MAX_PLAINTEXT) -> bytes:
+def encode(message: Message, icon: str, user_id: str | None, limit: int = MAX_PLAINTEXT) -> bytes:
     """Shrink the body, then the title, then drop the buttons, until the JSON fits."""
-    payload = build(message, icon)
+    payload = build(message, icon, user_id)
     data = msgspec.json.encode(payload)
     for key in ("body", "title"):
         while len(data) > limit and payload[key]:

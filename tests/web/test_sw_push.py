@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from peers import LoopbackServer
+
 
 def test_a_push_message_shows_a_notification_with_the_event_actions(context, web_hub, sign_in) -> None:
     context.grant_permissions(["notifications"])
@@ -49,3 +51,41 @@ def test_a_push_message_shows_a_notification_with_the_event_actions(context, web
     assert note["icon"].endswith("/icons/icon-192.png")
     assert note["actions"] == ["Retry charge", "Open"]
     assert note["data"]["url"].endswith("/events/42") and note["data"]["event_id"] == "42"
+
+
+def test_a_notification_button_runs_only_for_the_person_it_was_sent_to(context, web_hub, sign_in) -> None:
+    """A browser that changed hands keeps the notifications shown before: their buttons must not run the action as
+    whoever is signed in now."""
+    with LoopbackServer(lambda _: (200, {"Content-Type": "application/json"}, b'{"message": "Retried"}')) as target:
+        event = web_hub.post(
+            project="shop",
+            event="Payment failed",
+            actions=[{"label": "Retry charge", "key": "retry", "url": f"{target.url}/retry"}],
+        )
+        context.grant_permissions(["notifications"])
+        page = context.new_page()
+        sign_in(page, "sam@example.com")
+        worker = service_worker(context, page)
+
+        def click_retry(user_email: str) -> dict:
+            """The service worker's answer to the button of a push sent to `user_email`: the notification it shows."""
+            data = {"event_id": event["id"], "user_id": web_hub.user_ids[user_email]}
+            worker.evaluate("([data, key]) => runAction(data, key)", [data, "retry"])
+            return page.evaluate(
+                """() => navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((list) =>
+                    list.map((n) => ({ title: n.title, body: n.body })).pop())"""
+            )
+
+        assert click_retry("olga@example.com") == {
+            "title": "Action not run",
+            "body": "This notification is for another account than the one signed in to hub here.",
+        }
+        assert target.received == []
+        assert click_retry("sam@example.com") == {"title": "Action done", "body": "Retried"}
+        assert [request.path for request in target.received] == ["/retry"]
+
+
+def service_worker(context, page):
+    """The app's service worker, once it is active: Playwright runs code in it with `evaluate`."""
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    return context.service_workers[0] if context.service_workers else context.wait_for_event("serviceworker")

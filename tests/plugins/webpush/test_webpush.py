@@ -94,7 +94,7 @@ async def subscribe(client, headers, endpoint: str, browser: Browser, email="ann
 async def test_push_is_encrypted_for_the_browser_and_signed_with_vapid(client, hub, admin_headers):
     browser = Browser()
     with LoopbackServer(lambda r: (201, {}, b"")) as push_service:
-        await subscribe(client, admin_headers, f"{push_service.url}/push/abc", browser)
+        user_id, _ = await subscribe(client, admin_headers, f"{push_service.url}/push/abc", browser)
         public_key = (await client.get("/api/v1/push/vapid-public-key")).json()["public_key"]
         event = (
             await client.post(
@@ -127,6 +127,7 @@ async def test_push_is_encrypted_for_the_browser_and_signed_with_vapid(client, h
     assert payload["url"].endswith(f"/events/{event['id']}")
     assert payload["icon"] == "/icon-192.png"
     assert [a["action"] for a in payload["actions"]] == ["refund", "retry"]  # at most two buttons
+    assert payload["user_id"] == user_id  # the service worker runs the buttons only while they are signed in
     assert len(push.body) <= 4096
 
 
