@@ -1,13 +1,14 @@
 // The app: who is signed in, the navigation, the pages, and the service worker.
 
 import { api, ApiError, setCsrf } from "./api.js";
-import { fill, h, icon } from "./dom.js";
+import { fill, h, icon, toast } from "./dom.js";
 import { eventPage } from "./event-page.js";
 import { feedPage } from "./feed.js";
 import { heartbeatsPage } from "./heartbeats.js";
 import { loginPage } from "./login.js";
 import { adminPage } from "./admin.js";
 import { loadProjects, refreshProjects } from "./projects.js";
+import { resumeNotifications } from "./push.js";
 import { navigate, onRender, render, route, setTitle, startRouter } from "./router.js";
 import { selfServicePage } from "./selfservice.js";
 import { settingsPage } from "./settings.js";
@@ -74,6 +75,12 @@ async function signedIn(session) {
   }
 }
 
+/** Signed in with the form: the page, then this browser's notifications for the person (see push.js). */
+async function signedInWithPassword(session) {
+  await signedIn(session);
+  resumeNotifications(session.user).catch((error) => toast(`Notifications on this device: ${error.message}`, "error"));
+}
+
 /** The sign-in page; after a 401 from the hub (`expired`) it says why the page the person was on went away. */
 function showLogin(event) {
   state.user = null;
@@ -82,7 +89,7 @@ function showLogin(event) {
     history.replaceState(null, "", `/login?next=${encodeURIComponent(location.pathname + location.search)}`);
   }
   setTitle("Sign in");
-  loginPage(signedIn, { expired: !!event?.detail?.expired });
+  loginPage(signedInWithPassword, { expired: !!event?.detail?.expired });
 }
 
 async function boot() {

@@ -3,7 +3,7 @@
 import { api, setCsrf } from "./api.js";
 import { signOut } from "./session.js";
 import { fill, guarded, h, icon, toast } from "./dom.js";
-import { deviceName, PUSH, pushSupported, turnOnNotifications } from "./push.js";
+import { deviceRemoved, PUSH, pushSupported, turnOnNotifications } from "./push.js";
 import { state } from "./state.js";
 import { relative } from "./time.js";
 
@@ -61,6 +61,7 @@ function devicesPanel() {
           h("button.btn.btn-sm", { type: "button", onclick: (e) => sendTest(d, e.currentTarget) }, icon("bell", 14), "Send test"),
           h("button.btn-ghost.btn-sm.danger", { type: "button", onclick: guarded(async () => {
             await api(`${PUSH.subscriptions}/${encodeURIComponent(d.id)}`, { method: "DELETE" });
+            await deviceRemoved(d.endpoint);
           }, load) }, "Remove")))) : [h("li.muted.small", {}, "No devices yet.")]));
     } catch (error) {
       fill(list, h("li.muted.small", {}, `Devices unavailable: ${error.message}`));
@@ -71,7 +72,7 @@ function devicesPanel() {
     button.disabled = true;
     status.textContent = "Asking the browser…";
     try {
-      await turnOnNotifications(deviceName());
+      await turnOnNotifications();
       status.textContent = "Notifications are on for this device.";
       load();
     } catch (error) {
