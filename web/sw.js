@@ -82,7 +82,7 @@ self.addEventListener("fetch", (event) => {
 });
 
 self.addEventListener("message", (event) => {
-  // Someone signed out: their events must not stay readable on this device.
+  // A session ended (signed out, expired, ended elsewhere): its events must not stay readable on this device.
   if (event.data?.type === "signed-out") event.waitUntil(caches.delete(DATA_CACHE));
 });
 

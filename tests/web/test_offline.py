@@ -3,7 +3,13 @@ says what it shows in words, and everything clears once the hub can be reached a
 
 from __future__ import annotations
 
+import msgspec
+import pytest
 from playwright.sync_api import expect
+
+from hub.accounts import set_password
+from hub.people.models import UserIn
+from tests.web.conftest import PASSWORD
 
 LAST_LOADED = "Showing the events last loaded on this device."
 NOTHING_SAVED = "nothing is saved on this device for this view"
@@ -61,3 +67,64 @@ def test_a_hub_that_cannot_be_reached_at_start_offers_to_try_again(context, web_
     page.unroute("**/api/v1/session")
     page.get_by_role("button", name="Try again").click()
     expect(page.locator("#email")).to_be_visible()
+
+
+# Whether the service worker still holds cached answers (hub-data-v1). A function, polled: it starts a check and
+# reads the last one's result, as wait_for_function does not wait for a promise.
+DATA_CACHED = """() => {
+  caches.has("hub-data-v1").then((found) => { window.__dataCached = found; });
+  return window.__dataCached;
+}"""
+DATA_GONE = f"() => ({DATA_CACHED})() === false"
+
+
+def feed_cached_for(page, sign_in, email: str) -> None:
+    """Signed in, with the feed loaded through the service worker and so into its cache."""
+    sign_in(page, email)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.reload()
+    expect(page.locator(".card").first).to_be_visible()
+    page.wait_for_function(DATA_CACHED)
+
+
+def test_signing_out_deletes_the_cached_events(context, web_hub, sign_in) -> None:
+    web_hub.post(project="shop", event="Cached until sign-out")
+    page = context.new_page()
+    feed_cached_for(page, sign_in, "sam@example.com")
+    page.goto("/settings")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_function(DATA_GONE)
+
+
+@pytest.mark.parametrize("finds_out", ["at the next request", "at the next start"])
+def test_a_session_ended_elsewhere_leaves_nothing_to_start_offline_with(context, web_hub, sign_in, finds_out) -> None:
+    """Reset by an admin (or expired, or changed in another browser): the cached session and events went only on
+    Sign out, and offline the app then started as the person whose session had ended, with their feed."""
+    email = f"quinn-{finds_out.split()[-1]}@example.com"
+
+    async def person() -> str:
+        data = {"email": email, "name": "Quinn", "role": "member", "projects": ["shop"]}
+        user = await web_hub.live.hub.people.create_user(msgspec.convert(data, UserIn))
+        await set_password(web_hub.live.hub.db, user.id, PASSWORD)
+        return user.id
+
+    quinn = web_hub.run(person())
+    web_hub.post(project="shop", event="Cached for Quinn")
+    page = context.new_page()
+    feed_cached_for(page, sign_in, email)
+
+    web_hub.run(web_hub.live.hub.sessions.end_all(quinn))
+    if finds_out == "at the next request":
+        page.get_by_role("link", name="Heartbeats").first.click()
+        expect(page.locator(".notice")).to_have_text("Your session has ended. Sign in again to go on where you were.")
+    else:
+        page.reload()
+        expect(page.locator("#email")).to_be_visible()
+    page.wait_for_function(DATA_GONE)
+
+    context.set_offline(True)
+    try:
+        page.reload()
+        expect(page.locator("main h1")).to_have_text("The hub cannot be reached")
+    finally:
+        context.set_offline(False)

@@ -11,6 +11,7 @@ import { loadProjects, refreshProjects } from "./projects.js";
 import { resumeNotifications } from "./push.js";
 import { navigate, onRender, render, route, setTitle, startRouter } from "./router.js";
 import { selfServicePage } from "./selfservice.js";
+import { forgetCachedData } from "./session.js";
 import { settingsPage } from "./settings.js";
 import { isAdmin, state } from "./state.js";
 
@@ -81,10 +82,12 @@ async function signedInWithPassword(session) {
   resumeNotifications(session.user).catch((error) => toast(`Notifications on this device: ${error.message}`, "error"));
 }
 
-/** The sign-in page; after a 401 from the hub (`expired`) it says why the page the person was on went away. */
+/** The sign-in page; after a 401 from the hub (`expired`) it says why the page the person was on went away. Nobody
+ * is signed in, however the session ended (signed out, expired, ended elsewhere): nothing of theirs stays cached. */
 function showLogin(event) {
   state.user = null;
   setCsrf(null);
+  forgetCachedData().catch(() => {});
   if (location.pathname !== "/login") {
     history.replaceState(null, "", `/login?next=${encodeURIComponent(location.pathname + location.search)}`);
   }
