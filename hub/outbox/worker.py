@@ -540,7 +540,7 @@ async def _time_zones(conn: AsyncConnection, rows: list[Any]) -> dict[str, str]:
     if not user_ids:
         return {}
     u = schema.users.c
-    return dict((await conn.execute(select(u.id, u.timezone).where(u.id.in_(user_ids)))).tuples().all())
+    return {row.id: row.timezone for row in await conn.execute(select(u.id, u.timezone).where(u.id.in_(user_ids)))}
 
 
 def _row_ids(jobs: list[_Job]) -> list[int]:

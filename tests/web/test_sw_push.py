@@ -4,6 +4,7 @@ icon, link and action buttons (delivered through Chromium's DevTools protocol, a
 from __future__ import annotations
 
 import json
+import time
 
 from peers import LoopbackServer
 
@@ -12,13 +13,17 @@ def test_a_push_message_shows_a_notification_with_the_event_actions(context, web
     context.grant_permissions(["notifications"])
     page = context.new_page()
     sign_in(page, "ada@example.com")
-    page.evaluate("navigator.serviceWorker.ready")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     cdp = context.new_cdp_session(page)
-    registrations = []
-    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
+    versions: list[dict] = []
+    cdp.on("ServiceWorker.workerVersionUpdated", lambda e: versions.extend(e["versions"]))
     cdp.send("ServiceWorker.enable")
-    page.wait_for_timeout(500)
-    [registration] = [r for r in registrations if not r.get("isDeleted")]
+    # The push goes to the registration whose worker is active: one still installing would drop it.
+    deadline = time.monotonic() + 30
+    while not (active := [v for v in versions if v["status"] == "activated"]) and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert active, f"no active service worker: {versions}"
+    registration = {"registrationId": active[-1]["registrationId"]}
     payload = {
         "title": "Payment failed: €299.00",
         "body": "Globex Corp, attempt 2",
@@ -35,16 +40,14 @@ def test_a_push_message_shows_a_notification_with_the_event_actions(context, web
         "ServiceWorker.deliverPushMessage",
         {"origin": web_hub.url, "registrationId": registration["registrationId"], "data": json.dumps(payload)},
     )
-    shown = None
-    for _ in range(50):
+    shown, deadline = [], time.monotonic() + 30
+    while not shown and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
         shown = page.evaluate(
-            """navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((list) => list.map((n) => ({
+            """() => navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((list) => list.map((n) => ({
                 title: n.title, body: n.body, icon: n.icon, actions: n.actions.map((a) => a.title), data: n.data,
             })))"""
         )
-        if shown:
-            break
-        page.wait_for_timeout(100)
     assert shown, "no notification was shown"
     [note] = shown
     assert note["title"] == "Payment failed: €299.00" and note["body"] == "Globex Corp, attempt 2"
