@@ -1,5 +1,8 @@
-"""Slowing down password guessing: failed sign-ins are counted per email and per client address in a
-15-minute window; past the limit the hub answers 429 with `Retry-After` before checking any password.
+"""Slowing down password guessing: failed sign-ins are counted in a 15-minute window per email from one client
+address, per email from any address (PER_EMAIL_FACTOR times as many) and per address (PER_ADDRESS_FACTOR times);
+past a limit the hub answers 429 with `Retry-After` before checking any password. An email's own limit is per
+address so that anyone's wrong guesses do not lock its owner out: locking it everywhere takes guesses from many
+addresses, and so many that they bound guessing spread over them too.
 
 Counters live in memory per process (like the API-key rate limiter): with N processes an attacker gets at
 most N times the budget, still far too few guesses against scrypt-hashed passwords.
@@ -11,6 +14,7 @@ import time
 from collections import deque
 
 WINDOW_SECONDS = 15 * 60
+PER_EMAIL_FACTOR = 10
 PER_ADDRESS_FACTOR = 4
 MAX_TRACKED = 100_000
 
@@ -22,8 +26,10 @@ class LoginGuard:
 
     def _limits(self, email: str, address: str) -> list[tuple[str, int]]:
         # Keyed as accounts are looked up (stripped, lower case): " ada@x.io" must not be a fresh counter.
+        email = email.strip().lower()
         return [
-            (f"email:{email.strip().lower()}", self.attempts),
+            (f"email:{email} addr:{address}", self.attempts),
+            (f"email:{email}", self.attempts * PER_EMAIL_FACTOR),
             (f"addr:{address}", self.attempts * PER_ADDRESS_FACTOR),
         ]
 
@@ -51,11 +57,13 @@ class LoginGuard:
         return wait
 
     def succeeded(self, email: str, address: str) -> None:
-        """The password was right: the email's failures are forgiven, and the address gets this attempt back."""
-        self._failures.pop(self._limits(email, address)[0][0], None)
-        attempts = self._failures.get(f"addr:{address}")
-        if attempts:
-            attempts.pop()
+        """The password was right: the email's failures from this address are forgiven, and the email's and the
+        address's counts get this attempt back (others' failures stay counted)."""
+        (pair, _), *shared = self._limits(email, address)
+        self._failures.pop(pair, None)
+        for key, _ in shared:
+            if attempts := self._failures.get(key):
+                attempts.pop()
 
     def _count(self, email: str, address: str) -> None:
         if len(self._failures) > MAX_TRACKED:

@@ -44,8 +44,8 @@ def test_login_guard_counts_attempts_per_email_and_address(monkeypatch: pytest.M
     guard = LoginGuard(attempts=3)
     for _ in range(3):
         assert guard.begin("A@x.io", "1.2.3.4") == 0  # counted before the password is checked
-    assert guard.begin("a@x.io", "5.6.7.8") == WINDOW_SECONDS  # the email is locked from any address
-    assert guard.begin(" a@x.io\t", "5.6.7.8") == WINDOW_SECONDS  # however it is spaced
+    assert guard.begin(" a@x.io\t", "1.2.3.4") == WINDOW_SECONDS  # locked from that address, however it is spaced
+    assert guard.begin("a@x.io", "5.6.7.8") == 0  # its owner elsewhere is not locked out by anyone's guesses
     assert guard.begin("b@x.io", "1.2.3.4") == 0  # the address still has budget for other emails
     guard.succeeded("b@x.io", "1.2.3.4")  # a right password gives its attempt back
     clock[0] += WINDOW_SECONDS
@@ -55,3 +55,16 @@ def test_login_guard_counts_attempts_per_email_and_address(monkeypatch: pytest.M
     assert guard.begin("new@x.io", "9.9.9.9") > 0  # four times the per-email budget per address
     guard.succeeded("user0@x.io", "9.9.9.9")
     assert guard.begin("new@x.io", "9.9.9.9") == 0
+
+
+def test_login_guard_locks_an_email_everywhere_after_guesses_from_many_addresses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Guessing spread over addresses is bounded too: ten times the limit of one address, from any."""
+    monkeypatch.setattr("hub.loginguard.time.monotonic", lambda: 1000.0)
+    guard = LoginGuard(attempts=3)
+    for n in range(10):
+        for _ in range(3):
+            assert guard.begin("a@x.io", f"10.0.0.{n}") == 0
+    assert guard.begin("a@x.io", "192.0.2.1") == WINDOW_SECONDS
+    assert guard.begin("b@x.io", "192.0.2.1") == 0

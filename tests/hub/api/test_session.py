@@ -103,6 +103,20 @@ async def test_repeated_failures_are_rate_limited(client: httpx.AsyncClient, hub
     assert int(blocked.headers["retry-after"]) > 0
 
 
+async def test_anyones_wrong_guesses_do_not_lock_the_owner_out_elsewhere(
+    client: httpx.AsyncClient, hub: Hub, hub_app
+) -> None:
+    """The limit per email held for every address: five wrong guesses by anyone, every 15 minutes, kept the
+    owner (the admin, say) out of the web app (found by a security audit)."""
+    await make_user(hub, "ada@example.com")
+    for _ in range(hub.settings.auth.login_attempts):
+        assert (await sign_in(client, "ada@example.com", "guess guess guess")).status_code == 401
+    assert (await sign_in(client, "ada@example.com")).status_code == 429
+    elsewhere = httpx.ASGITransport(app=hub_app, client=("192.0.2.7", 50000))
+    async with httpx.AsyncClient(transport=elsewhere, base_url="http://hub.test") as owner:
+        assert (await sign_in(owner, "ada@example.com")).status_code == 200
+
+
 async def test_spacing_the_email_differently_is_the_same_counter(client: httpx.AsyncClient, hub: Hub) -> None:
     await make_user(hub, "ada@example.com")
     for _ in range(hub.settings.auth.login_attempts):
