@@ -3,6 +3,8 @@ URLs of a description without a parser."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from markdown_cases import LINK_CASES
 from playwright.sync_api import expect
 
@@ -56,3 +58,28 @@ def test_urls_in_a_description_open_in_a_new_tab_with_or_without_markdown(contex
     expect(mail).to_have_attribute("rel", "noopener noreferrer nofollow")
     page.goto(f"/events/{plain['id']}")
     expect(page.locator(".desc a")).to_have_count(2)
+
+
+def test_a_bare_url_must_start_a_word_in_a_description_without_a_parser(context) -> None:
+    page = context.new_page()
+    page.goto("/login")
+    shown = page.evaluate(
+        """async (text) => {
+            const { linkified } = await import("/js/markdown.js");
+            const root = document.createElement("p");
+            root.append(...linkified(text));
+            return [root.textContent, [...root.querySelectorAll("a")].map((a) => a.getAttribute("href"))];
+        }""",
+        "xhttps://example.com/a, (https://example.com/b) 2https://example.com/c",
+    )
+    assert shown == [
+        "xhttps://example.com/a, (https://example.com/b) 2https://example.com/c",
+        ["https://example.com/b"],
+    ]
+
+
+def test_the_apps_scripts_use_no_regular_expression_lookbehind() -> None:
+    """Safari before 16.4 cannot parse one: markdown.js failing to load stopped the whole app on those iPhones."""
+    web = Path(__file__).parents[2] / "web"
+    for script in [*web.glob("js/*.js"), web / "sw.js"]:
+        assert "(?<=" not in script.read_text() and "(?<!" not in script.read_text(), script.name

@@ -9,11 +9,17 @@ import { h } from "./dom.js";
 const MARKS = /\*\*([^*]+)\*\*|__([^_]+)__|\*([^*\s][^*]*)\*|_([^_\s][^_]*)_|`([^`]+)`|~~([^~]+)~~|\[([^\]]+)\]\(([^)\s]+)\)/;
 // CommonMark's autolinks, to where a link may go: <ftp://x> and <javascript:x> stay the text they are.
 const AUTOLINK = /<((?:https?|mailto):[^<>\x00-\x20]*)>|<([a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)>/;
-// A bare URL: http or https starting a word, ://, then everything up to a space or an angle bracket, less the
-// punctuation after it (withoutTrailing). hub/markdown.py has the same two.
-const BARE_URL = /(?<![a-z0-9])https?:\/\/[^\s<>]*/i;
+// A bare URL: http or https starting a word (startsWord), ://, then everything up to a space or an angle bracket,
+// less the punctuation after it (withoutTrailing). hub/markdown.py has the same. No lookbehind for the word's
+// start: Safari before 16.4 cannot parse one, and this module failing to load would stop the whole app.
+const BARE_URL = /https?:\/\/[^\s<>]*/i;
 const TRAILING = ".,:;!?*_~'\"\u2019\u201d"; // with the closing curly quotes
 const INLINE = new RegExp(`${MARKS.source}|${AUTOLINK.source}|(${BARE_URL.source})`, "i");
+
+/** Whether text[index] starts a word; the start of `text` does (what came before it was another piece). */
+function startsWord(text, index) {
+  return index === 0 || !/[a-z0-9]/i.test(text[index - 1]);
+}
 
 function link(url, label) {
   return h("a", { href: url, target: "_blank", rel: "noopener noreferrer nofollow" }, label);
@@ -59,7 +65,7 @@ export function inline(text) {
     else if (autolink) out.push(link(autolink, autolink));
     else if (email) out.push(link(`mailto:${email}`, email));
     else if (bare) {
-      const [shown, length] = bareLink(bare);
+      const [shown, length] = startsWord(rest, match.index) ? bareLink(bare) : [bare[0], 1]; // "xhttps://" is text
       out.push(shown);
       taken = length;
     } else out.push(link(url, label));
@@ -73,7 +79,7 @@ export function linkified(text) {
   const out = [];
   let rest = String(text);
   for (let match = BARE_URL.exec(rest); match; match = BARE_URL.exec(rest)) {
-    const [shown, length] = bareLink(match[0]);
+    const [shown, length] = startsWord(rest, match.index) ? bareLink(match[0]) : [match[0][0], 1];
     if (match.index) out.push(rest.slice(0, match.index));
     out.push(shown);
     rest = rest.slice(match.index + length);
