@@ -87,6 +87,11 @@ Severity = Literal["info", "warning", "critical"]
 SEVERITIES: tuple[Severity, ...] = ("info", "warning", "critical")
 
 
+def severity_rank(severity: str) -> int:
+    """How severe, for comparing: info 0, warning 1, critical 2 (an unknown one counts as info)."""
+    return SEVERITIES.index(severity) if severity in SEVERITIES else 0
+
+
 class ValidationProblem(ValueError):
     """A rule broken by a request; `field` is the dotted path of the offending value."""
 

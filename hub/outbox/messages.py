@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.db import schema
 from hub.db.events import ProjectDirectory, event_from_row
-from hub.models import SEVERITIES, EventOut
+from hub.models import EventOut, severity_rank
 from hub.outbox.notifier import Message
 
 MAX_BODY = 1000
@@ -110,7 +110,7 @@ async def load_messages(
     for row in found:
         newest = latest.get(row["last_event_id"])
         # Not a milder one: a group a page (or a warning) joined goes out under that one's title.
-        milder = newest is not None and SEVERITIES.index(newest["severity"]) < SEVERITIES.index(row["severity"])
+        milder = newest is not None and severity_rank(newest["severity"]) < severity_rank(row["severity"])
         shown = row if newest is None or milder else newest
         event = event_from_row(shown, await projects.slug(conn, shown["project_id"]))
         messages[row["delivery_id"]] = message_for(

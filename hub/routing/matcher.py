@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from fnmatch import fnmatchcase
 
-from hub.models import SEVERITIES, EventOut, tag_text
+from hub.models import EventOut, severity_rank, tag_text
 from hub.routing.rules import Match
-
-
-def severity_rank(severity: str) -> int:
-    return SEVERITIES.index(severity) if severity in SEVERITIES else 0
 
 
 def explain(match: Match, event: EventOut) -> tuple[bool, list[str]]:

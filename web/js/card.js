@@ -110,6 +110,11 @@ function highlight(event) {
   return null;
 }
 
+/** An item of a "·"-separated line after its first: with its separator, so a line never ends in a lone "·". */
+function separated(node) {
+  return h("span.meta-item", {}, h("span.sep", { "aria-hidden": "true" }, "·"), node);
+}
+
 /** Severity in words, not only the colour: "warning", "critical" (info goes without). */
 function severityBadge(event) {
   return event.severity !== "info" ? h(`span.badge.sev-${event.severity}`, {}, event.severity) : null;
@@ -118,16 +123,14 @@ function severityBadge(event) {
 function meta(event, onFilter) {
   const filterButton = (label, change, title) =>
     h("button.meta-link", { type: "button", title, onclick: () => onFilter?.(change) }, label);
-  // Each item after the first comes with its separator, so a line never ends in a lone "·".
-  const after = (node) => h("span.meta-item", {}, h("span.sep", { "aria-hidden": "true" }, "·"), node);
   return h(
     "div.card-meta",
     {},
     filterButton(`#${event.channel}`, { project: event.project, channel: event.channel }, `Show #${event.channel}`),
-    after(filterButton(event.project, { project: event.project }, `Show project ${event.project}`)),
-    event.user_id ? after(filterButton(event.user_id, { user_id: event.user_id }, `Show events of ${event.user_id}`)) : null,
+    separated(filterButton(event.project, { project: event.project }, `Show project ${event.project}`)),
+    event.user_id ? separated(filterButton(event.user_id, { user_id: event.user_id }, `Show events of ${event.user_id}`)) : null,
     // A follow-up listed on its own (a search, or Critical) says which timeline it belongs to.
-    event.parent_id ? after(h("a.meta-link", { href: `/events/${event.parent_id}` }, "in a timeline")) : null,
+    event.parent_id ? separated(h("a.meta-link", { href: `/events/${event.parent_id}` }, "in a timeline")) : null,
     event.source !== "api" ? h("span.badge", {}, event.source) : null,
     severityBadge(event),
     event.test ? h("span.badge.badge-test", {}, "test") : null,
@@ -211,11 +214,10 @@ export function newerTimeline(current, incoming) {
 function timelineSummary(summary) {
   if (!summary) return [];
   const count = summary.events === 1 ? "1 follow-up" : `${summary.events.toLocaleString()} follow-ups`;
-  const after = (node) => h("span.meta-item", {}, h("span.sep", { "aria-hidden": "true" }, "·"), node);
   return [
     h("span", {}, count),
-    after(h("span", {}, "latest ", timeEl(summary.last_at))),
-    summary.severity !== "info" ? after(h(`span.badge.sev-${summary.severity}`, {}, `worst: ${summary.severity}`)) : null,
+    separated(h("span", {}, "latest ", timeEl(summary.last_at))),
+    summary.severity !== "info" ? separated(h(`span.badge.sev-${summary.severity}`, {}, `worst: ${summary.severity}`)) : null,
   ];
 }
 
