@@ -132,6 +132,14 @@ def context(browser: Any, web_hub: WebHub) -> Iterator[Any]:
 
 
 @pytest.fixture
+def phone(browser: Any, web_hub: WebHub) -> Iterator[Any]:
+    """A browser context the size of a 390 px phone (an iPhone 14), for layouts that must hold on one."""
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, base_url=web_hub.url)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
 def sign_in() -> Callable[..., None]:
     """`sign_in(page, email)`: through the sign-in form, as a person would."""
 

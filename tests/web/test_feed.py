@@ -219,32 +219,28 @@ def test_an_invalid_filter_says_so_and_links_to_the_feed_without_it(context, web
     expect(page.locator(".live")).to_have_text("Live")
 
 
-def test_a_long_description_is_clipped_in_the_feed_and_whole_on_its_page(browser, web_hub, sign_in) -> None:
+def test_a_long_description_is_clipped_in_the_feed_and_whole_on_its_page(phone, web_hub, sign_in) -> None:
     long = web_hub.post(project="clipped", event="Long report", description="All work and no play. " * 180)
     web_hub.post(project="clipped", event="Short note", description="Two lines at most.")
-    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=web_hub.url)
-    try:
-        page = context.new_page()
-        sign_in(page, "ada@example.com")
-        page.goto("/?project=clipped")
-        card = page.locator(".card", has_text="Long report")
-        more = card.get_by_role("button", name=re.compile(r"^Show (more|less)$"))
-        expect(more).to_have_text("Show more")
-        expect(more).to_have_attribute("aria-expanded", "false")
-        assert card.bounding_box()["height"] < 844 / 2  # about four lines of it, not 18 screens
-        more.click()
-        expect(more).to_have_attribute("aria-expanded", "true")
-        expect(more).to_have_text("Show less")
-        assert card.bounding_box()["height"] > 844
-        short = page.locator(".card", has_text="Short note")
-        expect(short.locator(".desc")).to_be_visible()
-        expect(short.get_by_role("button", name="Show more")).to_have_count(0)  # nothing to show
-        page.goto(f"/events/{long['id']}")
-        expect(page.locator(".card-title")).to_have_text("Long report")
-        assert page.locator(".card").bounding_box()["height"] > 844
-        expect(page.get_by_role("button", name="Show more")).to_have_count(0)
-    finally:
-        context.close()
+    page = phone.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/?project=clipped")
+    card = page.locator(".card", has_text="Long report")
+    more = card.get_by_role("button", name=re.compile(r"^Show (more|less)$"))
+    expect(more).to_have_text("Show more")
+    expect(more).to_have_attribute("aria-expanded", "false")
+    assert card.bounding_box()["height"] < 844 / 2  # about four lines of it, not 18 screens
+    more.click()
+    expect(more).to_have_attribute("aria-expanded", "true")
+    expect(more).to_have_text("Show less")
+    assert card.bounding_box()["height"] > 844
+    short = page.locator(".card", has_text="Short note")
+    expect(short.locator(".desc")).to_be_visible()
+    expect(short.get_by_role("button", name="Show more")).to_have_count(0)  # nothing to show
+    page.goto(f"/events/{long['id']}")
+    expect(page.locator(".card-title")).to_have_text("Long report")
+    assert page.locator(".card").bounding_box()["height"] > 844
+    expect(page.get_by_role("button", name="Show more")).to_have_count(0)
 
 
 def test_the_focused_search_box_has_one_focus_ring(context, web_hub, sign_in) -> None:
@@ -271,54 +267,46 @@ def test_a_timeline_step_shows_its_severity_in_words_and_its_tags(context, web_h
     expect(page.locator(".card", has_text="Canary failed")).to_be_visible()
 
 
-def test_meta_separators_wrap_with_their_item_on_a_phone(browser, web_hub, sign_in) -> None:
+def test_meta_separators_wrap_with_their_item_on_a_phone(phone, web_hub, sign_in) -> None:
     event = web_hub.post(
         project="shop",
         channel="checkout-and-payment-notifications-from-the-storefront",
         user_id="customer-7f3a9c2e-4b1d-4e8a-9f60-2c5d8e1b7a43@example.com",
         event="Long labels",
     )
-    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=web_hub.url)
-    try:
-        page = context.new_page()
-        sign_in(page, "ada@example.com")
-        page.goto(f"/events/{event['id']}")
-        expect(page.locator(".card-title")).to_have_text("Long labels")
-        # Each "·" sits on a line of the item it introduces, never alone at the end of the line before.
-        beside = page.evaluate(
-            """() => [...document.querySelectorAll(".card-meta .sep")].map((sep) => {
-                const dot = sep.getBoundingClientRect();
-                const item = sep.nextElementSibling.getBoundingClientRect();
-                const middle = (dot.top + dot.bottom) / 2;
-                return middle > item.top && middle < item.bottom;
-            })"""
-        )
-        assert beside == [True, True], beside
-    finally:
-        context.close()
+    page = phone.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto(f"/events/{event['id']}")
+    expect(page.locator(".card-title")).to_have_text("Long labels")
+    # Each "·" sits on a line of the item it introduces, never alone at the end of the line before.
+    beside = page.evaluate(
+        """() => [...document.querySelectorAll(".card-meta .sep")].map((sep) => {
+            const dot = sep.getBoundingClientRect();
+            const item = sep.nextElementSibling.getBoundingClientRect();
+            const middle = (dot.top + dot.bottom) / 2;
+            return middle > item.top && middle < item.bottom;
+        })"""
+    )
+    assert beside == [True, True], beside
 
 
-def test_a_long_channel_name_is_cut_short_and_every_channel_stays_in_sight(browser, web_hub, sign_in) -> None:
+def test_a_long_channel_name_is_cut_short_and_every_channel_stays_in_sight(phone, web_hub, sign_in) -> None:
     long = "checkout-" + "x" * 55  # 64 characters, the longest a channel may have
     for channel in ("alerts", "billing", long, "zeta"):
         web_hub.post(project="channels", channel=channel, event=f"In {channel}")
-    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=web_hub.url)
-    try:
-        page = context.new_page()
-        sign_in(page, "ada@example.com")
-        page.goto("/?project=channels")
-        strip = page.get_by_role("navigation", name="Channels")
-        expect(strip.locator(".chip")).to_have_count(5)  # All, and the four channels
-        chip = strip.locator(".chip", has_text="checkout-")
-        expect(chip).to_have_attribute("title", f"#{long}")
-        assert chip.evaluate(
-            "(c) => c.querySelector('.chip-label').scrollWidth > c.querySelector('.chip-label').clientWidth"
-        )
-        edge = strip.bounding_box()
-        for box in (c.bounding_box() for c in strip.locator(".chip").all()):
-            assert edge["x"] <= box["x"] and box["x"] + box["width"] <= edge["x"] + edge["width"] + 0.5, box
-    finally:
-        context.close()
+    page = phone.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/?project=channels")
+    strip = page.get_by_role("navigation", name="Channels")
+    expect(strip.locator(".chip")).to_have_count(5)  # All, and the four channels
+    chip = strip.locator(".chip", has_text="checkout-")
+    expect(chip).to_have_attribute("title", f"#{long}")
+    assert chip.evaluate(
+        "(c) => c.querySelector('.chip-label').scrollWidth > c.querySelector('.chip-label').clientWidth"
+    )
+    edge = strip.bounding_box()
+    for box in (c.bounding_box() for c in strip.locator(".chip").all()):
+        assert edge["x"] <= box["x"] and box["x"] + box["width"] <= edge["x"] + edge["width"] + 0.5, box
 
 
 def test_an_empty_feed_tells_an_admin_how_to_send_and_others_whom_to_ask(browser, context, web_hub, sign_in) -> None:

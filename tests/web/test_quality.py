@@ -59,7 +59,7 @@ def test_no_sideways_scrolling_on_a_360px_phone(browser, web_hub, sign_in) -> No
         context.close()
 
 
-def test_long_unbroken_strings_wrap_on_a_390px_phone(browser, web_hub, sign_in) -> None:
+def test_long_unbroken_strings_wrap_on_a_390px_phone(phone, web_hub, sign_in) -> None:
     long = "x" * 120
     event = web_hub.post(
         project="longwords",
@@ -69,24 +69,20 @@ def test_long_unbroken_strings_wrap_on_a_390px_phone(browser, web_hub, sign_in) 
         tags={"k" * 32: f"value-{long}", "plan": "pro"},
         description=f"Description-{long}",
     )
-    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=web_hub.url)
-    try:
-        page = context.new_page()
-        sign_in(page, "ada@example.com")
-        expect(page.locator("#tabbar .nav-link").first).to_be_visible()
-        paths = ("/?project=longwords", f"/events/{event['id']}", f"/?project=longwords&channel={'c' * 60}")
-        for path in (*paths, f"/?user_id=user-{long}@example.com&tag={'k' * 32}:value-{long}"):
-            page.goto(path)
-            expect(page.locator(".card").first).to_be_visible()
-            page.wait_for_timeout(200)
-            width = page.evaluate("document.documentElement.scrollWidth")
-            wide = page.evaluate(
-                "[...document.querySelectorAll('main *')].filter((n) => n.getBoundingClientRect().right > 391)"
-                ".map((n) => n.tagName + '.' + n.className).slice(0, 5)"
-            )
-            assert width <= 390, f"{path} is {width}px wide on a 390px screen: {wide}"
-    finally:
-        context.close()
+    page = phone.new_page()
+    sign_in(page, "ada@example.com")
+    expect(page.locator("#tabbar .nav-link").first).to_be_visible()
+    paths = ("/?project=longwords", f"/events/{event['id']}", f"/?project=longwords&channel={'c' * 60}")
+    for path in (*paths, f"/?user_id=user-{long}@example.com&tag={'k' * 32}:value-{long}"):
+        page.goto(path)
+        expect(page.locator(".card").first).to_be_visible()
+        page.wait_for_timeout(200)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        wide = page.evaluate(
+            "[...document.querySelectorAll('main *')].filter((n) => n.getBoundingClientRect().right > 391)"
+            ".map((n) => n.tagName + '.' + n.className).slice(0, 5)"
+        )
+        assert width <= 390, f"{path} is {width}px wide on a 390px screen: {wide}"
 
 
 def test_keyboard_alone_signs_in_searches_and_filters(context, web_hub) -> None:
