@@ -146,6 +146,7 @@ class Hub:
             await await_maybe(result)
         await self.ingestor.stop()
         await self.tail.stop()
+        await self.broadcaster.close()
         await self.outbound.aclose()
         await self.db.dispose()
 

@@ -84,4 +84,4 @@ class DatabaseTail:
         async with self.db.reader.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
             events = [event_from_row(row, await self.projects.slug(conn, row["project_id"])) for row in rows]
-        await self.broadcaster.publish(events)
+        self.broadcaster.publish(events)

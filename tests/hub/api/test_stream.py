@@ -335,8 +335,8 @@ async def test_an_event_published_by_the_tail_and_the_writer_reaches_a_stream_on
     fields |= {"actions": [], "context_id": None, "parent_id": None, "source": "api", "test": False}
     event = msgspec.convert(fields | {"created_at": now, "received_at": now}, EventOut)
     async with broadcaster.subscribe() as queue:
-        await broadcaster.publish([event])  # the tail
-        await broadcaster.publish([event])  # then the writer
+        broadcaster.publish([event])  # the tail
+        broadcaster.publish([event])  # then the writer
         assert queue.qsize() == 1
 
 
