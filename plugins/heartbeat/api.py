@@ -1,7 +1,8 @@
 """`/api/v1/checks`: manage checks (admin scope) and read them and their history (read scope).
 
 A key bound to a project, or a signed-in member, sees and manages only the checks of its projects; a check in
-another project answers 404, as if it did not exist.
+another project answers 404, as if it did not exist. A read-only caller gets no UUID or ping URL (a ping changes
+a check's state): it names checks by their `unique_key`, which every route here takes in place of the UUID.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .states import pause, resume
 Req = Request[Any, Any, Any]
 # The hub's `hub` dependency, asked for by name, as the plugin contract offers it to route handlers.
 Hub = NamedDependency[HubContext]
-CheckUuid = Annotated[str, Parameter(description="the check's UUID", max_length=36)]
+CheckId = Annotated[str, Parameter(description="the check's UUID, or its `unique_key`", max_length=36)]
 Cursor = Annotated[str | None, Parameter(description="`next_cursor` of the previous page", max_length=200)]
 Limit = Annotated[int, Parameter(description="items per page", ge=1, le=store.MAX_PAGE)]
 ProjectFilter = Annotated[str | None, Parameter(description="only this project's checks", max_length=64)]
@@ -61,14 +62,15 @@ def _visible(allowed: frozenset[str] | None, row: store.Row | None) -> store.Row
     return row
 
 
-async def _load(hub: HubContext, request: Req, check_uuid: str) -> store.Row:
+async def _load(hub: HubContext, request: Req, check_id: str) -> store.Row:
     allowed = await _allowed(hub, request)
     async with hub.db.reader.connect() as conn:
-        return _visible(allowed, await store.find_check(conn, check_uuid.lower()))
+        return _visible(allowed, await store.find_check(conn, check_id.lower()))
 
 
-def _out(hub: HubContext, row: store.Row) -> CheckOut:
-    return store.check_out(row, service(hub).now(), hub.public_url)
+def _out(hub: HubContext, request: Req, row: store.Row) -> CheckOut:
+    """Only a caller that may manage checks sees how to ping one (a read-only one could change its state)."""
+    return store.check_out(row, service(hub).now(), hub.public_url, may_ping=api_key(request).allows("admin"))
 
 
 def project_keys_out(hub: HubContext, row: store.Row) -> ProjectKeysOut:
@@ -93,7 +95,7 @@ class ChecksController(Controller):
         wanted = [project.lower()] if project else allowed
         async with hub.db.reader.connect() as conn:
             rows, next_cursor = await store.list_checks(conn, wanted, cursor, limit)
-        return CheckPage(items=[_out(hub, r) for r in rows], next_cursor=next_cursor)
+        return CheckPage(items=[_out(hub, request, r) for r in rows], next_cursor=next_cursor)
 
     @post("/", guards=[require_scope("admin")], summary="Create a check (give `period` or `cron`)")
     async def create_check(self, request: Req, hub: Hub, data: JSONBody[CheckSpec]) -> CheckOut:
@@ -104,66 +106,66 @@ class ChecksController(Controller):
                 row = await store.create_check(hub.db, conn, spec, origin="api", now=service(hub).now())
         except store.Conflict as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from None
-        return _out(hub, row)
+        return _out(hub, request, row)
 
-    @get("/{check_uuid:str}", guards=[require_scope("read")], summary="One check")
-    async def get_check(self, request: Req, hub: Hub, check_uuid: CheckUuid) -> CheckOut:
-        return _out(hub, await _load(hub, request, check_uuid))
+    @get("/{check_id:str}", guards=[require_scope("read")], summary="One check")
+    async def get_check(self, request: Req, hub: Hub, check_id: CheckId) -> CheckOut:
+        return _out(hub, request, await _load(hub, request, check_id))
 
-    @patch("/{check_uuid:str}", guards=[require_scope("admin")], summary="Change a check's name, slug or schedule")
-    async def update_check(self, request: Req, hub: Hub, check_uuid: CheckUuid, data: JSONBody[CheckPatch]) -> CheckOut:
+    @patch("/{check_id:str}", guards=[require_scope("admin")], summary="Change a check's name, slug or schedule")
+    async def update_check(self, request: Req, hub: Hub, check_id: CheckId, data: JSONBody[CheckPatch]) -> CheckOut:
         changes = data
         allowed = await _allowed(hub, request)
         try:
             async with hub.db.writer.begin() as conn:
-                row = _visible(allowed, await store.find_check(conn, check_uuid.lower(), lock=True))
+                row = _visible(allowed, await store.find_check(conn, check_id.lower(), lock=True))
                 row = await store.update_check(conn, row, changes)
         except store.Conflict as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from None
-        return _out(hub, row)
+        return _out(hub, request, row)
 
-    @delete("/{check_uuid:str}", guards=[require_scope("admin")], summary="Delete a check and its history")
-    async def delete_check(self, request: Req, hub: Hub, check_uuid: CheckUuid) -> None:
+    @delete("/{check_id:str}", guards=[require_scope("admin")], summary="Delete a check and its history")
+    async def delete_check(self, request: Req, hub: Hub, check_id: CheckId) -> None:
         allowed = await _allowed(hub, request)
         async with hub.db.writer.begin() as conn:
-            row = _visible(allowed, await store.find_check(conn, check_uuid.lower()))
+            row = _visible(allowed, await store.find_check(conn, check_id.lower()))
             await store.delete_check(conn, row["id"])
 
-    @post("/{check_uuid:str}/pause", guards=[require_scope("admin")], status_code=200, summary="Pause alerts")
-    async def pause_check(self, request: Req, hub: Hub, check_uuid: CheckUuid) -> CheckOut:
-        return await self._change(request, hub, check_uuid, pause)
+    @post("/{check_id:str}/pause", guards=[require_scope("admin")], status_code=200, summary="Pause alerts")
+    async def pause_check(self, request: Req, hub: Hub, check_id: CheckId) -> CheckOut:
+        return await self._change(request, hub, check_id, pause)
 
-    @post("/{check_uuid:str}/resume", guards=[require_scope("admin")], status_code=200, summary="Resume a check")
-    async def resume_check(self, request: Req, hub: Hub, check_uuid: CheckUuid) -> CheckOut:
-        return await self._change(request, hub, check_uuid, resume)
+    @post("/{check_id:str}/resume", guards=[require_scope("admin")], status_code=200, summary="Resume a check")
+    async def resume_check(self, request: Req, hub: Hub, check_id: CheckId) -> CheckOut:
+        return await self._change(request, hub, check_id, resume)
 
-    async def _change(self, request: Req, hub: HubContext, check_uuid: str, change: Any) -> CheckOut:
+    async def _change(self, request: Req, hub: HubContext, check_id: str, change: Any) -> CheckOut:
         allowed = await _allowed(hub, request)
         async with hub.db.writer.begin() as conn:
-            row = _visible(allowed, await store.find_check(conn, check_uuid.lower(), lock=True))
+            row = _visible(allowed, await store.find_check(conn, check_id.lower(), lock=True))
             state, flip = change(store.state_of(row), service(hub).now())
             await store.save_state(conn, row["id"], state, flip)
             row = await store.find_check(conn, row["uuid"])
-        return _out(hub, _visible(allowed, row))
+        return _out(hub, request, _visible(allowed, row))
 
-    @get("/{check_uuid:str}/pings", guards=[require_scope("read")], summary="A check's pings, newest first")
+    @get("/{check_id:str}/pings", guards=[require_scope("read")], summary="A check's pings, newest first")
     async def list_pings(
-        self, request: Req, hub: Hub, check_uuid: CheckUuid, cursor: Cursor = None, limit: Limit = 50
+        self, request: Req, hub: Hub, check_id: CheckId, cursor: Cursor = None, limit: Limit = 50
     ) -> PingPage:
-        row = await _load(hub, request, check_uuid)
+        row = await _load(hub, request, check_id)
         async with hub.db.reader.connect() as conn:
             items, next_cursor = await store.list_pings(conn, row["id"], cursor, limit)
         return PingPage(items=items, next_cursor=next_cursor)
 
     @get(
-        "/{check_uuid:str}/flips",
+        "/{check_id:str}/flips",
         guards=[require_scope("read")],
         summary="A check's state changes, newest first (`outage` on each recovery)",
     )
     async def list_flips(
-        self, request: Req, hub: Hub, check_uuid: CheckUuid, cursor: Cursor = None, limit: Limit = 50
+        self, request: Req, hub: Hub, check_id: CheckId, cursor: Cursor = None, limit: Limit = 50
     ) -> FlipPage:
-        row = await _load(hub, request, check_uuid)
+        row = await _load(hub, request, check_id)
         async with hub.db.reader.connect() as conn:
             items, next_cursor = await store.list_flips(conn, row["id"], cursor, limit)
         return FlipPage(items=items, next_cursor=next_cursor)

@@ -48,7 +48,7 @@ async def cmd_create(args: argparse.Namespace, hub: HubContext) -> int:
             row = await store.create_check(hub.db, conn, spec, origin="api", now=service(hub).now())
     except store.Conflict as exc:
         return _fail(str(exc))
-    _print(store.check_out(row, service(hub).now(), hub.public_url))
+    _print(store.check_out(row, service(hub).now(), hub.public_url, may_ping=True))
     return 0
 
 
@@ -62,7 +62,7 @@ async def cmd_list(args: argparse.Namespace, hub: HubContext) -> int:
                 conn, [args.project.lower()] if args.project else None, cursor, store.MAX_PAGE
             )
             for row in rows:
-                check = store.check_out(row, now, hub.public_url)
+                check = store.check_out(row, now, hub.public_url, may_ping=True)
                 print(f"{check.uuid}\t{check.status}\t{check.project}/{check.slug}\t{check.name}")
             if cursor is None:
                 return 0
@@ -77,7 +77,7 @@ async def cmd_show(args: argparse.Namespace, hub: HubContext) -> int:
     row = await _with_check(hub, args.uuid)
     if row is None:
         return _fail(f"no check {args.uuid}")
-    _print(store.check_out(row, service(hub).now(), hub.public_url))
+    _print(store.check_out(row, service(hub).now(), hub.public_url, may_ping=True))
     return 0
 
 
@@ -99,7 +99,7 @@ async def cmd_update(args: argparse.Namespace, hub: HubContext) -> int:
         return _refuse(str(exc))
     except store.Conflict as exc:
         return _fail(str(exc))
-    _print(store.check_out(row, service(hub).now(), hub.public_url))
+    _print(store.check_out(row, service(hub).now(), hub.public_url, may_ping=True))
     return 0
 
 

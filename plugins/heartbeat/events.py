@@ -55,7 +55,7 @@ def _seconds(span: timedelta) -> str:
 
 
 def _base(check: Any) -> dict[str, Any]:
-    return {"check": check["uuid"], "name": check["name"], "slug": check["slug"]}
+    return {"check": check["unique_key"], "name": check["name"], "slug": check["slug"]}
 
 
 def missed(check: Any, *, deadline: datetime, expected_at: datetime | None, reason: str, output: str | None) -> EventIn:

@@ -113,9 +113,14 @@ class CheckPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class CheckOut(msgspec.Struct, kw_only=True):
-    """A check as the API shows it; `status` is as of the moment of the answer (so it can read `late`)."""
+    """A check as the API shows it; `status` is as of the moment of the answer (so it can read `late`).
 
-    uuid: str
+    `uuid` and `ping_url` are null for a caller that may only read checks: anyone who has them can ping the check,
+    and so change its state. `unique_key` names the check in the API to every caller, as in Healthchecks.
+    """
+
+    uuid: str | None
+    unique_key: str
     name: str
     slug: str
     project: str
@@ -134,7 +139,7 @@ class CheckOut(msgspec.Struct, kw_only=True):
     down_since: datetime | None
     origin: str
     created_at: datetime
-    ping_url: str
+    ping_url: str | None
 
 
 class PingOut(msgspec.Struct, kw_only=True):

@@ -23,6 +23,7 @@ from .states import CheckState, Flip, Schedule, with_deadlines
 
 STATE_FIELDS = tuple(field.name for field in msgspec.structs.fields(CheckState))
 MAX_PAGE = 200
+UNIQUE_KEY_LENGTH = 32  # hex digits; a UUID has 36 characters
 
 Row = Mapping[str, Any]
 
@@ -41,10 +42,12 @@ def schedule_of(row: Row) -> Schedule:
     )
 
 
-def check_out(row: Row, now: datetime, public_url: str) -> CheckOut:
+def check_out(row: Row, now: datetime, public_url: str, *, may_ping: bool) -> CheckOut:
+    """The check as a caller sees it; its UUID and ping URL only for one that `may_ping` (they change its state)."""
     state = state_of(row)
     return CheckOut(
-        uuid=row["uuid"],
+        uuid=row["uuid"] if may_ping else None,
+        unique_key=row["unique_key"],
         name=row["name"],
         slug=row["slug"],
         project=row["project"],
@@ -63,7 +66,7 @@ def check_out(row: Row, now: datetime, public_url: str) -> CheckOut:
         down_since=row["down_since"],
         origin=row["origin"],
         created_at=row["created_at"],
-        ping_url=f"{public_url}/ping/{row['uuid']}",
+        ping_url=f"{public_url}/ping/{row['uuid']}" if may_ping else None,
     )
 
 
@@ -80,10 +83,13 @@ async def project_keys(db: Database, conn: AsyncConnection, project: str, now: d
     return row
 
 
-async def find_check(conn: AsyncConnection, check_uuid: str, *, lock: bool = False) -> Row | None:
-    """With `lock`, for a writer that saves what it read: the row is locked (`FOR UPDATE` on PostgreSQL; SQLite's
-    writer holds the whole database), so a ping recorded meanwhile is not overwritten with the state read before."""
-    query = select(tables.checks).where(tables.checks.c.uuid == check_uuid)
+async def find_check(conn: AsyncConnection, check_id: str, *, lock: bool = False) -> Row | None:
+    """The check with this UUID or `unique_key` (lowercase). With `lock`, for a writer that saves what it read: the
+    row is locked (`FOR UPDATE` on PostgreSQL; SQLite's writer holds the whole database), so a ping recorded
+    meanwhile is not overwritten with the state read before."""
+    c = tables.checks.c
+    by_key = len(check_id) == UNIQUE_KEY_LENGTH
+    query = select(tables.checks).where(c.unique_key == check_id if by_key else c.uuid == check_id)
     return (await conn.execute(query.with_for_update() if lock else query)).mappings().first()
 
 
@@ -100,6 +106,7 @@ def new_check(spec: CheckSpec, *, origin: str, now: datetime) -> dict[str, Any]:
         **{name: getattr(spec, name) for name in fields},
         **msgspec.structs.asdict(CheckState()),
         "uuid": str(uuid.uuid4()),
+        "unique_key": secrets.token_hex(UNIQUE_KEY_LENGTH // 2),
         "origin": origin,
         "created_at": now,
     }

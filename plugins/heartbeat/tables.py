@@ -49,6 +49,9 @@ checks = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("uuid", String(36), nullable=False, unique=True),
+    # The check's public id, for callers that may read it but not ping it (its UUID is in its ping URL). Every row
+    # has one; the column may hold NULL only because SQLite cannot add a NOT NULL column to a table in place.
+    Column("unique_key", String(32), nullable=True),
     Column("project", String(64), nullable=False),
     Column("slug", String(64), nullable=False),
     Column("name", String(128), nullable=False),
@@ -70,6 +73,7 @@ checks = Table(
     Column("alert_after", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Index("uq_heartbeat_checks_project_slug", "project", "slug", unique=True),
+    Index("uq_heartbeat_checks_unique_key", "unique_key", unique=True),
     # The scan reads only checks with a deadline, in deadline order.
     Index(
         "ix_heartbeat_checks_alert_after",

@@ -431,5 +431,6 @@ def test_a_database_of_the_oldest_release_upgrades_with_everything_in_it(setting
         assert httpx.post(f"{live.url}/ping/{check_uuid}").status_code == 200
         after = http.get(f"/api/v1/checks/{check_uuid}").json()
         assert after["last_ping_at"] > "2026-11-24", after
+        assert http.get(f"/api/v1/checks/{after['unique_key']}").json()["uuid"] == check_uuid  # given one on upgrade
     finally:
         live.stop()

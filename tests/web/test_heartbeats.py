@@ -14,10 +14,10 @@ from playwright.sync_api import expect
 HUB_CLI = Path(sys.executable).with_name("hub")
 
 
-def make_check(web_hub, name: str, **schedule) -> dict:
+def make_check(web_hub, name: str, project: str = "beats", **schedule) -> dict:
     response = httpx.post(
         f"{web_hub.url}/api/v1/checks",
-        json={"name": name, "project": "beats", **schedule},
+        json={"name": name, "project": project, **schedule},
         headers={"Authorization": f"Bearer {web_hub.key}"},
         timeout=10,
     )
@@ -108,6 +108,23 @@ def test_a_check_that_just_went_down_and_a_viewers_empty_page(context, web_hub, 
     expect(viewer.locator(".empty")).to_contain_text("No checks yet")
     expect(viewer.locator(".empty")).to_contain_text("once an admin creates them")
     expect(viewer.locator(".empty")).not_to_contain_text("Create one")
+
+
+def test_a_member_sees_a_checks_state_and_runs_but_not_how_to_ping_it(context, web_hub, sign_in) -> None:
+    """A ping URL changes a check's state: the API gives it to admins only, and the page offers no details without
+    it, while the sparkline of runs (read by the check's `unique_key`) is there for everyone who may read."""
+    check = make_check(web_hub, "Payroll export", project="payroll", period=3600)
+    for outcome in ("", "/fail", ""):
+        assert httpx.post(f"{web_hub.url}/ping/{check['uuid']}{outcome}", timeout=10).status_code == 200
+    page = context.new_page()
+    sign_in(page, "olga@example.com")  # a member of payroll
+    page.goto("/heartbeats")
+    row = page.locator(".check", has_text="Payroll export")
+    expect(row.locator(".state")).to_have_text("Up")
+    expect(row.locator(".spark-slot rect")).to_have_count(3)
+    expect(row.locator(".spark-slot .spark-fail")).to_have_count(1)
+    expect(row.get_by_role("button")).to_have_count(0)  # no details, no pause or delete
+    assert check["uuid"] not in page.content()
 
 
 def test_a_new_checks_project_is_picked_from_the_known_ones_or_said_to_be_new(context, web_hub, sign_in) -> None:

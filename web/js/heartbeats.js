@@ -1,5 +1,5 @@
-// Heartbeats: every check with its state, last and next ping, schedule in words, a sparkline of recent runs,
-// its ping URL with snippets, and create / edit / pause for admins.
+// Heartbeats: every check with its state, last and next ping, schedule in words and a sparkline of recent runs;
+// for admins, its ping URL with snippets, and create / edit / pause.
 
 import { api, query } from "./api.js";
 import { confirmDialog, refocus } from "./actions.js";
@@ -94,7 +94,7 @@ function addressHint(pingUrl) {
 
 function snippets(check) {
   const curl = `curl -fsS -m 10 --retry 5 -o /dev/null ${check.ping_url}`;
-  const id = (name) => `snip-${name}-${check.uuid}`;
+  const id = (name) => `snip-${name}-${check.unique_key}`;
   return h("div.snippets", {},
     h("div.snippet-title", {}, "Ping URL"), copyField(check.ping_url, "Ping URL"), addressHint(check.ping_url),
     snippet(id("curl"), "curl", curl),
@@ -185,7 +185,7 @@ function checkForm(check, onSaved, knownProjects = []) {
     else Object.assign(body, { cron: cron.value, tz: tz.value });
     if (!editing) body.project = project.value();
     try {
-      await api(editing ? `/api/v1/checks/${check.uuid}` : "/api/v1/checks", { method: editing ? "PATCH" : "POST", body });
+      await api(editing ? `/api/v1/checks/${check.unique_key}` : "/api/v1/checks", { method: editing ? "PATCH" : "POST", body });
       toast(editing ? "Check saved" : "Check created", "ok");
       onSaved();
     } catch (problem) {
@@ -216,37 +216,37 @@ function iconButton(name, label, onclick, extra = "") {
 function checkRow(check, reload) {
   const status = stateOf(check);
   const spark = h("div.spark-slot");
-  api(`/api/v1/checks/${check.uuid}/pings${query({ limit: 50 })}`).then((page) => fill(spark, sparkline(page.items))).catch(() => {});
+  api(`/api/v1/checks/${check.unique_key}/pings${query({ limit: 50 })}`).then((page) => fill(spark, sparkline(page.items))).catch(() => {});
   const details = h("div.check-details", { hidden: true });
-  const toggle = iconButton("chevron", `Details of ${check.name}`, () => {
+  // Only admins are given a check's ping URL (the API leaves it out for the others) and may edit it.
+  const toggle = check.ping_url ? iconButton("chevron", `Details of ${check.name}`, () => {
     details.hidden = !details.hidden;
     toggle.setAttribute("aria-expanded", String(!details.hidden));
     if (!details.hidden && !details.childElementCount) {
-      details.append(snippets(check));
-      if (isAdmin()) details.append(h("div.snippet-title", {}, "Edit"), checkForm(check, reload));
+      details.append(snippets(check), h("div.snippet-title", {}, "Edit"), checkForm(check, reload));
     }
-  }, ".check-toggle");
-  toggle.setAttribute("aria-expanded", "false");
+  }, ".check-toggle") : null;
+  toggle?.setAttribute("aria-expanded", "false");
   // The list is drawn anew after a pause, a resume or a delete: focus goes back to this check's new button, or
   // (the check deleted) to the page's heading, not to the top of the document.
   const reloadHere = async () => {
     await reload();
-    refocus(document.querySelector(`.check[data-uuid="${check.uuid}"] .check-pause`), document.querySelector("h1"));
+    refocus(document.querySelector(`.check[data-key="${check.unique_key}"] .check-pause`), document.querySelector("h1"));
   };
   const paused = check.status === "paused";
   const adminButtons = isAdmin()
     ? [
         iconButton(paused ? "play" : "pause", `${paused ? "Resume" : "Pause"} ${check.name}`, guarded(async () => {
-          await api(`/api/v1/checks/${check.uuid}/${paused ? "resume" : "pause"}`, { method: "POST" });
+          await api(`/api/v1/checks/${check.unique_key}/${paused ? "resume" : "pause"}`, { method: "POST" });
         }, reloadHere), ".check-pause"),
         iconButton("trash", `Delete ${check.name}`, guarded(async () => {
           if (!(await confirmDialog(`Delete “${check.name}”?`, "Its pings and history go too.", "Delete", { danger: true }))) return;
-          await api(`/api/v1/checks/${check.uuid}`, { method: "DELETE" });
+          await api(`/api/v1/checks/${check.unique_key}`, { method: "DELETE" });
         }, reloadHere), ".danger"),
       ]
     : [];
   const [next, nextAt] = nextExpected(check);
-  return h(`article.check.st-${status}`, { dataset: { uuid: check.uuid } },
+  return h(`article.check.st-${status}`, { dataset: { key: check.unique_key } },
     h("div.check-main", {},
       h(`span.state.state-${status}`, {}, h("span.state-dot", { "aria-hidden": "true" }), STATE_WORDS[status]),
       h("div.check-text", {},

@@ -402,19 +402,19 @@ ROWS: dict[tuple[str, str], tuple[Callable[[World], Request], Callable[[str, str
         lambda w: ("/api/v1/checks", {"json": {"name": f"beta {next(counter)}", "project": "beta", "period": 60}}),
         scoped("admin", 201, 403),
     ),
-    ("GET", "/api/v1/checks/{check_uuid:str}"): (at("/api/v1/checks/{check}"), scoped("read", 200)),
-    ("PATCH", "/api/v1/checks/{check_uuid:str}"): (
+    ("GET", "/api/v1/checks/{check_id:str}"): (at("/api/v1/checks/{check}"), scoped("read", 200)),
+    ("PATCH", "/api/v1/checks/{check_id:str}"): (
         at("/api/v1/checks/{check}", json={"grace": 60}),
         scoped("admin", 200),
     ),
-    ("DELETE", "/api/v1/checks/{check_uuid:str}"): (
+    ("DELETE", "/api/v1/checks/{check_id:str}"): (
         lambda w: (f"/api/v1/checks/{w.fresh_check()}", {}),
         scoped("admin", 204),
     ),
-    ("POST", "/api/v1/checks/{check_uuid:str}/pause"): (at("/api/v1/checks/{check}/pause"), scoped("admin", 200)),
-    ("POST", "/api/v1/checks/{check_uuid:str}/resume"): (at("/api/v1/checks/{check}/resume"), scoped("admin", 200)),
-    ("GET", "/api/v1/checks/{check_uuid:str}/pings"): (at("/api/v1/checks/{check}/pings"), scoped("read", 200)),
-    ("GET", "/api/v1/checks/{check_uuid:str}/flips"): (at("/api/v1/checks/{check}/flips"), scoped("read", 200)),
+    ("POST", "/api/v1/checks/{check_id:str}/pause"): (at("/api/v1/checks/{check}/pause"), scoped("admin", 200)),
+    ("POST", "/api/v1/checks/{check_id:str}/resume"): (at("/api/v1/checks/{check}/resume"), scoped("admin", 200)),
+    ("GET", "/api/v1/checks/{check_id:str}/pings"): (at("/api/v1/checks/{check}/pings"), scoped("read", 200)),
+    ("GET", "/api/v1/checks/{check_id:str}/flips"): (at("/api/v1/checks/{check}/flips"), scoped("read", 200)),
     ("GET", "/api/v1/check-projects/{project:str}"): (at("/api/v1/check-projects/beta"), scoped("admin", 200, 403)),
     # The check's UUID, the project's ping and badge keys are the credentials of these, as in Healthchecks.
     ("ASGI", "/ping"): (at("/ping/{check}"), public(200)),

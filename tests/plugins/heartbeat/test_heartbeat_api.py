@@ -146,6 +146,35 @@ async def test_scopes_and_project_bound_keys(client, hub, admin_headers, create_
     assert (await client.get("/api/v1/check-projects/ops", headers=ops_admin)).status_code == 200
 
 
+async def test_read_only_callers_get_the_unique_key_and_never_what_pings_a_check(
+    client, hub, admin_headers, clock, create_check, stored_events
+):
+    """A UUID is a ping URL, and a ping marks a check up or down: read keys, members and viewers name a check by its
+    `unique_key` instead, and the events a check sends (which every reader of the feed sees) do the same."""
+    check = await create_check(period=60, grace=30)
+    key = check["unique_key"]
+    assert len(key) == 32 and check["uuid"] not in key and key not in check["uuid"]
+    await client.get(f"/ping/{check['uuid']}/fail")
+    reader = bearer(await make_key(hub, "read"))
+
+    [listed] = (await client.get("/api/v1/checks", headers=reader)).json()["items"]
+    one = (await client.get(f"/api/v1/checks/{key}", headers=reader)).json()
+    full = (await client.get(f"/api/v1/checks/{key}", headers=admin_headers)).json()
+    assert listed == one == {**full, "uuid": None, "ping_url": None}
+    assert full["uuid"] == check["uuid"] and full["ping_url"].endswith(f"/ping/{check['uuid']}")
+    for history in ("pings", "flips"):
+        by_key = (await client.get(f"/api/v1/checks/{key}/{history}", headers=reader)).json()
+        assert by_key == (await client.get(f"/api/v1/checks/{check['uuid']}/{history}", headers=reader)).json()
+        assert len(by_key["items"]) == 1
+    assert (await client.post(f"/api/v1/checks/{key}/pause", headers=reader)).status_code == 403
+    assert (await client.post(f"/api/v1/checks/{key}/pause", headers=admin_headers)).json()["status"] == "paused"
+    assert (await client.get(f"/ping/{key}")).status_code == 404  # the key pings nothing
+
+    [failed] = await stored_events()
+    assert failed["content"]["check"] == key
+    assert check["uuid"] not in str(failed)
+
+
 async def test_pause_resume_and_history(client, hub, admin_headers, clock, create_check):
     check = await create_check(period=60, grace=30)
     url = f"/api/v1/checks/{check['uuid']}"
@@ -275,7 +304,7 @@ async def test_old_pings_are_pruned_and_flips_kept(client, hub, admin_headers, c
 
 async def test_the_checks_api_is_in_the_openapi_schema(client):
     paths = (await client.get("/schema/openapi.json")).json()["paths"]
-    assert {"/api/v1/checks", "/api/v1/checks/{check_uuid}/flips", "/badge/{key}/{name}"} <= set(paths)
+    assert {"/api/v1/checks", "/api/v1/checks/{check_id}/flips", "/badge/{key}/{name}"} <= set(paths)
 
 
 @pytest.mark.parametrize("change", ["patch", "pause"])

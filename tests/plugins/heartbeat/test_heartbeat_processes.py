@@ -46,10 +46,11 @@ async def release(processes: list[asyncio.subprocess.Process], line: bytes) -> l
 
 
 async def test_two_hub_processes_report_each_outage_once(client, admin_headers, clock, settings, stored_events):
-    uuids = []
+    checks = []
     for i in range(CHECKS):
         body = {"name": f"job {i}", "project": "ops", "period": 60, "grace": 30}
-        uuids.append((await client.post("/api/v1/checks", json=body, headers=admin_headers)).json()["uuid"])
+        checks.append((await client.post("/api/v1/checks", json=body, headers=admin_headers)).json())
+    uuids = [check["uuid"] for check in checks]
     start = clock.now()
     for uuid in uuids:
         assert (await client.get(f"/ping/{uuid}")).text == "OK"
@@ -68,7 +69,8 @@ async def test_two_hub_processes_report_each_outage_once(client, admin_headers, 
 
     stored = await stored_events()
     kinds = Counter((e["content"]["check"], e["event"].rsplit(" ", 1)[1]) for e in stored)
-    assert kinds == Counter({(u, kind): 1 for u in uuids for kind in ("missed", "recovered")})
+    keys = [check["unique_key"] for check in checks]  # events name a check by its key, not its ping UUID
+    assert kinds == Counter({(key, kind): 1 for key in keys for kind in ("missed", "recovered")})
     for event in stored:
         if event["event"].endswith("recovered"):
             assert event["content"]["outage_seconds"] == 30
