@@ -64,6 +64,12 @@ class IngestSettings(Base):
     default_project: str = "default"
 
 
+class StreamSettings(Base):
+    # Event streams (GET /api/v1/stream) one API key or one signed-in person may hold open at once, per process;
+    # one more is answered 429.
+    max_per_caller: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 20
+
+
 class RetentionSettings(Base):
     # Real events older than this are deleted; per-project overrides in `projects`.
     events_days: Annotated[int, msgspec.Meta(ge=1)] = 365
@@ -166,6 +172,7 @@ class Settings(Base, dict=True):
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
     ingest: IngestSettings = msgspec.field(default_factory=IngestSettings)
+    stream: StreamSettings = msgspec.field(default_factory=StreamSettings)
     retention: RetentionSettings = msgspec.field(default_factory=RetentionSettings)
     auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
     webhooks: WebhookSettings = msgspec.field(default_factory=WebhookSettings)

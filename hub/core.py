@@ -35,6 +35,7 @@ from hub.routing.router import Router
 from hub.scheduler import Scheduler
 from hub.sessions import SWEEP_SECONDS, SessionStore
 from hub.sources import SourceStore
+from hub.streamslots import StreamSlots
 from hub.tail import DatabaseTail
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class Hub:
         self.tail = DatabaseTail(self.db, self.projects, self.broadcaster)
         self.ingestor.listeners += [self.broadcaster.publish, self._tell_plugins]
         self.limiter = RateLimiter()
+        self.streams = StreamSlots(settings.stream.max_per_caller)
         self.outbound = OutboundClient(
             allow=settings.outbound.allow,
             timeout=settings.outbound.timeout_seconds,

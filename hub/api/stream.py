@@ -21,12 +21,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
 from datetime import datetime
 from typing import Annotated
 
 import msgspec
 from litestar import Request, get
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.params import FromQuery, Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
@@ -38,6 +39,7 @@ from hub.core import Hub
 from hub.db.events import EventFilter, events_after, timeline_changes_after
 from hub.ids import first_id_at, parse_event_id
 from hub.models import EventOut, TimelineChange, ValidationProblem, now_utc
+from hub.streamslots import Slot
 
 KEEPALIVE_SECONDS = 15.0
 RECHECK_SECONDS = 5.0
@@ -195,7 +197,26 @@ async def stream(
             return None
 
     last_id = replay_after(request.headers.get("last-event-id", ""), since)
-    return ServerSentEvent(event_messages(hub, await filter_for(api_key(request)), last_id, refilter))
+    key = api_key(request)
+    f = await filter_for(key)
+    slot = hub.streams.take(key.id)
+    if slot is None:
+        who = "you have" if key.user_id else "this key has"
+        raise HTTPException(
+            status_code=429,
+            detail=f"{who} {hub.streams.limit} streams open, the most allowed (stream.max_per_caller): close one first",
+        )
+    return ServerSentEvent(_holding(slot, event_messages(hub, f, last_id, refilter)))
+
+
+async def _holding(
+    slot: Slot, messages: AsyncGenerator[ServerSentEventMessage]
+) -> AsyncGenerator[ServerSentEventMessage]:
+    """The stream's messages, its slot held until they end (and the subscription under them closed at once)."""
+    with slot:
+        async with aclosing(messages):
+            async for message in messages:
+                yield message
 
 
 def refuse_feed_only(request: Request) -> None:

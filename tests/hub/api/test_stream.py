@@ -276,6 +276,36 @@ def test_a_stream_ends_when_its_key_is_revoked(live_hub, monkeypatch):
     assert not any("after the revocation" in line for line in seen)
 
 
+def test_a_caller_holds_at_most_max_per_caller_streams_at_once(settings):
+    """Each open stream holds a connection and a subscription: one key opening them without end is refused past the
+    limit (others are not), and a stream that ends gives its place back."""
+    settings.stream.max_per_caller = 2
+    live = LiveHub(create_app(settings))
+    live.start()
+    try:
+        url, greedy, other = f"{live.url}/api/v1/stream", bearer(live.key("read")), bearer(live.key("read"))
+        with contextlib.ExitStack() as open_streams:
+            for _ in range(2):
+                opened = open_streams.enter_context(httpx.stream("GET", url, headers=greedy, timeout=10))
+                assert opened.status_code == 200
+            refused = httpx.get(url, headers=greedy, timeout=10)
+            assert refused.status_code == 429
+            assert refused.json()["message"] == (
+                "this key has 2 streams open, the most allowed (stream.max_per_caller): close one first"
+            )
+            with httpx.stream("GET", url, headers=other, timeout=10) as others:
+                assert others.status_code == 200
+        deadline = time.monotonic() + 10
+        while True:  # the hub sees the two streams close as soon as their connections do
+            with httpx.stream("GET", url, headers=greedy, timeout=10) as again:
+                if again.status_code == 200:
+                    break
+            assert time.monotonic() < deadline, "a closed stream kept its place"
+            time.sleep(0.05)
+    finally:
+        live.stop()
+
+
 def test_a_browser_stream_ends_when_its_session_does(live_hub, monkeypatch):
     from hub.accounts import set_password
     from hub.people.models import UserIn
