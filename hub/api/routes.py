@@ -9,7 +9,8 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from hub.api.common import api_key, hub_admin, hub_of, project_for
+from hub.api.common import api_key, decode, hub_admin, hub_of, project_for, read_body
+from hub.api.openapi import json_body
 from hub.ingest import draft_from_input
 from hub.models import NAME_PATTERN, SLUG_PATTERN, EventIn, EventOut, ValidationProblem, now_utc, shown_address
 from hub.routing.book import RuleConflict
@@ -132,14 +133,20 @@ class RoutesController(Controller):
         if not removed:
             raise NotFoundException(f"no stored rule {name}")
 
-    @post("/test", status_code=200, summary="Which rules an event would match, and why (nothing is stored)")
+    @post(
+        "/test",
+        status_code=200,
+        summary="Which rules an event would match, and why (nothing is stored)",
+        operation_class=json_body(EventIn),
+        request_max_body_size=None,  # read_body, within `ingest.max_body_bytes`: any event ingest takes
+    )
     async def test(
         self,
         request: Request,
-        data: JSONBody[EventIn],
         source: Annotated[str, QueryParameter(pattern=SLUG_PATTERN, description="`stripe`, `github`...")] = "api",
     ) -> RouteTestOut:
         hub = hub_of(request)
+        data = decode(await read_body(request, hub.settings.ingest.max_body_bytes), EventIn)
         project = project_for(api_key(request), data.project, hub.settings.ingest.default_project)
         async with hub.db.reader.connect() as conn:
             rules = await hub.rules.rules(conn)

@@ -7,6 +7,7 @@ deliveries were read whole before their own checks.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -39,8 +40,8 @@ def settings_overrides() -> dict[str, str]:
         # Bodies the framework decodes.
         ("/api/v1/session", 262144, "request body is larger than the limit of 262144 bytes"),
         ("/api/v1/session/password", 262144, "request body is larger than the limit of 262144 bytes"),
-        ("/api/v1/routes/test", 262144, "request body is larger than the limit of 262144 bytes"),
         # Bodies routes read themselves.
+        ("/api/v1/routes/test", 262144, "request body is larger than the limit of 262144 bytes"),
         ("/api/v1/slack/interactivity", 65536, "a Slack payload is at most 65536 bytes"),
         ("/api/v1/events", 262144, "request body is larger than the limit of 262144 bytes"),
         ("/v1/log", 262144, "request body is larger than the limit of 262144 bytes"),
@@ -72,3 +73,19 @@ async def test_a_declared_body_past_the_limit_of_a_sign_in_is_refused_before_it_
     )
     assert response.status_code == 413
     assert declared.taken == 0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("settings_overrides", [{"HUB_INGEST_MAX_BODY_BYTES": str(1024 * 1024)}])
+async def test_the_rule_test_takes_any_event_ingest_takes(client, admin_headers) -> None:
+    """With `ingest.max_body_bytes` raised, an event ingest stored could not be tested against the rules: the rule
+    test took at most the 256 KiB of the bodies the framework decodes."""
+    event = {"project": "shop", "event": "Nightly export", "notify": True, "content": {"rows": "x" * 60_000}}
+    body = json.dumps(event).encode() + b" " * (300 * 1024)  # pretty-printed JSON is this long, or longer
+    headers = {**admin_headers, "content-type": "application/json"}
+    explained = await client.post("/api/v1/routes/test", content=body, headers=headers)
+    assert explained.status_code == 200, explained.text
+    assert [v["rule"] for v in explained.json()["verdicts"]] == ["default"]
+    assert (await client.post("/api/v1/events", content=body, headers=headers)).status_code == 201
+    bad = await client.post("/api/v1/routes/test", json={"event": "x", "severity": "loud"}, headers=admin_headers)
+    assert bad.status_code == 400 and bad.json()["field"] == "severity"
