@@ -7,8 +7,9 @@ process, is not). Without that header, `since` replays the events stored since t
 reconnection carries on from the last id rather than replaying from `since` again. Litestar ends the generator
 when the client goes away.
 
-A follow-up the stream does not send (a plain stream sends cards only) is told as a `timeline` message instead:
-the follow-up and its card's summary now, for a client to update the card it shows. These carry no id (see
+Each follow-up of a card the stream may list is told as a `timeline` message: the follow-up and its card's summary
+now, for a client to update the card it shows (also when the follow-up is sent as an event itself, as searches and
+alert filters list follow-ups: the card's summary changes all the same). These carry no id (see
 _timeline_message); after a replay, each card that got follow-ups since the replay's start is told of once.
 
 A stream outlives the request that opened it, so the caller's right to read is checked again every
@@ -121,7 +122,7 @@ async def event_messages(
                     quiet_since = time.monotonic()
             elif isinstance(item, TimelineChange):
                 # Whatever its id: a summary told twice does no harm, and another process's follow-up comes late.
-                if _tells_timeline(f, item.event):
+                if f.in_scope(item.event):
                     yield _timeline_message(item)
             elif f.matches(item) and (resume is None or int(item.id) > resume):
                 position = int(item.id)
@@ -134,14 +135,8 @@ async def _timelines_missed(hub: Hub, f: EventFilter, last_id: int) -> AsyncGene
     async with hub.db.reader.connect() as conn:
         changes = await timeline_changes_after(conn, hub.projects, f, last_id, REPLAY_MAX, REPLAY_PAGE)
     for change in changes:
-        if _tells_timeline(f, change.event):
+        if f.in_scope(change.event):
             yield _timeline_message(change)
-
-
-def _tells_timeline(f: EventFilter, follow_up: EventOut) -> bool:
-    """A stream tells a follow-up's card's new summary when it may list that card, unless it sends the follow-up
-    itself (its filter reaches follow-ups: a search, Critical...)."""
-    return f.in_scope(follow_up) and not f.matches(follow_up)
 
 
 def _message(event: EventOut) -> ServerSentEventMessage:

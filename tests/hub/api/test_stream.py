@@ -497,9 +497,18 @@ def test_a_follow_up_is_told_only_to_the_streams_that_may_show_its_card(live_hub
     assert _told_of(_told(live_hub, key, "?project=blog", send())) == [("event", "marker")]
     told = _told(live_hub, key, "?test=true", send(test_marker=True, event="Trying migrations", test=True))
     assert _told_of(told) == [("timeline", "Trying migrations"), ("event", "marker")]
-    # A stream that lists follow-ups sends the ones it lists as events, not twice; the others it tells of.
+    # A stream that lists follow-ups sends the ones it lists as events; it tells of every one, so that the card's
+    # summary counts them all (a card listed under Critical said nothing of its newest critical step).
     told = _told(live_hub, key, "?severity=critical", send(event="Health check failed", severity="critical"))
-    assert _told_of(told) == [("timeline", "Migrations"), ("event", "Health check failed"), ("event", "marker")]
+    assert _told_of(told) == [
+        ("timeline", "Migrations"),
+        ("event", "Health check failed"),
+        ("timeline", "Health check failed"),
+        ("event", "marker"),
+    ]
+    summary, listed = told[2]["data"], told[1]["data"]
+    assert summary["event"]["id"] == listed["id"] and summary["timeline"]["last_at"] == listed["created_at"]
+    assert summary["timeline"]["severity"] == "critical"
 
 
 def test_a_follow_up_another_process_stored_is_told_with_the_summary_the_database_has(live_hub, settings):
@@ -550,3 +559,14 @@ def test_a_reconnecting_stream_is_told_once_of_each_card_that_got_follow_ups_mea
     assert told[1] == {"id": told[0]["id"]}  # the replay's end
     assert told[2]["data"]["timeline"]["events"] == 2 and told[2]["data"]["timeline"]["severity"] == "critical"
     assert told[3]["data"]["timeline"]["events"] == 1
+
+    # A filter that lists follow-ups replays the ones it matches as events, and still tells of their card.
+    told = _told(
+        live_hub,
+        key,
+        "?project=shop&severity=critical",
+        lambda: None,
+        last=lambda message: message.get("event") == "timeline",
+        last_event_id=seen["id"],
+    )
+    assert _told_of([m for m in told if "event" in m]) == [("event", "Deploy failed"), ("timeline", "Deploy failed")]
