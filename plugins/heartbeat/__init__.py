@@ -18,6 +18,7 @@ from .settings import NAME, HeartbeatSettings
 
 SCAN_SECONDS = 5.0
 PRUNE_SECONDS = 3600
+KEYS_SECONDS = 3600
 
 
 @hookimpl
@@ -41,8 +42,13 @@ def register_routes() -> Iterable[Any]:
 def register_jobs() -> Iterable[Job]:
     from .prune import prune
     from .scan import scan
+    from .store import give_keys
 
-    return [Job("heartbeat-scan", SCAN_SECONDS, scan), Job("heartbeat-prune", PRUNE_SECONDS, prune)]
+    return [
+        Job("heartbeat-scan", SCAN_SECONDS, scan),
+        Job("heartbeat-prune", PRUNE_SECONDS, prune),
+        Job("heartbeat-keys", KEYS_SECONDS, give_keys),
+    ]
 
 
 @hookimpl
@@ -53,8 +59,10 @@ def register_commands(commands: argparse._SubParsersAction) -> None:  # type: ig
 @hookimpl
 async def startup(hub: HubContext) -> None:
     from .service import service
+    from .store import give_keys
     from .sync import sync_config_checks
 
+    await give_keys(hub)
     await sync_config_checks(hub)
     await service(hub).recorder.start()
 

@@ -15,7 +15,7 @@ import msgspec
 from sqlalchemy import Table, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.pluginapi import Database, ValidationProblem, decode_cursor, encode_cursor, insert_ignore
+from hub.pluginapi import Database, HubContext, ValidationProblem, decode_cursor, encode_cursor, insert_ignore
 
 from . import tables
 from .models import CheckOut, CheckPatch, CheckSpec, FlipOut, PingOut, check_schedule
@@ -106,10 +106,25 @@ def new_check(spec: CheckSpec, *, origin: str, now: datetime) -> dict[str, Any]:
         **{name: getattr(spec, name) for name in fields},
         **msgspec.structs.asdict(CheckState()),
         "uuid": str(uuid.uuid4()),
-        "unique_key": secrets.token_hex(UNIQUE_KEY_LENGTH // 2),
+        "unique_key": new_unique_key(),
         "origin": origin,
         "created_at": now,
     }
+
+
+def new_unique_key() -> str:
+    return secrets.token_hex(UNIQUE_KEY_LENGTH // 2)
+
+
+async def give_keys(hub: HubContext) -> int:
+    """Give a `unique_key` to the checks without one: those a hub process of an older version made after a newer
+    one had migrated the database (during a rolling upgrade). Returns how many."""
+    c = tables.checks.c
+    async with hub.db.writer.begin() as conn:
+        unkeyed = (await conn.execute(select(c.id).where(c.unique_key.is_(None)))).scalars().all()
+        for check_id in unkeyed:
+            await conn.execute(update(tables.checks).where(c.id == check_id).values(unique_key=new_unique_key()))
+    return len(unkeyed)
 
 
 async def create_check(db: Database, conn: AsyncConnection, spec: CheckSpec, *, origin: str, now: datetime) -> Row:

@@ -49,8 +49,9 @@ checks = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("uuid", String(36), nullable=False, unique=True),
-    # The check's public id, for callers that may read it but not ping it (its UUID is in its ping URL). Every row
-    # has one; the column may hold NULL only because SQLite cannot add a NOT NULL column to a table in place.
+    # The check's public id, for callers that may read it but not ping it (its UUID is in its ping URL). Nullable
+    # because SQLite cannot add a NOT NULL column in place; a check an older process made during a rolling upgrade
+    # lacks one until store.give_keys runs (on start and hourly).
     Column("unique_key", String(32), nullable=True),
     Column("project", String(64), nullable=False),
     Column("slug", String(64), nullable=False),

@@ -209,6 +209,60 @@ async def test_web_0002_keeps_the_push_devices_it_finds_in_no_session(database_u
         await db.dispose()
 
 
+async def test_heartbeat_0003_names_checks_by_key_in_the_events_they_stored(settings, database_url):
+    """A check's UUID pings it, and read-only callers no longer get it, but the events a check had stored named it
+    by UUID in `content.check`. After heartbeat_0003 they name it by the key it was given, their JSON otherwise as
+    written, and search finds them by the key and no longer by the UUID; other sources' events are left alone."""
+    from hub_plugins.heartbeat import tables as heartbeat
+
+    folders = Plugins(settings).migration_folders()
+    db = Database(database_url)
+    try:
+        await migrate(db, folders)
+        async with db.writer.begin() as conn:
+            await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync, folders), "heartbeat_0002"))
+        at = datetime(2026, 12, 1, tzinfo=UTC)
+        uuid = "0b0e7c9e-7a55-4d4b-9b36-1f7b1c0c5a01"
+        check = {
+            "id": 1, "uuid": uuid, "project": "ops", "slug": "nightly-backup", "name": "Nightly backup",
+            "channel": "heartbeat", "period": 3600, "tz": "UTC", "grace": 600, "origin": "api", "status": "down",
+            "created_at": at,
+        }  # fmt: skip
+        written = '{"check": "%s", "name": "Nightly backup",  "exit_status": 1.50}' % uuid  # noqa: UP031
+
+        def event(event_id: int, source: str) -> dict:
+            return {
+                "id": event_id, "project_id": 1, "channel": "heartbeat", "event": f"e{event_id}", "parser": "text",
+                "notify": False, "severity": "critical", "source": source, "test": False, "parent_id": None,
+                "created_at": at, "received_at": at, "content": msgspec.Raw(written.encode()),
+            }  # fmt: skip
+
+        async with db.writer.begin() as conn:
+            await conn.execute(sa.insert(schema.projects), {"id": 1, "slug": "ops", "created_at": at})
+            await conn.execute(*_rows(heartbeat.checks, [check]))
+            await conn.execute(sa.insert(schema.events), [event(1, "heartbeat"), event(2, "api")])
+
+        await migrate(db, folders)
+
+        e = schema.events.c
+        async with db.reader.connect() as conn:
+            key = (await conn.execute(sa.select(heartbeat.checks.c.unique_key))).scalar_one()
+            contents = dict((await conn.execute(sa.select(e.id, sa.cast(e.content, sa.Text)))).all())
+            assert contents == {1: written.replace(uuid, key), 2: written}
+
+            async def found(q: str) -> list[str]:
+                events, _ = await list_events(conn, db, ProjectDirectory(db), EventFilter(q=q), None, 50)
+                return sorted(e.event for e in events)
+
+            assert await found(key) == ["e1"]
+            assert await found(uuid) == ["e2"]
+        if db.is_sqlite:  # the index holds what the table does (else a delete would remove the wrong words)
+            async with db.writer.begin() as conn:
+                await conn.execute(sa.text("INSERT INTO events_fts(events_fts, rank) VALUES ('integrity-check', 1)"))
+    finally:
+        await db.dispose()
+
+
 async def test_0014_keeps_json_as_written_on_postgresql(database_url):
     """jsonb kept numbers as `numeric` (1.5e300 read back as a 301-digit integer) and sorted keys; after 0014 the
     JSON columns are `json`, the rows stored before read back as jsonb left them, and search finds them still."""

@@ -175,6 +175,23 @@ async def test_read_only_callers_get_the_unique_key_and_never_what_pings_a_check
     assert check["uuid"] not in str(failed)
 
 
+async def test_a_check_an_older_process_made_is_given_a_key(client, hub, admin_headers, create_check):
+    """During a rolling upgrade, a process of the version before `unique_key` makes checks without one after the
+    migration gave every check a key: the hourly job (and a start) keys them, or nobody could name them."""
+    from hub_plugins.heartbeat import tables
+    from hub_plugins.heartbeat.store import give_keys
+    from sqlalchemy import update
+
+    check = await create_check()
+    async with hub.db.writer.begin() as conn:
+        await conn.execute(update(tables.checks).values(unique_key=None))
+    assert await give_keys(hub.context) == 1
+    [listed] = (await client.get("/api/v1/checks", headers=admin_headers)).json()["items"]
+    assert len(listed["unique_key"]) == 32 and listed["unique_key"] != check["unique_key"]
+    assert (await client.get(f"/api/v1/checks/{listed['unique_key']}", headers=admin_headers)).json() == listed
+    assert await give_keys(hub.context) == 0
+
+
 async def test_pause_resume_and_history(client, hub, admin_headers, clock, create_check):
     check = await create_check(period=60, grace=30)
     url = f"/api/v1/checks/{check['uuid']}"
