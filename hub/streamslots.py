@@ -3,8 +3,8 @@
 A stream holds a connection, a subscription queue and a recheck of the caller's rights every few seconds for as
 long as it is open, so one key (or one signed-in person) opening streams without end would wear the hub down for
 everyone. A slot is taken before the stream's answer starts, so one too many is refused with 429 rather than
-ended after a 200. It is given back when the stream ends, or, for a stream whose answer never started (the client
-went away first), when the stream is dropped: the slots are held weakly.
+ended after a 200. It is given back when the answer ends, however it ends (`with slot:` around it); slots are held
+weakly besides, so one whose answer was never sent at all goes with the dropped stream.
 """
 
 from __future__ import annotations

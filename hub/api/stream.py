@@ -22,15 +22,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from contextlib import aclosing
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.params import FromQuery, Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from hub.api.common import api_key, caller, hub_of, require
 from hub.api.filters import SEVERITY_FILTER, as_utc, build_filter, refuse_unknown
@@ -201,17 +201,25 @@ async def stream(
             status_code=429,
             detail=f"{who} {hub.streams.limit} streams open, the most allowed (stream.max_per_caller): close one first",
         )
-    return ServerSentEvent(_holding(slot, event_messages(hub, f, last_id, refilter)))
+    return HeldStream(event_messages(hub, f, last_id, refilter), slot)
 
 
-async def _holding(
-    slot: Slot, messages: AsyncGenerator[ServerSentEventMessage]
-) -> AsyncGenerator[ServerSentEventMessage]:
-    """The stream's messages, its slot held until they end (and the subscription under them closed at once)."""
-    with slot:
-        async with aclosing(messages):
-            async for message in messages:
-                yield message
+class HeldStream(ServerSentEvent):
+    """An event stream that gives its caller's slot back as soon as its answer ends, however it ends: a client gone
+    before the stream started, or an error, would otherwise leave the slot to the garbage collector."""
+
+    def __init__(self, messages: AsyncGenerator[ServerSentEventMessage], slot: Slot) -> None:
+        super().__init__(messages)
+        self.slot = slot
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIApp:  # type: ignore[override]
+        answer, slot = super().to_asgi_response(*args, **kwargs), self.slot
+
+        async def answer_holding_the_slot(scope: Scope, receive: Receive, send: Send) -> None:
+            with slot:
+                await answer(scope, receive, send)
+
+        return answer_holding_the_slot
 
 
 def refuse_feed_only(request: Request) -> None:

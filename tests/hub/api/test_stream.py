@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -303,6 +305,31 @@ def test_a_caller_holds_at_most_max_per_caller_streams_at_once(settings):
             assert time.monotonic() < deadline, "a closed stream kept its place"
             time.sleep(0.05)
     finally:
+        live.stop()
+
+
+def test_a_stream_whose_client_left_before_it_began_gives_its_place_back(settings):
+    """The client closed its connection right after its request: the stream never began, and its place waited for
+    the garbage collector (19 s once), refusing the key's next stream meanwhile. Collection is off here."""
+    settings.stream.max_per_caller = 1
+    live = LiveHub(create_app(settings))
+    live.start()
+    gc.disable()
+    try:
+        key = live.key("read")
+        request = f"GET /api/v1/stream HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer {key}\r\n\r\n".encode()
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", live.port)) as gone:
+                gone.sendall(request)
+            deadline = time.monotonic() + 5
+            while True:
+                with httpx.stream("GET", f"{live.url}/api/v1/stream", headers=bearer(key), timeout=10) as next_one:
+                    if next_one.status_code == 200:
+                        break
+                assert time.monotonic() < deadline, "the stream that never began kept its place"
+                time.sleep(0.05)
+    finally:
+        gc.enable()
         live.stop()
 
 
