@@ -219,6 +219,25 @@ def test_an_invalid_filter_says_so_and_links_to_the_feed_without_it(context, web
     expect(page.locator(".live")).to_have_text("Live")
 
 
+def test_a_feed_past_the_limit_of_live_streams_says_so(context, web_hub, sign_in) -> None:
+    """A person with more feeds open than `stream.max_per_caller` gets no stream for the next one, which said
+    Offline, as if the hub could not be reached."""
+    streams = web_hub.live.hub.streams
+    saved, streams.limit = streams.limit, 1
+    try:
+        first = context.new_page()
+        sign_in(first, "olga@example.com")
+        expect(first.locator(".live")).to_have_text("Live")
+        second = context.new_page()
+        second.goto("/")
+        live = second.locator(".live")
+        expect(live).to_have_text("Not live")
+        expect(live).to_have_attribute("title", re.compile("^Too many live views of the hub are open for you"))
+        expect(first.locator(".live")).to_have_text("Live")
+    finally:
+        streams.limit = saved
+
+
 def test_a_long_description_is_clipped_in_the_feed_and_whole_on_its_page(phone, web_hub, sign_in) -> None:
     long = web_hub.post(project="clipped", event="Long report", description="All work and no play. " * 180)
     web_hub.post(project="clipped", event="Short note", description="Two lines at most.")

@@ -13,6 +13,7 @@ const FILTER_KEYS = ["project", "channel", "tag", "severity", "user_id", "q", "t
 // The live indicator: a word as well as a colour.
 const LIVE_WORDS = {
   connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline", refused: "Not live",
+  crowded: "Not live",
 };
 const LIVE_TITLES = {
   connecting: "Connecting to the hub",
@@ -20,6 +21,7 @@ const LIVE_TITLES = {
   reconnecting: "The connection to the hub dropped; trying again",
   offline: "The hub cannot be reached; new events appear once it can",
   refused: "The hub refused this filter, so no new events appear",
+  crowded: "Too many live views of the hub are open for you: close one, then reload this page",
 };
 const SEVERITY_CHOICES = [
   ["", "All"],
@@ -192,7 +194,8 @@ export function feedPage(main) {
   };
   window.addEventListener("scroll", onScroll, { passive: true });
 
-  const live = new EventSource(`/api/v1/stream${query({ ...filters, q: filters.q || undefined })}`);
+  const streamUrl = `/api/v1/stream${query({ ...filters, q: filters.q || undefined })}`;
+  const live = new EventSource(streamUrl);
   live.addEventListener("event", (message) => {
     const event = JSON.parse(message.data);
     refreshProjects(); // a new project, or new counts
@@ -236,9 +239,21 @@ export function feedPage(main) {
     // The browser retries on its own; a first drop reads as reconnecting, failing again (or no network) as offline.
     const retrying = live.readyState !== EventSource.CLOSED && liveState === "live" && navigator.onLine;
     setLive(retrying ? "reconnecting" : "offline");
-    // A refused stream is not retried: if the session ended (signed out elsewhere), a 401 here shows the sign-in.
-    if (live.readyState === EventSource.CLOSED) api("/api/v1/projects", { signal: controller.signal }).catch(() => {});
+    if (live.readyState === EventSource.CLOSED) whyRefused();
   });
+
+  /** A refused stream is not retried, and EventSource does not say why: asking again does. The session ended
+   * (signed out elsewhere): the sign-in shows. Too many of this person's streams are open: the indicator says so. */
+  async function whyRefused() {
+    try {
+      const answer = await fetch(streamUrl, { signal: controller.signal });
+      await answer.body?.cancel(); // an answer that streams would run on
+      if (answer.status === 429) setLive("crowded");
+      if (answer.status === 401) await api("/api/v1/projects", { signal: controller.signal });
+    } catch {
+      // Unreachable, or the page moved on: the indicator says offline already.
+    }
+  }
 
   /** The hub refused the filters in the address (`tag=BAD KEY:x`): trying again cannot help, removing one can. */
   function refused(error) {
