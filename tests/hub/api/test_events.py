@@ -482,6 +482,7 @@ async def test_content_nested_to_the_limit_is_stored_and_reads_back(client, admi
         ("/api/v1/events/batch", '{"events": [{"project": "p", "event": "x", "content": %s}]}'),
         ("/v1/log", '{"project": "p", "channel": "c", "event": "x", "tags": %s}'),
         ("/api/v1/log", '{"name": "x", "content": %s}'),
+        ("/api/v1/routes/test", '{"project": "p", "event": "x", "content": %s}'),
     ],
 )
 async def test_json_nested_past_the_stack_is_a_400(client, admin_headers, path, body):
@@ -540,9 +541,7 @@ async def test_a_number_no_float_holds_in_a_body_the_framework_decodes_is_named(
 
 
 @DECODING_ONLY
-@pytest.mark.parametrize(
-    ("method", "path"), [("POST", "/api/v1/routes/test"), ("PUT", "/api/v1/routes/r"), ("POST", "/api/v1/users")]
-)
+@pytest.mark.parametrize(("method", "path"), [("PUT", "/api/v1/routes/r"), ("POST", "/api/v1/users")])
 async def test_json_nested_past_the_stack_is_a_400_on_every_json_endpoint(client, admin_headers, method, path):
     """Bodies the framework decodes (`data: JSONBody[...]`), not the ingest routes' own decoding."""
     deep = b"[" * 100_000 + b"]" * 100_000

@@ -60,7 +60,7 @@ async def test_patterns_are_in_the_spelling_of_json_schema(client):
 @SQLITE_ONLY
 async def test_heartbeat_checks_describe_their_bodies(client):
     document = (await client.get("/schema/openapi.json")).json()
-    for path, method in [("/api/v1/checks", "post"), ("/api/v1/checks/{check_uuid}", "patch")]:
+    for path, method in [("/api/v1/checks", "post"), ("/api/v1/checks/{check_id}", "patch")]:
         body = document["paths"][path][method].get("requestBody")
         assert body, f"{method.upper()} {path} describes no body"
         schema = body["content"]["application/json"]["schema"]
