@@ -83,8 +83,15 @@ self.addEventListener("fetch", (event) => {
 
 self.addEventListener("message", (event) => {
   // A session ended (signed out, expired, ended elsewhere): its events must not stay readable on this device.
-  if (event.data?.type === "signed-out") event.waitUntil(caches.delete(DATA_CACHE));
+  if (event.data?.type === "signed-out") event.waitUntil(forgetSession());
 });
+
+/** The cached events go, and so do the notifications on screen: they show events' titles and descriptions, and
+ * their buttons would refuse to run for whoever signs in next. */
+async function forgetSession() {
+  await caches.delete(DATA_CACHE);
+  for (const notification of await self.registration.getNotifications()) notification.close();
+}
 
 self.addEventListener("push", (event) => {
   let data = {};

@@ -92,3 +92,26 @@ def service_worker(context, page):
     """The app's service worker, once it is active: Playwright runs code in it with `evaluate`."""
     page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
     return context.service_workers[0] if context.service_workers else context.wait_for_event("serviceworker")
+
+
+SHOWN = "() => navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((l) => l.map((n) => n.title))"
+
+
+def test_the_notifications_on_screen_go_when_the_session_ends(context, web_hub, sign_in) -> None:
+    """They show events' titles and descriptions: on a shared computer they stayed on screen, and in the
+    notification centre, for whoever came next, after a sign-out or a session ended elsewhere alike."""
+    context.grant_permissions(["notifications"])
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.evaluate(
+        "() => navigator.serviceWorker.ready.then((r) => r.showNotification('Payroll export failed', {body: 'x'}))"
+    )
+    assert page.evaluate(SHOWN) == ["Payroll export failed"]
+    page.goto("/settings")
+    page.get_by_role("button", name="Sign out").click()
+    page.locator("#email").wait_for()
+    deadline = time.monotonic() + 10
+    while page.evaluate(SHOWN) and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert page.evaluate(SHOWN) == []
