@@ -31,16 +31,14 @@ def _refuse(message: str) -> int:
     return _fail(message, 2)
 
 
-def _spec_fields(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
-    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+def _spec_fields(args: argparse.Namespace, struct: type[msgspec.Struct]) -> dict[str, Any]:
+    """The options given (each option is named as the field it sets), as `struct`'s fields."""
+    return {name: getattr(args, name) for name in struct.__struct_fields__ if getattr(args, name, None) is not None}
 
 
 async def cmd_create(args: argparse.Namespace, hub: HubContext) -> int:
-    fields = _spec_fields(
-        args, ("name", "project", "slug", "channel", "period", "cron", "tz", "grace", "manual_resume")
-    )
     try:
-        spec = msgspec.convert(fields, CheckSpec)
+        spec = msgspec.convert(_spec_fields(args, CheckSpec), CheckSpec)
     except msgspec.ValidationError as exc:
         return _refuse(str(exc))
     try:
@@ -83,10 +81,7 @@ async def cmd_show(args: argparse.Namespace, hub: HubContext) -> int:
 
 async def cmd_update(args: argparse.Namespace, hub: HubContext) -> int:
     try:
-        patch = msgspec.convert(
-            _spec_fields(args, ("name", "slug", "channel", "period", "cron", "tz", "grace", "manual_resume")),
-            CheckPatch,
-        )
+        patch = msgspec.convert(_spec_fields(args, CheckPatch), CheckPatch)
     except msgspec.ValidationError as exc:
         return _refuse(str(exc))
     try:

@@ -90,6 +90,11 @@ def _schedule_options(parser: argparse.ArgumentParser, *, creating: bool) -> Non
         metavar="true|false",
         help="whether a paused check stays paused when pinged, until resumed" + default("false"),
     )
+    parser.add_argument(
+        "--methods",
+        choices=["", "POST"],
+        help="POST: only POST requests count as pings, so a link previewer's GET does not" + default("any method"),
+    )
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

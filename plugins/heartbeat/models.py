@@ -46,6 +46,12 @@ Tz = Annotated[str, msgspec.Meta(min_length=1, max_length=64, description="IANA 
 ManualResume = Annotated[
     bool, msgspec.Meta(description="a paused check stays paused when pinged, until resumed (as in Healthchecks)")
 ]
+Methods = Annotated[
+    Literal["", "POST"],
+    msgspec.Meta(
+        description="`POST`: only POST requests count as pings, others are stored as ignored (as in Healthchecks)"
+    ),
+]
 
 
 def default_slug(name: str) -> str:
@@ -77,6 +83,7 @@ class CheckSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     tz: Tz = "UTC"
     grace: Grace = DEFAULT_GRACE
     manual_resume: ManualResume = False
+    methods: Methods = ""
 
     def __post_init__(self) -> None:
         check_schedule(self.period, self.cron, self.tz)
@@ -98,6 +105,7 @@ class CheckPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     tz: Tz | msgspec.UnsetType = msgspec.UNSET
     grace: Grace | msgspec.UnsetType = msgspec.UNSET
     manual_resume: ManualResume | msgspec.UnsetType = msgspec.UNSET
+    methods: Methods | msgspec.UnsetType = msgspec.UNSET
 
     def __post_init__(self) -> None:
         if self.period is not msgspec.UNSET and self.cron is not msgspec.UNSET:
@@ -130,6 +138,7 @@ class CheckOut(msgspec.Struct, kw_only=True):
     tz: str
     grace: int
     manual_resume: bool
+    methods: str
     status: Literal["new", "up", "late", "down", "paused"]
     running: bool
     last_ping_at: datetime | None

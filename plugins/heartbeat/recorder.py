@@ -157,6 +157,10 @@ class PingRecorder:
                 continue
             row = rows[check_id]
             results.append(Recorded(found=True, created=_target(ping) in created))
+            if row["methods"] == "POST" and ping.method != "POST":
+                # A chat app unfurling the ping URL, or a browser opening it, must not tell that the job ran.
+                ping_rows.append(_ping_row(check_id, ping, "ign", now, None))
+                continue
             state, outcome = apply_ping(states[check_id], schedule_of(row), ping.action, ping.rid, now)
             states[check_id] = state
             duration = outcome.duration

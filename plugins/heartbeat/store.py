@@ -57,6 +57,7 @@ def check_out(row: Row, now: datetime, public_url: str, *, may_ping: bool) -> Ch
         tz=row["tz"],
         grace=row["grace"],
         manual_resume=row["manual_resume"],
+        methods=row["methods"],
         status=state.status_at(now),
         running=state.running,
         last_ping_at=row["last_ping_at"],
@@ -101,9 +102,8 @@ async def find_by_slug(conn: AsyncConnection, project: str, slug: str) -> Row | 
 
 def new_check(spec: CheckSpec, *, origin: str, now: datetime) -> dict[str, Any]:
     """The row of a check that was just declared: status `new`, a fresh random UUID."""
-    fields = ("name", "project", "slug", "channel", "period", "cron", "tz", "grace", "manual_resume")
     return {
-        **{name: getattr(spec, name) for name in fields},
+        **msgspec.structs.asdict(spec),
         **msgspec.structs.asdict(CheckState()),
         "uuid": str(uuid.uuid4()),
         "unique_key": new_unique_key(),

@@ -14,7 +14,7 @@ from . import store
 from .models import CheckPatch, CheckSpec
 from .service import service
 
-SYNCED = ("name", "channel", "period", "cron", "tz", "grace", "manual_resume")
+SYNCED = ("name", "channel", "period", "cron", "tz", "grace", "manual_resume", "methods")
 
 
 def _patch(spec: CheckSpec, row: store.Row) -> CheckPatch | None:

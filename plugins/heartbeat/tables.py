@@ -63,6 +63,8 @@ checks = Table(
     Column("grace", Integer, nullable=False),
     # As in Healthchecks: a paused check stays paused when pinged (its pings are stored as `ign`) until resumed.
     Column("manual_resume", Boolean, nullable=False, server_default=text("false")),
+    # As in Healthchecks: `POST` when only POST requests count as pings (a link previewer's GET would), else ''.
+    Column("methods", String(8), nullable=False, server_default=text("''")),
     # Where the check was declared: api, config (kept in step with the config file) or ping (?create=1).
     Column("origin", String(8), nullable=False),
     Column("status", String(8), nullable=False),

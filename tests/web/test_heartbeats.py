@@ -91,6 +91,34 @@ def test_two_open_forms_keep_their_labels_to_themselves(context, web_hub, sign_i
     assert check["manual_resume"] is True
 
 
+def test_a_post_only_check_is_set_in_its_form_and_its_curl_line_posts(context, web_hub, sign_in) -> None:
+    """Healthchecks' "Only POST requests count as pings": a chat app unfurling the ping URL sends GET, which must
+    not say the job ran. The form sets it, and the curl line to paste then sends POST."""
+    made = make_check(web_hub, "Unfurled in chat", period=3600)
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/heartbeats")
+    row = page.locator(".check", has_text="Unfurled in chat")
+    open_snippets(page, "Unfurled in chat")
+    assert "-X POST" not in row.get_by_role("group", name="curl").inner_text()
+    row.locator("form").get_by_label("Only POST requests count as pings").check()
+    row.locator("form").get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Check saved")).to_be_visible()
+
+    def saved() -> dict:
+        url = f"{web_hub.url}/api/v1/checks/{made['uuid']}"
+        return httpx.get(url, headers={"Authorization": f"Bearer {web_hub.key}"}, timeout=10).json()
+
+    assert saved()["methods"] == "POST"
+    ping = f"{web_hub.url}/ping/{made['uuid']}"  # its ping_url names server.base_url, not this test hub's port
+    assert httpx.get(ping, timeout=10).text == "OK"  # taken, and kept as `ign`
+    assert saved()["status"] == "new"
+    curl = open_snippets(page, "Unfurled in chat").get_by_role("group", name="curl").locator("pre").inner_text()
+    assert curl == f"curl -fsS -m 10 --retry 5 -o /dev/null -X POST {made['ping_url']}"
+    assert httpx.post(ping, timeout=10).text == "OK"
+    assert saved()["status"] == "up"
+
+
 def test_a_check_that_just_went_down_and_a_viewers_empty_page(context, web_hub, sign_in) -> None:
     check = make_check(web_hub, "Failed a moment ago", period=3600)
     assert httpx.post(f"{web_hub.url}/ping/{check['uuid']}/fail", timeout=10).status_code == 200

@@ -93,7 +93,8 @@ function addressHint(pingUrl) {
 }
 
 function snippets(check) {
-  const curl = `curl -fsS -m 10 --retry 5 -o /dev/null ${check.ping_url}`;
+  const post = check.methods === "POST" ? "-X POST " : ""; // a GET would be kept but change nothing
+  const curl = `curl -fsS -m 10 --retry 5 -o /dev/null ${post}${check.ping_url}`;
   const id = (name) => `snip-${name}-${check.unique_key}`;
   return h("div.snippets", {},
     h("div.snippet-title", {}, "Ping URL"), copyField(check.ping_url, "Ping URL"), addressHint(check.ping_url),
@@ -150,7 +151,7 @@ function durationField(id, label, value) {
 
 function checkForm(check, onSaved, knownProjects = []) {
   const editing = !!check;
-  const ids = fieldIds(["kind", "name", "project", "projects", "projectNote", "period", "cron", "tz", "grace", "manualResume"]);
+  const ids = fieldIds(["kind", "name", "project", "projects", "projectNote", "period", "cron", "tz", "grace", "manualResume", "postOnly"]);
   const kind = h("select", { id: ids.kind }, h("option", { value: "period", selected: !check?.cron }, "Every period"), h("option", { value: "cron", selected: !!check?.cron }, "Cron expression"));
   const name = h("input", { id: ids.name, required: true, value: check?.name || "", placeholder: "Nightly backup" });
   const project = projectField(check, ids, knownProjects);
@@ -159,6 +160,7 @@ function checkForm(check, onSaved, knownProjects = []) {
   const tz = h("input", { id: ids.tz, value: check?.tz || Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" });
   const grace = durationField(ids.grace, "Grace", check ? check.grace : 300);
   const manualResume = h("input", { id: ids.manualResume, type: "checkbox", checked: !!check?.manual_resume });
+  const postOnly = h("input", { id: ids.postOnly, type: "checkbox", checked: check?.methods === "POST" });
   const error = h("p.form-error", { role: "alert", hidden: true });
   const cronRows = [h("div.field", {}, h("label", { for: ids.cron }, "Cron"), cron), h("div.field", {}, h("label", { for: ids.tz }, "Time zone"), tz)];
   const sync = () => {
@@ -176,11 +178,13 @@ function checkForm(check, onSaved, knownProjects = []) {
     grace.row,
     h("div.field.field-check", { title: "Pings to the paused check are kept but change nothing" },
       manualResume, h("label", { for: ids.manualResume }, "When paused, stay paused until resumed")),
+    h("div.field.field-check", { title: "A chat app previewing the ping URL, or a browser opening it, sends GET: such requests are kept but change nothing" },
+      postOnly, h("label", { for: ids.postOnly }, "Only POST requests count as pings")),
     error,
     h("div.row", {}, h("button.btn.btn-primary", { type: "submit" }, editing ? "Save" : "Create check")));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const body = { name: name.value, grace: grace.seconds(), manual_resume: manualResume.checked };
+    const body = { name: name.value, grace: grace.seconds(), manual_resume: manualResume.checked, methods: postOnly.checked ? "POST" : "" };
     if (kind.value === "period") body.period = period.seconds();
     else Object.assign(body, { cron: cron.value, tz: tz.value });
     if (!editing) body.project = project.value();

@@ -75,6 +75,7 @@ async def test_list_is_paginated_and_filtered(client, admin_headers, create_chec
         ({"name": "x", "project": "ops", "tz": "localtime"}, 400, "tz", "must be an IANA time zone name"),
         ({"name": "x", "project": "ops", "colour": "red"}, 400, None, "unknown field `colour`"),
         ({"project": "ops"}, 400, None, "missing required field `name`"),
+        ({"name": "x", "project": "ops", "methods": "GET"}, 400, "methods", "Invalid enum value 'GET'"),
     ],
 )
 async def test_bad_checks_are_refused_naming_the_field(client, admin_headers, body, status, field, words):
@@ -214,6 +215,28 @@ async def test_pause_resume_and_history(client, hub, admin_headers, clock, creat
         ("up", "paused"),
         ("paused", "new"),
     ]
+
+
+async def test_a_post_only_check_keeps_other_requests_as_ignored(client, hub, admin_headers, clock, create_check):
+    """Healthchecks' `methods: "POST"`: a chat app unfurling the ping URL (GET, HEAD) must not say the job ran, nor
+    that it failed or started; such pings are stored as `ign`, answered OK, and change nothing."""
+    check = await create_check(period=60, grace=30, methods="POST")
+    assert check["methods"] == "POST"
+    url = f"/api/v1/checks/{check['uuid']}"
+    for action in ("", "/start", "/fail"):
+        assert (await client.get(f"/ping/{check['uuid']}{action}")).text == "OK"
+    assert (await client.head(f"/ping/{check['uuid']}")).status_code == 200
+    untouched = (await client.get(url, headers=admin_headers)).json()
+    assert (untouched["status"], untouched["running"], untouched["last_ping_at"]) == ("new", False, None)
+    pings = (await client.get(f"{url}/pings", headers=admin_headers)).json()["items"]
+    assert [(p["kind"], p["method"]) for p in pings] == [("ign", "HEAD"), *[("ign", "GET")] * 3]
+
+    assert (await client.post(f"/ping/{check['uuid']}", content=b"done")).text == "OK"
+    assert (await client.get(url, headers=admin_headers)).json()["status"] == "up"
+    changed = await client.patch(url, json={"methods": ""}, headers=admin_headers)
+    assert changed.json()["methods"] == ""
+    await client.get(f"/ping/{check['uuid']}/fail")
+    assert (await client.get(url, headers=admin_headers)).json()["status"] == "down"
 
 
 async def test_manual_resume_keeps_a_paused_check_paused_when_pinged(client, hub, admin_headers, clock, create_check):

@@ -42,9 +42,12 @@ def test_checks_commands(hub_cli):
 
     code, out, _ = hub_cli("checks", "list")
     assert out.split("\t")[:3] == [uuid, "new", "ops/nightly-backup"]
-    code, out, _ = hub_cli("checks", "update", uuid, "--period", "3600", "--grace", "120", "--manual-resume", "true")
+    code, out, _ = hub_cli(
+        "checks", "update", uuid, "--period", "3600", "--grace", "120", "--manual-resume", "true", "--methods", "POST"
+    )
     updated = json.loads(out)
-    assert (updated["period"], updated["cron"], updated["grace"], updated["manual_resume"]) == (3600, None, 120, True)
+    assert (updated["period"], updated["cron"], updated["grace"]) == (3600, None, 120)
+    assert (updated["manual_resume"], updated["methods"]) == (True, "POST")
     assert hub_cli("checks", "pause", uuid)[2].startswith("paused")
     assert json.loads(hub_cli("checks", "show", uuid)[1])["status"] == "paused"
     assert hub_cli("checks", "resume", uuid)[0] == 0

@@ -32,14 +32,17 @@ async def test_declared_checks_are_created_and_kept_in_step(client, admin_header
         environ={
             "HUB_DATABASE_URL": settings.database.url,
             "HUB_SERVER_RUN_JOBS": "false",
-            "HUB_PLUGINS": DECLARED.replace('cron = "0 3 * * *"', 'cron = "0 4 * * *", manual_resume = true'),
+            "HUB_PLUGINS": DECLARED.replace(
+                'cron = "0 3 * * *"', 'cron = "0 4 * * *", manual_resume = true, methods = "POST"'
+            ),
         }
     )
     restarted = create_app(changed).state.hub
     await restarted.start()
     await restarted.stop()
     again = (await client.get(f"/api/v1/checks/{by_slug['backup']['uuid']}", headers=admin_headers)).json()
-    assert (again["cron"], again["manual_resume"]) == ("0 4 * * *", True)  # same check, same UUID, new schedule
+    # The same check, with the same UUID, and the file's new settings.
+    assert (again["cron"], again["manual_resume"], again["methods"]) == ("0 4 * * *", True, "POST")
 
 
 def test_a_bad_declared_check_stops_the_hub_with_a_message():
