@@ -155,7 +155,7 @@ async def measure(variant: str, bodies: Sequence[bytes], requests: int) -> None:
     # No periodic jobs (outbox, scans): only the requests' own work is counted.
     environ = {"HUB_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'hub.db'}", "HUB_SERVER_RUN_JOBS": "false"}
     settings = load_settings(environ=environ)
-    hub_app = create_app(settings)
+    hub_app = create_app(settings, freeze_garbage=True)  # as `hub serve` makes it
     hub = hub_app.state.hub
     groups: list[int] = []
     async with Lifespan(hub_app):

@@ -76,24 +76,31 @@ async def health(request: Request) -> Response[Health]:
     return Response(Health(status="ok", version=__version__, database=db.dialect))
 
 
-def create_app(settings: Settings | None = None, *, run_migrations: bool = True) -> Litestar:
+def create_app(
+    settings: Settings | None = None, *, run_migrations: bool = True, freeze_garbage: bool = False
+) -> Litestar:
+    """The hub as an ASGI app. `freeze_garbage` is for a server process, which makes one app and serves with it
+    until it ends (see lifespan); a process that makes many (a test run) would pay a full collection for each,
+    walking everything the earlier ones left (about a second each, late in a test run)."""
     settings = settings or load_settings()
     hub = Hub(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await hub.start(run_migrations=run_migrations)
-        # What start-up built (modules, routes, caches) lives as long as the process; frozen, it is no longer
-        # walked by every full garbage collection, which under batch ingest cost 15 to 25% of the CPU.
-        gc.collect()
-        gc.freeze()
+        if freeze_garbage:
+            # What start-up built (modules, routes, caches) lives as long as the process; frozen, it is no longer
+            # walked by every full garbage collection, which under batch ingest cost 15 to 25% of the CPU.
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
             try:
                 await hub.stop()
             finally:
-                gc.unfreeze()  # collectable again, for a process (a test run) that makes many hubs
+                if freeze_garbage:
+                    gc.unfreeze()
 
     app = Litestar(
         route_handlers=[
@@ -149,4 +156,4 @@ def create_app_from_environment() -> Litestar:
 
     Migrations already ran in the parent (`hub serve`) before the workers started.
     """
-    return create_app(load_settings(), run_migrations=False)
+    return create_app(load_settings(), run_migrations=False, freeze_garbage=True)

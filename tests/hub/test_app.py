@@ -6,9 +6,18 @@ import gc
 
 from litestar.testing import AsyncTestClient
 
+from hub.app import create_app
 
-async def test_start_up_objects_are_left_out_of_garbage_collection_while_the_hub_runs(hub_app):
-    async with AsyncTestClient(hub_app) as client:
+
+async def test_start_up_objects_are_left_out_of_garbage_collection_while_the_hub_runs(settings):
+    """As a server process serves (`hub serve` makes its app with `freeze_garbage`)."""
+    async with AsyncTestClient(create_app(settings, freeze_garbage=True)) as client:
         assert (await client.get("/health")).status_code == 200
         assert gc.get_freeze_count() > 0
-    assert gc.get_freeze_count() == 0, "a stopped hub leaves nothing frozen: a test run makes many hubs"
+    assert gc.get_freeze_count() == 0, "a stopped hub leaves nothing frozen"
+
+
+async def test_an_app_made_as_tests_make_them_leaves_the_garbage_collector_alone(hub_app):
+    async with AsyncTestClient(hub_app) as client:
+        assert (await client.get("/health")).status_code == 200
+        assert gc.get_freeze_count() == 0
