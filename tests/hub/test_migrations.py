@@ -219,8 +219,6 @@ async def test_heartbeat_0003_names_checks_by_key_in_the_events_they_stored(sett
     db = Database(database_url)
     try:
         await migrate(db, folders)
-        async with db.writer.begin() as conn:
-            await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync, folders), "heartbeat_0002"))
         at = datetime(2026, 12, 1, tzinfo=UTC)
         uuid = "0b0e7c9e-7a55-4d4b-9b36-1f7b1c0c5a01"
         check = {
@@ -228,6 +226,15 @@ async def test_heartbeat_0003_names_checks_by_key_in_the_events_they_stored(sett
             "channel": "heartbeat", "period": 3600, "tz": "UTC", "grace": 600, "origin": "api", "status": "down",
             "created_at": at,
         }  # fmt: skip
+        ping = {"check_id": 1, "created_at": at, "kind": "fail", "method": "POST", "body": "disk full"}
+        async with db.writer.begin() as conn:
+            await conn.execute(*_rows(heartbeat.checks, [check]))
+            await conn.execute(*_rows(heartbeat.pings, [ping]))
+        # Down past the columns 0002 to 0004 add: SQLite copied the table to drop one, cascade-deleting its pings.
+        async with db.writer.begin() as conn:
+            await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync, folders), "heartbeat_0001"))
+        async with db.reader.connect() as conn:
+            assert (await conn.execute(sa.select(sa.func.count()).select_from(heartbeat.pings))).scalar() == 1
         written = '{"check": "%s", "name": "Nightly backup",  "exit_status": 1.50}' % uuid  # noqa: UP031
 
         def event(event_id: int, source: str) -> dict:
@@ -239,7 +246,6 @@ async def test_heartbeat_0003_names_checks_by_key_in_the_events_they_stored(sett
 
         async with db.writer.begin() as conn:
             await conn.execute(sa.insert(schema.projects), {"id": 1, "slug": "ops", "created_at": at})
-            await conn.execute(*_rows(heartbeat.checks, [check]))
             await conn.execute(sa.insert(schema.events), [event(1, "heartbeat"), event(2, "api")])
 
         await migrate(db, folders)

@@ -24,5 +24,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("heartbeat_checks") as batch:
-        batch.drop_column("manual_resume")
+    # In place (SQLite 3.35 and later, as the hub requires): a batch copy of the table cascade-deleted its pings.
+    op.execute("ALTER TABLE heartbeat_checks DROP COLUMN manual_resume")
