@@ -93,7 +93,7 @@ def test_two_open_forms_keep_their_labels_to_themselves(context, web_hub, sign_i
 
 def test_a_post_only_check_is_set_in_its_form_and_its_curl_line_posts(context, web_hub, sign_in) -> None:
     """Healthchecks' "Only POST requests count as pings": a chat app unfurling the ping URL sends GET, which must
-    not say the job ran. The form sets it, and the curl line to paste then sends POST."""
+    not say the job ran. The form sets it, and the curl line to paste then sends POST (with a Content-Length)."""
     made = make_check(web_hub, "Unfurled in chat", period=3600)
     page = context.new_page()
     sign_in(page, "ada@example.com")
@@ -114,7 +114,8 @@ def test_a_post_only_check_is_set_in_its_form_and_its_curl_line_posts(context, w
     assert httpx.get(ping, timeout=10).text == "OK"  # taken, and kept as `ign`
     assert saved()["status"] == "new"
     curl = open_snippets(page, "Unfurled in chat").get_by_role("group", name="curl").locator("pre").inner_text()
-    assert curl == f"curl -fsS -m 10 --retry 5 -o /dev/null -X POST {made['ping_url']}"
+    ping_url = made["ping_url"]
+    assert curl == f'curl -fsS -m 10 --retry 5 -o /dev/null --data-raw "" {ping_url}'
     assert httpx.post(ping, timeout=10).text == "OK"
     assert saved()["status"] == "up"
 
@@ -160,6 +161,7 @@ def test_a_new_checks_project_is_picked_from_the_known_ones_or_said_to_be_new(co
     page = context.new_page()
     sign_in(page, "ada@example.com")
     page.goto("/heartbeats")
+    expect(page.locator(".check", has_text="Locked project")).to_be_visible()  # the checks' projects are known
     page.get_by_role("button", name="New check").click()
     form = page.locator("form", has=page.get_by_role("button", name="Create check"))
     project = form.get_by_label("Project")

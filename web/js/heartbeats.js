@@ -93,7 +93,9 @@ function addressHint(pingUrl) {
 }
 
 function snippets(check) {
-  const post = check.methods === "POST" ? "-X POST " : ""; // a GET would be kept but change nothing
+  // A GET would be kept but change nothing. An empty body rather than `-X POST`, which sends no Content-Length:
+  // some proxies answer such a POST 411.
+  const post = check.methods === "POST" ? '--data-raw "" ' : "";
   const curl = `curl -fsS -m 10 --retry 5 -o /dev/null ${post}${check.ping_url}`;
   const id = (name) => `snip-${name}-${check.unique_key}`;
   return h("div.snippets", {},
