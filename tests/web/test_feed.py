@@ -238,6 +238,30 @@ def test_a_feed_past_the_limit_of_live_streams_says_so(context, web_hub, sign_in
         streams.limit = saved
 
 
+def test_a_stream_refused_once_then_accepted_starts_the_feed_again(browser, web_hub, sign_in) -> None:
+    """A proxy's passing 502: EventSource gives up for good, and the feed said "Offline" until reloaded by hand."""
+    context = browser.new_context(base_url=web_hub.url, service_workers="block")  # the page's own requests, routed
+    try:
+        streams: list[str] = []
+
+        def first_refused(route) -> None:
+            streams.append(route.request.url)
+            if len(streams) == 1:
+                route.fulfill(status=502, body="Bad Gateway")
+            else:
+                route.continue_()
+
+        context.route("**/api/v1/stream*", first_refused)
+        page = context.new_page()
+        sign_in(page, "ada@example.com")
+        expect(page.locator(".live")).to_have_text("Live")
+        assert len(streams) >= 3  # refused, asked again (accepted), and the feed's new stream
+        web_hub.post(project="restarted", event="Arrived on the new stream")
+        expect(page.locator(".card", has_text="Arrived on the new stream")).to_be_visible()
+    finally:
+        context.close()
+
+
 def test_a_long_description_is_clipped_in_the_feed_and_whole_on_its_page(phone, web_hub, sign_in) -> None:
     long = web_hub.post(project="clipped", event="Long report", description="All work and no play. " * 180)
     web_hub.post(project="clipped", event="Short note", description="Two lines at most.")

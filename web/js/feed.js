@@ -4,10 +4,12 @@ import { api, isCachedCopy, query } from "./api.js";
 import { eventCard, newerTimeline, tellFollowUp } from "./card.js";
 import { fill, h, icon } from "./dom.js";
 import { refreshProjects } from "./projects.js";
-import { navigate, setTitle } from "./router.js";
+import { navigate, render, setTitle } from "./router.js";
 import { isAdmin, state } from "./state.js";
 
 const PAGE = 30;
+const RESTART_AFTER = 30_000; // ms: a stream refused, then accepted when asked again, restarts the feed at most this often
+let restartedAt = 0;
 const REACH = 600; // px below the screen where the next page starts loading
 const FILTER_KEYS = ["project", "channel", "tag", "severity", "user_id", "q", "test"];
 // The live indicator: a word as well as a colour.
@@ -243,13 +245,18 @@ export function feedPage(main) {
   });
 
   /** A refused stream is not retried, and EventSource does not say why: asking again does. The session ended
-   * (signed out elsewhere): the sign-in shows. Too many of this person's streams are open: the indicator says so. */
+   * (signed out elsewhere): the sign-in shows. Too many of this person's streams are open: the indicator says so.
+   * Accepted now (a proxy's passing 502): the feed starts again, live, rather than staying "Offline" for good. */
   async function whyRefused() {
     try {
       const answer = await fetch(streamUrl, { signal: controller.signal });
       await answer.body?.cancel(); // an answer that streams would run on
       if (answer.status === 429) setLive("crowded");
       if (answer.status === 401) await api("/api/v1/projects", { signal: controller.signal });
+      if (answer.ok && Date.now() - restartedAt > RESTART_AFTER) {
+        restartedAt = Date.now();
+        render({ keepFocus: true, focus: false });
+      }
     } catch {
       // Unreachable, or the page moved on: the indicator says offline already.
     }
