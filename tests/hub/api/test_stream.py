@@ -278,59 +278,50 @@ def test_a_stream_ends_when_its_key_is_revoked(live_hub, monkeypatch):
     assert not any("after the revocation" in line for line in seen)
 
 
-def test_a_caller_holds_at_most_max_per_caller_streams_at_once(settings):
+def wait_for_a_stream(live_hub: LiveHub, headers: dict[str, str], failure: str) -> None:
+    """Open a stream as soon as the hub takes one more (within 5 s), then close it."""
+    deadline = time.monotonic() + 5
+    while True:
+        with httpx.stream("GET", f"{live_hub.url}/api/v1/stream", headers=headers, timeout=10) as opened:
+            if opened.status_code == 200:
+                return
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("settings_overrides", [{"HUB_STREAM_MAX_PER_CALLER": "2"}])
+def test_a_caller_holds_at_most_max_per_caller_streams_at_once(live_hub):
     """Each open stream holds a connection and a subscription: one key opening them without end is refused past the
     limit (others are not), and a stream that ends gives its place back."""
-    settings.stream.max_per_caller = 2
-    live = LiveHub(create_app(settings))
-    live.start()
-    try:
-        url, greedy, other = f"{live.url}/api/v1/stream", bearer(live.key("read")), bearer(live.key("read"))
-        with contextlib.ExitStack() as open_streams:
-            for _ in range(2):
-                opened = open_streams.enter_context(httpx.stream("GET", url, headers=greedy, timeout=10))
-                assert opened.status_code == 200
-            refused = httpx.get(url, headers=greedy, timeout=10)
-            assert refused.status_code == 429
-            assert refused.json()["message"] == (
-                "this key has 2 streams open, the most allowed (stream.max_per_caller): close one first"
-            )
-            with httpx.stream("GET", url, headers=other, timeout=10) as others:
-                assert others.status_code == 200
-        deadline = time.monotonic() + 10
-        while True:  # the hub sees the two streams close as soon as their connections do
-            with httpx.stream("GET", url, headers=greedy, timeout=10) as again:
-                if again.status_code == 200:
-                    break
-            assert time.monotonic() < deadline, "a closed stream kept its place"
-            time.sleep(0.05)
-    finally:
-        live.stop()
+    url, greedy, other = f"{live_hub.url}/api/v1/stream", bearer(live_hub.key("read")), bearer(live_hub.key("read"))
+    with contextlib.ExitStack() as open_streams:
+        for _ in range(2):
+            opened = open_streams.enter_context(httpx.stream("GET", url, headers=greedy, timeout=10))
+            assert opened.status_code == 200
+        refused = httpx.get(url, headers=greedy, timeout=10)
+        assert refused.status_code == 429
+        assert refused.json()["message"] == (
+            "this key has 2 streams open, the most allowed (stream.max_per_caller): close one first"
+        )
+        with httpx.stream("GET", url, headers=other, timeout=10) as others:
+            assert others.status_code == 200
+    wait_for_a_stream(live_hub, greedy, "a closed stream kept its place")
 
 
-def test_a_stream_whose_client_left_before_it_began_gives_its_place_back(settings):
+@pytest.mark.parametrize("settings_overrides", [{"HUB_STREAM_MAX_PER_CALLER": "1"}])
+def test_a_stream_whose_client_left_before_it_began_gives_its_place_back(live_hub):
     """The client closed its connection right after its request: the stream never began, and its place waited for
     the garbage collector (19 s once), refusing the key's next stream meanwhile. Collection is off here."""
-    settings.stream.max_per_caller = 1
-    live = LiveHub(create_app(settings))
-    live.start()
+    key = live_hub.key("read")
+    request = f"GET /api/v1/stream HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer {key}\r\n\r\n".encode()
     gc.disable()
     try:
-        key = live.key("read")
-        request = f"GET /api/v1/stream HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer {key}\r\n\r\n".encode()
         for _ in range(3):
-            with socket.create_connection(("127.0.0.1", live.port)) as gone:
+            with socket.create_connection(("127.0.0.1", live_hub.port)) as gone:
                 gone.sendall(request)
-            deadline = time.monotonic() + 5
-            while True:
-                with httpx.stream("GET", f"{live.url}/api/v1/stream", headers=bearer(key), timeout=10) as next_one:
-                    if next_one.status_code == 200:
-                        break
-                assert time.monotonic() < deadline, "the stream that never began kept its place"
-                time.sleep(0.05)
+            wait_for_a_stream(live_hub, bearer(key), "the stream that never began kept its place")
     finally:
         gc.enable()
-        live.stop()
 
 
 def test_a_browser_stream_ends_when_its_session_does(live_hub, monkeypatch):
