@@ -233,6 +233,9 @@ class HubContext:
 
     def __init__(self, hub: Hub) -> None:
         self._hub = hub
+        # A plugin's own per-hub objects (its services, caches), under its name: they go with this hub, where a
+        # mapping kept in the plugin's module would keep every hub a process makes (a test run) alive.
+        self.state: dict[str, Any] = {}
 
     @property
     def db(self) -> Database:

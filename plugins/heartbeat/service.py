@@ -1,13 +1,12 @@
 """The plugin's per-hub state: its clock, its settings and its ping writer, found from the HubContext.
 
-Hooks, route handlers and jobs are all handed the same HubContext, so it keys the state. The state is made on
-first use, which lets a test swap the clock before the hub starts.
+Hooks, route handlers and jobs are all handed the same HubContext, which holds the state (`state`, under the
+plugin's name). The state is made on first use, which lets a test swap the clock before the hub starts.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from weakref import WeakKeyDictionary
 
 from hub.pluginapi import HubContext
 
@@ -31,10 +30,8 @@ class Heartbeat:
         return self.clock.now()
 
 
-_services: WeakKeyDictionary[HubContext, Heartbeat] = WeakKeyDictionary()
-
-
 def service(hub: HubContext) -> Heartbeat:
-    if hub not in _services:
-        _services[hub] = Heartbeat(hub)
-    return _services[hub]
+    if NAME not in hub.state:
+        hub.state[NAME] = Heartbeat(hub)
+    heartbeat: Heartbeat = hub.state[NAME]
+    return heartbeat

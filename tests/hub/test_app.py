@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import weakref
 
 from litestar.testing import AsyncTestClient
 
@@ -21,3 +22,16 @@ async def test_an_app_made_as_tests_make_them_leaves_the_garbage_collector_alone
     async with AsyncTestClient(hub_app) as client:
         assert (await client.get("/health")).status_code == 200
         assert gc.get_freeze_count() == 0
+
+
+async def test_a_stopped_hub_is_freed(settings):
+    """The heartbeat plugin kept every hub a process made alive (its per-hub state in a module-level weak mapping,
+    whose values referred to their hub): a test run's heap grew by a hub per test, walked by every full collection."""
+    app = create_app(settings)
+    await app.state.hub.start()  # the plugins' start-up makes their per-hub state
+    await app.state.hub.stop()
+    hub = weakref.ref(app.state.hub)
+    del app
+    create_app(settings)  # Litestar's module-level route handlers belong to the app made last
+    gc.collect()
+    assert hub() is None
