@@ -678,7 +678,15 @@ async def test_a_backlog_claimed_for_one_receiver_does_not_hold_up_claims_for_an
         assert await asyncio.to_thread(arrived.wait, 10)
         await slack_rule(client, admin_headers, fine.url)
         await send(client, admin_headers, event="page", severity="critical")
-        assert await asyncio.wait_for(hub.outbox.run_once(), 5) == 1
+        # The backlog's sends take their places in line as they start: on a loaded machine, not all of them by the
+        # time the first has arrived, and until then a claim finds no room.
+        deadline = time.monotonic() + 5
+        while True:
+            sent = await asyncio.wait_for(hub.outbox.run_once(), 5)
+            if sent or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.02)
+        assert sent == 1
         answered_before = len(slow_seen)
         assert await asyncio.wait_for(backlog, 20) == 16
     # The backlog takes 8 rounds of two; before, the page was claimed only once 13 of the 16 were sent. Now it is sent
