@@ -133,6 +133,15 @@ def turn_on_notifications(page) -> None:
     expect(page.locator(".list-row")).to_have_count(1)
 
 
+def signed_in_with_notifications(context, sign_in, email: str, endpoint: str):
+    """A page of a browser that subscribes with `endpoint`, signed in as `email`, notifications turned on."""
+    browser_with_push(context, endpoint)
+    page = context.new_page()
+    sign_in(page, email)
+    turn_on_notifications(page)
+    return page
+
+
 def registration(response) -> bool:
     """The app registering this browser with the hub."""
     return response.request.method == "POST" and response.url.endswith("/api/v1/push/subscriptions")
@@ -146,10 +155,7 @@ def session_ended_elsewhere(web_hub, user_id: str) -> None:
 
 def test_signing_out_unsubscribes_this_browser(context, web_hub, sign_in) -> None:
     ines = new_person(web_hub, "ines@example.com")
-    browser_with_push(context, "https://push.example.com/ines-laptop")
-    page = context.new_page()
-    sign_in(page, "ines@example.com")
-    turn_on_notifications(page)
+    page = signed_in_with_notifications(context, sign_in, "ines@example.com", "https://push.example.com/ines-laptop")
     page.get_by_role("button", name="Sign out").click()
     expect(page.locator("#email")).to_be_visible()
     assert page.evaluate(SUBSCRIPTION) is None and page.evaluate(OWNER) is None
@@ -159,10 +165,7 @@ def test_signing_out_unsubscribes_this_browser(context, web_hub, sign_in) -> Non
 def test_the_same_person_signing_in_again_gets_this_browsers_notifications_back(context, web_hub, sign_in) -> None:
     jo = new_person(web_hub, "jo@example.com")
     endpoint = "https://push.example.com/jo-phone"
-    browser_with_push(context, endpoint)
-    page = context.new_page()
-    sign_in(page, "jo@example.com")
-    turn_on_notifications(page)
+    page = signed_in_with_notifications(context, sign_in, "jo@example.com", endpoint)
     session_ended_elsewhere(web_hub, jo)
     with page.expect_response(registration) as registered:
         sign_in(page, "jo@example.com")
@@ -172,10 +175,7 @@ def test_the_same_person_signing_in_again_gets_this_browsers_notifications_back(
 
 def test_another_person_signing_in_does_not_inherit_the_device(context, web_hub, sign_in) -> None:
     kim, lou = new_person(web_hub, "kim@example.com"), new_person(web_hub, "lou@example.com")
-    browser_with_push(context, "https://push.example.com/shared-computer")
-    page = context.new_page()
-    sign_in(page, "kim@example.com")
-    turn_on_notifications(page)
+    page = signed_in_with_notifications(context, sign_in, "kim@example.com", "https://push.example.com/shared-computer")
     session_ended_elsewhere(web_hub, kim)
     sign_in(page, "lou@example.com")
     page.wait_for_function(f"() => ({SUBSCRIPTION})() === null")
@@ -188,10 +188,7 @@ def test_a_device_turned_on_before_devices_had_sessions_is_kept_by_its_person(co
     it belongs to the new session and goes with it."""
     mo = new_person(web_hub, "mo@example.com")
     endpoint = "https://push.example.com/mo-tablet"
-    browser_with_push(context, endpoint)
-    page = context.new_page()
-    sign_in(page, "mo@example.com")
-    turn_on_notifications(page)
+    page = signed_in_with_notifications(context, sign_in, "mo@example.com", endpoint)
     page.evaluate("() => localStorage.removeItem('hub-push-owner')")
     device = msgspec.convert({"endpoint": endpoint, "keys": UNUSED_KEYS}, SubscriptionIn)
     web_hub.run(web_hub.live.hub.people.add_subscription(mo, device))  # in no session, as before migration web_0002
