@@ -7,6 +7,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import msgspec
 from litestar import Litestar, Request, Response, get
@@ -38,6 +39,7 @@ from hub.api.stream import stream
 from hub.config import Settings, load_settings
 from hub.core import Hub
 from hub.db.engine import error_line, unavailable_reason
+from hub.pluginapi import HubContext, hub_context
 from hub.webapp import web_routers
 
 log = logging.getLogger(__name__)
@@ -82,11 +84,24 @@ def create_app(
     """The hub as an ASGI app. `freeze_garbage` is for a server process, which makes one app and serves with it
     until it ends (see lifespan); a process that makes many (a test run) would pay a full collection for each,
     walking everything the earlier ones left (about a second each, late in a test run)."""
-    settings = settings or load_settings()
-    hub = Hub(settings)
+    hub = Hub(settings or load_settings())
+    app = app_serving(hub.plugins.routes(), run_migrations=run_migrations, freeze_garbage=freeze_garbage)
+    app.state.hub = hub
+    return app
+
+
+def plugin_hub(request: Request) -> HubContext:
+    """The `hub` dependency plugin route handlers ask for."""
+    return hub_context(request.scope)
+
+
+def app_serving(plugin_routes: list[Any], *, run_migrations: bool = True, freeze_garbage: bool = False) -> Litestar:
+    """The Litestar app, serving the hub it finds in `app.state.hub` (set before it starts). Nothing in it refers to
+    a hub otherwise, so a test run lends one app to one test after another (hub.testing)."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        hub: Hub = app.state.hub
         await hub.start(run_migrations=run_migrations)
         if freeze_garbage:
             # What start-up built (modules, routes, caches) lives as long as the process; frozen, it is no longer
@@ -102,7 +117,7 @@ def create_app(
                 if freeze_garbage:
                     gc.unfreeze()
 
-    app = Litestar(
+    return Litestar(
         route_handlers=[
             health,
             EventsController,
@@ -122,7 +137,7 @@ def create_app(
             receive_webhook,
             stream,
             *compat_handlers,
-            *hub.plugins.routes(),
+            *plugin_routes,
             *web_routers(),
         ],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
@@ -130,7 +145,7 @@ def create_app(
         response_headers=[ResponseHeader(name=name, value=value) for name, value in BASELINE_HEADERS.items()],
         lifespan=[lifespan],
         # Plugin route handlers ask for `hub` and get the public HubContext.
-        dependencies={"hub": Provide(lambda: hub.context, sync_to_thread=False)},
+        dependencies={"hub": Provide(plugin_hub, sync_to_thread=False)},
         # For the bodies Litestar decodes (sign-in, rules, people...); ingest and webhook routes read theirs
         # themselves, within their own settings.
         request_max_body_size=MAX_DECODED_BODY_BYTES,
@@ -147,8 +162,6 @@ def create_app(
         # and the failures of jobs still show.
         logging_config=LoggingConfig(loggers={"apscheduler": {"level": "WARNING"}}),
     )
-    app.state.hub = hub
-    return app
 
 
 def create_app_from_environment() -> Litestar:

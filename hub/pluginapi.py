@@ -38,6 +38,7 @@ from hub.outbound import BlockedAddress, HostNotAnswering, OutboundClient, Outbo
 from hub.outbox.notifier import Message, Notifier, Outcome, Recipient, parse_retry_after
 
 if TYPE_CHECKING:
+    from litestar.types import Scope
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from hub.api.common import api_key
@@ -117,6 +118,7 @@ __all__ = [
     "decode_cursor",
     "encode_cursor",
     "hookimpl",
+    "hub_context",
     "hub_url_problem",
     "insert_ignore",
     "inserting",
@@ -226,6 +228,12 @@ def mrkdwn_escape(text: str) -> str:
     """Text for Slack's mrkdwn, where &, < and > are control characters: text from people, payloads and action
     servers cannot mention (`<!channel>`) or link."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def hub_context(scope: Scope) -> HubContext:
+    """The hub serving a request, for a handler that is given no dependencies (an `@asgi` one): other handlers ask
+    for `hub: NamedDependency[HubContext]`, which is this."""
+    return scope["app"].state.hub.context
 
 
 class HubContext:

@@ -14,10 +14,10 @@ from functools import lru_cache
 from urllib.parse import parse_qsl
 
 import msgspec
-from litestar import Litestar, asgi
+from litestar import asgi
 from litestar.types import Receive, Scope, Send
 
-from hub.pluginapi import HubContext
+from hub.pluginapi import hub_context
 
 from .models import SLUG
 from .recorder import Ping
@@ -100,11 +100,6 @@ async def read_body(receive: Receive, limit: int) -> tuple[str | None, int, bool
     return text, size, size > len(kept)
 
 
-def _context(app: Litestar) -> HubContext:
-    """The HubContext behind an app: the `hub` dependency every plugin handler may ask for."""
-    return app.dependencies["hub"].dependency()
-
-
 @lru_cache(maxsize=64)
 def _head(status: int, text: str, limit: int) -> tuple[tuple[tuple[bytes, bytes], ...], bytes]:
     """The headers and body of one of the few answers there are, built once."""
@@ -130,7 +125,7 @@ async def _answer(send: Send, method: str, status: int, text: str, limit: int) -
 async def ping(scope: Scope, receive: Receive, send: Send) -> None:
     """`/ping/...`, answered without the framework's request and response objects: pings are the hottest
     path of the hub and their answers are a few bytes of text."""
-    hub = _context(scope["app"])
+    hub = hub_context(scope)
     heartbeat = service(hub)
     settings = heartbeat.settings
     limit = settings.ping_body_limit

@@ -679,13 +679,13 @@ async def test_a_critical_event_is_not_suppressed_by_a_rate_limit_and_a_suppress
 
 async def test_two_processes_storing_one_group_at_once_make_one_window(client, hub, admin_headers, settings):
     """On PostgreSQL neither transaction saw the window the other was opening: 34 notifications for 20 groups."""
-    from hub.app import create_app
+    from hub.core import Hub
     from hub.ingest import draft_from_input
     from hub.models import EventIn
 
     rule = {"name": "g", "targets": [{"email": "a@example.com"}], "group_by": ["event"], "group_window_seconds": 60}
     await put_rule(client, admin_headers, rule)
-    other = create_app(settings).state.hub
+    other = Hub(settings)
     await other.start(run_migrations=False, run_jobs=False)
 
     def drafts(name, channel):  # other channels: no channel row both transactions would wait for

@@ -24,7 +24,7 @@ import pytest
 
 from hub import passwords
 from hub.accounts import set_password
-from hub.app import create_app
+from hub.core import Hub
 from hub.people.models import UserIn
 from hub.sessions import COOKIE, token_id
 from hub.testing import LiveHub, bearer, make_key
@@ -535,7 +535,7 @@ def test_every_route_answers_each_caller_as_documented(live_hub: LiveHub, part: 
 @pytest.mark.parametrize("settings_overrides", [{"HUB_AUTH_KEY_CACHE_SECONDS": "1"}])
 async def test_a_key_revoked_in_another_process_stops_working_within_the_cache_time(settings, client, hub) -> None:
     """Each process keeps verified keys for `auth.key_cache_seconds`; revoked elsewhere, a key works no longer."""
-    other = create_app(settings).state.hub
+    other = Hub(settings)
     await other.start()
     try:
         secret = await make_key(hub, "read")

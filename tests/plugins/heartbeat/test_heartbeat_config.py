@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from hub_plugins.heartbeat.service import service
 
-from hub.app import create_app
 from hub.config import load_settings
+from hub.core import Hub
 
 DECLARED = (
     '{heartbeat = {checks = [{name = "Backup", project = "ops", cron = "0 3 * * *", tz = "Europe/Berlin", '
@@ -37,7 +37,7 @@ async def test_declared_checks_are_created_and_kept_in_step(client, admin_header
             ),
         }
     )
-    restarted = create_app(changed).state.hub
+    restarted = Hub(changed)
     await restarted.start()
     await restarted.stop()
     again = (await client.get(f"/api/v1/checks/{by_slug['backup']['uuid']}", headers=admin_headers)).json()
@@ -83,7 +83,7 @@ async def test_a_hub_that_was_down_catches_up_once_on_start(client, hub, admin_h
         environ={"HUB_DATABASE_URL": settings.database.url, "HUB_PLUGINS": DECLARED, "HUB_SERVER_RUN_JOBS": "true"}
     )
     for _ in range(2):  # two restarts: the second finds nothing left to flag
-        started = create_app(with_jobs).state.hub
+        started = Hub(with_jobs)
         service(started.context).clock = clock
         await started.start()
         try:
