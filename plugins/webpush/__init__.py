@@ -12,9 +12,7 @@ from hub.pluginapi import HubContext, PluginSettings
 
 from .notifier import WebPushNotifier
 from .settings import WebPushSettings
-from .vapid import VapidKeys, load_keys
-
-NOTIFIER = WebPushNotifier()
+from .vapid import KEYS, VapidKeys, load_keys
 
 
 @hookimpl
@@ -24,7 +22,7 @@ def register_settings() -> PluginSettings:
 
 @hookimpl
 def register_notifiers() -> list[WebPushNotifier]:
-    return [NOTIFIER]
+    return [WebPushNotifier()]  # one per hub: it keeps the subscriptions of that hub's outbox claim
 
 
 @hookimpl
@@ -36,7 +34,7 @@ def register_routes() -> list:
 
 @hookimpl
 async def startup(hub: HubContext) -> None:
-    NOTIFIER.keys = await load_keys(hub)
+    hub.state[KEYS] = await load_keys(hub)
 
 
-__all__ = ["NOTIFIER", "VapidKeys", "WebPushSettings"]
+__all__ = ["VapidKeys", "WebPushSettings"]

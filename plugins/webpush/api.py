@@ -7,11 +7,10 @@ from litestar.di import NamedDependency
 
 from hub.pluginapi import HubContext
 
-from . import NOTIFIER
-from .vapid import load_keys
+from .vapid import KEYS, load_keys
 
 
 @get("/api/v1/push/vapid-public-key", tags=["push"], summary="The VAPID public key for PushManager.subscribe")
 async def vapid_public_key(hub: NamedDependency[HubContext]) -> dict[str, str]:
-    keys = NOTIFIER.keys or await load_keys(hub)
+    keys = hub.state.get(KEYS) or await load_keys(hub)
     return {"public_key": keys.public_key}

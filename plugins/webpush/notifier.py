@@ -10,7 +10,7 @@ from typing import Any
 from hub.pluginapi import Destination, HubContext, Message, Outcome, Recipient
 
 from .payload import collapse_key, encode
-from .vapid import VapidKeys
+from .vapid import KEYS, VapidKeys
 
 URGENCY = {"info": "normal", "warning": "high", "critical": "high"}
 
@@ -24,7 +24,6 @@ class WebPushNotifier:
     name = "webpush"
 
     def __init__(self) -> None:
-        self.keys: VapidKeys | None = None
         # Subscriptions fetched by `prepare` for the latest outbox claim, read by `destination` and `send`. Not
         # used up by `send`: a send left from an earlier claim, to a subscription this claim has too, would take
         # it away before `destination` read it, and that push would go without waiting its push service's turn.
@@ -43,7 +42,8 @@ class WebPushNotifier:
         return hub.outbound.destination(subscription["endpoint"]) if subscription else None
 
     async def send(self, hub: HubContext, recipient: Recipient, message: Message) -> Outcome:
-        if self.keys is None:
+        keys: VapidKeys | None = hub.state.get(KEYS)
+        if keys is None:
             return Outcome("later", retry_after=5, detail="the VAPID keys are not loaded yet")
         if recipient.address in self._claimed:
             subscription = self._claimed[recipient.address]
@@ -63,7 +63,7 @@ class WebPushNotifier:
             # Keys of the right shape that are no point on P-256: no push can ever be encrypted for them.
             return Outcome("failed", detail=f"the subscription's keys cannot encrypt a push ({exc}); subscribe again")
         headers = {
-            "Authorization": self.keys.authorization(subscription["endpoint"]),
+            "Authorization": keys.authorization(subscription["endpoint"]),
             "Content-Encoding": "aes128gcm",
             "Content-Type": "application/octet-stream",
             "TTL": str(settings.ttl_seconds),

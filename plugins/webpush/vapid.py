@@ -18,6 +18,7 @@ SECRET_NAME = "webpush.vapid_private_key"  # noqa: S105 (the name it is stored u
 # Push services refuse tokens valid for more than 24 h; a fresh one is made well before this runs out.
 TOKEN_SECONDS = 12 * 3600
 TOKEN_REUSE_SECONDS = 3600
+KEYS = "webpush.keys"  # where start-up puts the hub's VapidKeys, in HubContext.state
 
 
 @dataclass

@@ -15,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from msgspec.structs import replace
 from peers import LoopbackServer, Received
 
 from hub import passwords
@@ -129,6 +130,26 @@ async def test_push_is_encrypted_for_the_browser_and_signed_with_vapid(client, h
     assert [a["action"] for a in payload["actions"]] == ["refund", "retry"]  # at most two buttons
     assert payload["user_id"] == user_id  # the service worker runs the buttons only while they are signed in
     assert len(push.body) <= 4096
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_two_hubs_in_one_process_each_sign_with_their_own_key(client, hub, admin_headers, settings, tmp_path):
+    """The keys lived in the plugin's module, so the hub started last signed every hub's pushes (a test run)."""
+    own_key = (await client.get("/api/v1/push/vapid-public-key")).json()["public_key"]
+    other = Hub(replace(settings, database=replace(settings.database, url=f"sqlite+aiosqlite:///{tmp_path / 'b.db'}")))
+    await other.start()
+    try:
+        browser = Browser()
+        with LoopbackServer(lambda r: (201, {}, b"")) as push_service:
+            await subscribe(client, admin_headers, f"{push_service.url}/push/abc", browser)
+            event = {"project": "shop", "event": "Payment failed", "notify": True}
+            assert (await client.post("/api/v1/events", headers=admin_headers, json=event)).status_code == 201
+            assert await hub.outbox.run_once(now_utc()) == 1
+        [push] = push_service.received
+        assert verify_vapid(push.headers["authorization"], push_service.url)["k"] == own_key
+        assert (await client.get("/api/v1/push/vapid-public-key")).json()["public_key"] == own_key
+    finally:
+        await other.stop()
 
 
 async def test_buttons_that_must_ask_first_open_the_event_instead_of_running(client, hub, admin_headers):
