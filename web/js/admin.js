@@ -3,7 +3,7 @@
 import { api } from "./api.js";
 import { confirmDialog } from "./actions.js";
 import { copyButton } from "./copy.js";
-import { fill, guarded, h, toast } from "./dom.js";
+import { fill, guarded, h, newestOnly, toast } from "./dom.js";
 import { isAdmin } from "./state.js";
 import { relative } from "./time.js";
 
@@ -53,16 +53,18 @@ function deliveryColumns(reload) {
   ];
 }
 
-async function deliveries(slot) {
+function deliveries(slot) {
   const load = (state) => api(`/api/v1/deliveries${state ? "?state=dead" : ""}`).then((page) => page.items);
-  const reload = () => deliveries(slot);
-  try {
-    const [recent, dead] = await Promise.all([load(false), load(true)]);
-    const columns = deliveryColumns(reload);
-    fill(slot, h("h3", {}, "Dead letters"), table(columns, dead, "No dead letters."), h("h3", {}, "Recent"), table(columns, recent, "No deliveries yet."));
-  } catch (error) {
-    fill(slot, h("p.muted.small", {}, `Deliveries unavailable: ${error.message}`));
-  }
+  const reload = newestOnly(async (isNewest) => {
+    try {
+      const [recent, dead] = await Promise.all([load(false), load(true)]);
+      const columns = deliveryColumns(reload);
+      if (isNewest()) fill(slot, h("h3", {}, "Dead letters"), table(columns, dead, "No dead letters."), h("h3", {}, "Recent"), table(columns, recent, "No deliveries yet."));
+    } catch (error) {
+      if (isNewest()) fill(slot, h("p.muted.small", {}, `Deliveries unavailable: ${error.message}`));
+    }
+  });
+  reload();
 }
 
 /** The API leaves out fields at their defaults: `via` is "push" unless said, and only people targets have one. */
@@ -131,13 +133,14 @@ async function keys(slot) {
     }
   });
   const listSlot = h("div");
-  const reload = async () => {
+  const reload = newestOnly(async (isNewest) => {
     try {
-      fill(listSlot, keysTable(await api("/api/v1/keys"), reload));
+      const list = await api("/api/v1/keys");
+      if (isNewest()) fill(listSlot, keysTable(list, reload));
     } catch (error) {
-      fill(listSlot, h("p.muted.small", {}, `API keys unavailable: ${error.message}`)); // not "none yet"
+      if (isNewest()) fill(listSlot, h("p.muted.small", {}, `API keys unavailable: ${error.message}`)); // not "none yet"
     }
-  };
+  });
   fill(slot, created, form, listSlot);
   reload();
 }
@@ -180,13 +183,14 @@ async function sources(slot) {
     }
   });
   const listSlot = h("div");
-  const reload = async () => {
+  const reload = newestOnly(async (isNewest) => {
     try {
-      fill(listSlot, sourcesTable(await api("/api/v1/sources"), reload));
+      const list = await api("/api/v1/sources");
+      if (isNewest()) fill(listSlot, sourcesTable(list, reload));
     } catch (error) {
-      fill(listSlot, h("p.muted.small", {}, `Webhook sources unavailable: ${error.message}`)); // not "none yet"
+      if (isNewest()) fill(listSlot, h("p.muted.small", {}, `Webhook sources unavailable: ${error.message}`)); // not "none yet"
     }
-  };
+  });
   fill(slot, created, form, listSlot);
   reload();
 }

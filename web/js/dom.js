@@ -62,6 +62,17 @@ export function guarded(handler, after) {
   };
 }
 
+/** For a view that loads and draws itself again after each change: `work(isNewest, ...args)` draws only while
+ * `isNewest()`, so a slow answer to an earlier load (the page's first) cannot draw over a later one (the list
+ * after a change), which showed the list without what was just added. */
+export function newestOnly(work) {
+  let calls = 0;
+  return (...args) => {
+    const call = ++calls;
+    return work(() => call === calls, ...args);
+  };
+}
+
 /** An inline SVG icon from the sprite-free set below (paths are ours, never data). */
 export function icon(name, size = 18) {
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");

@@ -4,7 +4,7 @@
 import { api, query } from "./api.js";
 import { confirmDialog, refocus } from "./actions.js";
 import { copyButton } from "./copy.js";
-import { fill, guarded, h, icon, toast } from "./dom.js";
+import { fill, guarded, h, icon, newestOnly, toast } from "./dom.js";
 import { scheduleWords, seconds } from "./schedule.js";
 import { isAdmin, state } from "./state.js";
 import { duration, exact, relative } from "./time.js";
@@ -276,9 +276,10 @@ export function heartbeatsPage(main) {
   // Projects a new check may go in: the hub's (those with events or people) and those checks are in already.
   let checkProjects = [];
   const knownProjects = () => [...new Set([...state.projects.map((p) => p.slug), ...checkProjects])].sort();
-  const load = async () => {
+  const load = newestOnly(async (isNewest) => {
     try {
       const page = await api(`/api/v1/checks${query({ limit: 200 })}`);
+      if (!isNewest()) return;
       checkProjects = page.items.map((check) => check.project);
       const counts = {};
       for (const check of page.items) counts[stateOf(check)] = (counts[stateOf(check)] || 0) + 1;
@@ -289,9 +290,9 @@ export function heartbeatsPage(main) {
         h("div.empty-icon", { "aria-hidden": "true" }, icon("heart", 26)), h("p.empty-title", {}, "No checks yet"),
         h("p.muted", {}, isAdmin() ? "Create one, then ping its URL from your cron job." : "Checks appear here once an admin creates them."))]));
     } catch (error) {
-      fill(list, h("p.error", {}, error.status === 404 ? "The heartbeat plugin is not enabled on this hub." : error.message));
+      if (isNewest()) fill(list, h("p.error", {}, error.status === 404 ? "The heartbeat plugin is not enabled on this hub." : error.message));
     }
-  };
+  });
   fill(main, 
     h("header.page-head", {}, h("h1", { tabindex: "-1" }, "Heartbeats"),
       isAdmin() ? h("button.btn.btn-primary.btn-sm", { type: "button", onclick: () => {

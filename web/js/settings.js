@@ -2,7 +2,7 @@
 
 import { api, setCsrf } from "./api.js";
 import { signOut } from "./session.js";
-import { fill, guarded, h, icon, toast } from "./dom.js";
+import { fill, guarded, h, icon, newestOnly, toast } from "./dom.js";
 import { deviceRemoved, PUSH, pushSupported, turnOnNotifications } from "./push.js";
 import { state } from "./state.js";
 import { relative } from "./time.js";
@@ -52,10 +52,10 @@ async function sendTest(device, button) {
 function devicesPanel() {
   const list = h("ul.list");
   const status = h("p.muted.small");
-  const load = async () => {
+  const load = newestOnly(async (isNewest) => {
     try {
       const devices = await api(PUSH.subscriptions);
-      fill(list, ...(devices.length ? devices.map((d) => h("li.list-row", {},
+      if (isNewest()) fill(list, ...(devices.length ? devices.map((d) => h("li.list-row", {},
         h("div", {}, h("div", {}, d.user_agent || "Browser"), h("div.muted.small", {}, `added ${relative(d.created_at)}`)),
         h("div.row", {},
           h("button.btn.btn-sm", { type: "button", onclick: (e) => sendTest(d, e.currentTarget) }, icon("bell", 14), "Send test"),
@@ -64,9 +64,9 @@ function devicesPanel() {
             await deviceRemoved(d.endpoint);
           }, load) }, "Remove")))) : [h("li.muted.small", {}, "No devices yet.")]));
     } catch (error) {
-      fill(list, h("li.muted.small", {}, `Devices unavailable: ${error.message}`));
+      if (isNewest()) fill(list, h("li.muted.small", {}, `Devices unavailable: ${error.message}`));
     }
-  };
+  });
   const button = h("button.btn.btn-primary", { type: "button", disabled: !pushSupported() }, icon("bell", 16), "Turn on notifications");
   button.addEventListener("click", async () => {
     button.disabled = true;
