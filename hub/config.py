@@ -8,7 +8,6 @@ is text the setting's type converts (`8000`, `true`).
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import re
 import tomllib
@@ -18,6 +17,7 @@ from typing import Annotated, Any, ClassVar
 import msgspec
 
 from hub.actions.catalog import SelfServiceAction
+from hub.installed import installed_plugins
 from hub.models import NAME_PATTERN, SLUG_PATTERN, plain_patterns
 from hub.routing.rules import FALLBACK_RULE, Rule, unreachable_targets
 
@@ -204,7 +204,7 @@ def _parse_env_value(raw: str) -> Any:
 
 def _plugin_names() -> list[str]:
     """The installed plugins' names, longest first: `HUB_PLUGINS_MY_PLUGIN_KEY` is `my_plugin`'s before `my`'s."""
-    names = {entry_point.name for entry_point in importlib.metadata.entry_points(group="hub.plugins")}
+    names = {plugin.entry_point.name for plugin in installed_plugins()}
     return sorted(names, key=len, reverse=True)
 
 

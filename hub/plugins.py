@@ -7,19 +7,16 @@ with a message naming the plugin.
 
 from __future__ import annotations
 
-import importlib.metadata
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import Any
 
 import msgspec
 import pluggy
 
 from hub import hookspecs
 from hub.config import Settings, describe_plugin_error
+from hub.installed import Installed, installed_plugins
 from hub.pluginapi import Job, Notifier, PluginSettings, Source
-
-ENTRY_POINT_GROUP = "hub.plugins"
-DISTRIBUTION = "hub"
 
 
 class PluginError(Exception):
@@ -37,34 +34,8 @@ def _enabled(settings: Settings, name: str) -> bool:
     return settings.plugins.get(name, {}).get("enabled", True) is not False
 
 
-class Installed(NamedTuple):
-    """An installed plugin's entry point and what its distribution says of it."""
-
-    entry_point: importlib.metadata.EntryPoint
-    version: str
-    builtin: bool
-
-
-def _installed() -> list[Installed]:
-    """The hub's own plugins first (a name they use is theirs), then the others; empty means a bare checkout.
-
-    Each distribution's metadata is read once: parsing it costs about 2 ms, and a distribution has one entry point
-    per plugin (every hub command and every app paid it about twenty times)."""
-    read: dict[int, tuple[str, str]] = {}
-
-    def describe(entry_point: importlib.metadata.EntryPoint) -> Installed:
-        dist = entry_point.dist
-        if dist is None:
-            return Installed(entry_point, "unknown", builtin=False)
-        if id(dist) not in read:
-            metadata = dist.metadata
-            read[id(dist)] = (metadata["Name"], metadata["Version"])
-        name, version = read[id(dist)]
-        return Installed(entry_point, version, builtin=name == DISTRIBUTION)
-
-    installed = sorted(
-        map(describe, importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)), key=lambda p: not p.builtin
-    )
+def _installed() -> tuple[Installed, ...]:
+    installed = installed_plugins()
     if not installed or not installed[0].builtin:
         raise PluginError("the built-in plugins are not installed: install the hub (`pip install .`) to run it")
     return installed
