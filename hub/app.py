@@ -16,6 +16,7 @@ from litestar.di import Provide
 from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.types import Scope
 from sqlalchemy.exc import DBAPIError
 
 from hub import __version__
@@ -90,9 +91,9 @@ def create_app(
     return app
 
 
-def plugin_hub(request: Request) -> HubContext:
-    """The `hub` dependency plugin route handlers ask for."""
-    return hub_context(request.scope)
+def plugin_hub(scope: Scope) -> HubContext:
+    """The `hub` dependency plugin route handlers ask for (HTTP and websocket ones alike)."""
+    return hub_context(scope)
 
 
 def app_serving(plugin_routes: list[Any], *, run_migrations: bool = True, freeze_garbage: bool = False) -> Litestar:

@@ -156,7 +156,10 @@ def settings(database_url: str, settings_overrides: dict[str, str]) -> Settings:
 class AppPool:
     """Litestar apps lent to one test at a time. Making one registers about 160 route handlers (0.1 s, a third of a
     typical test's setup); an app finds its hub in `app.state.hub` alone, so a returned app serves the next test's
-    hub. Apps are told apart by the plugin routes they serve (the same handler objects, not equal ones)."""
+    hub. Apps are told apart by the plugin routes they serve (the same handler objects, not equal ones): a plugin
+    that makes its handlers anew for each hub gets a new app each time, and only the last few are kept."""
+
+    KEPT = 4
 
     def __init__(self) -> None:
         self._idle: list[tuple[list[Any], Litestar]] = []
@@ -167,11 +170,11 @@ class AppPool:
         routes = hub.plugins.routes()
         app = self._take(routes) or app_serving(routes)
         app.state.hub = hub
-        try:
-            yield app
-        finally:
-            del app.state.hub  # the hub and its database go with the test
-            self._idle.append((routes, app))
+        yield app
+        # Not reached when the borrower's own clean-up failed (a live server that did not stop): that app may
+        # still be serving, and is not lent again.
+        del app.state.hub  # the hub and its database go with the test
+        self._idle = [*self._idle[-(self.KEPT - 1) :], (routes, app)]
 
     def _take(self, routes: list[Any]) -> Litestar | None:
         for index, (served, app) in enumerate(self._idle):
@@ -275,6 +278,8 @@ class LiveHub:
         self._server.should_exit = True
         self._thread.join(timeout=20)
         self._socket.close()
+        if self._thread.is_alive():
+            raise RuntimeError("the live hub did not stop within 20 s")
 
     def run(self, coroutine: Any) -> Any:
         """Run a coroutine on the server's event loop (database pools belong to that loop) and return its result."""
@@ -290,8 +295,8 @@ def live_hub(settings: Settings) -> Iterator[LiveHub]:
     """The real app on a real port, for clients that need a socket (SSE, the LogSnag client, `hub run`)."""
     with _apps.lend(settings) as app:
         server = LiveHub(app)
-        server.start()
         try:
+            server.start()
             yield server
         finally:
             server.stop()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import gc
 import weakref
 
+import pytest
 from litestar.testing import AsyncTestClient
 
 from hub.app import create_app
+from hub.testing import AppPool
 
 
 async def test_start_up_objects_are_left_out_of_garbage_collection_while_the_hub_runs(settings):
@@ -35,3 +37,20 @@ async def test_a_stopped_hub_is_freed(settings):
     create_app(settings)  # Litestar's module-level route handlers belong to the app made last
     gc.collect()
     assert hub() is None
+
+
+def test_the_test_fixtures_lend_an_app_to_one_test_at_a_time(settings):
+    """hub.testing reuses apps (building one costs 0.1 s): never one that is still lent, nor one whose borrower
+    failed to let go of it (a live server that did not stop may still be serving it)."""
+    pool = AppPool()
+    with pool.lend(settings) as first, pool.lend(settings) as second:
+        assert second is not first
+        hub = first.state.hub
+        assert second.state.hub is not hub
+    with pool.lend(settings) as again:
+        assert again in (first, second)
+        assert again.state.hub is not hub
+    with pytest.raises(RuntimeError), pool.lend(settings) as failed:
+        raise RuntimeError("a server that did not stop")
+    with pool.lend(settings) as one, pool.lend(settings) as other:
+        assert failed not in (one, other)

@@ -2,7 +2,7 @@
 // the outcome on the card and the run history. The hub decides who may run what; the UI only mirrors it.
 
 import { api } from "./api.js";
-import { fill, h, icon } from "./dom.js";
+import { fill, h, icon, newestOnly } from "./dom.js";
 import { canRunActions } from "./state.js";
 import { duration, relative, timeEl } from "./time.js";
 
@@ -192,15 +192,15 @@ export function actionBar(event) {
   const history = h("div.runs-box");
   const byKey = Object.fromEntries(actions.map((action) => [action.key, action]));
   const isOpen = () => historyButton?.getAttribute("aria-expanded") === "true";
-  const loadRuns = async () => {
+  const loadRuns = newestOnly(async (isNewest) => {
     let shown;
     try {
       shown = runsList(await api(runsUrl(event.id)), byKey);
     } catch (error) {
       shown = h("p.muted.small", {}, `Runs unavailable: ${error.message}`);
     }
-    if (isOpen()) fill(history, shown); // unless it was closed meanwhile
-  };
+    if (isOpen() && isNewest()) fill(history, shown); // unless it was closed or asked again meanwhile
+  });
   const runnable = actions.some((a) => !a.external && a.key);
   const historyButton = runnable
     ? h("button.btn-ghost.btn-sm", { type: "button", "aria-expanded": "false", onclick: async (e) => {
