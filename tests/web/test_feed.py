@@ -219,9 +219,11 @@ def test_an_invalid_filter_says_so_and_links_to_the_feed_without_it(context, web
     expect(page.locator(".live")).to_have_text("Live")
 
 
-def test_a_feed_past_the_limit_of_live_streams_says_so(context, web_hub, sign_in) -> None:
+def test_a_feed_past_the_limit_of_live_streams_says_so_and_goes_live_once_another_closes(
+    context, web_hub, sign_in
+) -> None:
     """A person with more feeds open than `stream.max_per_caller` gets no stream for the next one, which said
-    Offline, as if the hub could not be reached."""
+    Offline, as if the hub could not be reached; and stayed not live after another feed was closed."""
     streams = web_hub.live.hub.streams
     saved, streams.limit = streams.limit, 1
     try:
@@ -229,11 +231,19 @@ def test_a_feed_past_the_limit_of_live_streams_says_so(context, web_hub, sign_in
         sign_in(first, "olga@example.com")
         expect(first.locator(".live")).to_have_text("Live")
         second = context.new_page()
+        second.clock.install()
         second.goto("/")
         live = second.locator(".live")
         expect(live).to_have_text("Not live")
         expect(live).to_have_attribute("title", re.compile("^Too many live views of the hub are open for you"))
         expect(first.locator(".live")).to_have_text("Live")
+        second.clock.fast_forward(31_000)
+        expect(live).to_have_text("Not live")  # asked again: the first feed is still open
+        first.close()
+        second.clock.fast_forward(31_000)
+        expect(live).to_have_text("Live")
+        web_hub.post(project="payroll", event="Reached the feed that waited")
+        expect(second.locator(".card", has_text="Reached the feed that waited")).to_be_visible()
     finally:
         streams.limit = saved
 

@@ -23,7 +23,7 @@ const LIVE_TITLES = {
   reconnecting: "The connection to the hub dropped; trying again",
   offline: "The hub cannot be reached; new events appear once it can",
   refused: "The hub refused this filter, so no new events appear",
-  crowded: "Too many live views of the hub are open for you: close one, then reload this page",
+  crowded: "Too many live views of the hub are open for you: close one, and this one goes live within 30 seconds",
 };
 const SEVERITY_CHOICES = [
   ["", "All"],
@@ -245,13 +245,18 @@ export function feedPage(main) {
   });
 
   /** A refused stream is not retried, and EventSource does not say why: asking again does. The session ended
-   * (signed out elsewhere): the sign-in shows. Too many of this person's streams are open: the indicator says so.
+   * (signed out elsewhere): the sign-in shows. Too many of this person's streams are open: the indicator says so,
+   * and the page asks again every 30 s.
    * Accepted now (a proxy's passing 502): the feed starts again, live, rather than staying "Offline" for good. */
   async function whyRefused() {
     try {
       const answer = await fetch(streamUrl, { signal: controller.signal });
       await answer.body?.cancel(); // an answer that streams would run on
-      if (answer.status === 429) setLive("crowded");
+      if (answer.status === 429) {
+        setLive("crowded");
+        const again = setTimeout(whyRefused, RESTART_AFTER); // until another view is closed and this one may start
+        controller.signal.addEventListener("abort", () => clearTimeout(again), { once: true });
+      }
       if (answer.status === 401) await api("/api/v1/projects", { signal: controller.signal });
       if (answer.ok && Date.now() - restartedAt > RESTART_AFTER) {
         restartedAt = Date.now();
