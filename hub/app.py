@@ -92,7 +92,9 @@ def create_app(
 
 
 def plugin_hub(scope: Scope) -> HubContext:
-    """The `hub` dependency plugin route handlers ask for (HTTP and websocket ones alike)."""
+    """The `hub` dependency plugin route handlers ask for (HTTP and websocket ones alike). Not `hub_context` itself:
+    Litestar reads a dependency's annotations at run time, and pluginapi names Litestar's `Scope` for type checkers
+    only (plugins import it without loading Litestar)."""
     return hub_context(scope)
 
 
