@@ -44,6 +44,8 @@ from hub.streamslots import Slot
 
 KEEPALIVE_SECONDS = 15.0
 RECHECK_SECONDS = 5.0
+# A caller refused for holding too many streams asks again after this long (the web app's feed does, every 30 s).
+STREAM_REFUSED_RETRY_AFTER = "30"
 # Events replayed per query after `Last-Event-ID` (or from `since`), and the most replayed on one connection:
 # further behind than that, the stream ends and the client's next reconnection carries on from where this one got to.
 REPLAY_PAGE = 500
@@ -200,6 +202,7 @@ async def stream(
         raise HTTPException(
             status_code=429,
             detail=f"{who} {hub.streams.limit} streams open, the most allowed (stream.max_per_caller): close one first",
+            headers={"Retry-After": STREAM_REFUSED_RETRY_AFTER},
         )
     return HeldStream(event_messages(hub, f, last_id, refilter), slot)
 

@@ -300,6 +300,7 @@ def test_a_caller_holds_at_most_max_per_caller_streams_at_once(live_hub):
             assert opened.status_code == 200
         refused = httpx.get(url, headers=greedy, timeout=10)
         assert refused.status_code == 429
+        assert refused.headers["retry-after"] == "30"
         assert refused.json()["message"] == (
             "this key has 2 streams open, the most allowed (stream.max_per_caller): close one first"
         )
