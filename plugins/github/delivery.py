@@ -17,13 +17,15 @@ MAX_DELIVERY_ID = 128
 FORM = "application/x-www-form-urlencoded"
 
 
-def require_delivery_id(request: WebhookRequest) -> None:
-    """Every GitHub delivery has one: a request without it is not from GitHub (it is not what tells them apart)."""
+def delivery_id(request: WebhookRequest) -> str:
+    """The GUID GitHub gives each delivery and keeps when it is redelivered; a request without one is not from
+    GitHub."""
     value = request.headers.get("x-github-delivery", "").strip()
     if not value:
         raise Rejected(400, "missing X-GitHub-Delivery header: every GitHub delivery has one")
     if len(value) > MAX_DELIVERY_ID:
         raise Rejected(400, f"X-GitHub-Delivery must be at most {MAX_DELIVERY_ID} characters")
+    return value
 
 
 def event_name(request: WebhookRequest) -> str:

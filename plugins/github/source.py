@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,9 +14,9 @@ from .signature import verify_signature
 
 
 class GitHubSource:
-    """Every delivery becomes exactly one event, de-duplicated by its signed body: GitHub's signature covers
-    neither `X-GitHub-Delivery` nor `X-GitHub-Event`, so a captured delivery (shown to a repository's admins in
-    Recent deliveries) could be replayed under new ones. A redelivery sends the same body, so it is dropped too.
+    """Every delivery becomes exactly one event, de-duplicated by `X-GitHub-Delivery`, as GitHub advises: a
+    redelivery keeps its id, and two real deliveries can have the same body (a workflow dispatched twice with
+    the same inputs, a repository starred again), so the body cannot tell them apart.
 
     `ping` (sent when a webhook is created) is also answered with the hook's id and zen, so the delivery
     log on GitHub shows that the hub understood it.
@@ -30,11 +29,10 @@ class GitHubSource:
 
     def parse(self, request: WebhookRequest) -> Delivery:
         event = delivery.event_name(request)
-        delivery.require_delivery_id(request)
+        delivery_id = delivery.delivery_id(request)
         payload = Node(delivery.payload(request))
         reply = ping_reply(payload) if event == "ping" else None
-        body_id = "sha256:" + hashlib.sha256(request.body).hexdigest()
-        return Delivery(delivery_id=body_id, events=[render(event, payload)], reply=reply)
+        return Delivery(delivery_id=delivery_id, events=[render(event, payload)], reply=reply)
 
 
 def ping_reply(payload: Node) -> dict[str, Any]:
