@@ -19,6 +19,12 @@ def sender(payload: Node) -> str:
     return login(payload["sender"])
 
 
+def actor(payload: Node, author: Node) -> str:
+    """Who acted on a comment or review: its author when it is written, else the sender (a maintainer may edit,
+    delete or dismiss what someone else wrote)."""
+    return login(author, sender(payload)) if payload["action"].text() in ("created", "submitted") else sender(payload)
+
+
 def repo_url(payload: Node, *path: str) -> str | None:
     """The repository's web page, or a page under it (path parts are URL-quoted)."""
     base = payload["repository"]["html_url"].url()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from ..event import Rendering
 from ..node import Node
 from ..text import code, item_label, one_line, paragraphs, quote, words
-from .common import VIEW, login, repo_url, sender
+from .common import VIEW, actor, login, repo_url, sender
+from .pulls import CHANNEL as PULLS_CHANNEL
 
 CHANNEL = "issues"
 
@@ -70,9 +71,9 @@ def issue_comment(p: Node) -> Rendering:
     verb = {"edited": "edited a comment on", "deleted": "deleted a comment on"}.get(p["action"].text(), "commented on")
     key = "pr" if issue["pull_request"].value is not None else "issue"
     return Rendering(
-        title=f"{login(comment['user'], sender(p))} {verb} {issue_label(issue)}",
+        title=f"{actor(p, comment['user'])} {verb} {issue_label(issue)}",
         icon="💬",
-        channel=CHANNEL,
+        channel=PULLS_CHANNEL if key == "pr" else CHANNEL,  # a pull request's conversation is an issue's, to GitHub
         description=paragraphs(quote(comment["body"].text())),
         tags={key: issue["number"].integer()},
         links=[("View comment", comment["html_url"].url()), (VIEW, issue["html_url"].url())],
@@ -105,7 +106,7 @@ def discussion_comment(p: Node) -> Rendering:
     item, comment = p["discussion"], p["comment"]
     verb = {"edited": "edited a comment on", "deleted": "deleted a comment on"}.get(p["action"].text(), "commented on")
     return Rendering(
-        title=f"{login(comment['user'], sender(p))} {verb} {discussion_label(item)}",
+        title=f"{actor(p, comment['user'])} {verb} {discussion_label(item)}",
         icon="💬",
         channel=CHANNEL,
         description=paragraphs(quote(comment["body"].text())),

@@ -117,25 +117,31 @@ def membership(p: Node) -> Rendering:
     )
 
 
-ORGANIZATION_ACTIONS = {
-    "member_added": "{} joined the organization",
-    "member_removed": "{} left the organization",
-    "member_invited": "{} was invited to the organization",
-}
+def member_change(p: Node, action: str, who: str) -> str | None:
+    """A title naming who acted: a member joins by accepting an invitation, and leaves or is removed."""
+    if action == "member_added":
+        return f"{who} joined the organization"
+    if action == "member_removed":
+        return (
+            f"{who} left the organization" if sender(p) == who else f"{sender(p)} removed {who} from the organization"
+        )
+    if action == "member_invited":
+        return f"{sender(p)} invited {who} to the organization"
+    return None
 
 
 def organization(p: Node) -> Rendering:
     action = p["action"].text()
     who = login(p["membership"]["user"], "") or login(p["invitation"], "someone")
-    template = ORGANIZATION_ACTIONS.get(action)
+    change = member_change(p, action, who)
     role = one_line(p["membership"]["role"].text(), 40)
     return Rendering(
-        title=template.format(who) if template else f"{sender(p)} {words(action) or 'changed'} the organization",
+        title=change or f"{sender(p)} {words(action) or 'changed'} the organization",
         icon="🏢",
         channel=CHANNEL,
         severity="warning" if action == "deleted" else "info",
         description=paragraphs(f"Role: {code(role)}" if role else None),
-        tags={"member": who if template else None},
+        tags={"member": who if change else None},
         links=[(VIEW, p["membership"]["user"]["html_url"].url())],
     )
 

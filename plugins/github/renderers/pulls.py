@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..event import Rendering
 from ..node import Node
 from ..text import code, item_label, one_line, paragraphs, plural, quote, ref_name, short_sha, words
-from .common import VIEW, login, repo_url, sender
+from .common import VIEW, actor, login, repo_url, sender
 
 CHANNEL = "pulls"
 
@@ -130,7 +130,7 @@ def pull_request_review(p: Node) -> Rendering:
     else:
         verb, icon = REVIEW_STATES.get(state, ("reviewed", "💬"))
     return Rendering(
-        title=f"{login(review['user'], sender(p))} {verb} {pr_label(p, pr)}",
+        title=f"{actor(p, review['user'])} {verb} {pr_label(p, pr)}",
         icon=icon,
         channel=CHANNEL,
         description=paragraphs(quote(review["body"].text())),
@@ -144,7 +144,7 @@ def pull_request_review_comment(p: Node) -> Rendering:
     verb = {"edited": "edited a comment on", "deleted": "deleted a comment on"}.get(p["action"].text(), "commented on")
     path = comment["path"].text()
     return Rendering(
-        title=f"{login(comment['user'], sender(p))} {verb} {pr_label(p, pr)}",
+        title=f"{actor(p, comment['user'])} {verb} {pr_label(p, pr)}",
         icon="💬",
         channel=CHANNEL,
         description=paragraphs(f"On {code(path)}" if path else None, quote(comment["body"].text())),

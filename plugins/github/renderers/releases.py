@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..event import Rendering
 from ..node import Node
 from ..text import code, one_line, paragraphs, plural, quote, words
-from .common import VIEW, login, repo_url, sender
+from .common import VIEW, repo_url, sender
 
 CHANNEL = "releases"
 
@@ -19,7 +19,7 @@ def release(p: Node) -> Rendering:
     verb = "published" if action == "prereleased" else words(action) or "updated"
     assets = item["assets"].items()
     return Rendering(
-        title=f"{login(item['author'], sender(p))} {verb} {kind} {name}",
+        title=f"{sender(p)} {verb} {kind} {name}",
         icon="🗑️" if action == "deleted" else "🚀",
         channel=CHANNEL,
         description=paragraphs(

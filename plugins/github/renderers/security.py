@@ -2,7 +2,9 @@
 branch protection.
 
 An alert that opens (or reopens) takes its severity from the advisory: critical stays critical, high and
-moderate are warnings, low is info. Alerts that close are info. A leaked secret is always critical.
+moderate are warnings, low is info. Alerts that close are info, and so is an old alert seen on one more branch
+(`appeared_in_branch`: every branch made from one with open alerts would warn once per alert). A leaked secret
+is critical when it is found, found again, found in public, or checked by GitHub and still works.
 """
 
 from __future__ import annotations
@@ -15,9 +17,7 @@ from .common import VIEW, repo_url, sender
 CHANNEL = "security"
 
 LEVELS: dict[str, Severity] = {"critical": "critical", "high": "warning", "moderate": "warning", "medium": "warning"}
-OPENING = frozenset(
-    {"created", "create", "reopened", "reopen", "reopened_by_user", "appeared_in_branch", "reintroduced"}
-)
+OPENING = frozenset({"created", "create", "reopened", "reopen", "reopened_by_user", "auto_reopened", "reintroduced"})
 RULE_LEVELS = {"error": "high", "warning": "medium", "note": "low"}
 
 
@@ -149,14 +149,16 @@ def security_advisory(p: Node) -> Rendering:
 def secret_scanning_alert(p: Node) -> Rendering:
     alert, action = p["alert"], p["action"].text()
     kind = one_line(alert["secret_type_display_name"].text() or alert["secret_type"].text(), 100) or "secret"
-    opening = action in OPENING
+    validity = alert["validity"].text()
+    live = action in OPENING or action == "publicly_leaked" or (action == "validated" and validity == "active")
     return Rendering(
         title=f"Secret scanning alert{number_ref(alert['number'].integer())} {words(action) or 'updated'}: {kind}",
-        icon="🔑" if opening else "🛡️",
+        icon="🔑" if live else "🛡️",
         channel=CHANNEL,
-        severity="critical" if opening else "info",
+        severity="critical" if live else "info",
         description=paragraphs(
             f"Resolved as {code(alert['resolution'].text())}" if alert["resolution"].text() else None,
+            f"Validity: {code(validity)}" if validity else None,
         ),
         tags={"alert": alert["number"].integer(), "secret_type": kind},
         links=[(VIEW, alert["html_url"].url())],

@@ -260,6 +260,56 @@ def test_comment_on_a_pull_request_is_tagged_as_one(render, payload):
     assert "commented on PR #1" in event.event
     assert event.tags["pr"] == 1
     assert "issue" not in event.tags
+    assert event.channel == "pulls"  # with the pull request's other talk, where a rule for `pulls` finds it
+
+
+@pytest.mark.parametrize(
+    ("event_name", "item", "action", "expected"),
+    [
+        ("pull_request_review", "review", "dismissed", "moderator-bob dismissed a review on PR #2"),
+        ("pull_request_review", "review", "submitted", "Codertocat reviewed PR #2"),
+        ("pull_request_review_comment", "comment", "deleted", "moderator-bob deleted a comment on PR #2"),
+        ("issue_comment", "comment", "edited", "moderator-bob edited a comment on issue #1"),
+        ("issue_comment", "comment", "created", "Codertocat commented on issue #1"),
+        ("discussion_comment", "comment", "deleted", "moderator-bob deleted a comment on discussion #90"),
+    ],
+)
+def test_a_comment_or_review_changed_by_someone_else_names_who_changed_it(
+    render, payload, event_name, item, action, expected
+):
+    """A maintainer deleting another's comment, or dismissing another's review: the title named the author."""
+    body = payload(event_name)
+    body["action"] = action
+    body["sender"]["login"] = "moderator-bob"
+    body[item]["user"]["login"] = "Codertocat"
+
+    assert expected in render(event_name, body).event
+
+
+def test_a_release_is_published_by_its_sender_not_its_author(render, payload):
+    """A draft made by a bot and published by a person: the person published it."""
+    body = payload("release")
+    body["release"]["author"]["login"] = "github-actions[bot]"
+    body["sender"]["login"] = "alice"
+
+    assert render("release", body).event == "[Codertocat/Hello-World] alice published release 0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("action", "sender", "expected"),
+    [
+        ("member_added", "Codertocat", "hacktocat joined the organization"),
+        ("member_removed", "hacktocat", "hacktocat left the organization"),
+        ("member_removed", "Codertocat", "Codertocat removed hacktocat from the organization"),
+        ("member_invited", "Codertocat", "Codertocat invited hacktocat to the organization"),
+    ],
+)
+def test_organization_members_come_leave_and_are_removed(render, payload, action, sender, expected):
+    body = payload("organization")
+    body["action"] = action
+    body["sender"]["login"] = sender
+
+    assert render("organization", body).event.endswith(expected)
 
 
 def test_issue_closed_as_not_planned(render, payload):
@@ -481,6 +531,22 @@ def test_critical_dependabot_alert_is_critical(render, payload):
     assert event.channel == "security"
 
 
+def test_a_dependabot_alert_reopened_by_dependabot_is_as_severe_as_its_advisory(render, payload):
+    body = payload("dependabot_alert")
+    body["action"] = "auto_reopened"
+    body["alert"]["security_advisory"]["severity"] = "critical"
+
+    assert render("dependabot_alert", body).severity == "critical"
+
+
+def test_a_code_scanning_alert_seen_on_one_more_branch_is_info(render, payload):
+    """Every branch made from one with open alerts sends `appeared_in_branch` for each: a warning each was noise."""
+    body = payload("code_scanning_alert")
+    body["action"] = "appeared_in_branch"
+
+    assert render("code_scanning_alert", body).severity == "info"
+
+
 def test_fixed_dependabot_alert_is_info(render, payload):
     event = render("dependabot_alert", payload("dependabot_alert"))
 
@@ -562,6 +628,29 @@ def test_leaked_secret_is_critical(render, payloads):
     assert event.event == ("[Codertocat/Hello-World] Secret scanning alert #3 created: GitHub Personal Access Token")
     assert (event.severity, event.notify, event.icon) == ("critical", True, "🔑")
     assert event.tags["secret_type"] == "GitHub Personal Access Token"
+
+
+@pytest.mark.parametrize(
+    ("action", "validity", "severity"),
+    [
+        ("publicly_leaked", "", "critical"),
+        ("validated", "active", "critical"),
+        ("validated", "inactive", "info"),
+        ("resolved", "active", "info"),
+    ],
+)
+def test_a_secret_found_in_public_or_still_working_is_critical(render, payloads, action, validity, severity):
+    body = {
+        "action": action,
+        "alert": {"number": 3, "secret_type": "github_personal_access_token", "validity": validity or None},
+        "repository": payloads["star"]["repository"],
+        "sender": payloads["star"]["sender"],
+    }
+
+    event = render("secret_scanning_alert", body)
+
+    assert (event.severity, event.notify) == (severity, severity == "critical")
+    assert (f"Validity: `{validity}`" in (event.description or "")) == bool(validity)
 
 
 def test_registry_package_reads_like_package(render, payload):
