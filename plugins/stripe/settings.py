@@ -10,8 +10,8 @@ import msgspec
 class StripeSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """How strict the signature check is, and where dashboard links point.
 
-    `tolerance_seconds`: how far the signature's timestamp may be from the hub's clock, either way; older
-    deliveries are refused as replays. 300 is Stripe's own default; 0 turns the check off, as in stripe-python.
+    `tolerance_seconds`: how old the signature's timestamp may be by the hub's clock; older deliveries are
+    refused as replays. 300 is Stripe's own default; 0 turns the check off, as in stripe-python.
     `dashboard_url`: the base of the "Open in Stripe" links (test-mode objects get `/test` appended).
     """
 
