@@ -117,9 +117,8 @@ class PingRecorder:
 
     async def _write_group(self, group: list[_Pending]) -> None:
         try:
-            now = self.now()
             async with self.hub.db.writer.begin() as conn:
-                results, emitted = await self._write(conn, [p.ping for p in group], now)
+                results, emitted, now = await self._write(conn, [p.ping for p in group])
                 stored = await events.store(self.hub, conn, emitted, now)
         except Exception as exc:
             if len(group) > 1:
@@ -136,12 +135,17 @@ class PingRecorder:
                 pending.future.set_result(result)
 
     async def _write(
-        self, conn: AsyncConnection, pings: Sequence[Ping], now: datetime
-    ) -> tuple[list[Recorded], list[tuple[Any, EventIn]]]:
-        slug_uuids, created = await self._resolve_slugs(conn, pings, now)
+        self, conn: AsyncConnection, pings: Sequence[Ping]
+    ) -> tuple[list[Recorded], list[tuple[Any, EventIn]], datetime]:
+        """Write the group; returns what each ping found, the events to store, and the time the pings are
+        stamped with."""
+        slug_uuids, created = await self._resolve_slugs(conn, pings, self.now())
         wanted = {ping.uuid for ping in pings if ping.uuid} | set(slug_uuids.values())
         statement = _LOCK_CHECKS if not self.hub.db.is_sqlite else _READ_CHECKS
         rows = {r["id"]: r for r in (await conn.execute(statement, {"uuids": list(wanted)})).mappings()}
+        # The time is read with the checks held: a scan that flipped one while this group waited for it has
+        # committed by now, and a ping stamped before that flip made a recovery with a negative outage.
+        now = self.now()
         ids = {(row["uuid"],): check_id for check_id, row in rows.items()}
         ids.update({target: ids[(uuid,)] for target, uuid in slug_uuids.items() if (uuid,) in ids})
         stored = {check_id: state_of(row) for check_id, row in rows.items()}
@@ -186,7 +190,7 @@ class PingRecorder:
             (_INSERT_FLIPS, flip_rows),
             (_UPDATE_STATES, [(*msgspec.structs.astuple(state), check_id) for check_id, state in changed]),
         )
-        return results, emitted
+        return results, emitted, now
 
     async def _resolve_slugs(
         self, conn: AsyncConnection, pings: Sequence[Ping], now: datetime

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
+import pytest
 from hub_plugins.heartbeat.recorder import Ping
 from hub_plugins.heartbeat.scan import scan
 from hub_plugins.heartbeat.service import service
 
 from hub.app import create_app
+from hub.core import Hub
 
 
 def seconds(value: float) -> timedelta:
@@ -107,6 +109,39 @@ async def test_two_hubs_on_one_database_flip_and_recover_once(
         await other.stop()
     names = [e["event"] for e in await stored_events()]
     assert names == ["Nightly backup missed", "Nightly backup recovered"]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite's writer holds the whole file
+async def test_a_ping_that_waited_for_its_check_while_a_scan_flipped_it_recovers_after_the_flip(
+    client, hub, admin_headers, clock, settings, create_check, stored_events, monkeypatch
+):
+    """A ping read the time two seconds before its check's deadline, then waited for the check's row while
+    another process's scan flipped it down at the deadline: it recovered the check "-2 s" after it went down."""
+    check = await create_check(period=60, grace=30)
+    await client.get(f"/ping/{check['uuid']}")
+    deadline = clock.now() + seconds(90)
+    other = Hub(settings)
+    service(other.context).clock = clock
+    await other.start()
+    recorder = service(hub.context).recorder
+    resolve_slugs = recorder._resolve_slugs
+
+    async def scan_meanwhile(*args):
+        resolved = await resolve_slugs(*args)
+        clock.set(deadline + seconds(1))
+        assert await scan(other.context) == 1
+        return resolved
+
+    try:
+        clock.set(deadline - seconds(2))
+        monkeypatch.setattr(recorder, "_resolve_slugs", scan_meanwhile)
+        assert (await client.get(f"/ping/{check['uuid']}")).text == "OK"
+    finally:
+        await other.stop()
+    missed, recovered = await stored_events()
+    assert (missed["event"], recovered["event"]) == ("Nightly backup missed", "Nightly backup recovered")
+    assert recovered["content"]["outage_seconds"] == 1
+    assert datetime.fromisoformat(recovered["created_at"]) == deadline + seconds(1)
 
 
 async def test_a_state_change_and_its_event_commit_together(
