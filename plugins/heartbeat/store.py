@@ -94,10 +94,11 @@ async def find_check(conn: AsyncConnection, check_id: str, *, lock: bool = False
     return (await conn.execute(query.with_for_update() if lock else query)).mappings().first()
 
 
-async def find_by_slug(conn: AsyncConnection, project: str, slug: str) -> Row | None:
+async def find_by_slug(conn: AsyncConnection, project: str, slug: str, *, lock: bool = False) -> Row | None:
+    """The project's check with this slug; `lock` as for `find_check`."""
     c = tables.checks.c
     query = select(tables.checks).where(c.project == project, c.slug == slug)
-    return (await conn.execute(query)).mappings().first()
+    return (await conn.execute(query.with_for_update() if lock else query)).mappings().first()
 
 
 def new_check(spec: CheckSpec, *, origin: str, now: datetime) -> dict[str, Any]:

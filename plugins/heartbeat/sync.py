@@ -2,11 +2,18 @@
 
 They are matched by project and slug, so a check keeps its UUID (and its history) across restarts and edits.
 A check removed from the file is left in place: deleting history is for the API or `hub checks delete`.
+
+Several hub processes start at once (`hub serve --workers`, or on PostgreSQL several machines): each locks the
+check it brings in line, so none writes back a state read before another's scan or ping, and a process that
+loses the race to create a new check finds it made and brings that one in line.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
+from sqlalchemy.exc import IntegrityError
 
 from hub.pluginapi import HubContext
 
@@ -28,10 +35,17 @@ def _patch(spec: CheckSpec, row: store.Row) -> CheckPatch | None:
 async def sync_config_checks(hub: HubContext) -> None:
     now = service(hub).now()
     for spec in service(hub).settings.checks:
-        assert spec.slug is not None
-        async with hub.db.writer.begin() as conn:
-            row = await store.find_by_slug(conn, spec.project, spec.slug)
-            if row is None:
-                await store.create_check(hub.db, conn, spec, origin="config", now=now)
-            elif (patch := _patch(spec, row)) is not None:
-                await store.update_check(conn, row, patch)
+        try:
+            await _sync(hub, spec, now)
+        except IntegrityError:  # another process created it meanwhile
+            await _sync(hub, spec, now)
+
+
+async def _sync(hub: HubContext, spec: CheckSpec, now: datetime) -> None:
+    assert spec.slug is not None
+    async with hub.db.writer.begin() as conn:
+        row = await store.find_by_slug(conn, spec.project, spec.slug, lock=True)
+        if row is None:
+            await store.create_check(hub.db, conn, spec, origin="config", now=now)
+        elif (patch := _patch(spec, row)) is not None:
+            await store.update_check(conn, row, patch)

@@ -70,6 +70,19 @@ def test_two_declared_checks_with_one_slug_stop_the_hub():
         Plugins(load_settings(environ={"HUB_PLUGINS": twice}))
 
 
+async def test_processes_starting_together_create_a_newly_declared_check_once(client, admin_headers, settings):
+    """Both found no row and inserted one: the second process failed to start on the unique slug."""
+    export = '{name = "Nightly export", project = "ops", period = 60}'
+    declared = DECLARED.replace("period = 300}", f"period = 300}}, {export}")
+    environ = {"HUB_DATABASE_URL": settings.database.url, "HUB_SERVER_RUN_JOBS": "false", "HUB_PLUGINS": declared}
+    hubs = [Hub(load_settings(environ=environ)) for _ in range(2)]
+    await asyncio.gather(*(each.start() for each in hubs))
+    for each in hubs:
+        await each.stop()
+    checks = (await client.get("/api/v1/checks", headers=admin_headers)).json()["items"]
+    assert sorted(c["slug"] for c in checks) == ["backup", "nightly-export", "queue-worker"]
+
+
 async def test_a_hub_that_was_down_catches_up_once_on_start(client, hub, admin_headers, clock, settings, stored_events):
     """Deadlines pass while no hub runs; the next hub to start flags them at once, and only once."""
     check = (
