@@ -57,10 +57,19 @@ class Tail:
 
 
 def _pump(source: IO[bytes], sink: IO[bytes], tail: Tail) -> None:
+    """Pass the command's output on. When the reader of `hub run`'s output is gone (`hub run ... | head`), the
+    command's pipe is closed too, so its next write fails as it would have written to that reader itself: the
+    command had blocked for good on a full pipe nobody read."""
     for chunk in iter(lambda: source.read1(65536), b""):  # type: ignore[attr-defined]
-        sink.write(chunk)
-        sink.flush()
         tail.add(chunk)
+        try:
+            sink.write(chunk)
+            sink.flush()
+        except BrokenPipeError:
+            source.close()
+            # Nothing more reaches the reader; without this, exiting would report the broken pipe as well.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sink.fileno())
+            return
 
 
 def send_ping(

@@ -187,6 +187,32 @@ def test_hub_run_with_tail_0_passes_a_large_output_through_and_sends_no_body(liv
     assert (finish["exit_status"], finish["body"], finish["body_size"]) == (0, None, 0)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the wrapper's business, not the database's
+def test_hub_run_whose_reader_goes_away_ends_its_job_as_the_job_alone_would_end(live):
+    """`hub run ... | head`: the wrapper stopped reading the job's output once head had gone, and the job blocked
+    on a full pipe for good. Now the job's next write fails, as it would have written to head itself."""
+    server, api, check = live
+    job = "import sys\nfor n in range(10_000_000): sys.stdout.write(f'{n}\\n')"
+    wrapped = subprocess.Popen(
+        [str(HUB_CLI), "run", "--check", check["uuid"], "--", sys.executable, "-c", job],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "HUB_URL": server.url},
+    )
+    try:
+        assert wrapped.stdout.read(20).startswith(b"0\n1\n2\n")
+        wrapped.stdout.close()
+        assert wrapped.wait(timeout=30) == 1  # Python's own exit on a broken pipe: the job decides
+        assert b"BrokenPipeError" in wrapped.stderr.read()
+    finally:
+        wrapped.kill()
+        wrapped.wait()
+        wrapped.stderr.close()
+    finish = pings(api, check)[-1]
+    assert (finish["kind"], finish["exit_status"]) == ("fail", 1)
+    assert "BrokenPipeError" in finish["body"]
+
+
 def test_hub_run_refuses_a_negative_tail():
     done = subprocess.run(
         [
