@@ -2,7 +2,8 @@
 
 `/ping/{uuid}[/start|/fail|/log|/{exit_status}]` and `/ping/{ping_key}/{slug}[/...]` (`?create=1` makes the
 check on its first ping); GET, POST and HEAD; `?rid=` pairs a start with its finish. A POST body is kept up
-to `ping_body_limit` bytes, the rest dropped and the ping marked truncated. Answers are plain text: `OK`,
+to `ping_body_limit` bytes, the rest dropped and the ping marked truncated; a body over MAX_BODY_BYTES is refused
+with 413 and the ping not recorded. Answers are plain text: `OK`,
 `OK (not found)` (or `404 not found`, see the `not_found` setting), `Created` (201) for `?create=1`, and
 `400 invalid url format` / `invalid uuid format` for exit statuses above 255 and malformed run ids.
 """
@@ -30,6 +31,9 @@ _SLUG = re.compile(SLUG)
 # names no project and must not reach the database, where PostgreSQL refuses it and the whole batch with it.
 _PING_KEY = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")
 ACTIONS: dict[str, Action] = {"start": "start", "fail": "fail", "log": "log"}
+# The most a ping's body may be, kept or not: past it a stray upload (a whole log file, without end) would hold
+# the connection for as long as it lasts, and its size would not fit the pings table.
+MAX_BODY_BYTES = 100 * 1024 * 1024
 
 
 class BadPing(Exception):
@@ -79,7 +83,8 @@ def parse_path(segments: list[str]) -> Target:
 async def read_body(receive: Receive, limit: int) -> tuple[str | None, int, bool]:
     """The body's first `limit` bytes as text, its full size, and whether some of it was dropped.
 
-    The rest is read and counted but not kept, so a client that sends more is still answered `OK`.
+    The rest is read and counted but not kept, so a client that sends more is still answered `OK`, up to
+    MAX_BODY_BYTES: past that, BadPing(413).
     """
     kept = bytearray()
     size = 0
@@ -90,6 +95,8 @@ async def read_body(receive: Receive, limit: int) -> tuple[str | None, int, bool
             break
         chunk = message.get("body", b"")
         size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BadPing(413, f"ping body over {MAX_BODY_BYTES} bytes")
         if len(kept) < limit:
             kept += chunk[: limit - len(kept)]
         more = message.get("more_body", False)
@@ -139,10 +146,13 @@ async def ping(scope: Scope, receive: Receive, send: Send) -> None:
         rid = query.get("rid") or None
         if rid is not None and not UUID.match(rid):
             raise BadPing(400, "invalid uuid format")
+        declared = next((value for name, value in scope["headers"] if name == b"content-length"), b"")
+        if len(declared) > 10 or (declared.isdigit() and int(declared) > MAX_BODY_BYTES):
+            raise BadPing(413, f"ping body over {MAX_BODY_BYTES} bytes")  # refused before it is sent
+        body, size, truncated = await read_body(receive, limit) if method == "POST" else (None, 0, False)
     except BadPing as exc:
         await _answer(send, method, exc.status, exc.text, limit)
         return
-    body, size, truncated = await read_body(receive, limit) if method == "POST" else (None, 0, False)
     user_agent = next((value for name, value in scope["headers"] if name == b"user-agent"), b"")
     client = scope.get("client")
     recorded = await heartbeat.recorder.record(

@@ -170,6 +170,24 @@ def test_hub_run_wraps_a_command_and_passes_its_exit_status_through(live):
     assert pings(api, check)[-1]["exit_status"] == 127
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_body_past_the_most_a_ping_takes_is_refused_and_records_nothing(live, monkeypatch):
+    """The rest of a body was read and counted without end: a 2 GiB body did not fit the pings table (a 500)."""
+    server, api, check = live
+    monkeypatch.setattr("hub_plugins.heartbeat.pings.MAX_BODY_BYTES", 300 * 1024)
+    url = f"{server.url}/ping/{check['uuid']}"
+
+    def chunks(count: int):  # no Content-Length: the size is found out while reading
+        yield from [b"x" * 1024] * count
+
+    assert httpx.post(url, content=b"x" * 300 * 1024).text == "OK"
+    for body in (b"x" * (300 * 1024 + 1), chunks(301)):
+        refused = httpx.post(url, content=body)
+        assert (refused.status_code, refused.text) == (413, f"ping body over {300 * 1024} bytes")
+    [ping] = pings(api, check)
+    assert ping["body_size"] == 300 * 1024
+
+
 def test_hub_run_with_tail_0_passes_a_large_output_through_and_sends_no_body(live):
     """`--tail 0` used to kill the thread reading the job's output, so a job writing more than a pipe holds hung."""
     server, api, check = live
