@@ -81,7 +81,9 @@ def with_deadlines(state: CheckState, schedule: Schedule) -> CheckState:
     if state.status == "up" and state.last_ping_at is not None:
         expected = next_expected(state.last_ping_at, period=schedule.period, cron=schedule.cron, tz=schedule.tz)
     limits = [expected + grace] if expected is not None else []
-    if state.last_start_at is not None and state.status not in ("down", "paused"):
+    # A run has its deadline whatever the status but down, paused included, as in Healthchecks: a paused check
+    # that was started and never finished stayed "running" for good.
+    if state.last_start_at is not None and state.status != "down":
         limits.append(state.last_start_at + grace)
     state.expected_at = expected
     state.alert_after = min(limits) if limits else None
@@ -125,7 +127,7 @@ def apply_ping(
 
 def due_flip(state: CheckState, schedule: Schedule, now: datetime) -> Flip | None:
     """The flip to down the scan makes once `alert_after` has passed, timestamped with that deadline."""
-    if state.alert_after is None or state.alert_after > now or state.status in ("down", "paused"):
+    if state.alert_after is None or state.alert_after > now or state.status == "down":
         return None
     run_deadline = state.last_start_at + timedelta(seconds=schedule.grace) if state.last_start_at else None
     reason = "run_timeout" if run_deadline == state.alert_after else "missed"

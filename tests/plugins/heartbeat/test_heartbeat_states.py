@@ -85,7 +85,10 @@ def test_pause_silences_and_a_ping_resumes():
     paused, flip = pause(up, at(1))
     assert flip is not None and paused.alert_after is None and due_flip(paused, EVERY_MINUTE, at(10_000)) is None
     started, _ = apply_ping(paused, EVERY_MINUTE, "start", None, at(2))
-    assert started.alert_after is None  # a paused check never alerts, not even for a run
+    # A run started while paused must finish in time, as in Healthchecks (it stayed "running" for good).
+    assert started.alert_after == at(32)
+    flip = due_flip(started, EVERY_MINUTE, at(33))
+    assert flip is not None and (flip.old, flip.new, flip.reason, flip.at) == ("paused", "down", "run_timeout", at(32))
     back, outcome = apply_ping(paused, EVERY_MINUTE, "success", None, at(3))
     assert back.status == "up" and outcome.flip is not None and outcome.flip.old == "paused"
     resumed, flip = resume(paused, at(4))
