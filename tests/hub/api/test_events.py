@@ -979,6 +979,13 @@ async def test_bad_query_parameters_name_the_parameter(client, admin_headers, qu
         ("/api/v1/events?since=2026-01-01T01:00:00%2B01:00&until=2026-01-01T00:00:00Z", "until", "later than"),
         ("/api/v1/events?tags=plan:pro", "tags", "not a parameter here; the ones taken are project, channel, tag,"),
         ("/api/v1/events?severty=critical", "severty", "not a parameter here"),
+        (
+            "/api/v1/events?severity=warning&severity=critical",
+            "severity",
+            "`severity` is given more than once; it takes one value (list severities as `severity=warning,critical`)",
+        ),
+        ("/api/v1/events?project=shop&project=lim", "project", "`project` is given more than once; it takes one"),
+        ("/api/v1/events?limit=1&limit=2", "limit", "`limit` is given more than once"),
         ("/api/v1/events/1?cursor=abc", "cursor", "the ones taken are children_cursor"),
     ],
 )

@@ -236,6 +236,7 @@ def test_a_since_ahead_of_now_replays_nothing(live_hub):
         ("cursor=abc", "cursor", "`cursor` is not taken by the stream, which has no pages"),
         ("since=yesterday", "since", "RFC3339"),
         ("severty=critical", "severty", "`severty` is not a parameter here; the ones taken are project, channel"),
+        ("channel=a&channel=b", "channel", "`channel` is given more than once; it takes one value"),
     ],
 )
 def test_the_stream_refuses_what_only_the_feed_takes(live_hub, query, field, rule):
