@@ -8,6 +8,7 @@ is text the setting's type converts (`8000`, `true`).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -111,6 +112,10 @@ class SourceConfig(Base):
     channel: Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN)] | None = None
 
 
+# A DNS name: dot-separated labels of letters, digits, `-` and `_` (Docker's service names have them).
+HOST_NAME = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*\.?\Z")
+
+
 class OutboundSettings(Base):
     """The guarded client for user-supplied URLs (action targets, Slack webhooks, push endpoints)."""
 
@@ -124,6 +129,18 @@ class OutboundSettings(Base):
     # Open connections per process, and per destination (origin): each origin has its own small pool.
     max_connections: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
     max_connections_per_host: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 4
+
+    def __post_init__(self) -> None:
+        # A mistyped network (`10.1.0.0/33`) was taken for a host name and matched nothing: the network stayed
+        # closed, and nothing said why.
+        for entry in self.allow:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                if not HOST_NAME.match(entry) or entry.replace(".", "").isdigit():
+                    raise ValueError(
+                        f"`allow` takes host names, addresses and networks (`10.1.0.0/16`); {entry!r} is none of them"
+                    ) from None
 
 
 class DeliverySettings(Base):

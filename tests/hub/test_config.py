@@ -203,6 +203,11 @@ def test_a_plugin_variable_is_laid_over_the_file_key_by_key(tmp_path):
     assert (settings.host, settings.port, settings.password) == ("smtp.example.com", 465, "s3cret")
 
 
+def test_the_outbound_allowlist_takes_host_names_addresses_and_networks():
+    allow = ["127.0.0.1", "10.1.0.0/16", "fd00::/8", "::1", "intranet.example.com", "my_service", "host."]
+    assert load_settings(environ={"HUB_OUTBOUND_ALLOW": msgspec.json.encode(allow).decode()}).outbound.allow == allow
+
+
 def test_text_settings_keep_values_that_read_as_numbers_dates_or_booleans():
     """`HUB_INGEST_DEFAULT_PROJECT=2024` was read as TOML, an integer, and refused: `Expected str, got int`."""
     settings = load_settings(
@@ -233,6 +238,10 @@ def test_text_settings_keep_values_that_read_as_numbers_dates_or_booleans():
         ({"HUB_SERVER_PORT": "abc"}, "(HUB_SERVER_PORT): Expected `int`, got `str` - at `server.port`"),
         ({"HUB_RETENTION_PROJECTS": "{shop = 'x'}"}, "(HUB_RETENTION_PROJECTS): Expected `int`, got `str`"),
         ({"HUB_SOURCES": "{plugin = 'github'}"}, "(HUB_SOURCES): Expected `array`, got `object` - at `sources`"),
+        # A mistyped network was taken for a host name: the network stayed closed in silence.
+        ({"HUB_OUTBOUND_ALLOW": '["10.1.0.0/33"]'}, "`allow` takes host names, addresses and networks (`10.1.0.0/16`)"),
+        ({"HUB_OUTBOUND_ALLOW": '["10.1.2.300"]'}, "'10.1.2.300' is none of them"),
+        ({"HUB_OUTBOUND_ALLOW": '["https://intranet"]'}, "'https://intranet' is none of them"),
     ],
 )
 def test_bad_variables_name_the_variable(environ, message):
