@@ -15,7 +15,7 @@ from litestar.handlers import BaseRouteHandler
 from hub.api.errors import AS_WRITTEN, name_the_key, takes_json_body
 from hub.api.session_auth import caller_for, session_user
 from hub.auth import ApiKey
-from hub.models import MAX_JSON_DEPTH, ValidationProblem
+from hub.models import ValidationProblem
 from hub.ratelimit import retry_after_header
 
 if TYPE_CHECKING:
@@ -27,6 +27,8 @@ _ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 # A \uD800-\uDBFF escape with no \uDC00-\uDFFF escape after it (an even run of backslashes before it, as above).
 _UNPAIRED_HIGH_SURROGATE = re.compile(rb"(?<!\\)(?:\\\\)*\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])")
 EMPTY_BODY = "the request body is empty; send a JSON object"
+# Deeper than Python's stack allows msgspec to decode.
+TOO_DEEP = "the body nests JSON too deeply to be read"
 Guard = Callable[[ASGIConnection, BaseRouteHandler], Coroutine[Any, Any, None]]
 
 
@@ -41,7 +43,8 @@ async def screen_request(request: Request) -> None:
     (`data: JSONBody[...]`) answers 415 to a body sent as another media type, as the ingest routes do, where
     Litestar would decode it as JSON anyway: a form or a `text/plain` body is what a cross-site page can send
     without the browser asking first. A body it needs and did not get is a 400 that says so, where Litestar's
-    own answer was `'data'`.
+    own answer was `'data'`. A body is checked here as strictly as the ingest routes check theirs, with the same
+    messages: Litestar converts it leniently, and took `"60"` for a check's period of 60 or `"true"` for true.
     """
     scope = request.scope  # not request.url, which would build a URL object for every request
     if "\x00" in scope["path"] or b"%00" in scope["query_string"].lower():
@@ -54,8 +57,11 @@ async def screen_request(request: Request) -> None:
         # Read here, the body is kept for Litestar's decoding; PostgreSQL's text would refuse a NUL with a 500.
         body = await request.body()
         refuse_nul(body)
-    if not body and not request.route_handler.parsed_fn_signature.parameters["data"].has_default:
+    data = request.route_handler.parsed_fn_signature.parameters["data"]
+    if not body and not data.has_default:
         raise ValidationProblem(EMPTY_BODY)
+    if body:
+        decode(body, data.annotation)
 
 
 def bearer_token(connection: ASGIConnection) -> str | None:
@@ -228,9 +234,7 @@ def decode(body: bytes, type_: type[T]) -> T:
             ) from None
         raise
     except RecursionError:
-        raise ValidationProblem(
-            f"the body nests JSON too deeply (an event's `content` may nest {MAX_JSON_DEPTH} levels)"
-        ) from None
+        raise ValidationProblem(TOO_DEEP) from None
 
 
 def project_for(key: ApiKey, requested: str | None, default: str | None = None) -> str:

@@ -177,21 +177,23 @@ def _child(node: Any, step: str | int) -> Any:
 
 def _type_at(model: type, path: str) -> msgspec.inspect.Type | None:
     """Follow `a.b[0].c` through a Struct's declared types."""
-    node: msgspec.inspect.Type = msgspec.inspect.type_info(model)
+    node: msgspec.inspect.Type | None = msgspec.inspect.type_info(model)
     for name, index in re.findall(r"\.?([A-Za-z_]\w*)|\[(\d+)\]", path):
-        while isinstance(node, msgspec.inspect.UnionType):
-            node = next((t for t in node.types if not isinstance(t, msgspec.inspect.NoneType)), node.types[0])
-        if isinstance(node, msgspec.inspect.Metadata):
-            node = node.type
+        node = _declared(node)
         if name and isinstance(node, msgspec.inspect.StructType):
             node = next((f.type for f in node.fields if f.encode_name == name), None)
         elif index and isinstance(node, msgspec.inspect.ListType):
             node = node.item_type
         else:
             return None
-        if node is None:
-            return None
-    return node
+    return _declared(node)
+
+
+def _declared(node: msgspec.inspect.Type | None) -> msgspec.inspect.Type | None:
+    """The type a value is read as: an optional's other member, an annotated type itself."""
+    while isinstance(node, msgspec.inspect.UnionType):
+        node = next((t for t in node.types if not isinstance(t, msgspec.inspect.NoneType)), node.types[0])
+    return node.type if isinstance(node, msgspec.inspect.Metadata) else node
 
 
 def describe_validation(
@@ -296,14 +298,6 @@ def on_database_error(request: Request, exc: DBAPIError) -> Response[ErrorBody]:
     )
 
 
-def on_recursion_error(request: Request, exc: RecursionError) -> Response[ErrorBody]:
-    """Litestar decoding a `data: JSONBody[...]` body nested deeper than Python's stack allows. (The ingest
-    routes decode their own bodies and say the same.)"""
-    if takes_json_body(request.route_handler):
-        return error_response(400, "the body nests JSON too deeply to be read")
-    return on_unexpected(request, exc)
-
-
 def takes_json_body(handler: BaseRouteHandler) -> bool:
     """Whether Litestar decodes the request body as JSON for this handler (`data: JSONBody[...]`)."""
     data = handler.parsed_fn_signature.parameters.get("data")
@@ -315,7 +309,6 @@ exception_handlers = {
     msgspec.ValidationError: on_msgspec_validation,
     msgspec.DecodeError: on_decode_error,
     HTTPException: on_http_exception,
-    RecursionError: on_recursion_error,
     DBAPIError: on_database_error,
     Exception: on_unexpected,
 }

@@ -541,14 +541,82 @@ async def test_a_number_no_float_holds_in_a_body_the_framework_decodes_is_named(
 
 
 @DECODING_ONLY
-@pytest.mark.parametrize(("method", "path"), [("PUT", "/api/v1/routes/r"), ("POST", "/api/v1/users")])
-async def test_json_nested_past_the_stack_is_a_400_on_every_json_endpoint(client, admin_headers, method, path):
+@pytest.mark.parametrize(
+    ("method", "path", "body", "message"),
+    [
+        ("PUT", "/api/v1/routes/r", b"%s", "Expected `object`, got `array`"),
+        ("POST", "/api/v1/users", b"%s", "Expected `object`, got `array`"),
+        ("POST", "/api/v1/actions/deploy/runs", b'{"inputs": {"a": %s}}', "the body nests JSON too deeply to be read"),
+    ],
+)
+async def test_json_nested_past_the_stack_is_a_400_on_every_json_endpoint(
+    client, admin_headers, method, path, body, message
+):
     """Bodies the framework decodes (`data: JSONBody[...]`), not the ingest routes' own decoding."""
     deep = b"[" * 100_000 + b"]" * 100_000
     headers = {**admin_headers, "content-type": "application/json"}
-    response = await client.request(method, path, content=deep, headers=headers)
+    response = await client.request(method, path, content=body % deep, headers=headers)
     assert response.status_code == 400, response.text
-    assert response.json()["message"] == "the body nests JSON too deeply to be read"
+    assert response.json()["message"] == message
+
+
+@DECODING_ONLY
+@pytest.mark.parametrize(
+    ("method", "path", "body", "message", "field"),
+    [
+        (
+            "POST",
+            "/api/v1/checks",
+            {"name": "x", "project": "ops", "period": "60"},
+            "Expected `int | null`, got `str`",
+            "period",
+        ),
+        (
+            "POST",
+            "/api/v1/checks",
+            {"name": "x", "project": "ops", "manual_resume": "true"},
+            "Expected `bool`, got `str`",
+            "manual_resume",
+        ),
+        (
+            "POST",
+            "/api/v1/checks",
+            {"name": "x", "project": "ops", "methods": "GET"},
+            "Invalid enum value 'GET' (expected one of '', 'POST')",
+            "methods",
+        ),
+        (
+            "POST",
+            "/api/v1/keys",
+            {"scopes": ["read"], "rate_limit": "5"},
+            "Expected `float | null`, got `str`",
+            "rate_limit",
+        ),
+        (
+            "PUT",
+            "/api/v1/routes/r",
+            {"targets": [{"everyone": "true"}]},
+            "Expected `bool`, got `str`",
+            "targets[0].everyone",
+        ),
+        (
+            "POST",
+            "/api/v1/users",
+            {"email": "ada@example.com", "name": "Ada", "role": "god"},
+            "Invalid enum value 'god' (expected one of 'admin', 'member', 'viewer')",
+            "role",
+        ),
+    ],
+)
+async def test_bodies_the_framework_decodes_are_checked_as_strictly_as_events(
+    client, admin_headers, method, path, body, message, field
+):
+    """Litestar converts leniently: a check's period of "60" was stored as 60, and `"true"` taken for true, where
+    an event's `notify: "true"` is refused. Enum refusals now list the allowed values, as the events API does."""
+    response = await client.request(method, path, json=body, headers=admin_headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["field"] == field
+    assert response.json()["message"].startswith(message), response.json()["message"]
 
 
 async def test_batch_limits(client, admin_headers):
