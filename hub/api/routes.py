@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
@@ -14,8 +14,13 @@ from hub.api.openapi import json_body
 from hub.ingest import draft_from_input
 from hub.models import NAME_PATTERN, SLUG_PATTERN, EventIn, EventOut, ValidationProblem, now_utc, shown_address
 from hub.routing.book import RuleConflict
-from hub.routing.router import DEFAULT_RULE, Verdict, decide, handling, silent_reason
+from hub.routing.router import DEFAULT_RULE, Verdict, decide, handling, held_for_people, silent_reason
 from hub.routing.rules import Rule, Target, unreachable_targets
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from hub.core import Hub
 
 
 class RuleOut(msgspec.Struct):
@@ -78,14 +83,17 @@ def event_for_test(data: EventIn, project: str, source: str = "api") -> tuple[Ev
     return msgspec.convert({**fields, "id": "0", "parent_id": None}, EventOut, strict=False), draft.backfill
 
 
-def explain_event(rules: list[Rule], data: EventIn, project: str, source: str = "api") -> RouteTestOut:
+async def explain_event(
+    hub: Hub, conn: AsyncConnection, data: EventIn, project: str, source: str = "api"
+) -> RouteTestOut:
     """Which rules the event would meet, and why (nothing is stored)."""
     event, backfill = event_for_test(data, project, source)
     reason = silent_reason(event, backfill=backfill)
+    project_id, now = await hub.projects.lookup(conn, project), now_utc()
     verdicts = []
-    for rule, verdict in decide(rules, event):
+    for rule, verdict in decide(await hub.rules.rules(conn), event):
         if verdict.matched:
-            verdict.then = handling(rule, event, now_utc())
+            verdict.then = handling(rule, event, now) + await held_for_people(conn, rule, event, project_id, now)
         verdicts.append(verdict)
     return RouteTestOut(
         notifies=reason is None and any(v.matched for v in verdicts), silent_reason=reason, verdicts=verdicts
@@ -149,5 +157,4 @@ class RoutesController(Controller):
         data = decode(await read_body(request, hub.settings.ingest.max_body_bytes), EventIn)
         project = project_for(api_key(request), data.project, hub.settings.ingest.default_project)
         async with hub.db.reader.connect() as conn:
-            rules = await hub.rules.rules(conn)
-        return explain_event(rules, data, project, source)
+            return await explain_event(hub, conn, data, project, source)

@@ -39,7 +39,7 @@ def routes_test(args: argparse.Namespace, _: object = None) -> int:
     async def work(hub: Any) -> int:
         project = event_in.project or hub.settings.ingest.default_project
         async with hub.db.reader.connect() as conn:
-            result = explain_event(await hub.rules.rules(conn), event_in, project, args.source)
+            result = await explain_event(hub, conn, event_in, project, args.source)
         if args.json:
             print(msgspec.json.encode(result).decode())
             return 0

@@ -25,9 +25,10 @@ class Person(NamedTuple):
     quiet_end: str | None
 
 
-async def people_for(conn: AsyncConnection, target: Target, project_id: int) -> list[Person]:
+async def people_for(conn: AsyncConnection, target: Target, project_id: int | None) -> list[Person]:
     """The people a team, user or `everyone` target means; `everyone` in a project without listed members is
-    every admin (a fresh hub with one admin gets notified without any set-up), never people who cannot read it."""
+    every admin (a fresh hub with one admin gets notified without any set-up), never people who cannot read it.
+    A project not yet made (None) has no members."""
     u = schema.users.c
     columns = (u.id, u.email, u.timezone, u.quiet_start, u.quiet_end)
     if target.team:

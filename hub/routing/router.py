@@ -20,7 +20,7 @@ from hub.outbox.notifier import Recipient
 from hub.routing.book import RuleBook
 from hub.routing.grouping import fingerprint, group_key, quiet_until
 from hub.routing.matcher import explain
-from hub.routing.recipients import NO_DEVICE, NO_DEVICE_REASON, Person, recipients_for
+from hub.routing.recipients import NO_DEVICE, NO_DEVICE_REASON, Person, people_for, recipients_for
 from hub.routing.rules import FALLBACK_RULE, Rule, Target
 
 if TYPE_CHECKING:
@@ -339,8 +339,29 @@ def handling(rule: Rule, event: EventOut, now: datetime) -> list[str]:
     q = rule.quiet_hours
     if q and not critical and (end := quiet_until(q.start, q.end, q.timezone, now)) is not None:
         notes.append(f"held by the rule's quiet hours until {q.end} {q.timezone} ({end:%Y-%m-%d %H:%M} UTC)")
-    if any(t.team or t.user or t.everyone for t in rule.targets) and not critical:
-        notes.append("held for a person whose own quiet hours hold now")
+    return notes
+
+
+async def held_for_people(
+    conn: AsyncConnection, rule: Rule, event: EventOut, project_id: int | None, now: datetime
+) -> list[str]:
+    """For `hub routes test`: each person the rule reaches whose own quiet hours hold now, and until when."""
+    if event.severity == "critical":
+        return []
+    notes, seen = [], set()
+    for target in rule.targets:
+        if not (target.team or target.user or target.everyone):
+            continue
+        for person in await people_for(conn, target, project_id):
+            if person.id in seen or not (person.quiet_start and person.quiet_end):
+                continue
+            seen.add(person.id)
+            end = quiet_until(person.quiet_start, person.quiet_end, person.timezone, now)
+            if end is not None:
+                notes.append(
+                    f"held for {person.email} by their quiet hours until {person.quiet_end} {person.timezone}"
+                    f" ({end:%Y-%m-%d %H:%M} UTC)"
+                )
     return notes
 
 

@@ -418,6 +418,31 @@ async def test_explain_endpoint(client, admin_headers):
     assert backfill.json()["silent_reason"] == "backfilled events (stamped more than 5 minutes ago) never notify"
 
 
+async def test_explaining_an_event_names_the_people_whose_quiet_hours_hold_now(client, admin_headers):
+    """It said "held for a person whose own quiet hours hold now" for every rule with people, whoever they were."""
+    now = now_utc()
+    holding = {
+        "start": (now - timedelta(hours=1)).strftime("%H:%M"),
+        "end": (now + timedelta(hours=2)).strftime("%H:%M"),
+    }
+    over = {"start": (now + timedelta(hours=2)).strftime("%H:%M"), "end": (now + timedelta(hours=3)).strftime("%H:%M")}
+    assert (await client.post("/api/v1/teams", json={"slug": "ops", "name": "Ops"}, headers=admin_headers)).is_success
+    for email, quiet in (("ada@example.com", holding), ("bob@example.com", over), ("cy@example.com", None)):
+        person = {"email": email, "name": email[:3], "quiet_hours": quiet, "teams": ["ops"]}
+        assert (await client.post("/api/v1/users", json=person, headers=admin_headers)).status_code == 201
+    await put_rule(client, admin_headers, {"name": "ops", "targets": [{"team": "ops"}, {"user": "ada@example.com"}]})
+    event = {"project": "shop", "event": "Deploy failed", "severity": "warning"}
+
+    explained = (await client.post("/api/v1/routes/test", json=event, headers=admin_headers)).json()
+    [verdict] = [v for v in explained["verdicts"] if v["rule"] == "ops"]
+    assert verdict["then"] == [
+        f"held for ada@example.com by their quiet hours until {holding['end']} UTC"
+        f" ({(now + timedelta(hours=2)):%Y-%m-%d %H:%M} UTC)"
+    ]
+    critical = await client.post("/api/v1/routes/test", json={**event, "severity": "critical"}, headers=admin_headers)
+    assert [v["then"] for v in critical.json()["verdicts"] if v["rule"] == "ops"] == [[]]
+
+
 async def test_explain_endpoint_takes_the_source_a_rule_matches_on(client, admin_headers):
     rule = {"name": "payments", "match": {"sources": ["stripe"]}, "targets": [{"email": "ops@example.com"}]}
     await put_rule(client, admin_headers, rule)
