@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
     from hub.api.common import api_key
     from hub.api.common import require as require_scope
+    from hub.api.filters import refuse_unknown
     from hub.auth import ApiKey
     from hub.config import Settings
     from hub.core import Hub
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
 _ON_FIRST_USE = {
     "api_key": ("hub.api.common", "api_key"),
     "require_scope": ("hub.api.common", "require"),
+    "refuse_unknown": ("hub.api.filters", "refuse_unknown"),
     "ApiKey": ("hub.auth", "ApiKey"),
     "Batch": ("hub.db.batch", "Batch"),
     "inserting": ("hub.db.batch", "inserting"),
@@ -130,6 +132,7 @@ __all__ = [
     "parse_retry_after",
     "plain_patterns",
     "plain_text",
+    "refuse_unknown",
     "require_scope",
     "run_together",
     "safe_link",

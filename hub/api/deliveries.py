@@ -9,6 +9,7 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from hub.api.common import hub_admin, hub_of
+from hub.api.filters import refuse_unknown
 from hub.ids import parse_event_id
 from hub.models import Page
 from hub.outbox.log import RETRYABLE, DeliveryOut, StillNoDevice, get_delivery, list_deliveries, retry_delivery
@@ -38,6 +39,7 @@ class DeliveriesController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
         cursor: FromQuery[str | None] = None,
     ) -> Page:
+        refuse_unknown(request, ("state", "event_id", "limit", "cursor"))  # a misspelt filter listed everything
         hub = hub_of(request)
         event = _number(event_id, "event") if event_id else None
         async with hub.db.reader.connect() as conn:

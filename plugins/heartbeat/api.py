@@ -15,7 +15,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.params import JSONBody, Parameter
 
-from hub.pluginapi import HubContext, api_key, require_scope
+from hub.pluginapi import HubContext, api_key, refuse_unknown, require_scope
 
 from . import store
 from .models import CheckOut, CheckPatch, CheckSpec, FlipOut, PingOut, ProjectKeysOut, check_project
@@ -91,6 +91,7 @@ class ChecksController(Controller):
     async def list_checks(
         self, request: Req, hub: Hub, project: ProjectFilter = None, cursor: Cursor = None, limit: Limit = 50
     ) -> CheckPage:
+        refuse_unknown(request, ("project", "cursor", "limit"))  # `?projct=ops` listed every check
         allowed = await _allowed(hub, request, project)
         wanted = [project.lower()] if project else allowed
         async with hub.db.reader.connect() as conn:
@@ -152,6 +153,7 @@ class ChecksController(Controller):
     async def list_pings(
         self, request: Req, hub: Hub, check_id: CheckId, cursor: Cursor = None, limit: Limit = 50
     ) -> PingPage:
+        refuse_unknown(request, ("cursor", "limit"))
         row = await _load(hub, request, check_id)
         async with hub.db.reader.connect() as conn:
             items, next_cursor = await store.list_pings(conn, row["id"], cursor, limit)
@@ -165,6 +167,7 @@ class ChecksController(Controller):
     async def list_flips(
         self, request: Req, hub: Hub, check_id: CheckId, cursor: Cursor = None, limit: Limit = 50
     ) -> FlipPage:
+        refuse_unknown(request, ("cursor", "limit"))
         row = await _load(hub, request, check_id)
         async with hub.db.reader.connect() as conn:
             items, next_cursor = await store.list_flips(conn, row["id"], cursor, limit)

@@ -56,6 +56,13 @@ async def test_list_is_paginated_and_filtered(client, admin_headers, create_chec
     assert sorted(seen) == [f"job {i}" for i in range(5)]
     only_a = (await client.get("/api/v1/checks?project=A", headers=admin_headers)).json()["items"]
     assert sorted(c["name"] for c in only_a) == ["job 1", "job 3"]
+    # A misspelt filter listed every check; a filter given twice answered for the last.
+    for query, field in (("projct=a", "projct"), ("project=a&project=b", "project")):
+        refused = await client.get(f"/api/v1/checks?{query}", headers=admin_headers)
+        assert (refused.status_code, refused.json()["field"]) == (400, field)
+    deliveries = await client.get("/api/v1/deliveries?stat=dead", headers=admin_headers)
+    assert deliveries.status_code == 400
+    assert deliveries.json()["message"].startswith("`stat` is not a parameter here; the ones taken are state,")
 
 
 @pytest.mark.parametrize(
