@@ -60,7 +60,9 @@ RELATED_IDS = ("customer", "subscription", "invoice", "payment_intent", "charge"
 
 
 def channel_for(event_type: str) -> str:
-    return next((channel for prefix, channel in CHANNELS if event_type.startswith(prefix)), DEFAULT_CHANNEL)
+    """The channel of a type's area; a thin event's API version (`v1.billing.meter...`) is read past."""
+    kind = event_type.split(".", 1)[1] if event_type.startswith(("v1.", "v2.")) else event_type
+    return next((channel for prefix, channel in CHANNELS if kind.startswith(prefix)), DEFAULT_CHANNEL)
 
 
 def tag_key(kind: str | None) -> str | None:

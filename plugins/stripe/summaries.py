@@ -25,6 +25,7 @@ REASON_CODES = (("failure_code",), ("failure_reason",), ("cancellation_reason",)
 DISPUTE_OUTCOMES: dict[str, tuple[str, str, Severity]] = {
     "won": ("Dispute won", "✅", "info"),
     "warning_closed": ("Dispute inquiry closed", "✅", "info"),
+    "prevented": ("Dispute prevented", "✅", "info"),  # stopped before it became a chargeback (Visa RDR)
     "lost": ("Dispute lost", "❌", "warning"),
 }
 
@@ -39,9 +40,11 @@ class Summary:
 
 def severity_for(event_type: str) -> Severity:
     """A new dispute or early fraud warning is critical (money is at stake within days); failures, required
-    actions and later dispute and fraud-warning updates are warnings."""
+    actions and later dispute and fraud-warning updates are warnings, but for a dispute's money coming back."""
     if event_type in ("charge.dispute.created", "radar.early_fraud_warning.created"):
         return "critical"
+    if event_type == "charge.dispute.funds_reinstated":
+        return "info"
     last = event_type.rsplit(".", 1)[-1]
     if "fail" in last or "action_required" in last:
         return "warning"
@@ -160,9 +163,9 @@ def subscription_updated(event: StripeEvent) -> Summary:
         head = f"Subscription {readable(old_status)} → {readable(status)}"
         if status in ("past_due", "unpaid"):
             severity = "warning"
-    elif get(before, "cancel_at_period_end") is False and get(o, "cancel_at_period_end") is True:
+    elif _cancel_change(before, o) == "scheduled":
         head = "Subscription set to cancel"
-    elif get(before, "cancel_at_period_end") is True and get(o, "cancel_at_period_end") is False:
+    elif _cancel_change(before, o) == "withdrawn":
         head = "Subscription cancellation withdrawn"
     elif _price_of(before) and _price_of(before) != _price_of(o):
         head = "Subscription plan changed"
@@ -175,10 +178,25 @@ def subscription_updated(event: StripeEvent) -> Summary:
     else:
         head = "Subscription updated"
     lines = subscription_lines(o, who) + described(
-        ("Cancels at", moment(o, "cancel_at") if get(o, "cancel_at_period_end") is True else None),
+        ("Cancels at", moment(o, "cancel_at")),
         ("Changed", ", ".join(sorted(before)) or None),
     )
     return Summary(headline(head, None, who, "for"), "🔄", lines, severity)
+
+
+def _cancel_change(before: Any, after: Any) -> Literal["scheduled", "withdrawn"] | None:
+    """A cancellation set or taken back, at the period's end or on a date of its own (`cancel_at` alone: a custom
+    date, or from API version 2025-03-31 the `min_period_end` and `max_period_end` choices)."""
+    if get(before, "cancel_at_period_end") is False and get(after, "cancel_at_period_end") is True:
+        return "scheduled"
+    if get(before, "cancel_at_period_end") is True and get(after, "cancel_at_period_end") is False:
+        return "withdrawn"
+    if isinstance(before, dict) and "cancel_at" in before:
+        if before["cancel_at"] is None and get(after, "cancel_at") is not None:
+            return "scheduled"
+        if before["cancel_at"] is not None and get(after, "cancel_at") is None:
+            return "withdrawn"
+    return None
 
 
 def _first_item(subscription: Any) -> Any:

@@ -264,6 +264,9 @@ def test_customer_created_prefers_the_email(stripe_resources):
             f"Subscription cancellation withdrawn for {CUS}",
             "info",
         ),
+        # A cancellation on a date of its own leaves cancel_at_period_end false: it read "Subscription updated".
+        ({"cancel_at": 1767225600}, {"cancel_at": None}, f"Subscription set to cancel for {CUS}", "info"),
+        ({"cancel_at": None}, {"cancel_at": 1767225600}, f"Subscription cancellation withdrawn for {CUS}", "info"),
         ({}, {"items": {"data": []}}, f"Subscription plan changed for {CUS}", "info"),
         ({}, {"metadata": {"a": "b"}}, f"Subscription updated for {CUS}", "info"),
     ],
@@ -427,6 +430,7 @@ def test_a_success_shows_no_reason_left_from_an_earlier_failure(stripe_resources
         ("won", "Dispute won: $10.00", "✅", "info"),
         ("warning_closed", "Dispute inquiry closed: $10.00", "✅", "info"),
         ("lost", "Dispute lost: $10.00", "❌", "warning"),
+        ("prevented", "Dispute prevented: $10.00", "✅", "info"),
         ("under_review", "Charge dispute closed: $10.00", "⚠️", "warning"),
     ],
 )
@@ -435,6 +439,20 @@ def test_a_closed_dispute_says_whether_it_was_won(stripe_resources, status, titl
     assert (event.event, event.icon, event.severity, event.notify) == (title, icon, severity, severity != "info")
     assert event.tags["status"] == status
     assert event.actions[0].url == f"{TEST}/payments/{CH}"
+
+
+def test_a_subscription_cancelling_on_a_date_says_when(stripe_resources):
+    subscription = {**stripe_resources["subscription"], "cancel_at": 1767225600, "cancel_at_period_end": False}
+    envelope = envelope_of("customer.subscription.updated", subscription)
+    envelope["data"]["previous_attributes"] = {"cancel_at": None}
+    assert "Cancels at: 2026-01-01 00:00 UTC" in one_event(envelope).description
+
+
+def test_a_disputes_money_coming_back_is_good_news(stripe_resources):
+    event = one_event(envelope_of("charge.dispute.funds_reinstated", stripe_resources["dispute"]))
+    assert (event.severity, event.notify) == ("info", False)
+    withdrawn = one_event(envelope_of("charge.dispute.funds_withdrawn", stripe_resources["dispute"]))
+    assert withdrawn.severity == "warning"
 
 
 def test_an_invoice_on_api_versions_from_basil_is_tagged_with_its_subscription(stripe_resources):
@@ -460,11 +478,8 @@ def test_thin_events_render_generically_with_the_envelope_as_content():
         "related_object": {"id": "mtr_test_61R9", "type": "billing.meter", "url": "/v1/billing/meters/mtr_test_61R9"},
     }
     event = one_event(envelope)
-    assert (event.event, event.channel, event.timestamp) == (
-        "Billing meter error report triggered",
-        "stripe",
-        None,
-    )
+    # In its area's channel, past the API version `v1.` (it went to the catch-all `stripe`).
+    assert (event.event, event.channel, event.timestamp) == ("Billing meter error report triggered", "billing", None)
     assert event.content == envelope
     assert event.actions[0].url == f"{TEST}/events/evt_test_65R9"
 
