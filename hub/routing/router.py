@@ -348,7 +348,8 @@ async def held_for_people(
     """For `hub routes test`: each person the rule reaches whose own quiet hours hold now, and until when."""
     if event.severity == "critical":
         return []
-    notes, seen = [], set()
+    notes: list[str] = []
+    seen: set[str] = set()
     for target in rule.targets:
         if not (target.team or target.user or target.everyone):
             continue
