@@ -25,7 +25,7 @@ import ssl
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import httpcore
@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 MAX_HOSTS = 256
 MAX_URLS = 10_000  # URLs whose origin `destination` remembers
 KEEPALIVE_SECONDS = 30
+# A request waits for a connection to its host at most this many times its timeout, then fails unsent: long enough
+# for the requests ahead of it to time out, so that a host found not answering refuses it with that reason.
+QUEUE_WAIT_FACTOR = 2
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -263,6 +266,21 @@ async def _whole_exchange_within(seconds: float) -> AsyncIterator[None]:
         raise httpx.ReadTimeout(f"no complete answer within {seconds:g} s") from None
 
 
+def longest_request(timeout_seconds: float) -> float:
+    """The longest one request can take: waiting for a connection, then the whole exchange."""
+    return (QUEUE_WAIT_FACTOR + 1) * timeout_seconds
+
+
+async def _turn_by(waiting: Awaitable[object], deadline: float, host: str) -> None:
+    """Wait for a connection slot until `deadline` (the loop's clock); httpx.PoolTimeout, a timeout that says the
+    request was never sent, after it."""
+    try:
+        async with asyncio.timeout_at(deadline):
+            await waiting
+    except TimeoutError:
+        raise httpx.PoolTimeout(f"not sent: no connection to {host} came free in time") from None
+
+
 @contextlib.contextmanager
 def _as_httpx_errors() -> Iterator[None]:
     """httpcore's exceptions as httpx's classes of the same name, which callers classify (timeouts retry)."""
@@ -381,12 +399,16 @@ class OutboundClient:
                 raise httpx.LocalProtocolError(f"header {name!r} holds a line break or is not a valid name")
         seconds = self._timeout if timeout_seconds is None else timeout_seconds
         host = self._host(parsed)
+        # Waiting for a connection has a deadline of its own: a request queued without end behind a busy host
+        # outlasted the time after which an action run counts as abandoned.
+        queued_until = asyncio.get_running_loop().time() + QUEUE_WAIT_FACTOR * seconds
         host.busy += 1
         try:
             # The host's own slot first: requests queued for a slow host must not hold the slots other hosts need.
-            await host.acquire()
+            await _turn_by(host.acquire(), queued_until, parsed.host)
             try:
-                async with self._total:
+                await _turn_by(self._total.acquire(), queued_until, parsed.host)
+                try:
                     host.refuse_if_not_answering()  # another request may have begun probing it meanwhile
                     connection = host.take()
                     try:
@@ -406,6 +428,8 @@ class OutboundClient:
                         host.give_back(connection)
                     host.breaker.answered()
                     return response
+                finally:
+                    self._total.release()
             finally:
                 host.release()
         finally:

@@ -28,7 +28,7 @@ from hub.db.events import get_event
 from hub.ids import parse_event_id
 from hub.ingest import draft_from_input
 from hub.models import ActionOut, EventIn, EventOut, ValidationProblem, now_utc, url_problem
-from hub.outbound import BlockedAddress, HostNotAnswering, ResponseTooLarge
+from hub.outbound import BlockedAddress, HostNotAnswering, ResponseTooLarge, longest_request
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -274,6 +274,8 @@ class ActionRunner:
             run.status = "done" if 200 <= run.http_status < 300 else "failed"
             run.response = _excerpt(exc.partial)
             run.message = _message_of(run.http_status, exc.response.headers, exc.partial)
+        except httpx.PoolTimeout as exc:
+            run.status, run.message = "failed", f"{exc} (earlier requests to the action's server were still running)"
         except httpx.TimeoutException:
             run.status, run.message = "failed", "the action's server did not answer in time"
         except HostNotAnswering as exc:
@@ -304,7 +306,7 @@ class ActionRunner:
         r = schema.action_runs.c
         button = r.event_id == event_id if event_id is not None else r.event_id.is_(None) & (r.project_id == project_id)
         same = button & (r.action == run.action) & (r.status == "running")
-        abandoned = run.created_at - timedelta(seconds=2 * self.hub.settings.actions.timeout_seconds + 60)
+        abandoned = run.created_at - timedelta(seconds=longest_request(self.hub.settings.actions.timeout_seconds) + 60)
         try:
             async with self.hub.db.writer.begin() as conn:
                 await conn.execute(
