@@ -9,6 +9,7 @@ written before the request, so even a hub that dies mid-call leaves a trace of w
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from datetime import datetime, timedelta
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 MAX_EXCERPT = 1000
 MAX_MESSAGE = 500
+log = logging.getLogger(__name__)
 ABANDONED = "abandoned: the hub stopped before the answer"
 
 
@@ -249,17 +251,18 @@ class ActionRunner:
             finished_at=None,
         )
         await self._start(run, project_id, event_id)
-        payload = msgspec.json.encode(body)
-        headers = {
-            "Content-Type": "application/json",
-            **sign_headers(
-                await self.hub.action_secrets.signing_secrets(project), f"msg_{run.id}", int(time.time()), payload
-            ),
-        }
+        # The address is signed too: a receiver checks it is its own, so a request signed for another address (a
+        # button an app pointed there) cannot be replayed to it.
+        payload = msgspec.json.encode({**body, "url": action.url})
         started = time.perf_counter()
         try:
             if problem := url_problem(action.url):  # stored before the rule, or from the config file
                 raise BlockedAddress(f"the action's URL cannot be requested: {problem}")
+            signing_secrets = await self.hub.action_secrets.signing_secrets(project)
+            headers = {
+                "Content-Type": "application/json",
+                **sign_headers(signing_secrets, f"msg_{run.id}", int(time.time()), payload),
+            }
             response = await self.hub.outbound.post(
                 action.url, content=payload, headers=headers, timeout_seconds=self.hub.settings.actions.timeout_seconds
             )
@@ -282,6 +285,9 @@ class ActionRunner:
             run.status, run.message = "failed", str(exc)
         except httpx.HTTPError as exc:
             run.status, run.message = "failed", f"could not reach the action's server: {type(exc).__name__}"
+        except Exception:  # the hub's own failure (its database, say): the run must not stay `running`
+            log.exception("action run %s failed in the hub before it was sent", run.id)
+            run.status, run.message = "failed", "the hub could not send it (its log says why)"
         run.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         run.finished_at = now_utc()
         async with self.hub.db.writer.begin() as conn:

@@ -145,6 +145,7 @@ async def test_running_a_button_sends_a_signed_request_and_shows_the_message(cli
         "created_at": event["created_at"],
     }
     assert payload["actor"]["type"] == "api_key"
+    assert payload["url"] == f"{target.server.url}/refund"  # signed with the rest: a receiver checks it is its own
     assert "inputs" not in payload
     runs = (await client.get(f"/api/v1/events/{event['id']}/runs", headers=admin_headers)).json()
     assert [(r["action"], r["status"], r["message"]) for r in runs] == [("refund", "done", "Refund of 42 EUR issued")]
@@ -428,6 +429,28 @@ async def test_a_second_click_while_the_first_run_is_under_way_is_refused(client
     assert sorted(r.status_code for r in await asyncio.gather(*ran_self)) == [200, 409]
 
 
+async def test_a_run_the_hub_itself_failed_to_send_is_failed_not_left_running(
+    client, hub, admin_headers, target, monkeypatch
+):
+    """Reading the signing secrets failed (the database, say): the run stayed `running` and blocked the button."""
+    await secret_for(client, admin_headers, target)
+    event = await store_event(client, admin_headers, target)
+    url = f"/api/v1/events/{event['id']}/actions/refund"
+
+    async def unreadable(project):
+        raise RuntimeError("the database is gone")
+
+    monkeypatch.setattr(hub.action_secrets, "signing_secrets", unreadable)
+    failed = await client.post(url, headers=admin_headers)
+    assert (failed.json()["status"], failed.json()["message"]) == (
+        "failed",
+        "the hub could not send it (its log says why)",
+    )
+    assert target.server.received == []
+    monkeypatch.undo()
+    assert (await client.post(url, headers=admin_headers)).json()["status"] == "done"
+
+
 async def test_a_run_its_hub_left_running_does_not_block_the_button(client, hub, admin_headers, target):
     await secret_for(client, admin_headers, target)
     event = await store_event(client, admin_headers, target)
@@ -532,16 +555,25 @@ async def test_the_readmes_receiver_code_verifies_a_request_the_hub_sent(client,
     for secret in (old, target.secret):
         refunded: list[tuple] = []
         scope = {"refund": lambda charge, reason: refunded.append((charge, reason))}
-        exec(package.replace('"whsec_..."', repr(secret)), scope)
+        mine = repr(f"{target.server.url}/refund")
+        exec(package.replace('"whsec_..."', repr(secret)).replace('"https://ops.example.com/refund"', mine), scope)
         assert scope["handle"](received.body, received.headers) == {"message": "Refund of 42 EUR issued"}
         assert refunded == [("ch_1", None)]
         with pytest.raises(WebhookVerificationError):
             scope["handle"](tampered, received.headers)
+        exec(package.replace('"whsec_..."', repr(secret)), scope)  # a receiver at another address
+        with pytest.raises(ValueError, match="signed for another address"):
+            scope["handle"](received.body, received.headers)
 
         exec(by_hand, scope)
         assert scope["verify"](secret, received.headers, received.body)["event"]["meta"] == {"charge": "ch_1"}
         with pytest.raises(ValueError, match="no signature matches"):
             scope["verify"](secret, received.headers, tampered)
+        garbled = {**received.headers, "webhook-signature": "v1,é"}  # a TypeError from compare_digest on text
+        with pytest.raises(ValueError, match="no signature matches"):
+            scope["verify"](secret, garbled, received.body)
+        with pytest.raises(ValueError, match="timestamp missing"):
+            scope["verify"](secret, {}, received.body)
 
         assert node_verify(node, secret, received, received.body)["event"]["meta"] == {"charge": "ch_1"}
         assert node_verify(node, secret, received, tampered) == {"refused": "no signature matches"}
