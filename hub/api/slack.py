@@ -437,5 +437,11 @@ async def _email_of(hub: Hub, settings: Any, slack_user: str) -> str | None:
     if not isinstance(data, dict) or not data.get("ok"):
         log.warning("Slack users.info refused for %s: %s", slack_user, (data or {}).get("error"))
         return None
-    email = ((data.get("user") or {}).get("profile") or {}).get("email")
+    user = data.get("user") or {}
+    # A profile's email is whatever its workspace's admins let it say: only one Slack has confirmed is someone's
+    # (in a channel shared with another organisation, its admins could give an account any address).
+    if user.get("is_email_confirmed") is not True or user.get("deleted") is True:
+        log.warning("Slack user %s has no confirmed email: not matched to a hub user", slack_user)
+        return None
+    email = (user.get("profile") or {}).get("email")
     return email.lower() if isinstance(email, str) and "@" in email else None

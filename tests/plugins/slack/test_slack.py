@@ -68,8 +68,9 @@ class Slack:
             self.lookups.append(received)
             assert received.headers["authorization"] == "Bearer xoxb-test"
             user = parse_qs(path.query)["user"][0]
-            if user == "U_BOB":
-                body = {"ok": True, "user": {"id": user, "profile": {"email": "Bob@Example.com"}}}
+            if user in ("U_BOB", "U_ADA_UNCONFIRMED"):
+                profile = {"email": "Bob@Example.com" if user == "U_BOB" else "ada@example.com"}
+                body = {"ok": True, "user": {"id": user, "is_email_confirmed": user == "U_BOB", "profile": profile}}
             else:
                 body = {"ok": False, "error": "user_not_found"}
             return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
@@ -551,6 +552,9 @@ async def test_slack_buttons_run_actions_as_the_mapped_hub_user(client, hub, adm
     # Refused clearly: a Slack user with no hub account, and a viewer. Nothing reaches the action's server.
     await click("U_NOBODY", 3)
     assert "not linked to a hub user" in slack.responses[-1]["text"]
+    # An address Slack has not confirmed (another organisation's account in a shared channel, say) is no one's.
+    await click("U_ADA_UNCONFIRMED", 3)
+    assert "not linked to a hub user" in slack.responses[-1]["text"]
     await click("U_VIC", 4)
     assert "viewers cannot run actions" in slack.responses[-1]["text"]
     assert len(action_target.calls) == 2
@@ -570,7 +574,7 @@ async def test_slack_buttons_run_actions_as_the_mapped_hub_user(client, hub, adm
     unsigned = await client.post("/api/v1/slack/interactivity", content=body)
     assert unsigned.status_code == 401
     await hub.wait_for_background()
-    assert len(action_target.calls) == 2 and len(slack.responses) == 4
+    assert len(action_target.calls) == 2 and len(slack.responses) == 5
 
     # A click still running when the hub stops is finished first: Slack was already told 200.
     action_target.delay = 1.0
