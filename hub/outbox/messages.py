@@ -30,7 +30,14 @@ def shown_icon(icon: str | None) -> str:
 
 
 def message_for(
-    delivery_id: int, event: EventOut, count: int, group_key: str | None, public_url: str, *, follow_up: bool = False
+    delivery_id: int,
+    event: EventOut,
+    count: int,
+    group_key: str | None,
+    public_url: str,
+    *,
+    rule: str | None = None,
+    follow_up: bool = False,
 ) -> Message:
     """`follow_up`: the events that came into a group's window after its first one had been sent."""
     title = event.event if count == 1 else f"{event.event} ({count} events)"
@@ -55,6 +62,7 @@ def message_for(
         event=event,
         count=count,
         group_key=group_key,
+        rule=rule,
         actions=event.actions,
     )
 
@@ -98,7 +106,15 @@ async def load_messages(
     d, n, e = schema.deliveries.c, schema.notifications.c, schema.events.c
     ids = [r.id for r in rows]
     result = await conn.execute(
-        select(d.id.label("delivery_id"), n.event_count, n.group_key, n.follows_id, n.last_event_id, schema.events)
+        select(
+            d.id.label("delivery_id"),
+            n.event_count,
+            n.group_key,
+            n.rule,
+            n.follows_id,
+            n.last_event_id,
+            schema.events,
+        )
         .select_from(schema.deliveries)
         .join(schema.notifications, n.id == d.notification_id)
         .join(schema.events, e.id == n.event_id)
@@ -119,6 +135,7 @@ async def load_messages(
             row["event_count"],
             row["group_key"],
             public_url,
+            rule=row["rule"],
             follow_up=row["follows_id"] is not None,
         )
     return messages

@@ -50,7 +50,8 @@ class Message(msgspec.Struct, kw_only=True):
     channel: str
     event: EventOut | None
     count: int = 1  # events folded into this notification by grouping
-    group_key: str | None = None
+    group_key: str | None = None  # the rule's `group_by` values: unique only with `rule` and `project`
+    rule: str | None = None  # the routing rule that sent it
     # Action buttons: runnable ones (run through the hub) and external links.
     actions: list[ActionOut] = []
     items: list[Message] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import msgspec
@@ -11,6 +12,8 @@ from hub.pluginapi import ActionOut, Message, plain_text
 # RFC 8291 aes128gcm adds an 86-byte header, a 16-byte tag and a padding delimiter to the 4096-byte record.
 MAX_PLAINTEXT = 4096 - 86 - 16 - 1
 MAX_ACTIONS = 2
+# Characters of the body kept before the buttons are dropped to make room.
+BODY_FLOOR = 200
 
 
 def _button(index: int, action: ActionOut, event_url: str) -> dict[str, Any]:
@@ -26,9 +29,13 @@ def _button(index: int, action: ActionOut, event_url: str) -> dict[str, Any]:
 
 def collapse_key(message: Message) -> str | None:
     """What a push may replace, as its Topic at the push service and its tag on the device: an earlier one of its
-    group. A page (critical) has none, so it always shows, and alerts, and a milder push of its group (the follow-up
-    of the window it opened) cannot take its place: a push replacing a shown one of its tag is silent."""
-    return message.group_key if message.group_key and message.severity != "critical" else None
+    group, which is its rule's in its project (two rules, or two projects, grouping by the same values replaced each
+    other's pushes). A page (critical) has none, so it always shows, and alerts, and a milder push of its group (the
+    follow-up of the window it opened) cannot take its place: a push replacing a shown one of its tag is silent."""
+    if not message.group_key or message.severity == "critical":
+        return None
+    group = f"{message.rule}\n{message.project}\n{message.group_key}"
+    return "group-" + hashlib.sha256(group.encode()).hexdigest()[:32]
 
 
 def _body(message: Message) -> str:
@@ -58,16 +65,25 @@ def build(message: Message, icon: str, user_id: str | None) -> dict[str, Any]:
 
 
 def encode(message: Message, icon: str, user_id: str | None, limit: int = MAX_PLAINTEXT) -> bytes:
-    """Shrink the body, then the title, then drop the buttons, until the JSON fits."""
+    """Shrink the body down to BODY_FLOOR; if that is not enough, drop the buttons (external links may be 2 KiB
+    each), then shrink the body and at last the title, until the JSON fits. Two long links cut body and title to
+    nothing when the buttons went last, and the phone showed a notification that said nothing."""
     payload = build(message, icon, user_id)
+    data = _shrunk(dict(payload), "body", limit, floor=BODY_FLOOR)
+    if len(data) <= limit:
+        return data
+    payload.pop("actions", None)  # and the body is cut from its whole text again, only as far as it must be
+    _shrunk(payload, "body", limit)
+    return _shrunk(payload, "title", limit)
+
+
+def _shrunk(payload: dict[str, Any], key: str, limit: int, floor: int = 0) -> bytes:
+    """The payload's JSON, with `payload[key]` cut (ending in `…`) until it fits or is `floor` characters long."""
     data = msgspec.json.encode(payload)
-    for key in ("body", "title"):
-        while len(data) > limit and payload[key]:
-            text, cut = payload[key], len(data) - limit
-            # Every character is at least one byte and the ellipsis three, so this always gains `cut` bytes.
-            payload[key] = text[: len(text) - cut - 3] + "…" if len(text) > cut + 3 else ""
-            data = msgspec.json.encode(payload)
-    if len(data) > limit:
-        payload.pop("actions", None)  # external action URLs may be up to 2 KiB each
+    while len(data) > limit and len(payload[key]) > floor:
+        text, cut = payload[key], len(data) - limit
+        # Every character is at least one byte and the ellipsis three, so this gains `cut` bytes or reaches `floor`.
+        keep = max(floor - 1, len(text) - cut - 3)
+        payload[key] = text[:keep] + "…" if keep > 0 else ""
         data = msgspec.json.encode(payload)
     return data

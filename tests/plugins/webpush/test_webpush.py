@@ -21,7 +21,7 @@ from peers import LoopbackServer, Received
 from hub import passwords
 from hub.accounts import set_password
 from hub.core import Hub
-from hub.models import now_utc
+from hub.models import ActionOut, now_utc
 from hub.outbound import OutboundClient
 from hub.outbox.notifier import Message, Recipient
 
@@ -309,6 +309,58 @@ async def test_a_huge_event_still_fits_in_4_kib(client, hub, admin_headers):
     [push] = push_service.received
     assert len(push.body) <= 4096
     assert browser.decrypt(push.body)["body"].endswith("…")
+
+
+def test_long_action_links_go_before_the_title_and_the_body_is_cut_first():
+    """Two external links of 2 KiB each: the body, then the title, were cut to nothing before the buttons went, and
+    the phone showed a notification saying nothing."""
+    from hub_plugins.webpush.payload import encode
+
+    links = [ActionOut(label=f"Log {i}", url="https://logs.example.com/" + "x" * 2000, external=True) for i in (1, 2)]
+    message = Message(
+        id="1",
+        title="Replica lag on db-2",
+        body="b" * 900,
+        url="/",
+        severity="critical",
+        project="shop",
+        channel="c",
+        event=None,
+        actions=links,
+    )
+    payload = json.loads(encode(message, "/icon.png", None))
+    # The body cut to 200 characters did not make room for the links: they went, and the body is whole again.
+    assert (payload["title"], payload["body"], "actions" in payload) == ("Replica lag on db-2", "b" * 900, False)
+    # One link fits with the body cut short, down to 200 characters first.
+    one_link = json.loads(encode(replace(message, actions=links[:1], body="b" * 3000), "/icon.png", None))
+    assert one_link["title"] == "Replica lag on db-2" and one_link["actions"][0]["title"] == "Log 1"
+    assert 200 <= len(one_link["body"]) < 3000 and one_link["body"].endswith("…")
+
+
+def test_groups_of_two_rules_or_two_projects_never_replace_each_others_pushes():
+    """The collapse key was the `group_by` values alone: rules `ci` and `payments`, both grouping by severity, gave
+    the same Topic and tag, and a payments warning silently replaced a CI one on the phone."""
+    from hub_plugins.webpush.payload import collapse_key
+
+    def key(rule: str, project: str, severity: str = "warning") -> str | None:
+        return collapse_key(
+            Message(
+                id="1",
+                title="t",
+                body="",
+                url="/",
+                severity=severity,
+                project=project,
+                channel="c",
+                event=None,
+                group_key="severity=warning",
+                rule=rule,
+            )
+        )
+
+    assert key("ci", "shop") == key("ci", "shop")
+    assert len({key("ci", "shop"), key("payments", "shop"), key("ci", "blog")}) == 3
+    assert key("ci", "shop", "critical") is None
 
 
 MARKDOWN = (
