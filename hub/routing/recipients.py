@@ -66,7 +66,12 @@ async def recipients_for(
             found.setdefault((target.notifier, target.address), (Recipient(target.notifier, target.address), None))
             continue
         if target.email:
-            found.setdefault(("email", target.email.lower()), (Recipient("email", target.email.lower()), None))
+            address = target.email.lower()
+            # The address of a hub user is that user: their quiet hours and time zone apply.
+            users = await people_for(conn, Target(user=address), project_id)
+            person = users[0] if users else None
+            recipient = Recipient("email", address, person.id if person else None)
+            found.setdefault(("email", address), (recipient, person))
             continue
         people = await people_for(conn, target, project_id)
         if target.via == "email":

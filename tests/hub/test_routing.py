@@ -750,6 +750,22 @@ async def test_a_persons_quiet_hours_hold_their_email_whichever_target_names_it_
     ]
 
 
+async def test_an_email_target_naming_a_users_address_keeps_their_quiet_hours(client, hub, admin_headers):
+    """Without a `user` target beside it, the email went out at night, and its times were shown in UTC."""
+    now = now_utc()
+    quiet = {"start": (now - timedelta(hours=1)).strftime("%H:%M"), "end": (now + timedelta(hours=1)).strftime("%H:%M")}
+    user = {"email": "ada@example.com", "name": "Ada", "timezone": "UTC", "quiet_hours": quiet}
+    assert (await client.post("/api/v1/users", json=user, headers=admin_headers)).status_code == 201
+    targets = [{"email": "Ada@Example.com"}, {"email": "ops@example.com"}]
+    await put_rule(client, admin_headers, {"name": "r", "targets": targets})
+    await send(client, admin_headers)
+    items = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    assert sorted((d["address"], d["user_id"] is not None, d["state"]) for d in items) == [
+        ("ada@example.com", True, "held"),
+        ("ops@example.com", False, "pending"),
+    ]
+
+
 async def test_the_explanation_says_what_a_matched_rule_does_besides_sending(client, admin_headers):
     """It said MATCH and the targets while the rule held the event for the night, or for a window."""
     now = now_utc()
