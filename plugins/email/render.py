@@ -7,7 +7,7 @@ import unicodedata
 from datetime import UTC, datetime, tzinfo
 from email.header import Header
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from functools import cache
 from html import escape
 from typing import TYPE_CHECKING
@@ -262,7 +262,10 @@ def build(message: Message, *, sender: str, to: str, unsubscribe: str, zone: tzi
     # RFC 5322 (3.6.4): the id is unique worldwide when its right side is the sender's own domain; `@hub` is not.
     domain = mail["From"].addresses[0].domain
     domain = domain if domain.isascii() else "hub"
-    mail["Message-ID"] = make_msgid(domain=domain)
+    # The same on every try of a delivery (a hub, by its settings page, a delivery, an address): a resend after a
+    # lost answer to DATA is one email to mail clients, which drop a repeated Message-ID.
+    sent = f"{unsubscribe}\n{message.id}\n{to}"
+    mail["Message-ID"] = f"<delivery.{hashlib.sha256(sent.encode()).hexdigest()[:32]}@{domain}>"
     if (thread := _thread(message, domain)) is not None:
         mail["In-Reply-To"] = mail["References"] = thread
     mail["List-Unsubscribe"] = f"<{unsubscribe}>"

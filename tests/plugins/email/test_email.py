@@ -321,6 +321,24 @@ async def test_a_digest_lists_each_time_on_the_users_clock_of_its_date_as_the_zo
     assert "<li>Mon 04:12 CET · <a href=" in html and "<li>Mon 05:12 CEST · Warning · <a href=" in html
 
 
+def test_every_try_of_a_delivery_has_one_message_id():
+    """A new Message-ID on each try: a resend after the server took the email but its answer was lost arrived as a
+    second email, which mail clients could not tell was the same."""
+    from hub_plugins.email.render import build
+
+    from hub.outbox.notifier import Message
+
+    def message_id(delivery: str, to: str = "ada@example.com") -> str:
+        message = Message(
+            id=delivery, title="Disk full", body="", url="/", severity="info", project="shop", channel="c", event=None
+        )
+        mail = build(message, sender="hub <hub@example.com>", to=to, unsubscribe="https://hub/settings", zone=UTC)
+        return mail["Message-ID"]
+
+    assert message_id("7") == message_id("7") and message_id("7").endswith("@example.com>")
+    assert len({message_id("7"), message_id("8"), message_id("7", "bob@example.com")}) == 3
+
+
 def test_a_zone_this_machine_no_longer_has_reads_utc():
     """A user's zone is checked when set, but tzdata can lose it under a running hub: the email still goes, in UTC."""
     from hub_plugins.email.render import reader_zone
