@@ -157,7 +157,8 @@ def _digest_lines(message: Message) -> str:
     lines: list[str] = []
     for shown, item in enumerate(message.items[:MAX_DIGEST_ITEMS]):
         line = (
-            f"{SEVERITY_ICON.get(item.severity, '')} <{item.url}|{_fit(item.title, 200)}>"
+            # A link's label on one line: a line break in a title ended Slack's `<url|label>` and showed it raw.
+            f"{SEVERITY_ICON.get(item.severity, '')} <{item.url}|{_fit(' '.join(item.title.split()), 200)}>"
             f" · {mrkdwn_escape(item.project)}/#{mrkdwn_escape(item.channel)}"
         )
         left = len(message.items) - shown - 1

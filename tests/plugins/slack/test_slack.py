@@ -286,13 +286,13 @@ async def test_a_long_event_is_a_valid_card_cut_between_entities_with_its_link_k
 
 async def test_a_long_digest_lists_whole_lines(client, hub, admin_headers, slack):
     """20 held notifications with long titles are more than a section's 3,000 characters: the list used to end in
-    a link cut in half (a raw `<https://...|title` in the channel)."""
+    a link cut in half (a raw `<https://...|title` in the channel). A line break in a title did the same."""
     now = now_utc()
     quiet = {"start": (now - timedelta(hours=1)).strftime("%H:%M"), "end": (now + timedelta(hours=1)).strftime("%H:%M")}
     rule = {"name": "quiet", "targets": [{"slack": f"{slack.server.url}/hooks/Q"}], "quiet_hours": quiet}
     assert (await client.put("/api/v1/routes/quiet", json=rule, headers=admin_headers)).status_code == 200
     for i in range(20):
-        await post_event(client, admin_headers, event=f"{i:02d} " + "Disk <full> & " * 17, actions=[])
+        await post_event(client, admin_headers, event=f"{i:02d}\n" + "Disk <full> & " * 17, actions=[])
     assert await hub.outbox.run_once(now_utc()) == 0
     assert await hub.outbox.run_once(now + timedelta(hours=1, minutes=1)) == 1
     [(_, _, card)] = slack.cards
