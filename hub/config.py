@@ -167,8 +167,8 @@ class ActionSettings(Base):
 
     # How long the hub waits for the action's server to answer (seconds).
     timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
-    # After a rotation the previous secret also signs requests for this many hours (0: not at all).
-    secret_grace_hours: Annotated[float, msgspec.Meta(ge=0)] = 24.0
+    # After a rotation the previous secret also signs requests for this many hours (0: not at all; at most a year).
+    secret_grace_hours: Annotated[float, msgspec.Meta(ge=0, le=8760)] = 24.0
 
 
 class EnvOverrides(msgspec.Struct):

@@ -21,7 +21,7 @@ def validate_inputs(declared: Sequence[ActionInput | ActionInputOut], given: dic
         value = given.get(spec.name)
         if value is None:  # left out, or sent as null: the default stands in
             value = spec.default
-        if value is None or value == "":
+        if value is None or (isinstance(value, str) and not value.strip()):  # spaces answer nothing
             if spec.required:
                 raise ValidationProblem(f"`{spec.name}` is required", field)
             continue

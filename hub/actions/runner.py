@@ -221,7 +221,10 @@ class ActionRunner:
             project_id = (await self.hub.projects.ensure(conn, [action.project], now_utc()))[action.project]
         run = await self._execute(action.project, project_id, None, action.name, action, body, actor, inputs)
         if action.record is not None:
-            await self._record(action, run)
+            try:
+                await self._record(action, run)
+            except Exception:  # the action ran: a 500 now would make the caller run it again
+                log.exception("the run %s of `%s` could not be recorded as an event", run.id, action.name)
         return run
 
     async def _execute(

@@ -10,7 +10,7 @@ import msgspec
 
 class EmailSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """`security`: "starttls" (upgrade a plain connection, usually port 587), "tls" (TLS from the start,
-    usually 465) or "none" (a local relay). `username`/`password`: SMTP AUTH, when both are set.
+    usually 465) or "none" (a local relay). `username`/`password`: SMTP AUTH, both or neither.
     `from_address`: the sender. `timeout_seconds`: per SMTP conversation. `ca_file`: a PEM bundle to trust
     instead of the system's (a relay with a private certificate authority); certificates are always verified."""
 
@@ -32,3 +32,6 @@ class EmailSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 f"`from_address` must be one address, as `Name <user@example.com>` (a name with a comma or other "
                 f'punctuation in double quotes: `"Acme, Inc." <user@example.com>`), not {self.from_address!r}'
             )
+        # One without the other logged in with an empty password (or none), and every email failed on it.
+        if bool(self.username) != bool(self.password):
+            raise ValueError("`username` and `password` are SMTP AUTH together: set both, or neither")

@@ -175,6 +175,9 @@ PLUGIN_VALUES = {
 }
 
 
+SMTP_AUTH = {"username": "password", "password": "username"}
+
+
 def test_every_plugin_key_can_be_overridden_from_the_environment():
     """Plugin settings had no variables of their own: a secret such as the SMTP password had to sit in the file
     or in HUB_PLUGINS, which replaced every plugin's table at once."""
@@ -188,7 +191,10 @@ def test_every_plugin_key_can_be_overridden_from_the_environment():
                 raw = expected = PLUGIN_VALUES.get(name, "https://other.example.com")
             if isinstance(default, dict):  # Slack's users
                 raw, expected = '{U024BE7LH = "ada@example.com"}', {"U024BE7LH": "ada@example.com"}
-            settings = load_settings(environ={f"HUB_PLUGINS_{plugin}_{name}".upper(): raw})
+            environ = {f"HUB_PLUGINS_{plugin}_{name}".upper(): raw}
+            if plugin == "email" and name in SMTP_AUTH:  # one of the two alone stops the hub
+                environ[f"HUB_PLUGINS_EMAIL_{SMTP_AUTH[name]}".upper()] = "the-other-half"
+            settings = load_settings(environ=environ)
             assert msgspec.to_builtins(Plugins(settings).settings[plugin])[name] == expected, (plugin, name)
     checks = '[{ name = "Backup", project = "ops", period = 300 }]'
     settings = load_settings(environ={"HUB_PLUGINS_HEARTBEAT_CHECKS": checks})
@@ -198,7 +204,7 @@ def test_every_plugin_key_can_be_overridden_from_the_environment():
 
 def test_a_plugin_variable_is_laid_over_the_file_key_by_key(tmp_path):
     path = tmp_path / "hub.toml"
-    path.write_text('[plugins.email]\nhost = "smtp.example.com"\nport = 465\n')
+    path.write_text('[plugins.email]\nhost = "smtp.example.com"\nport = 465\nusername = "hub"\n')
     settings = Plugins(load_settings(path, environ={"HUB_PLUGINS_EMAIL_PASSWORD": "s3cret"})).settings["email"]
     assert (settings.host, settings.port, settings.password) == ("smtp.example.com", 465, "s3cret")
 
@@ -214,6 +220,7 @@ def test_text_settings_keep_values_that_read_as_numbers_dates_or_booleans():
         environ={
             "HUB_INGEST_DEFAULT_PROJECT": "2024",
             "HUB_SERVER_HOST": "2026-01-01",
+            "HUB_PLUGINS_EMAIL_USERNAME": "hub",
             "HUB_PLUGINS_EMAIL_PASSWORD": "12345678",
             "HUB_PLUGINS_SLACK_SIGNING_SECRET": "true",
             "HUB_SERVER_BASE_URL": '"https://hub.example.com"',  # quoted as in TOML: the quotes go

@@ -264,8 +264,9 @@ async def test_self_service_actions(client, hub, admin_headers, target):
     assert (
         await client.post("/api/v1/actions/rollback/runs", json={"inputs": {"reason": "x"}}, headers=act_key)
     ).status_code == 403
-    bad = await client.post("/api/v1/actions/rollback/runs", json={"inputs": {}}, headers=admin_headers)
-    assert bad.status_code == 400 and bad.json()["field"] == "inputs.reason"
+    for inputs in ({}, {"reason": "  \n"}):  # spaces alone answer nothing
+        bad = await client.post("/api/v1/actions/rollback/runs", json={"inputs": inputs}, headers=admin_headers)
+        assert (bad.status_code, bad.json()["message"]) == (400, "`reason` is required")
     run = await client.post(
         "/api/v1/actions/rollback/runs", json={"inputs": {"reason": "bad deploy"}}, headers=admin_headers
     )
@@ -282,6 +283,21 @@ async def test_self_service_actions(client, hub, admin_headers, target):
     assert [e["event"] for e in feed] == ["test ran Roll back the last deploy"]
     assert feed[0]["tags"]["run"] == runs[0]["id"]
     assert (await client.post("/api/v1/actions/nope/runs", headers=admin_headers)).status_code == 404
+
+
+async def test_a_self_service_run_that_cannot_be_recorded_still_answers_its_outcome(
+    client, hub, admin_headers, target, monkeypatch
+):
+    """The action ran, then storing its record failed: a 500 told the caller to try again, running it twice."""
+    await secret_for(client, admin_headers, target)
+
+    async def refused(drafts):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(hub.ingestor, "store", refused)
+    run = await client.post("/api/v1/actions/rollback/runs", json={"inputs": {"reason": "x"}}, headers=admin_headers)
+    assert (run.status_code, run.json()["status"]) == (200, "done")
+    assert len(target.verified) == 1
 
 
 async def test_self_service_actions_of_other_projects_are_out_of_sight(client, hub, admin_headers, target):

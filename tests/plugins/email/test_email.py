@@ -146,6 +146,12 @@ def test_a_from_address_that_is_not_one_address_stops_the_hub(sender):
         Plugins(load_settings(environ={"HUB_PLUGINS": table}))
 
 
+@pytest.mark.parametrize("login", ["username = 'hub'", "password = 's3cret'"])
+def test_a_username_without_a_password_or_the_other_way_round_stops_the_hub(login):
+    with pytest.raises(PluginError, match=r"`username` and `password` are SMTP AUTH together: set both, or neither"):
+        Plugins(load_settings(environ={"HUB_PLUGINS": f"{{email = {{{login}}}}}"}))
+
+
 async def test_a_title_with_line_breaks_is_one_subject_line(client, hub, admin_headers, smtp):
     """A header cannot hold a line break: the email used to fail on every retry, and nothing else got in."""
     await email_rule(client, admin_headers)
