@@ -9,6 +9,7 @@ import logging
 import os
 import time
 from datetime import timedelta
+from typing import Any
 
 import http_ece
 import pytest
@@ -311,23 +312,19 @@ async def test_a_huge_event_still_fits_in_4_kib(client, hub, admin_headers):
     assert browser.decrypt(push.body)["body"].endswith("…")
 
 
+def a_message(**fields: Any) -> Message:
+    """A notification with no event behind it, `fields` set over the defaults."""
+    defaults = {"id": "1", "title": "Deploy", "body": "done", "url": "/", "severity": "info", "project": "shop"}
+    return Message(**{**defaults, "channel": "c", "event": None, **fields})
+
+
 def test_long_action_links_go_before_the_title_and_the_body_is_cut_first():
     """Two external links of 2 KiB each: the body, then the title, were cut to nothing before the buttons went, and
     the phone showed a notification saying nothing."""
     from hub_plugins.webpush.payload import encode
 
     links = [ActionOut(label=f"Log {i}", url="https://logs.example.com/" + "x" * 2000, external=True) for i in (1, 2)]
-    message = Message(
-        id="1",
-        title="Replica lag on db-2",
-        body="b" * 900,
-        url="/",
-        severity="critical",
-        project="shop",
-        channel="c",
-        event=None,
-        actions=links,
-    )
+    message = a_message(title="Replica lag on db-2", body="b" * 900, severity="critical", actions=links)
     payload = json.loads(encode(message, "/icon.png", None))
     # The body cut to 200 characters did not make room for the links: they went, and the body is whole again.
     assert (payload["title"], payload["body"], "actions" in payload) == ("Replica lag on db-2", "b" * 900, False)
@@ -343,20 +340,7 @@ def test_groups_of_two_rules_or_two_projects_never_replace_each_others_pushes():
     from hub_plugins.webpush.payload import collapse_key
 
     def key(rule: str, project: str, severity: str = "warning") -> str | None:
-        return collapse_key(
-            Message(
-                id="1",
-                title="t",
-                body="",
-                url="/",
-                severity=severity,
-                project=project,
-                channel="c",
-                event=None,
-                group_key="severity=warning",
-                rule=rule,
-            )
-        )
+        return collapse_key(a_message(severity=severity, project=project, group_key="severity=warning", rule=rule))
 
     assert key("ci", "shop") == key("ci", "shop")
     assert len({key("ci", "shop"), key("payments", "shop"), key("ci", "blog")}) == 3
@@ -564,9 +548,7 @@ async def test_a_send_left_from_an_earlier_claim_does_not_take_the_next_claims_p
         notifier = hub.plugins.notifiers["webpush"]
         recipient = Recipient("webpush", subscription_id)
         await notifier.prepare(hub.context, [recipient])
-        message = Message(
-            id="1", title="Deploy", body="done", url="/", severity="info", project="shop", channel="c", event=None
-        )
+        message = a_message()
         assert (await notifier.send(hub.context, recipient, message)).result == "delivered"
         destination = notifier.destination(hub.context, recipient)
     assert destination is not None and destination == hub.outbound.destination(f"{service.url}/push/ann")
