@@ -68,3 +68,44 @@ def test_login_guard_locks_an_email_everywhere_after_guesses_from_many_addresses
             assert guard.begin("a@x.io", f"10.0.0.{n}") == 0
     assert guard.begin("a@x.io", "192.0.2.1") == WINDOW_SECONDS
     assert guard.begin("b@x.io", "192.0.2.1") == 0
+
+
+def test_an_address_an_email_signed_in_from_keeps_its_budget_when_the_email_is_locked_everywhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Guesses from ten addresses locked the owner out from their own address too, for as long as they went on."""
+    monkeypatch.setattr("hub.loginguard.time.monotonic", lambda: 1000.0)
+    guard = LoginGuard(attempts=3)
+    assert guard.begin("a@x.io", "192.0.2.1") == 0
+    guard.succeeded("a@x.io", "192.0.2.1")
+    for n in range(10):
+        for _ in range(3):
+            guard.begin("a@x.io", f"10.0.0.{n}")
+    assert guard.begin("a@x.io", "192.0.2.99") == WINDOW_SECONDS  # a new address: locked, as before
+    for _ in range(3):  # the owner's own address: its own budget, which is still a budget
+        assert guard.begin("a@x.io", "192.0.2.1") == 0
+    assert guard.begin("a@x.io", "192.0.2.1") == WINDOW_SECONDS
+
+
+def test_an_ipv6_client_counts_as_its_64_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each address of a /64, which one subscriber holds, had a budget of its own."""
+    monkeypatch.setattr("hub.loginguard.time.monotonic", lambda: 1000.0)
+    guard = LoginGuard(attempts=3)
+    for n in range(3):
+        assert guard.begin("a@x.io", f"2001:db8::{n + 1}") == 0
+    assert guard.begin("a@x.io", "2001:db8::ffff:1") == WINDOW_SECONDS
+    assert guard.begin("a@x.io", "2001:db8:0:1::1") == 0  # the next /64
+
+
+def test_filling_the_counters_does_not_wipe_the_ones_still_counting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_TRACKED counters every one was cleared, the guessed email's too."""
+    clock = [1000.0]
+    monkeypatch.setattr("hub.loginguard.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("hub.loginguard.MAX_TRACKED", 30)
+    guard = LoginGuard(attempts=3)
+    for _ in range(3):
+        guard.begin("a@x.io", "192.0.2.1")
+    clock[0] += WINDOW_SECONDS - 1
+    for n in range(20):
+        guard.begin(f"user{n}@x.io", f"10.0.0.{n}")
+    assert guard.begin("a@x.io", "192.0.2.1") > 0
