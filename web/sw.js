@@ -1,6 +1,6 @@
 // The service worker: the app shell offline, the last loaded feed offline, push notifications and their actions.
 
-const SHELL_CACHE = "hub-shell-v5";
+const SHELL_CACHE = "hub-shell-v6"; // v6: drops a shell v5 may have stored from a page that was not the app
 const DATA_CACHE = "hub-data-v1";
 const SHELL = [
   "/",
@@ -47,6 +47,10 @@ self.addEventListener("activate", (event) => {
   );
 });
 
+function isHtml(response) {
+  return (response.headers.get("content-type") || "").startsWith("text/html");
+}
+
 /** A cached answer says so (`X-Hub-Offline: 1`), so the page can tell it from a fresh one. */
 function markedOffline(response) {
   const headers = new Headers(response.headers);
@@ -54,12 +58,13 @@ function markedOffline(response) {
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
-/** Network first (always fresh when online), the cached copy when the network fails. */
-async function networkFirst(request, cacheName, fallbackUrl) {
+/** Network first (always fresh when online), the cached copy when the network fails; `keep` says whether an
+ * answer may be stored. */
+async function networkFirst(request, cacheName, fallbackUrl, keep = () => true) {
   const cache = await caches.open(cacheName);
   try {
     const response = await fetch(request);
-    if (response.ok) cache.put(fallbackUrl || request, response.clone());
+    if (response.ok && keep(response)) cache.put(fallbackUrl || request, response.clone());
     return response;
   } catch (error) {
     const cached = await cache.match(fallbackUrl || request);
@@ -73,7 +78,9 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (request.mode === "navigate") {
-    event.respondWith(networkFirst(request, SHELL_CACHE, "/"));
+    // Every page offline is the shell, but only the shell is stored as it: any page opened in the browser was,
+    // so an API answer opened by hand (the session, with its CSRF token) took its place and outlived sign-out.
+    event.respondWith(networkFirst(request, SHELL_CACHE, "/", (response) => url.pathname === "/" && isHtml(response)));
   } else if (CACHED_READS.test(url.pathname + url.search)) {
     event.respondWith(networkFirst(request, DATA_CACHE));
   } else if (!url.pathname.startsWith("/api/")) {

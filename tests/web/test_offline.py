@@ -87,6 +87,23 @@ def feed_cached_for(page, sign_in, email: str) -> None:
     page.wait_for_function(DATA_CACHED)
 
 
+def test_only_the_app_is_kept_as_the_page_to_show_offline(context, web_hub, sign_in) -> None:
+    """Any page opened in the browser was stored as the app shell: the session's JSON, CSRF token and all, opened
+    by hand (or from another site's link), took its place, outlived sign-out, and was what `/` showed offline."""
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.goto("/api/v1/session")
+    assert "csrf_token" in page.content()
+    context.set_offline(True)
+    try:
+        page.goto("/")
+        expect(page.locator("#sidebar")).to_be_attached()  # the app, not the session's JSON
+        assert "csrf_token" not in page.content()
+    finally:
+        context.set_offline(False)
+
+
 def test_signing_out_deletes_the_cached_events(context, web_hub, sign_in) -> None:
     web_hub.post(project="shop", event="Cached until sign-out")
     page = context.new_page()
