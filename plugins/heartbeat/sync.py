@@ -37,7 +37,7 @@ async def sync_config_checks(hub: HubContext) -> None:
     for spec in service(hub).settings.checks:
         try:
             await _sync(hub, spec, now)
-        except IntegrityError:  # another process created it meanwhile
+        except (IntegrityError, store.Conflict):  # another process created it meanwhile (and committed, or not yet)
             await _sync(hub, spec, now)
 
 
