@@ -52,7 +52,7 @@ async def people_for(conn: AsyncConnection, target: Target, project_id: int | No
 
 
 async def recipients_for(
-    conn: AsyncConnection, targets: list[Target], project_id: int
+    conn: AsyncConnection, targets: list[Target], project_id: int | None
 ) -> list[tuple[Recipient, Person | None]]:
     """Every recipient once, in target order; a person reached by push gets one recipient per device. When nobody
     a target reaches by push has a device, each of them gets one with the address NO_DEVICE (members of a team
@@ -76,9 +76,7 @@ async def recipients_for(
         people = await people_for(conn, target, project_id)
         if target.via == "email":
             for person in people:
-                # Over an `email` target naming the same address: the person's quiet hours apply to it.
-                if found.get(("email", person.email), (None, None))[1] is None:
-                    found[("email", person.email)] = (Recipient("email", person.email, person.id), person)
+                found.setdefault(("email", person.email), (Recipient("email", person.email, person.id), person))
             continue
         by_id = {p.id: p for p in people}
         if not by_id:

@@ -20,7 +20,7 @@ from hub.outbox.notifier import Recipient
 from hub.routing.book import RuleBook
 from hub.routing.grouping import fingerprint, group_key, quiet_until
 from hub.routing.matcher import explain
-from hub.routing.recipients import NO_DEVICE, NO_DEVICE_REASON, Person, people_for, recipients_for
+from hub.routing.recipients import NO_DEVICE, NO_DEVICE_REASON, Person, recipients_for
 from hub.routing.rules import FALLBACK_RULE, Rule, Target
 
 if TYPE_CHECKING:
@@ -345,18 +345,17 @@ def handling(rule: Rule, event: EventOut, now: datetime) -> list[str]:
 async def held_for_people(
     conn: AsyncConnection, rule: Rule, event: EventOut, project_id: int | None, now: datetime
 ) -> list[str]:
-    """For `hub routes test`: each person the rule reaches whose own quiet hours hold now, and until when."""
+    """For `hub routes test`: each person the rule reaches (as routing would) whose own quiet hours hold now, and
+    until when."""
     if event.severity == "critical":
         return []
     notes: list[str] = []
     seen: set[str] = set()
-    for target in rule.targets:
-        if not (target.team or target.user or target.everyone):
+    for recipient, person in await recipients_for(conn, rule.targets, project_id):
+        if person is None or person.id in seen or recipient.address == NO_DEVICE:  # nothing to hold: it fails
             continue
-        for person in await people_for(conn, target, project_id):
-            if person.id in seen or not (person.quiet_start and person.quiet_end):
-                continue
-            seen.add(person.id)
+        seen.add(person.id)
+        if person.quiet_start and person.quiet_end:
             end = quiet_until(person.quiet_start, person.quiet_end, person.timezone, now)
             if end is not None:
                 notes.append(
