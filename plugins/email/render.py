@@ -262,9 +262,11 @@ def build(message: Message, *, sender: str, to: str, unsubscribe: str, zone: tzi
     # RFC 5322 (3.6.4): the id is unique worldwide when its right side is the sender's own domain; `@hub` is not.
     domain = mail["From"].addresses[0].domain
     domain = domain if domain.isascii() else "hub"
-    # The same on every try of a delivery (a hub, by its settings page, a delivery, an address): a resend after a
-    # lost answer to DATA is one email to mail clients, which drop a repeated Message-ID.
-    sent = f"{unsubscribe}\n{message.id}\n{to}"
+    # The same on every try of a delivery (a hub, by its settings page, a delivery, an address, and its events,
+    # whose ids no other database repeats as delivery ids do): a resend after a lost answer to DATA is one email to
+    # mail clients, which drop a repeated Message-ID.
+    events = ",".join(m.event.id for m in message.items or [message] if m.event is not None)
+    sent = f"{unsubscribe}\n{message.id}\n{to}\n{events}"
     mail["Message-ID"] = f"<delivery.{hashlib.sha256(sent.encode()).hexdigest()[:32]}@{domain}>"
     if (thread := _thread(message, domain)) is not None:
         mail["In-Reply-To"] = mail["References"] = thread
