@@ -43,8 +43,8 @@ async def screen_request(request: Request) -> None:
     (`data: JSONBody[...]`) answers 415 to a body sent as another media type, as the ingest routes do, where
     Litestar would decode it as JSON anyway: a form or a `text/plain` body is what a cross-site page can send
     without the browser asking first. A body it needs and did not get is a 400 that says so, where Litestar's
-    own answer was `'data'`. A body is checked here as strictly as the ingest routes check theirs, with the same
-    messages: Litestar converts it leniently, and took `"60"` for a check's period of 60 or `"true"` for true.
+    own answer was `'data'`. The body is checked here as strictly as the ingest routes check theirs (see
+    `check_strictly`).
     """
     scope = request.scope  # not request.url, which would build a URL object for every request
     if "\x00" in scope["path"] or b"%00" in scope["query_string"].lower():
@@ -61,7 +61,36 @@ async def screen_request(request: Request) -> None:
     if not body and not data.has_default:
         raise ValidationProblem(EMPTY_BODY)
     if body:
-        decode(body, data.annotation)
+        check_strictly(body, data.annotation)
+
+
+def check_strictly(body: bytes, type_: Any) -> None:
+    """Litestar converts a body leniently, and took `"60"` for a check's period of 60 or `"true"` for true: the
+    body must be what `type_` says, with the messages the ingest routes give. A whole number written as a float
+    (60.0, as Python's `timedelta.total_seconds()` gives) is still that number."""
+    try:
+        decode(body, type_)
+    except TypeError:  # a type msgspec cannot decode (a plugin's own): Litestar's decoding alone
+        return
+    except msgspec.ValidationError as exc:
+        if "got `float`" not in str(exc):
+            raise
+        try:
+            msgspec.convert(_whole_numbers(msgspec.json.decode(body)), type_)
+        except msgspec.ValidationError as again:
+            again.model = type_  # type: ignore[attr-defined]
+            raise
+
+
+def _whole_numbers(value: Any) -> Any:
+    """`value` with every float that is a whole number made an int."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    return value
 
 
 def bearer_token(connection: ASGIConnection) -> str | None:

@@ -619,6 +619,18 @@ async def test_bodies_the_framework_decodes_are_checked_as_strictly_as_events(
     assert response.json()["message"].startswith(message), response.json()["message"]
 
 
+@DECODING_ONLY
+async def test_a_whole_number_written_as_a_float_is_still_that_number(client, admin_headers):
+    """As `timedelta(minutes=5).total_seconds()` gives it: strict decoding refused 300.0 for a period of 300."""
+    check = {"name": "x", "project": "ops", "period": 300.0, "grace": 60.0}
+    created = await client.post("/api/v1/checks", json=check, headers=admin_headers)
+    assert created.status_code == 201, created.text
+    assert (created.json()["period"], created.json()["grace"]) == (300, 60)
+    half = await client.post("/api/v1/checks", json={**check, "name": "y", "period": 300.5}, headers=admin_headers)
+    assert (half.status_code, half.json()["field"]) == (400, "period")
+    assert half.json()["message"].startswith("Expected `int | null`, got `float`")
+
+
 async def test_batch_limits(client, admin_headers):
     too_many = {"events": [{"project": "p", "event": "x"}] * 1001}
     response = await client.post("/api/v1/events/batch", json=too_many, headers=admin_headers)
