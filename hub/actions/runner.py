@@ -259,13 +259,48 @@ class ActionRunner:
         payload = msgspec.json.encode({**body, "url": action.url})
         started = time.perf_counter()
         try:
-            if problem := url_problem(action.url):  # stored before the rule, or from the config file
-                raise BlockedAddress(f"the action's URL cannot be requested: {problem}")
-            signing_secrets = await self.hub.action_secrets.signing_secrets(project)
-            headers = {
-                "Content-Type": "application/json",
-                **sign_headers(signing_secrets, f"msg_{run.id}", int(time.time()), payload),
-            }
+            headers = await self._signed_headers(project, action, run, payload)
+        except BlockedAddress as exc:
+            run.status, run.message = "failed", f"refused: {exc}"
+        except Exception:  # the hub's own failure (its database, say): the run must not stay `running`
+            log.exception("action run %s failed in the hub before it was sent", run.id)
+            run.status, run.message = "failed", "the hub could not send it (its log says why)"
+        else:
+            await self._send(action, run, payload, headers)
+        run.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+        run.finished_at = now_utc()
+        async with self.hub.db.writer.begin() as conn:
+            await conn.execute(
+                update(schema.action_runs)
+                .where(schema.action_runs.c.id == run.id)
+                .values(
+                    status=run.status,
+                    http_status=run.http_status,
+                    latency_ms=run.latency_ms,
+                    response=run.response,
+                    message=run.message,
+                    finished_at=run.finished_at,
+                )
+            )
+        return run
+
+    async def _signed_headers(
+        self, project: str, action: ActionOut | SelfServiceAction, run: RunOut, payload: bytes
+    ) -> dict[str, str]:
+        """The request's headers, signed with the project's secrets; BlockedAddress for a URL none may go to."""
+        if problem := url_problem(action.url):  # stored before the rule, or from the config file
+            raise BlockedAddress(f"the action's URL cannot be requested: {problem}")
+        signing_secrets = await self.hub.action_secrets.signing_secrets(project)
+        return {
+            "Content-Type": "application/json",
+            **sign_headers(signing_secrets, f"msg_{run.id}", int(time.time()), payload),
+        }
+
+    async def _send(
+        self, action: ActionOut | SelfServiceAction, run: RunOut, payload: bytes, headers: dict[str, str]
+    ) -> None:
+        """The request, and its outcome on `run`."""
+        try:
             response = await self.hub.outbound.post(
                 action.url, content=payload, headers=headers, timeout_seconds=self.hub.settings.actions.timeout_seconds
             )
@@ -288,25 +323,6 @@ class ActionRunner:
             run.status, run.message = "failed", str(exc)
         except httpx.HTTPError as exc:
             run.status, run.message = "failed", f"could not reach the action's server: {type(exc).__name__}"
-        except Exception:  # the hub's own failure (its database, say): the run must not stay `running`
-            log.exception("action run %s failed in the hub before it was sent", run.id)
-            run.status, run.message = "failed", "the hub could not send it (its log says why)"
-        run.latency_ms = round((time.perf_counter() - started) * 1000, 2)
-        run.finished_at = now_utc()
-        async with self.hub.db.writer.begin() as conn:
-            await conn.execute(
-                update(schema.action_runs)
-                .where(schema.action_runs.c.id == run.id)
-                .values(
-                    status=run.status,
-                    http_status=run.http_status,
-                    latency_ms=run.latency_ms,
-                    response=run.response,
-                    message=run.message,
-                    finished_at=run.finished_at,
-                )
-            )
-        return run
 
     async def _start(self, run: RunOut, project_id: int, event_id: int | None) -> None:
         """Store the run as `running`; AlreadyRunning when another run of the same action is. A run left
