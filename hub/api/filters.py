@@ -71,17 +71,14 @@ async def visible_projects(hub: Hub, key: ApiKey, project: str | None) -> list[i
     return [project_id]
 
 
-# The one parameter a query may give more than once (every tag must match).
-REPEATABLE = ("tag",)
-
-
-def refuse_unknown(request: Request, known: tuple[str, ...]) -> None:
+def refuse_unknown(request: Request, known: tuple[str, ...], repeatable: tuple[str, ...] = ("tag",)) -> None:
     """A misspelt parameter (`tags=`, `severty=`) would otherwise be ignored, and the whole feed answer it; one
-    given twice (`severity=warning&severity=critical`) would answer for its last value alone."""
+    given twice (`severity=warning&severity=critical`) would answer for its last value alone. `repeatable`: those
+    that may be given more than once (every `tag` filter must match)."""
     for name in request.query_params:
         if name not in known:
             raise ValidationProblem(f"`{name}` is not a parameter here; the ones taken are {', '.join(known)}", name)
-        if name not in REPEATABLE and len(request.query_params.getall(name)) > 1:
+        if name not in repeatable and len(request.query_params.getall(name)) > 1:
             hint = " (list severities as `severity=warning,critical`)" if name == "severity" else ""
             raise ValidationProblem(f"`{name}` is given more than once; it takes one value{hint}", name)
 
