@@ -78,12 +78,23 @@ def encode(message: Message, icon: str, user_id: str | None, limit: int = MAX_PL
 
 
 def _shrunk(payload: dict[str, Any], key: str, limit: int, floor: int = 0) -> bytes:
-    """The payload's JSON, with `payload[key]` cut (ending in `…`) until it fits or is `floor` characters long."""
+    """The payload's JSON, with `payload[key]` cut to the longest start (ending in `…`) that fits, or to `floor`
+    characters when none does. Bytes are not characters (an accent is two, a control character six as JSON), so
+    the length is found by bisection, not worked out from the bytes over."""
+    text = payload[key]
     data = msgspec.json.encode(payload)
-    while len(data) > limit and len(payload[key]) > floor:
-        text, cut = payload[key], len(data) - limit
-        # Every character is at least one byte and the ellipsis three, so this gains `cut` bytes or reaches `floor`.
-        keep = max(floor - 1, len(text) - cut - 3)
-        payload[key] = text[:keep] + "…" if keep > 0 else ""
-        data = msgspec.json.encode(payload)
-    return data
+    if len(data) <= limit or len(text) <= floor:
+        return data
+
+    def cut_to(keep: int) -> bytes:
+        payload[key] = text[:keep] + "…" if keep else ""
+        return msgspec.json.encode(payload)
+
+    low, high = floor, len(text) - 1  # the longest keep that fits lies in [low, high], if any does
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(cut_to(middle)) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return cut_to(low)

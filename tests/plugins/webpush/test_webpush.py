@@ -332,6 +332,10 @@ def test_long_action_links_go_before_the_title_and_the_body_is_cut_first():
     one_link = json.loads(encode(replace(message, actions=links[:1], body="b" * 3000), "/icon.png", None))
     assert one_link["title"] == "Replica lag on db-2" and one_link["actions"][0]["title"] == "Log 1"
     assert 200 <= len(one_link["body"]) < 3000 and one_link["body"].endswith("…")
+    # Cut as far as it must be in characters, not in bytes: an accent is two of them, so it was cut twice as far.
+    accents = encode(replace(message, actions=links[:1], body="é" * 3000), "/icon.png", None)
+    assert 3993 - 2 <= len(accents) <= 3993  # filled to within one accent of the limit
+    assert len(json.loads(accents)["body"]) > 600
 
 
 def test_groups_of_two_rules_or_two_projects_never_replace_each_others_pushes():
