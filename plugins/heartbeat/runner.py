@@ -68,7 +68,9 @@ def _pump(source: IO[bytes], sink: IO[bytes], tail: Tail) -> None:
         except BrokenPipeError:
             source.close()
             # Nothing more reaches the reader; without this, exiting would report the broken pipe as well.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sink.fileno())
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sink.fileno())
+            os.close(devnull)
             return
 
 

@@ -135,7 +135,7 @@ def due_flip(state: CheckState, schedule: Schedule, now: datetime) -> Flip | Non
 
 
 def pause(state: CheckState, now: datetime) -> tuple[CheckState, Flip | None]:
-    """Paused checks never alert; the run in progress, if any, is forgotten."""
+    """A paused check does not alert for missed pings; the run in progress, if any, is forgotten."""
     if state.status == "paused":
         return state, None
     new = CheckState(status="paused", last_ping_at=state.last_ping_at)

@@ -15,9 +15,9 @@ from .vapid import KEYS, VapidKeys
 URGENCY = {"info": "normal", "warning": "high", "critical": "high"}
 
 
-def topic(group_key: str) -> str:
+def topic(collapse_key: str) -> str:
     """RFC 8030 Topic: at most 32 URL-safe base64 characters; a newer push with it replaces an undelivered one."""
-    return base64.urlsafe_b64encode(hashlib.sha256(group_key.encode()).digest()).decode()[:32]
+    return base64.urlsafe_b64encode(hashlib.sha256(collapse_key.encode()).digest()).decode()[:32]
 
 
 class WebPushNotifier:
