@@ -172,7 +172,12 @@ class Outbox:
         """Claim due deliveries and start sending them; also whether more may be due (see `_claim_and_start`).
         Shielded: a caller cancelled mid-way (the scheduler stopping) must not leave rows claimed with no send,
         stuck until their lease runs out."""
-        return await asyncio.shield(self._claim_and_start(now))
+        claim = asyncio.ensure_future(self._claim_and_start(now))
+        try:
+            return await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            claim.add_done_callback(_failure_logged)  # nobody awaits it now: asyncio would log a traceback
+            raise
 
     async def _claim_and_start(self, now: datetime) -> tuple[list[asyncio.Task[None]], bool]:
         """The sends started, and whether more may be due that this claim did not take: it went past receivers with
@@ -575,6 +580,12 @@ async def _due(conn: AsyncConnection, now: datetime, limit: int, skip: list[Rece
 
 def _oldest_first(row: Any) -> tuple[datetime, int]:
     return row.next_attempt_at, row.id
+
+
+def _failure_logged(claim: asyncio.Task[Any]) -> None:
+    """A claim its cancelled caller left running that failed (the database locked as the hub stops, say): one line."""
+    if not claim.cancelled() and (exc := claim.exception()) is not None:
+        log.warning("a delivery claim failed after its caller stopped waiting: %s", exc)
 
 
 def _critical_first(job: _Job) -> tuple[bool, int]:

@@ -881,3 +881,30 @@ async def test_a_retry_after_is_honoured_up_to_the_retry_budget(client, hub, adm
     assert (first["state"], first["last_status"]) == ("dead", 429)
     budget = timedelta(hours=settings.delivery.retry_budget_hours)
     assert (second["state"], second["attempts"], _at(second["next_attempt_at"])) == ("pending", 0, now + budget)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the claim is replaced: no database is met
+async def test_a_claim_that_fails_after_its_caller_stopped_waiting_logs_one_line(hub, monkeypatch, caplog):
+    """The claim goes on when the outbox's job is cancelled (the hub stopping); when it then failed (the database
+    locked), asyncio logged "Task exception was never retrieved" with a traceback."""
+    import gc
+    import logging
+
+    go_on = asyncio.Event()
+
+    async def claim_failing_late(*args, **kwargs):
+        await go_on.wait()
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(hub.outbox, "_claim", claim_failing_late)
+    caller = asyncio.create_task(hub.outbox._start(now_utc()))
+    await asyncio.sleep(0.01)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    go_on.set()
+    await asyncio.sleep(0.01)
+    gc.collect()  # where asyncio reports a task whose exception nobody retrieved
+    assert [(r.levelno, r.getMessage()) for r in caplog.records if r.name.startswith(("hub", "asyncio"))] == [
+        (logging.WARNING, "a delivery claim failed after its caller stopped waiting: database is locked")
+    ]
