@@ -36,12 +36,14 @@ def test_a_push_message_shows_a_notification_with_the_event_actions(context, web
             {"action": "link-1", "title": "Open", "url": "https://example.com/"},
         ],
     }
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {"origin": web_hub.url, "registrationId": registration["registrationId"], "data": json.dumps(payload)},
-    )
-    shown, deadline = [], time.monotonic() + 30
+    push = {"origin": web_hub.url, "registrationId": registration["registrationId"], "data": json.dumps(payload)}
+    shown, deadline, sent_at = [], time.monotonic() + 30, 0.0
     while not shown and time.monotonic() < deadline:
+        # Sent again every 3 s until it shows: in one CI run on a loaded machine a push sent once never showed (why
+        # was not found; the worker was active). The tag is the same, so a second one takes the first's place.
+        if time.monotonic() - sent_at > 3:
+            cdp.send("ServiceWorker.deliverPushMessage", push)
+            sent_at = time.monotonic()
         page.wait_for_timeout(50)
         shown = page.evaluate(
             """() => navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((list) => list.map((n) => ({
