@@ -40,10 +40,11 @@ class LoginGuard:
 
     def _limits(self, email: str, address: str) -> list[tuple[str, int]]:
         # Keyed as accounts are looked up (stripped, lower case): " ada@x.io" must not be a fresh counter.
-        pair = f"email:{email.strip().lower()} addr:{client_of(address)}"
-        limits = [(pair, self.attempts), (f"addr:{client_of(address)}", self.attempts * PER_ADDRESS_FACTOR)]
+        email, client = email.strip().lower(), client_of(address)
+        pair = f"email:{email} addr:{client}"
+        limits = [(pair, self.attempts), (f"addr:{client}", self.attempts * PER_ADDRESS_FACTOR)]
         if time.monotonic() - self._known.get(pair, -KNOWN_FOR_SECONDS) >= KNOWN_FOR_SECONDS:
-            limits.append((f"email:{email.strip().lower()}", self.attempts * PER_EMAIL_FACTOR))
+            limits.append((f"email:{email}", self.attempts * PER_EMAIL_FACTOR))
         return limits
 
     def _wait(self, email: str, address: str) -> float:

@@ -45,6 +45,11 @@ class BadPing(Exception):
         self.text = text
 
 
+def too_big() -> BadPing:
+    """The refusal of a body over MAX_BODY_BYTES, whether its Content-Length says so or its reading finds out."""
+    return BadPing(413, f"ping body over {MAX_BODY_BYTES} bytes")
+
+
 class Target(msgspec.Struct, frozen=True):
     uuid: str | None
     ping_key: str | None
@@ -96,7 +101,7 @@ async def read_body(receive: Receive, limit: int) -> tuple[str | None, int, bool
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise BadPing(413, f"ping body over {MAX_BODY_BYTES} bytes")
+            raise too_big()
         if len(kept) < limit:
             kept += chunk[: limit - len(kept)]
         more = message.get("more_body", False)
@@ -148,7 +153,7 @@ async def ping(scope: Scope, receive: Receive, send: Send) -> None:
             raise BadPing(400, "invalid uuid format")
         declared = next((value for name, value in scope["headers"] if name == b"content-length"), b"")
         if len(declared) > 10 or (declared.isdigit() and int(declared) > MAX_BODY_BYTES):
-            raise BadPing(413, f"ping body over {MAX_BODY_BYTES} bytes")  # refused before it is sent
+            raise too_big()  # refused before it is sent
         body, size, truncated = await read_body(receive, limit) if method == "POST" else (None, 0, False)
     except BadPing as exc:
         await _answer(send, method, exc.status, exc.text, limit)
