@@ -37,8 +37,10 @@ _OUT_OF_RANGE = "Number out of range"
 _MSGSPEC_PATH = re.compile(r" - at `\$([^`]*)`$")
 _PATH_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]|\[\.\.\.\]")
 # On every answer (app.py sets them on the handlers' own; errors get them here): a browser must not take a JSON body
-# that repeats the request for a page of another type, nor show the hub's answers in another site's frame.
-BASELINE_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
+# that repeats the request for a page of another type, nor show the hub's answers in another site's frame, nor keep
+# them (events, keys, a session's CSRF token) on disk or in a shared cache. An answer that may be kept (the app's
+# files, a badge) says so itself, and its own header wins.
+BASELINE_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
 # A JSON body's numbers read as written (Decimal) and written back so: a number no float holds (`1e400`, which
 # msgspec refuses with "Number out of range") survives being cut short and checked again by `name_the_key`.
 _AS_WRITTEN = msgspec.json.Decoder(float_hook=Decimal)

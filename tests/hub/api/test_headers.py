@@ -1,4 +1,4 @@
-"""Every answer, the API's and its errors too, tells browsers not to guess its type nor show it in a frame."""
+"""Every answer, the API's and its errors too, tells browsers not to guess its type, show it in a frame or keep it."""
 
 from __future__ import annotations
 
@@ -23,9 +23,12 @@ async def test_every_answer_carries_nosniff_and_no_framing(client: httpx.AsyncCl
     assert response.status_code == status
     assert response.headers.get_list("x-content-type-options") == ["nosniff"]
     assert response.headers.get_list("x-frame-options") == ["DENY"]
+    # The app's own page may be kept, and is revalidated on each load; nothing else may be kept at all.
+    assert response.headers.get_list("cache-control") == (["no-cache"] if path == "/" else ["no-store"])
 
 
 async def test_an_authorized_answer_carries_them_too(client: httpx.AsyncClient, admin_headers):
     response = await client.get("/api/v1/keys", headers=admin_headers)
     assert response.status_code == 200
     assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
