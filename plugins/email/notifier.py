@@ -1,5 +1,10 @@
 """Handing one email to the SMTP server and classifying its answer (4xx try again, 5xx give up).
 
+Two answers are classed by whose fault they are rather than by their code. A refused login (530, 534, 535, 538)
+is the hub's configuration, not the email's: the email is tried again later, so it goes out once the password is
+mended, instead of every email failing for good. A recipient's address in non-ASCII letters, which this server
+cannot take (no SMTPUTF8), will never go through it: that email fails at once instead of being retried for a day.
+
 Every email goes to one destination, the mail server: the outbox hands it at most
 `outbound.max_connections_per_host` emails at once, the others waiting their turn without holding the sending
 slots that notifications by push and Slack need. A server that times out or refuses the connection gets one
@@ -14,6 +19,9 @@ import aiosmtplib
 from hub.pluginapi import Destination, HubContext, Message, Outcome, Recipient
 
 from .render import build, reader_zone
+
+# Authentication required, application-specific password required, credentials invalid, encryption required.
+LOGIN_REFUSED_CODES = frozenset({530, 534, 535, 538})
 
 
 class EmailNotifier:
@@ -62,6 +70,9 @@ class EmailNotifier:
                 )
         except aiosmtplib.SMTPResponseException as exc:
             breaker.answered()
+            if exc.code in LOGIN_REFUSED_CODES:
+                detail = f"the mail server refused the hub's login (check email.username and password): {exc.message}"
+                return Outcome("retry", exc.code, detail[:500])
             result = "retry" if 400 <= exc.code < 500 else "failed"
             return Outcome(result, exc.code, exc.message[:500])
         except aiosmtplib.SMTPRecipientsRefused as exc:
@@ -70,6 +81,10 @@ class EmailNotifier:
             return Outcome(
                 "retry" if all(400 <= c < 500 for c in codes) else "failed", codes[0] if codes else None, str(exc)[:500]
             )
+        except aiosmtplib.SMTPNotSupported as exc:
+            breaker.answered()
+            result = "retry" if recipient.address.isascii() else "failed"  # a sender's address is configuration
+            return Outcome(result, detail=f"{type(exc).__name__}: {exc}"[:500])
         except (aiosmtplib.SMTPException, OSError) as exc:
             if _unanswered(exc):
                 breaker.unanswered(f"{type(exc).__name__}: {exc}")

@@ -63,10 +63,11 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def smtp():
+def smtp(request):
+    """A relay on loopback; a test may pass Controller options (indirect parametrization)."""
     inbox = Inbox()
     port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, **getattr(request, "param", {}))
     controller.start()
     inbox.port = port
     yield inbox
@@ -540,6 +541,29 @@ async def test_smtp_4xx_retries_and_5xx_fails(client, hub, admin_headers, smtp):
     assert [d["last_status"] for d in failed] == [554]
 
 
+@pytest.mark.parametrize(
+    ("smtp", "outcome"), [({}, "delivered"), ({"enable_SMTPUTF8": False}, "failed")], indirect=["smtp"]
+)
+async def test_an_address_in_non_ascii_letters_fails_at_once_on_a_server_without_smtputf8(
+    client, hub, admin_headers, smtp, outcome
+):
+    """A relay that does not offer SMTPUTF8 can never take that address: the email is not retried for a day."""
+    rule = {"name": "mail", "targets": [{"email": "jürgen@example.com"}, {"email": "ops@example.com"}]}
+    assert (await client.put("/api/v1/routes/mail", json=rule, headers=admin_headers)).status_code == 200
+    await client.post("/api/v1/events", json={"project": "shop", "event": "a"}, headers=admin_headers)
+    await hub.outbox.run_once(now_utc())
+    deliveries = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    states = {d["address"]: (d["state"], d["last_error"]) for d in deliveries}
+    assert states["ops@example.com"] == ("delivered", None)
+    state, error = states["jürgen@example.com"]
+    assert state == outcome
+    if outcome == "failed":
+        assert "SMTPUTF8" in error
+        assert [to for _, to in smtp.envelopes] == [["ops@example.com"]]
+    else:
+        assert sorted(to for _, [to] in smtp.envelopes) == ["jürgen@example.com", "ops@example.com"]
+
+
 async def test_a_slow_mail_server_holds_only_the_sending_slots_its_connections_can_use(
     client, hub, admin_headers, smtp, settings
 ):
@@ -617,7 +641,7 @@ class _Logins:
         ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"hub", b"s3cret")
         if ok:
             self.users.append(auth_data.login.decode())
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # not handled: aiosmtpd answers a failure with 535
 
 
 @pytest.mark.parametrize("security", ["starttls", "tls"])
@@ -649,7 +673,29 @@ async def test_starttls_and_tls_with_login(tmp_path, security):
     assert logins.users == ["hub"]
 
 
-async def _send_one(db, port: int, security: str, ca_file: str) -> dict:
+async def test_a_refused_login_is_tried_again_not_failed_for_good(tmp_path):
+    """A wrong password is the hub's configuration, not the email's: once it is mended, the email still goes."""
+    import ssl
+
+    cert, key = _certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox, logins, port = Inbox(), _Logins(), free_port()
+    options = {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=logins, **options)
+    controller.start()
+    try:
+        refused = await _send_one(tmp_path / "hub.db", port, "starttls", ca_file=str(cert), password="wrong")
+    finally:
+        controller.stop()
+    assert refused["state"] == "pending", refused
+    assert refused["last_status"] == 535, refused["last_error"]
+    assert "refused the hub's login (check email.username and password)" in refused["last_error"]
+    assert "wrong" not in refused["last_error"]
+    assert inbox.messages == [] and logins.users == []
+
+
+async def _send_one(db, port: int, security: str, ca_file: str, password: str = "s3cret") -> dict:
     from hub.config import load_settings
     from hub.core import Hub
     from hub.models import EventIn
@@ -657,7 +703,7 @@ async def _send_one(db, port: int, security: str, ca_file: str) -> dict:
 
     plugins = (
         f'{{email = {{host = "127.0.0.1", port = {port}, security = "{security}", username = "hub", '
-        f'password = "s3cret", ca_file = "{ca_file}", from_address = "hub@example.com"}}}}'
+        f'password = "{password}", ca_file = "{ca_file}", from_address = "hub@example.com"}}}}'
     )
     settings = load_settings(
         environ={
