@@ -310,6 +310,12 @@ def without_nul(value: Any) -> Any:
 MAX_UNIX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z, the last instant a datetime can hold
 
 
+def unix_seconds(number: float) -> float:
+    """Seconds from Unix seconds or milliseconds (JavaScript's `Date.now()`): a number too big to be seconds before
+    the year 5138 is milliseconds."""
+    return number / 1000 if abs(number) > 100_000_000_000 else number
+
+
 def event_time(timestamp: float | datetime | None, now: datetime) -> datetime:
     """The instant an event happened: its timestamp (Unix seconds, or ms when too big for seconds) or now."""
     if timestamp is None:
@@ -326,7 +332,7 @@ def event_time(timestamp: float | datetime | None, now: datetime) -> datetime:
         if when.year < 1970:
             raise ValidationProblem("`timestamp` must not be before 1970", "timestamp")
     else:
-        seconds = timestamp / 1000 if timestamp > 100_000_000_000 else timestamp
+        seconds = unix_seconds(timestamp)
         if seconds < 0:
             raise ValidationProblem("`timestamp` must not be before 1970", "timestamp")
         if not seconds < MAX_UNIX_SECONDS:  # also refuses NaN and infinity

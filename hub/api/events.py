@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import msgspec
@@ -20,7 +19,7 @@ from litestar.params import FromPath, FromQuery, Parameter
 
 from hub.api.common import api_key, authorize, decode, has_nul, hub_of, nul_problem, project_for, read_body, require
 from hub.api.errors import ErrorBody, describe_validation, refused_field
-from hub.api.filters import SEVERITY_FILTER, build_filter, refuse_unknown
+from hub.api.filters import SEVERITY_FILTER, TIME_FORMS, build_filter, refuse_unknown
 from hub.api.openapi import json_body
 from hub.db.events import MAX_PAGE, decode_cursor, get_children, get_event, list_events, with_timelines
 from hub.ids import parse_event_id
@@ -157,8 +156,8 @@ class EventsController(Controller):
         tag: Annotated[list[str] | None, Parameter(description="key:value, repeatable")] = None,
         user_id: FromQuery[str | None] = None,
         severity: Annotated[str | None, Parameter(description=SEVERITY_FILTER)] = None,
-        since: FromQuery[datetime | None] = None,
-        until: FromQuery[datetime | None] = None,
+        since: Annotated[str | None, Parameter(description=TIME_FORMS)] = None,
+        until: Annotated[str | None, Parameter(description=TIME_FORMS)] = None,
         test: FromQuery[bool] = False,
         q: Annotated[str | None, Parameter(max_length=200)] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 50,

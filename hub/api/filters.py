@@ -5,13 +5,25 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import msgspec
 from litestar import Request
 from litestar.exceptions import PermissionDeniedException
 
 from hub.auth import ApiKey
 from hub.core import Hub
 from hub.db.events import EventFilter, required_terms
-from hub.models import MAX_TAG_TEXT, MAX_TAGS, SEVERITIES, SLUG_PATTERN, TAG_KEY_PATTERN, ValidationProblem
+from hub.models import (
+    MAX_TAG_TEXT,
+    MAX_TAGS,
+    SEVERITIES,
+    SLUG_PATTERN,
+    TAG_KEY_PATTERN,
+    ValidationProblem,
+    unix_seconds,
+)
+
+TIME_FORMS = "Unix seconds or milliseconds, or RFC 3339 (without an offset, UTC)"
+_UNIX_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
 def parse_tags(tags: list[str] | None) -> list[tuple[str, str]]:
@@ -83,6 +95,20 @@ def refuse_unknown(request: Request, known: tuple[str, ...], repeatable: tuple[s
             raise ValidationProblem(f"`{name}` is given more than once; it takes one value{hint}", name)
 
 
+def query_time(value: str | None, name: str) -> datetime | None:
+    """A time in the query, read as an event's `timestamp` is: a client that sends `Date.now()` (milliseconds) finds
+    what it asked for, and anything else is refused naming the forms taken."""
+    if value is None:
+        return None
+    try:
+        if _UNIX_NUMBER.fullmatch(value):
+            return datetime.fromtimestamp(unix_seconds(float(value)), UTC)
+        return as_utc(msgspec.convert(value, datetime))
+    except (OverflowError, ValueError, OSError):  # msgspec's ValidationError is a ValueError
+        example = "such as 2026-01-15T09:00:00Z"
+        raise ValidationProblem(f"`{name}` must be {TIME_FORMS} within years 1 to 9999, {example}", name) from None
+
+
 def as_utc(value: datetime | None) -> datetime | None:
     """The time in UTC; one given without an offset is UTC, as an event's `timestamp` is. A time that lies past
     the ends of the calendar in UTC (9999-12-31T23:00-05:00) stands for that end: every event lies within."""
@@ -103,14 +129,14 @@ async def build_filter(
     tag: list[str] | None,
     user_id: str | None,
     severity: str | None,
-    since: datetime | None,
-    until: datetime | None,
+    since: str | None,
+    until: str | None,
     test: bool,
     q: str | None,
 ) -> EventFilter:
     check_slug(channel, "channel")
-    since, until = as_utc(since), as_utc(until)
-    if since and until and since >= until:
+    since_time, until_time = query_time(since, "since"), query_time(until, "until")
+    if since_time and until_time and since_time >= until_time:
         raise ValidationProblem("`until` must be later than `since`", "until")
     if q:
         required_terms(q)
@@ -122,8 +148,8 @@ async def build_filter(
         tags=parse_tags(tag),
         user_id=user_id,
         severity=parse_severity(severity),
-        since=since,
-        until=until,
+        since=since_time,
+        until=until_time,
         test=test,
         q=q or None,
     )

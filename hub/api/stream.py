@@ -33,7 +33,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from hub.api.common import api_key, caller, hub_of, require
-from hub.api.filters import SEVERITY_FILTER, as_utc, build_filter, refuse_unknown
+from hub.api.filters import SEVERITY_FILTER, TIME_FORMS, build_filter, query_time, refuse_unknown
 from hub.auth import ApiKey
 from hub.broadcast import Published
 from hub.core import Hub
@@ -161,7 +161,8 @@ async def stream(
     user_id: FromQuery[str | None] = None,
     severity: Annotated[str | None, Parameter(description=SEVERITY_FILTER)] = None,
     since: Annotated[
-        datetime | None, Parameter(description="replay the events stored since then first (unless `Last-Event-ID`)")
+        str | None,
+        Parameter(description=f"replay the events stored since then first (unless `Last-Event-ID`): {TIME_FORMS}"),
     ] = None,
     test: FromQuery[bool] = False,
     q: Annotated[str | None, Parameter(max_length=200)] = None,
@@ -193,7 +194,7 @@ async def stream(
         except (NotAuthorizedException, PermissionDeniedException):
             return None
 
-    last_id = replay_after(request.headers.get("last-event-id", ""), since)
+    last_id = replay_after(request.headers.get("last-event-id", ""), query_time(since, "since"))
     key = api_key(request)
     f = await filter_for(key)
     slot = hub.streams.take(key.id)
@@ -236,6 +237,6 @@ def replay_after(last_event_id: str, since: datetime | None) -> int | None:
     else the one just before `since`; None for no replay."""
     if (last_id := parse_event_id(last_event_id)) is not None:
         return last_id
-    if (start := as_utc(since)) is None:
+    if since is None:
         return None
-    return first_id_at(start) - 1
+    return first_id_at(since) - 1

@@ -234,7 +234,7 @@ def test_a_since_ahead_of_now_replays_nothing(live_hub):
         ("until=2026-01-01T00:00:00Z", "until", "`until` is not taken by the stream, which runs on as events come"),
         ("limit=20", "limit", "`limit` is not taken by the stream, which has no pages"),
         ("cursor=abc", "cursor", "`cursor` is not taken by the stream, which has no pages"),
-        ("since=yesterday", "since", "RFC3339"),
+        ("since=yesterday", "since", "or RFC 3339"),
         ("severty=critical", "severty", "`severty` is not a parameter here; the ones taken are project, channel"),
         ("channel=a&channel=b", "channel", "`channel` is given more than once; it takes one value"),
     ],
