@@ -12,7 +12,9 @@ def next_delay(attempts: int, base: float, cap: float, retry_after: float | None
     so that retries from many deliveries do not arrive together."""
     if retry_after is not None:
         return max(0.0, retry_after)
-    exponential = min(cap, base * 2 ** max(0, attempts - 1))
+    # The exponent stops growing long before a float would overflow (2 ** 1024), which a delivery retried every
+    # few seconds for days reaches; by then the cap holds anyway.
+    exponential = min(cap, base * 2 ** min(max(0, attempts - 1), 64))
     return exponential * random.uniform(0.5, 1.0)
 
 

@@ -20,6 +20,7 @@ from hub.db import schema
 from hub.models import now_utc
 from hub.outbound import OutboundClient
 from hub.outbox import worker
+from hub.outbox.backoff import next_delay
 
 
 @pytest.fixture
@@ -120,6 +121,12 @@ async def test_backoff_grows_and_honours_retry_after(client, hub, admin_headers)
         [second] = await deliveries(client, admin_headers)
         assert _at(second["next_attempt_at"]) - first_next == timedelta(seconds=120)
         assert second["last_status"] == 429
+
+
+@pytest.mark.parametrize("attempts", [1, 64, 1025, 10**6])
+def test_a_delay_never_overflows_however_many_attempts_came_before(attempts):
+    """2 ** 1024 overflows a float: the delivery's record failed, and it was sent again after every lease."""
+    assert 5 <= next_delay(attempts, base=10.0, cap=3600.0) <= (10 if attempts == 1 else 3600)
 
 
 async def test_other_4xx_fail_at_once_and_can_be_retried_by_hand(client, hub, admin_headers):
