@@ -10,6 +10,7 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, JSONBody
 
 from hub.api.common import hub_admin, hub_of
+from hub.core import Hub
 from hub.people.models import (
     SubscriptionIn,
     SubscriptionOut,
@@ -25,6 +26,14 @@ from hub.people.store import Conflict
 
 def _conflict(exc: Conflict) -> HTTPException:
     return HTTPException(status_code=409, detail=str(exc))
+
+
+async def _refuse_if_sent_to(hub: Hub, email: str) -> None:
+    """409 while a routing rule sends to this user: without them, it would notify nobody."""
+    async with hub.db.reader.connect() as conn:
+        rule = await hub.rules.sending_to(conn, user_email=email)
+    if rule:
+        raise HTTPException(status_code=409, detail=f"routing rule {rule} sends to user {email}; change it first")
 
 
 class UsersController(Controller):
@@ -52,8 +61,14 @@ class UsersController(Controller):
 
     @patch("/{user:str}", summary="Change a user's name, email, role, time zone, quiet hours or projects")
     async def update(self, request: Request, user: FromPath[str], data: JSONBody[UserPatch]) -> UserOut:
+        hub = hub_of(request)
+        if isinstance(data.email, str):
+            # Rules name users by email: a new one would leave the rule notifying nobody, without a trace.
+            current = await hub.people.get_user(user)
+            if current is not None and current.email != data.email:  # both lower-cased
+                await _refuse_if_sent_to(hub, current.email)
         try:
-            found = await hub_of(request).people.update_user(user, data)
+            found = await hub.people.update_user(user, data)
         except Conflict as exc:
             raise _conflict(exc) from None
         if found is None:
@@ -68,12 +83,7 @@ class UsersController(Controller):
         found = await hub.people.get_user(user)
         if found is None:
             raise NotFoundException(f"no user {user}")
-        async with hub.db.reader.connect() as conn:
-            rule = await hub.rules.sending_to(conn, user_email=found.email)
-        if rule:
-            raise HTTPException(
-                status_code=409, detail=f"routing rule {rule} sends to user {found.email}; change it first"
-            )
+        await _refuse_if_sent_to(hub, found.email)
         if not await hub.people.delete_user(user):
             raise NotFoundException(f"no user {user}")
 

@@ -120,6 +120,13 @@ class People:
             for table in (schema.team_members, schema.project_members, schema.push_subscriptions):
                 await conn.execute(delete(table).where(table.c.user_id == user_id))
             await conn.execute(delete(schema.users).where(schema.users.c.id == user_id))
+            # What waits for them (held by their quiet hours, or to be retried) is not theirs to read any more.
+            d = schema.deliveries.c
+            await conn.execute(
+                update(schema.deliveries)
+                .where(d.user_id == user_id, d.state.in_(("pending", "held")))
+                .values(state="failed", finished_at=now_utc(), last_error="not sent: the user was deleted")
+            )
         return True
 
     async def get_user(self, ref: str) -> UserOut | None:

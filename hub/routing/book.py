@@ -43,7 +43,9 @@ class RuleBook:
         return [*self.configured, *self._stored]
 
     async def sending_to(self, conn: AsyncConnection, *, team: str = "", user_email: str = "") -> str | None:
-        """The first rule that sends to this team or user: deleting it would leave the rule notifying nobody."""
+        """The first rule that sends to this team or user: deleting it would leave the rule notifying nobody. Read
+        afresh, not from the cache: a rule another process saved a moment ago counts."""
+        await self._load(conn)
         for rule in await self.rules(conn):
             if any((team and t.team == team.lower()) or (user_email and t.user == user_email) for t in rule.targets):
                 return rule.name

@@ -83,7 +83,11 @@ class Target(Strict):
         if bool(self.notifier) != bool(self.address):
             raise ValueError("`notifier` and `address` go together: the plugin's notifier and where it sends")
         if self.user:
+            if "@" not in self.user:
+                raise ValueError("`user` names a hub user by their email (a user's id is not kept in rules)")
             self.user = self.user.lower()
+        if self.team:
+            self.team = self.team.lower()  # as teams are stored: the guard against deleting it compares them
 
     def describe(self) -> str:
         """What `routes test` shows (API and CLI): never a webhook URL's secret part, which the rule list hides."""

@@ -613,6 +613,58 @@ async def test_a_rule_must_name_teams_and_users_that_exist_and_those_it_sends_to
     assert (await client.delete("/api/v1/users/ada@example.com", headers=admin_headers)).status_code == 204
 
 
+async def test_a_rule_names_users_by_email_and_teams_in_any_case(client, hub, admin_headers):
+    """A user's id passed the check and then matched no one; a team written `Ops` could be deleted under its rule;
+    a user's new email cut them off from their rules; a rule saved by another process was not seen."""
+    ada = await client.post("/api/v1/users", json={"email": "ada@example.com", "name": "Ada"}, headers=admin_headers)
+    by_id = {"name": "r", "targets": [{"user": ada.json()["id"]}]}
+    refused = await client.put("/api/v1/routes/r", json=by_id, headers=admin_headers)
+    assert refused.status_code == 400 and refused.json()["field"] == "targets[0].user"
+    assert "`user` names a hub user by their email" in refused.json()["message"]
+
+    assert (await client.post("/api/v1/teams", json={"slug": "ops", "name": "Ops"}, headers=admin_headers)).is_success
+    await put_rule(client, admin_headers, {"name": "r", "targets": [{"team": "Ops"}, {"user": "Ada@Example.com"}]})
+    assert (await client.delete("/api/v1/teams/ops", headers=admin_headers)).status_code == 409
+    new_email = {"email": "ada@new.example"}
+    moved = await client.patch("/api/v1/users/ada@example.com", json=new_email, headers=admin_headers)
+    assert moved.status_code == 409
+    assert moved.json()["message"] == "routing rule r sends to user ada@example.com; change it first"
+    renamed = await client.patch("/api/v1/users/ada@example.com", json={"name": "Ada L."}, headers=admin_headers)
+    assert renamed.status_code == 200
+    assert (await client.delete("/api/v1/routes/r", headers=admin_headers)).status_code == 204
+
+    async with hub.db.reader.connect() as conn:
+        await hub.rules.rules(conn)  # cached now, without the rule the other process is about to store
+    async with hub.db.writer.begin() as conn:
+        definition = {"name": "elsewhere", "targets": [{"team": "ops"}]}
+        await conn.execute(
+            schema.routing_rules.insert().values(
+                name="elsewhere", position=0, definition=definition, created_at=now_utc(), updated_at=now_utc()
+            )
+        )
+    refused = await client.delete("/api/v1/teams/ops", headers=admin_headers)
+    assert refused.status_code == 409 and "routing rule elsewhere" in refused.json()["message"]
+
+
+async def test_a_deleted_user_is_sent_nothing_that_waited_for_them(client, hub, admin_headers):
+    """Their email held by quiet hours went out in the morning, with events from projects they could no longer
+    read."""
+    now = now_utc()
+    quiet = {"start": (now - timedelta(hours=1)).strftime("%H:%M"), "end": (now + timedelta(hours=1)).strftime("%H:%M")}
+    user = {"email": "ada@example.com", "name": "Ada", "timezone": "UTC", "quiet_hours": quiet}
+    assert (await client.post("/api/v1/users", json=user, headers=admin_headers)).status_code == 201
+    team = {"slug": "ops", "name": "Ops", "members": ["ada@example.com"]}
+    assert (await client.post("/api/v1/teams", json=team, headers=admin_headers)).is_success
+    await put_rule(client, admin_headers, {"name": "r", "targets": [{"team": "ops", "via": "email"}]})
+    await send(client, admin_headers)
+    [held] = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    assert held["state"] == "held"
+    assert (await client.delete("/api/v1/users/ada@example.com", headers=admin_headers)).status_code == 204
+    [ended] = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    assert (ended["state"], ended["last_error"]) == ("failed", "not sent: the user was deleted")
+    assert await hub.outbox.run_once(now + timedelta(hours=2)) == 0
+
+
 async def test_a_slack_webhook_no_request_can_reach_is_refused_but_one_stored_before_still_loads(
     client, hub, admin_headers
 ):
