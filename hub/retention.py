@@ -2,7 +2,9 @@
 
 Ingest must not wait on it (on SQLite every write waits for the one writer): what to remove is found on a reader
 connection, outside the write lock, and removed in small transactions that also take the removed events off
-their channels' counts and last event times. A context's children go with their parent card.
+their channels' counts and last event times. A context's children go with their parent card, but not while a
+notification of that timeline still waits to be sent (held by quiet hours, or to be retried): the card is left for
+a later pass, so a recent child's notification is neither lost nor sent about an event that is gone.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ KEYS_AT_ONCE = 2000
 PAUSE_PER_WRITE = 3  # seconds of pause per second of writing: retention takes at most a quarter of the writer
 E = schema.events.c
 Work = Callable[[AsyncConnection, list[int]], Awaitable[int]]
+WAITING = ("pending", "held", "sending")  # a delivery in these states is still to be sent
 
 
 async def prune(context: HubContext) -> dict[str, int]:
@@ -43,7 +46,7 @@ async def prune(context: HubContext) -> dict[str, int]:
     keep_keys = max(timedelta(hours=settings.idempotency_hours), timedelta(days=context.settings.webhooks.dedupe_days))
     removed["real"] = 0
     for project in projects:
-        cutoff = now - timedelta(days=settings.projects.get(project.slug, settings.events_days))
+        cutoff = now - timedelta(days=settings.projects.get(project.slug, settings.events_days))  # keys lower-cased
         expired = (E.project_id == project.id) & E.test.is_(False) & (E.created_at < cutoff) & top_level
         removed["real"] += await _in_chunks(context, expired, CARDS_AT_ONCE, _delete_cards)
         # By project, so SQLite reads the index of keys, not every event received before the cutoff (1 s at 1M).
@@ -63,13 +66,15 @@ async def _in_chunks(context: HubContext, condition: ColumnElement[bool], size: 
         async with context.db.reader.connect() as conn:
             found = select(E.id).where(condition).limit(FOUND_AT_ONCE)
             ids = list((await conn.execute(found)).scalars())
+        done = 0
         for first in range(0, len(ids), size):
             started = time.monotonic()
             async with context.db.writer.begin() as conn:
-                total += await work(conn, ids[first : first + size])
+                done += await work(conn, ids[first : first + size])
             # A pause after each chunk: deletes write much to the WAL, which commits must then checkpoint.
             await asyncio.sleep((time.monotonic() - started) * PAUSE_PER_WRITE)
-        if len(ids) < FOUND_AT_ONCE:
+        total += done
+        if len(ids) < FOUND_AT_ONCE or not done:  # nothing done: what is left is left for a later pass
             return total
 
 
@@ -82,6 +87,8 @@ async def _delete_cards(conn: AsyncConnection, ids: list[int]) -> int:
     starts a new card instead of hanging under a deleted one (hidden from the feed, never pruned). On PostgreSQL,
     ingest holds the contexts rows it read until it commits (`_assign_contexts`), so this waits for an event being
     stored under one of these cards, and the DELETEs below see it and remove it with its card."""
+    if not (ids := await _settled(conn, ids)):
+        return 0
     c = schema.contexts.c
     leading = select(E.id, E.project_id, E.test, E.context_id).where(E.id.in_(ids), E.context_id.is_not(None))
     if led := [{"p": r.project_id, "t": r.test, "c": r.context_id, "e": r.id} for r in await conn.execute(leading)]:
@@ -124,6 +131,20 @@ async def _delete_cards(conn: AsyncConnection, ids: list[int]) -> int:
             [{"p": p, "c": c, "gone": n, "newest": newest[(p, c)]} for (p, c), n in sorted(gone.items())],
         )
     return len(cards)
+
+
+async def _settled(conn: AsyncConnection, ids: list[int]) -> list[int]:
+    """The cards of `ids` none of whose timeline's notifications still wait to be sent."""
+    n, d = schema.notifications.c, schema.deliveries.c
+    waiting = (
+        select(func.coalesce(E.parent_id, E.id))
+        .join(schema.notifications, n.event_id == E.id)
+        .join(schema.deliveries, d.notification_id == n.id)
+        .where(or_(E.id.in_(ids), E.parent_id.in_(ids)), d.state.in_(WAITING))
+        .distinct()
+    )
+    kept = set((await conn.execute(waiting)).scalars())
+    return [card for card in ids if card not in kept]
 
 
 def _newest_left() -> ColumnElement[datetime]:

@@ -15,7 +15,8 @@ from hub.retention import prune
 
 @pytest.fixture
 def settings_overrides():
-    return {"HUB_RETENTION_EVENTS_DAYS": "30", "HUB_RETENTION_PROJECTS": "{short = 2}"}
+    # A project named in another case than it is stored in: its own retention was ignored.
+    return {"HUB_RETENTION_EVENTS_DAYS": "30", "HUB_RETENTION_PROJECTS": "{Short = 2}"}
 
 
 def ago(days: float) -> float:
@@ -54,6 +55,30 @@ async def test_prune_applies_each_rule(client, hub, admin_headers):
     hub.settings.retention.test_events_hours = 0
     assert (await prune(hub.context))["test"] == 1
     assert await names(client, admin_headers, "&test=true") == []
+
+
+async def test_a_timeline_waits_for_its_notifications_before_it_is_pruned(client, hub, admin_headers):
+    """A recent child's notification, held for the night, went with its old card: no email in the morning, and
+    no trace in the deliveries."""
+    now = datetime.now(UTC)
+    quiet = {"start": (now - timedelta(hours=1)).strftime("%H:%M"), "end": (now + timedelta(hours=1)).strftime("%H:%M")}
+    rule = {"name": "night", "match": {"event": "child"}, "targets": [{"email": "a@example.com"}], "quiet_hours": quiet}
+    assert (await client.put("/api/v1/routes/night", json=rule, headers=admin_headers)).status_code == 200
+    card = {"project": "long", "event": "customer", "timestamp": ago(40), "context_id": "acme"}
+    assert (await client.post("/api/v1/events", json=card, headers=admin_headers)).status_code == 201
+    child = {"project": "long", "event": "child", "context_id": "acme"}
+    assert (await client.post("/api/v1/events", json=child, headers=admin_headers)).status_code == 201
+    [held] = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
+    assert held["state"] == "held"
+
+    assert await prune(hub.context) == {"test": 0, "real": 0}
+    assert await names(client, admin_headers) == ["customer"]
+    assert (await client.get(f"/api/v1/deliveries/{held['id']}", headers=admin_headers)).json()["state"] == "held"
+
+    async with hub.db.writer.begin() as conn:  # sent in the morning
+        await conn.execute(schema.deliveries.update().values(state="delivered"))
+    assert await prune(hub.context) == {"test": 0, "real": 1}
+    assert await names(client, admin_headers) == []
 
 
 async def test_prune_releases_old_idempotency_keys(client, hub, admin_headers):
