@@ -89,7 +89,7 @@ async def explain_event(
     """Which rules the event would meet, and why (nothing is stored)."""
     event, backfill = event_for_test(data, project, source)
     reason = silent_reason(event, backfill=backfill)
-    project_id, now = await hub.projects.lookup(conn, project), now_utc()
+    project_id, now = await hub.projects.lookup(conn, event.project), now_utc()  # lower-cased, as stored
     verdicts = []
     for rule, verdict in decide(await hub.rules.rules(conn), event):
         if verdict.matched:

@@ -493,6 +493,24 @@ def test_routes_test_command_explains(settings, monkeypatch, tmp_path, capsys):
     assert "-> everyone in the project (push)" in out
 
 
+async def test_routes_test_finds_the_projects_people_whatever_the_case_it_is_named_in(client, hub, admin_headers):
+    """`hub routes test` passes the project as the file spells it: `Shop` found no project, and `everyone` was
+    explained with the admins' quiet hours instead of the members'."""
+    from hub.api.routes import explain_event
+    from hub.models import EventIn
+
+    await send(client, admin_headers)  # creates project shop
+    now = now_utc()
+    quiet = {"start": (now - timedelta(hours=1)).strftime("%H:%M"), "end": (now + timedelta(hours=1)).strftime("%H:%M")}
+    member = {"email": "ada@example.com", "name": "Ada", "role": "member", "projects": ["shop"], "quiet_hours": quiet}
+    assert (await client.post("/api/v1/users", json=member, headers=admin_headers)).status_code == 201
+    await put_rule(client, admin_headers, {"name": "all", "targets": [{"everyone": True, "via": "email"}]})
+    async with hub.db.reader.connect() as conn:
+        result = await explain_event(hub, conn, EventIn(event="x", project="Shop"), "Shop")
+    [verdict] = [v for v in result.verdicts if v.rule == "all"]
+    assert any("ada@example.com" in line for line in verdict.then), verdict.then
+
+
 async def test_test_mode_and_backfilled_events_never_notify_even_when_a_rule_matches(client, admin_headers):
     await put_rule(
         client, admin_headers, {"name": "all", "targets": [{"slack": "http://127.0.0.1:9/hook"}, {"everyone": True}]}
