@@ -285,6 +285,9 @@ class EventIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
                     raise ValueError(f"`tags` keys must match the regex '{shown}': {key!r} does not")
                 if isinstance(value, str) and len(value) > MAX_TAG_TEXT:
                     raise ValueError(f"`tags.{key}` must be at most {MAX_TAG_TEXT} characters")
+                # A whole number is stored and filtered as its digits: the same limit (a float's are few).
+                if isinstance(value, int) and len(tag_text(value)) > MAX_TAG_TEXT:
+                    raise ValueError(f"`tags.{key}` must be a number of at most {MAX_TAG_TEXT} digits")
         if self.content is not None and content_size(self.content) > MAX_CONTENT_BYTES:
             raise ValueError(f"`content` must encode to at most {MAX_CONTENT_BYTES} bytes of JSON")
         if nests_deeper_than(self.content, MAX_JSON_DEPTH):
