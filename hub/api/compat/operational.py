@@ -79,8 +79,10 @@ def render_error(error: ErrorBody, headers: dict[str, str]) -> Response[str]:
 )
 async def publish(request: Request) -> str:
     """A `text/plain` body is the event's name, and a leading emoji its icon (`🚀 Deployed`)."""
-    raw = await read_payload(request, allow_text=True)
-    if request.headers.get("content-type", "").lower().startswith("text/plain"):
+    is_text = request.headers.get("content-type", "").lower().startswith("text/plain")
+    # A text body's `\u0000` is six characters of text (a regular expression, say), not a JSON escape.
+    raw = await read_payload(request, allow_text=True, screen_nul=not is_text)
+    if is_text:
         body = _from_text(raw)
     else:
         body = decode(raw, OperationalLog)
@@ -94,6 +96,8 @@ def _from_text(raw: bytes) -> OperationalLog:
         text = raw.decode()
     except UnicodeDecodeError:
         raise ValidationProblem("the text/plain body is not valid UTF-8") from None
+    if "\x00" in text:
+        raise ValidationProblem("the text/plain body contains a NUL character, which the hub does not store")
     icon, name = leading_emoji(text)
     return OperationalLog(name=name or None, avatar=icon)
 

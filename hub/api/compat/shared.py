@@ -40,9 +40,11 @@ def peer_errors(render: Render) -> dict[Any, Callable[[Request, Exception], Resp
     return dict.fromkeys(exception_handlers, handle)
 
 
-async def read_payload(request: Request, *, allow_text: bool = False) -> bytes:
-    """The body within the ingest limit (read_body refuses NUL characters, as on the native route)."""
-    return await read_body(request, hub_of(request).settings.ingest.max_body_bytes, allow_text=allow_text)
+async def read_payload(request: Request, *, allow_text: bool = False, screen_nul: bool = True) -> bytes:
+    """The body within the ingest limit (read_body refuses NUL characters, as on the native route, unless the
+    caller screens a body that is no JSON itself: `screen_nul=False`)."""
+    limit = hub_of(request).settings.ingest.max_body_bytes
+    return await read_body(request, limit, allow_text=allow_text, screen_nul=screen_nul)
 
 
 def rename_fields(message: str, field: str | None, names: Mapping[str, str]) -> tuple[str, str | None]:

@@ -240,6 +240,9 @@ async def test_text_body_edge_cases(client, admin_headers):
     assert_text_error(response, 400, "not valid UTF-8")
     assert (await send_text(client, admin_headers, "x" * 1000)).status_code == 201
     assert [len(e["event"]) for e in await events(client, admin_headers)] == [250, 11]
+    # Six characters of text, not a JSON escape: it was refused as a NUL character.
+    assert (await send_text(client, admin_headers, r"Regex \u0000 escapes fixed")).status_code == 201
+    assert (await events(client, admin_headers))[0]["event"] == r"Regex \u0000 escapes fixed"
 
 
 ACTION = {"url": "https://example.com/a", "buttonText": "Do it", "key": "do_it"}
