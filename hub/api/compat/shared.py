@@ -80,9 +80,17 @@ async def store_event(
 
 
 def leading_emoji(text: str) -> tuple[str | None, str]:
-    """Split `🚀 Deployed` into the emoji (whole, even when several code points) and the trimmed rest."""
+    """Split `🚀 Deployed` into the emoji (whole, even when several code points) and the trimmed rest. Only an
+    emoji drawn as a picture counts: `™ Trademark renewal` keeps its sign, as Operational's own server does."""
     text = text.strip()
     found = emoji.emoji_list(text)
-    if found and found[0]["match_start"] == 0:
+    if found and found[0]["match_start"] == 0 and _pictographic(found[0]["emoji"]):
         return found[0]["emoji"], text[found[0]["match_end"] :].strip()
     return None, text
+
+
+def _pictographic(sequence: str) -> bool:
+    """Shown as a picture: asked to be (U+FE0F), or from the blocks whose emoji are (pictographs, dingbats,
+    symbols such as ⌚ and ⭐); not the text signs the emoji list also holds (™ © ® ‼ ↔)."""
+    first = ord(sequence[0])
+    return "\ufe0f" in sequence or first >= 0x1F000 or 0x2300 <= first <= 0x27BF or 0x2B00 <= first <= 0x2BFF

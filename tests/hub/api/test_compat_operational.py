@@ -216,6 +216,11 @@ async def test_any_expire_in_is_held_within_the_native_range(client, admin_heade
         ("User signed up", "User signed up", None),
         (":) user signed up", ":) user signed up", None),
         ("Deployed 🚀", "Deployed 🚀", None),
+        ("™ Trademark renewal due", "™ Trademark renewal due", None),  # a sign of the text, not its icon
+        ("© 2026 report ready", "© 2026 report ready", None),
+        ("⚡ Fast path on", "Fast path on", "⚡"),
+        ("⭐ Starred", "Starred", "⭐"),
+        ("1️⃣ First step", "First step", "1️⃣"),
     ],
 )
 async def test_text_body(client, admin_headers, text, event, icon):
