@@ -154,9 +154,19 @@ class EventFilter(msgspec.Struct, kw_only=True):
             return False
         if self.q:
             tags, content = msgspec.json.encode(event.tags).decode(), msgspec.json.encode(event.content).decode()
-            text = " ".join([event.event, event.description or "", tags, content])
+            text = " ".join([event.event, event.description or "", json_as_text(tags), json_as_text(content)])
             return _matches_words(self.q, text)
         return True
+
+
+# A JSON text's escapes of line breaks, tabs, backslashes and ESC, each read as a space (as what it stands for):
+# the words of a string in tags or content are those of its text, not `nvalueerror` out of "...\nValueError". The
+# rule of both databases' search too (migration 0016 says why these escapes).
+_JSON_ESCAPE = re.compile(r"\\(?:[\\nrtbf]|u001b)")
+
+
+def json_as_text(json_text: str) -> str:
+    return _JSON_ESCAPE.sub(" ", json_text) if "\\" in json_text else json_text
 
 
 def search_terms(q: str) -> list[str]:

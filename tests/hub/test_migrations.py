@@ -144,6 +144,46 @@ async def test_0009_makes_stored_events_findable_by_the_words_sqlite_finds(datab
         await db.dispose()
 
 
+async def test_0016_finds_the_words_after_a_line_break_in_stored_tags_and_content(database_url):
+    db = Database(database_url)
+    try:
+        await _upgrade_to(db, "0015")
+        at = datetime(2026, 12, 1, tzinfo=UTC)
+        async with db.writer.begin() as conn:
+            await conn.execute(sa.insert(schema.projects), {"id": 1, "slug": "shop", "created_at": at})
+            await conn.execute(
+                sa.insert(schema.events),
+                {
+                    "id": 1, "project_id": 1, "channel": "general", "event": "Worker crashed", "parser": "text",
+                    "notify": False, "severity": "info", "source": "api", "test": False, "parent_id": None,
+                    "created_at": at, "received_at": at, "description": "C:\\new stays as it is",
+                    "tags": {"note": "first\nsecond"}, "content": {"trace": "Traceback:\nValueError: disk\tfull"},
+                },
+            )  # fmt: skip
+
+        async def found(q: str) -> bool:
+            async with db.reader.connect() as conn:
+                events, _ = await list_events(conn, db, ProjectDirectory(db), EventFilter(q=q), None, 50)
+            return bool(events)
+
+        searches = ("valueerror", "full", "second", "new")
+        assert [await found(q) for q in searches] == [False, False, False, True]
+        await migrate(db)
+        assert [await found(q) for q in searches] == [True, True, True, True]
+        assert not await found("nvalueerror")
+        async with db.writer.begin() as conn:  # the delete trigger takes out what the insert trigger put in
+            await conn.execute(sa.delete(schema.events))
+            if db.is_sqlite:
+                await conn.exec_driver_sql("INSERT INTO events_fts(events_fts) VALUES ('integrity-check')")
+        assert not await found("valueerror")
+
+        async with db.writer.begin() as conn:
+            await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0015"))
+        await migrate(db)
+    finally:
+        await db.dispose()
+
+
 async def test_0012_keeps_idempotency_keys_per_test_mode(database_url):
     """After it, a test event and a real one may hold one key; going back, the test event lets go of it."""
     db = Database(database_url)
