@@ -3,9 +3,11 @@
 Comments (`connected`, a `keep-alive` every 15 s) carry no `data:` line, which EventSource would dispatch as an
 empty message. Each event goes with its id, which a browser's EventSource sends back as `Last-Event-ID` when it
 reconnects; the events stored after it are replayed first (one committed late with a lower id, by another
-process, is not). Without that header, `since` replays the events stored since that time the same way, so a
-reconnection carries on from the last id rather than replaying from `since` again. Litestar ends the generator
-when the client goes away.
+process, is not). `last_event_id` in the query does the same for a client opening a new stream where an old one
+left off (the web app closes a hidden tab's stream: a browser opens only 6 connections to a host over HTTP/1.1);
+the header wins, as a browser sends it when it reconnects to the same URL. Without either, `since` replays the
+events stored since that time the same way, so a reconnection carries on from the last id rather than replaying
+from `since` again. Litestar ends the generator when the client goes away.
 
 Each follow-up of a card the stream may list is told as a `timeline` message: the follow-up and its card's summary
 now, for a client to update the card it shows (also when the follow-up is sent as an event itself, as searches and
@@ -51,7 +53,7 @@ STREAM_REFUSED_RETRY_AFTER = "30"
 REPLAY_PAGE = 500
 REPLAY_MAX = 10_000
 # What the stream takes; any other parameter is refused (a misspelt filter would stream every event).
-STREAM_PARAMS = ("project", "channel", "tag", "user_id", "severity", "since", "test", "q")
+STREAM_PARAMS = ("project", "channel", "tag", "user_id", "severity", "since", "last_event_id", "test", "q")
 # The feed's parameters that mean nothing on a stream, and why. Litestar ignores a query parameter a handler does
 # not declare, so these are looked for by name: refused, rather than silently doing nothing.
 FEED_ONLY = {
@@ -164,6 +166,9 @@ async def stream(
         str | None,
         Parameter(description=f"replay the events stored since then first (unless `Last-Event-ID`): {TIME_FORMS}"),
     ] = None,
+    last_event_id: Annotated[
+        str | None, Parameter(description="replay the events stored after this id first (as `Last-Event-ID`)")
+    ] = None,
     test: FromQuery[bool] = False,
     q: Annotated[str | None, Parameter(max_length=200)] = None,
 ) -> ServerSentEvent:
@@ -194,7 +199,8 @@ async def stream(
         except (NotAuthorizedException, PermissionDeniedException):
             return None
 
-    last_id = replay_after(request.headers.get("last-event-id", ""), query_time(since, "since"))
+    resume_from = request.headers.get("last-event-id") or last_event_id or ""
+    last_id = replay_after(resume_from, query_time(since, "since"))
     key = api_key(request)
     f = await filter_for(key)
     slot = hub.streams.take(key.id)

@@ -248,6 +248,37 @@ def test_a_feed_past_the_limit_of_live_streams_says_so_and_goes_live_once_anothe
         streams.limit = saved
 
 
+SET_VISIBILITY = """(state) => {
+    Object.defineProperty(document, "visibilityState", { value: state, configurable: true });
+    document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def test_a_hidden_feed_gives_its_connection_back_and_carries_on_where_it_left_off(context, web_hub, sign_in) -> None:
+    """Each open feed held one of the 6 connections a browser opens to a host over HTTP/1.1: with six tabs, a
+    seventh never loaded, and timelines and action buttons in the open ones waited for good."""
+    streams: list[str] = []
+    context.on("request", lambda request: "/api/v1/stream" in request.url and streams.append(request.url))
+    web_hub.post(project="tabs", event="Seen before hiding")
+    page = context.new_page()
+    page.clock.install()
+    sign_in(page, "ada@example.com")
+    expect(page.locator(".live")).to_have_text("Live")
+    seen_id = page.locator(".card", has_text="Seen before hiding").get_attribute("data-id")
+    page.evaluate(SET_VISIBILITY, "hidden")
+    page.clock.fast_forward(11_000)
+    expect(page.locator(".live")).to_have_text("Live")  # the word stays: nobody sees it meanwhile
+    web_hub.post(project="tabs", event="Sent while hidden")
+    page.wait_for_timeout(500)
+    expect(page.locator(".card", has_text="Sent while hidden")).to_have_count(0)  # no stream to bring it
+
+    page.evaluate(SET_VISIBILITY, "visible")
+    expect(page.locator(".card", has_text="Sent while hidden")).to_have_count(1)
+    expect(page.locator(".card", has_text="Seen before hiding")).to_have_count(1)
+    expect(page.locator(".live")).to_have_text("Live")
+    assert streams[-1].endswith(f"last_event_id={seen_id}"), streams
+
+
 def test_a_stream_refused_once_then_accepted_starts_the_feed_again(browser, web_hub, sign_in) -> None:
     """A proxy's passing 502: EventSource gives up for good, and the feed said "Offline" until reloaded by hand."""
     context = browser.new_context(base_url=web_hub.url, service_workers="block")  # the page's own requests, routed

@@ -11,6 +11,9 @@ const PAGE = 30;
 const RESTART_AFTER = 30_000; // ms: a stream refused, then accepted when asked again, restarts the feed at most this often
 let restartedAt = 0;
 const REACH = 600; // px below the screen where the next page starts loading
+// A tab hidden this long gives its stream's connection back (ms): over HTTP/1.1 a browser opens 6 to a host, and
+// six open feeds left none for the rest of the app. Shown again, it carries on from the newest event it has.
+const HIDDEN_CLOSE_AFTER = 10_000;
 const FILTER_KEYS = ["project", "channel", "tag", "severity", "user_id", "q", "test"];
 // The live indicator: a word as well as a colour.
 const LIVE_WORDS = {
@@ -149,6 +152,7 @@ export function feedPage(main) {
     try {
       const page = await api(`/api/v1/events${query({ ...filters, limit: PAGE, cursor })}`, { signal: controller.signal });
       for (const event of page.items) {
+        noteId(event.id);
         if (seen.has(event.id)) continue;
         seen.add(event.id);
         list.append(card(event));
@@ -197,9 +201,23 @@ export function feedPage(main) {
   window.addEventListener("scroll", onScroll, { passive: true });
 
   const streamUrl = `/api/v1/stream${query({ ...filters, q: filters.q || undefined })}`;
-  const live = new EventSource(streamUrl);
-  live.addEventListener("event", (message) => {
+  let live = null;
+  let lastId = null; // the newest event id this page has had, where a stream opened again carries on from
+  const noteId = (id) => {
+    if (id && (lastId === null || BigInt(id) > BigInt(lastId))) lastId = id;
+  };
+  function openStream() {
+    const resume = lastId ? `${streamUrl.includes("?") ? "&" : "?"}last_event_id=${lastId}` : "";
+    live = new EventSource(streamUrl + resume);
+    live.addEventListener("event", onEvent);
+    live.addEventListener("timeline", onTimeline);
+    live.addEventListener("open", onOpen);
+    live.addEventListener("error", onError);
+  }
+
+  function onEvent(message) {
     const event = JSON.parse(message.data);
+    noteId(message.lastEventId || event.id);
     refreshProjects(); // a new project, or new counts
     if (seen.has(event.id)) return;
     seen.add(event.id);
@@ -213,15 +231,15 @@ export function feedPage(main) {
       pill.hidden = false;
       pill.querySelector("span").textContent = `${pending.length} new`;
     }
-  });
+  }
   // A card's follow-up (the stream sends cards only, unless a filter lists follow-ups too): its summary changes.
-  live.addEventListener("timeline", (message) => {
+  function onTimeline(message) {
     const change = JSON.parse(message.data);
     const waiting = pending.find((event) => event.id === change.parent_id);
     if (waiting) waiting.timeline = newerTimeline(waiting.timeline, change.timeline);
     const onScreen = list.querySelector(`.card[data-id="${change.parent_id}"]`);
     if (onScreen) tellFollowUp(onScreen, change);
-  });
+  }
   const liveWord = h("span.live-word");
   const liveDot = h("span.live", {}, h("span.live-dot", { "aria-hidden": "true" }), liveWord);
   let liveState = "connecting";
@@ -233,16 +251,37 @@ export function feedPage(main) {
     liveDot.classList.toggle("live-wait", next === "reconnecting" || next === "connecting");
   };
   setLive("connecting");
-  live.addEventListener("open", () => {
+  function onOpen() {
     setLive("live");
     if (stale) reload(); // the hub is back: what it has now replaces the cached or missing events
-  });
-  live.addEventListener("error", () => {
+  }
+  function onError() {
     // The browser retries on its own; a first drop reads as reconnecting, failing again (or no network) as offline.
     const retrying = live.readyState !== EventSource.CLOSED && liveState === "live" && navigator.onLine;
     setLive(retrying ? "reconnecting" : "offline");
     if (live.readyState === EventSource.CLOSED) whyRefused();
-  });
+  }
+
+  let hiddenTimer;
+  let resting = false; // the stream was closed while the tab was hidden
+  function onVisibility() {
+    clearTimeout(hiddenTimer);
+    if (document.visibilityState === "hidden") {
+      hiddenTimer = setTimeout(() => {
+        if (!live || liveState === "refused") return;
+        live.close();
+        live = null;
+        resting = true;
+      }, HIDDEN_CLOSE_AFTER);
+    } else if (resting) {
+      resting = false;
+      setLive("connecting");
+      if (lastId === null) reload(); // nothing to carry on from: what came meanwhile is on the first page
+      openStream();
+    }
+  }
+  document.addEventListener("visibilitychange", onVisibility);
+  openStream();
 
   /** A refused stream is not retried, and EventSource does not say why: asking again does. The session ended
    * (signed out elsewhere): the sign-in shows. Too many of this person's streams are open: the indicator says so,
@@ -269,7 +308,7 @@ export function feedPage(main) {
 
   /** The hub refused the filters in the address (`tag=BAD KEY:x`): trying again cannot help, removing one can. */
   function refused(error) {
-    live.close(); // its own 400 would read as offline
+    live?.close(); // its own 400 would read as offline
     setLive("refused");
     // `field` names the refused parameter: the link drops it (every tag filter, for `tag`), or all of them.
     const none = readFilters("");
@@ -327,7 +366,9 @@ export function feedPage(main) {
   });
   return () => {
     controller.abort();
-    live.close();
+    live?.close();
+    clearTimeout(hiddenTimer);
+    document.removeEventListener("visibilitychange", onVisibility);
     observer.disconnect();
     window.removeEventListener("scroll", onScroll);
     window.removeEventListener("hub:projects", tools.onProjects);

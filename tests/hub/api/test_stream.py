@@ -213,6 +213,9 @@ def test_last_event_id_wins_over_since(live_hub):
     url = "/api/v1/stream?since=0001-01-01T00:00:00"  # before any id; no offset: UTC, as for the feed
     assert _replayed(live_hub, key, url) == ["a", "b", "c"]
     assert _replayed(live_hub, key, url, last_event_id=ids[1]) == ["c"]
+    # A new stream opened where an old one left off (the web app's hidden tab) names the id in its query.
+    assert _replayed(live_hub, key, f"/api/v1/stream?last_event_id={ids[0]}") == ["b", "c"]
+    assert _replayed(live_hub, key, f"/api/v1/stream?last_event_id={ids[0]}", last_event_id=ids[1]) == ["c"]
 
 
 def test_a_since_ahead_of_now_replays_nothing(live_hub):
