@@ -113,6 +113,26 @@ def test_signing_out_deletes_the_cached_events(context, web_hub, sign_in) -> Non
     page.wait_for_function(DATA_GONE)
 
 
+def test_signing_out_while_the_hub_cannot_be_reached_says_so_and_stays_signed_in(context, web_hub, sign_in) -> None:
+    """The sign-in page showed, and the session the hub never ended came back at the next reload."""
+    page = context.new_page()
+    sign_in(page, "sam@example.com")
+    page.goto("/settings")
+    page.route(
+        "**/api/v1/session", lambda route: route.abort() if route.request.method == "DELETE" else route.fallback()
+    )
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator(".toast-error")).to_have_text(
+        "Not signed out: The hub cannot be reached. Check your connection."
+    )
+    expect(page.locator("main h1")).to_have_text("Settings")
+    page.unroute("**/api/v1/session")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator("#email")).to_be_visible()
+    page.reload()
+    expect(page.locator("#email")).to_be_visible()  # ended on the hub this time
+
+
 @pytest.mark.parametrize("finds_out", ["at the next request", "at the next start"])
 def test_a_session_ended_elsewhere_leaves_nothing_to_start_offline_with(context, web_hub, sign_in, finds_out) -> None:
     """Reset by an admin (or expired, or changed in another browser): the cached session and events went only on

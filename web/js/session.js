@@ -2,16 +2,23 @@
 // browser; however it ended, the data cached for offline use goes.
 
 import { api } from "./api.js";
+import { toast } from "./dom.js";
 import { forgetSubscription } from "./push.js";
 
-/** Signing out; `hub:signed-out` then shows the sign-in page, which forgets the cached data. */
+/** Signing out; `hub:signed-out` then shows the sign-in page, which forgets the cached data. A session the hub did
+ * not end (it could not be reached) is not shown as ended: the sign-in page would hide a session still open, for
+ * whoever uses this browser next, once the hub is back. */
 export async function signOut() {
   try {
     await api("/api/v1/session", { method: "DELETE" });
-  } finally {
-    await forgetSubscription().catch(() => {}); // a browser without push, or one that refuses: nothing to drop
-    window.dispatchEvent(new CustomEvent("hub:signed-out"));
+  } catch (error) {
+    if (error.status !== 401) { // 401: it had ended already
+      toast(`Not signed out: ${error.message}`, "error");
+      return;
+    }
   }
+  await forgetSubscription().catch(() => {}); // a browser without push, or one that refuses: nothing to drop
+  window.dispatchEvent(new CustomEvent("hub:signed-out"));
 }
 
 /** Ask the service worker to delete the events and session it cached: offline, the app would otherwise start as
