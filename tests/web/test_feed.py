@@ -91,6 +91,14 @@ def test_filters_search_and_a_context(context, web_hub, sign_in) -> None:
     expect(page.locator(".card")).to_have_count(1)
     expect(page.locator(".card")).to_contain_text("Newsletter signup")
     expect(page.locator(".search-input")).to_be_focused()
+    # A pause after a space (the search runs 300 ms after the last key) kept the words apart: "zebracrossing".
+    page.fill(".search-input", "")
+    page.locator(".search-input").press_sequentially("zebra ")
+    expect(page).to_have_url(re.compile(r"q=zebra\+$"))
+    page.locator(".search-input").press_sequentially("crossing")
+    expect(page).to_have_url(re.compile(r"q=zebra\+crossing"))
+    expect(page.locator(".search-input")).to_have_value("zebra crossing")
+    expect(page.locator(".card")).to_contain_text("Newsletter signup")
 
     page.goto("/?project=shop&channel=deploys")
     card = page.locator(".card", has_text="Release r3.7").filter(has_not_text="staging")

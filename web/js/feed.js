@@ -77,7 +77,8 @@ function toolbar(filters, change) {
   let timer;
   search.addEventListener("input", () => {
     clearTimeout(timer);
-    timer = setTimeout(() => change({ q: search.value.trim() }, { replace: true, keepFocus: true }), 300);
+    // As typed: the page is drawn again from the address, and a trimmed "Refund " ran on into "Refundrequested".
+    timer = setTimeout(() => change({ q: search.value }, { replace: true, keepFocus: true }), 300);
   });
   // The arrow keys change a closed <select> at each press: focus stays on it, so they walk the whole list.
   const projectSelect = h("select.select", {
@@ -110,6 +111,7 @@ function projectOptions(filters) {
 
 export function feedPage(main) {
   const filters = readFilters();
+  const asked = { ...filters, q: filters.q.trim() || undefined }; // what the hub is asked: spaces alone are no search
   const controller = new AbortController();
   const list = h("div.feed", { "aria-live": "off" });
   const sentinel = h("div.sentinel", { "aria-hidden": "true" });
@@ -150,7 +152,7 @@ export function feedPage(main) {
     let loaded = false;
     fill(status, h("span.spinner", { "aria-hidden": "true" }), "Loading…");
     try {
-      const page = await api(`/api/v1/events${query({ ...filters, limit: PAGE, cursor })}`, { signal: controller.signal });
+      const page = await api(`/api/v1/events${query({ ...asked, limit: PAGE, cursor })}`, { signal: controller.signal });
       for (const event of page.items) {
         noteId(event.id);
         if (seen.has(event.id)) continue;
@@ -159,7 +161,7 @@ export function feedPage(main) {
       }
       cursor = page.next_cursor || undefined;
       fill(status, 
-        seen.size === 0 ? emptyState(filters) : cursor === undefined ? h("span.muted", {}, "You're all caught up.") : "",
+        seen.size === 0 ? emptyState(asked) : cursor === undefined ? h("span.muted", {}, "You're all caught up.") : "",
       );
       if (isCachedCopy(page)) showOffline();
       loaded = true;
@@ -200,7 +202,7 @@ export function feedPage(main) {
   };
   window.addEventListener("scroll", onScroll, { passive: true });
 
-  const streamUrl = `/api/v1/stream${query({ ...filters, q: filters.q || undefined })}`;
+  const streamUrl = `/api/v1/stream${query(asked)}`;
   let live = null;
   let lastId = null; // the newest event id this page has had, where a stream opened again carries on from
   const noteId = (id) => {
