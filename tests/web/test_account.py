@@ -44,6 +44,29 @@ def test_password_change_and_sign_out(context, web_hub, sign_in) -> None:
     expect(page.locator(".user-name")).to_have_text("Pat")
 
 
+def test_the_sign_in_form_keeps_what_is_typed_while_the_page_before_it_would_refresh(
+    context, web_hub, sign_in
+) -> None:
+    """Heartbeats refreshes every 30 s: after the session ended it went on, was refused each time, and drew the
+    sign-in form again, wiping the email and password being typed."""
+    page = context.new_page()
+    page.clock.install()
+    sign_in(page, "ada@example.com")
+    page.goto("/heartbeats")
+    expect(page.locator("main h1")).to_have_text("Heartbeats")
+    other = context.new_page()
+    other.goto("/settings")
+    other.get_by_role("button", name="Sign out").click()
+    expect(other.locator("#email")).to_be_visible()
+
+    page.clock.fast_forward(31_000)  # the refresh, refused: the sign-in form
+    expect(page.locator("#email")).to_be_visible()
+    page.fill("#email", "ada@example.com")
+    page.clock.fast_forward(61_000)  # the refresh would have come twice more
+    page.wait_for_timeout(300)
+    expect(page.locator("#email")).to_have_value("ada@example.com")
+
+
 def test_a_session_ended_elsewhere_shows_the_sign_in_with_the_reason(context, web_hub, sign_in) -> None:
     """Signed out in another tab, the open feed's stream is refused: the page says why it now asks to sign in."""
     feed = context.new_page()

@@ -9,7 +9,7 @@ import { loginPage } from "./login.js";
 import { adminPage } from "./admin.js";
 import { loadProjects, refreshProjects } from "./projects.js";
 import { resumeNotifications } from "./push.js";
-import { navigate, onRender, render, route, setTitle, startRouter } from "./router.js";
+import { leavePage, navigate, onRender, render, route, setTitle, startRouter } from "./router.js";
 import { selfServicePage } from "./selfservice.js";
 import { forgetCachedData } from "./session.js";
 import { settingsPage } from "./settings.js";
@@ -85,6 +85,9 @@ async function signedInWithPassword(session) {
 /** The sign-in page; after a 401 from the hub (`expired`) it says why the page the person was on went away. Nobody
  * is signed in, however the session ended (signed out, expired, ended elsewhere): nothing of theirs stays cached. */
 function showLogin(event) {
+  leavePage();
+  // A second refusal of a request the page had made before it stopped: the form shown keeps what is typed in it.
+  if (!state.user && document.getElementById("email")) return;
   state.user = null;
   setCsrf(null);
   forgetCachedData().catch(() => {});

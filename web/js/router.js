@@ -57,6 +57,13 @@ export function render({ keepFocus = false, focus = true } = {}) {
   main.replaceChildren(box);
 }
 
+/** Stop the page being shown (its timers, streams and requests), for a view the router does not draw: the sign-in
+ * page, which the page's refresh timer would otherwise draw again every 30 s, wiping what is being typed. */
+export function leavePage() {
+  cleanup?.();
+  cleanup = null;
+}
+
 export function navigate(url, { replace = false, keepFocus = false } = {}) {
   if (replace) history.replaceState(null, "", url);
   else history.pushState(null, "", url);
