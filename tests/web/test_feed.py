@@ -359,6 +359,25 @@ def test_a_timeline_step_shows_its_severity_in_words_and_its_tags(context, web_h
     expect(page.locator(".card", has_text="Canary failed")).to_be_visible()
 
 
+def test_a_long_project_slug_and_tag_key_never_push_the_feed_sideways_on_a_phone(phone, web_hub, sign_in) -> None:
+    """The project picker is as wide as its longest option (515 px for a 64-character slug on a 390 px screen),
+    and a 64-character tag key pushed its chip past the card's edge: the page scrolled sideways."""
+    slug = "p" + "-long-project-name" * 3 + "-x" * 4
+    key = "k" + "_a_very_long_tag_key" * 3
+    web_hub.post(project=slug[:64], event="Tagged", tags={key[:64]: "value"})
+    page = phone.new_page()
+    sign_in(page, "ada@example.com")
+    expect(page.locator(".card", has_text="Tagged")).to_be_visible()
+    for path in ("/", f"/?project={slug[:64]}"):
+        page.goto(path)
+        expect(page.locator(".card", has_text="Tagged")).to_be_visible()
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, (path, overflow)
+        card = page.locator(".card", has_text="Tagged").bounding_box()
+        chip = page.locator(".card", has_text="Tagged").locator(".chip", has_text="value").bounding_box()
+        assert chip["x"] + chip["width"] <= card["x"] + card["width"], (chip, card)
+
+
 def test_meta_separators_wrap_with_their_item_on_a_phone(phone, web_hub, sign_in) -> None:
     event = web_hub.post(
         project="shop",
