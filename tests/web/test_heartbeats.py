@@ -282,3 +282,16 @@ def test_focus_stays_on_the_check_after_a_pause_or_a_resume_and_goes_to_the_head
     page.locator("dialog").get_by_role("button", name="Delete").click()
     expect(page.locator(".check", has_text="Focus me")).to_have_count(0)
     expect(page.get_by_role("heading", name="Heartbeats", level=1)).to_be_focused()
+
+
+def test_a_checks_details_show_in_a_browser_without_url_can_parse(context, web_hub, sign_in) -> None:
+    """Safari before 17 (iOS 16 among the installed app's browsers) has no `URL.canParse`: the details threw, empty."""
+    check = make_check(web_hub, "Nightly export", period=86400)
+    page = context.new_page()
+    page.add_init_script("delete URL.canParse")
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(page, "ada@example.com")
+    page.goto("/heartbeats")
+    expect(open_snippets(page, "Nightly export")).to_contain_text(check["ping_url"])
+    assert errors == []

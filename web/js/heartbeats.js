@@ -85,9 +85,19 @@ function snippet(id, title, text, hint = null) {
     hint ? h("p.hint", {}, hint) : null);
 }
 
+/** The origin of a URL, or this page's for one that does not parse. (Not `URL.canParse`: Safari before 17, iOS 16
+ * among them, has none, and the check's details were left empty there.) */
+function originOf(url) {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return location.origin;
+  }
+}
+
 /** The hub builds ping URLs from `server.base_url`; say so when that is not the address this page is open at. */
 function addressHint(pingUrl) {
-  const origin = URL.canParse(pingUrl) ? new URL(pingUrl).origin : location.origin;
+  const origin = originOf(pingUrl);
   if (origin === location.origin) return null;
   return h("p.hint", {}, `The hub gives its address as ${origin} (server.base_url) but this page is open at ${location.origin}: jobs need an address they can reach.`);
 }

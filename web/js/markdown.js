@@ -4,7 +4,7 @@
 // (<https://...>, <mailto:...>, <ada@example.com>) and bare http(s) URLs. hub/markdown.py renders the same for
 // email and Slack: tests/markdown_cases.py holds the cases both must agree on.
 
-import { h } from "./dom.js";
+import { h, safeHref } from "./dom.js";
 
 const MARKS = /\*\*([^*]+)\*\*|__([^_]+)__|\*([^*\s][^*]*)\*|_([^_\s][^_]*)_|`([^`]+)`|~~([^~]+)~~|\[([^\]]+)\]\(([^)\s]+)\)/;
 // CommonMark's autolinks, to where a link may go: <ftp://x> and <javascript:x> stay the text they are.
@@ -21,7 +21,10 @@ function startsWord(text, index) {
   return index === 0 || !/[a-z0-9]/i.test(text[index - 1]);
 }
 
+/** A link that opens in a new tab; one that may not (`javascript:`, `data:`) is its label alone: as a link to "#"
+ * it looked like any other and opened a second copy of the app. */
 function link(url, label) {
+  if (safeHref(url) === "#") return h("span", {}, label);
   return h("a", { href: url, target: "_blank", rel: "noopener noreferrer nofollow" }, label);
 }
 
