@@ -284,6 +284,20 @@ def test_focus_stays_on_the_check_after_a_pause_or_a_resume_and_goes_to_the_head
     expect(page.get_by_role("heading", name="Heartbeats", level=1)).to_be_focused()
 
 
+def test_the_30_second_refresh_leaves_a_keyboard_user_on_their_check(context, web_hub, sign_in) -> None:
+    """The list was drawn anew every 30 s: focus on a Pause button fell to the top of the page."""
+    make_check(web_hub, "Keyboard user", period=3600)
+    page = context.new_page()
+    page.clock.install()
+    sign_in(page, "ada@example.com")
+    page.goto("/heartbeats")
+    pause = page.locator(".check", has_text="Keyboard user").get_by_role("button", name="Pause Keyboard user")
+    pause.focus()
+    page.clock.fast_forward(31_000)
+    page.wait_for_timeout(300)
+    expect(pause).to_be_focused()
+
+
 def test_a_checks_details_show_in_a_browser_without_url_can_parse(context, web_hub, sign_in) -> None:
     """Safari before 17 (iOS 16 among the installed app's browsers) has no `URL.canParse`: the details threw, empty."""
     check = make_check(web_hub, "Nightly export", period=86400)

@@ -314,7 +314,10 @@ export function heartbeatsPage(main) {
   );
   list.append(h("p.loading", {}, "Loading checks…"));
   load();
-  // Refresh states, unless someone is reading or editing a check.
-  const timer = setInterval(() => list.querySelector(".check-details:not([hidden])") || formSlot.childElementCount || load(), 30_000);
+  // Refresh states, unless someone is reading or editing a check, or is on one with the keyboard: the list drawn
+  // again would drop their focus to the top of the page.
+  const busy = () =>
+    list.querySelector(".check-details:not([hidden])") || formSlot.childElementCount || list.contains(document.activeElement);
+  const timer = setInterval(() => busy() || load(), 30_000);
   return () => clearInterval(timer);
 }
