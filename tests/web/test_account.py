@@ -44,9 +44,7 @@ def test_password_change_and_sign_out(context, web_hub, sign_in) -> None:
     expect(page.locator(".user-name")).to_have_text("Pat")
 
 
-def test_the_sign_in_form_keeps_what_is_typed_while_the_page_before_it_would_refresh(
-    context, web_hub, sign_in
-) -> None:
+def test_the_sign_in_form_keeps_what_is_typed_while_the_page_before_it_would_refresh(context, web_hub, sign_in) -> None:
     """Heartbeats refreshes every 30 s: after the session ended it went on, was refused each time, and drew the
     sign-in form again, wiping the email and password being typed."""
     page = context.new_page()
