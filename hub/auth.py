@@ -27,6 +27,7 @@ from hub.models import SLUG_PATTERN, now_utc
 # `act`: run action buttons and self-service actions.
 SCOPES = ("ingest", "read", "act", "admin")
 KEY_PREFIX = "hub_"
+MAX_CACHED_LOOKUPS = 10_000  # keys and unknown tokens looked up lately, kept for `cache_seconds`
 
 
 class ApiKey(msgspec.Struct, frozen=True):
@@ -134,8 +135,11 @@ class KeyStore:
         if cached and now - cached[0] < self.cache_seconds:
             return cached[1]
         key = await self._load(digest)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
+        if len(self._cache) >= MAX_CACHED_LOOKUPS:
+            # Full of unknown tokens (someone trying random ones): they go, the keys in use stay, so that the
+            # flood does not make every real request look its key up again.
+            fresh = now - self.cache_seconds
+            self._cache = {d: hit for d, hit in self._cache.items() if hit[1] is not None and hit[0] > fresh}
         self._cache[digest] = (now, key)
         return key
 

@@ -549,3 +549,25 @@ async def test_a_key_revoked_in_another_process_stops_working_within_the_cache_t
             await asyncio.sleep(0.05)
     finally:
         await other.stop()
+
+
+async def test_a_flood_of_unknown_tokens_leaves_the_keys_in_use_in_memory(client, hub, monkeypatch) -> None:
+    """Past 10,000 lookups the memory was cleared whole: random tokens made every real request look its key up
+    (a read, and a write of its last use) again."""
+    from hub import auth
+
+    monkeypatch.setattr(auth, "MAX_CACHED_LOOKUPS", 50)
+    secret = await make_key(hub, "read")
+    assert (await client.get("/api/v1/projects", headers=bearer(secret))).status_code == 200
+    lookups = []
+    real_load = hub.keys._load
+
+    async def counted(digest: str):
+        lookups.append(digest)
+        return await real_load(digest)
+
+    monkeypatch.setattr(hub.keys, "_load", counted)
+    for n in range(120):
+        assert (await client.get("/api/v1/projects", headers=bearer(f"hub_guess{n}"))).status_code == 401
+    assert (await client.get("/api/v1/projects", headers=bearer(secret))).status_code == 200
+    assert auth.hash_secret(secret) not in lookups
