@@ -31,8 +31,10 @@ def b64url(data: bytes) -> str:
 FAKE_PUSH_MANAGER = """
 (() => {
   const SAVED = "test-push-subscription";
+  const bytes = (base64) => Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)).buffer;
   const subscription = (json) => ({
     endpoint: json.endpoint,
+    options: { userVisibleOnly: true, applicationServerKey: bytes(localStorage.getItem(SAVED + "-key")) },
     toJSON: () => json,
     unsubscribe: async () => { localStorage.removeItem(SAVED); return true; },
   });
@@ -46,6 +48,7 @@ FAKE_PUSH_MANAGER = """
     window.__applicationServerKey = base64.replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
     const json = { endpoint: ENDPOINT, expirationTime: null, keys: KEYS };
     localStorage.setItem(SAVED, JSON.stringify(json));
+    localStorage.setItem(SAVED + "-key", base64);
     return subscription(json);
   };
 })();
@@ -204,3 +207,23 @@ def test_a_device_turned_on_before_devices_had_sessions_is_kept_by_its_person(co
     page.get_by_role("button", name="Sign out").click()
     expect(page.locator("#email")).to_be_visible()
     assert devices_of(web_hub, mo) == []
+
+
+def test_a_device_subscribed_with_a_key_the_hub_no_longer_has_subscribes_again(context, web_hub, sign_in) -> None:
+    """A new VAPID key (a lost key file): push services refuse the old subscriptions (403), so the device heard
+    nothing until notifications were turned off and on by hand."""
+    nia = new_person(web_hub, "nia@example.com")
+    endpoint = "https://push.example.com/nia-laptop"
+    page = signed_in_with_notifications(context, sign_in, "nia@example.com", endpoint)
+    vapid = context.request.get("/api/v1/push/vapid-public-key").json()["public_key"]
+    assert page.evaluate("window.__applicationServerKey") == vapid
+    page.evaluate("() => localStorage.setItem('test-push-subscription-key', btoa('another key, 65 bytes long'))")
+    with page.expect_response(registration) as registered:
+        page.reload()
+    assert registered.value.status == 201
+    assert page.evaluate("window.__applicationServerKey") == vapid
+    assert devices_of(web_hub, nia) == [endpoint]
+
+    page.reload()  # made with the hub's key now: nothing to do
+    page.wait_for_timeout(500)
+    assert devices_of(web_hub, nia) == [endpoint]

@@ -8,7 +8,7 @@ import { heartbeatsPage } from "./heartbeats.js";
 import { loginPage } from "./login.js";
 import { adminPage } from "./admin.js";
 import { loadProjects, refreshProjects } from "./projects.js";
-import { resumeNotifications } from "./push.js";
+import { renewIfKeyChanged, resumeNotifications } from "./push.js";
 import { leavePage, navigate, onRender, render, route, setTitle, startRouter } from "./router.js";
 import { selfServicePage } from "./selfservice.js";
 import { forgetCachedData } from "./session.js";
@@ -128,6 +128,7 @@ async function boot() {
     return;
   }
   await signedIn(session);
+  renewIfKeyChanged(session.user).catch(() => {}); // no push here, or the hub has none: nothing to renew
 }
 
 boot();

@@ -67,6 +67,24 @@ export async function resumeNotifications(user) {
   else await forgetSubscription();
 }
 
+/** At each start: a subscription of this person's made with a key the hub no longer has (a new VAPID key, after a
+ * lost key file, say) is refused by every push service (403), so nothing reached this device. It is made again with
+ * the hub's key and registered in the old one's place. */
+export async function renewIfKeyChanged(user) {
+  const subscription = await browserSubscription();
+  const made = subscription?.options?.applicationServerKey;
+  if (!made || Notification.permission !== "granted" || localStorage.getItem(OWNER_KEY) !== user.id) return;
+  const { public_key: publicKey } = await api(PUSH.key);
+  const key = base64UrlToBytes(publicKey);
+  const old = new Uint8Array(made);
+  if (old.length === key.length && old.every((byte, i) => byte === key[i])) return;
+  const stale = (await api(PUSH.subscriptions)).find((device) => device.endpoint === subscription.endpoint);
+  if (stale) await api(`${PUSH.subscriptions}/${encodeURIComponent(stale.id)}`, { method: "DELETE" });
+  await subscription.unsubscribe();
+  const registration = await navigator.serviceWorker.ready;
+  await register(await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key }), user.id);
+}
+
 /** Whether the subscription was registered for `user`: as this browser recorded it, or, turned on before the app
  * kept that record, as the hub still lists it among their devices. */
 async function wasTheirs(subscription, user) {
