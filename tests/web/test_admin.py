@@ -247,3 +247,5 @@ def test_revoking_a_key_and_deleting_a_source_ask_with_a_red_button_starting_on_
         row.get_by_role("button", name=verb).click()
         dialog.get_by_role("button", name=verb).click()
         expect(row.get_by_role("button", name=verb)).to_have_count(0)
+        # The table drawn again took the button away: the keyboard goes on from the section, not the page's top.
+        expect(page.get_by_role("heading", name=section, level=2)).to_be_focused()

@@ -1,7 +1,7 @@
 // Admin: deliveries (recent and dead letters, retry), routing rules, API keys and webhook sources.
 
 import { api } from "./api.js";
-import { confirmDialog } from "./actions.js";
+import { confirmDialog, refocus } from "./actions.js";
 import { copyButton } from "./copy.js";
 import { fill, guarded, h, newestOnly, toast } from "./dom.js";
 import { isAdmin } from "./state.js";
@@ -16,7 +16,21 @@ function table(columns, rows, empty) {
 }
 
 function section(title, ...children) {
-  return h("section.panel", {}, h("h2", {}, title), ...children);
+  return h("section.panel", {}, h("h2", { tabindex: "-1" }, title), ...children);
+}
+
+/** Where the keyboard goes on from once the button it was on is gone (a table drawn again, a box dismissed): the
+ * heading of its section, not the top of the page. */
+function backToHeading(node) {
+  refocus(node.closest("section")?.querySelector("h2"));
+}
+
+/** `reload` for a row's button (Retry, Revoke, Delete), which drawing the table again takes away. */
+function redrawn(reload, slot) {
+  return async () => {
+    await reload();
+    backToHeading(slot);
+  };
 }
 
 /** A box that stays until dismissed (or the page is left): the new key's secret, or a source's URL. */
@@ -27,7 +41,7 @@ function shownOnce(slot, label, value, note) {
     note ? h("p.small", {}, note) : null,
     code,
     h("div.row", {}, copyButton(value, { showIn: code }),
-      h("button.btn-ghost.btn-sm", { type: "button", onclick: () => fill(slot) }, "Dismiss"))));
+      h("button.btn-ghost.btn-sm", { type: "button", onclick: () => { fill(slot); backToHeading(slot); } }, "Dismiss"))));
 }
 
 const RETRYABLE = new Set(["failed", "dead"]);
@@ -58,7 +72,7 @@ function deliveries(slot) {
   const reload = newestOnly(async (isNewest) => {
     try {
       const [recent, dead] = await Promise.all([load(false), load(true)]);
-      const columns = deliveryColumns(reload);
+      const columns = deliveryColumns(redrawn(reload, slot));
       if (isNewest()) fill(slot, h("h3", {}, "Dead letters"), table(columns, dead, "No dead letters."), h("h3", {}, "Recent"), table(columns, recent, "No deliveries yet."));
     } catch (error) {
       if (isNewest()) fill(slot, h("p.muted.small", {}, `Deliveries unavailable: ${error.message}`));
@@ -136,7 +150,7 @@ async function keys(slot) {
   const reload = newestOnly(async (isNewest) => {
     try {
       const list = await api("/api/v1/keys");
-      if (isNewest()) fill(listSlot, keysTable(list, reload));
+      if (isNewest()) fill(listSlot, keysTable(list, redrawn(reload, listSlot)));
     } catch (error) {
       if (isNewest()) fill(listSlot, h("p.muted.small", {}, `API keys unavailable: ${error.message}`)); // not "none yet"
     }
@@ -186,7 +200,7 @@ async function sources(slot) {
   const reload = newestOnly(async (isNewest) => {
     try {
       const list = await api("/api/v1/sources");
-      if (isNewest()) fill(listSlot, sourcesTable(list, reload));
+      if (isNewest()) fill(listSlot, sourcesTable(list, redrawn(reload, listSlot)));
     } catch (error) {
       if (isNewest()) fill(listSlot, h("p.muted.small", {}, `Webhook sources unavailable: ${error.message}`)); // not "none yet"
     }
