@@ -105,6 +105,7 @@ def test_filters_search_and_a_context(context, web_hub, sign_in) -> None:
     card.get_by_role("button", name="Show timeline").click()
     expect(card.locator(".timeline")).to_contain_text("Migrations applied")
     expect(card.locator(".context")).not_to_contain_text("No follow-up events")  # not above the follow-ups
+    expect(card.locator(".context-head")).to_be_focused()  # the button is gone: not the top of the page
     card.locator(".card-title a").click()
     expect(page).to_have_url(re.compile(r"/events/\d+$"))
     expect(page.locator(".timeline")).to_contain_text("Migrations applied")

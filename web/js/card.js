@@ -1,7 +1,7 @@
 // One event as a card: icon, title, channel, time, description, source highlights, tags, JSON, timeline, actions.
 
 import { api, query } from "./api.js";
-import { actionBar } from "./actions.js";
+import { actionBar, refocus } from "./actions.js";
 import { append, fill, h, icon, toast } from "./dom.js";
 import { eventIcon } from "./icons.js";
 import { jsonBlock } from "./json.js";
@@ -255,7 +255,7 @@ function contextSection(event, detail, onFilter) {
   const mark = followUpMark(box);
   const show = (detail) => {
     open = timeline(event.id, detail, onFilter);
-    fill(box, h("div.context-head", {}, "Timeline"), open.box);
+    fill(box, h("div.context-head", { tabindex: "-1" }, "Timeline"), open.box);
     marked = "info";
     mark.set("info");
   };
@@ -282,6 +282,7 @@ function contextSection(event, detail, onFilter) {
     button.textContent = "Loading…";
     try {
       show(await api(`/api/v1/events/${encodeURIComponent(event.id)}`));
+      refocus(box.querySelector(".context-head")); // the button it was on is gone: on from the timeline it opened
     } catch (error) {
       button.disabled = false;
       button.textContent = `Could not load the timeline (${error.message}) — retry`;
