@@ -63,6 +63,8 @@ def slug_or_hash(name: str, kind: str) -> str:
     return slugify(name) or f"{kind}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
+SLUG_WORDS = "1 to 64 letters, digits and `_ . -`, starting with a letter or digit"
+_SLUG_SHOWN = "regex '" + SLUG_PATTERN.removesuffix("\\Z") + "$'"  # as plain_patterns writes it
 # A pattern as msgspec shows it in a message: `regex '...'`, written as Python's repr writes a string.
 _SHOWN_PATTERN = re.compile(r"regex '((?:[^'\\]|\\.)*)'")
 
@@ -78,10 +80,12 @@ def plain_patterns(message: str) -> str:
             pattern = pattern[:-2] + "$"
         return f"regex '{pattern}'"
 
-    return _SHOWN_PATTERN.sub(plain, message)
+    message = _SHOWN_PATTERN.sub(plain, message)
+    # The pattern most fields share, in words first: a person filling in a form reads no regular expressions.
+    return message.replace(f"Expected `str` matching {_SLUG_SHOWN}", f"Expected a slug: {SLUG_WORDS} ({_SLUG_SHOWN})")
 
 
-Slug = Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN, description="letters, digits, `_ . -`; 1 to 64")]
+Slug = Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN, description=SLUG_WORDS)]
 TagValue = str | int | float | bool
 Severity = Literal["info", "warning", "critical"]
 SEVERITIES: tuple[Severity, ...] = ("info", "warning", "critical")

@@ -17,6 +17,7 @@ from hub.models import (
     MAX_TAGS,
     SEVERITIES,
     SLUG_PATTERN,
+    SLUG_WORDS,
     TAG_KEY_PATTERN,
     ValidationProblem,
     unix_seconds,
@@ -60,7 +61,7 @@ def parse_severity(severity: str | None) -> list[str]:
 def check_slug(value: str | None, name: str) -> None:
     """A project or channel that no event can have is a mistake to report, not an empty page."""
     if value and not re.fullmatch(SLUG_PATTERN, value):  # empty: no filter, as before
-        raise ValidationProblem(f"`{name}` must be a slug: letters, digits, `_ . -`, 1 to 64", name)
+        raise ValidationProblem(f"`{name}` must be a slug: {SLUG_WORDS}", name)
 
 
 async def visible_projects(hub: Hub, key: ApiKey, project: str | None) -> list[int] | None:

@@ -106,6 +106,8 @@ def _nested(levels: int) -> list:
             "expected one of 'bool', 'choice', 'number', 'text'",
         ),
         ({"channel": "has space"}, "channel", "regex"),
+        # In words first: a person filling in a form reads no regular expressions.
+        ({"channel": "-x"}, "channel", "Expected a slug: 1 to 64 letters, digits and `_ . -`, starting with a"),
         ({"actions": [{"label": "x", "url": "ftp://a"}]}, "actions[0].url", "regex"),
         ({"actions": [{"label": "x", "url": "https://a"}]}, "actions[0].key", "`key` is required"),
         ({"actions": [{"label": "x" * 49, "url": "https://a", "key": "k"}]}, "actions[0].label", "length <= 48"),
