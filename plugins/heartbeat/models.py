@@ -146,6 +146,8 @@ class CheckOut(msgspec.Struct, kw_only=True):
     expected_at: datetime | None
     down_at: datetime | None
     down_since: datetime | None
+    n_pings: int  # every ping received, as in Healthchecks (the stored history keeps `ping_retention_days`)
+    last_duration: float | None  # seconds the last measured run took (a start ping, then its finish)
     origin: str
     created_at: datetime
     ping_url: str | None

@@ -161,15 +161,19 @@ class PingRecorder:
                 continue
             row = rows[check_id]
             results.append(Recorded(found=True, created=_target(ping) in created))
+            counted = msgspec.structs.replace(states[check_id], n_pings=states[check_id].n_pings + 1)
             if row["methods"] == "POST" and ping.method != "POST":
                 # A chat app unfurling the ping URL, or a browser opening it, must not tell that the job ran.
                 ping_rows.append(_ping_row(check_id, ping, "ign", now, None))
+                states[check_id] = counted
                 continue
-            state, outcome = apply_ping(states[check_id], schedule_of(row), ping.action, ping.rid, now)
-            states[check_id] = state
+            state, outcome = apply_ping(counted, schedule_of(row), ping.action, ping.rid, now)
             duration = outcome.duration
             if duration is None and ping.rid and ping.action in ("success", "fail") and not outcome.ignored:
                 duration = await _run_since(conn, check_id, ping.rid, now)
+            if duration is not None:
+                state.last_duration = duration.total_seconds()
+            states[check_id] = state
             kind = "ign" if outcome.ignored else ping.action
             ping_rows.append(_ping_row(check_id, ping, kind, now, duration.total_seconds() if duration else None))
             if outcome.flip is not None:

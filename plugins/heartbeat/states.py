@@ -12,7 +12,7 @@ compares `alert_after` with the time, so it never computes a schedule.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -43,6 +43,9 @@ class CheckState(msgspec.Struct):
     down_since: datetime | None = None
     expected_at: datetime | None = None
     alert_after: datetime | None = None
+    # As in Healthchecks: every ping this check received (ignored ones too), and how long its last measured run took.
+    n_pings: int = 0
+    last_duration: float | None = None  # seconds
 
     @property
     def running(self) -> bool:
@@ -138,7 +141,7 @@ def pause(state: CheckState, now: datetime) -> tuple[CheckState, Flip | None]:
     """A paused check does not alert for missed pings; the run in progress, if any, is forgotten."""
     if state.status == "paused":
         return state, None
-    new = CheckState(status="paused", last_ping_at=state.last_ping_at)
+    new = CheckState(status="paused", **_history(state))
     return new, Flip(old=state.status, new="paused", at=now, reason="paused")
 
 
@@ -146,5 +149,10 @@ def resume(state: CheckState, now: datetime) -> tuple[CheckState, Flip | None]:
     """A resumed check waits, like a new one, for its next ping before any deadline applies."""
     if state.status != "paused":
         return state, None
-    new = CheckState(status="new", last_ping_at=state.last_ping_at)
+    new = CheckState(status="new", **_history(state))
     return new, Flip(old="paused", new="new", at=now, reason="resumed")
+
+
+def _history(state: CheckState) -> dict[str, Any]:
+    """What pausing and resuming keep: what the check's pings were, not what they led it to expect."""
+    return {"last_ping_at": state.last_ping_at, "n_pings": state.n_pings, "last_duration": state.last_duration}

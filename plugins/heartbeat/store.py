@@ -65,6 +65,8 @@ def check_out(row: Row, now: datetime, public_url: str, *, may_ping: bool) -> Ch
         expected_at=row["expected_at"],
         down_at=row["alert_after"],
         down_since=row["down_since"],
+        n_pings=row["n_pings"],
+        last_duration=row["last_duration"],
         origin=row["origin"],
         created_at=row["created_at"],
         ping_url=f"{public_url}/ping/{row['uuid']}" if may_ping else None,

@@ -74,6 +74,8 @@ checks = Table(
     Column("down_since", UTCDateTime, nullable=True),
     Column("expected_at", UTCDateTime, nullable=True),
     Column("alert_after", UTCDateTime, nullable=True),
+    Column("n_pings", Integer, nullable=False, server_default=text("0")),
+    Column("last_duration", Float, nullable=True),  # seconds
     Column("created_at", UTCDateTime, nullable=False),
     Index("uq_heartbeat_checks_project_slug", "project", "slug", unique=True),
     Index("uq_heartbeat_checks_unique_key", "unique_key", unique=True),

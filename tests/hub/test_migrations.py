@@ -309,6 +309,38 @@ async def test_heartbeat_0003_names_checks_by_key_in_the_events_they_stored(sett
         await db.dispose()
 
 
+async def test_heartbeat_0005_counts_the_stored_pings_and_finds_the_last_measured_run(settings, database_url):
+    from hub_plugins.heartbeat import tables as heartbeat
+
+    folders = Plugins(settings).migration_folders()
+    db = Database(database_url)
+    try:
+        await migrate(db, folders)
+        async with db.writer.begin() as conn:
+            await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync, folders), "heartbeat_0004"))
+            at = datetime(2026, 12, 1, tzinfo=UTC)
+            check = {
+                "id": 1, "uuid": "0b0e7c9e-7a55-4d4b-9b36-1f7b1c0c5a02", "project": "ops", "slug": "backup",
+                "name": "Backup", "channel": "heartbeat", "period": 3600, "tz": "UTC", "grace": 600, "origin": "api",
+                "status": "up", "created_at": at,
+            }  # fmt: skip
+            await conn.execute(*_rows(heartbeat.checks, [check]))
+            pings = [
+                {"check_id": 1, "created_at": at, "kind": "start", "method": "GET", "duration": None},
+                {"check_id": 1, "created_at": at + timedelta(seconds=42), "kind": "success", "method": "GET",
+                 "duration": 42.0},
+                {"check_id": 1, "created_at": at + timedelta(hours=1), "kind": "success", "method": "GET",
+                 "duration": None},
+            ]  # fmt: skip
+            await conn.execute(*_rows(heartbeat.pings, pings))
+        await migrate(db, folders)
+        async with db.reader.connect() as conn:
+            c = heartbeat.checks.c
+            assert (await conn.execute(sa.select(c.n_pings, c.last_duration))).one() == (3, 42.0)
+    finally:
+        await db.dispose()
+
+
 async def test_0014_keeps_json_as_written_on_postgresql(database_url):
     """jsonb kept numbers as `numeric` (1.5e300 read back as a 301-digit integer) and sorted keys; after 0014 the
     JSON columns are `json`, the rows stored before read back as jsonb left them, and search finds them still."""

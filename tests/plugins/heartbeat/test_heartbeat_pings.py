@@ -69,6 +69,13 @@ def test_curl_lines_as_in_healthchecks_docs(live):
     assert seen[2]["body"] == "backup done: 12 files"
     assert seen[2]["rid"] == rid and seen[2]["duration"] is not None and seen[2]["duration"] >= 0
     assert seen[0]["user_agent"].startswith("curl/")
+    # As Healthchecks' API shows them: every ping counted, and the last measured run's length.
+    shown = api.get(f"/api/v1/checks/{check['uuid']}").json()
+    assert shown["n_pings"] == 8 and shown["last_duration"] == seen[2]["duration"]
+    api.post(f"/api/v1/checks/{check['uuid']}/pause")
+    api.patch(f"/api/v1/checks/{check['uuid']}", json={"manual_resume": True})
+    assert curl(url).stdout == "OK"  # ignored, but counted
+    assert api.get(f"/api/v1/checks/{check['uuid']}").json()["n_pings"] == 9
 
     events = api.get("/api/v1/events?project=ops").json()["items"]
     # `/fail` on a check already down is only a ping: Healthchecks alerts on state changes, not on every failure.
