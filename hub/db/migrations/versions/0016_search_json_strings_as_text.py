@@ -7,7 +7,9 @@ now reads as a space, as the character it stands for does: none of them is a let
 hub.db.events.json_as_text is the rule, the live stream's too.
 
 On SQLite the FTS5 triggers index the text so, and every event's words are indexed anew (FTS5's `rebuild` would
-read the columns as stored, so the index is emptied and filled from a SELECT). On PostgreSQL `search` is dropped
+read the columns as stored, so the index is emptied and filled from a SELECT). The index no longer holds the
+stored text word for word where a string has such an escape: FTS5's `rebuild`, and its `integrity-check` with a
+rank of 1, which compare the two, are not for this table (the hub runs neither). On PostgreSQL `search` is dropped
 and added again with the new expression, in one statement that rewrites the events table under a lock that holds
 its reads and writes until it is done (as migrations 0009 and 0014 did), and its GIN index is rebuilt.
 
