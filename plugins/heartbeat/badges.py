@@ -1,9 +1,10 @@
-"""Status badges for READMEs and dashboards: `GET /badge/{badge_key}/{check-slug-or-project}.svg`.
+"""Status badges for READMEs and dashboards: `GET /badge/{badge_key}/{check-slug-or-project}.{svg,json,shields}`.
 
 The key is the project's badge key (`GET /api/v1/check-projects/{project}`): it only reveals up/late/down,
 so a badge URL can be published without exposing the API. The name after the key is a check's slug in that
 project, or the project's own slug for the project as a whole (its worst check: any down makes it down, else
-any late makes it late). As in Healthchecks, new and paused checks count as up.
+any late makes it late). As in Healthchecks, new and paused checks count as up; the formats are Healthchecks'
+(an SVG, JSON with the counts, and JSON for shields.io's endpoint badge), and `?states=2` shows late as up.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from . import tables
 from .service import service
 
 COLOURS = {"up": "#4c1", "late": "#fe7d37", "down": "#e05d44"}
-SEVERITY = ("up", "late", "down")
 CHAR_WIDTH = 7  # px per character of Verdana 11px, near enough for short labels
 
 
@@ -41,38 +41,49 @@ def render(label: str, status: str) -> str:
     )
 
 
+# Healthchecks' colours for shields.io's endpoint badge.
+SHIELDS_COLOURS = {"up": "success", "late": "important", "down": "critical"}
+FORMATS = ("svg", "json", "shields")
+
+
 @route(
     "/badge/{key:str}/{name:str}",
     http_method=["GET", "HEAD"],  # HEAD too: caches and README renderers check a badge before fetching it
     tags=["heartbeat"],
-    summary="An up/late/down SVG badge for a check or project",
+    summary="An up/late/down badge for a check or project: SVG, JSON, or JSON for shields.io",
 )
 async def badge(
     hub: NamedDependency[HubContext],
     key: Annotated[str, Parameter(description="the project's badge key")],
-    name: Annotated[str, Parameter(description="`{check-slug}.svg`, or `{project}.svg` for the whole project")],
+    name: Annotated[
+        str, Parameter(description="`{check-slug}.svg` (or `.json`, `.shields`), or `{project}.svg` for the project")
+    ],
+    states: Annotated[int, Parameter(description="2: late shows as up (up or down only)", ge=2, le=3)] = 3,
 ) -> Response[Any]:
     missing = Response("not found", status_code=404, media_type="text/plain")
-    if not name.endswith(".svg"):
+    slug, _, kind = name.rpartition(".")
+    if kind not in FORMATS or not slug:
         return missing
-    slug = name.removesuffix(".svg")
     c, p = tables.checks.c, tables.projects.c
     now = service(hub).now()
-    # 2 down, 1 late, 0 up: the badge shows the worst of the checks it covers.
-    worst = func.max(case((c.status == "down", 2), ((c.status == "up") & (c.expected_at <= now), 1), else_=0))
+    down = func.sum(case((c.status == "down", 1), else_=0))
+    late = func.sum(case(((c.status == "up") & (c.expected_at <= now), 1), else_=0))
     async with hub.db.reader.connect() as conn:
         project = (await conn.execute(select(p.project).where(p.badge_key == key))).scalar()
         if project is None:
             return missing
-        covered = select(worst, func.count()).where(c.project == project)
-        level, count = (await conn.execute(covered.where(c.slug == slug))).one()
-        if not count and slug == project:
-            level, count = (await conn.execute(covered)).one()
-        if not count:
+        covered = select(func.count(), late, down).where(c.project == project)
+        total, n_late, n_down = (await conn.execute(covered.where(c.slug == slug))).one()
+        if not total and slug == project:
+            total, n_late, n_down = (await conn.execute(covered)).one()
+        if not total:
             return missing
-    status = SEVERITY[level or 0]
-    return Response(
-        render(slug, status),
-        media_type="image/svg+xml",
-        headers={"Cache-Control": "no-cache, max-age=0"},
-    )
+    status = "down" if n_down else "late" if n_late and states == 3 else "up"
+    headers = {"Cache-Control": "no-cache, max-age=0"}
+    if kind == "json":
+        counts = {"status": status, "total": total, "grace": n_late or 0, "down": n_down or 0}
+        return Response(counts, media_type="application/json", headers=headers)
+    if kind == "shields":
+        shield = {"schemaVersion": 1, "label": slug, "message": status, "color": SHIELDS_COLOURS[status]}
+        return Response(shield, media_type="application/json", headers=headers)
+    return Response(render(slug, status), media_type="image/svg+xml", headers=headers)

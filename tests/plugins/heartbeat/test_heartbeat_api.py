@@ -291,10 +291,20 @@ async def test_badges(client, hub, admin_headers, clock, create_check):
     assert ">up<" in await badge("backup") and ">up<" in await badge("ops")
     clock.advance(61)
     assert ">late<" in await badge("backup") and ">late<" in await badge("ops")
+    # Healthchecks' other formats: counts as JSON, shields.io's endpoint badge, and two states (late shows as up).
+    counts = await client.get(f"/badge/{keys['badge_key']}/ops.json")
+    assert counts.json() == {"status": "late", "total": 2, "grace": 1, "down": 0}
+    shield = await client.get(f"/badge/{keys['badge_key']}/backup.shields")
+    assert shield.json() == {"schemaVersion": 1, "label": "backup", "message": "late", "color": "important"}
+    assert ">up<" in (await client.get(f"/badge/{keys['badge_key']}/backup.svg?states=2")).text
+    assert (await client.get(f"/badge/{keys['badge_key']}/backup.svg?states=4")).status_code == 400
     clock.advance(30)
     await scan(hub.context)
     assert ">down<" in await badge("backup") and ">down<" in await badge("ops")
     assert ">up<" in await badge("report")  # a new check shows up, as in Healthchecks
+    two_states = await client.get(f"/badge/{keys['badge_key']}/ops.json?states=2")
+    assert two_states.json() == {"status": "down", "total": 2, "grace": 0, "down": 1}
+    assert (await client.get(f"/badge/{keys['badge_key']}/backup.png")).status_code == 404
     assert (await client.get(f"/badge/{keys['badge_key']}/nothing.svg")).status_code == 404
     assert (await client.get(f"/badge/{keys['badge_key']}/backup")).status_code == 404
     assert (await client.get("/badge/wrong-key/backup.svg")).status_code == 404
