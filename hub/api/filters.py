@@ -24,7 +24,7 @@ from hub.models import (
 )
 
 TIME_FORMS = "Unix seconds or milliseconds, or RFC 3339 (without an offset, UTC)"
-_UNIX_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+_UNIX_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?")
 
 
 def parse_tags(tags: list[str] | None) -> list[tuple[str, str]]:

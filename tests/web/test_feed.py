@@ -288,6 +288,22 @@ def test_a_hidden_feed_gives_its_connection_back_and_carries_on_where_it_left_of
     assert streams[-1].endswith(f"last_event_id={seen_id}"), streams
 
 
+def test_a_feed_opened_in_a_background_tab_gives_its_connection_back_too(context, web_hub, sign_in) -> None:
+    """No `visibilitychange` comes for a tab that starts hidden (a link opened in the background)."""
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.add_init_script('Object.defineProperty(document, "visibilityState", { value: "hidden", configurable: true })')
+    page.clock.install()
+    page.goto("/?project=background")
+    expect(page.locator(".live")).to_have_text("Live")
+    page.clock.fast_forward(11_000)
+    web_hub.post(project="background", event="Sent while in the background")
+    page.wait_for_timeout(500)
+    expect(page.locator(".card", has_text="Sent while in the background")).to_have_count(0)
+    page.evaluate(SET_VISIBILITY, "visible")
+    expect(page.locator(".card", has_text="Sent while in the background")).to_have_count(1)
+
+
 def test_a_stream_refused_once_then_accepted_starts_the_feed_again(browser, web_hub, sign_in) -> None:
     """A proxy's passing 502: EventSource gives up for good, and the feed said "Offline" until reloaded by hand."""
     context = browser.new_context(base_url=web_hub.url, service_workers="block")  # the page's own requests, routed

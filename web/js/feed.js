@@ -284,6 +284,7 @@ export function feedPage(main) {
   }
   document.addEventListener("visibilitychange", onVisibility);
   openStream();
+  if (document.visibilityState === "hidden") onVisibility(); // opened in a background tab: no event says so
 
   /** A refused stream is not retried, and EventSource does not say why: asking again does. The session ended
    * (signed out elsewhere): the sign-in shows. Too many of this person's streams are open: the indicator says so,

@@ -1061,7 +1061,8 @@ async def test_bad_query_parameters_name_the_parameter(client, admin_headers, qu
         ("/api/v1/events?tag=k:" + "v" * 1025, "tag", "values are at most 1,024 characters"),
         ("/api/v1/events?since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z", "until", "later than `since`"),
         ("/api/v1/events?since=yesterday", "since", "`since` must be Unix seconds or milliseconds, or RFC 3339"),
-        ("/api/v1/events?until=1e10", "until", "`until` must be Unix seconds or milliseconds, or RFC 3339"),
+        ("/api/v1/events?until=1e400", "until", "`until` must be Unix seconds or milliseconds, or RFC 3339"),
+        ("/api/v1/events?until=1e", "until", "`until` must be Unix seconds or milliseconds, or RFC 3339"),
         ("/api/v1/events?since=" + "9" * 20, "since", "within years 1 to 9999, such as 2026-01-15T09:00:00Z"),
         ("/api/v1/events?since=2026-01-01T01:00:00%2B01:00&until=2026-01-01T00:00:00Z", "until", "later than"),
         ("/api/v1/events?tags=plan:pro", "tags", "not a parameter here; the ones taken are project, channel, tag,"),
@@ -1117,6 +1118,7 @@ async def test_since_and_until_compare_the_event_time_not_when_it_was_received(c
         ({"since": (stamp + timedelta(seconds=1)).isoformat()}, False),
         ({"since": (stamp - timedelta(hours=1)).isoformat(), "until": (stamp + timedelta(hours=1)).isoformat()}, True),
         ({"since": int(stamp.timestamp())}, True),  # Unix seconds
+        ({"since": f"{stamp.timestamp():.9e}"}, True),  # written with an exponent
         ({"since": int(stamp.timestamp() * 1000)}, True),  # milliseconds, as JavaScript's Date.now() gives
         ({"until": int(stamp.timestamp() * 1000) + 1}, True),
         ({"since": int(stamp.timestamp() * 1000) + 1}, False),
