@@ -159,10 +159,10 @@ class EventFilter(msgspec.Struct, kw_only=True):
         return True
 
 
-# A JSON text's escapes of line breaks, tabs, backslashes and ESC, each read as a space (as what it stands for):
-# the words of a string in tags or content are those of its text, not `nvalueerror` out of "...\nValueError". The
+# A JSON text's escapes of backslashes, line breaks and tabs, each read as a space (as what it stands for): the
+# words of a string in tags or content are those of its text, not `nvalueerror` out of "...\nValueError". The
 # rule of both databases' search too (migration 0016 says why these escapes).
-_JSON_ESCAPE = re.compile(r"\\(?:[\\nrtbf]|u001b)")
+_JSON_ESCAPE = re.compile(r"\\[\\nrtbf]")
 
 
 def json_as_text(json_text: str) -> str:

@@ -2,7 +2,7 @@
 
 Search indexes `tags` and `content` as the JSON text the hub stores, where a line break inside a string is the two
 characters `\\n`: the backslash parted words, the letter stayed, and the word after it was indexed glued to it
-(`nValueError`), so `q=ValueError` missed every stack trace. Each escape (`\\n`, `\\t`, `\\\\`, `\\u001b`...)
+(`nValueError`), so `q=ValueError` missed every stack trace. Each of these escapes (`\\n`, `\\t`, `\\\\`...)
 now reads as a space, as the character it stands for does: none of them is a letter or a digit.
 hub.db.events.json_as_text is the rule, the live stream's too.
 
@@ -28,12 +28,12 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # The escapes read as spaces: a backslash first, so that the `\t` of `\\t` (a backslash, then the letter t) is not
-# read as a tab; then the line breaks, tabs and the rest of C's escapes msgspec writes, and ESC (`\u001b`), which
-# starts the colour codes of terminal logs. Other control characters, which msgspec writes as `\u00XX` too, are left
-# as they are (SQLite's parser takes a nesting of 7 replace() calls, not one for each of them); a quote's `\"` parts
-# words as it is.
-ESCAPES = ["\\\\", "\\n", "\\r", "\\t", "\\b", "\\f", "\\u001b"]
-PATTERN = r"\\([\\nrtbf]|u001b)"  # the same, as a regular expression
+# read as a tab; then the line breaks, tabs and the rest of C's escapes msgspec writes. Other control characters,
+# which msgspec writes as `\u00XX`, are rare in text and left as they are, their hex digits glued to the word after
+# them (as ESC's `[31m` is in its text anyway); SQLite's parser takes only a short nesting of replace() calls. A
+# quote's `\"` parts words as it is.
+ESCAPES = ["\\\\", "\\n", "\\r", "\\t", "\\b", "\\f"]
+PATTERN = r"\\[\\nrtbf]"  # the same, as a regular expression
 
 PLAIN = "coalesce(event, '') || ' ' || coalesce(description, '')"
 JSON = "coalesce(tags::text, '') || ' ' || coalesce(content::text, '')"
