@@ -71,21 +71,18 @@ class StreamSettings(Base):
     max_per_caller: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 20
 
 
-# A century: a longer retention counted back from now falls before the year 1, and every pruning pass failed.
-MAX_RETENTION_DAYS = 36_500
-
-
 class RetentionSettings(Base):
-    # Real events older than this are deleted; per-project overrides in `projects`.
-    events_days: Annotated[int, msgspec.Meta(ge=1, le=MAX_RETENTION_DAYS)] = 365
+    # Real events older than this are deleted; per-project overrides in `projects`. (A retention longer than the
+    # calendar, 99999 for "keep them", keeps everything.)
+    events_days: Annotated[int, msgspec.Meta(ge=1)] = 365
     # Test-mode events are deleted after this many hours.
-    test_events_hours: Annotated[int, msgspec.Meta(ge=1, le=MAX_RETENTION_DAYS * 24)] = 72
+    test_events_hours: Annotated[int, msgspec.Meta(ge=1)] = 72
     # Idempotency keys are honoured for this many hours.
-    idempotency_hours: Annotated[int, msgspec.Meta(ge=1, le=MAX_RETENTION_DAYS * 24)] = 24
+    idempotency_hours: Annotated[int, msgspec.Meta(ge=1)] = 24
     # How often the pruning job runs (seconds).
     interval_seconds: Annotated[int, msgspec.Meta(ge=10)] = 3600
     # Per-project retention in days, e.g. { shop = 30 }; a project named in any case, as everywhere.
-    projects: dict[str, Annotated[int, msgspec.Meta(ge=1, le=MAX_RETENTION_DAYS)]] = {}
+    projects: dict[str, Annotated[int, msgspec.Meta(ge=1)]] = {}
 
     def __post_init__(self) -> None:
         self.projects = {slug.lower(): days for slug, days in self.projects.items()}

@@ -13,7 +13,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, bindparam, case, delete, exists, false, func, null, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -38,24 +38,35 @@ async def prune(context: HubContext) -> dict[str, int]:
     settings = context.settings.retention
     now = now_utc()
     top_level = E.parent_id.is_(None)  # what the feed indexes hold; children go with their card
-    test_expired = E.test.is_(True) & (E.received_at < now - timedelta(hours=settings.test_events_hours))
+    test_expired = E.test.is_(True) & (E.received_at < _before(now, hours=settings.test_events_hours))
     removed = {"test": await _in_chunks(context, test_expired & top_level, CARDS_AT_ONCE, _delete_cards)}
     p = schema.projects.c
     async with context.db.reader.connect() as conn:
         projects = (await conn.execute(select(p.id, p.slug))).all()
-    keep_keys = max(timedelta(hours=settings.idempotency_hours), timedelta(days=context.settings.webhooks.dedupe_days))
+    keys_kept_since = min(
+        _before(now, hours=settings.idempotency_hours), _before(now, days=context.settings.webhooks.dedupe_days)
+    )
     removed["real"] = 0
     for project in projects:
-        cutoff = now - timedelta(days=settings.projects.get(project.slug, settings.events_days))  # keys lower-cased
+        cutoff = _before(now, days=settings.projects.get(project.slug, settings.events_days))  # keys lower-cased
         expired = (E.project_id == project.id) & E.test.is_(False) & (E.created_at < cutoff) & top_level
         removed["real"] += await _in_chunks(context, expired, CARDS_AT_ONCE, _delete_cards)
         # By project, so SQLite reads the index of keys, not every event received before the cutoff (1 s at 1M).
-        stale_keys = (E.project_id == project.id) & E.idempotency_key.is_not(None) & (E.received_at < now - keep_keys)
+        stale_keys = (E.project_id == project.id) & E.idempotency_key.is_not(None) & (E.received_at < keys_kept_since)
         await _in_chunks(context, stale_keys, KEYS_AT_ONCE, _release_keys)
     c = schema.contexts.c
     async with context.db.writer.begin() as conn:  # rows left by versions that kept them until here
         await conn.execute(delete(schema.contexts).where(~exists().where(E.id == c.parent_event_id)))
     return removed
+
+
+def _before(now: datetime, **period: int) -> datetime:
+    """`now` less `period`; a period longer than the calendar behind it (99999 days, for "keep them") goes back to
+    its start, so nothing is older."""
+    try:
+        return now - timedelta(**period)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC)
 
 
 async def _in_chunks(context: HubContext, condition: ColumnElement[bool], size: int, work: Work) -> int:

@@ -199,3 +199,14 @@ async def test_a_channel_shows_its_newest_event_left_after_pruning(client, hub, 
         "/api/v1/events", json={"project": "long", "channel": "gone", "event": "back"}, headers=admin_headers
     )
     assert (await channels())["gone"] == (1, again.json()["created_at"])
+
+
+async def test_a_retention_longer_than_the_calendar_keeps_everything(client, hub, admin_headers):
+    """99999 days, for "keep them": counted back from now it fell before the year 1, and every pass failed."""
+    body = {"project": "long", "event": "ancient", "timestamp": ago(3650), "idempotency_key": "k"}
+    assert (await client.post("/api/v1/events", json=body, headers=admin_headers)).status_code == 201
+    retention = hub.settings.retention
+    retention.events_days, retention.test_events_hours, retention.idempotency_hours = 99999, 10**12, 10**12
+    hub.settings.webhooks.dedupe_days = 10**9
+    assert await prune(hub.context) == {"test": 0, "real": 0}
+    assert await names(client, admin_headers) == ["ancient"]
