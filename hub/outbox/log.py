@@ -18,6 +18,7 @@ from hub.routing.recipients import NO_DEVICE
 STATES = ("pending", "held", "sending", "delivered", "failed", "dead", "suppressed")
 # Only finished deliveries that did not arrive can be retried by hand.
 RETRYABLE = ("failed", "dead")
+USER_DELETED = "not sent: the user was deleted"  # what a delivery to a deleted hub user ends with
 
 
 class AttemptOut(msgspec.Struct):

@@ -47,6 +47,7 @@ from hub.db import schema
 from hub.models import now_utc
 from hub.outbound import BlockedAddress, ResponseTooLarge
 from hub.outbox.backoff import give_up, next_delay
+from hub.outbox.log import USER_DELETED
 from hub.outbox.messages import digest_for, load_messages
 from hub.outbox.notifier import MAX_DETAIL, Message, Notifier, Outcome, Recipient
 
@@ -408,6 +409,11 @@ class Outbox:
         started = time.perf_counter()
         if notifier is None:
             job.outcome = Outcome("failed", detail=f"no notifier plugin named {row.notifier!r} is loaded")
+            return
+        if row.user_id is not None and job.recipient.timezone is None:
+            # Deleted since it was routed (its zone is read with the claim): retried by hand, or back from a try
+            # that was under way then, it must not reach them, with events of projects they may no longer read.
+            job.outcome = Outcome("failed", detail=USER_DELETED)
             return
         try:
             job.outcome = await notifier.send(self.hub.context, job.recipient, job.message)

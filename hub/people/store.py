@@ -16,6 +16,7 @@ from hub.db import schema
 from hub.db.engine import Database
 from hub.db.events import ProjectDirectory
 from hub.models import ValidationProblem, now_utc
+from hub.outbox.log import USER_DELETED
 from hub.people.models import (
     MAX_SUBSCRIPTIONS_PER_USER,
     Quiet,
@@ -125,7 +126,7 @@ class People:
             await conn.execute(
                 update(schema.deliveries)
                 .where(d.user_id == user_id, d.state.in_(("pending", "held")))
-                .values(state="failed", finished_at=now_utc(), last_error="not sent: the user was deleted")
+                .values(state="failed", finished_at=now_utc(), last_error=USER_DELETED)
             )
         return True
 

@@ -681,6 +681,12 @@ async def test_a_deleted_user_is_sent_nothing_that_waited_for_them(client, hub, 
     [ended] = (await client.get("/api/v1/deliveries", headers=admin_headers)).json()["items"]
     assert (ended["state"], ended["last_error"]) == ("failed", "not sent: the user was deleted")
     assert await hub.outbox.run_once(now + timedelta(hours=2)) == 0
+    # Retried by hand (or back from a try under way as they were deleted): still nothing goes to them.
+    retried = await client.post(f"/api/v1/deliveries/{ended['id']}/retry", headers=admin_headers)
+    assert retried.status_code == 202
+    assert await hub.outbox.run_once(now_utc()) == 1
+    again = (await client.get(f"/api/v1/deliveries/{ended['id']}", headers=admin_headers)).json()
+    assert (again["state"], again["last_error"], again["attempts"]) == ("failed", "not sent: the user was deleted", 1)
 
 
 async def test_a_slack_webhook_no_request_can_reach_is_refused_but_one_stored_before_still_loads(
