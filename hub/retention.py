@@ -96,13 +96,18 @@ async def _delete_cards(conn: AsyncConnection, ids: list[int]) -> int:
 
     The contexts these cards lead go first, in the same transaction: an event of such a context stored after it
     starts a new card instead of hanging under a deleted one (hidden from the feed, never pruned). On PostgreSQL,
-    ingest holds the contexts rows it read until it commits (`_assign_contexts`), so this waits for an event being
-    stored under one of these cards, and the DELETEs below see it and remove it with its card."""
-    if not (ids := await _settled(conn, ids)):
-        return 0
+    ingest holds the contexts rows it read until it commits (`_assign_contexts`), so locking them here waits for an
+    event being stored under one of these cards: the look for notifications still to be sent (`_settled`) then sees
+    that event's, and the DELETEs below see the event and remove it with its card."""
     c = schema.contexts.c
     leading = select(E.id, E.project_id, E.test, E.context_id).where(E.id.in_(ids), E.context_id.is_not(None))
-    if led := [{"p": r.project_id, "t": r.test, "c": r.context_id, "e": r.id} for r in await conn.execute(leading)]:
+    led = [{"p": r.project_id, "t": r.test, "c": r.context_id, "e": r.id} for r in await conn.execute(leading)]
+    if led and conn.dialect.name == "postgresql":
+        keys = [(c.project_id == k["p"]) & (c.test == k["t"]) & (c.context_id == k["c"]) for k in led]
+        await conn.execute(select(c.context_id).where(or_(*keys)).with_for_update())  # by their key, the one index
+    if not (ids := await _settled(conn, ids)):
+        return 0
+    if led := [k for k in led if k["e"] in ids]:
         await conn.execute(  # by the contexts' own key, the one index of their table
             delete(schema.contexts).where(
                 c.project_id == bindparam("p"),
