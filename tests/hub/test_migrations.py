@@ -184,6 +184,33 @@ async def test_0016_finds_the_words_after_a_line_break_in_stored_tags_and_conten
         await db.dispose()
 
 
+async def test_0017_names_users_of_stored_rules_by_email(database_url):
+    """A rule stored with a user's id in a target no longer validates: it would be skipped, its other targets too."""
+    from hub.routing.book import RuleBook
+
+    db = Database(database_url)
+    try:
+        await _upgrade_to(db, "0016")
+        at = datetime(2026, 12, 1, tzinfo=UTC)
+        ada = {"id": "u_ada", "email": "ada@example.com", "name": "Ada", "role": "member", "timezone": "UTC"}
+        rules = [
+            {"name": "r1", "targets": [{"user": "u_ada", "via": "email"}, {"user": "u_gone"}, {"team": "ops"}]},
+            {"name": "r2", "targets": [{"user": "u_gone"}]},
+        ]
+        async with db.writer.begin() as conn:
+            await conn.execute(*_rows(schema.users, [{**ada, "created_at": at, "updated_at": at}]))
+            rows = [{"name": r["name"], "position": i, "definition": r, "created_at": at, "updated_at": at}
+                    for i, r in enumerate(rules)]  # fmt: skip
+            await conn.execute(*_rows(schema.routing_rules, rows))
+        await migrate(db)
+        loaded = await RuleBook(db, [], reload_seconds=0).stored()
+        assert [(r.name, [(t.user, t.team, t.via) for t in r.targets]) for r in loaded] == [
+            ("r1", [("ada@example.com", None, "email"), (None, "ops", "push")])
+        ]  # r2 named nobody who exists: it notified nobody, and is skipped (logged) until saved again
+    finally:
+        await db.dispose()
+
+
 async def test_0012_keeps_idempotency_keys_per_test_mode(database_url):
     """After it, a test event and a real one may hold one key; going back, the test event lets go of it."""
     db = Database(database_url)
