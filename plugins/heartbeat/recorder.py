@@ -171,11 +171,12 @@ class PingRecorder:
             duration = outcome.duration
             if duration is None and ping.rid and ping.action in ("success", "fail") and not outcome.ignored:
                 duration = await _run_since(conn, check_id, ping.rid, now)
-            if duration is not None:
-                state.last_duration = duration.total_seconds()
+            seconds = duration.total_seconds() if duration is not None else None
+            if seconds is not None:
+                state.last_duration = seconds
             states[check_id] = state
             kind = "ign" if outcome.ignored else ping.action
-            ping_rows.append(_ping_row(check_id, ping, kind, now, duration.total_seconds() if duration else None))
+            ping_rows.append(_ping_row(check_id, ping, kind, now, seconds))
             if outcome.flip is not None:
                 outage = outcome.recovered_after.total_seconds() if outcome.recovered_after else None
                 flip = outcome.flip
