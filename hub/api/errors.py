@@ -5,9 +5,11 @@ The `message` key is what the LogSnag, Logsh and Operational.co clients print, s
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
+import sys
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -31,9 +33,10 @@ _AT_PATH = re.compile(r" - at `(?:[^`]*` in `)?\$\.?([^`]*)`$")
 _NAMED = re.compile(r"^(?:Object missing required field |Object contains unknown field )?`([A-Za-z_][\w.-]*)`")
 # msgspec's path to a value in an object of free keys (`dict[str, ...]`): `- at `$.tags[...]``.
 _FREE_KEY_AT = re.compile(r" - at `\$((?:\.\w+|\[\d+\])*)\[\.\.\.\]")
-# msgspec's message for a number past a float's range, and the path it ends with (`$.content[...][2]`), step by
-# step: a field `.name` (the name's group), an index `[2]` (the index's group), a free key `[...]` (neither).
-_OUT_OF_RANGE = "Number out of range"
+# msgspec's messages for a number past a float's range and for an integer of more digits than Python reads (4,300),
+# and the path they end with (`$.content[...][2]`), step by step: a field `.name` (the name's group), an index `[2]`
+# (the index's group), a free key `[...]` (neither).
+_OUT_OF_RANGE = ("Number out of range", "Integer value out of range")
 _MSGSPEC_PATH = re.compile(r" - at `\$([^`]*)`$")
 _PATH_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]|\[\.\.\.\]")
 # On every answer (app.py sets them on the handlers' own; errors get them here): a browser must not take a JSON body
@@ -99,8 +102,8 @@ def name_the_key(
         return exc
     if isinstance(document, bytes | msgspec.Raw):
         try:
-            document = _AS_WRITTEN.decode(document)
-        except (msgspec.DecodeError, RecursionError):
+            document = _read_as_written(document)
+        except (ValueError, RecursionError):
             return exc
     if message.startswith(_OUT_OF_RANGE) and (named := _name_out_of_range(message, document)) is not None:
         return named
@@ -137,10 +140,25 @@ def name_the_key(
     return msgspec.ValidationError(message.replace(f"{at.group(1)}[...]", f"{at.group(1)}.{key}", 1))
 
 
+def _read_as_written(body: bytes | msgspec.Raw) -> Any:
+    """A body's numbers as Decimals where a float would not hold them; `ValueError` when it is not JSON. msgspec
+    reads no integer of more digits than Python's `int()` takes, so such a body is read by the standard library,
+    which hands over an integer's digits (as msgspec refused it, the body is JSON)."""
+    try:
+        return _AS_WRITTEN.decode(body)
+    except msgspec.ValidationError:
+        return json.loads(bytes(body), parse_float=Decimal, parse_int=_integer_as_written)
+
+
+def _integer_as_written(digits: str) -> int | Decimal:
+    return Decimal(digits) if len(digits.lstrip("-")) > sys.get_int_max_str_digits() else int(digits)
+
+
 def _name_out_of_range(message: str, document: Any) -> msgspec.ValidationError | None:
-    """The full path of a number no float holds (`$.content.a.b[2]`, where msgspec says `$.content[...][...][2]`),
-    found in one walk rather than a bisection per level: msgspec stops at the first such number in the document,
-    which `_AS_WRITTEN` decoded as a Decimal. None when that number is not where msgspec says it is."""
+    """The full path of a number msgspec refused (`$.content.a.b[2]`, where it says `$.content[...][...][2]`), found
+    in one walk rather than a bisection per level: msgspec stops at the first such number in the document, which
+    `_read_as_written` decoded as a Decimal no float holds (a float past the range, or an integer too long to read).
+    None when that number is not where msgspec says it is."""
     at = _MSGSPEC_PATH.search(message)
     if at is None:
         return None

@@ -352,6 +352,35 @@ async def test_a_number_no_float_holds_is_refused_naming_its_field(client, admin
     assert (await client.get("/api/v1/events", headers=admin_headers)).json()["items"] == []
 
 
+LONG_INTEGER = b"-" + b"9" * 4301  # one digit past what Python's int() reads from text
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/events", b'{"event": "x", "project": "p", "content": {"z": 1, "a": {"b": [1, 2, %s]}}}',
+         "content.a.b[2]"),
+        ("/api/v1/events", b'{"event": "x", "project": "p", "content": {"a": 1%s}, "tags": {"n": %s}}', "tags.n"),
+        ("/api/v1/events/batch", b'{"events": [{"event": "x", "content": [{"a": 1}, {"b": {"c": %s}}]}]}',
+         "events[0].content[1].b.c"),
+        ("/v1/log", b'{"project": "p", "channel": "c", "event": "x", "content": {"a": {"b": %s}}}', "content.a.b"),
+        ("/api/v1/routes/test", b'{"event": "x", "content": {"z": 1, "a": {"b": [2, %s]}}}', "content.a.b[1]"),
+    ],
+)  # fmt: skip
+async def test_an_integer_too_long_to_read_is_refused_naming_its_field(client, admin_headers, path, body, field):
+    """msgspec reads no integer of more digits than Python's int() takes from text, nor could the hub, whose second
+    reading (to name the key) failed the same way: the answer named `content[2]` for `content.a.b[2]`."""
+    body = body.replace(b"1%s", b"1" + b"0" * 400).replace(b"%s", LONG_INTEGER)  # a long integer before is fine
+    headers = {**admin_headers, "content-type": "application/json"}
+    response = await client.post(path, content=body, headers=headers)
+    batch = path.endswith("batch")
+    assert response.status_code == (200 if batch else 400), response.text
+    error = response.json()["results"][0]["error"] if batch else response.json()
+    assert error["message"] == f"Integer value out of range - at `$.{field}`", error["message"]
+    assert error.get("field", field) == field
+    assert (await client.get("/api/v1/events", headers=admin_headers)).json()["items"] == []
+
+
 @pytest.mark.parametrize(
     "number", ["1.0", "300000.0", "0.30000000000000004", "18446744073709551616", "-9223372036854775809"]
 )
