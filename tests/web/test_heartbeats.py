@@ -91,6 +91,25 @@ def test_two_open_forms_keep_their_labels_to_themselves(context, web_hub, sign_i
     assert check["manual_resume"] is True
 
 
+def test_a_refused_cron_expression_is_marked_in_the_form(context, web_hub, sign_in) -> None:
+    page = context.new_page()
+    sign_in(page, "ada@example.com")
+    page.goto("/heartbeats")
+    page.get_by_role("button", name="New check").click()
+    form = page.locator("form", has=page.get_by_role("button", name="Create check"))
+    form.get_by_label("Name").fill("Odd schedule")
+    form.get_by_label("Project").fill("ops")
+    form.get_by_label("Schedule").select_option("cron")
+    form.get_by_label("Cron").fill("0 9 * * 1-9")
+    form.get_by_role("button", name="Create check").click()
+    expect(form.locator(".form-error")).to_contain_text("`1-9` is not a valid day-of-week term")
+    expect(form.get_by_label("Cron")).to_be_focused()
+    expect(form.get_by_label("Cron")).to_have_attribute("aria-invalid", "true")
+    form.get_by_label("Cron").fill("0 9 * * 1-5")
+    form.get_by_role("button", name="Create check").click()
+    expect(page.locator(".check", has_text="Odd schedule")).to_be_visible()
+
+
 def test_a_post_only_check_is_set_in_its_form_and_its_curl_line_posts(context, web_hub, sign_in) -> None:
     """Healthchecks' "Only POST requests count as pings": a chat app unfurling the ping URL sends GET, which must
     not say the job ran. The form sets it, and the curl line to paste then sends POST (with a Content-Length)."""

@@ -3,7 +3,7 @@
 import { api } from "./api.js";
 import { confirmDialog, refocus } from "./actions.js";
 import { copyButton } from "./copy.js";
-import { fill, guarded, h, newestOnly, toast } from "./dom.js";
+import { fill, formError, guarded, h, newestOnly, toast } from "./dom.js";
 import { isAdmin } from "./state.js";
 import { relative } from "./time.js";
 
@@ -118,7 +118,7 @@ function scopeChoices() {
     h("legend", {}, "Scopes"),
     h("div.row", {}, SCOPES.map(([scope, what], i) =>
       h("label.field-check", { for: boxes[i].id, title: what }, boxes[i], scope))));
-  return { fieldset, chosen: () => boxes.filter((box) => box.checked).map((box) => box.value) };
+  return { fieldset, first: boxes[0], chosen: () => boxes.filter((box) => box.checked).map((box) => box.value) };
 }
 
 async function keys(slot) {
@@ -126,15 +126,18 @@ async function keys(slot) {
   const name = h("input", { id: "key-name", required: true, placeholder: "deploy script" });
   const scopes = scopeChoices();
   const project = h("input", { id: "key-project", placeholder: "any project" });
+  const error = formError({ name, scopes: scopes.first, project });
   const form = h("form.inline-form", {},
     h("div.field", {}, h("label", { for: "key-name" }, "Name"), name),
     scopes.fieldset,
     h("div.field", {}, h("label", { for: "key-project" }, "Project"), project),
-    h("button.btn.btn-primary", { type: "submit" }, "Create key"));
+    h("button.btn.btn-primary", { type: "submit" }, "Create key"),
+    error.line);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    error.clear();
     if (!scopes.chosen().length) {
-      toast("Choose at least one scope.", "error");
+      error.show("Choose at least one scope.", "scopes");
       return;
     }
     try {
@@ -142,8 +145,8 @@ async function keys(slot) {
       shownOnce(created, `Key “${result.info.name}”`, result.key, "Copy it now: it is shown only once.");
       form.reset();
       reload();
-    } catch (error) {
-      toast(error.message, "error");
+    } catch (problem) {
+      error.show(problem.message, problem.field);
     }
   });
   const listSlot = h("div");
@@ -179,21 +182,24 @@ async function sources(slot) {
   const name = h("input", { id: "src-name", required: true, placeholder: "shop" });
   const project = h("input", { id: "src-project", required: true, placeholder: "shop" });
   const secret = h("input", { id: "src-secret", required: true, placeholder: "signing secret from the sender" });
+  const error = formError({ plugin, name, project, secrets: secret });
   const form = h("form.inline-form", {},
     h("div.field", {}, h("label", { for: "src-plugin" }, "Type"), plugin),
     h("div.field", {}, h("label", { for: "src-name" }, "Name"), name),
     h("div.field", {}, h("label", { for: "src-project" }, "Project"), project),
     h("div.field", {}, h("label", { for: "src-secret" }, "Secret"), secret),
-    h("button.btn.btn-primary", { type: "submit" }, "Add source"));
+    h("button.btn.btn-primary", { type: "submit" }, "Add source"),
+    error.line);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    error.clear();
     try {
       const result = await api("/api/v1/sources", { method: "POST", body: { plugin: plugin.value, name: name.value, project: project.value, secrets: [secret.value] } });
       shownOnce(created, "Point the sender at", result.url, `${result.plugin}/${result.name} is ready: paste this URL into the sender's webhook settings.`);
       form.reset();
       reload();
-    } catch (error) {
-      toast(error.message, "error");
+    } catch (problem) {
+      error.show(problem.message, problem.field);
     }
   });
   const listSlot = h("div");

@@ -48,6 +48,38 @@ export function toast(message, kind = "info") {
   setTimeout(() => item.remove(), 4000);
 }
 
+let formErrors = 0;
+
+/** A form's error line, kept under its fields until the next try (a toast is gone after 4 s), and the field the
+ * hub's answer names (`scopes[0]` is the `scopes` field of `fields`) marked invalid, tied to the line and focused. */
+export function formError(fields = {}) {
+  const line = h("p.form-error", { id: `form-error-${++formErrors}`, role: "alert", hidden: true });
+  let marked = null;
+  const unmark = () => {
+    marked?.removeAttribute("aria-invalid");
+    marked?.removeAttribute("aria-errormessage");
+    marked = null;
+  };
+  return {
+    line,
+    clear() {
+      line.hidden = true;
+      unmark();
+    },
+    show(message, field) {
+      unmark();
+      line.textContent = message;
+      line.hidden = false;
+      marked = fields[String(field ?? "").split(/[.[]/)[0]] ?? null;
+      if (!marked) return;
+      marked.setAttribute("aria-invalid", "true");
+      marked.setAttribute("aria-errormessage", line.id);
+      marked.addEventListener("input", unmark, { once: true });
+      marked.focus();
+    },
+  };
+}
+
 /** A button handler whose failure (the hub refusing, say) shows as an error toast instead of an uncaught
  * rejection; `after` runs either way, e.g. to reload a list that has changed under the person. */
 export function guarded(handler, after) {

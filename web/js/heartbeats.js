@@ -4,7 +4,7 @@
 import { api, query } from "./api.js";
 import { confirmDialog, refocus } from "./actions.js";
 import { copyButton } from "./copy.js";
-import { fill, guarded, h, icon, newestOnly, toast } from "./dom.js";
+import { fill, formError, guarded, h, icon, newestOnly, toast } from "./dom.js";
 import { scheduleWords, seconds } from "./schedule.js";
 import { isAdmin, state } from "./state.js";
 import { duration, exact, relative } from "./time.js";
@@ -126,7 +126,10 @@ function fieldIds(names) {
 /** The project of a new check: one of the `known` ones, offered as suggestions, or a new one, which the field then
  * says (a typo would otherwise put the check where nobody looks). A check cannot move, so editing shows it locked. */
 function projectField(check, ids, known) {
-  if (check) return { nodes: h("input", { id: ids.project, value: check.project, disabled: true }), value: () => check.project };
+  if (check) {
+    const locked = h("input", { id: ids.project, value: check.project, disabled: true });
+    return { input: locked, nodes: locked, value: () => check.project };
+  }
   const input = h("input", {
     id: ids.project, required: true, list: ids.projects, autocomplete: "off", "aria-describedby": ids.projectNote,
     value: known.length === 1 ? known[0] : "", placeholder: known.length ? "pick one, or type a new one" : "a new project",
@@ -137,7 +140,7 @@ function projectField(check, ids, known) {
     fill(note, slug && !known.includes(slug) ? [h("strong", {}, "New project:"), ` no event or check is in “${slug}” yet.`] : null);
   });
   const suggestions = h("datalist", { id: ids.projects }, known.map((slug) => h("option", { value: slug })));
-  return { nodes: [input, suggestions, note], value: () => input.value.trim() };
+  return { input, nodes: [input, suggestions, note], value: () => input.value.trim() };
 }
 
 // The API counts periods and grace times in seconds; the form shows them in the largest unit that says them whole.
@@ -173,7 +176,9 @@ function checkForm(check, onSaved, knownProjects = []) {
   const grace = durationField(ids.grace, "Grace", check ? check.grace : 300);
   const manualResume = h("input", { id: ids.manualResume, type: "checkbox", checked: !!check?.manual_resume });
   const postOnly = h("input", { id: ids.postOnly, type: "checkbox", checked: check?.methods === "POST" });
-  const error = h("p.form-error", { role: "alert", hidden: true });
+  const error = formError({
+    name, project: project.input, period: period.amount, cron, tz, grace: grace.amount, manual_resume: manualResume, methods: postOnly,
+  });
   const cronRows = [h("div.field", {}, h("label", { for: ids.cron }, "Cron"), cron), h("div.field", {}, h("label", { for: ids.tz }, "Time zone"), tz)];
   const sync = () => {
     period.row.hidden = kind.value !== "period";
@@ -192,7 +197,7 @@ function checkForm(check, onSaved, knownProjects = []) {
       manualResume, h("label", { for: ids.manualResume }, "When paused, stay paused until resumed")),
     h("div.field.field-check", { title: "A chat app previewing the ping URL, or a browser opening it, sends GET: such requests are kept but change nothing" },
       postOnly, h("label", { for: ids.postOnly }, "Only POST requests count as pings")),
-    error,
+    error.line,
     h("div.row", {}, h("button.btn.btn-primary", { type: "submit" }, editing ? "Save" : "Create check")));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -200,13 +205,13 @@ function checkForm(check, onSaved, knownProjects = []) {
     if (kind.value === "period") body.period = period.seconds();
     else Object.assign(body, { cron: cron.value, tz: tz.value });
     if (!editing) body.project = project.value();
+    error.clear();
     try {
       await api(editing ? `/api/v1/checks/${check.unique_key}` : "/api/v1/checks", { method: editing ? "PATCH" : "POST", body });
       toast(editing ? "Check saved" : "Check created", "ok");
       onSaved();
     } catch (problem) {
-      error.textContent = problem.message;
-      error.hidden = false;
+      error.show(problem.message, problem.field);
     }
   });
   return form;

@@ -2,7 +2,7 @@
 
 import { api, setCsrf } from "./api.js";
 import { signOut } from "./session.js";
-import { fill, guarded, h, icon, newestOnly, toast } from "./dom.js";
+import { fill, formError, guarded, h, icon, newestOnly, toast } from "./dom.js";
 import { deviceRemoved, PUSH, pushSupported, turnOnNotifications } from "./push.js";
 import { state } from "./state.js";
 import { relative } from "./time.js";
@@ -10,26 +10,25 @@ import { relative } from "./time.js";
 function passwordForm() {
   const current = h("input", { id: "pw-current", type: "password", autocomplete: "current-password", required: true });
   const next = h("input", { id: "pw-new", type: "password", autocomplete: "new-password", required: true, minLength: 10 });
-  const error = h("p.form-error", { role: "alert", hidden: true });
+  const error = formError({ current_password: current, new_password: next });
   const form = h("form.panel.form-grid", {},
     h("h2", {}, "Password"),
     // Whose password this is, for password managers (hidden: the account panel shows the email).
     h("input", { type: "email", name: "username", autocomplete: "username", value: state.user.email, hidden: true, readOnly: true }),
     h("div.field", {}, h("label", { for: "pw-current" }, "Current password"), current),
     h("div.field", {}, h("label", { for: "pw-new" }, "New password"), next, h("p.hint", {}, "At least 10 characters.")),
-    error,
+    error.line,
     h("div.row", {}, h("button.btn.btn-primary", { type: "submit" }, "Change password")));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    error.hidden = true;
+    error.clear();
     try {
       const session = await api("/api/v1/session/password", { method: "POST", body: { current_password: current.value, new_password: next.value } });
       setCsrf(session.csrf_token);
       form.reset();
       toast("Password changed. Other sessions were signed out.", "ok");
     } catch (problem) {
-      error.textContent = problem.message;
-      error.hidden = false;
+      error.show(problem.message, problem.field);
     }
   });
   return form;
