@@ -6,7 +6,8 @@ that does not exist that day (the hour skipped when clocks go forward) is not ex
 first occurrence, so a ping during the repeated hour expects the first cron time after it. APScheduler 3.x's
 cron fields do the calendar arithmetic, but its `from_crontab` reads day-of-week numbers Monday-based
 (crontab's `1-5` would mean Tuesday to Saturday), and it ANDs day-of-month with day-of-week where cron ORs
-them; both are translated here.
+them; both are translated here, as are the extensions Healthchecks reads: `L` in day-of-month (the month's last
+day) and, in day-of-week, `5#2` (the month's second Friday) and `5L` (its last Friday).
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ ALIASES = {
 }
 DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _DOW_TERM = re.compile(r"^(\*|[0-7a-z]{1,3}(?:-[0-7a-z]{1,3})?)(?:/(\d{1,2}))?\Z")
+# A day of week by its place in the month: `5#2` or `fri#2` (the second Friday), `5l` (the last Friday).
+_DOW_PLACE = re.compile(r"^([0-7]|[a-z]{3})(?:#(\d{1,2})|l)\Z")
+# APScheduler's day-of-month words for those places (`2nd fri`, `last fri`); its day names are cron's.
+_ORDINALS = ("1st", "2nd", "3rd", "4th", "5th")
 # Far enough to reach any valid expression's next instant (`0 0 29 2 *` needs up to eight years).
 _MAX_STEPS = 500
 
@@ -59,10 +64,21 @@ def _day_number(text: str) -> int:
     return DAY_NAMES.index(text)
 
 
-def _days_of_week(field: str) -> list[int]:
-    """Cron's day-of-week field as Sunday-based day numbers (0 and 7 both Sunday)."""
+def _days_of_week(field: str) -> tuple[list[int], list[str]]:
+    """Cron's day-of-week field as Sunday-based day numbers (0 and 7 both Sunday), and its days named by their
+    place in the month (`5#2`, `5L`) as APScheduler's day-of-month expressions (`2nd fri`, `last fri`)."""
     days: set[int] = set()
+    places: list[str] = []
     for term in field.lower().split(","):
+        if place := _DOW_PLACE.match(term):
+            name = DAY_NAMES[_day_number(place.group(1)) % 7]
+            if (nth := place.group(2)) is None:
+                places.append(f"last {name}")
+            elif 1 <= int(nth) <= len(_ORDINALS):
+                places.append(f"{_ORDINALS[int(nth) - 1]} {name}")
+            else:
+                raise ScheduleError(f"`{term}`: a day's place in the month (after `#`) is 1 to 5")
+            continue
         match = _DOW_TERM.match(term)
         if not match:
             raise ScheduleError(f"`{term}` is not a valid day-of-week term")
@@ -79,7 +95,12 @@ def _days_of_week(field: str) -> list[int]:
         else:
             first = last = _day_number(span)
         days.update(d % 7 for d in range(first, last + 1, step))
-    return sorted(days)
+    return sorted(days), places
+
+
+def _days_of_month(field: str) -> str:
+    """Cron's day-of-month field in APScheduler's words: `L`, the month's last day, is its `last`."""
+    return ",".join("last" if term.lower() == "l" else term for term in field.split(","))
 
 
 class CronSchedule:
@@ -92,19 +113,23 @@ class CronSchedule:
         if len(fields) != 5:
             raise ScheduleError(f"a cron expression has 5 fields (minute hour day month weekday), not {len(fields)}")
         minute, hour, day, month, weekday = fields
-        names = ",".join(DAY_NAMES[d] for d in _days_of_week(weekday))
-        both_restricted = not day.startswith("*") and not weekday.startswith("*")
+        days, places = _days_of_week(weekday)
+        names = ",".join(DAY_NAMES[d] for d in days)
+        month_days = _days_of_month(day)
+        # Cron fires when either the day of month or the day of week matches, once both are restricted (a field
+        # that starts with `*` is not); otherwise both must match.
+        either = not day.startswith("*") and not weekday.startswith("*")
+        if places and day.startswith("*") and day != "*":
+            raise ScheduleError("a day of week by its place in the month (`5#2`, `5L`) takes no day-of-month step")
         try:
-            if both_restricted:
-                # Cron fires when either the day of month or the day of week matches.
-                self._triggers = [
-                    CronTrigger(minute=minute, hour=hour, day=day, month=month, timezone=UTC),
-                    CronTrigger(minute=minute, hour=hour, month=month, day_of_week=names, timezone=UTC),
-                ]
-            else:
-                self._triggers = [
-                    CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=names, timezone=UTC)
-                ]
+            self._triggers = [
+                CronTrigger(minute=minute, hour=hour, day=spec, month=month, day_of_week=weekdays, timezone=UTC)
+                for spec, weekdays in (
+                    *([(month_days, "*")] if either else []),
+                    *([("*" if either else month_days, names)] if names else []),
+                    *([(",".join(places), "*")] if places else []),
+                )
+            ]
         except ValueError as exc:
             raise ScheduleError(f"invalid cron expression: {exc}") from None
         if self._next_wall(datetime(2000, 1, 1)) is None:

@@ -37,6 +37,8 @@ def test_the_snippets_match_the_check_and_the_wrapper_runs_as_shown(context, web
         "Every two hours": ({"period": 7200}, "0 */2 * * * /path/to/job.sh"),
         "Once a day": ({"period": 86400}, "0 0 * * * /path/to/job.sh"),
         "Weekday mornings": ({"cron": "30 8 * * 1-5", "tz": "Europe/Berlin"}, "30 8 * * 1-5 /path/to/job.sh"),
+        "Month end": ({"cron": "0 23 L * *"}, "0 23 L * * /path/to/job.sh"),
+        "First Monday": ({"cron": "0 9 * * mon#1"}, "0 9 * * mon#1 /path/to/job.sh"),
     }
     checks = {name: make_check(web_hub, name, **spec) for name, (spec, _) in schedules.items()}
     odd = make_check(web_hub, "Every seven minutes", period=420)
@@ -48,6 +50,9 @@ def test_the_snippets_match_the_check_and_the_wrapper_runs_as_shown(context, web
         expect(snippets.locator("pre", has_text="/path/to/job.sh &&")).to_contain_text(line)
         expect(snippets).to_contain_text(checks[name]["ping_url"])
     expect(open_snippets(page, "Weekday mornings")).to_contain_text("in Europe/Berlin")
+    expect(open_snippets(page, "Weekday mornings")).not_to_contain_text("not read by every cron")
+    for name in ("Month end", "First Monday"):
+        expect(open_snippets(page, name)).to_contain_text("`L` and `#` are not read by every cron")
 
     snippets = open_snippets(page, "Every seven minutes")
     expect(snippets).to_contain_text("No crontab schedule runs exactly every 7 minutes")

@@ -68,7 +68,11 @@ function crontab(check, curl) {
   const job = `/path/to/job.sh && ${curl}`;
   if (check.cron) {
     const zone = check.tz && check.tz !== "UTC" ? check.tz : "UTC";
-    return [`${check.cron} ${job}`, `The check expects these times in ${zone}; cron uses the machine's time zone.`];
+    const [, , day, , weekday] = check.cron.trim().split(/\s+/);
+    // No day name has an "l" in it: one in either day field is the `L` of "last".
+    const extended = /[#l]/i.test(`${day ?? ""}${weekday ?? ""}`)
+      ? " `L` and `#` are not read by every cron: check that yours reads them." : "";
+    return [`${check.cron} ${job}`, `The check expects these times in ${zone}; cron uses the machine's time zone.${extended}`];
   }
   const every = cronForPeriod(check.period);
   if (every) return [`${every} ${job}`, null];

@@ -74,6 +74,27 @@ def test_day_of_month_and_day_of_week_are_either_or():
     assert runs("0 0 13 * 5", "UTC", utc(2026, 11, 1), 3) == [utc(2026, 11, 6), utc(2026, 11, 13), utc(2026, 11, 20)]
 
 
+def test_last_day_and_days_by_their_place_in_the_month_as_healthchecks_reads_them():
+    """`L`, `5#2` and `5L` (cronsim's extensions) were refused, so a crontab moved from Healthchecks failed."""
+    assert runs("0 0 L * *", "UTC", utc(2027, 1, 15), 3) == [utc(2027, 1, 31), utc(2027, 2, 28), utc(2027, 3, 31)]
+    assert runs("0 0 1,l * *", "UTC", utc(2027, 1, 15), 3) == [utc(2027, 1, 31), utc(2027, 2, 1), utc(2027, 2, 28)]
+    # The first Monday; the second Friday, or any Sunday; the last Friday.
+    assert runs("0 9 * * 1#1", "UTC", utc(2026, 12, 7, 12), 2) == [utc(2027, 1, 4, 9), utc(2027, 2, 1, 9)]
+    assert runs("0 9 * * fri#2,SUN", "UTC", utc(2026, 12, 7), 3) == [
+        utc(2026, 12, 11, 9), utc(2026, 12, 13, 9), utc(2026, 12, 20, 9)
+    ]  # fmt: skip
+    assert runs("0 9 * * 5L", "UTC", utc(2026, 12, 1), 2) == [utc(2026, 12, 25, 9), utc(2027, 1, 29, 9)]
+    assert runs("0 9 * * 7l", "UTC", utc(2026, 12, 1), 1) == [utc(2026, 12, 27, 9)]
+    # With a day of month too, either one is enough, as with any day of week.
+    assert runs("0 9 15 * 1#1", "UTC", utc(2026, 12, 7, 12), 3) == [
+        utc(2026, 12, 15, 9), utc(2027, 1, 4, 9), utc(2027, 1, 15, 9)
+    ]  # fmt: skip
+    # A fifth Monday in February: cronsim's own example.
+    assert runs("0 0 * 2 MON#5", "UTC", utc(2026, 1, 1), 2) == [utc(2044, 2, 29), utc(2072, 2, 29)]
+    # On the wall clock of the zone, as other expressions are.
+    assert runs("30 8 * * 1#1", "Europe/Berlin", utc(2027, 6, 1), 1) == [utc(2027, 6, 7, 6, 30)]
+
+
 def test_aliases_and_intervals():
     assert runs("@daily", "UTC", utc(2026, 1, 1, 5), 1) == [utc(2026, 1, 2)]
     assert runs("*/15 * * * *", "UTC", utc(2026, 1, 1, 5, 15), 2) == [utc(2026, 1, 1, 5, 30), utc(2026, 1, 1, 5, 45)]
@@ -89,6 +110,12 @@ def test_aliases_and_intervals():
         ("0 0 * * 5-1", "UTC", "runs backwards"),
         ("0 0 * * 7-1", "UTC", "runs backwards"),  # was Sunday and Monday; crontab refuses it
         ("0 0 30 2 *", "UTC", "never fires"),
+        ("0 0 * * 1#6", "UTC", r"`1#6`: a day's place in the month \(after `#`\) is 1 to 5"),
+        ("0 0 * * 1#0", "UTC", "is 1 to 5"),
+        ("0 0 * * 8#1", "UTC", "`8#1` is not a valid day-of-week term"),
+        ("0 0 * * 1#1-2", "UTC", "not a valid day-of-week term"),
+        ("0 0 */2 * 1#1", "UTC", "takes no day-of-month step"),
+        ("0 0 LW * *", "UTC", "invalid cron expression"),
         ("0 0 * * *", "Mars/Olympus", "IANA time zone"),
         # Files in the zoneinfo directory that ZoneInfo opens but that are no IANA zone: they used to be taken.
         ("0 0 * * *", "localtime", "IANA time zone"),
