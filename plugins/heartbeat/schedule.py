@@ -1,13 +1,16 @@
 """When a check's next ping is expected: after a fixed period, or at the next cron instant in its time zone.
 
 Cron instants are found on the check's wall clock, then placed in its zone and converted to UTC. A wall time
-that does not exist that day (the hour skipped when clocks go forward) is not expected at all, so a job at
-02:30 on that day is never flagged; a wall time that happens twice (clocks go back) is expected once, at its
-first occurrence, so a ping during the repeated hour expects the first cron time after it. APScheduler 3.x's
-cron fields do the calendar arithmetic, but its `from_crontab` reads day-of-week numbers Monday-based
-(crontab's `1-5` would mean Tuesday to Saturday), and it ANDs day-of-month with day-of-week where cron ORs
-them; both are translated here, as are the extensions Healthchecks reads: `L` in day-of-month (the month's last
-day) and, in day-of-week, `5#2` (the month's second Friday) and `5L` (its last Friday).
+that does not exist that day (the hour skipped when clocks go forward) is expected when the gap ends (03:00
+for 02:30 in Berlin) for a job at set times, which Debian's cron runs then (after a jump shorter than three
+hours), as Healthchecks expects it; for a job every so many minutes or hours (`*` starts its minute or hour
+field) it is not expected, the job's next time being near. A wall time that happens twice (clocks go back) is
+expected once, at its first occurrence, so a ping during the repeated hour expects the first cron time after it.
+
+APScheduler 3.x's cron fields do the calendar arithmetic, but its `from_crontab` reads day-of-week numbers
+Monday-based (crontab's `1-5` would mean Tuesday to Saturday), and it ANDs day-of-month with day-of-week where
+cron ORs them; both are translated here, as are the extensions Healthchecks reads: `L` in day-of-month (the
+month's last day) and, in day-of-week, `5#2` (the month's second Friday) and `5L` (its last Friday).
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ _DOW_PLACE = re.compile(r"^([0-7]|[a-z]{3})(?:#(\d{1,2})|l)\Z")
 _ORDINALS = ("1st", "2nd", "3rd", "4th", "5th")
 # Far enough to reach any valid expression's next instant (`0 0 29 2 *` needs up to eight years).
 _MAX_STEPS = 500
+# Debian's cron runs the jobs a jump of the clock skipped when the jump is shorter than this (a DST change), and
+# not after a longer one (Samoa skipped a day in 2011).
+_MAX_GAP = timedelta(hours=3)
 
 
 class ScheduleError(ValueError):
@@ -113,6 +119,7 @@ class CronSchedule:
         if len(fields) != 5:
             raise ScheduleError(f"a cron expression has 5 fields (minute hour day month weekday), not {len(fields)}")
         minute, hour, day, month, weekday = fields
+        self._at_set_times = not minute.startswith("*") and not hour.startswith("*")
         days, places = _days_of_week(weekday)
         names = ",".join(DAY_NAMES[d] for d in days)
         month_days = _days_of_month(day)
@@ -149,13 +156,30 @@ class CronSchedule:
             candidate = self._next_wall(wall)
             if candidate is None:
                 break
-            # fold=0: the first of two occurrences. Not expected when that wall time is skipped today, or when its
-            # first occurrence is not after `moment` (a ping in the second copy of the hour clocks went back).
-            instant = candidate.replace(tzinfo=self.zone).astimezone(UTC)
-            if instant > moment and instant.astimezone(self.zone).replace(tzinfo=None) == candidate:
+            # Not expected when its first occurrence is not after `moment` (a ping in the second copy of the hour
+            # clocks went back), nor when it is skipped today and the job runs every so many minutes or hours.
+            instant = self._instant(candidate)
+            if instant is not None and instant > moment:
                 return instant
             wall = candidate + timedelta(minutes=1)
         raise ScheduleError(f"`{self.expression}` has no next run after {moment.isoformat()}")
+
+    def _instant(self, wall: datetime) -> datetime | None:
+        """When `wall` happens in the zone, in UTC: its first occurrence (fold=0) when it happens twice; the end
+        of the gap when clocks jump less than three hours over it, for a job at set times; else None."""
+        instant = wall.replace(tzinfo=self.zone).astimezone(UTC)
+        if instant.astimezone(self.zone).replace(tzinfo=None) == wall:
+            return instant
+        if not self._at_set_times:
+            return None
+        # The gap's end is the first whole minute after `wall` that exists (gaps start and end on one).
+        end = wall + _MAX_GAP
+        while wall < end:
+            wall += timedelta(minutes=1)
+            instant = wall.replace(tzinfo=self.zone).astimezone(UTC)
+            if instant.astimezone(self.zone).replace(tzinfo=None) == wall:
+                return instant
+        return None
 
 
 def validate(cron: str | None, tz: str) -> None:

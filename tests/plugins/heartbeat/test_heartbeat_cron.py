@@ -33,19 +33,37 @@ async def test_weekday_job_across_the_october_change(client, hub, admin_headers,
     assert missed["content"]["expected_at"] == "2026-10-26T08:00:00Z"
 
 
-async def test_a_job_at_a_skipped_time_is_not_flagged(client, hub, admin_headers, clock, create_check, stored_events):
-    """02:30 does not exist in Berlin on 2026-03-29; the job that did not run then is not missed."""
+async def test_a_job_at_a_skipped_time_is_expected_when_the_gap_ends(
+    client, hub, admin_headers, clock, create_check, stored_events
+):
+    """02:30 does not exist in Berlin on 2026-03-29; Debian's cron runs the job at 03:00 CEST instead, so the hub
+    expects it then: a job that ran is not flagged, one that did not is flagged a grace time later."""
     check = await create_check(cron="30 2 * * *", tz="Europe/Berlin", grace=900)
+    url = f"/api/v1/checks/{check['uuid']}"
     clock.set(berlin(2026, 3, 28, 1, 30, 5))  # Saturday 02:30 CET
     await client.get(f"/ping/{check['uuid']}")
-    for hours in range(1, 47):  # scan through Sunday (no 02:30) until Monday 02:30 CEST + grace
-        clock.set(berlin(2026, 3, 28, 1, 30, 5) + timedelta(hours=hours))
-        assert await scan(hub.context) == 0
-    check = (await client.get(f"/api/v1/checks/{check['uuid']}", headers=admin_headers)).json()
-    assert check["expected_at"] == "2026-03-30T00:30:00Z"  # Monday 02:30 CEST
-    assert await stored_events() == []
-    clock.set(berlin(2026, 3, 30, 0, 45, 1))
+    assert (await client.get(url, headers=admin_headers)).json()["expected_at"] == "2026-03-29T01:00:00Z"
+    clock.set(berlin(2026, 3, 29, 1, 0, 20))  # Sunday 03:00:20 CEST: the job ran when the clocks had jumped
+    await client.get(f"/ping/{check['uuid']}")
+    assert (await client.get(url, headers=admin_headers)).json()["expected_at"] == "2026-03-30T00:30:00Z"
+    clock.set(berlin(2026, 3, 30, 0, 45, 1))  # Monday 02:45:01 CEST, no ping: missed
     assert await scan(hub.context) == 1
+    [missed] = await stored_events()
+    assert missed["content"]["expected_at"] == "2026-03-30T00:30:00Z"
+
+
+async def test_a_job_that_did_not_run_when_the_gap_ended_is_flagged(
+    client, hub, admin_headers, clock, create_check, stored_events
+):
+    check = await create_check(cron="30 2 * * *", tz="Europe/Berlin", grace=900)
+    clock.set(berlin(2026, 3, 28, 1, 30, 5))
+    await client.get(f"/ping/{check['uuid']}")
+    clock.set(berlin(2026, 3, 29, 1, 14, 59))  # 03:14:59 CEST: the grace time is not over yet
+    assert await scan(hub.context) == 0
+    clock.set(berlin(2026, 3, 29, 1, 15, 1))
+    assert await scan(hub.context) == 1
+    [missed] = await stored_events()
+    assert missed["content"]["expected_at"] == "2026-03-29T01:00:00Z"
 
 
 async def test_a_job_pinging_through_the_repeated_hour_is_not_flagged(

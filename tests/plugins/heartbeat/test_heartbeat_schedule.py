@@ -33,12 +33,31 @@ def test_weekdays_at_nine_in_berlin_across_the_october_2026_change():
     ]
 
 
-def test_a_time_skipped_by_spring_forward_is_not_expected():
-    # 2026-03-29 in Berlin goes from 02:00 straight to 03:00: there is no 02:30 that day.
-    assert runs("30 2 * * *", "Europe/Berlin", utc(2026, 3, 28, 1, 30, 5), 2) == [
-        utc(2026, 3, 30, 0, 30),  # 02:30 CEST on Monday; Sunday is skipped
+def test_a_time_skipped_by_spring_forward_is_expected_when_the_gap_ends():
+    """2026-03-29 in Berlin goes from 02:00 straight to 03:00: there is no 02:30 that day. Debian's cron runs the
+    job at 03:00, and Healthchecks expects it then; the hub expected nothing until Monday."""
+    assert runs("30 2 * * *", "Europe/Berlin", utc(2026, 3, 28, 1, 30, 5), 3) == [
+        utc(2026, 3, 29, 1),  # 03:00 CEST on Sunday
+        utc(2026, 3, 30, 0, 30),  # 02:30 CEST on Monday
         utc(2026, 3, 31, 0, 30),
     ]
+    # Lord Howe Island goes from 02:00 to 02:30 (a half-hour change): 02:15 is expected at 02:30.
+    assert runs("15 2 * * *", "Australia/Lord_Howe", utc(2026, 10, 2, 16), 2) == [
+        utc(2026, 10, 3, 15, 30), utc(2026, 10, 4, 15, 15)
+    ]  # fmt: skip
+
+
+def test_a_skipped_time_of_a_job_run_every_so_often_is_not_expected():
+    # `*` starts the minute field: the job runs every 20 minutes in that hour, and its next run is near.
+    assert runs("*/20 2 * * *", "Europe/Berlin", utc(2026, 3, 28, 1, 30, 5), 2) == [
+        utc(2026, 3, 28, 1, 40), utc(2026, 3, 30, 0)
+    ]  # fmt: skip
+
+
+def test_a_skipped_day_is_not_made_up_for():
+    # Samoa went from 2011-12-29 23:59 to 2011-12-31 00:00; Debian's cron runs nothing a jump of 3 hours or more
+    # skipped.
+    assert runs("0 12 * * *", "Pacific/Apia", utc(2011, 12, 29), 2) == [utc(2011, 12, 29, 22), utc(2011, 12, 30, 22)]
 
 
 def test_a_time_repeated_by_fall_back_is_expected_once():
@@ -140,7 +159,11 @@ def test_next_run_is_later_within_two_days_and_on_the_wall_clock(minute, hour, s
     found = schedule.next_after(start)
     assert start < found <= start + timedelta(days=2, hours=1)
     local = found.astimezone(schedule.zone)
-    assert (local.hour, local.minute) == (hour, minute)
+    if (local.hour, local.minute) != (hour, minute):  # only when clocks jumped over that time: at the jump
+        wall = local.replace(hour=hour, minute=minute, tzinfo=None)
+        assert wall < local.replace(tzinfo=None)
+        assert wall.replace(tzinfo=schedule.zone).astimezone(UTC).astimezone(schedule.zone).replace(tzinfo=None) != wall
+        assert (found - timedelta(minutes=1)).astimezone(schedule.zone).utcoffset() != local.utcoffset()
 
 
 def test_weekdays_at_nine_in_berlin_across_the_march_2026_change():
