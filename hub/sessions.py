@@ -26,6 +26,9 @@ from hub.db.schema import UTCDateTime
 from hub.models import now_utc
 
 COOKIE = "hub_session"
+# Over HTTPS the cookie carries the `__Host-` prefix: browsers then take it only when set Secure, for the whole
+# site and this host alone, so a page on a sibling subdomain cannot plant a session of its own choosing.
+SECURE_COOKIE = f"__Host-{COOKIE}"
 CSRF_HEADER = "x-csrf-token"
 MAX_AGE = timedelta(days=90)
 # Writing `last_seen_at` on every request would make each read a write; this often is enough to slide.

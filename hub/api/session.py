@@ -17,12 +17,12 @@ from litestar.params import JSONBody
 
 from hub.accounts import find_login, set_password, store_hash
 from hub.api.common import hub_of
-from hub.api.session_auth import session_user
+from hub.api.session_auth import cookie_name, is_https, session_user
 from hub.core import Hub
 from hub.models import ValidationProblem
 from hub.passwords import MAX_LENGTH, hash_password_async, needs_rehash, verify_password_async
 from hub.ratelimit import retry_after_header
-from hub.sessions import COOKIE, SessionUser, token_id
+from hub.sessions import SessionUser, token_id
 
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_LENGTH)]
 
@@ -54,13 +54,9 @@ def session_out(user: SessionUser) -> SessionOut:
     return SessionOut(UserInfo(user.user_id, user.email, user.name, user.role), user.csrf_token)
 
 
-def is_https(hub: Hub, request: Request) -> bool:
-    return request.url.scheme == "https" or hub.settings.public_url.startswith("https://")
-
-
 def session_cookie(hub: Hub, request: Request, token: str) -> Cookie:
     return Cookie(
-        key=COOKIE,
+        key=cookie_name(hub, request),
         value=token,
         max_age=hub.settings.auth.session_days * 86400,
         path="/",
@@ -72,7 +68,13 @@ def session_cookie(hub: Hub, request: Request, token: str) -> Cookie:
 
 def expired_cookie(hub: Hub, request: Request) -> Cookie:
     return Cookie(
-        key=COOKIE, value="", max_age=0, path="/", httponly=True, samesite="lax", secure=is_https(hub, request)
+        key=cookie_name(hub, request),
+        value="",
+        max_age=0,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=is_https(hub, request),
     )
 
 
@@ -108,7 +110,7 @@ class SessionController(Controller):
         user = await signed_in(request)
         # The session slides on the hub with each use; the browser's cookie must too, or it would lapse
         # `session_days` after sign-in however often the app is used. The app reads this whenever it opens.
-        token = request.cookies.get(COOKIE)
+        token = request.cookies.get(cookie_name(hub_of(request), request))
         cookies = [session_cookie(hub_of(request), request, token)] if token else []
         return Response(session_out(user), cookies=cookies)
 
@@ -124,7 +126,8 @@ class SessionController(Controller):
         hub.login_guard.succeeded(data.email, address)
         if login.password_hash and needs_rehash(login.password_hash):
             await store_hash(hub.db, login.user_id, await hash_password_async(data.password))
-        if old := request.cookies.get(COOKIE):  # whatever it was (someone else's, or planted), it ends here
+        # Whatever the cookie was (someone else's, or planted), it ends here.
+        if old := request.cookies.get(cookie_name(hub, request)):
             await hub.sessions.end(token_id(old))
         token = await hub.sessions.create(login.user_id, request.headers.get("user-agent"))
         user = await hub.sessions.load(token)

@@ -13,13 +13,22 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
 from hub.auth import ApiKey
-from hub.sessions import COOKIE, CSRF_HEADER, SessionUser
+from hub.sessions import COOKIE, CSRF_HEADER, SECURE_COOKIE, SessionUser
 
 if TYPE_CHECKING:
     from hub.core import Hub
 
 ROLE_SCOPES: dict[str, tuple[str, ...]] = {"admin": ("admin",), "member": ("read", "act"), "viewer": ("read",)}
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def is_https(hub: Hub, connection: ASGIConnection) -> bool:
+    return connection.url.scheme == "https" or hub.settings.public_url.startswith("https://")
+
+
+def cookie_name(hub: Hub, connection: ASGIConnection) -> str:
+    """The session cookie's name: `__Host-` prefixed over HTTPS, where it is Secure."""
+    return SECURE_COOKIE if is_https(hub, connection) else COOKIE
 
 
 def caller_for(user: SessionUser) -> ApiKey:
@@ -38,7 +47,7 @@ def caller_for(user: SessionUser) -> ApiKey:
 
 async def session_user(hub: Hub, connection: ASGIConnection, *, check_csrf: bool = True) -> SessionUser | None:
     """The session's user, or None without a session cookie; 401 for an ended session, 403 without CSRF token."""
-    token = connection.cookies.get(COOKIE)
+    token = connection.cookies.get(cookie_name(hub, connection))
     if not token:
         return None
     user = await hub.sessions.load(token)

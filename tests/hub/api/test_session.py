@@ -18,7 +18,7 @@ from hub.accounts import set_password
 from hub.core import Hub
 from hub.models import now_utc
 from hub.people.models import SubscriptionIn, UserIn
-from hub.sessions import COOKIE, sessions, token_id
+from hub.sessions import COOKIE, SECURE_COOKIE, sessions, token_id
 
 PASSWORD = "correct horse battery"
 
@@ -79,9 +79,24 @@ async def test_sign_in_sets_a_hardened_cookie_and_reads_back(client: httpx.Async
 
 @pytest.mark.parametrize("settings_overrides", [{"HUB_SERVER_BASE_URL": "https://hub.example.com"}])
 async def test_cookie_is_secure_when_served_over_https(client: httpx.AsyncClient, hub: Hub) -> None:
+    """Over HTTPS the cookie is `__Host-` prefixed, so a sibling subdomain's page cannot plant one (a cookie it
+    sets for the parent domain has another name, and browsers refuse a `__Host-` one with a Domain)."""
     await make_user(hub, "ada@example.com", "admin")
     response = await sign_in(client, "ada@example.com")
-    assert "Secure" in response.headers["set-cookie"]
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"{SECURE_COOKIE}=") and SECURE_COOKIE == "__Host-hub_session"
+    assert "Secure" in cookie and "Path=/" in cookie and "Domain" not in cookie
+    token = cookie.split(";")[0].split("=", 1)[1]
+    client.cookies.clear()  # the test client, on http://, would not send a Secure cookie back: send it by hand
+    me = await client.get("/api/v1/session", headers={"Cookie": f"{SECURE_COOKIE}={token}"})
+    assert me.status_code == 200 and me.json()["user"]["email"] == "ada@example.com"
+    assert me.headers["set-cookie"].startswith(f"{SECURE_COOKIE}={token};")
+    planted = await client.get("/api/v1/session", headers={"Cookie": f"{COOKIE}={token}"})
+    assert planted.status_code == 401  # the unprefixed name is not read over HTTPS
+    out = await client.delete(
+        "/api/v1/session", headers={"Cookie": f"{SECURE_COOKIE}={token}", "X-CSRF-Token": me.json()["csrf_token"]}
+    )
+    assert out.status_code == 204 and out.headers["set-cookie"].startswith(f'{SECURE_COOKIE}=""')
 
 
 async def test_wrong_password_and_unknown_email_look_the_same(client: httpx.AsyncClient, hub: Hub) -> None:
