@@ -15,7 +15,6 @@ from litestar.datastructures import ResponseHeader
 from litestar.di import Provide
 from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import Scope
 from sqlalchemy.exc import DBAPIError
 
@@ -29,7 +28,7 @@ from hub.api.errors import BASELINE_HEADERS, RETRY_AFTER_SECONDS, exception_hand
 from hub.api.events import EventsController
 from hub.api.hooks import receive_webhook
 from hub.api.keys import KeysController
-from hub.api.openapi import OpenAPIJSON
+from hub.api.openapi import ApiReference, OpenAPIJSON
 from hub.api.people import TeamsController, UsersController
 from hub.api.projects import ProjectsController
 from hub.api.routes import RoutesController
@@ -46,7 +45,6 @@ from hub.webapp import web_routers
 log = logging.getLogger(__name__)
 # The largest body of a route that takes JSON the framework decodes: rules, people, a sign-in are a few KB.
 MAX_DECODED_BODY_BYTES = 256 * 1024
-SCALAR_VERSION = "1.76.4"  # the API reference page's script, from jsDelivr (checked on the npm registry)
 
 
 HEALTH_TIMEOUT_SECONDS = 2.0
@@ -156,8 +154,7 @@ def app_serving(plugin_routes: list[Any], *, run_migrations: bool = True, freeze
             title="hub",
             version=__version__,
             path="/schema",
-            # A pinned release from the CDN, not `latest`: the page runs it on the hub's own origin.
-            render_plugins=[ScalarRenderPlugin(version=SCALAR_VERSION), OpenAPIJSON()],
+            render_plugins=[ApiReference(), OpenAPIJSON()],
             description="Events, webhooks, heartbeats and notifications. Errors are `{message, field, status}`.",
         ),
         debug=False,

@@ -9,17 +9,22 @@ ECMA-262's, where that is `$`. `OpenAPIJSON` serves `openapi.json` with them so 
 corrections to what Litestar writes: its error answers are described as its own exception body (`status_code`,
 `detail`, `extra`), where the hub answers `ErrorBody` (`message`, `status`, `field`); and a union of `int` and
 `float` is a `oneOf`, which a whole number matches twice and so fails (`anyOf` says what is meant).
+
+`ApiReference` is the interactive page at `/schema`. It runs Scalar's bundle on the hub's own origin, where a
+signed-in admin's session lives, so the bundle is a pinned release held to its hash (Subresource Integrity) and
+nothing else is loaded from elsewhere (Litestar's page adds a stylesheet and an icon from a GitHub branch).
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 from litestar import Request
-from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
 
 from hub.api.errors import ErrorBody
@@ -61,6 +66,49 @@ def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
         return node
 
     return resolve(schema)
+
+
+SCALAR_VERSION = "1.76.4"
+SCALAR_JS = f"https://cdn.jsdelivr.net/npm/@scalar/api-reference@{SCALAR_VERSION}/dist/browser/standalone.js"
+# sha384 of that file in the npm package (`npm pack @scalar/api-reference@1.76.4`, then
+# `openssl dgst -sha384 -binary package/dist/browser/standalone.js | openssl base64 -A`): jsDelivr serves a file
+# named by its path as the package has it. Change the three together.
+SCALAR_INTEGRITY = "sha384-hwB9WroDTpZaI38gr+u9CXA6ksz5gUYgD2GxXazKl/agT1L2GWUiRFWGJYNiFu4Q"
+# Scalar's options (its @scalar/types ApiReferenceConfiguration): no fonts from fonts.scalar.com, no telemetry,
+# and none of its hosted services offered (its toolbar's SDK and deploy links, its AI chat, its MCP server).
+SCALAR_OPTIONS = {
+    "withDefaultFonts": False,
+    "telemetry": False,
+    "showDeveloperTools": "never",
+    "agent": {"disabled": True},
+    "mcp": {"disabled": True},
+}
+
+
+class ApiReference(ScalarRenderPlugin):
+    def __init__(self) -> None:
+        super().__init__(js_url=SCALAR_JS)
+
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        title = html.escape(f"{openapi_schema['info']['title']} API reference")
+        json_url = html.escape(self.get_openapi_json_route(request))
+        options = html.escape(msgspec.json.encode(SCALAR_OPTIONS).decode())
+        return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="icon" href="/icons/icon.svg">
+</head>
+<body>
+<noscript>This page needs JavaScript. The schema itself is at <a href="{json_url}">{json_url}</a>.</noscript>
+<script id="api-reference" data-url="{json_url}" data-configuration="{options}"></script>
+<script src="{SCALAR_JS}" integrity="{SCALAR_INTEGRITY}" crossorigin="anonymous" referrerpolicy="no-referrer">
+</script>
+</body>
+</html>
+""".encode()
 
 
 class OpenAPIJSON(JsonRenderPlugin):

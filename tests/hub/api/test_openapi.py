@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import html
+import json
+import re
+
 import pytest
 
 from hub.api.compat.logsnag import LOG_FIELDS
-from hub.app import SCALAR_VERSION
+from hub.api.openapi import SCALAR_INTEGRITY, SCALAR_VERSION
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -69,10 +73,30 @@ async def test_heartbeat_checks_describe_their_bodies(client):
         assert {"name", "period", "cron", "tz", "grace"} <= set(schema["properties"]), (path, schema)
 
 
-async def test_the_reference_page_loads_a_pinned_scalar_release(client):
-    """The page's script runs on the hub's origin, where a signed-in admin's session lives: never `latest`."""
+async def test_the_reference_page_loads_a_pinned_scalar_release_held_to_its_hash(client):
+    """The page's script runs on the hub's origin, where a signed-in admin's session lives: never `latest`, and
+    only the bytes whose hash the hub knows (a CDN or a package serving other ones is refused by the browser).
+    Nothing else comes from elsewhere: Litestar's page took a stylesheet and an icon from a GitHub branch."""
     page = (await client.get("/schema")).text
-    assert f"@scalar/api-reference@{SCALAR_VERSION}" in page and "@latest" not in page
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert sources == [
+        "/icons/icon.svg",
+        "/schema/openapi.json",
+        f"https://cdn.jsdelivr.net/npm/@scalar/api-reference@{SCALAR_VERSION}/dist/browser/standalone.js",
+    ], sources
+    script = re.search(r"<script src=[^>]*>", page).group(0)
+    assert f'integrity="{SCALAR_INTEGRITY}"' in script and 'crossorigin="anonymous"' in script
+    assert re.fullmatch(r"sha384-[A-Za-z0-9+/]{64}", SCALAR_INTEGRITY)
+    assert 'data-url="/schema/openapi.json"' in page
+    # No fonts from Scalar's servers, no telemetry, none of its hosted services offered.
+    configuration = html.unescape(re.search(r'data-configuration="([^"]*)"', page).group(1))
+    assert json.loads(configuration) == {
+        "withDefaultFonts": False,
+        "telemetry": False,
+        "showDeveloperTools": "never",
+        "agent": {"disabled": True},
+        "mcp": {"disabled": True},
+    }
 
 
 @SQLITE_ONLY
