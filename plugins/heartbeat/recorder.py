@@ -160,7 +160,9 @@ class PingRecorder:
                 results.append(Recorded(found=False))
                 continue
             row = rows[check_id]
+            # `201 Created` for the ping that made the check; pings to it in the same group found it made.
             results.append(Recorded(found=True, created=_target(ping) in created))
+            created.discard(_target(ping))
             counted = msgspec.structs.replace(states[check_id], n_pings=states[check_id].n_pings + 1)
             if row["methods"] == "POST" and ping.method != "POST":
                 # A chat app unfurling the ping URL, or a browser opening it, must not tell that the job ran.

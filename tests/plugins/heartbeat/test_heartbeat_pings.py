@@ -120,6 +120,22 @@ async def test_a_ping_key_that_no_project_can_have_is_not_found(live):
     assert len(pings(api, check)) == 5
 
 
+async def test_pings_that_create_a_check_at_once_get_one_created(live):
+    """Pings written in the same group as the one that created the check were all answered `201 Created`."""
+    server, api, check = live
+    keys = api.get("/api/v1/check-projects/ops").json()
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        # A ping to another check first, so that the creating ones arrive while its group is written: they are
+        # written together in the next.
+        answers = await asyncio.gather(
+            client.get(f"/ping/{check['uuid']}"),
+            *[client.get(f"/ping/{keys['ping_key']}/at-once?create=1") for _ in range(20)],
+        )
+    assert sorted((a.status_code, a.text) for a in answers[1:]) == [(200, "OK")] * 19 + [(201, "Created")]
+    [made] = [c for c in api.get("/api/v1/checks?project=ops").json()["items"] if c["slug"] == "at-once"]
+    assert made["n_pings"] == 20
+
+
 def test_body_is_cut_at_100_kib_and_marked(live):
     server, api, check = live
     body = b"x" * 100 * 1024 + b"tail that is dropped"
