@@ -133,6 +133,17 @@ class _Forwarder:
             process.send_signal(signum)
 
 
+def _start_deaf(thread: threading.Thread) -> None:
+    """Start `thread` with the forwarded signals blocked in it (a thread keeps its creator's mask), so that they
+    reach the main thread: one the kernel gave a helper thread left the main thread in `waitpid`, the handler
+    never run, the job never told, and `hub run` waiting on it for good."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED_SIGNALS)
+    try:
+        thread.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 @contextlib.contextmanager
 def _forwarding_signals() -> Iterator[_Forwarder]:
     forwarder = _Forwarder()
@@ -168,7 +179,7 @@ def run(
         starting = threading.Thread(
             target=send_ping, args=(client, f"{ping_url}/start?rid={rid}", None, ping_deadline), daemon=True
         )
-        starting.start()
+        _start_deaf(starting)
         # Until the finishing ping is sent: a signal after the command ended must not cut it short either.
         with _forwarding_signals() as forwarder:
             try:
@@ -186,7 +197,7 @@ def run(
                 threading.Thread(target=_pump, args=(process.stderr, sys.stderr.buffer, tail), daemon=True),
             ]
             for pump in pumps:
-                pump.start()
+                _start_deaf(pump)
             status = process.wait()
             for pump in pumps:
                 pump.join()

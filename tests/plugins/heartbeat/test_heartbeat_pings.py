@@ -9,13 +9,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid as uuids
 from pathlib import Path
 
 import httpx
 import pytest
-from hub_plugins.heartbeat.runner import Tail
+from hub_plugins.heartbeat.runner import FORWARDED_SIGNALS, Tail, _start_deaf
 
 from hub.testing import bearer
 
@@ -162,14 +163,23 @@ def test_slug_urls_and_create_on_first_ping(live):
 
 
 def run_wrapper(server, check: dict, *command: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "HUB_URL": server.url}
-    return subprocess.run(
-        [str(HUB_CLI), "run", "--check", check["uuid"], "--", *command],
-        capture_output=True,
+    """`hub run` in a session of its own, killed with whatever it left running if it fails to end."""
+    arguments = [str(HUB_CLI), "run", "--check", check["uuid"], "--", *command]
+    process = subprocess.Popen(
+        arguments,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        env=environment,
-        timeout=60,
+        env={**os.environ, "HUB_URL": server.url},
+        start_new_session=True,
     )
+    try:
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    return subprocess.CompletedProcess(arguments, process.returncode, stdout, stderr)
 
 
 def test_hub_run_wraps_a_command_and_passes_its_exit_status_through(live):
@@ -469,6 +479,19 @@ def test_hub_run_passes_on_a_stop_signal_that_comes_as_the_job_starts(live):
     assert (done.returncode, done.stdout) == (7, "stopped\n"), done.stderr
     finish = pings(api, check)[-1]
     assert (finish["kind"], finish["exit_status"]) == ("fail", 7)
+
+
+def test_hub_runs_helper_threads_leave_stop_signals_to_the_main_thread():
+    """Once in about 2,000 runs of the test above the kernel gave the job's SIGTERM to a helper thread (the start
+    ping's, an output pump's): the main thread stayed in `waitpid`, Python's handler never ran, the job was never
+    told and `hub run` waited on it for good. Its threads now block the signals it forwards."""
+    seen: list[set[int]] = []
+    thread = threading.Thread(target=lambda: seen.append(signal.pthread_sigmask(signal.SIG_BLOCK, [])))
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    _start_deaf(thread)
+    thread.join()
+    assert set(FORWARDED_SIGNALS) <= seen[0]
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before  # the main thread takes them as before
 
 
 @pytest.mark.parametrize(
