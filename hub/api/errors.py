@@ -122,6 +122,8 @@ def name_the_key(
             validate(document if parent is not None else dict(entries[:count]))
         except msgspec.ValidationError as again:
             return str(again) == message
+        except ValueError:  # a trial AS_WRITTEN cannot write: not the same failure
+            return False
         finally:
             if parent is not None:
                 parent[steps[-1]] = node
@@ -147,45 +149,69 @@ def _read_as_written(body: bytes | msgspec.Raw) -> Any:
     try:
         return _AS_WRITTEN.decode(body)
     except msgspec.ValidationError:
-        return json.loads(bytes(body), parse_float=Decimal, parse_int=_integer_as_written)
+        document = json.loads(
+            bytes(body),
+            parse_float=Decimal,
+            parse_int=_integer_as_written,
+            parse_constant=_not_json,
+            object_pairs_hook=_keys_once,
+        )
+        AS_WRITTEN.encode(document)  # what msgspec refuses and json takes (a lone surrogate) fails here, not later
+        return document
 
 
 def _integer_as_written(digits: str) -> int | Decimal:
     return Decimal(digits) if len(digits.lstrip("-")) > sys.get_int_max_str_digits() else int(digits)
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object as msgspec reads it, or ValueError: of a key given twice, msgspec may have read either."""
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise ValueError("a key is given twice")
+    return document
+
+
 def _name_out_of_range(message: str, document: Any) -> msgspec.ValidationError | None:
     """The full path of a number msgspec refused (`$.content.a.b[2]`, where it says `$.content[...][...][2]`), found
-    in one walk rather than a bisection per level: msgspec stops at the first such number in the document, which
-    `_read_as_written` decoded as a Decimal no float holds (a float past the range, or an integer too long to read).
-    None when that number is not where msgspec says it is."""
+    in one walk rather than a bisection per level. The walk follows msgspec's path and, at each free key, the
+    object's entries in order, as msgspec read them: the culprit is the first number on such a path that
+    `_read_as_written` decoded as a Decimal no float holds (a float past the range, or an integer too long to
+    read). None when there is none."""
     at = _MSGSPEC_PATH.search(message)
     if at is None:
         return None
-    shape = _PATH_STEP.findall(at.group(1))
-    stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
-    while stack:
-        node, path = stack.pop()
-        if isinstance(node, dict):
-            stack.extend((child, (*path, key)) for key, child in reversed(node.items()))
-        elif isinstance(node, list):
-            stack.extend((child, (*path, index)) for index, child in reversed(list(enumerate(node))))
-        elif isinstance(node, Decimal) and math.isinf(float(node)):
-            break
-    else:
+    try:
+        path = _path_to(document, _PATH_STEP.findall(at.group(1)), 0)
+    except RecursionError:
         return None
-    if len(path) != len(shape) or not all(map(_fits, path, shape)):
+    if path is None:
         return None
     shown = "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in path)
     return msgspec.ValidationError(f"{message[: at.start(1)]}{shown}`")
 
 
-def _fits(step: str | int, shown: tuple[str, str]) -> bool:
-    """Whether a step of a path is the one msgspec shows as `shown` (a field's name, an index, or neither: a key)."""
-    name, index = shown
-    if isinstance(step, int):
-        return index == str(step)
-    return name == step or name == index == ""
+def _path_to(node: Any, shape: list[tuple[str, str]], depth: int) -> tuple[str | int, ...] | None:
+    """The steps from `node` along `shape[depth:]` (a field's name, an index, or neither: a free key) to the first
+    number no float holds; each entry is looked at once at most, however wide or deep the document."""
+    if depth == len(shape):
+        return () if isinstance(node, Decimal) and math.isinf(float(node)) else None
+    name, index = shape[depth]
+    steps: list[str | int]
+    if index:
+        steps = [int(index)] if isinstance(node, list) and int(index) < len(node) else []
+    elif name:
+        steps = [name] if isinstance(node, dict) and name in node else []
+    else:
+        steps = list(node) if isinstance(node, dict) else []
+    for step in steps:
+        if (found := _path_to(node[step], shape, depth + 1)) is not None:
+            return (step, *found)
+    return None
 
 
 def _child(node: Any, step: str | int) -> Any:
