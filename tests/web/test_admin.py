@@ -101,8 +101,15 @@ def test_a_refused_form_says_why_beside_the_field_the_hub_named_until_the_next_t
 
     keys = page.locator("section.panel", has_text="API keys")
     keys.get_by_label("Name").fill("x" * 200)
+    keys.get_by_label("ingest").uncheck()
+    keys.get_by_role("button", name="Create key").click()
+    expect(keys.get_by_label("ingest")).to_have_attribute("aria-invalid", "true")
+    keys.get_by_label("read", exact=True).check()
     keys.get_by_role("button", name="Create key").click()
     expect(keys.locator(".form-error")).to_contain_text("length <= 128 - at `$.name`")
+    expect(keys.get_by_label("Name")).to_have_attribute("aria-invalid", "true")
+    expect(keys.get_by_label("ingest")).not_to_have_attribute("aria-invalid", "true")
+    keys.get_by_label("ingest").check()  # the field marked before: its change must not unmark the one marked now
     expect(keys.get_by_label("Name")).to_have_attribute("aria-invalid", "true")
     expect(sources.locator(".form-error")).to_be_visible()  # each form keeps its own line
 

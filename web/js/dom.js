@@ -51,11 +51,13 @@ export function toast(message, kind = "info") {
 let formErrors = 0;
 
 /** A form's error line, kept under its fields until the next try (a toast is gone after 4 s), and the field the
- * hub's answer names (`scopes[0]` is the `scopes` field of `fields`) marked invalid, tied to the line and focused. */
+ * hub's answer names (`scopes[0]` is the `scopes` field of `fields`) marked invalid, tied to the line, and focused
+ * unless the person has gone on to another form meanwhile. */
 export function formError(fields = {}) {
   const line = h("p.form-error", { id: `form-error-${++formErrors}`, role: "alert", hidden: true });
   let marked = null;
   const unmark = () => {
+    marked?.removeEventListener("input", unmark);
     marked?.removeAttribute("aria-invalid");
     marked?.removeAttribute("aria-errormessage");
     marked = null;
@@ -64,18 +66,23 @@ export function formError(fields = {}) {
     line,
     clear() {
       line.hidden = true;
+      line.textContent = "";
       unmark();
     },
     show(message, field) {
       unmark();
-      line.textContent = message;
       line.hidden = false;
-      marked = fields[String(field ?? "").split(/[.[]/)[0]] ?? null;
+      // Written in the next frame, so that a screen reader announces the same message again after another try.
+      requestAnimationFrame(() => (line.textContent = message));
+      const name = String(field ?? "").split(/[.[]/)[0];
+      marked = Object.hasOwn(fields, name) ? fields[name] : null;
       if (!marked) return;
       marked.setAttribute("aria-invalid", "true");
       marked.setAttribute("aria-errormessage", line.id);
-      marked.addEventListener("input", unmark, { once: true });
-      marked.focus();
+      marked.addEventListener("input", unmark);
+      const form = line.closest("form");
+      const away = document.activeElement && document.activeElement !== document.body && !form?.contains(document.activeElement);
+      if (!away) marked.focus();
     },
   };
 }
