@@ -126,10 +126,14 @@ class CronSchedule:
         # Cron fires when either the day of month or the day of week matches, once both are restricted (a field
         # that starts with `*` is not); otherwise both must match.
         either = not day.startswith("*") and not weekday.startswith("*")
-        if places and day.startswith("*") and day != "*":
-            raise ScheduleError("a day of week by its place in the month (`5#2`, `5L`) takes no day-of-month step")
+        if places and not either and day != "*":
+            # Both would have to match, and one APScheduler field cannot say both.
+            raise ScheduleError(
+                "a day of week by its place in the month (`5#2`, `5L`) takes day-of-month `*`, or one that either "
+                "day field matching is enough for (neither field starting with `*`)"
+            )
         try:
-            self._triggers = [
+            triggers = [
                 CronTrigger(minute=minute, hour=hour, day=spec, month=month, day_of_week=weekdays, timezone=UTC)
                 for spec, weekdays in (
                     *([(month_days, "*")] if either else []),
@@ -139,7 +143,10 @@ class CronSchedule:
             ]
         except ValueError as exc:
             raise ScheduleError(f"invalid cron expression: {exc}") from None
-        if self._next_wall(datetime(2000, 1, 1)) is None:
+        # A part that never fires (`31 2` of `0 0 31 2 mon`) is dropped: APScheduler would look for it up to the
+        # year 9999 on every call, 0.1 s each.
+        self._triggers = [t for t in triggers if t.get_next_fire_time(None, datetime(2000, 1, 1, tzinfo=UTC))]
+        if not self._triggers:
             raise ScheduleError("the cron expression never fires")
 
     def _next_wall(self, wall: datetime) -> datetime | None:
@@ -170,10 +177,11 @@ class CronSchedule:
         instant = wall.replace(tzinfo=self.zone).astimezone(UTC)
         if instant.astimezone(self.zone).replace(tzinfo=None) == wall:
             return instant
-        if not self._at_set_times:
+        jump = self.zone.utcoffset(wall.replace(fold=1)) - self.zone.utcoffset(wall.replace(fold=0))
+        if not self._at_set_times or jump >= _MAX_GAP:
             return None
         # The gap's end is the first whole minute after `wall` that exists (gaps start and end on one).
-        end = wall + _MAX_GAP
+        end = wall + jump
         while wall < end:
             wall += timedelta(minutes=1)
             instant = wall.replace(tzinfo=self.zone).astimezone(UTC)

@@ -58,6 +58,16 @@ def test_a_skipped_day_is_not_made_up_for():
     # Samoa went from 2011-12-29 23:59 to 2011-12-31 00:00; Debian's cron runs nothing a jump of 3 hours or more
     # skipped.
     assert runs("0 12 * * *", "Pacific/Apia", utc(2011, 12, 29), 2) == [utc(2011, 12, 29, 22), utc(2011, 12, 30, 22)]
+    # 23:00 on the 30th is an hour before the first time that exists: still not made up for (a 24-hour jump).
+    assert runs("0 23 * * *", "Pacific/Apia", utc(2011, 12, 30, 8), 2) == [utc(2011, 12, 30, 9), utc(2011, 12, 31, 9)]
+
+
+def test_a_day_field_that_never_matches_leaves_the_other_one():
+    """`0 0 31 2 mon` runs on February's Mondays (there is no 31 February); APScheduler looked for that day up to
+    the year 9999 on every call."""
+    schedule = CronSchedule("0 0 31 2 mon", "UTC")
+    assert len(schedule._triggers) == 1
+    assert runs("0 0 31 2 mon", "UTC", utc(2026, 12, 1), 2) == [utc(2027, 2, 1), utc(2027, 2, 8)]
 
 
 def test_a_time_repeated_by_fall_back_is_expected_once():
@@ -133,7 +143,10 @@ def test_aliases_and_intervals():
         ("0 0 * * 1#0", "UTC", "is 1 to 5"),
         ("0 0 * * 8#1", "UTC", "`8#1` is not a valid day-of-week term"),
         ("0 0 * * 1#1-2", "UTC", "not a valid day-of-week term"),
-        ("0 0 */2 * 1#1", "UTC", "takes no day-of-month step"),
+        ("0 0 */2 * 1#1", "UTC", "takes day-of-month `\\*`"),
+        # Both day fields would have to match (one starts with `*`): cron reads the 13th on every other weekday.
+        ("0 0 13 * */2,5L", "UTC", "takes day-of-month `\\*`"),
+        ("0 0 L * *,5L", "UTC", "takes day-of-month `\\*`"),
         ("0 0 LW * *", "UTC", "invalid cron expression"),
         ("0 0 * * *", "Mars/Olympus", "IANA time zone"),
         # Files in the zoneinfo directory that ZoneInfo opens but that are no IANA zone: they used to be taken.
