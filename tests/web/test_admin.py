@@ -8,7 +8,7 @@ import re
 import httpx
 import pytest
 from peers import LoopbackServer
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, Page, expect
 
 
 def test_a_new_keys_secret_is_shown_once_and_works(context, web_hub, sign_in) -> None:
@@ -75,18 +75,24 @@ def test_a_key_can_have_several_scopes_including_act(context, web_hub, sign_in) 
     expect(keys.get_by_label("ingest")).not_to_have_attribute("aria-invalid", "true")
 
 
+def add_source(page: Page, plugin: str, name: str) -> Locator:
+    """Fill in and send the admin page's webhook source form; its section."""
+    sources = page.locator("section.panel", has_text="Webhook sources")
+    sources.get_by_label("Type").fill(plugin)
+    sources.get_by_label("Name").fill(name)
+    sources.get_by_label("Project").fill("shop")
+    sources.get_by_label("Secret").fill("whsec_from_the_browser")
+    sources.get_by_role("button", name="Add source").click()
+    return sources
+
+
 def test_a_refused_form_says_why_beside_the_field_the_hub_named_until_the_next_try(context, sign_in) -> None:
     """The admin forms' errors were toasts, gone after 4 s, with nothing to show which field was wrong."""
     page = context.new_page()
     page.clock.install()
     sign_in(page, "ada@example.com")
     page.goto("/admin")
-    sources = page.locator("section.panel", has_text="Webhook sources")
-    sources.get_by_label("Type").fill("stripy")
-    sources.get_by_label("Name").fill("shop")
-    sources.get_by_label("Project").fill("shop")
-    sources.get_by_label("Secret").fill("whsec_from_the_browser")
-    sources.get_by_role("button", name="Add source").click()
+    sources = add_source(page, "stripy", "shop")
     error = sources.locator(".form-error")
     expect(error).to_contain_text("`plugin` must be a loaded webhook source type")
     kind = sources.get_by_label("Type")
@@ -118,12 +124,7 @@ def test_a_new_webhook_sources_url_stays_on_the_page(context, web_hub, sign_in) 
     page = context.new_page()
     sign_in(page, "ada@example.com")
     page.goto("/admin")
-    sources = page.locator("section.panel", has_text="Webhook sources")
-    sources.get_by_label("Type").fill("stripe")
-    sources.get_by_label("Name").fill("browser-shop")
-    sources.get_by_label("Project").fill("shop")
-    sources.get_by_label("Secret").fill("whsec_from_the_browser")
-    sources.get_by_role("button", name="Add source").click()
+    sources = add_source(page, "stripe", "browser-shop")
     expect(sources.locator("tbody")).to_contain_text("stripe/browser-shop")
     box = sources.locator(".secret")
     expect(box).to_contain_text("Point the sender at")
