@@ -99,7 +99,9 @@ def _days_of_week(field: str) -> tuple[list[int], list[str]]:
             if first > last:
                 raise ScheduleError(f"day-of-week range `{span}` runs backwards")
         else:
-            first = last = _day_number(span)
+            # With a step, a day runs to the field's end as in the minute field: `5/2` is Friday and Sunday (7).
+            first = _day_number(span)
+            last = 7 if match.group(2) else first
         days.update(d % 7 for d in range(first, last + 1, step))
     return sorted(days), places
 

@@ -96,6 +96,10 @@ def test_day_of_week_numbers_are_cron_numbers():
     assert runs("0 12 * * 5-7", "UTC", utc(2026, 11, 20, 13), 2) == [utc(2026, 11, 21, 12), sunday]
     assert runs("0 12 * * 7-7", "UTC", utc(2026, 11, 20), 2) == [sunday, utc(2026, 11, 29, 12)]  # was every day
     assert runs("0 12 * * sat-7", "UTC", utc(2026, 11, 20), 2) == [utc(2026, 11, 21, 12), sunday]
+    # A day with a step runs to the field's end (7), as a minute with a step does, and as cronsim reads it: it was
+    # that day alone.
+    assert runs("0 12 * * 5/2", "UTC", utc(2026, 11, 20, 13), 2) == [sunday, utc(2026, 11, 27, 12)]
+    assert runs("0 12 * * 1/3", "UTC", utc(2026, 11, 20), 3) == [utc(2026, 11, 22, 12), monday, utc(2026, 11, 26, 12)]
 
 
 def test_day_of_month_and_day_of_week_are_either_or():
