@@ -22,7 +22,7 @@ from hub.core import Hub
 from hub.models import ValidationProblem
 from hub.passwords import MAX_LENGTH, hash_password_async, needs_rehash, verify_password_async
 from hub.ratelimit import retry_after_header
-from hub.sessions import SessionUser, token_id
+from hub.sessions import COOKIE, SECURE_COOKIE, SessionUser, token_id
 
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_LENGTH)]
 
@@ -66,9 +66,9 @@ def session_cookie(hub: Hub, request: Request, token: str) -> Cookie:
     )
 
 
-def expired_cookie(hub: Hub, request: Request) -> Cookie:
+def expired_cookie(hub: Hub, request: Request, name: str | None = None) -> Cookie:
     return Cookie(
-        key=cookie_name(hub, request),
+        key=name or cookie_name(hub, request),
         value="",
         max_age=0,
         path="/",
@@ -126,13 +126,18 @@ class SessionController(Controller):
         hub.login_guard.succeeded(data.email, address)
         if login.password_hash and needs_rehash(login.password_hash):
             await store_hash(hub.db, login.user_id, await hash_password_async(data.password))
-        # Whatever the cookie was (someone else's, or planted), it ends here.
-        if old := request.cookies.get(cookie_name(hub, request)):
-            await hub.sessions.end(token_id(old))
+        # Whatever the cookies were (someone else's, planted, or over HTTPS the unprefixed one of before), they
+        # end here, and the browser forgets the other name.
+        for name in (COOKIE, SECURE_COOKIE):
+            if old := request.cookies.get(name):
+                await hub.sessions.end(token_id(old))
         token = await hub.sessions.create(login.user_id, request.headers.get("user-agent"))
         user = await hub.sessions.load(token)
         assert user is not None
-        return Response(session_out(user), cookies=[session_cookie(hub, request, token)])
+        cookies = [session_cookie(hub, request, token)]
+        if cookie_name(hub, request) == SECURE_COOKIE and COOKIE in request.cookies:
+            cookies.append(expired_cookie(hub, request, COOKIE))
+        return Response(session_out(user), cookies=cookies)
 
     @delete("/", summary="Sign out (ends this session, and removes the push devices registered in it)")
     async def sign_out(self, request: Request) -> Response[None]:

@@ -160,9 +160,12 @@ class PingRecorder:
                 results.append(Recorded(found=False))
                 continue
             row = rows[check_id]
-            # `201 Created` for the ping that made the check; pings to it in the same group found it made.
-            results.append(Recorded(found=True, created=_target(ping) in created))
-            created.discard(_target(ping))
+            # `201 Created` for the first ping of the group with `?create=1` to the check it made; the others
+            # found it made.
+            made = ping.create and _target(ping) in created
+            results.append(Recorded(found=True, created=made))
+            if made:
+                created.discard(_target(ping))
             counted = msgspec.structs.replace(states[check_id], n_pings=states[check_id].n_pings + 1)
             if row["methods"] == "POST" and ping.method != "POST":
                 # A chat app unfurling the ping URL, or a browser opening it, must not tell that the job ran.
@@ -220,10 +223,12 @@ class PingRecorder:
                 continue
             if found.uuid is None and ping.create:
                 spec = CheckSpec(name=ping.slug or "", slug=ping.slug, project=found.project)
-                # insert_ignore: when another process creates the same slug at once, its check is used.
-                await conn.execute(insert_ignore(self.hub.db, tables.checks, new_check(spec, origin="ping", now=now)))
+                # insert_ignore: when another process creates the same slug at once, its check is used (and that
+                # process answers 201).
+                check = new_check(spec, origin="ping", now=now)
+                if (await conn.execute(insert_ignore(self.hub.db, tables.checks, check))).rowcount == 1:
+                    created.add(target)
                 found = (await conn.execute(query)).first()
-                created.add(target)
             if found is not None and found.uuid is not None:
                 ids[target] = found.uuid
         return ids, created

@@ -99,6 +99,25 @@ async def test_cookie_is_secure_when_served_over_https(client: httpx.AsyncClient
     assert out.status_code == 204 and out.headers["set-cookie"].startswith(f'{SECURE_COOKIE}=""')
 
 
+@pytest.mark.parametrize("settings_overrides", [{"HUB_SERVER_BASE_URL": "https://hub.example.com"}])
+async def test_signing_in_over_https_ends_the_session_of_the_cookie_named_before(client: httpx.AsyncClient, hub: Hub):
+    """A browser signed in before the `__Host-` name kept its `hub_session` cookie, and the session behind it
+    (and the push devices registered in it) stayed valid until it expired."""
+    user_id = await make_user(hub, "ada@example.com", "admin")
+    before = await hub.sessions.create(user_id, "old browser")
+    client.cookies.clear()
+    response = await client.post(
+        "/api/v1/session",
+        json={"email": "ada@example.com", "password": PASSWORD},
+        headers={"Cookie": f"{COOKIE}={before}"},
+    )
+    assert response.status_code == 200, response.text
+    cookies = response.headers.get_list("set-cookie")
+    assert [c.split("=", 1)[0] for c in cookies] == [SECURE_COOKIE, COOKIE]
+    assert "Max-Age=0" in cookies[1] and "Secure" in cookies[1]
+    assert await hub.sessions.load(before) is None
+
+
 async def test_wrong_password_and_unknown_email_look_the_same(client: httpx.AsyncClient, hub: Hub) -> None:
     await make_user(hub, "ada@example.com")
     wrong = await sign_in(client, "ada@example.com", "not the password")

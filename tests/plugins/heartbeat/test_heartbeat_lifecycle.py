@@ -218,3 +218,35 @@ async def test_a_check_whose_flip_cannot_be_stored_does_not_hold_up_the_others(
     assert await scan(hub.context) == 1
     assert await status(client, admin_headers, bad["uuid"]) == "down"
     assert sorted(e["event"] for e in await stored_events())[-1] == "Ledger export missed"
+
+
+async def test_a_ping_without_create_does_not_take_the_201_of_the_one_that_made_the_check(client, hub, admin_headers):
+    """In one group, a plain ping to the slug came first and was answered `201 Created` for the check the ping
+    with `?create=1` after it made."""
+    key = (await client.get("/api/v1/check-projects/ops", headers=admin_headers)).json()["ping_key"]
+    recorder = service(hub.context).recorder
+    plain, creating = await asyncio.gather(
+        recorder.record(Ping(ping_key=key, slug="new-one", create=False, action="success", method="GET")),
+        recorder.record(Ping(ping_key=key, slug="new-one", create=True, action="success", method="GET")),
+    )
+    assert (plain.found, plain.created, creating.found, creating.created) == (True, False, True, True)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite's writer holds the whole file
+async def test_two_processes_making_the_same_check_answer_201_once(client, hub, admin_headers, settings, clock):
+    key = (await client.get("/api/v1/check-projects/ops", headers=admin_headers)).json()["ping_key"]
+    other = Hub(settings)
+    service(other.context).clock = clock
+    await other.start()
+    try:
+        answers = await asyncio.gather(
+            *[
+                service(h.context).recorder.record(
+                    Ping(ping_key=key, slug="racy", create=True, action="success", method="GET")
+                )
+                for h in (hub, other)
+            ]
+        )
+    finally:
+        await other.stop()
+    assert [a.found for a in answers] == [True, True] and sum(a.created for a in answers) == 1
