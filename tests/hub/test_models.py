@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import msgspec
@@ -92,3 +95,13 @@ def test_icons_are_one_emoji_or_a_shortcode(icon):
 )
 def test_slugify_keeps_latin_letters_of_any_accent(name, slug):
     assert slugify(name) == slug
+
+
+def test_time_zones_are_known_where_the_system_has_no_zone_data():
+    """A slim container image or Windows has no /usr/share/zoneinfo: no zone, not even UTC, could be named in a
+    check, a rule or a person's settings. The `tzdata` package is zoneinfo's fallback."""
+    program = "from hub.models import time_zone; print(time_zone('UTC', 'tz'), time_zone('Europe/Berlin', 'tz'))"
+    environment = {**os.environ, "PYTHONTZPATH": os.devnull}  # zoneinfo looks nowhere on the system
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=environment, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["UTC", "Europe/Berlin"]
