@@ -394,12 +394,19 @@ async def _lock_rules(conn: AsyncConnection, names: set[str]) -> None:
 
 
 def _quiet_end(rule: Rule, person: Person | None, now: datetime) -> datetime | None:
-    """When the later of the rule's and the person's quiet hours ends, if either holds now."""
-    ends = []
+    """When neither the rule's nor the person's quiet hours hold any more, if either holds now. The end of one can
+    fall inside the other, which began meanwhile (the rule's 22:00-02:00, the person's 01:00-07:00): then the
+    other's end counts, and so on (two daily spans chain a few times at most)."""
+    spans = []
     if rule.quiet_hours:
         q = rule.quiet_hours
-        ends.append(quiet_until(q.start, q.end, q.timezone, now))
+        spans.append((q.start, q.end, q.timezone))
     if person is not None and person.quiet_start and person.quiet_end:
-        ends.append(quiet_until(person.quiet_start, person.quiet_end, person.timezone, now))
-    held = [e for e in ends if e is not None]
-    return max(held) if held else None
+        spans.append((person.quiet_start, person.quiet_end, person.timezone))
+    until = None
+    for _ in range(4):
+        ends = [end for span in spans if (end := quiet_until(*span, until or now)) is not None]
+        if not ends:
+            break
+        until = max(ends)
+    return until

@@ -17,7 +17,9 @@ from hub.db import schema
 from hub.models import now_utc
 from hub.routing.grouping import quiet_until
 from hub.routing.matcher import explain
-from hub.routing.rules import Match
+from hub.routing.recipients import Person
+from hub.routing.router import _quiet_end
+from hub.routing.rules import Match, QuietHours, Rule, Target
 
 P256DH = "B" + "A" * 86
 
@@ -57,6 +59,19 @@ def test_quiet_hours_end_in_the_repeated_hour_when_clocks_go_back():
     assert quiet_until("22:00", "02:30", "Europe/Berlin", second_pass) == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
     first_pass = datetime(2026, 10, 25, 0, 15, tzinfo=UTC)  # 02:15 CEST
     assert quiet_until("22:00", "02:30", "Europe/Berlin", first_pass) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+
+
+def test_a_hold_lasts_until_neither_the_rules_nor_the_persons_quiet_hours_hold():
+    """The rule's 22:00-02:00 ended inside the person's 01:00-07:00, which had begun meanwhile: the digest went out
+    at 02:00 and woke them."""
+    rule = Rule(name="night", targets=[Target(everyone=True)], quiet_hours=QuietHours(start="22:00", end="02:00"))
+    ada = Person(id="1", email="ada@example.com", timezone="UTC", quiet_start="01:00", quiet_end="07:00")
+    at = datetime(2026, 1, 16, 23, 0, tzinfo=UTC)
+    assert _quiet_end(rule, ada, at) == datetime(2026, 1, 17, 7, 0, tzinfo=UTC)
+    assert _quiet_end(rule, ada, datetime(2026, 1, 17, 1, 30, tzinfo=UTC)) == datetime(2026, 1, 17, 7, 0, tzinfo=UTC)
+    awake = Person(id="2", email="bo@example.com", timezone="UTC", quiet_start="03:00", quiet_end="05:00")
+    assert _quiet_end(rule, awake, at) == datetime(2026, 1, 17, 2, 0, tzinfo=UTC)  # a span that starts after
+    assert _quiet_end(rule, awake, datetime(2026, 1, 17, 12, 0, tzinfo=UTC)) is None
 
 
 def test_quiet_hours_across_midnight_in_the_persons_zone():
