@@ -231,9 +231,7 @@ class Router:
             reach[(rule.name, project_id)] = await recipients_for(conn, rule.targets, project_id)
         rows = []
         # A page goes out: neither a flood of milder events (the rate limit) nor the night (quiet hours) stops it.
-        # Nor do quiet hours stop what follows it in its timeline (its all-clear), for whoever it woke.
         critical = event.severity == "critical"
-        wakes = critical or await _follows_a_page(conn, event)
         for recipient, person in reach[(rule.name, project_id)]:
             state, when, why = "pending", send_at, None
             if recipient.address == NO_DEVICE and person is not None:
@@ -242,7 +240,7 @@ class Router:
             elif not critical and rule.rate_limit and await self._over_limit(conn, rule, recipient.address, now):
                 state = "suppressed"
                 why = f"rate limit of rule {rule.name}: {rule.rate_limit} per {rule.rate_period_seconds} s reached"
-            elif not wakes:
+            elif not critical:
                 held_until = _quiet_end(rule, person, send_at)
                 if held_until is not None:
                     state, when = "held", max(when, held_until)
@@ -284,15 +282,6 @@ async def _notified_lately(conn: AsyncConnection, rule: Rule, fp: str, now: date
     since = now - timedelta(seconds=rule.dedupe_seconds)
     query = select(n.id).where(n.rule == rule.name, n.fingerprint == fp, n.created_at >= since).limit(1)
     return (await conn.execute(query)).first() is not None
-
-
-async def _follows_a_page(conn: AsyncConnection, event: EventOut) -> bool:
-    """Whether the event is in the timeline of a critical card: an update or the all-clear of a page."""
-    if event.parent_id is None:
-        return False
-    e = schema.events.c
-    card = await conn.execute(select(e.severity).where(e.id == int(event.parent_id)))
-    return card.scalar_one_or_none() == "critical"
 
 
 async def _insert_notification(

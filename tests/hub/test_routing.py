@@ -166,25 +166,6 @@ async def test_a_critical_event_joining_a_group_held_by_quiet_hours_goes_out_at_
     assert slack_texts(server) == ["Replica down"]
 
 
-async def test_what_follows_a_page_in_its_timeline_is_not_held_by_quiet_hours(client, hub, admin_headers):
-    """The page (critical) broke the night; its all-clear, a milder event in its timeline, waited for the morning:
-    whoever the page woke got up to mend what was mended."""
-    now = now_utc()
-    quiet = {"start": (now - timedelta(hours=1)).strftime("%H:%M"), "end": (now + timedelta(hours=2)).strftime("%H:%M")}
-    with LoopbackServer() as server:
-        await put_rule(
-            client, admin_headers, {"name": "night", "quiet_hours": quiet, "targets": [{"slack": server.url}]}
-        )
-        await send(client, admin_headers, event="Replica down", severity="critical", context_id="replica-1")
-        await send(client, admin_headers, event="Replica back", context_id="replica-1")
-        await send(client, admin_headers, event="Replica lag")  # no page before it: held
-        await send(client, admin_headers, event="Disk filling", context_id="disk-1")  # a milder card: held
-        await send(client, admin_headers, event="Disk full", severity="warning", context_id="disk-1")
-        assert await states(client, admin_headers) == ["held", "held", "held", "pending", "pending"]
-        assert await hub.outbox.run_once(now_utc()) == 2
-    assert sorted(slack_texts(server)) == ["Replica back", "Replica down"]
-
-
 async def test_a_critical_event_in_a_held_follow_up_sends_it_under_its_title(client, hub, admin_headers):
     """A milder event made the follow-up, held by quiet hours (or suppressed); a critical one joining it must not
     wait for the morning."""
