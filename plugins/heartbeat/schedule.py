@@ -10,14 +10,17 @@ expected once, at its first occurrence, so a ping during the repeated hour expec
 APScheduler 3.x's cron fields do the calendar arithmetic, but its `from_crontab` reads day-of-week numbers
 Monday-based (crontab's `1-5` would mean Tuesday to Saturday), and it ANDs day-of-month with day-of-week where
 cron ORs them; both are translated here, as are the extensions Healthchecks reads: `L` in day-of-month (the
-month's last day) and, in day-of-week, `5#2` (the month's second Friday) and `5L` (its last Friday).
+month's last day) and, in day-of-week, `5#2` (the month's second Friday) and `5L` (its last Friday). `LW` (the
+month's last weekday), which APScheduler has no word for, is its days 26 to 31 kept to the one that is.
 """
 
 from __future__ import annotations
 
+import calendar
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -41,6 +44,8 @@ _DOW_PLACE = re.compile(r"^([0-7]|[a-z]{3})(?:#(\d{1,2})|l)\Z")
 _ORDINALS = ("1st", "2nd", "3rd", "4th", "5th")
 # Far enough to reach any valid expression's next instant (`0 0 29 2 *` needs up to eight years).
 _MAX_STEPS = 500
+# Months' last weekdays repeat with the calendar: a part with `LW` that finds none in 30 years has none.
+_LAST_WEEKDAY_SEARCH = timedelta(days=366 * 30)
 # Debian's cron runs the jobs a jump of the clock skipped when the jump is shorter than this (a DST change), and
 # not after a longer one (Samoa skipped a day in 2011).
 _MAX_GAP = timedelta(hours=3)
@@ -106,9 +111,39 @@ def _days_of_week(field: str) -> tuple[list[int], list[str]]:
     return sorted(days), places
 
 
-def _days_of_month(field: str) -> str:
-    """Cron's day-of-month field in APScheduler's words: `L`, the month's last day, is its `last`."""
-    return ",".join("last" if term.lower() == "l" else term for term in field.split(","))
+def _days_of_month(field: str) -> tuple[str, bool]:
+    """Cron's day-of-month field in APScheduler's words (`L`, the month's last day, is its `last`) but for `LW`,
+    the month's last weekday, which it has no word for; and whether `LW` was there."""
+    terms = field.split(",")
+    spec = ["last" if term.lower() == "l" else term for term in terms if term.lower() != "lw"]
+    return ",".join(spec), len(spec) < len(terms)
+
+
+class _Trigger(Protocol):
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None: ...
+
+
+class _LastWeekday:
+    """The times of `within` (a trigger on days 26 to 31, where a month's last weekday always is) that fall on
+    the month's last weekday (Monday to Friday)."""
+
+    def __init__(self, within: CronTrigger) -> None:
+        self.within = within
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        start = now
+        while (found := self.within.get_next_fire_time(previous_fire_time, now)) is not None:
+            if found - start > _LAST_WEEKDAY_SEARCH:
+                return None
+            if found.date() == _last_weekday(found.year, found.month):
+                return found
+            now = datetime.combine(found.date() + timedelta(days=1), time(), tzinfo=found.tzinfo)
+        return None
+
+
+def _last_weekday(year: int, month: int) -> date:
+    day = date(year, month, calendar.monthrange(year, month)[1])
+    return day - timedelta(days=max(0, day.weekday() - 4))  # Saturday back 1, Sunday back 2
 
 
 class CronSchedule:
@@ -124,7 +159,7 @@ class CronSchedule:
         self._at_set_times = not minute.startswith("*") and not hour.startswith("*")
         days, places = _days_of_week(weekday)
         names = ",".join(DAY_NAMES[d] for d in days)
-        month_days = _days_of_month(day)
+        month_days, last_weekday = _days_of_month(day)
         # Cron fires when either the day of month or the day of week matches, once both are restricted (a field
         # that starts with `*` is not); otherwise both must match.
         either = not day.startswith("*") and not weekday.startswith("*")
@@ -135,14 +170,20 @@ class CronSchedule:
                 "day field matching is enough for (neither field starting with `*`)"
             )
         try:
-            triggers = [
+            triggers: list[_Trigger] = [
                 CronTrigger(minute=minute, hour=hour, day=spec, month=month, day_of_week=weekdays, timezone=UTC)
                 for spec, weekdays in (
-                    *([(month_days, "*")] if either else []),
-                    *([("*" if either else month_days, names)] if names else []),
+                    *([(month_days, "*")] if either and month_days else []),
+                    *([("*" if either else month_days, names)] if names and (either or month_days) else []),
                     *([(",".join(places), "*")] if places else []),
                 )
             ]
+            if last_weekday:
+                weekdays = "*" if either else names or "*"
+                within = CronTrigger(
+                    minute=minute, hour=hour, day="26-31", month=month, day_of_week=weekdays, timezone=UTC
+                )
+                triggers.append(_LastWeekday(within))
         except ValueError as exc:
             raise ScheduleError(f"invalid cron expression: {exc}") from None
         # A part that never fires (`31 2` of `0 0 31 2 mon`) is dropped: APScheduler would look for it up to the

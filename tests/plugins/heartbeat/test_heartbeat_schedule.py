@@ -128,6 +128,20 @@ def test_last_day_and_days_by_their_place_in_the_month_as_healthchecks_reads_the
     assert runs("30 8 * * 1#1", "Europe/Berlin", utc(2027, 6, 1), 1) == [utc(2027, 6, 7, 6, 30)]
 
 
+def test_the_months_last_weekday_as_healthchecks_reads_it():
+    """`LW` (cronsim 2.5): the last day of the month, or the Friday before it when it is a Saturday or Sunday."""
+    assert runs("0 18 LW * *", "UTC", utc(2026, 1, 1), 4) == [
+        utc(2026, 1, 30, 18), utc(2026, 2, 27, 18), utc(2026, 3, 31, 18), utc(2026, 4, 30, 18)
+    ]  # fmt: skip
+    assert runs("0 18 1,lw * *", "UTC", utc(2026, 1, 2), 2) == [utc(2026, 1, 30, 18), utc(2026, 2, 1, 18)]
+    # With a day of week: either one (`1` is Monday), or both when one field starts with `*`.
+    assert runs("0 18 LW * 1", "UTC", utc(2026, 1, 27), 3) == [
+        utc(2026, 1, 30, 18), utc(2026, 2, 2, 18), utc(2026, 2, 9, 18)
+    ]  # fmt: skip
+    assert runs("0 18 LW * */2", "UTC", utc(2026, 1, 1), 2) == [utc(2026, 3, 31, 18), utc(2026, 4, 30, 18)]
+    assert runs("0 9 LW * *", "Europe/Berlin", utc(2026, 5, 1), 1) == [utc(2026, 5, 29, 7)]
+
+
 def test_aliases_and_intervals():
     assert runs("@daily", "UTC", utc(2026, 1, 1, 5), 1) == [utc(2026, 1, 2)]
     assert runs("*/15 * * * *", "UTC", utc(2026, 1, 1, 5, 15), 2) == [utc(2026, 1, 1, 5, 30), utc(2026, 1, 1, 5, 45)]
@@ -151,7 +165,8 @@ def test_aliases_and_intervals():
         # Both day fields would have to match (one starts with `*`): cron reads the 13th on every other weekday.
         ("0 0 13 * */2,5L", "UTC", "takes day-of-month `\\*`"),
         ("0 0 L * *,5L", "UTC", "takes day-of-month `\\*`"),
-        ("0 0 LW * *", "UTC", "invalid cron expression"),
+        ("0 0 LW/2 * *", "UTC", "invalid cron expression"),
+        ("0 0 LW * */7", "UTC", "never fires"),  # the last weekday on a Sunday
         ("0 0 * * *", "Mars/Olympus", "IANA time zone"),
         # Files in the zoneinfo directory that ZoneInfo opens but that are no IANA zone: they used to be taken.
         ("0 0 * * *", "localtime", "IANA time zone"),
