@@ -146,6 +146,38 @@ def _last_weekday(year: int, month: int) -> date:
     return day - timedelta(days=max(0, day.weekday() - 4))  # Saturday back 1, Sunday back 2
 
 
+def _triggers(minute: str, hour: str, day: str, month: str, weekday: str) -> list[_Trigger]:
+    """The triggers whose union is the expression, on a wall clock without DST (UTC)."""
+    days, places = _days_of_week(weekday)
+    names = ",".join(DAY_NAMES[d] for d in days)
+    month_days, last_weekday = _days_of_month(day)
+    # Cron fires when either the day of month or the day of week matches, once both are restricted (a field that
+    # starts with `*` is not); otherwise both must match.
+    either = not day.startswith("*") and not weekday.startswith("*")
+    if places and not either and day != "*":
+        # Both would have to match, and one APScheduler field cannot say both.
+        raise ScheduleError(
+            "a day of week by its place in the month (`5#2`, `5L`) takes day-of-month `*`, or one that either "
+            "day field matching is enough for (neither field starting with `*`)"
+        )
+
+    def at(days_of_month: str, days_of_week: str) -> CronTrigger:
+        return CronTrigger(
+            minute=minute, hour=hour, day=days_of_month, month=month, day_of_week=days_of_week, timezone=UTC
+        )
+
+    triggers: list[_Trigger] = []
+    if either and month_days:
+        triggers.append(at(month_days, "*"))
+    if names and (either or month_days):
+        triggers.append(at("*" if either else month_days, names))
+    if places:
+        triggers.append(at(",".join(places), "*"))
+    if last_weekday:
+        triggers.append(_LastWeekday(at("26-31", "*" if either else names or "*")))
+    return triggers
+
+
 class CronSchedule:
     """A parsed five-field cron expression evaluated in one time zone."""
 
@@ -157,34 +189,11 @@ class CronSchedule:
             raise ScheduleError(f"a cron expression has 5 fields (minute hour day month weekday), not {len(fields)}")
         minute, hour, day, month, weekday = fields
         self._at_set_times = not minute.startswith("*") and not hour.startswith("*")
-        days, places = _days_of_week(weekday)
-        names = ",".join(DAY_NAMES[d] for d in days)
-        month_days, last_weekday = _days_of_month(day)
-        # Cron fires when either the day of month or the day of week matches, once both are restricted (a field
-        # that starts with `*` is not); otherwise both must match.
-        either = not day.startswith("*") and not weekday.startswith("*")
-        if places and not either and day != "*":
-            # Both would have to match, and one APScheduler field cannot say both.
-            raise ScheduleError(
-                "a day of week by its place in the month (`5#2`, `5L`) takes day-of-month `*`, or one that either "
-                "day field matching is enough for (neither field starting with `*`)"
-            )
         try:
-            triggers: list[_Trigger] = [
-                CronTrigger(minute=minute, hour=hour, day=spec, month=month, day_of_week=weekdays, timezone=UTC)
-                for spec, weekdays in (
-                    *([(month_days, "*")] if either and month_days else []),
-                    *([("*" if either else month_days, names)] if names and (either or month_days) else []),
-                    *([(",".join(places), "*")] if places else []),
-                )
-            ]
-            if last_weekday:
-                weekdays = "*" if either else names or "*"
-                within = CronTrigger(
-                    minute=minute, hour=hour, day="26-31", month=month, day_of_week=weekdays, timezone=UTC
-                )
-                triggers.append(_LastWeekday(within))
-        except ValueError as exc:
+            triggers = _triggers(minute, hour, day, month, weekday)
+        except ScheduleError:
+            raise
+        except ValueError as exc:  # APScheduler's, for a field it cannot read
             raise ScheduleError(f"invalid cron expression: {exc}") from None
         # A part that never fires (`31 2` of `0 0 31 2 mon`) is dropped: APScheduler would look for it up to the
         # year 9999 on every call, 0.1 s each.
