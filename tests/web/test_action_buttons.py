@@ -30,7 +30,12 @@ def test_member_runs_an_action_and_sees_the_outcome(context, web_hub, sign_in) -
         sign_in(page, "sam@example.com")
         page.goto(f"/events/{event['id']}")
         expect(page.get_by_role("link", name="Open CI")).to_have_attribute("href", "https://ci.example.com/run/1")
+        expect(page.get_by_role("link", name="Open CI")).to_have_attribute("title", "Opens ci.example.com")
+        host = target.url.removeprefix("http://").rstrip("/")
+        # Where the action goes, before anyone runs it: the button's title and the question.
+        expect(page.get_by_role("button", name="Roll back")).to_have_attribute("title", f"Calls {host} through the hub")
         page.get_by_role("button", name="Roll back").click()
+        expect(page.locator("dialog")).to_contain_text(f"the hub calls {host}.")
         page.locator("dialog").get_by_role("button", name="Run").click()
         expect(page.locator(".outcome-line")).to_contain_text("Done")
         expect(page.locator(".outcome-line")).to_contain_text("Rolled back to v2.13")

@@ -145,13 +145,23 @@ async function run(event, action, button, outcome, values, afterRun) {
   }
 }
 
+/** The host an action calls or a link opens ("deploy.example.com"), for the person to see before they click. */
+function hostOf(url) {
+  try {
+    return new URL(url).host;
+  } catch {
+    return "";
+  }
+}
+
 function runButton(event, action, outcome, formSlot, afterRun) {
   const expired = action.expires_at && new Date(action.expires_at) < new Date();
   const allowed = canRunActions();
+  const host = hostOf(action.url);
   const button = h("button.btn.btn-sm", {
     type: "button",
     disabled: expired || !allowed,
-    title: expired ? `Expired ${relative(action.expires_at)}` : allowed ? null : "Viewers cannot run actions",
+    title: expired ? `Expired ${relative(action.expires_at)}` : allowed ? `Calls ${host} through the hub` : "Viewers cannot run actions",
     dataset: { action: action.key },
   }, action.label);
   button.addEventListener("click", async () => {
@@ -168,7 +178,7 @@ function runButton(event, action, outcome, formSlot, afterRun) {
           h("button.btn.btn-sm.btn-primary", { type: "submit" }, action.confirm ? "Continue" : "Run")));
       element.addEventListener("submit", async (e) => {
         e.preventDefault();
-        if (action.confirm && !(await confirmDialog(`Run “${action.label}”?`, "This calls the action's server with your inputs."))) return;
+        if (action.confirm && !(await confirmDialog(`Run “${action.label}”?`, `The hub calls ${host} with your inputs.`))) return;
         const values = form.read();
         fill(formSlot);
         await run(event, action, button, outcome, values, afterRun);
@@ -177,7 +187,7 @@ function runButton(event, action, outcome, formSlot, afterRun) {
       element.querySelector("input,select")?.focus();
       return;
     }
-    if (action.confirm && !(await confirmDialog(`Run “${action.label}”?`, `On event “${event.event}”.`))) return;
+    if (action.confirm && !(await confirmDialog(`Run “${action.label}”?`, `On event “${event.event}”, the hub calls ${host}.`))) return;
     await run(event, action, button, outcome, null, afterRun);
   });
   return button;
@@ -219,7 +229,7 @@ export function actionBar(event) {
   const afterRun = () => isOpen() && loadRuns();
   const buttons = actions.map((action) =>
     action.external || !action.key
-      ? h("a.btn.btn-sm", { href: action.url, target: "_blank", rel: "noopener noreferrer" }, action.label, icon("external", 14))
+      ? h("a.btn.btn-sm", { href: action.url, target: "_blank", rel: "noopener noreferrer", title: `Opens ${hostOf(action.url)}` }, action.label, icon("external", 14))
       : runButton(event, action, outcome, formSlot, afterRun),
   );
   return h("div.actions", {}, h("div.action-buttons", {}, buttons, historyButton), formSlot, outcome, history);
