@@ -104,7 +104,7 @@ class ApiReference(ScalarRenderPlugin):
 <body>
 <noscript>This page needs JavaScript. The schema itself is at <a href="{json_url}">{json_url}</a>.</noscript>
 <script id="api-reference" data-url="{json_url}" data-configuration="{options}"></script>
-<script src="{SCALAR_JS}" integrity="{SCALAR_INTEGRITY}" crossorigin="anonymous" referrerpolicy="no-referrer">
+<script src="{self.js_url}" integrity="{SCALAR_INTEGRITY}" crossorigin="anonymous" referrerpolicy="no-referrer">
 </script>
 </body>
 </html>

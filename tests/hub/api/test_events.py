@@ -321,6 +321,14 @@ async def test_a_bad_tag_value_is_refused_naming_its_key(client, admin_headers, 
     assert (await client.get("/api/v1/events", headers=admin_headers)).json()["items"] == []
 
 
+async def refusal(client, headers, path: str, body: bytes) -> dict:
+    """The error a JSON body is refused with: the answer's, or a batch's first item's (the batch answers 200)."""
+    response = await client.post(path, content=body, headers={**headers, "content-type": "application/json"})
+    batch = path.endswith("batch")
+    assert response.status_code == (200 if batch else 400), response.text
+    return response.json()["results"][0]["error"] if batch else response.json()
+
+
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [
@@ -342,11 +350,7 @@ async def test_a_bad_tag_value_is_refused_naming_its_key(client, admin_headers, 
 async def test_a_number_no_float_holds_is_refused_naming_its_field(client, admin_headers, path, body, field):
     """A number past a float's range in an object of free keys is `Number out of range - at `$[...]``; naming the
     key took decoding the body again, which failed the same way, so LogSnag's route answered with no field at all."""
-    headers = {**admin_headers, "content-type": "application/json"}
-    response = await client.post(path, content=body, headers=headers)
-    batch = path.endswith("batch")
-    assert response.status_code == (200 if batch else 400), response.text
-    error = response.json()["results"][0]["error"] if batch else response.json()
+    error = await refusal(client, admin_headers, path, body)
     assert error["message"] == f"Number out of range - at `$.{field}`", error["message"]
     assert error.get("field", field) == field  # LogSnag's and Logsh's answers have no `field`, only the message
     assert (await client.get("/api/v1/events", headers=admin_headers)).json()["items"] == []
@@ -371,11 +375,7 @@ async def test_an_integer_too_long_to_read_is_refused_naming_its_field(client, a
     """msgspec reads no integer of more digits than Python's int() takes from text, nor could the hub, whose second
     reading (to name the key) failed the same way: the answer named `content[2]` for `content.a.b[2]`."""
     body = body.replace(b"1%s", b"1" + b"0" * 400).replace(b"%s", LONG_INTEGER)  # a long integer before is fine
-    headers = {**admin_headers, "content-type": "application/json"}
-    response = await client.post(path, content=body, headers=headers)
-    batch = path.endswith("batch")
-    assert response.status_code == (200 if batch else 400), response.text
-    error = response.json()["results"][0]["error"] if batch else response.json()
+    error = await refusal(client, admin_headers, path, body)
     assert error["message"] == f"Integer value out of range - at `$.{field}`", error["message"]
     assert error.get("field", field) == field
     assert (await client.get("/api/v1/events", headers=admin_headers)).json()["items"] == []
